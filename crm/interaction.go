@@ -1,0 +1,125 @@
+package crm
+
+import "time"
+
+// Direction of an interaction.
+type Direction string
+
+const (
+	Inbound  Direction = "in"
+	Outbound Direction = "out"
+)
+
+// Kinds of interaction content.
+const (
+	KindText    = "text"
+	KindButton  = "button"
+	KindContact = "contact"
+	KindPhoto   = "photo"
+	KindSticker = "sticker"
+	KindVoice   = "voice"
+	KindFile    = "file"
+	KindOther   = "other"
+	KindOffer   = "offer"   // an outbound offer
+	KindAgent   = "agent"   // written by a human agent
+	KindSystem  = "system"  // a note the core wrote (handoff, opt-out…)
+	KindCommand = "command" // /start and the like
+)
+
+// Interaction is one logged exchange: an inbound event or an outbound reply.
+// Interactions are keyed by (customer id, id) so a customer's history is a
+// prefix scan.
+type Interaction struct {
+	ID         ID        `json:"id"`
+	CustomerID ID        `json:"customer_id"`
+	Time       time.Time `json:"time"`
+	Direction  Direction `json:"dir"`
+	Channel    Channel   `json:"channel"`
+	ChatID     string    `json:"chat_id,omitempty"`
+	MessageID  string    `json:"message_id,omitempty"` // channel's message id (inbound)
+	Kind       string    `json:"kind"`
+	Text       string    `json:"text,omitempty"`
+	// Original keeps the first text of an edited message.
+	Original string   `json:"original,omitempty"`
+	Edited   bool     `json:"edited,omitempty"`
+	Intent   string   `json:"intent,omitempty"`
+	OfferID  string   `json:"offer_id,omitempty"`
+	Buttons  []Button `json:"buttons,omitempty"`
+	Payload  string   `json:"payload,omitempty"` // button payload (inbound)
+	Author   string   `json:"author,omitempty"`  // agent who wrote an outbound message
+	OutboxID ID       `json:"outbox_id,omitempty"`
+}
+
+// Button is a reply button. Payload comes back as an inbound event when pressed.
+type Button struct {
+	Label   string `json:"label"`
+	Payload string `json:"payload"`
+}
+
+// Order is a sale attributed to a customer.
+type Order struct {
+	ID         ID        `json:"id"`
+	CustomerID ID        `json:"customer_id"`
+	Ref        string    `json:"ref,omitempty"` // external order reference, unique when set
+	Amount     int64     `json:"amount"`        // VND
+	Time       time.Time `json:"time"`
+	Note       string    `json:"note,omitempty"`
+	OfferID    string    `json:"offer_id,omitempty"` // attributed offer
+	Source     string    `json:"source,omitempty"`   // import, slack:U123 …
+}
+
+// Outbox statuses.
+const (
+	OutboxPending   = "pending"
+	OutboxSent      = "sent"
+	OutboxFailed    = "failed"
+	OutboxCancelled = "cancelled"
+)
+
+// OutboxItem is a reply waiting to leave through a channel. Replies leave only
+// through the outbox, so a crash after the commit never loses one.
+type OutboxItem struct {
+	ID            ID        `json:"id"`
+	CustomerID    ID        `json:"customer_id"`
+	InteractionID ID        `json:"interaction_id"`
+	Channel       Channel   `json:"channel"`
+	ChatID        string    `json:"chat_id"`
+	UserID        string    `json:"user_id"`
+	Text          string    `json:"text"`
+	Buttons       []Button  `json:"buttons,omitempty"`
+	RequestPhone  bool      `json:"request_phone,omitempty"`
+	OfferID       string    `json:"offer_id,omitempty"`
+	Status        string    `json:"status"`
+	Attempts      int       `json:"attempts"`
+	NextAttempt   time.Time `json:"next_attempt,omitempty"`
+	LastError     string    `json:"last_error,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	SentAt        time.Time `json:"sent_at,omitempty"`
+}
+
+// SegmentChange records a customer moving between segments.
+type SegmentChange struct {
+	CustomerID ID        `json:"customer_id"`
+	Time       time.Time `json:"time"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	Rule       string    `json:"rule"`
+	Cause      string    `json:"cause"` // message, order, sweep, import
+}
+
+// OfferEvent records an offer shown, accepted or declined.
+type OfferEvent struct {
+	CustomerID ID        `json:"customer_id"`
+	OfferID    string    `json:"offer_id"`
+	Time       time.Time `json:"time"`
+	Kind       string    `json:"kind"` // shown, accepted, declined, more
+	Channel    Channel   `json:"channel"`
+}
+
+// Offer event kinds.
+const (
+	OfferShown    = "shown"
+	OfferAccepted = "accepted"
+	OfferDeclined = "declined"
+	OfferMore     = "more"
+)

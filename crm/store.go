@@ -1,0 +1,94 @@
+package crm
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the storage the core consumes. Update runs fn in one write
+// transaction that may be group-committed with others and may run fn more
+// than once: fn must not have side effects outside the transaction. No
+// network call may happen inside fn.
+type Store interface {
+	Update(ctx context.Context, fn func(Tx) error) error
+	View(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is one store transaction. Records returned are copies the caller owns.
+// Lookups that "find" return (nil, nil) when there is no match; lookups by
+// id return an ENOTFOUND error.
+type Tx interface {
+	// SeenMessage reports whether (channel, message id) was already handled,
+	// and the interaction it produced.
+	SeenMessage(ch Channel, msgID string) (ID, bool, error)
+	// MarkMessage remembers (channel, message id) as handled.
+	MarkMessage(ch Channel, msgID string, interaction ID) error
+
+	// Customer returns a customer by id, following merge redirects.
+	Customer(id ID) (*Customer, error)
+	FindCustomerByIdentity(ch Channel, userID string) (*Customer, error)
+	FindCustomerByPhone(e164 string) (*Customer, error)
+	FindCustomerByEmail(email string) (*Customer, error)
+	FindCustomerByExternalID(ext string) (*Customer, error)
+	// FindCustomersByName returns customers whose folded name contains every
+	// folded word of query, at most limit of them.
+	FindCustomersByName(query string, limit int) ([]*Customer, error)
+	// PutCustomer creates (ID 0: an id is assigned) or replaces a customer and
+	// keeps every index (identity, phone, email, external id, name, segment)
+	// and the per-segment counts in step.
+	PutCustomer(c *Customer) error
+	// DeleteCustomer removes a customer merged into another and leaves a
+	// redirect so that its old id still resolves.
+	DeleteCustomer(id ID, mergedInto ID) error
+	ForEachCustomer(fn func(*Customer) error) error
+	// SegmentCustomers calls fn for the ids of a segment's customers.
+	SegmentCustomers(segment string, fn func(ID) error) error
+	SegmentCount(segment string) (int64, error)
+	CustomerCount() (int64, error)
+
+	// AppendInteraction assigns an id and stores the interaction.
+	AppendInteraction(i *Interaction) error
+	// PutInteraction replaces a stored interaction (edits, status).
+	PutInteraction(i *Interaction) error
+	Interaction(customer, id ID) (*Interaction, error)
+	// Interactions returns a customer's interactions with id > after, oldest
+	// first, at most limit (0: all).
+	Interactions(customer ID, after ID, limit int) ([]*Interaction, error)
+	// RecentInteractions returns the customer's last n interactions, oldest first.
+	RecentInteractions(customer ID, n int) ([]*Interaction, error)
+	// MoveInteractions re-keys every interaction of from under to (merge).
+	MoveInteractions(from, to ID) error
+
+	// AddOrder stores an order; it returns false and stores nothing if an
+	// order with the same non-empty Ref exists.
+	AddOrder(o *Order) (bool, error)
+	Orders(customer ID) ([]*Order, error)
+
+	Offers() ([]*Offer, error)
+	Offer(id string) (*Offer, error)
+	// PutOffer stores o as the current version and appends it to its history.
+	PutOffer(o *Offer) error
+	OfferVersions(id string) ([]*Offer, error)
+
+	AppendOfferEvent(e *OfferEvent) error
+	AppendSegmentChange(e *SegmentChange) error
+	// SegmentChanges calls fn for changes at or after since, oldest first.
+	SegmentChanges(since time.Time, fn func(*SegmentChange) error) error
+
+	// EnqueueOutbox assigns an id and stores a pending item.
+	EnqueueOutbox(it *OutboxItem) error
+	PutOutbox(it *OutboxItem) error
+	OutboxItem(id ID) (*OutboxItem, error)
+	// PendingOutbox calls fn for pending items in id order.
+	PendingOutbox(fn func(*OutboxItem) error) error
+	OutboxDepth() (int64, error)
+
+	// AddCounter adds delta to a named counter (for O(1) stats).
+	AddCounter(name string, delta int64) error
+	Counter(name string) (int64, error)
+	// Counters returns every counter whose name starts with prefix.
+	Counters(prefix string) (map[string]int64, error)
+
+	Meta(key string) ([]byte, error)
+	PutMeta(key string, value []byte) error
+}

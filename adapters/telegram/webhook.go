@@ -1,0 +1,121 @@
+package telegram
+
+import (
+	"bytes"
+	"crypto/subtle"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+
+	"github.com/go-telegram/bot/models"
+)
+
+// maxUpdateBytes bounds a webhook body; real updates are a few kilobytes.
+const maxUpdateBytes = 1 << 20
+
+// Routes registers POST WebhookPath on mux when the adapter is in webhook
+// mode; in long-polling mode it registers nothing.
+func (a *Adapter) Routes(mux *http.ServeMux) {
+	if !a.Webhook() {
+		return
+	}
+	mux.HandleFunc("POST "+WebhookPath, a.serveWebhook)
+}
+
+// serveWebhook handles one update Telegram posts. It answers 200 only after
+// the core committed the update (or the update needs nothing), so Telegram
+// delivers it again after any failure: 500 on a failed handling, 503 before
+// Open or after Close.
+func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
+	if secret := a.opts.WebhookSecret; secret != "" {
+		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
+		if subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
+			a.log.Warn("telegram webhook call with a wrong or missing secret token", "remote", r.RemoteAddr)
+			http.Error(w, "wrong secret token", http.StatusUnauthorized)
+			return
+		}
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpdateBytes))
+	if err != nil {
+		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	u, ok := parseUpdate(body)
+	if !ok {
+		a.log.Warn("telegram webhook body is not an update", "bytes", len(body))
+		http.Error(w, "not a Telegram update", http.StatusBadRequest)
+		return
+	}
+
+	a.mu.Lock()
+	ready := a.opened && !a.closed && a.me.id != 0
+	if ready {
+		a.inflight.Add(1)
+	}
+	a.mu.Unlock()
+	if !ready {
+		http.Error(w, "not ready", http.StatusServiceUnavailable)
+		return
+	}
+	defer a.inflight.Done()
+
+	// Telegram may post several updates at once; one chat's are handled
+	// one at a time.
+	unlock := a.locks.lock(chatOf(u))
+	err = a.handleUpdate(r.Context(), u)
+	unlock()
+	if err != nil {
+		a.log.Warn("telegram update not handled; Telegram will deliver it again", "update_id", u.ID, "err", err)
+		http.Error(w, "not handled", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// parseUpdate accepts a JSON object with a positive update_id.
+func parseUpdate(body []byte) (*models.Update, bool) {
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' {
+		return nil, false
+	}
+	var u models.Update
+	if err := json.Unmarshal(body, &u); err != nil || u.ID <= 0 {
+		return nil, false
+	}
+	return &u, true
+}
+
+// chatLocks serialises work per chat; entries live only while in use.
+type chatLocks struct {
+	mu sync.Mutex
+	m  map[int64]*chatLock
+}
+
+type chatLock struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func newChatLocks() *chatLocks { return &chatLocks{m: map[int64]*chatLock{}} }
+
+func (l *chatLocks) lock(chat int64) (unlock func()) {
+	l.mu.Lock()
+	c := l.m[chat]
+	if c == nil {
+		c = &chatLock{}
+		l.m[chat] = c
+	}
+	c.refs++
+	l.mu.Unlock()
+	c.mu.Lock()
+	return func() {
+		c.mu.Unlock()
+		l.mu.Lock()
+		c.refs--
+		if c.refs == 0 {
+			delete(l.m, chat)
+		}
+		l.mu.Unlock()
+	}
+}

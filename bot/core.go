@@ -1,0 +1,463 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// MaxTextLen is the longest inbound text the core accepts, in characters.
+const MaxTextLen = 4000
+
+// Options configure a Core.
+type Options struct {
+	Store    crm.Store
+	Catalog  *crm.Catalog
+	Segments *crm.Segments
+	// Shop is the shop name used in greetings.
+	Shop string
+	// DefaultLanguage is used until a customer or their channel says otherwise.
+	DefaultLanguage string
+	Now             func() time.Time
+	Logger          *slog.Logger
+	Metrics         *Metrics
+	// Dispatcher receives outbox items after each commit (nil: items stay
+	// pending in the store until a dispatcher starts).
+	Dispatcher *Dispatcher
+	// AfterCommit, when set, runs after every commit and before the outbox is
+	// notified. Tests use it to simulate a crash at that moment.
+	AfterCommit func(Result)
+	// Events, when set, hears about things other parts of the system act on
+	// (handoff requests, customer messages during a handoff). It is called
+	// after the commit, outside any transaction.
+	Events EventSink
+}
+
+// EventSink hears about committed events that need work outside the core
+// (the Slack handoff, for example).
+type EventSink interface {
+	CoreEvent(ctx context.Context, e Event)
+}
+
+// Event kinds sent to an EventSink.
+const (
+	EventHandoffRequested = "handoff_requested"
+	EventHandoffMessage   = "handoff_message"
+)
+
+// Event is a committed happening in the core.
+type Event struct {
+	Kind        string
+	CustomerID  crm.ID
+	Interaction *crm.Interaction
+}
+
+// Core is the IDIC pipeline. It is safe for concurrent use; offers and
+// segment rules can be swapped at run time.
+type Core struct {
+	store    crm.Store
+	catalog  *crm.Catalog
+	segments atomic.Pointer[crm.Segments]
+	offers   atomic.Pointer[crm.OfferSet]
+	shop     string
+	lang     string
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *Metrics
+	disp     *Dispatcher
+	after    func(Result)
+	events   EventSink
+}
+
+var _ Handler = (*Core)(nil)
+
+// New builds a Core. It does no I/O; call LoadOffers before serving.
+func New(o Options) *Core {
+	c := &Core{store: o.Store, catalog: o.Catalog, shop: o.Shop, lang: o.DefaultLanguage, now: o.Now,
+		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.lang == "" {
+		c.lang = "vi"
+	}
+	if c.catalog == nil {
+		c.catalog = &crm.Catalog{}
+	}
+	if c.shop == "" {
+		c.shop = c.catalog.Shop
+	}
+	if c.shop == "" {
+		c.shop = "shop"
+	}
+	c.segments.Store(o.Segments)
+	c.offers.Store(&crm.OfferSet{})
+	return c
+}
+
+// Segments returns the live segment rules.
+func (c *Core) Segments() *crm.Segments { return c.segments.Load() }
+
+// SetSegments swaps the segment rules; the next event uses them.
+func (c *Core) SetSegments(s *crm.Segments) { c.segments.Store(s) }
+
+// Offers returns the live compiled offers.
+func (c *Core) Offers() *crm.OfferSet { return c.offers.Load() }
+
+// Catalog returns the product catalog.
+func (c *Core) Catalog() *crm.Catalog { return c.catalog }
+
+// Store returns the store the core writes to.
+func (c *Core) Store() crm.Store { return c.store }
+
+// LoadOffers reads the stored offers and makes them live. Call it after any
+// change to stored offers.
+func (c *Core) LoadOffers(ctx context.Context) error {
+	var offers []*crm.Offer
+	if err := c.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		offers, err = tx.Offers()
+		return err
+	}); err != nil {
+		return fmt.Errorf("load offers: %w", err)
+	}
+	set, errs := crm.NewOfferSet(offers)
+	for _, err := range errs {
+		c.log.Error("stored offer does not compile; left out", "err", err)
+	}
+	c.offers.Store(set)
+	return nil
+}
+
+func (c *Core) product(id string) (string, int64) {
+	if p := c.catalog.Product(id); p != nil {
+		return p.Name, p.Price
+	}
+	return "", 0
+}
+
+// validate rejects inbound events the core cannot take, with a reason.
+func validate(in *Inbound) error {
+	switch {
+	case in.Channel == "":
+		return crm.Errorf(crm.EINVALID, "channel is required")
+	case in.UserID == "":
+		return crm.Errorf(crm.EINVALID, "user id is required")
+	case in.MessageID == "":
+		return crm.Errorf(crm.EINVALID, "message id is required")
+	case !utf8.ValidString(in.Text) || !utf8.ValidString(in.Payload):
+		return crm.Errorf(crm.EINVALID, "text is not valid UTF-8")
+	case utf8.RuneCountInString(in.Text) > MaxTextLen:
+		return crm.Errorf(crm.EINVALID, "text is longer than %d characters", MaxTextLen)
+	}
+	if in.Kind == "" {
+		in.Kind = crm.KindText
+	}
+	if in.ChatID == "" {
+		in.ChatID = in.UserID
+	}
+	if in.Kind == crm.KindText && strings.TrimSpace(in.Text) == "" && in.Command == "" && in.EditOf == "" {
+		return crm.Errorf(crm.EINVALID, "text is empty")
+	}
+	if in.Kind == crm.KindButton && in.Payload == "" {
+		return crm.Errorf(crm.EINVALID, "button payload is empty")
+	}
+	return nil
+}
+
+// turn is the state of one Handle call inside its transaction. It is rebuilt
+// on every attempt, because DB.Batch may run the transaction more than once.
+type turn struct {
+	core   *Core
+	tx     crm.Tx
+	in     Inbound
+	u      Understanding
+	now    time.Time
+	cust   *crm.Customer
+	lang   string
+	res    Result
+	items  []*crm.OutboxItem
+	events []Event
+	shown  []string
+	taken  []string
+	moves  []*crm.SegmentChange
+}
+
+// Handle runs one inbound event through Identify, Interact, Differentiate and
+// Customize in a single store transaction, then hands the replies to the
+// outbox dispatcher. It returns after the commit.
+func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
+	start := time.Now()
+	if err := validate(&in); err != nil {
+		return Result{}, err
+	}
+	if in.Time.IsZero() {
+		in.Time = c.now()
+	}
+	u := Understand(in, c.catalog) // outside the transaction: no store, no network
+	var t *turn
+	err := c.store.Update(ctx, func(tx crm.Tx) error {
+		t = &turn{core: c, tx: tx, in: in, u: u, now: c.now()}
+		return t.run()
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("handle %s message %s: %w", in.Channel, in.MessageID, err)
+	}
+	for _, it := range t.items {
+		t.res.Outbox = append(t.res.Outbox, it.ID)
+	}
+	c.committed(ctx, t, start)
+	return t.res, nil
+}
+
+func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
+	if m := c.metrics; m != nil {
+		if t.res.Duplicate {
+			m.Duplicates.WithLabelValues(string(t.in.Channel)).Inc()
+		} else {
+			m.MessagesIn.WithLabelValues(string(t.in.Channel)).Inc()
+			m.Pipeline.Observe(time.Since(start).Seconds())
+		}
+		for _, id := range t.shown {
+			m.OffersShown.WithLabelValues(id).Inc()
+		}
+		for _, id := range t.taken {
+			m.OffersAccepted.WithLabelValues(id).Inc()
+		}
+		for _, mv := range t.moves {
+			m.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
+		}
+	}
+	if !t.res.Duplicate {
+		c.log.Debug("handled", "channel", t.in.Channel, "customer", t.res.CustomerID, "intent", t.res.Intent, "replies", len(t.items))
+	}
+	if c.after != nil {
+		c.after(t.res)
+	}
+	if c.disp != nil && len(t.items) > 0 {
+		c.disp.Enqueue(t.items...)
+	}
+	if c.events != nil {
+		for _, e := range t.events {
+			c.events.CoreEvent(ctx, e)
+		}
+	}
+}
+
+func (t *turn) run() error {
+	tx, in := t.tx, t.in
+	if _, seen, err := tx.SeenMessage(in.Channel, in.MessageID); err != nil {
+		return err
+	} else if seen {
+		t.res.Duplicate = true
+		return nil
+	}
+	if err := t.identify(); err != nil {
+		return err
+	}
+	if in.EditOf != "" {
+		return t.edit()
+	}
+	if err := t.interact(); err != nil {
+		return err
+	}
+	t.differentiate("message")
+	if err := t.customize(); err != nil {
+		return err
+	}
+	for _, mv := range t.moves {
+		if err := tx.AppendSegmentChange(mv); err != nil {
+			return err
+		}
+		if err := t.count("segment_moves:"+mv.To, 1); err != nil {
+			return err
+		}
+	}
+	t.cust.UpdatedAt = t.now
+	return tx.PutCustomer(t.cust)
+}
+
+// count bumps a total counter and its per-day twin.
+func (t *turn) count(name string, n int64) error { return addCounter(t.tx, t.now, name, n) }
+
+// identify finds or creates the customer behind the event, links shared
+// phone and email, and merges with a customer already known by that phone.
+func (t *turn) identify() error {
+	tx, in := t.tx, t.in
+	c, err := tx.FindCustomerByIdentity(in.Channel, in.UserID)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		c = &crm.Customer{CreatedAt: t.now, Name: in.Name, Source: in.Source, Language: localeLang(in.Locale)}
+		c.AddIdentity(crm.Identity{Channel: in.Channel, UserID: in.UserID, ChatID: in.ChatID, Username: in.Username, FirstSeen: t.now})
+		if err := tx.PutCustomer(c); err != nil {
+			return err
+		}
+		if err := t.count("new_customers", 1); err != nil {
+			return err
+		}
+	} else {
+		c.AddIdentity(crm.Identity{Channel: in.Channel, UserID: in.UserID, ChatID: in.ChatID, Username: in.Username})
+		if id := c.Identity(in.Channel, in.UserID); id != nil && id.Unreachable {
+			// They wrote to us again: the channel lets us answer.
+			id.Unreachable, id.UnreachableWhy = false, ""
+		}
+		if c.Name == "" {
+			c.Name = in.Name
+		}
+		if c.Source == "" && in.Source != "" {
+			c.Source = in.Source
+		}
+	}
+	t.cust = c
+	t.res.CustomerID = c.ID
+	if in.Contact != nil && !in.Contact.Self {
+		return nil
+	}
+	if in.Contact != nil {
+		if c.Name == "" {
+			c.Name = strings.TrimSpace(in.Contact.FirstName + " " + in.Contact.LastName)
+		}
+		if c.Address == "" {
+			c.Address = in.Contact.Address
+		}
+	}
+	if p := t.u.Phone; p != "" && p != c.Phone {
+		other, err := tx.FindCustomerByPhone(p)
+		if err != nil {
+			return err
+		}
+		if other != nil && other.ID != c.ID {
+			if err := t.merge(other); err != nil {
+				return err
+			}
+		}
+		t.cust.Phone = p
+	}
+	if e := t.u.Email; e != "" && e != t.cust.Email {
+		other, err := tx.FindCustomerByEmail(e)
+		if err != nil {
+			return err
+		}
+		if other != nil && other.ID != t.cust.ID {
+			if err := t.merge(other); err != nil {
+				return err
+			}
+		}
+		t.cust.Email = e
+	}
+	return nil
+}
+
+// merge folds the current customer into other, the customer already known by
+// the shared phone or email, who keeps their id and history.
+func (t *turn) merge(other *crm.Customer) error {
+	cur := t.cust
+	other.MergeFrom(cur)
+	if err := t.tx.MoveInteractions(cur.ID, other.ID); err != nil {
+		return err
+	}
+	if err := t.tx.DeleteCustomer(cur.ID, other.ID); err != nil {
+		return err
+	}
+	t.cust = other
+	t.res.CustomerID = other.ID
+	return t.count("merges", 1)
+}
+
+// edit updates the logged text of an edited message; it sends no reply.
+func (t *turn) edit() error {
+	tx, in := t.tx, t.in
+	iid, seen, err := tx.SeenMessage(in.Channel, in.EditOf)
+	if err != nil {
+		return err
+	}
+	if seen {
+		it, err := tx.Interaction(t.cust.ID, iid)
+		if err != nil && crm.ErrorCode(err) != crm.ENOTFOUND {
+			return err
+		}
+		if it != nil {
+			if !it.Edited {
+				it.Original = it.Text
+			}
+			it.Text, it.Edited = in.Text, true
+			if err := tx.PutInteraction(it); err != nil {
+				return err
+			}
+			t.res.InteractionID = it.ID
+		}
+	}
+	t.res.Intent = "edit"
+	if err := tx.MarkMessage(in.Channel, in.MessageID, t.res.InteractionID); err != nil {
+		return err
+	}
+	return tx.PutCustomer(t.cust)
+}
+
+func localeLang(locale string) string {
+	l := strings.ToLower(locale)
+	switch {
+	case strings.HasPrefix(l, "vi"):
+		return "vi"
+	case l != "":
+		return "en"
+	}
+	return ""
+}
+
+// interact logs the inbound event and updates the running aggregates.
+func (t *turn) interact() error {
+	c, in, u := t.cust, t.in, t.u
+	// A one-word message ("STOP", "ok") does not switch a language the
+	// customer already writes in.
+	if u.Language != "" && in.Kind == crm.KindText && (c.Language == "" || len(crm.Words(crm.Fold(in.Text))) > 1) {
+		c.Language = u.Language
+	}
+	t.lang = c.Language
+	if t.lang == "" {
+		t.lang = t.core.lang
+	}
+	it := &crm.Interaction{CustomerID: c.ID, Time: in.Time, Direction: crm.Inbound, Channel: in.Channel, ChatID: in.ChatID,
+		MessageID: in.MessageID, Kind: in.Kind, Text: in.Text, Intent: u.Intent, Payload: in.Payload}
+	if in.Command != "" {
+		it.Kind = crm.KindCommand
+		it.Text = strings.TrimSpace("/" + in.Command + " " + in.Text)
+	}
+	if err := t.tx.AppendInteraction(it); err != nil {
+		return err
+	}
+	if err := t.tx.MarkMessage(in.Channel, in.MessageID, it.ID); err != nil {
+		return err
+	}
+	t.res.InteractionID, t.res.Intent = it.ID, u.Intent
+	c.Stats.RecordMessageIn(t.now)
+	for _, p := range u.Products {
+		c.AddInterest(p.ID)
+	}
+	if err := t.count("msg_in:"+string(in.Channel), 1); err != nil {
+		return err
+	}
+	if c.Handoff.Active {
+		t.events = append(t.events, Event{Kind: EventHandoffMessage, CustomerID: c.ID, Interaction: it})
+	}
+	return nil
+}
+
+// differentiate recomputes the customer's segment.
+func (t *turn) differentiate(cause string) {
+	if mv := t.core.segments.Load().Apply(t.cust, t.now, cause); mv != nil {
+		mv.CustomerID = t.cust.ID
+		t.moves = append(t.moves, mv)
+	}
+}

@@ -1,0 +1,277 @@
+package bot
+
+import (
+	"strings"
+	"time"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// customize decides the replies to the event — an answer for its intent and,
+// where it fits, the best eligible offer — and puts them in the outbox.
+func (t *turn) customize() error {
+	c, u, lang := t.cust, t.u, t.lang
+	if c.Handoff.Active && c.Handoff.Agent != "" {
+		// A human has the conversation: the bot stays silent.
+		return nil
+	}
+	offer, ignoreCap := false, false
+	var reply []string
+	requestPhone := false
+	switch u.Intent {
+	case IntentStart, IntentGreeting:
+		name := crm.FirstName(c.Name, lang)
+		if name == "" {
+			name = say(lang, "friend")
+		}
+		if u.Intent == IntentStart && t.in.Source != "" {
+			reply = append(reply, say(lang, "start_source", t.core.shop, t.in.Source))
+		}
+		reply = append(reply, say(lang, "greeting", name, t.core.shop))
+		offer = true
+	case IntentProduct, IntentPrice:
+		if len(u.Products) > 0 {
+			reply = append(reply, productLines(lang, u.Products, 3))
+		} else if u.Intent == IntentPrice {
+			reply = append(reply, say(lang, "price_ask"))
+			reply = append(reply, t.catalogOverview(lang))
+		} else {
+			reply = append(reply, t.catalogOverview(lang))
+		}
+		offer = true
+	case IntentPromo:
+		if c.Consent.OptedOut {
+			reply = append(reply, say(lang, "opted_out_promo"))
+		} else if c.Handoff.Active {
+			reply = append(reply, say(lang, "handoff_again"))
+		} else {
+			offer, ignoreCap = true, true
+		}
+	case IntentBuy:
+		if len(u.Products) > 0 {
+			reply = append(reply, say(lang, "buy_product", u.Products[0].DisplayName(lang)+" ("+crm.VND(u.Products[0].Price)+")"))
+		} else {
+			reply = append(reply, say(lang, "buy_generic"))
+		}
+		if c.Phone != "" {
+			reply = append(reply, say(lang, "will_call", c.Phone))
+		} else {
+			reply = append(reply, say(lang, "ask_phone"))
+			requestPhone = true
+			c.Dialog = "order_phone"
+		}
+		if err := t.count("order_intents", 1); err != nil {
+			return err
+		}
+	case IntentContact:
+		var saved []string
+		if u.Phone != "" {
+			saved = append(saved, u.Phone)
+		}
+		if u.Email != "" {
+			saved = append(saved, u.Email)
+		}
+		switch {
+		case len(saved) == 0:
+			reply = append(reply, say(lang, "contact_bad"))
+		case c.Dialog == "order_phone" && u.Phone != "":
+			reply = append(reply, say(lang, "contact_order", u.Phone))
+			c.Dialog = ""
+		default:
+			reply = append(reply, say(lang, "contact_saved", strings.Join(saved, ", ")))
+		}
+	case IntentOptOut:
+		if !c.Consent.OptedOut {
+			c.Consent = crm.Consent{OptedOut: true, Since: t.now}
+			if err := t.count("opt_outs", 1); err != nil {
+				return err
+			}
+		}
+		reply = append(reply, say(lang, "opt_out"))
+	case IntentOptIn:
+		if c.Consent.OptedOut {
+			c.Consent = crm.Consent{OptedOut: false, Since: t.now}
+		}
+		reply = append(reply, say(lang, "opt_in"))
+	case IntentHandoff:
+		if c.Handoff.Active {
+			reply = append(reply, say(lang, "handoff_again"))
+		} else {
+			c.Handoff = crm.Handoff{Active: true, RequestedAt: t.now}
+			if err := t.count("handoffs", 1); err != nil {
+				return err
+			}
+			t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
+			reply = append(reply, say(lang, "handoff"))
+		}
+	case IntentThanks:
+		reply = append(reply, say(lang, "thanks"))
+	case IntentMedia:
+		reply = append(reply, say(lang, "media"))
+	case IntentButton:
+		return t.button()
+	default:
+		reply = append(reply, say(lang, "unknown"))
+	}
+	if len(reply) > 0 {
+		if err := t.send(strings.Join(reply, "\n"), nil, requestPhone, ""); err != nil {
+			return err
+		}
+	}
+	if !offer || c.Handoff.Active {
+		return nil
+	}
+	// Offers follow the segment the customer is in after this event.
+	if o := t.core.offers.Load().Select(c, t.now, ignoreCap); o != nil {
+		return t.showOffer(o)
+	}
+	if ignoreCap {
+		return t.send(say(lang, "no_promo"), nil, false, "")
+	}
+	return nil
+}
+
+func (t *turn) catalogOverview(lang string) string {
+	cat := t.core.catalog
+	var cats []string
+	for _, c := range cat.Categories() {
+		cats = append(cats, categoryName(lang, c))
+	}
+	if len(cat.Products) == 0 {
+		return ""
+	}
+	return say(lang, "catalog_intro", strings.Join(cats, ", ")) + "\n" + productLines(lang, cat.Products, 4)
+}
+
+// showOffer renders an offer and records it as shown.
+func (t *turn) showOffer(o *crm.CompiledOffer) error {
+	text, err := o.Render(t.lang, t.cust, t.core.product, t.now)
+	if err != nil {
+		// A stored offer is validated when saved, so this is a data problem:
+		// log it and answer without the offer rather than fail the message.
+		t.core.log.Error("offer does not render", "offer", o.ID, "err", err)
+		return nil
+	}
+	t.cust.RecordOfferShown(o.ID, t.now)
+	t.shown = append(t.shown, o.ID)
+	if err := t.offerEvent(o.ID, crm.OfferShown); err != nil {
+		return err
+	}
+	return t.send(text, offerButtons(t.lang, o), false, o.ID)
+}
+
+func (t *turn) offerEvent(id, kind string) error {
+	if err := t.tx.AppendOfferEvent(&crm.OfferEvent{CustomerID: t.cust.ID, OfferID: id, Time: t.now, Kind: kind, Channel: t.in.Channel}); err != nil {
+		return err
+	}
+	return t.count("offer:"+id+":"+kind, 1)
+}
+
+// button handles a pressed offer button: accept, tell me more, not now.
+func (t *turn) button() error {
+	c, lang := t.cust, t.lang
+	id, action, ok := parseOfferPayload(t.in.Payload)
+	if !ok {
+		return t.send(say(lang, "unknown"), nil, false, "")
+	}
+	o := t.core.offers.Load().Get(id)
+	if o == nil || o.Status != crm.OfferActive {
+		return t.send(say(lang, "offer_gone"), nil, false, "")
+	}
+	st := c.Offers[id]
+	if st == nil {
+		st = &crm.OfferStat{}
+		if c.Offers == nil {
+			c.Offers = map[string]*crm.OfferStat{}
+		}
+		c.Offers[id] = st
+	}
+	switch action {
+	case crm.ButtonAccept:
+		first := st.Accepted == 0
+		st.Accepted++
+		if first {
+			c.Stats.OffersTaken++
+			t.taken = append(t.taken, id)
+			if err := t.offerEvent(id, crm.OfferAccepted); err != nil {
+				return err
+			}
+		}
+		msg := []string{say(lang, "accepted", o.Name)}
+		if o.Code != "" {
+			msg = append(msg, say(lang, "accepted_code", o.Code))
+		}
+		ask := false
+		if c.Phone == "" {
+			msg = append(msg, say(lang, "ask_phone"))
+			ask = true
+			c.Dialog = "order_phone"
+		} else {
+			msg = append(msg, say(lang, "will_call", c.Phone))
+		}
+		return t.send(strings.Join(msg, "\n"), nil, ask, id)
+	case crm.ButtonDecline:
+		st.Declined++
+		if err := t.offerEvent(id, crm.OfferDeclined); err != nil {
+			return err
+		}
+		return t.send(say(lang, "declined"), nil, false, id)
+	default:
+		if err := t.offerEvent(id, crm.OfferMore); err != nil {
+			return err
+		}
+		text, err := o.RenderDetails(lang, c, t.core.product, t.now)
+		if err != nil || text == "" {
+			text = say(lang, "more_default", o.Name)
+		}
+		var btns []crm.Button
+		for _, b := range offerButtons(lang, o) {
+			if !strings.HasSuffix(b.Payload, ":"+crm.ButtonMore) {
+				btns = append(btns, b)
+			}
+		}
+		return t.send(text, btns, false, id)
+	}
+}
+
+// send logs an outbound interaction and queues it in the outbox, addressed to
+// the identity the event came from.
+func (t *turn) send(text string, buttons []crm.Button, requestPhone bool, offerID string) error {
+	return t.core.enqueue(t.tx, t.cust, t.in.Channel, t.in.UserID, t.in.ChatID, t.now, outMessage{
+		Text: text, Buttons: buttons, RequestPhone: requestPhone, OfferID: offerID,
+	}, &t.items)
+}
+
+// outMessage is what goes to a customer.
+type outMessage struct {
+	Text         string
+	Buttons      []crm.Button
+	RequestPhone bool
+	OfferID      string
+	Kind         string
+	Author       string
+}
+
+// enqueue logs an outbound interaction and adds the outbox item in tx.
+func (c *Core) enqueue(tx crm.Tx, cust *crm.Customer, ch crm.Channel, userID, chatID string, now time.Time, m outMessage, items *[]*crm.OutboxItem) error {
+	kind := m.Kind
+	if kind == "" {
+		kind = crm.KindText
+		if m.OfferID != "" && len(m.Buttons) > 0 {
+			kind = crm.KindOffer
+		}
+	}
+	it := &crm.Interaction{CustomerID: cust.ID, Time: now, Direction: crm.Outbound, Channel: ch, ChatID: chatID,
+		Kind: kind, Text: m.Text, Buttons: m.Buttons, OfferID: m.OfferID, Author: m.Author}
+	if err := tx.AppendInteraction(it); err != nil {
+		return err
+	}
+	ob := &crm.OutboxItem{CustomerID: cust.ID, InteractionID: it.ID, Channel: ch, ChatID: chatID, UserID: userID,
+		Text: m.Text, Buttons: m.Buttons, RequestPhone: m.RequestPhone, OfferID: m.OfferID, Status: crm.OutboxPending, CreatedAt: now}
+	if err := tx.EnqueueOutbox(ob); err != nil {
+		return err
+	}
+	cust.Stats.MessagesOut++
+	*items = append(*items, ob)
+	return nil
+}

@@ -1,0 +1,368 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// DispatcherOptions configure the outbox dispatcher.
+type DispatcherOptions struct {
+	// Lanes is the number of parallel senders. Items of one chat always go
+	// through the same lane, so they leave in order.
+	Lanes int
+	// MaxAttempts before a temporarily failing item is marked failed.
+	MaxAttempts int
+	// Backoff is the first retry delay; it doubles up to MaxBackoff.
+	Backoff    time.Duration
+	MaxBackoff time.Duration
+	Now        func() time.Time
+	Logger     *slog.Logger
+	Metrics    *Metrics
+	// Sleep waits for d or until ctx ends (tests replace it).
+	Sleep func(ctx context.Context, d time.Duration) error
+}
+
+// Dispatcher sends outbox items through the channels' senders: in order per
+// chat, retried with backoff on temporary errors, waiting exactly the
+// channel's retry-after on rate limits, never retrying permanent errors.
+// Items still pending at start (a crash, a restart) are sent then.
+type Dispatcher struct {
+	store   crm.Store
+	opts    DispatcherOptions
+	log     *slog.Logger
+	mu      sync.Mutex
+	senders map[crm.Channel]Sender
+	lanes   []*lane
+	queued  map[crm.ID]bool // ids queued or in flight, so nothing is sent twice
+	idle    *sync.Cond
+	busy    int
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	started bool
+}
+
+type lane struct {
+	mu    sync.Mutex
+	items []*crm.OutboxItem
+	wake  chan struct{}
+}
+
+// NewDispatcher builds a dispatcher; Open starts it.
+func NewDispatcher(store crm.Store, opts DispatcherOptions) *Dispatcher {
+	if opts.Lanes <= 0 {
+		opts.Lanes = 8
+	}
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 8
+	}
+	if opts.Backoff <= 0 {
+		opts.Backoff = time.Second
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 5 * time.Minute
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Sleep == nil {
+		opts.Sleep = sleepCtx
+	}
+	d := &Dispatcher{store: store, opts: opts, log: opts.Logger, senders: map[crm.Channel]Sender{}, queued: map[crm.ID]bool{}}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	d.idle = sync.NewCond(&d.mu)
+	for i := 0; i < opts.Lanes; i++ {
+		d.lanes = append(d.lanes, &lane{wake: make(chan struct{}, 1)})
+	}
+	return d
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Register sets the sender of a channel. Register before Open.
+func (d *Dispatcher) Register(ch crm.Channel, s Sender) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.senders[ch] = s
+}
+
+// Open starts the lanes and queues every item left pending in the store.
+func (d *Dispatcher) Open(ctx context.Context) error {
+	var pending []*crm.OutboxItem
+	if err := d.store.View(ctx, func(tx crm.Tx) error {
+		pending = pending[:0]
+		return tx.PendingOutbox(func(it *crm.OutboxItem) error {
+			pending = append(pending, it)
+			return nil
+		})
+	}); err != nil {
+		return fmt.Errorf("load pending outbox: %w", err)
+	}
+	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.mu.Lock()
+	d.started = true
+	d.mu.Unlock()
+	for _, l := range d.lanes {
+		d.wg.Add(1)
+		go func(l *lane) {
+			defer d.wg.Done()
+			d.run(ctx, l)
+		}(l)
+	}
+	if len(pending) > 0 {
+		d.log.Info("resending outbox items left pending", "count", len(pending))
+	}
+	d.Enqueue(pending...)
+	return nil
+}
+
+// Enqueue hands committed outbox items to their lanes. It never blocks.
+func (d *Dispatcher) Enqueue(items ...*crm.OutboxItem) {
+	for _, it := range items {
+		d.mu.Lock()
+		if d.queued[it.ID] {
+			d.mu.Unlock()
+			continue
+		}
+		d.queued[it.ID] = true
+		d.busy++
+		d.mu.Unlock()
+		if m := d.opts.Metrics; m != nil {
+			m.OutboxDepth.Inc()
+		}
+		l := d.lanes[laneOf(it, len(d.lanes))]
+		l.mu.Lock()
+		l.items = append(l.items, it)
+		l.mu.Unlock()
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func laneOf(it *crm.OutboxItem, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(it.Channel))
+	h.Write([]byte{0})
+	h.Write([]byte(it.ChatID))
+	return int(h.Sum32() % uint32(n))
+}
+
+// Flush waits until every queued item has been sent or given up, or ctx ends.
+func (d *Dispatcher) Flush(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		d.mu.Lock()
+		for d.busy > 0 && ctx.Err() == nil {
+			d.idle.Wait()
+		}
+		d.mu.Unlock()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		d.mu.Lock()
+		d.idle.Broadcast()
+		d.mu.Unlock()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close stops the lanes and waits for them. Items not yet sent stay pending
+// in the store and are sent at the next start. Call Flush first to drain.
+func (d *Dispatcher) Close() error {
+	if d.cancel != nil {
+		d.cancel()
+	}
+	d.wg.Wait()
+	return nil
+}
+
+func (d *Dispatcher) run(ctx context.Context, l *lane) {
+	for {
+		l.mu.Lock()
+		var it *crm.OutboxItem
+		if len(l.items) > 0 {
+			it = l.items[0]
+			l.items = l.items[1:]
+		}
+		l.mu.Unlock()
+		if it == nil {
+			select {
+			case <-ctx.Done():
+				return
+			case <-l.wake:
+				continue
+			}
+		}
+		d.deliver(ctx, it)
+		d.mu.Lock()
+		delete(d.queued, it.ID)
+		d.busy--
+		if d.busy == 0 {
+			d.idle.Broadcast()
+		}
+		d.mu.Unlock()
+		if m := d.opts.Metrics; m != nil {
+			m.OutboxDepth.Dec()
+		}
+		if ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+// deliver sends one item until it is sent, failed for good, or ctx ends.
+func (d *Dispatcher) deliver(ctx context.Context, it *crm.OutboxItem) {
+	d.mu.Lock()
+	s := d.senders[it.Channel]
+	d.mu.Unlock()
+	if s == nil {
+		d.finish(ctx, it, crm.OutboxFailed, fmt.Sprintf("no sender for channel %q", it.Channel), false)
+		return
+	}
+	// The item may have been sent already (queued twice across a restart
+	// race) or cancelled: the store says what is true.
+	var cur *crm.OutboxItem
+	if err := d.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		cur, err = tx.OutboxItem(it.ID)
+		return err
+	}); err != nil || cur.Status != crm.OutboxPending {
+		return
+	}
+	it.Attempts = cur.Attempts
+	for ctx.Err() == nil {
+		err := s.Send(ctx, it)
+		if err == nil {
+			d.finish(ctx, it, crm.OutboxSent, "", false)
+			if m := d.opts.Metrics; m != nil {
+				m.MessagesOut.WithLabelValues(string(it.Channel)).Inc()
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return // shutting down: the item stays pending for the next start
+		}
+		it.Attempts++
+		var ra *RetryAfterError
+		switch {
+		case IsPermanent(err):
+			d.count(it, "permanent")
+			d.log.Warn("send failed permanently", "channel", it.Channel, "outbox", it.ID, "err", err)
+			d.finish(ctx, it, crm.OutboxFailed, err.Error(), errors.Is(err, ErrUnreachable))
+			return
+		case errors.As(err, &ra):
+			d.count(it, "rate_limited")
+			d.log.Info("rate limited", "channel", it.Channel, "retry_after", ra.After)
+			if d.opts.Sleep(ctx, ra.After) != nil {
+				return
+			}
+			continue
+		}
+		d.count(it, "temporary")
+		if it.Attempts >= d.opts.MaxAttempts {
+			d.log.Error("send failed, giving up", "channel", it.Channel, "outbox", it.ID, "attempts", it.Attempts, "err", err)
+			d.finish(ctx, it, crm.OutboxFailed, err.Error(), false)
+			return
+		}
+		wait := d.backoff(it.Attempts)
+		d.log.Warn("send failed, will retry", "channel", it.Channel, "outbox", it.ID, "attempt", it.Attempts, "in", wait, "err", err)
+		d.record(ctx, it, err.Error(), wait)
+		if d.opts.Sleep(ctx, wait) != nil {
+			return
+		}
+	}
+}
+
+func (d *Dispatcher) count(it *crm.OutboxItem, kind string) {
+	if m := d.opts.Metrics; m != nil {
+		m.SendErrors.WithLabelValues(string(it.Channel), kind).Inc()
+	}
+}
+
+func (d *Dispatcher) backoff(attempt int) time.Duration {
+	b := d.opts.Backoff << min(attempt-1, 20)
+	if b > d.opts.MaxBackoff || b <= 0 {
+		b = d.opts.MaxBackoff
+	}
+	// ±20% jitter so retries of many chats do not arrive together.
+	return b - b/5 + time.Duration(rand.Int64N(int64(b/5)*2+1))
+}
+
+// record persists a temporary failure so the attempt count survives restarts.
+func (d *Dispatcher) record(ctx context.Context, it *crm.OutboxItem, why string, wait time.Duration) {
+	err := d.store.Update(ctx, func(tx crm.Tx) error {
+		cur, err := tx.OutboxItem(it.ID)
+		if err != nil {
+			return err
+		}
+		cur.Attempts, cur.LastError, cur.NextAttempt = it.Attempts, why, d.opts.Now().Add(wait)
+		return tx.PutOutbox(cur)
+	})
+	if err != nil && ctx.Err() == nil {
+		d.log.Error("record send attempt", "outbox", it.ID, "err", err)
+	}
+}
+
+// finish records the final status; for an unreachable recipient it also
+// marks the identity unreachable and cancels what is still queued for it.
+func (d *Dispatcher) finish(ctx context.Context, it *crm.OutboxItem, status, why string, unreachable bool) {
+	now := d.opts.Now()
+	err := d.store.Update(context.WithoutCancel(ctx), func(tx crm.Tx) error {
+		cur, err := tx.OutboxItem(it.ID)
+		if err != nil {
+			return err
+		}
+		cur.Status, cur.Attempts, cur.LastError = status, it.Attempts, why
+		if status == crm.OutboxSent {
+			cur.SentAt = now
+			if err := tx.AddCounter("msg_out:"+string(it.Channel), 1); err != nil {
+				return err
+			}
+			if err := tx.AddCounter("d:"+now.UTC().Format("20060102")+":msg_out:"+string(it.Channel), 1); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutOutbox(cur); err != nil {
+			return err
+		}
+		if !unreachable {
+			return nil
+		}
+		c, err := tx.Customer(it.CustomerID)
+		if err != nil {
+			return err
+		}
+		if id := c.Identity(it.Channel, it.UserID); id != nil && !id.Unreachable {
+			id.Unreachable, id.UnreachableSince, id.UnreachableWhy = true, now, why
+			return tx.PutCustomer(c)
+		}
+		return nil
+	})
+	if err != nil {
+		d.log.Error("record send result", "outbox", it.ID, "status", status, "err", err)
+	}
+}

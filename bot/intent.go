@@ -1,0 +1,157 @@
+package bot
+
+import (
+	"strings"
+	"unicode"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// Intents the core understands.
+const (
+	IntentGreeting = "greeting"
+	IntentStart    = "start"
+	IntentProduct  = "product"
+	IntentPrice    = "price"
+	IntentPromo    = "promotion"
+	IntentBuy      = "buy"
+	IntentContact  = "contact"
+	IntentOptOut   = "opt_out"
+	IntentOptIn    = "opt_in"
+	IntentHandoff  = "handoff"
+	IntentThanks   = "thanks"
+	IntentButton   = "button"
+	IntentMedia    = "media"
+	IntentUnknown  = "unknown"
+)
+
+// Understanding is what the rules (or the LLM) made of one inbound event.
+// It is computed outside any store transaction.
+type Understanding struct {
+	Intent   string
+	Sure     bool   // false when the rules only guessed (the LLM may help)
+	Language string // "vi", "en" or "" when the text does not tell
+	Products []*crm.Product
+	Phone    string // E.164, shared in the text or a contact
+	Email    string
+	Budget   int64 // VND, when the customer named one (LLM)
+}
+
+// phrase lists are folded (no diacritics, lower case); matching is on whole
+// words, so "chao" does not match inside "chaos".
+var intentPhrases = []struct {
+	intent  string
+	phrases []string
+}{
+	{IntentOptOut, []string{"stop", "unsubscribe", "huy", "huy dang ky", "dung gui", "dung gui nua", "ngung gui", "khong muon nhan", "khong nhan tin", "stop sending", "opt out", "dung nhan tin"}},
+	{IntentHandoff, []string{"gap nhan vien", "nhan vien", "tu van vien", "nguoi that", "gap nguoi", "noi chuyen voi nguoi", "talk to a human", "human", "real person", "agent", "speak to someone", "customer service", "cskh", "goi lai cho toi", "call me back", "callback"}},
+	{IntentOptIn, []string{"start offers", "dang ky lai", "nhan lai uu dai", "subscribe", "bat lai"}},
+	{IntentBuy, []string{"mua", "muon mua", "dat hang", "dat mua", "chot don", "len don", "order", "buy", "purchase", "i want to buy", "i ll take", "ship cho", "lay cai"}},
+	{IntentPromo, []string{"khuyen mai", "km", "uu dai", "giam gia", "sale", "voucher", "ma giam", "ma giam gia", "promotion", "promotions", "promo", "discount", "deal", "deals", "offer", "offers", "coupon"}},
+	{IntentPrice, []string{"gia", "bao nhieu", "bao nhieu tien", "bn", "nhieu tien", "price", "prices", "how much", "cost", "costs"}},
+	{IntentProduct, []string{"san pham", "con hang", "co ban", "ban gi", "co nhung", "mau nao", "product", "products", "do you have", "in stock", "catalog", "dien thoai", "laptop", "phu kien", "phone", "phones", "accessories"}},
+	{IntentThanks, []string{"cam on", "cam on ban", "thanks", "thank you", "thank", "tks", "thx", "ok cam on"}},
+	{IntentGreeting, []string{"xin chao", "chao", "chao shop", "chao ban", "hello", "hi", "hey", "alo", "good morning", "good afternoon", "good evening", "shop oi", "ad oi"}},
+}
+
+var viWords = set("toi", "ban", "gia", "bao", "nhieu", "khong", "co", "mua", "chao", "xin", "oi", "nhe", "em", "anh", "chi", "duoc", "cho", "la", "muon", "khuyen", "mai", "san", "pham", "cam", "on", "gap", "nhan", "vien", "dung", "gui", "nua", "huy", "dat", "hang", "cua", "minh", "voi", "nay", "nao", "gi", "sao", "the", "a", "shop", "ak", "ko", "k", "dc", "uu", "dai", "giam", "tien", "dien", "thoai")
+var enWords = set("hello", "hi", "hey", "the", "i", "want", "to", "buy", "price", "how", "much", "is", "what", "do", "you", "have", "please", "thanks", "thank", "human", "talk", "stop", "my", "phone", "email", "promotion", "promotions", "discount", "deal", "deals", "order", "any", "are", "there", "can", "me", "a", "an", "of", "for", "it", "this", "that", "with", "and", "good", "morning", "products", "offer", "offers", "sale", "tell", "more", "about", "number", "would", "like", "cost", "costs", "does")
+
+func set(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[w] = true
+	}
+	return m
+}
+
+// DetectLanguage returns "vi" or "en" when the text says which, "" when it
+// does not (a number, an emoji, a product name).
+func DetectLanguage(text string) string {
+	folded := crm.Fold(text)
+	if folded != strings.ToLower(text) && hasVietnameseLetter(text) {
+		return "vi"
+	}
+	vi, en := 0, 0
+	for _, w := range crm.Words(folded) {
+		if viWords[w] {
+			vi++
+		}
+		if enWords[w] {
+			en++
+		}
+	}
+	switch {
+	case vi > en:
+		return "vi"
+	case en > vi:
+		return "en"
+	}
+	return ""
+}
+
+func hasVietnameseLetter(s string) bool {
+	for _, r := range s {
+		if r > unicode.MaxASCII && unicode.IsLetter(r) {
+			return true
+		}
+	}
+	return false
+}
+
+// Understand applies the keyword rules to an inbound event.
+func Understand(in Inbound, cat *crm.Catalog) Understanding {
+	u := Understanding{Intent: IntentUnknown, Language: DetectLanguage(in.Text)}
+	switch in.Kind {
+	case crm.KindButton:
+		u.Intent, u.Sure = IntentButton, true
+		return u
+	case crm.KindPhoto, crm.KindSticker, crm.KindVoice, crm.KindFile, crm.KindOther:
+		u.Intent, u.Sure = IntentMedia, true
+		return u
+	}
+	if in.Contact != nil {
+		if p, err := crm.NormalizePhone(in.Contact.Phone); err == nil && in.Contact.Self {
+			u.Phone = p
+		}
+		if e, err := crm.NormalizeEmail(in.Contact.Email); err == nil && in.Contact.Email != "" {
+			u.Email = e
+		}
+		u.Intent, u.Sure = IntentContact, true
+		return u
+	}
+	if in.Command == "start" {
+		u.Intent, u.Sure = IntentStart, true
+		return u
+	}
+	folded := crm.Fold(in.Text)
+	if cat != nil {
+		u.Products = cat.Match(folded)
+	}
+	u.Phone = crm.FindPhone(in.Text)
+	u.Email = crm.FindEmail(in.Text)
+	padded := " " + strings.Join(crm.Words(folded), " ") + " "
+	for _, ip := range intentPhrases {
+		for _, p := range ip.phrases {
+			if strings.Contains(padded, " "+p+" ") {
+				u.Intent, u.Sure = ip.intent, true
+				break
+			}
+		}
+		if u.Sure {
+			break
+		}
+	}
+	// "huy" and "stop" opt out only when they are (nearly) the whole message:
+	// "hủy đơn hàng" is about an order, not about offers.
+	if u.Intent == IntentOptOut && len(crm.Words(folded)) > 4 && !strings.Contains(padded, " gui ") && !strings.Contains(padded, " nhan ") && !strings.Contains(padded, " sending ") {
+		u.Intent, u.Sure = IntentUnknown, false
+	}
+	if !u.Sure && len(u.Products) > 0 {
+		u.Intent, u.Sure = IntentProduct, true
+	}
+	if (u.Phone != "" || u.Email != "") && (u.Intent == IntentUnknown || u.Intent == IntentGreeting || u.Intent == IntentThanks) {
+		u.Intent, u.Sure = IntentContact, true
+	}
+	return u
+}

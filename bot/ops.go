@@ -1,0 +1,241 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// Conversation returns the interactions of the customer known on a channel
+// as userID, both directions, oldest first, with id > after (at most limit;
+// 0 means all). An unknown user has an empty conversation.
+func (c *Core) Conversation(ctx context.Context, ch crm.Channel, userID string, after crm.ID, limit int) ([]*crm.Interaction, error) {
+	var out []*crm.Interaction
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		cust, err := tx.FindCustomerByIdentity(ch, userID)
+		if err != nil || cust == nil {
+			return err
+		}
+		all, err := tx.Interactions(cust.ID, after, 0)
+		if err != nil {
+			return err
+		}
+		// A merged customer's history holds other channels too: show this
+		// channel's conversation only.
+		for _, it := range all {
+			if it.Channel == ch {
+				out = append(out, it)
+				if limit > 0 && len(out) == limit {
+					break
+				}
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Sweep recomputes every customer's segment at now, for customers whose
+// situation changed only with time (loyal → at_risk). It returns how many
+// customers moved.
+func (c *Core) Sweep(ctx context.Context) (int, error) {
+	segs := c.segments.Load()
+	now := c.now()
+	var moved []crm.ID
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		return tx.ForEachCustomer(func(cust *crm.Customer) error {
+			if a, _ := segs.Classify(cust, now); a.Name != cust.Segment.Name {
+				moved = append(moved, cust.ID)
+			}
+			return ctx.Err()
+		})
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	n := 0
+	for start := 0; start < len(moved); start += 500 {
+		batch := moved[start:min(start+500, len(moved))]
+		var changes []*crm.SegmentChange
+		err := c.store.Update(ctx, func(tx crm.Tx) error {
+			changes = changes[:0]
+			for _, id := range batch {
+				cust, err := tx.Customer(id)
+				if err != nil {
+					return err
+				}
+				mv := segs.Apply(cust, now, "sweep")
+				if mv == nil {
+					continue
+				}
+				if err := tx.PutCustomer(cust); err != nil {
+					return err
+				}
+				if err := tx.AppendSegmentChange(mv); err != nil {
+					return err
+				}
+				if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
+					return err
+				}
+				changes = append(changes, mv)
+			}
+			return nil
+		})
+		if err != nil {
+			return n, fmt.Errorf("sweep: %w", err)
+		}
+		n += len(changes)
+		if m := c.metrics; m != nil {
+			for _, mv := range changes {
+				m.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
+			}
+		}
+	}
+	if n > 0 {
+		c.log.Info("segment sweep moved customers", "moved", n)
+	}
+	return n, nil
+}
+
+// RunSweeps sweeps every interval until ctx ends.
+func (c *Core) RunSweeps(ctx context.Context, every time.Duration) {
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := c.Sweep(ctx); err != nil && ctx.Err() == nil {
+				c.log.Error("segment sweep", "err", err)
+			}
+		}
+	}
+}
+
+func addCounter(tx crm.Tx, now time.Time, name string, n int64) error {
+	if err := tx.AddCounter(name, n); err != nil {
+		return err
+	}
+	return tx.AddCounter("d:"+now.UTC().Format("20060102")+":"+name, n)
+}
+
+// RecordOrder adds an order to a customer and recomputes their segment at
+// once. It returns the customer after the change and the segment change, if
+// any. An order whose Ref was recorded before changes nothing (added=false).
+func (c *Core) RecordOrder(ctx context.Context, o crm.Order, cause string) (cust *crm.Customer, mv *crm.SegmentChange, added bool, err error) {
+	if o.Amount <= 0 {
+		return nil, nil, false, crm.Errorf(crm.EINVALID, "amount must be positive")
+	}
+	now := c.now()
+	if o.Time.IsZero() {
+		o.Time = now
+	}
+	err = c.store.Update(ctx, func(tx crm.Tx) error {
+		cust, mv, added = nil, nil, false
+		cu, err := tx.Customer(o.CustomerID)
+		if err != nil {
+			return err
+		}
+		ord := o
+		ord.CustomerID = cu.ID
+		ok, err := tx.AddOrder(&ord)
+		if err != nil || !ok {
+			cust = cu
+			return err
+		}
+		added = true
+		cu.Stats.RecordOrder(ord.Amount, ord.Time)
+		if err := addCounter(tx, now, "orders", 1); err != nil {
+			return err
+		}
+		if err := addCounter(tx, now, "revenue", ord.Amount); err != nil {
+			return err
+		}
+		if ord.OfferID != "" {
+			if err := addCounter(tx, now, "offer:"+ord.OfferID+":ordered", 1); err != nil {
+				return err
+			}
+		}
+		if mv = c.segments.Load().Apply(cu, now, cause); mv != nil {
+			if err := tx.AppendSegmentChange(mv); err != nil {
+				return err
+			}
+			if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
+				return err
+			}
+		}
+		cu.UpdatedAt = now
+		cust = cu
+		return tx.PutCustomer(cu)
+	})
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("record order: %w", err)
+	}
+	if mv != nil && c.metrics != nil {
+		c.metrics.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
+	}
+	return cust, mv, added, nil
+}
+
+// SendAsAgent sends a message a human wrote to a customer on the channel they
+// last wrote from. It goes through the outbox like any reply.
+func (c *Core) SendAsAgent(ctx context.Context, customer crm.ID, author, text string) (*crm.OutboxItem, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, crm.Errorf(crm.EINVALID, "message is empty")
+	}
+	var items []*crm.OutboxItem
+	now := c.now()
+	err := c.store.Update(ctx, func(tx crm.Tx) error {
+		items = items[:0]
+		cust, err := tx.Customer(customer)
+		if err != nil {
+			return err
+		}
+		id := lastReachable(tx, cust)
+		if id == nil {
+			return crm.Errorf(crm.EUNAVAILABLE, "%s cannot be reached on any channel", cust.DisplayName())
+		}
+		if err := c.enqueue(tx, cust, id.Channel, id.UserID, id.ChatID, now, outMessage{Text: text, Kind: crm.KindAgent, Author: author}, &items); err != nil {
+			return err
+		}
+		return tx.PutCustomer(cust)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if c.disp != nil {
+		c.disp.Enqueue(items...)
+	}
+	return items[0], nil
+}
+
+// lastReachable picks the identity the customer wrote from last, among the
+// reachable ones.
+func lastReachable(tx crm.Tx, cust *crm.Customer) *crm.Identity {
+	recent, _ := tx.RecentInteractions(cust.ID, 20)
+	for i := len(recent) - 1; i >= 0; i-- {
+		if recent[i].Direction != crm.Inbound {
+			continue
+		}
+		for j := range cust.Identities {
+			id := &cust.Identities[j]
+			if id.Channel == recent[i].Channel && !id.Unreachable {
+				return id
+			}
+		}
+	}
+	for j := range cust.Identities {
+		if !cust.Identities[j].Unreachable {
+			return &cust.Identities[j]
+		}
+	}
+	return nil
+}

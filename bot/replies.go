@@ -1,0 +1,138 @@
+package bot
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// phrases the bot says, per language. %s/%d verbs are filled by say.
+var phrases = map[string]map[string]string{
+	"vi": {
+		"greeting":        "Xin chào %s! Mình là trợ lý của %s. Bạn muốn xem sản phẩm, hỏi giá hay xem khuyến mãi ạ?",
+		"start_source":    "Cảm ơn bạn đã ghé %s qua %s!",
+		"products_intro":  "Shop có các sản phẩm này:",
+		"product_line":    "• %s: %s",
+		"catalog_intro":   "Shop đang bán %s. Một vài sản phẩm nổi bật:",
+		"price_ask":       "Bạn muốn hỏi giá sản phẩm nào ạ? Ví dụ: \"giá iPhone 15\".",
+		"buy_product":     "Tuyệt vời! Bạn muốn đặt %s.",
+		"buy_generic":     "Tuyệt vời! Bạn muốn đặt sản phẩm nào ạ?",
+		"ask_phone":       "Bạn để lại số điện thoại để nhân viên gọi xác nhận đơn nhé.",
+		"will_call":       "Nhân viên sẽ gọi bạn qua số %s để xác nhận trong ít phút.",
+		"contact_saved":   "Cảm ơn bạn! Mình đã lưu %s.",
+		"contact_order":   "Cảm ơn bạn! Nhân viên sẽ gọi số %s để xác nhận đơn hàng.",
+		"contact_bad":     "Số điện thoại này có vẻ chưa đúng, bạn kiểm tra lại giúp mình nhé.",
+		"opt_out":         "Đã tắt tin nhắn ưu đãi cho bạn. Bạn vẫn có thể hỏi mình bất cứ lúc nào. Muốn nhận lại ưu đãi, nhắn \"đăng ký lại\".",
+		"opt_in":          "Đã bật lại tin nhắn ưu đãi cho bạn. 🎉",
+		"opted_out_promo": "Bạn đang tắt nhận ưu đãi. Nhắn \"đăng ký lại\" nếu muốn nhận khuyến mãi nhé.",
+		"no_promo":        "Hiện chưa có ưu đãi mới dành cho bạn, shop sẽ báo ngay khi có nhé!",
+		"handoff":         "Mình đã báo nhân viên, họ sẽ trả lời bạn ngay trong cuộc trò chuyện này. Trong lúc chờ, mình tạm dừng gửi ưu đãi.",
+		"handoff_again":   "Nhân viên đã nhận được yêu cầu của bạn và sẽ trả lời sớm nhất.",
+		"thanks":          "Không có gì ạ! Bạn cần gì cứ nhắn mình nhé.",
+		"media":           "Cảm ơn bạn đã gửi! Mình chỉ đọc được tin nhắn chữ, bạn nhắn giúp mình nội dung cần hỏi nhé.",
+		"unknown":         "Mình chưa hiểu ý bạn lắm. Bạn có thể hỏi giá sản phẩm (ví dụ \"giá iPhone 15\"), xem \"khuyến mãi\", \"đặt hàng\", hoặc nhắn \"gặp nhân viên\" để nói chuyện với người thật.",
+		"accepted":        "Tuyệt vời, mình đã ghi nhận ưu đãi \"%s\" cho bạn!",
+		"accepted_code":   "Mã của bạn: %s. Dùng khi đặt hàng nhé.",
+		"declined":        "Không sao ạ! Khi nào cần bạn cứ nhắn mình nhé.",
+		"more_default":    "Ưu đãi \"%s\" áp dụng cho bạn đến khi hết hạn. Bạn cần thêm thông tin gì cứ hỏi mình nhé.",
+		"offer_gone":      "Ưu đãi này đã kết thúc. Nhắn \"khuyến mãi\" để xem ưu đãi hiện có nhé.",
+		"btn_accept":      "✅ Nhận ưu đãi",
+		"btn_more":        "ℹ️ Xem thêm",
+		"btn_decline":     "❌ Để sau",
+		"friend":          "bạn",
+		"edit_ignored":    "",
+	},
+	"en": {
+		"greeting":        "Hello %s! I'm the assistant of %s. Would you like to see products, ask a price or check our promotions?",
+		"start_source":    "Thanks for finding %s through %s!",
+		"products_intro":  "Here is what we have:",
+		"product_line":    "• %s: %s",
+		"catalog_intro":   "We sell %s. A few favourites:",
+		"price_ask":       "Which product would you like a price for? For example: \"price of iPhone 15\".",
+		"buy_product":     "Great choice! You'd like to order %s.",
+		"buy_generic":     "Great! Which product would you like to order?",
+		"ask_phone":       "Please share your phone number so a colleague can call to confirm the order.",
+		"will_call":       "A colleague will call you at %s to confirm within minutes.",
+		"contact_saved":   "Thank you! I saved %s.",
+		"contact_order":   "Thank you! A colleague will call %s to confirm your order.",
+		"contact_bad":     "That phone number doesn't look right, could you check it?",
+		"opt_out":         "Done: you won't get promotional messages any more. You can still ask me anything. To get offers again, write \"subscribe\".",
+		"opt_in":          "Offers are back on for you. 🎉",
+		"opted_out_promo": "You turned offers off. Write \"subscribe\" to get promotions again.",
+		"no_promo":        "There's no new offer for you right now — we'll tell you as soon as there is!",
+		"handoff":         "I've told a colleague; they will answer you right here. Meanwhile I won't send you any offers.",
+		"handoff_again":   "A colleague has your request and will answer as soon as possible.",
+		"thanks":          "You're welcome! Write any time.",
+		"media":           "Thanks for sending that! I can only read text, so please tell me what you need in words.",
+		"unknown":         "Sorry, I didn't quite get that. You can ask for a price (e.g. \"price of iPhone 15\"), our \"promotions\", \"order\" something, or write \"talk to a human\".",
+		"accepted":        "Great, the offer \"%s\" is yours!",
+		"accepted_code":   "Your code: %s. Use it when you order.",
+		"declined":        "No problem! Write any time you need something.",
+		"more_default":    "The offer \"%s\" is yours until it ends. Ask me anything about it.",
+		"offer_gone":      "That offer has ended. Write \"promotions\" to see current ones.",
+		"btn_accept":      "✅ Accept",
+		"btn_more":        "ℹ️ Tell me more",
+		"btn_decline":     "❌ Not now",
+		"friend":          "there",
+		"edit_ignored":    "",
+	},
+}
+
+func say(lang, key string, args ...any) string {
+	p, ok := phrases[lang][key]
+	if !ok {
+		p = phrases["vi"][key]
+	}
+	if len(args) == 0 {
+		return p
+	}
+	return fmt.Sprintf(p, args...)
+}
+
+var categoryNames = map[string]map[string]string{
+	"vi": {"phone": "điện thoại", "laptop": "laptop", "accessory": "phụ kiện"},
+	"en": {"phone": "phones", "laptop": "laptops", "accessory": "accessories"},
+}
+
+func categoryName(lang, c string) string {
+	if n, ok := categoryNames[lang][c]; ok {
+		return n
+	}
+	return c
+}
+
+func productLines(lang string, ps []*crm.Product, max int) string {
+	var b strings.Builder
+	for i, p := range ps {
+		if i == max {
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(say(lang, "product_line", p.DisplayName(lang), crm.VND(p.Price)))
+	}
+	return b.String()
+}
+
+func offerButtons(lang string, o *crm.CompiledOffer) []crm.Button {
+	var out []crm.Button
+	for _, k := range o.ButtonKinds() {
+		out = append(out, crm.Button{Label: say(lang, "btn_"+k), Payload: "offer:" + o.ID + ":" + k})
+	}
+	return out
+}
+
+// parseOfferPayload splits "offer:<id>:<action>".
+func parseOfferPayload(p string) (id, action string, ok bool) {
+	parts := strings.Split(p, ":")
+	if len(parts) != 3 || parts[0] != "offer" || parts[1] == "" {
+		return "", "", false
+	}
+	switch parts[2] {
+	case crm.ButtonAccept, crm.ButtonMore, crm.ButtonDecline:
+		return parts[1], parts[2], true
+	}
+	return "", "", false
+}

@@ -1,0 +1,318 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/idicbot/idicbot/adapters/webchat"
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/boltstore"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+const usage = `idicbot — a conversational CRM on chat channels
+
+Usage:
+  idicbot serve   [flags]                 run the bot (web chat, Telegram, …)
+  idicbot chat    [flags]                 talk to the bot from a terminal, one line per message
+  idicbot import  [flags] customers FILE  import customers from CSV
+  idicbot import  [flags] orders FILE     import orders from CSV
+  idicbot backup  [flags] FILE            write a consistent copy of the database (safe while serving)
+
+Flags (every subcommand):
+`
+
+// Main is the program: flags, configuration, wiring. Tests drive it
+// directly through ParseFlags, Run and Close.
+type Main struct {
+	Command string
+	Args    []string
+	Config  *Config
+
+	ConfigPath string
+	DataDir    string
+	Addr       string
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// AfterCommit is passed to the core (tests simulate crashes with it).
+	AfterCommit func(bot.Result)
+	// Senders adds or replaces channel senders (tests).
+	Senders map[crm.Channel]bot.Sender
+
+	Log        *slog.Logger
+	DB         *boltstore.DB
+	Core       *bot.Core
+	Dispatcher *bot.Dispatcher
+	Webchat    *webchat.Server
+	HTTP       *http.Server
+	Registry   *prometheus.Registry
+
+	listener net.Listener
+	closers  []func() error
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+// NewMain returns a Main reading the process's environment and stdio.
+func NewMain() *Main {
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now}
+}
+
+// ParseFlags reads the subcommand and its flags.
+func (m *Main) ParseFlags(args []string) error {
+	if len(args) == 0 {
+		args = []string{"serve"}
+	}
+	m.Command, args = args[0], args[1:]
+	switch m.Command {
+	case "serve", "chat", "import", "backup":
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stderr, usage)
+		return flag.ErrHelp
+	default:
+		fmt.Fprint(m.Stderr, usage)
+		return fmt.Errorf("unknown command %q", m.Command)
+	}
+	fs := flag.NewFlagSet("idicbot "+m.Command, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.StringVar(&m.ConfigPath, "config", "", "configuration file (default: built-in; env IDICBOT_CONFIG)")
+	fs.StringVar(&m.DataDir, "data", "", "data directory (default ./data; env IDICBOT_DATA)")
+	fs.StringVar(&m.Addr, "addr", "", "HTTP listen address (default 127.0.0.1:8080; env IDICBOT_ADDR)")
+	fs.Usage = func() { fmt.Fprint(m.Stderr, usage); fs.PrintDefaults() }
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	m.Args = fs.Args()
+	cfg, err := LoadConfig(m.ConfigPath, m.Getenv)
+	if err != nil {
+		return err
+	}
+	if m.DataDir != "" {
+		cfg.Data = m.DataDir
+	}
+	if m.Addr != "" {
+		cfg.Addr = m.Addr
+	}
+	m.Config = cfg
+	return nil
+}
+
+// Run runs the subcommand until it is done or ctx ends.
+func (m *Main) Run(ctx context.Context) error {
+	m.Log = newLogger(m.Stderr, m.Config.LogLevel)
+	switch m.Command {
+	case "backup":
+		return m.runBackup(ctx)
+	}
+	if err := m.open(ctx); err != nil {
+		return err
+	}
+	switch m.Command {
+	case "chat":
+		return m.runChat(ctx)
+	case "import":
+		return m.runImport(ctx)
+	}
+	return m.serve(ctx)
+}
+
+// open opens the store and builds the core and the dispatcher.
+func (m *Main) open(ctx context.Context) error {
+	cfg := m.Config
+	path := filepath.Join(cfg.Data, "idicbot.db")
+	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now})
+	if err != nil {
+		if errors.Is(err, boltstore.ErrLocked) {
+			return fmt.Errorf("another idicbot instance is using %s (stop it first, or use --data for another directory): %w", cfg.Data, err)
+		}
+		return err
+	}
+	m.DB = db
+	m.closers = append(m.closers, db.Close)
+
+	segData, segName, err := cfg.ReadFile(cfg.SegmentsFile, "segments.yaml")
+	if err != nil {
+		return err
+	}
+	segs, err := crm.ParseSegments(segName, segData)
+	if err != nil {
+		return fmt.Errorf("segment rules: %s", crm.ErrorMessage(err))
+	}
+	catData, catName, err := cfg.ReadFile(cfg.CatalogFile, "catalog.yaml")
+	if err != nil {
+		return err
+	}
+	cat, err := crm.ParseCatalog(catName, catData)
+	if err != nil {
+		return fmt.Errorf("catalog: %s", crm.ErrorMessage(err))
+	}
+	m.Registry = prometheus.NewRegistry()
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := bot.NewMetrics(m.Registry)
+	m.Dispatcher = bot.NewDispatcher(db, bot.DispatcherOptions{
+		Lanes: cfg.Outbox.Lanes, MaxAttempts: cfg.Outbox.MaxAttempts, Backoff: cfg.Outbox.Backoff,
+		MaxBackoff: cfg.Outbox.MaxBackoff, Now: m.Now, Logger: m.Log, Metrics: metrics,
+	})
+	m.Core = bot.New(bot.Options{
+		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
+		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
+	})
+	if err := m.seedOffers(ctx, segs); err != nil {
+		return err
+	}
+	return m.Core.LoadOffers(ctx)
+}
+
+// seedOffers stores the offers file in a fresh database. After that the
+// database is the source of truth.
+func (m *Main) seedOffers(ctx context.Context, segs *crm.Segments) error {
+	var seeded []byte
+	if err := m.DB.View(ctx, func(tx crm.Tx) error {
+		var err error
+		seeded, err = tx.Meta("offers_seeded")
+		return err
+	}); err != nil {
+		return err
+	}
+	if seeded != nil {
+		return nil
+	}
+	data, name, err := m.Config.ReadFile(m.Config.OffersFile, "offers.yaml")
+	if err != nil {
+		return err
+	}
+	now := m.Now()
+	offers, err := crm.ParseOffers(name, data, segs.Names(), now)
+	if err != nil {
+		return fmt.Errorf("offers: %s", crm.ErrorMessage(err))
+	}
+	err = m.DB.UpdateSolo(ctx, func(tx crm.Tx) error {
+		for _, o := range offers {
+			cp := *o
+			cp.Version, cp.UpdatedAt, cp.UpdatedBy, cp.Origin = 1, now, "idicbot", "seed"
+			if err := tx.PutOffer(&cp); err != nil {
+				return err
+			}
+		}
+		return tx.PutMeta("offers_seeded", []byte(now.UTC().Format(time.RFC3339)))
+	})
+	if err == nil {
+		m.Log.Info("offers seeded", "from", name, "count", len(offers))
+	}
+	return err
+}
+
+// serve runs the HTTP server, the channels, the dispatcher and the sweep.
+func (m *Main) serve(ctx context.Context) error {
+	cfg := m.Config
+	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now})
+	m.Dispatcher.Register(crm.ChannelWeb, m.Webchat)
+	for ch, s := range m.Senders {
+		m.Dispatcher.Register(ch, s)
+	}
+	mux := http.NewServeMux()
+	m.Webchat.Routes(mux)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", m.healthz)
+	mux.HandleFunc("GET /readyz", m.healthz)
+
+	if err := m.Dispatcher.Open(ctx); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		m.Dispatcher.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	m.listener = ln
+	m.HTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	runCtx, cancel := context.WithCancel(ctx)
+	m.cancel = cancel
+	m.wg.Add(2)
+	go func() {
+		defer m.wg.Done()
+		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.Log.Error("http server", "err", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.Core.RunSweeps(runCtx, cfg.SweepInterval)
+	}()
+	m.Log.Info("idicbot is running", "web_chat", "http://"+ln.Addr().String()+"/", "data", cfg.Data)
+	fmt.Fprintf(m.Stderr, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
+	<-ctx.Done()
+	return m.shutdown()
+}
+
+// URL returns the base URL of the running HTTP server.
+func (m *Main) URL() string {
+	if m.listener == nil {
+		return ""
+	}
+	return "http://" + m.listener.Addr().String()
+}
+
+func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
+	var depth int64
+	err := m.DB.View(r.Context(), func(tx crm.Tx) error {
+		var err error
+		depth, err = tx.OutboxDepth()
+		return err
+	})
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprintf(w, `{"status":"error","store":"unavailable"}`)
+		return
+	}
+	fmt.Fprintf(w, `{"status":"ok","outbox_pending":%d}`, depth)
+}
+
+// shutdown stops taking new messages, finishes in-flight ones, flushes the
+// outbox within the configured bound, then stops everything.
+func (m *Main) shutdown() error {
+	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
+	defer cancel()
+	m.Log.Info("shutting down")
+	if m.Webchat != nil {
+		m.Webchat.Close()
+	}
+	err := m.HTTP.Shutdown(ctx)
+	if ferr := m.Dispatcher.Flush(ctx); ferr != nil {
+		m.Log.Warn("outbox not fully flushed; pending items are sent at next start", "err", ferr)
+	}
+	m.cancel()
+	m.wg.Wait()
+	return err
+}
+
+// Close releases what Run opened. It is safe to call more than once.
+func (m *Main) Close() error {
+	if m.Dispatcher != nil {
+		m.Dispatcher.Close()
+	}
+	var err error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, m.closers[i]())
+	}
+	m.closers = nil
+	return err
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/idicbot/idicbot/configs"
+	"gopkg.in/yaml.v3"
+)
+
+// Config is idicbot.yaml. Secrets never live here: see Env.
+type Config struct {
+	Addr            string        `yaml:"addr"`
+	Data            string        `yaml:"data"`
+	SegmentsFile    string        `yaml:"segments_file"`
+	OffersFile      string        `yaml:"offers_file"`
+	CatalogFile     string        `yaml:"catalog_file"`
+	Shop            string        `yaml:"shop"`
+	DefaultLanguage string        `yaml:"default_language"`
+	SweepInterval   time.Duration `yaml:"sweep_interval"`
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	LogLevel        string        `yaml:"log_level"`
+	Outbox          struct {
+		Lanes       int           `yaml:"lanes"`
+		MaxAttempts int           `yaml:"max_attempts"`
+		Backoff     time.Duration `yaml:"backoff"`
+		MaxBackoff  time.Duration `yaml:"max_backoff"`
+	} `yaml:"outbox"`
+	Telegram struct {
+		PerChatInterval time.Duration `yaml:"per_chat_interval"`
+		GlobalPerSecond int           `yaml:"global_per_second"`
+		PollTimeout     time.Duration `yaml:"poll_timeout"`
+	} `yaml:"telegram"`
+
+	// dir is where relative file names are resolved ("" for built-in files).
+	dir string
+}
+
+// LoadConfig reads the built-in defaults, then the file at path (if any),
+// then the environment overrides. Unknown keys and bad values are errors.
+func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	def, err := configs.Files.ReadFile("idicbot.yaml")
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	if err := decodeStrict(def, &c); err != nil {
+		return nil, fmt.Errorf("built-in idicbot.yaml: %w", err)
+	}
+	if path == "" {
+		path = getenv("IDICBOT_CONFIG")
+	}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		if err := decodeStrict(data, &c); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+		c.dir = filepath.Dir(path)
+	}
+	if v := getenv("IDICBOT_ADDR"); v != "" {
+		c.Addr = v
+	}
+	if v := getenv("IDICBOT_DATA"); v != "" {
+		c.Data = v
+	}
+	if err := c.validate(); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return &c, nil
+}
+
+func decodeStrict(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && err.Error() != "EOF" {
+		return err
+	}
+	return nil
+}
+
+func (c *Config) validate() error {
+	switch {
+	case c.Addr == "":
+		return fmt.Errorf("addr is empty")
+	case c.Data == "":
+		return fmt.Errorf("data is empty")
+	case c.DefaultLanguage != "vi" && c.DefaultLanguage != "en":
+		return fmt.Errorf("default_language must be vi or en, not %q", c.DefaultLanguage)
+	case c.Outbox.Lanes < 1 || c.Outbox.MaxAttempts < 1:
+		return fmt.Errorf("outbox.lanes and outbox.max_attempts must be at least 1")
+	case c.SweepInterval < 0 || c.ShutdownTimeout <= 0:
+		return fmt.Errorf("sweep_interval must not be negative and shutdown_timeout must be positive")
+	case c.Telegram.GlobalPerSecond < 0 || c.Telegram.PerChatInterval < 0:
+		return fmt.Errorf("telegram limits must not be negative")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log_level must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	return nil
+}
+
+// ReadFile reads a configured file (relative to the config file) or, when
+// name is empty, the built-in file def. It returns the name used in errors.
+func (c *Config) ReadFile(name, def string) ([]byte, string, error) {
+	if name == "" {
+		data, err := fs.ReadFile(configs.Files, def)
+		return data, "built-in configs/" + def, err
+	}
+	if !filepath.IsAbs(name) && c.dir != "" {
+		name = filepath.Join(c.dir, name)
+	}
+	data, err := os.ReadFile(name)
+	return data, name, err
+}

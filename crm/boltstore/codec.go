@@ -1,0 +1,103 @@
+package boltstore
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// formatVersion prefixes every JSON value. Bump it when a change to a stored
+// type would be misread by older binaries; decode refuses newer formats.
+const formatVersion = 1
+
+// encode marshals v behind the format byte.
+func encode(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.WriteByte(formatVersion)
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	b := buf.Bytes()
+	return b[:len(b)-1], nil // drop the encoder's trailing newline
+}
+
+// decode unmarshals a value written by encode. json.Unmarshal copies, so the
+// result does not alias bbolt memory.
+func decode(bucket []byte, key []byte, data []byte, v any) error {
+	if len(data) == 0 {
+		return fmt.Errorf("%s/%x: empty value", bucket, key)
+	}
+	switch f := data[0]; {
+	case f > formatVersion:
+		return fmt.Errorf("%s/%x: stored by a newer idicbot (format %d); upgrade: %w", bucket, key, f, ErrNewerFormat)
+	case f != formatVersion:
+		return fmt.Errorf("%s/%x: unknown value format %d", bucket, key, f)
+	}
+	if err := json.Unmarshal(data[1:], v); err != nil {
+		return fmt.Errorf("%s/%x: %w", bucket, key, err)
+	}
+	return nil
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func idKey(id crm.ID) []byte { return u64(uint64(id)) }
+
+// pairKey is two ids (customer id + record id).
+func pairKey(a, b crm.ID) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(a))
+	binary.BigEndian.PutUint64(k[8:], uint64(b))
+	return k
+}
+
+// strIDKey is s 0x00 id, for "all ids under a string" prefix scans.
+func strIDKey(s string, id uint64) []byte {
+	k := make([]byte, 0, len(s)+9)
+	k = append(k, s...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, id)
+}
+
+// strPrefix is s 0x00: the prefix of every strIDKey for s.
+func strPrefix(s string) []byte {
+	return append([]byte(s), 0)
+}
+
+func readID(v []byte) crm.ID {
+	if len(v) != 8 {
+		return 0
+	}
+	return crm.ID(binary.BigEndian.Uint64(v))
+}
+
+// timeKey sorts times as signed nanoseconds (sign bit flipped) then seq.
+func timeKey(t time.Time, seq uint64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, uint64(t.UnixNano())^(1<<63))
+	binary.BigEndian.PutUint64(k[8:], seq)
+	return k
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p,
+// or nil when there is none (p is all 0xff).
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,291 @@
+// Package boltstore implements crm.Store on one bbolt file.
+//
+// Records are JSON behind a one-byte format version, so an old binary refuses
+// (loudly) to read what a newer one wrote. Ids are 8-byte big-endian bucket
+// sequences, so keys sort by id and a customer's history is a prefix scan.
+// Every secondary index and counter is written in the same transaction as
+// the record it describes.
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// ErrLocked is returned by Open when another process holds the file lock.
+var ErrLocked = errors.New("database file is locked")
+
+// ErrNewerSchema is returned by Open when the file was migrated by a newer
+// idicbot than this binary.
+var ErrNewerSchema = errors.New("database schema is newer than this binary")
+
+// ErrNewerFormat is returned when a stored value was encoded by a newer
+// idicbot than this binary.
+var ErrNewerFormat = errors.New("value format is newer than this binary")
+
+// defaultLockTimeout bounds how long Open waits for the file lock, so a
+// second instance fails fast instead of hanging.
+const defaultLockTimeout = time.Second
+
+// Options tune Open.
+type Options struct {
+	// NoSync skips fsync on commit. Only for tests: a crash loses data.
+	NoSync bool
+	// Now is the clock used to fill in missing event times (time.Now if nil).
+	Now func() time.Time
+	// LockTimeout bounds the wait for the file lock (default 1s).
+	LockTimeout time.Duration
+}
+
+// DB is the bbolt-backed store. It is safe for concurrent use.
+type DB struct {
+	bolt *bbolt.DB
+	path string
+	now  func() time.Time
+}
+
+var _ crm.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the store file at path, takes its lock and
+// runs pending schema migrations.
+func Open(path string, opts Options) (*DB, error) {
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create data dir: %w", err)
+		}
+	}
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		timeout = defaultLockTimeout
+	}
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+		Timeout:      timeout,
+		FreelistType: bbolt.FreelistMapType,
+		NoSync:       opts.NoSync,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("another idicbot instance holds %s: %w", path, ErrLocked)
+	} else if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{bolt: bdb, path: path, now: opts.Now}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if err := bdb.Update(migrate); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// Close releases the file and its lock.
+func (db *DB) Close() error {
+	return db.bolt.Close()
+}
+
+// Path returns the file path the store was opened with.
+func (db *DB) Path() string { return db.path }
+
+// Bolt exposes the underlying bbolt handle (benchmarks, stats, tools).
+func (db *DB) Bolt() *bbolt.DB { return db.bolt }
+
+// Update runs fn in a write transaction that is group-committed with
+// concurrent callers (bbolt Batch). fn may run more than once, so it must
+// build the records it writes inside fn. An error from fn commits nothing.
+func (db *DB) Update(ctx context.Context, fn func(crm.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Batch(func(btx *bbolt.Tx) error {
+		return fn(db.newTx(btx))
+	})
+}
+
+// UpdateSolo runs fn in its own write transaction (bbolt Update), without
+// the batching delay: for bulk imports and migrations from one goroutine.
+func (db *DB) UpdateSolo(ctx context.Context, fn func(crm.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.Update(func(btx *bbolt.Tx) error {
+		return fn(db.newTx(btx))
+	})
+}
+
+// View runs fn in a read-only transaction.
+func (db *DB) View(ctx context.Context, fn func(crm.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return db.bolt.View(func(btx *bbolt.Tx) error {
+		return fn(db.newTx(btx))
+	})
+}
+
+func (db *DB) newTx(btx *bbolt.Tx) *Tx {
+	return &Tx{tx: btx, now: db.now}
+}
+
+// Backup writes a consistent copy of the whole file to w while the store
+// stays in use, and returns the number of bytes written.
+func (db *DB) Backup(w io.Writer) (n int64, err error) {
+	err = db.bolt.View(func(tx *bbolt.Tx) error {
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
+
+// BackupFile writes a hot backup to path atomically: a temporary file in the
+// same directory, fsynced, then renamed, so path is never half written.
+func (db *DB) BackupFile(path string) (err error) {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	f, err := os.CreateTemp(dir, filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if _, err = db.Backup(f); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if err = os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	if d, derr := os.Open(dir); derr == nil {
+		_ = d.Sync() // make the rename durable; not every platform supports it
+		_ = d.Close()
+	}
+	return nil
+}
+
+// Bucket names. Layout (keys → values; "id" is 8-byte big-endian):
+//
+//	meta            "schema_version" → uint64; other keys → raw bytes (Meta/PutMeta)
+//	customers       id → Customer
+//	redirects       merged id → id it was merged into
+//	idx_identity    "channel:user" → customer id
+//	idx_phone       E.164 → customer id
+//	idx_email       lower-cased email → customer id
+//	idx_external    external id → customer id
+//	idx_name        folded word 0x00 id → folded full name (filter without decoding)
+//	idx_segment     segment 0x00 id → empty
+//	interactions    customer id + interaction id → Interaction (ids global, increasing)
+//	seen            channel 0x00 message id → interaction id
+//	orders          customer id + order id → Order
+//	idx_order_ref   ref → customer id + order id
+//	offers          offer id → current Offer
+//	offer_versions  offer id 0x00 uint64(version) → Offer
+//	offer_events    seq → OfferEvent
+//	segment_changes time (unix ns, sign-flipped) + seq → SegmentChange
+//	outbox          id → OutboxItem
+//	outbox_pending  id → empty, present iff the item's status is pending
+//	counters        name → int64
+var (
+	bktMeta           = []byte("meta")
+	bktCustomers      = []byte("customers")
+	bktRedirects      = []byte("redirects")
+	bktIdxIdentity    = []byte("idx_identity")
+	bktIdxPhone       = []byte("idx_phone")
+	bktIdxEmail       = []byte("idx_email")
+	bktIdxExternal    = []byte("idx_external")
+	bktIdxName        = []byte("idx_name")
+	bktIdxSegment     = []byte("idx_segment")
+	bktInteractions   = []byte("interactions")
+	bktSeen           = []byte("seen")
+	bktOrders         = []byte("orders")
+	bktIdxOrderRef    = []byte("idx_order_ref")
+	bktOffers         = []byte("offers")
+	bktOfferVersions  = []byte("offer_versions")
+	bktOfferEvents    = []byte("offer_events")
+	bktSegmentChanges = []byte("segment_changes")
+	bktOutbox         = []byte("outbox")
+	bktOutboxPending  = []byte("outbox_pending")
+	bktCounters       = []byte("counters")
+)
+
+// allBuckets are the buckets schema version 1 creates.
+var allBuckets = [][]byte{
+	bktMeta, bktCustomers, bktRedirects, bktIdxIdentity, bktIdxPhone,
+	bktIdxEmail, bktIdxExternal, bktIdxName, bktIdxSegment, bktInteractions,
+	bktSeen, bktOrders, bktIdxOrderRef, bktOffers, bktOfferVersions,
+	bktOfferEvents, bktSegmentChanges, bktOutbox, bktOutboxPending, bktCounters,
+}
+
+// metaSchemaVersion is the meta key holding the schema version.
+const metaSchemaVersion = "schema_version"
+
+// migrations[i] moves a file from schema version i to i+1. Append only:
+// never edit or reorder a released migration.
+var migrations = []func(*bbolt.Tx) error{
+	// 1: create every bucket.
+	func(tx *bbolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return fmt.Errorf("create bucket %s: %w", name, err)
+			}
+		}
+		return nil
+	},
+}
+
+// SchemaVersion is the schema version this binary writes.
+func SchemaVersion() int { return len(migrations) }
+
+// migrate brings the file to the current schema inside one transaction.
+func migrate(tx *bbolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bktMeta)
+	if err != nil {
+		return err
+	}
+	var cur uint64
+	if v := meta.Get([]byte(metaSchemaVersion)); v != nil {
+		if len(v) != 8 {
+			return fmt.Errorf("corrupt schema version %x", v)
+		}
+		cur = binary.BigEndian.Uint64(v)
+	}
+	if cur > uint64(len(migrations)) {
+		return fmt.Errorf("file has schema version %d, this binary knows up to %d; upgrade idicbot: %w",
+			cur, len(migrations), ErrNewerSchema)
+	}
+	for v := cur; v < uint64(len(migrations)); v++ {
+		if err := migrations[v](tx); err != nil {
+			return fmt.Errorf("migrate schema %d→%d: %w", v, v+1, err)
+		}
+	}
+	if err := meta.Put([]byte(metaSchemaVersion), u64(uint64(len(migrations)))); err != nil {
+		return err
+	}
+	for _, name := range allBuckets {
+		if tx.Bucket(name) == nil {
+			return fmt.Errorf("bucket %s missing after migration", name)
+		}
+	}
+	return nil
+}

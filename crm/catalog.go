@@ -1,0 +1,120 @@
+package crm
+
+import (
+	"bytes"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Product is one item of the shop's catalog.
+type Product struct {
+	ID       string   `yaml:"id" json:"id"`
+	Name     string   `yaml:"name" json:"name"`
+	NameEN   string   `yaml:"name_en,omitempty" json:"name_en,omitempty"`
+	Price    int64    `yaml:"price" json:"price"` // VND
+	Category string   `yaml:"category" json:"category"`
+	Keywords []string `yaml:"keywords,omitempty" json:"keywords,omitempty"`
+	folded   []string
+}
+
+// DisplayName returns the product name for a language.
+func (p *Product) DisplayName(lang string) string {
+	if lang == "en" && p.NameEN != "" {
+		return p.NameEN
+	}
+	return p.Name
+}
+
+// Catalog is the shop's product list with keyword matching.
+type Catalog struct {
+	Shop     string     `yaml:"shop"`
+	Products []*Product `yaml:"products"`
+}
+
+// ParseCatalog reads a catalog file.
+func ParseCatalog(file string, data []byte) (*Catalog, error) {
+	var c Catalog
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, Errorf(EINVALID, "%s: %v", file, err)
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Products {
+		if p.ID == "" || p.Name == "" {
+			return nil, Errorf(EINVALID, "%s: product #%d: id and name are required", file, i+1)
+		}
+		if seen[p.ID] {
+			return nil, Errorf(EINVALID, "%s: product %q: defined twice", file, p.ID)
+		}
+		if p.Price < 0 {
+			return nil, Errorf(EINVALID, "%s: product %q: price must not be negative", file, p.ID)
+		}
+		seen[p.ID] = true
+		p.folded = append(p.folded, Fold(p.Name))
+		if p.NameEN != "" {
+			p.folded = append(p.folded, Fold(p.NameEN))
+		}
+		for _, k := range p.Keywords {
+			p.folded = append(p.folded, Fold(k))
+		}
+	}
+	return &c, nil
+}
+
+// Product returns the product with id, or nil.
+func (c *Catalog) Product(id string) *Product {
+	for _, p := range c.Products {
+		if p.ID == id {
+			return p
+		}
+	}
+	return nil
+}
+
+// Match returns the products whose name or keywords appear, as whole words,
+// in folded text, best (longest match) first.
+func (c *Catalog) Match(folded string) []*Product {
+	padded := " " + strings.Join(Words(folded), " ") + " "
+	type hit struct {
+		p   *Product
+		len int
+	}
+	var hits []hit
+	for _, p := range c.Products {
+		best := 0
+		for _, k := range p.folded {
+			kw := " " + strings.Join(Words(k), " ") + " "
+			if len(kw) > 2 && strings.Contains(padded, kw) && len(kw) > best {
+				best = len(kw)
+			}
+		}
+		if best > 0 {
+			hits = append(hits, hit{p, best})
+		}
+	}
+	for i := 1; i < len(hits); i++ {
+		for j := i; j > 0 && hits[j].len > hits[j-1].len; j-- {
+			hits[j], hits[j-1] = hits[j-1], hits[j]
+		}
+	}
+	out := make([]*Product, len(hits))
+	for i, h := range hits {
+		out[i] = h.p
+	}
+	return out
+}
+
+// Categories returns the distinct categories in catalog order.
+func (c *Catalog) Categories() []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range c.Products {
+		if !seen[p.Category] {
+			seen[p.Category] = true
+			out = append(out, p.Category)
+		}
+	}
+	return out
+}

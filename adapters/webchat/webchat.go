@@ -436,6 +436,8 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		wait = min(time.Duration(secs)*time.Second, s.opts.MaxWait)
+		// A server-wide write timeout shorter than the wait would cut the answer.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
 	}
 	res, err := s.poll(r.Context(), session, after, wait)
 	if err != nil {

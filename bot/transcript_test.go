@@ -1,0 +1,340 @@
+package bot_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/boltstore"
+)
+
+var update = flag.Bool("update", false, "rewrite golden transcripts with what the bot says now")
+
+// recorder is a bot.Sender that keeps what was sent.
+type recorder struct {
+	mu   sync.Mutex
+	sent []*crm.OutboxItem
+	fail func(*crm.OutboxItem) error
+}
+
+func (r *recorder) Send(_ context.Context, it *crm.OutboxItem) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail != nil {
+		if err := r.fail(it); err != nil {
+			return err
+		}
+	}
+	cp := *it
+	r.sent = append(r.sent, &cp)
+	return nil
+}
+
+func (r *recorder) take() []*crm.OutboxItem {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.sent
+	r.sent = nil
+	return out
+}
+
+// clock is an injectable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// env is a core on a real bbolt file with default configs and a recording sender.
+type env struct {
+	t     testing.TB
+	db    *boltstore.DB
+	core  *bot.Core
+	disp  *bot.Dispatcher
+	rec   *recorder
+	clock *clock
+	seq   int
+}
+
+func mustRead(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := configs.Files.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func newEnv(tb testing.TB, dir string) *env {
+	tb.Helper()
+	if dir == "" {
+		dir = tb.TempDir()
+	}
+	clk := &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))}
+	db, err := boltstore.Open(filepath.Join(dir, "idicbot.db"), boltstore.Options{NoSync: true, Now: clk.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	segs, err := crm.ParseSegments("segments.yaml", mustRead(tb, "segments.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(tb, "catalog.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	offers, err := crm.ParseOffers("offers.yaml", mustRead(tb, "offers.yaml"), segs.Names(), clk.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := db.Update(ctx, func(tx crm.Tx) error {
+		if o, _ := tx.Offer(offers[0].ID); o != nil {
+			return nil
+		}
+		for _, o := range offers {
+			cp := *o
+			cp.Version = 1
+			if err := tx.PutOffer(&cp); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	rec := &recorder{}
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Now: clk.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+	for _, ch := range []crm.Channel{crm.ChannelWeb, crm.ChannelConsole, crm.ChannelTelegram, crm.ChannelZalo} {
+		disp.Register(ch, rec)
+	}
+	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: clk.Now, Dispatcher: disp})
+	if err := core.LoadOffers(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := disp.Open(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	e := &env{t: tb, db: db, core: core, disp: disp, rec: rec, clock: clk}
+	tb.Cleanup(e.close)
+	return e
+}
+
+func (e *env) close() {
+	e.disp.Close()
+	e.db.Close()
+}
+
+// say sends one inbound event and returns what the bot sent back.
+func (e *env) say(in bot.Inbound) (bot.Result, []*crm.OutboxItem) {
+	e.t.Helper()
+	ctx := context.Background()
+	if in.Channel == "" {
+		in.Channel = crm.ChannelWeb
+	}
+	if in.UserID == "" {
+		in.UserID = "s1"
+	}
+	if in.MessageID == "" {
+		e.seq++
+		in.MessageID = fmt.Sprintf("%s-%d", in.UserID, e.seq)
+	}
+	if in.Kind == "" {
+		in.Kind = crm.KindText
+	}
+	res, err := e.core.Handle(ctx, in)
+	if err != nil {
+		e.t.Fatalf("handle %q: %v", in.Text, err)
+	}
+	if err := e.disp.Flush(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	return res, e.rec.take()
+}
+
+func (e *env) customer(ch crm.Channel, user string) *crm.Customer {
+	e.t.Helper()
+	var c *crm.Customer
+	if err := e.db.View(context.Background(), func(tx crm.Tx) error {
+		var err error
+		c, err = tx.FindCustomerByIdentity(ch, user)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+// TestConversations replays testdata/conversations/*.txt. In a transcript:
+//
+//	> text              the customer writes text
+//	> [2]               the customer presses button 2 of the bot's last buttons
+//	< text              a line the bot must answer ("< " + line for each line)
+//	<   [label]         a button under the previous bot message
+//	@now 2026-11-29     the clock (date, or RFC 3339)
+//	@advance 90d        move the clock forward (d, h)
+//	@order 1500000      a sale recorded for this customer
+//	@business           mark the customer as a business
+//	@birthday 1990-11-05
+//	@locale en          the channel's language hint for the next messages
+//	@user NAME          switch to another customer (web chat session NAME)
+//	@segment NAME       assert the customer's segment
+//	# comment
+func TestConversations(t *testing.T) {
+	files, _ := filepath.Glob("testdata/conversations/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no transcripts")
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+			runTranscript(t, f)
+		})
+	}
+}
+
+func runTranscript(t *testing.T, file string) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, "")
+	var out []string // the transcript as it happens
+	var want []string
+	user, locale := "s1", ""
+	var lastButtons []crm.Button
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	for _, line := range lines {
+		if strings.HasPrefix(line, "<") {
+			want = append(want, line)
+			continue
+		}
+		want = append(want, line)
+		out = append(out, line)
+		switch {
+		case strings.HasPrefix(line, "> "):
+			text := strings.TrimPrefix(line, "> ")
+			in := bot.Inbound{UserID: user, Text: text, Locale: locale}
+			if strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") {
+				n, err := strconv.Atoi(text[1 : len(text)-1])
+				if err != nil || n < 1 || n > len(lastButtons) {
+					t.Fatalf("%s: no button %s", file, text)
+				}
+				in.Kind, in.Payload, in.Text = crm.KindButton, lastButtons[n-1].Payload, lastButtons[n-1].Label
+			}
+			_, sent := e.say(in)
+			for _, it := range sent {
+				for _, l := range strings.Split(it.Text, "\n") {
+					out = append(out, "< "+l)
+				}
+				for _, b := range it.Buttons {
+					out = append(out, "<   ["+b.Label+"]")
+				}
+				if it.RequestPhone {
+					out = append(out, "<   [share phone]")
+				}
+				if len(it.Buttons) > 0 {
+					lastButtons = it.Buttons
+				}
+			}
+		case strings.HasPrefix(line, "@"):
+			directive(t, e, line, &user, &locale)
+		}
+	}
+	got, exp := strings.Join(out, "\n")+"\n", strings.Join(want, "\n")+"\n"
+	if *update {
+		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if got != exp {
+		t.Errorf("%s: transcript differs (go test ./bot -run TestConversations -update rewrites it)\n--- got\n%s\n--- want\n%s", file, got, exp)
+	}
+}
+
+func directive(t *testing.T, e *env, line string, user, locale *string) {
+	f := strings.Fields(line)
+	arg := ""
+	if len(f) > 1 {
+		arg = f[1]
+	}
+	ctx := context.Background()
+	cust := func() *crm.Customer {
+		c := e.customer(crm.ChannelWeb, *user)
+		if c == nil {
+			// Directives before the first message create the customer.
+			e.say(bot.Inbound{UserID: *user, Kind: crm.KindPhoto})
+			c = e.customer(crm.ChannelWeb, *user)
+		}
+		return c
+	}
+	switch f[0] {
+	case "@now":
+		tm, err := time.Parse(time.RFC3339, arg)
+		if err != nil {
+			tm, err = time.ParseInLocation("2006-01-02", arg, e.clock.Now().Location())
+			tm = tm.Add(10 * time.Hour)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		e.clock.Set(tm)
+	case "@advance":
+		n, _ := strconv.Atoi(strings.TrimRight(arg, "dh"))
+		if strings.HasSuffix(arg, "d") {
+			e.clock.Add(time.Duration(n) * 24 * time.Hour)
+		} else {
+			e.clock.Add(time.Duration(n) * time.Hour)
+		}
+	case "@order":
+		amount, _ := strconv.ParseInt(arg, 10, 64)
+		c := cust()
+		if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: amount, Time: e.clock.Now()}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	case "@business", "@birthday":
+		c := cust()
+		if err := e.db.Update(ctx, func(tx crm.Tx) error {
+			c, err := tx.Customer(c.ID)
+			if err != nil {
+				return err
+			}
+			if f[0] == "@business" {
+				c.IsBusiness = true
+			} else {
+				b, err := time.Parse("2006-01-02", arg)
+				if err != nil {
+					return err
+				}
+				c.Birthday = &b
+			}
+			return tx.PutCustomer(c)
+		}); err != nil {
+			t.Fatal(err)
+		}
+	case "@locale":
+		*locale = arg
+	case "@user":
+		*user = arg
+	case "@segment":
+		if got := e.customer(crm.ChannelWeb, *user).Segment.Name; got != arg {
+			t.Errorf("%s: segment is %q", line, got)
+		}
+	default:
+		t.Fatalf("unknown directive %s", line)
+	}
+}

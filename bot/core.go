@@ -33,6 +33,10 @@ type Options struct {
 	// AfterCommit, when set, runs after every commit and before the outbox is
 	// notified. Tests use it to simulate a crash at that moment.
 	AfterCommit func(Result)
+	// Assistant, when set, helps where the keyword rules are unsure (LLM).
+	Assistant Assistant
+	// AssistTimeout bounds one assistant call (default 4s).
+	AssistTimeout time.Duration
 	// Events, when set, hears about things other parts of the system act on
 	// (handoff requests, customer messages during a handoff). It is called
 	// after the commit, outside any transaction.
@@ -73,6 +77,9 @@ type Core struct {
 	disp     *Dispatcher
 	after    func(Result)
 	events   EventSink
+
+	assistant     Assistant
+	assistTimeout time.Duration
 }
 
 var _ Handler = (*Core)(nil)
@@ -80,7 +87,11 @@ var _ Handler = (*Core)(nil)
 // New builds a Core. It does no I/O; call LoadOffers before serving.
 func New(o Options) *Core {
 	c := &Core{store: o.Store, catalog: o.Catalog, shop: o.Shop, lang: o.DefaultLanguage, now: o.Now,
-		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events}
+		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events,
+		assistant: o.Assistant, assistTimeout: o.AssistTimeout}
+	if c.assistTimeout <= 0 {
+		c.assistTimeout = defaultAssistTimeout
+	}
 	if c.now == nil {
 		c.now = time.Now
 	}
@@ -190,6 +201,9 @@ type turn struct {
 	shown  []string
 	taken  []string
 	moves  []*crm.SegmentChange
+
+	assist   AssistResult
+	assisted bool
 }
 
 // Handle runs one inbound event through Identify, Interact, Differentiate and
@@ -203,10 +217,16 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	if in.Time.IsZero() {
 		in.Time = c.now()
 	}
-	u := Understand(in, c.catalog) // outside the transaction: no store, no network
+	// Outside the transaction: the rules, then (only when they are unsure)
+	// the assistant, which may call the network.
+	u := Understand(in, c.catalog)
+	ar, assisted := c.assist(ctx, in, u)
+	if assisted && ar.Understanding.Intent != "" {
+		u = mergeUnderstanding(u, ar.Understanding)
+	}
 	var t *turn
 	err := c.store.Update(ctx, func(tx crm.Tx) error {
-		t = &turn{core: c, tx: tx, in: in, u: u, now: c.now()}
+		t = &turn{core: c, tx: tx, in: in, u: u, now: c.now(), assist: ar, assisted: assisted}
 		return t.run()
 	})
 	if err != nil {
@@ -460,4 +480,39 @@ func (t *turn) differentiate(cause string) {
 		mv.CustomerID = t.cust.ID
 		t.moves = append(t.moves, mv)
 	}
+}
+
+// mergeUnderstanding keeps what the rules found for sure (phone, email,
+// products) and takes the assistant's intent, language and extra products.
+func mergeUnderstanding(rules, a Understanding) Understanding {
+	out := rules
+	if a.Intent != "" && knownIntent(a.Intent) {
+		out.Intent = a.Intent
+		out.Sure = true
+	}
+	if out.Language == "" && (a.Language == "vi" || a.Language == "en") {
+		out.Language = a.Language
+	}
+	for _, p := range a.Products {
+		dup := false
+		for _, q := range out.Products {
+			dup = dup || q.ID == p.ID
+		}
+		if !dup && p != nil {
+			out.Products = append(out.Products, p)
+		}
+	}
+	if a.Budget > 0 {
+		out.Budget = a.Budget
+	}
+	return out
+}
+
+func knownIntent(i string) bool {
+	switch i {
+	case IntentGreeting, IntentProduct, IntentPrice, IntentPromo, IntentBuy, IntentContact,
+		IntentOptOut, IntentOptIn, IntentHandoff, IntentThanks, IntentUnknown:
+		return true
+	}
+	return false
 }

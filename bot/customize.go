@@ -111,7 +111,19 @@ func (t *turn) customize() error {
 	case IntentButton:
 		return t.button()
 	default:
-		reply = append(reply, say(lang, "unknown"))
+		if t.assist.Answer != "" {
+			reply = append(reply, t.assist.Answer)
+			offer = t.assist.OfferID != ""
+		} else {
+			reply = append(reply, say(lang, "unknown"))
+		}
+	}
+	source := "rules"
+	if t.assist.Answer != "" && u.Intent == IntentUnknown {
+		source = "llm"
+	}
+	if err := t.count("answers:"+source, 1); err != nil {
+		return err
 	}
 	if len(reply) > 0 {
 		if err := t.send(strings.Join(reply, "\n"), nil, requestPhone, ""); err != nil {
@@ -121,7 +133,15 @@ func (t *turn) customize() error {
 	if !offer || c.Handoff.Active {
 		return nil
 	}
-	// Offers follow the segment the customer is in after this event.
+	// Offers follow the segment the customer is in after this event. An
+	// offer the assistant picked is used if it is still eligible.
+	if id := t.assist.OfferID; id != "" {
+		for _, o := range t.core.offers.Load().Eligible(c, t.now, ignoreCap) {
+			if o.ID == id {
+				return t.showOffer(o)
+			}
+		}
+	}
 	if o := t.core.offers.Load().Select(c, t.now, ignoreCap); o != nil {
 		return t.showOffer(o)
 	}

@@ -83,6 +83,13 @@ func (h *fakeHandler) Committed() []bot.Inbound {
 	return append([]bot.Inbound(nil), h.committed...)
 }
 
+// Calls counts the calls of Handle.
+func (h *fakeHandler) Calls() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.calls)
+}
+
 func (h *fakeHandler) Tries(messageID string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()

@@ -66,8 +66,27 @@ type Main struct {
 
 	listener net.Listener
 	closers  []func() error
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// parts are the optional channels and tools wired by wire_*.go files:
+	// started after the HTTP server listens, stopped before the outbox is
+	// flushed at shutdown.
+	parts  []part
+	sinks  []bot.EventSink
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// part is a started component (a channel's polling loop, a socket).
+type part struct {
+	name  string
+	start func(ctx context.Context) error
+	stop  func() error
+}
+
+// CoreEvent fans core events out to the parts that registered a sink.
+func (m *Main) CoreEvent(ctx context.Context, e bot.Event) {
+	for _, s := range m.sinks {
+		s.CoreEvent(ctx, e)
+	}
 }
 
 // NewMain returns a Main reading the process's environment and stdio.
@@ -166,6 +185,10 @@ func (m *Main) open(ctx context.Context) error {
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(m.Registry)
+	assistant, err := m.newAssistant()
+	if err != nil {
+		return err
+	}
 	m.Dispatcher = bot.NewDispatcher(db, bot.DispatcherOptions{
 		Lanes: cfg.Outbox.Lanes, MaxAttempts: cfg.Outbox.MaxAttempts, Backoff: cfg.Outbox.Backoff,
 		MaxBackoff: cfg.Outbox.MaxBackoff, Now: m.Now, Logger: m.Log, Metrics: metrics,
@@ -173,6 +196,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Core = bot.New(bot.Options{
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
+		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(),
 	})
 	if err := m.seedOffers(ctx, segs); err != nil {
 		return err
@@ -224,11 +248,20 @@ func (m *Main) serve(ctx context.Context) error {
 	cfg := m.Config
 	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now})
 	m.Dispatcher.Register(crm.ChannelWeb, m.Webchat)
+	mux := http.NewServeMux()
+	m.Webchat.Routes(mux)
+	// Each optional part is wired in its own file and turns itself on from
+	// the environment (a token set) or stays off.
+	for _, wire := range []func(context.Context, *http.ServeMux) error{
+		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireZalo, m.wireMessenger,
+	} {
+		if err := wire(ctx, mux); err != nil {
+			return err
+		}
+	}
 	for ch, s := range m.Senders {
 		m.Dispatcher.Register(ch, s)
 	}
-	mux := http.NewServeMux()
-	m.Webchat.Routes(mux)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.HandleFunc("GET /readyz", m.healthz)
@@ -256,6 +289,19 @@ func (m *Main) serve(ctx context.Context) error {
 		defer m.wg.Done()
 		m.Core.RunSweeps(runCtx, cfg.SweepInterval)
 	}()
+	for i, p := range m.parts {
+		if err := p.start(runCtx); err != nil {
+			for j := i - 1; j >= 0; j-- {
+				m.parts[j].stop()
+			}
+			m.parts = nil
+			cancel()
+			m.HTTP.Close()
+			m.wg.Wait()
+			return fmt.Errorf("start %s: %w", p.name, err)
+		}
+		m.Log.Info("started", "part", p.name)
+	}
 	m.Log.Info("idicbot is running", "web_chat", "http://"+ln.Addr().String()+"/", "data", cfg.Data)
 	fmt.Fprintf(m.Stderr, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
 	<-ctx.Done()
@@ -296,6 +342,12 @@ func (m *Main) shutdown() error {
 		m.Webchat.Close()
 	}
 	err := m.HTTP.Shutdown(ctx)
+	for i := len(m.parts) - 1; i >= 0; i-- {
+		if serr := m.parts[i].stop(); serr != nil {
+			m.Log.Warn("stop", "part", m.parts[i].name, "err", serr)
+		}
+	}
+	m.parts = nil
 	if ferr := m.Dispatcher.Flush(ctx); ferr != nil {
 		m.Log.Warn("outbox not fully flushed; pending items are sent at next start", "err", ferr)
 	}

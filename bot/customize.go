@@ -63,6 +63,7 @@ func (t *turn) customize() error {
 		if err := t.count("order_intents", 1); err != nil {
 			return err
 		}
+		offer = true
 	case IntentContact:
 		var saved []string
 		if u.Phone != "" {

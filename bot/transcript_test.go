@@ -183,6 +183,7 @@ func (e *env) customer(ch crm.Channel, user string) *crm.Customer {
 //
 //	> text              the customer writes text
 //	> [2]               the customer presses button 2 of the bot's last buttons
+//	> (photo)           the customer sends a photo (sticker, voice, file …)
 //	< text              a line the bot must answer ("< " + line for each line)
 //	<   [label]         a button under the previous bot message
 //	@now 2026-11-29     the clock (date, or RFC 3339)
@@ -228,6 +229,9 @@ func runTranscript(t *testing.T, file string) {
 		case strings.HasPrefix(line, "> "):
 			text := strings.TrimPrefix(line, "> ")
 			in := bot.Inbound{UserID: user, Text: text, Locale: locale}
+			if strings.HasPrefix(text, "(") && strings.HasSuffix(text, ")") {
+				in.Kind, in.Text = text[1:len(text)-1], ""
+			}
 			if strings.HasPrefix(text, "[") && strings.HasSuffix(text, "]") {
 				n, err := strconv.Atoi(text[1 : len(text)-1])
 				if err != nil || n < 1 || n > len(lastButtons) {

@@ -230,7 +230,7 @@ func (a *Adapter) Webhook() bool { return a.opts.WebhookURL != "" }
 // Open learns the bot's username (getMe), then either registers the webhook
 // (setWebhook with the secret token) or removes any webhook and starts long
 // polling in the background. Updates are handled until Close.
-func (a *Adapter) Open(ctx context.Context) error {
+func (a *Adapter) Open(ctx context.Context) (err error) {
 	a.mu.Lock()
 	if a.opened {
 		a.mu.Unlock()
@@ -238,6 +238,13 @@ func (a *Adapter) Open(ctx context.Context) error {
 	}
 	a.opened = true
 	a.mu.Unlock()
+	defer func() {
+		if err != nil { // Open may be tried again
+			a.mu.Lock()
+			a.opened = false
+			a.mu.Unlock()
+		}
+	}()
 
 	rctx, cancel := context.WithTimeout(ctx, a.opts.RequestTimeout)
 	defer cancel()

@@ -174,3 +174,21 @@ func TestNewGeneratesWebhookSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenFailsOnWrongToken(t *testing.T) {
+	srv := telegramtest.New(t)
+	opts := testOptions(srv)
+	opts.Token = "1:wrong"
+	a, err := New(newFakeHandler(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = a.Open(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "getMe") {
+		t.Fatalf("Open: %v, want a getMe error", err)
+	}
+	if strings.Contains(err.Error(), "1:wrong") {
+		t.Fatalf("error shows the token: %v", err)
+	}
+	_ = a.Close()
+}

@@ -35,7 +35,9 @@ const (
 	maxCallbackData    = 64
 )
 
-// Fault is an error answer injected for one call of a method.
+// Fault is an error answer injected for one call of a method. A zero Fault
+// lets its call through, so Fail(m, Fault{}, Fault{Code: 500}) fails the
+// second call.
 type Fault struct {
 	Code        int    // HTTP status and error_code: 429, 403, 500, 502 …
 	Description string // default: Telegram's usual text for Code
@@ -320,7 +322,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		fault = &f
 	}
 	s.mu.Unlock()
-	if fault != nil {
+	if fault != nil && fault.Code != 0 {
 		writeError(w, faultError(*fault))
 		return
 	}

@@ -45,7 +45,10 @@ type AssistResult struct {
 // assist asks the assistant about an event the rules were unsure of. It reads
 // the customer outside any transaction and never fails the message.
 func (c *Core) assist(ctx context.Context, in Inbound, u Understanding) (AssistResult, bool) {
-	if c.assistant == nil || u.Sure || in.Kind != crm.KindText || in.EditOf != "" {
+	// The rules are unsure, or they saw a product or price question without
+	// naming a product ("điện thoại khoảng 15 triệu"): the assistant helps.
+	vague := (u.Intent == IntentProduct || u.Intent == IntentPrice) && len(u.Products) == 0
+	if c.assistant == nil || (u.Sure && !vague) || in.Kind != crm.KindText || in.EditOf != "" {
 		return AssistResult{}, false
 	}
 	req := AssistRequest{Text: in.Text, Language: u.Language, Rules: u, Catalog: c.catalog}
@@ -66,6 +69,7 @@ func (c *Core) assist(ctx context.Context, in Inbound, u Understanding) (AssistR
 		}
 	} else {
 		req.Segment = crm.SegmentNew
+		req.Eligible = c.offers.Load().Eligible(&crm.Customer{Language: req.Language, Segment: crm.SegmentAssignment{Name: crm.SegmentNew}}, c.now(), false)
 	}
 	if req.Language == "" {
 		req.Language = c.lang

@@ -490,8 +490,13 @@ func mergeUnderstanding(rules, a Understanding) Understanding {
 		out.Intent = a.Intent
 		out.Sure = true
 	}
-	if out.Language == "" && (a.Language == "vi" || a.Language == "en") {
+	// The model reads the whole message, so its language wins: the word
+	// lists call "I live in Hà Nội" Vietnamese.
+	if a.Language == "vi" || a.Language == "en" {
 		out.Language = a.Language
+	}
+	if a.Sentiment != "" {
+		out.Sentiment = a.Sentiment
 	}
 	for _, p := range a.Products {
 		dup := false

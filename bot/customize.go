@@ -32,6 +32,8 @@ func (t *turn) customize() error {
 	case IntentProduct, IntentPrice:
 		if len(u.Products) > 0 {
 			reply = append(reply, productLines(lang, u.Products, 3))
+		} else if t.assist.Answer != "" {
+			reply = append(reply, t.assist.Answer)
 		} else if u.Intent == IntentPrice {
 			reply = append(reply, say(lang, "price_ask"))
 			reply = append(reply, t.catalogOverview(lang))
@@ -120,7 +122,7 @@ func (t *turn) customize() error {
 		}
 	}
 	source := "rules"
-	if t.assist.Answer != "" && u.Intent == IntentUnknown {
+	if t.assist.Answer != "" && (u.Intent == IntentUnknown || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
 		source = "llm"
 	}
 	if err := t.count("answers:"+source, 1); err != nil {

@@ -47,6 +47,19 @@ type Dispatcher struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	started bool
+
+	// results carries send outcomes from the lanes to the writer, which
+	// records many of them in one transaction: a lane never waits for a
+	// commit before sending the next message.
+	results  chan result
+	writerWG sync.WaitGroup
+}
+
+// result is the outcome of one delivery, waiting to be recorded.
+type result struct {
+	it          *crm.OutboxItem
+	status, why string
+	unreachable bool
 }
 
 type lane struct {
@@ -80,6 +93,7 @@ func NewDispatcher(store crm.Store, opts DispatcherOptions) *Dispatcher {
 		d.log = slog.New(slog.DiscardHandler)
 	}
 	d.idle = sync.NewCond(&d.mu)
+	d.results = make(chan result, 1024)
 	for i := 0; i < opts.Lanes; i++ {
 		d.lanes = append(d.lanes, &lane{wake: make(chan struct{}, 1)})
 	}
@@ -120,6 +134,18 @@ func (d *Dispatcher) Open(ctx context.Context) error {
 	d.mu.Lock()
 	d.started = true
 	d.mu.Unlock()
+	d.writerWG.Add(1)
+	go func() {
+		defer d.writerWG.Done()
+		d.write()
+	}()
+	// Pending items are queued before any lane runs: an item committed and
+	// enqueued meanwhile by the core is then deduplicated by the queued set,
+	// never sent twice.
+	if len(pending) > 0 {
+		d.log.Info("resending outbox items left pending", "count", len(pending))
+	}
+	d.Enqueue(pending...)
 	for _, l := range d.lanes {
 		d.wg.Add(1)
 		go func(l *lane) {
@@ -127,10 +153,6 @@ func (d *Dispatcher) Open(ctx context.Context) error {
 			d.run(ctx, l)
 		}(l)
 	}
-	if len(pending) > 0 {
-		d.log.Info("resending outbox items left pending", "count", len(pending))
-	}
-	d.Enqueue(pending...)
 	return nil
 }
 
@@ -193,10 +215,14 @@ func (d *Dispatcher) Flush(ctx context.Context) error {
 // Close stops the lanes and waits for them. Items not yet sent stay pending
 // in the store and are sent at the next start. Call Flush first to drain.
 func (d *Dispatcher) Close() error {
-	if d.cancel != nil {
-		d.cancel()
+	if d.cancel == nil {
+		return nil
 	}
+	d.cancel()
 	d.wg.Wait()
+	d.cancel = nil
+	close(d.results)
+	d.writerWG.Wait()
 	return nil
 }
 
@@ -217,16 +243,8 @@ func (d *Dispatcher) run(ctx context.Context, l *lane) {
 				continue
 			}
 		}
-		d.deliver(ctx, it)
-		d.mu.Lock()
-		delete(d.queued, it.ID)
-		d.busy--
-		if d.busy == 0 {
-			d.idle.Broadcast()
-		}
-		d.mu.Unlock()
-		if m := d.opts.Metrics; m != nil {
-			m.OutboxDepth.Dec()
+		if !d.deliver(ctx, it) {
+			d.done(it) // left pending (shutting down or already handled)
 		}
 		if ctx.Err() != nil {
 			return
@@ -234,37 +252,41 @@ func (d *Dispatcher) run(ctx context.Context, l *lane) {
 	}
 }
 
-// deliver sends one item until it is sent, failed for good, or ctx ends.
-func (d *Dispatcher) deliver(ctx context.Context, it *crm.OutboxItem) {
+// done forgets an item that is no longer queued.
+func (d *Dispatcher) done(it *crm.OutboxItem) {
+	d.mu.Lock()
+	delete(d.queued, it.ID)
+	d.busy--
+	if d.busy == 0 {
+		d.idle.Broadcast()
+	}
+	d.mu.Unlock()
+	if m := d.opts.Metrics; m != nil {
+		m.OutboxDepth.Dec()
+	}
+}
+
+// deliver sends one item until it is sent, failed for good, or ctx ends. It
+// reports whether an outcome was handed to the writer.
+func (d *Dispatcher) deliver(ctx context.Context, it *crm.OutboxItem) bool {
 	d.mu.Lock()
 	s := d.senders[it.Channel]
 	d.mu.Unlock()
 	if s == nil {
-		d.finish(ctx, it, crm.OutboxFailed, fmt.Sprintf("no sender for channel %q", it.Channel), false)
-		return
+		d.results <- result{it, crm.OutboxFailed, fmt.Sprintf("no sender for channel %q", it.Channel), false}
+		return true
 	}
-	// The item may have been sent already (queued twice across a restart
-	// race) or cancelled: the store says what is true.
-	var cur *crm.OutboxItem
-	if err := d.store.View(ctx, func(tx crm.Tx) error {
-		var err error
-		cur, err = tx.OutboxItem(it.ID)
-		return err
-	}); err != nil || cur.Status != crm.OutboxPending {
-		return
-	}
-	it.Attempts = cur.Attempts
 	for ctx.Err() == nil {
 		err := s.Send(ctx, it)
 		if err == nil {
-			d.finish(ctx, it, crm.OutboxSent, "", false)
 			if m := d.opts.Metrics; m != nil {
 				m.MessagesOut.WithLabelValues(string(it.Channel)).Inc()
 			}
-			return
+			d.results <- result{it, crm.OutboxSent, "", false}
+			return true
 		}
 		if ctx.Err() != nil {
-			return // shutting down: the item stays pending for the next start
+			return false // shutting down: the item stays pending for the next start
 		}
 		it.Attempts++
 		var ra *RetryAfterError
@@ -272,29 +294,30 @@ func (d *Dispatcher) deliver(ctx context.Context, it *crm.OutboxItem) {
 		case IsPermanent(err):
 			d.count(it, "permanent")
 			d.log.Warn("send failed permanently", "channel", it.Channel, "outbox", it.ID, "err", err)
-			d.finish(ctx, it, crm.OutboxFailed, err.Error(), errors.Is(err, ErrUnreachable))
-			return
+			d.results <- result{it, crm.OutboxFailed, err.Error(), errors.Is(err, ErrUnreachable)}
+			return true
 		case errors.As(err, &ra):
 			d.count(it, "rate_limited")
 			d.log.Info("rate limited", "channel", it.Channel, "retry_after", ra.After)
 			if d.opts.Sleep(ctx, ra.After) != nil {
-				return
+				return false
 			}
 			continue
 		}
 		d.count(it, "temporary")
 		if it.Attempts >= d.opts.MaxAttempts {
 			d.log.Error("send failed, giving up", "channel", it.Channel, "outbox", it.ID, "attempts", it.Attempts, "err", err)
-			d.finish(ctx, it, crm.OutboxFailed, err.Error(), false)
-			return
+			d.results <- result{it, crm.OutboxFailed, err.Error(), false}
+			return true
 		}
 		wait := d.backoff(it.Attempts)
 		d.log.Warn("send failed, will retry", "channel", it.Channel, "outbox", it.ID, "attempt", it.Attempts, "in", wait, "err", err)
 		d.record(ctx, it, err.Error(), wait)
 		if d.opts.Sleep(ctx, wait) != nil {
-			return
+			return false
 		}
 	}
+	return false
 }
 
 func (d *Dispatcher) count(it *crm.OutboxItem, kind string) {
@@ -327,42 +350,70 @@ func (d *Dispatcher) record(ctx context.Context, it *crm.OutboxItem, why string,
 	}
 }
 
-// finish records the final status; for an unreachable recipient it also
-// marks the identity unreachable and cancels what is still queued for it.
-func (d *Dispatcher) finish(ctx context.Context, it *crm.OutboxItem, status, why string, unreachable bool) {
-	now := d.opts.Now()
-	err := d.store.Update(context.WithoutCancel(ctx), func(tx crm.Tx) error {
-		cur, err := tx.OutboxItem(it.ID)
-		if err != nil {
-			return err
-		}
-		cur.Status, cur.Attempts, cur.LastError = status, it.Attempts, why
-		if status == crm.OutboxSent {
-			cur.SentAt = now
-			if err := tx.AddCounter("msg_out:"+string(it.Channel), 1); err != nil {
-				return err
+// write records delivery outcomes, as many as are waiting in one
+// transaction, until the lanes are gone and the channel is closed.
+func (d *Dispatcher) write() {
+	batch := make([]result, 0, 256)
+	for r := range d.results {
+		batch = append(batch[:0], r)
+	more:
+		for len(batch) < cap(batch) {
+			select {
+			case r, ok := <-d.results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
 			}
-			if err := tx.AddCounter("d:"+now.UTC().Format("20060102")+":msg_out:"+string(it.Channel), 1); err != nil {
-				return err
+		}
+		if err := d.store.Update(context.Background(), func(tx crm.Tx) error {
+			for _, r := range batch {
+				if err := d.finish(tx, r); err != nil {
+					return err
+				}
 			}
-		}
-		if err := tx.PutOutbox(cur); err != nil {
-			return err
-		}
-		if !unreachable {
 			return nil
+		}); err != nil {
+			// The items stay pending and are sent again at the next start.
+			d.log.Error("record send results", "count", len(batch), "err", err)
 		}
-		c, err := tx.Customer(it.CustomerID)
-		if err != nil {
+		for _, r := range batch {
+			d.done(r.it)
+		}
+	}
+}
+
+// finish records an item's final status; for an unreachable recipient it
+// also marks the identity unreachable.
+func (d *Dispatcher) finish(tx crm.Tx, r result) error {
+	now := d.opts.Now()
+	it := r.it
+	cur, err := tx.OutboxItem(it.ID)
+	if err != nil {
+		return err
+	}
+	cur.Status, cur.Attempts, cur.LastError = r.status, it.Attempts, r.why
+	if r.status == crm.OutboxSent {
+		cur.SentAt = now
+		if err := addCounter(tx, now, "msg_out:"+string(it.Channel), 1); err != nil {
 			return err
 		}
-		if id := c.Identity(it.Channel, it.UserID); id != nil && !id.Unreachable {
-			id.Unreachable, id.UnreachableSince, id.UnreachableWhy = true, now, why
-			return tx.PutCustomer(c)
-		}
-		return nil
-	})
-	if err != nil {
-		d.log.Error("record send result", "outbox", it.ID, "status", status, "err", err)
 	}
+	if err := tx.PutOutbox(cur); err != nil {
+		return err
+	}
+	if !r.unreachable {
+		return nil
+	}
+	c, err := tx.Customer(it.CustomerID)
+	if err != nil {
+		return err
+	}
+	if id := c.Identity(it.Channel, it.UserID); id != nil && !id.Unreachable {
+		id.Unreachable, id.UnreachableSince, id.UnreachableWhy = true, now, r.why
+		return tx.PutCustomer(c)
+	}
+	return nil
 }

@@ -35,6 +35,8 @@ type Understanding struct {
 	Phone    string // E.164, shared in the text or a contact
 	Email    string
 	Budget   int64 // VND, when the customer named one (LLM)
+	// Sentiment is "positive", "neutral" or "negative" when the LLM judged it.
+	Sentiment string
 }
 
 // phrase lists are folded (no diacritics, lower case); matching is on whole

@@ -31,6 +31,8 @@ Usage:
   idicbot import  [flags] customers FILE  import customers from CSV
   idicbot import  [flags] orders FILE     import orders from CSV
   idicbot backup  [flags] FILE            write a consistent copy of the database (safe while serving)
+  idicbot bench   [-messages N] [-customers N] [-concurrency N]
+                                          measure throughput against raw bbolt (what make bench runs)
 
 Flags (every subcommand):
 `
@@ -101,13 +103,17 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	m.Command, args = args[0], args[1:]
 	switch m.Command {
-	case "serve", "chat", "import", "backup":
+	case "serve", "chat", "import", "backup", "bench":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
 	default:
 		fmt.Fprint(m.Stderr, usage)
 		return fmt.Errorf("unknown command %q", m.Command)
+	}
+	if m.Command == "bench" { // bench has flags of its own and uses no data dir
+		m.Args = args
+		args = nil
 	}
 	fs := flag.NewFlagSet("idicbot "+m.Command, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -118,7 +124,9 @@ func (m *Main) ParseFlags(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	m.Args = fs.Args()
+	if m.Command != "bench" {
+		m.Args = fs.Args()
+	}
 	cfg, err := LoadConfig(m.ConfigPath, m.Getenv)
 	if err != nil {
 		return err
@@ -139,6 +147,8 @@ func (m *Main) Run(ctx context.Context) error {
 	switch m.Command {
 	case "backup":
 		return m.runBackup(ctx)
+	case "bench":
+		return m.runBench(ctx)
 	}
 	if err := m.open(ctx); err != nil {
 		return err

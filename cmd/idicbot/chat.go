@@ -106,7 +106,3 @@ func (m *Main) runBackup(ctx context.Context) error {
 	fmt.Fprintf(m.Stdout, "backup written to %s\n", m.Args[0])
 	return nil
 }
-
-func (m *Main) runImport(ctx context.Context) error {
-	return fmt.Errorf("import: not built yet")
-}

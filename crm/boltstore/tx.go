@@ -25,6 +25,9 @@ import (
 type Tx struct {
 	tx  *bbolt.Tx
 	now func() time.Time
+	// stored remembers, in write transactions, what the indexes hold for each
+	// customer read, so PutCustomer need not decode the old record again.
+	stored map[crm.ID]indexed
 }
 
 var _ crm.Tx = (*Tx)(nil)
@@ -132,7 +135,25 @@ func (t *Tx) getCustomer(id crm.ID) (*crm.Customer, error) {
 	if err := decode(bktCustomers, k, v, c); err != nil {
 		return nil, err
 	}
+	if t.tx.Writable() {
+		if t.stored == nil {
+			t.stored = map[crm.ID]indexed{}
+		}
+		t.stored[id] = indexedOf(c)
+	}
 	return c, nil
+}
+
+// storedIndexed returns what the indexes hold for customer id.
+func (t *Tx) storedIndexed(id crm.ID) (indexed, error) {
+	if x, ok := t.stored[id]; ok {
+		return x, nil
+	}
+	c, err := t.getCustomer(id)
+	if err != nil {
+		return indexed{}, err
+	}
+	return indexedOf(c), nil
 }
 
 // resolve follows merge redirects from id to the id it ended up as.
@@ -318,7 +339,7 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 		return err
 	}
 	c.ID = id
-	old, err := t.getCustomer(id)
+	old, err := t.storedIndexed(id)
 	if err != nil {
 		return err
 	}
@@ -329,7 +350,12 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 	if err := cb.Put(idKey(id), data); err != nil {
 		return err
 	}
-	return t.reindex(id, old, c)
+	cur := indexedOf(c)
+	if t.stored == nil {
+		t.stored = map[crm.ID]indexed{}
+	}
+	t.stored[id] = cur
+	return t.reindex(id, old, cur)
 }
 
 // indexed is the part of a customer the indexes see; the zero value is "no
@@ -366,8 +392,7 @@ func indexedOf(c *crm.Customer) indexed {
 
 // reindex moves every index entry and counter of customer id from its old
 // version to its new one (either may be nil).
-func (t *Tx) reindex(id crm.ID, oldC, newC *crm.Customer) error {
-	old, cur := indexedOf(oldC), indexedOf(newC)
+func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 	idv := idKey(id)
 
 	idn := t.bucket(bktIdxIdentity)
@@ -483,9 +508,10 @@ func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 	} else if old == nil {
 		return crm.Errorf(crm.ENOTFOUND, "Customer %d not found.", id)
 	}
-	if err := t.reindex(id, old, nil); err != nil {
+	if err := t.reindex(id, indexedOf(old), indexed{}); err != nil {
 		return err
 	}
+	delete(t.stored, id)
 	if err := t.bucket(bktCustomers).Delete(idKey(id)); err != nil {
 		return err
 	}

@@ -1,0 +1,259 @@
+package llm
+
+import (
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// amountRe finds a number with the unit after it. The unit decides what the
+// number is: money (₫, đ, VND, k, tr, triệu, nghìn, million), a percentage
+// (%, percent) or a discount ("off").
+var amountRe = regexp.MustCompile(`(?i)(\d+(?:[.,]\d+)*)\s*(₫|đồng|đ|vnđ|vnd|dong|k|nghìn|nghin|ngàn|ngan|tr|triệu|trieu|củ|million|mil|m|%|phần trăm|phan tram|percent|off)?(?:$|[^\p{L}\d])`)
+
+// discountRe finds a discount named by a word before the number ("giảm 90",
+// "off 50", "sale 30").
+var discountRe = regexp.MustCompile(`(?i)(giảm|giam|off|sale|discount|bớt|bot|chiết khấu)\s*(?:giá\s*)?(?:đến\s*|up to\s*|tới\s*)?(\d+(?:[.,]\d+)*)`)
+
+// dollarRe finds amounts in other currencies: the shop sells in VND only.
+var dollarRe = regexp.MustCompile(`[$€£¥]\s*\d|\d\s*(usd|eur|dollars?)\b`)
+
+// codeRe finds voucher-code-like words: capitals and digits, with a digit.
+var codeRe = regexp.MustCompile(`\b[A-Z][A-Z0-9_-]{2,}\b`)
+
+// codeAfterRe finds the word after "mã", "code", "voucher", "coupon".
+var codeAfterRe = regexp.MustCompile(`(?i)\b(mã|ma|code|voucher|coupon|promo code)\s*(?:giảm giá\s*|là\s*|is\s*|:\s*)?([A-Za-z0-9_-]{3,})`)
+
+// promoWords are promotions a draft may name only when the shop's own text
+// (knowledge, eligible offers) names one of the same group: the knowledge is
+// often written in one language and the draft in the other.
+var promoWords = [][]string{
+	{"mien phi", "free"},
+	{"tang", "qua tang", "tang kem", "gift", "giveaway"},
+	{"freeship"},
+	{"flash sale"},
+	{"hoan tien", "cashback"},
+	{"buy one get one", "mua 1 tang 1", "bogo"},
+}
+
+var numberSep = regexp.MustCompile(`[.,]`)
+
+// amount is a number the draft names: money in VND or a percentage.
+type amount struct {
+	vnd     int64
+	percent float64
+	isPct   bool
+	text    string
+}
+
+// parseNumber reads "19.990.000", "1,5", "15", "1.5" as a float: groups of
+// three digits after a separator are thousands, anything else is a decimal.
+func parseNumber(s string) (float64, bool) {
+	parts := numberSep.Split(s, -1)
+	if len(parts) > 1 {
+		grouped := true
+		for _, p := range parts[1:] {
+			grouped = grouped && len(p) == 3
+		}
+		if grouped {
+			n, err := strconv.ParseFloat(strings.Join(parts, ""), 64)
+			return n, err == nil
+		}
+		if len(parts) == 2 {
+			n, err := strconv.ParseFloat(parts[0]+"."+parts[1], 64)
+			return n, err == nil
+		}
+		return 0, false
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	return n, err == nil
+}
+
+// amounts returns the money and percentages text names with a unit after
+// the number. Numbers without a unit count as money only when written with
+// thousands separators ("19.990.000").
+func amounts(text string) []amount {
+	var out []amount
+	for _, m := range amountRe.FindAllStringSubmatch(text, -1) {
+		num, unit := m[1], strings.ToLower(m[2])
+		n, ok := parseNumber(num)
+		if !ok {
+			continue
+		}
+		a := amount{text: strings.TrimSpace(m[1] + " " + m[2])}
+		switch unit {
+		case "%", "phần trăm", "phan tram", "percent", "off":
+			a.isPct, a.percent = true, n
+		case "k", "nghìn", "nghin", "ngàn", "ngan":
+			a.vnd = int64(math.Round(n * 1_000))
+		case "tr", "triệu", "trieu", "củ", "million", "mil", "m":
+			a.vnd = int64(math.Round(n * 1_000_000))
+		case "₫", "đồng", "đ", "vnđ", "vnd", "dong":
+			a.vnd = int64(math.Round(n))
+		default:
+			if !groupedAmount.MatchString(num) {
+				continue
+			}
+			a.vnd = int64(math.Round(n))
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// ParseBudget returns the money amount a customer names ("khoảng 15 triệu",
+// "tầm 15tr", "500k", "15.000.000đ", "under 20 million"), or 0. With several,
+// the largest wins ("từ 10 đến 15 triệu" → 15,000,000).
+func ParseBudget(text string) int64 {
+	var best int64
+	for _, a := range amounts(text) {
+		if !a.isPct && a.vnd > best {
+			best = a.vnd
+		}
+	}
+	return best
+}
+
+// allowed is what a draft may name: the catalog's prices, the shop
+// knowledge's amounts, the eligible offers' amounts, percentages and codes.
+type allowed struct {
+	vnd     map[int64]bool
+	percent map[float64]bool
+	codes   map[string]bool // upper case
+	words   map[string]bool // capitalised words the shop's own text uses
+	folded  string          // the shop's own text, folded, for promotion words
+}
+
+func newAllowed() *allowed {
+	return &allowed{vnd: map[int64]bool{}, percent: map[float64]bool{}, codes: map[string]bool{}, words: map[string]bool{}}
+}
+
+// addText allows every amount, percentage and code-like word in text (shop
+// text: catalog, knowledge, rendered eligible offers).
+func (al *allowed) addText(text string) {
+	for _, a := range amounts(text) {
+		if a.isPct {
+			al.percent[a.percent] = true
+		} else {
+			al.vnd[a.vnd] = true
+		}
+	}
+	for _, w := range codeRe.FindAllString(text, -1) {
+		al.words[w] = true
+	}
+	al.folded += " " + crm.Fold(text) + " "
+}
+
+// check says why a draft may not be sent, or "" when it may.
+func (al *allowed) check(draft string) string {
+	if dollarRe.MatchString(strings.ToLower(draft)) {
+		return "foreign currency"
+	}
+	for _, a := range amounts(draft) {
+		if a.isPct && !al.percent[a.percent] {
+			return "percentage " + a.text + " is not offered"
+		}
+		if !a.isPct && !al.vnd[a.vnd] {
+			return "amount " + a.text + " is not a catalog price or an offer's"
+		}
+	}
+	// A discount named by a word before a bare number ("giảm 90", "off 50")
+	// must be an offered percentage or amount; with a unit after the number
+	// it was checked above.
+	for _, loc := range discountRe.FindAllStringSubmatchIndex(draft, -1) {
+		num := draft[loc[4]:loc[5]]
+		if amountUnit.MatchString(draft[loc[5]:]) || amountUnit.MatchString(strings.TrimLeft(draft[loc[5]:], " ")) {
+			continue
+		}
+		n, ok := parseNumber(num)
+		if ok && !al.percent[n] && !al.vnd[int64(n)] {
+			return "discount " + draft[loc[0]:loc[1]] + " is not offered"
+		}
+	}
+	for _, m := range codeAfterRe.FindAllStringSubmatch(draft, -1) {
+		w := m[2]
+		if strings.ToUpper(w) == w && strings.IndexFunc(w, isUpper) >= 0 && !al.codes[w] && !al.words[w] {
+			return "code " + w + " is not an eligible offer's"
+		}
+	}
+	for _, w := range codeRe.FindAllString(draft, -1) {
+		if strings.IndexFunc(w, isDigit) >= 0 && !al.codes[w] && !al.words[w] {
+			return "code " + w + " is not an eligible offer's"
+		}
+	}
+	folded := " " + strings.Join(crm.Words(crm.Fold(draft)), " ") + " "
+	shop := " " + strings.Join(crm.Words(al.folded), " ") + " "
+	for _, group := range promoWords {
+		for _, p := range group {
+			if strings.Contains(folded, " "+p+" ") && !containsAny(shop, group) {
+				return "promotion \"" + p + "\" is not offered"
+			}
+		}
+	}
+	return ""
+}
+
+func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' }
+
+func isDigit(r rune) bool { return r >= '0' && r <= '9' }
+
+// nearBudget returns the products of a category (any, when empty) priced
+// within ±30% of budget, nearest first; when none is, the nearest one below
+// and the nearest one above.
+func nearBudget(cat *crm.Catalog, category string, budget int64) []*crm.Product {
+	if cat == nil || budget <= 0 {
+		return nil
+	}
+	var in, below, above []*crm.Product
+	lo, hi := float64(budget)*0.7, float64(budget)*1.3
+	for _, p := range cat.Products {
+		if category != "" && p.Category != category {
+			continue
+		}
+		switch f := float64(p.Price); {
+		case f >= lo && f <= hi:
+			in = append(in, p)
+		case f < lo:
+			below = append(below, p)
+		default:
+			above = append(above, p)
+		}
+	}
+	dist := func(p *crm.Product) int64 {
+		d := p.Price - budget
+		if d < 0 {
+			return -d
+		}
+		return d
+	}
+	byDist := func(ps []*crm.Product) {
+		sort.SliceStable(ps, func(i, j int) bool { return dist(ps[i]) < dist(ps[j]) })
+	}
+	byDist(in)
+	if len(in) > 0 {
+		return in
+	}
+	byDist(below)
+	byDist(above)
+	var out []*crm.Product
+	if len(below) > 0 {
+		out = append(out, below[0])
+	}
+	if len(above) > 0 {
+		out = append(out, above[0])
+	}
+	return out
+}
+
+func containsAny(padded string, words []string) bool {
+	for _, w := range words {
+		if strings.Contains(padded, " "+w+" ") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,311 @@
+package bot_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/llm"
+	"github.com/idicbot/idicbot/bot/llm/llmtest"
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/boltstore"
+)
+
+// newEnvWith is newEnv with an assistant in the core.
+func newEnvWith(tb testing.TB, a bot.Assistant, timeout time.Duration) *env {
+	tb.Helper()
+	dir := tb.TempDir()
+	clk := &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))}
+	db, err := boltstore.Open(filepath.Join(dir, "idicbot.db"), boltstore.Options{NoSync: true, Now: clk.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	segs, err := crm.ParseSegments("segments.yaml", mustRead(tb, "segments.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(tb, "catalog.yaml"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	offers, err := crm.ParseOffers("offers.yaml", mustRead(tb, "offers.yaml"), segs.Names(), clk.Now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := db.Update(ctx, func(tx crm.Tx) error {
+		for _, o := range offers {
+			cp := *o
+			cp.Version = 1
+			if err := tx.PutOffer(&cp); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		tb.Fatal(err)
+	}
+	rec := &recorder{}
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Now: clk.Now,
+		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+	disp.Register(crm.ChannelWeb, rec)
+	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: clk.Now, Dispatcher: disp, Assistant: a, AssistTimeout: timeout})
+	if err := core.LoadOffers(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := disp.Open(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	e := &env{t: tb, db: db, core: core, disp: disp, rec: rec, clock: clk}
+	tb.Cleanup(e.close)
+	return e
+}
+
+// llmScript feeds the fake server the responses a transcript scripts, per
+// step (understanding, answer), and notices calls nobody scripted.
+type llmScript struct {
+	mu         sync.Mutex
+	queue      map[string][]llmtest.Response
+	unexpected []string
+}
+
+func (s *llmScript) push(schema string, r llmtest.Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queue[schema] = append(s.queue[schema], r)
+}
+
+func (s *llmScript) serve(req llmtest.Request) llmtest.Response {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.queue[req.Schema()]
+	if len(q) == 0 {
+		s.unexpected = append(s.unexpected, fmt.Sprintf("%s call for %q", req.Schema(), req.User()))
+		return llmtest.ServerError()
+	}
+	s.queue[req.Schema()] = q[1:]
+	return q[0]
+}
+
+// check reports scripted responses that were not asked for and calls that
+// were not scripted, then forgets them.
+func (s *llmScript) check(t *testing.T, after string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for schema, q := range s.queue {
+		if len(q) > 0 {
+			t.Errorf("after %q: %d scripted %s responses not used (the rules were sure?)", after, len(q), schema)
+		}
+	}
+	for _, u := range s.unexpected {
+		t.Errorf("after %q: unscripted %s", after, u)
+	}
+	s.queue, s.unexpected = map[string][]llmtest.Response{}, nil
+}
+
+// LLM modes a conversation is replayed in.
+const (
+	llmOff     = "off"     // no assistant: the rules answer
+	llmOn      = "on"      // the fake server answers as the transcript scripts
+	llmFailing = "failing" // the server is slow or fails: the rules answer
+)
+
+// TestLLMConversations replays testdata/conversations_llm/NAME.txt three
+// times — with the LLM off, on (a fake OpenAI-compatible server answering as
+// scripted) and failing (the server times out or answers 500) — and compares
+// each run with NAME.MODE.golden. The failing run must read exactly like the
+// run with the LLM off. The transcript language is TestConversations' plus:
+//
+//	@llm understand JSON   the model's understanding of the next message
+//	@llm tool JSON         the same, answered as a tool call
+//	@llm raw TEXT          the model's raw content for the next understanding
+//	@llm answer JSON       the model's draft answer to the next message
+//	@show segment          print the customer's segment ("= segment new")
+//	@show answers          print how many answers came from the rules and the LLM
+//
+// go test ./bot -run TestLLMConversations -update rewrites the golden files.
+func TestLLMConversations(t *testing.T) {
+	files, _ := filepath.Glob("testdata/conversations_llm/*.txt")
+	if len(files) == 0 {
+		t.Fatal("no transcripts")
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(filepath.Base(f), ".txt")
+		t.Run(name, func(t *testing.T) {
+			out := map[string]string{}
+			for _, mode := range []string{llmOff, llmOn, llmFailing} {
+				t.Run(mode, func(t *testing.T) {
+					got := runLLMTranscript(t, f, mode)
+					out[mode] = got
+					golden := strings.TrimSuffix(f, ".txt") + "." + mode + ".golden"
+					if *update {
+						if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+							t.Fatal(err)
+						}
+						return
+					}
+					want, err := os.ReadFile(golden)
+					if err != nil {
+						t.Fatalf("%v (run with -update to create it)", err)
+					}
+					if got != string(want) {
+						t.Errorf("%s differs (go test ./bot -run TestLLMConversations -update rewrites it)\n--- got\n%s\n--- want\n%s", golden, got, want)
+					}
+				})
+			}
+			if out[llmFailing] != out[llmOff] {
+				t.Errorf("with the LLM failing the customer saw something else than with the LLM off:\n--- failing\n%s\n--- off\n%s", out[llmFailing], out[llmOff])
+			}
+		})
+	}
+}
+
+func runLLMTranscript(t *testing.T, file, mode string) string {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := &llmScript{queue: map[string][]llmtest.Response{}}
+	var e *env
+	switch mode {
+	case llmOff:
+		e = newEnvWith(t, nil, 0)
+	case llmOn:
+		srv := llmtest.NewServer(t)
+		srv.Handle(script.serve)
+		a := llm.New(llm.Options{BaseURL: srv.BaseURL(), Timeout: 5 * time.Second, Knowledge: string(mustRead(t, "knowledge.md"))})
+		e = newEnvWith(t, a, 5*time.Second)
+	case llmFailing:
+		// The server is slow (every third call) or answers 500: every call
+		// fails, the breaker opens after three, and each message waits at
+		// most the short timeout.
+		srv := llmtest.NewServer(t)
+		var mu sync.Mutex
+		n := 0
+		srv.Handle(func(llmtest.Request) llmtest.Response {
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			if n%3 == 1 {
+				return llmtest.Slow()
+			}
+			if n%3 == 2 {
+				return llmtest.VLLMError(503, "no GPU available")
+			}
+			return llmtest.ServerError()
+		})
+		a := llm.New(llm.Options{BaseURL: srv.BaseURL(), Timeout: 100 * time.Millisecond, Backoff: time.Millisecond, BreakerFailures: 3})
+		e = newEnvWith(t, a, 100*time.Millisecond)
+	}
+	var out []string
+	user, locale := "s1", ""
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		if strings.HasPrefix(line, "<") || strings.HasPrefix(line, "= ") {
+			continue // a transcript is input only: answers are in the golden files
+		}
+		out = append(out, line)
+		switch {
+		case strings.HasPrefix(line, "@llm "):
+			kind, arg, _ := strings.Cut(strings.TrimPrefix(line, "@llm "), " ")
+			if mode != llmOn {
+				continue
+			}
+			var v map[string]any
+			if kind != "raw" {
+				if err := json.Unmarshal([]byte(arg), &v); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+			switch kind {
+			case "understand":
+				script.push(llm.UnderstandingSchema, llmtest.JSON(v))
+			case "tool":
+				script.push(llm.UnderstandingSchema, llmtest.ToolCall("understanding", v))
+			case "raw":
+				script.push(llm.UnderstandingSchema, llmtest.Content(arg))
+			case "answer":
+				script.push(llm.AnswerSchema, llmtest.JSON(v))
+			default:
+				t.Fatalf("unknown %s", line)
+			}
+		case strings.HasPrefix(line, "@show "):
+			out = append(out, show(t, e, user, strings.TrimPrefix(line, "@show ")))
+		case strings.HasPrefix(line, "> "):
+			_, sent := e.say(bot.Inbound{UserID: user, Text: strings.TrimPrefix(line, "> "), Locale: locale})
+			for _, it := range sent {
+				for _, l := range strings.Split(it.Text, "\n") {
+					out = append(out, "< "+l)
+				}
+				for _, b := range it.Buttons {
+					out = append(out, "<   ["+b.Label+"]")
+				}
+				if it.RequestPhone {
+					out = append(out, "<   [share phone]")
+				}
+			}
+			if mode == llmOn {
+				script.check(t, line)
+			}
+		case strings.HasPrefix(line, "@"):
+			directive(t, e, line, &user, &locale)
+		}
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+func show(t *testing.T, e *env, user, what string) string {
+	switch what {
+	case "segment":
+		return "= segment " + e.customer(crm.ChannelWeb, user).Segment.Name
+	case "answers":
+		var rules, model int64
+		if err := e.db.View(context.Background(), func(tx crm.Tx) error {
+			var err error
+			if rules, err = tx.Counter("answers:rules"); err != nil {
+				return err
+			}
+			model, err = tx.Counter("answers:llm")
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("= answers rules %d, llm %d", rules, model)
+	}
+	t.Fatalf("unknown @show %s", what)
+	return ""
+}
+
+// staticAssistant answers every call the same way.
+type staticAssistant struct{ res bot.AssistResult }
+
+func (s staticAssistant) Assist(context.Context, bot.AssistRequest) (bot.AssistResult, error) {
+	return s.res, nil
+}
+
+// TestLLMOfferNotEligibleIgnoredByCore: an assistant that names an offer
+// the customer may not get (a VIP offer for a new customer) does not make
+// the core show it.
+func TestLLMOfferNotEligibleIgnoredByCore(t *testing.T) {
+	e := newEnvWith(t, staticAssistant{bot.AssistResult{
+		Understanding: bot.Understanding{Intent: bot.IntentUnknown, Language: "vi"},
+		Answer:        "Shop mở cửa 8:00–21:00 mỗi ngày ạ.",
+		OfferID:       "vip-care",
+	}}, time.Second)
+	_, sent := e.say(bot.Inbound{Text: "cho mình hỏi chút"})
+	if len(sent) == 0 || sent[0].Text != "Shop mở cửa 8:00–21:00 mỗi ngày ạ." {
+		t.Fatalf("sent %+v", sent)
+	}
+	for _, it := range sent {
+		if it.OfferID == "vip-care" || strings.Contains(it.Text, "VIP15") {
+			t.Fatalf("the core showed an offer that is not eligible: %q", it.Text)
+		}
+	}
+}

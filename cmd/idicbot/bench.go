@@ -1,0 +1,339 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/boltstore"
+	"go.etcd.io/bbolt"
+)
+
+// benchOptions size the benchmark (`idicbot bench`, run by `make bench`).
+type benchOptions struct {
+	Messages    int
+	Customers   int
+	Concurrency int
+	Returning   float64 // share of customers known before the run
+	Dir         string
+	Out         io.Writer
+	CPUProfile  string
+}
+
+// benchResult is one measured figure.
+type benchResult struct {
+	Name     string
+	Ops      int
+	Elapsed  time.Duration
+	P50, P99 time.Duration
+}
+
+func (r benchResult) PerSecond() float64 { return float64(r.Ops) / r.Elapsed.Seconds() }
+
+func (r benchResult) String() string {
+	s := fmt.Sprintf("%-34s %9d ops in %7.2fs = %9.0f/s", r.Name, r.Ops, r.Elapsed.Seconds(), r.PerSecond())
+	if r.P50 > 0 {
+		s += fmt.Sprintf("   p50 %7.2fms  p99 %7.2fms", ms(r.P50), ms(r.P99))
+	}
+	return s
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func percentile(lat []time.Duration, p float64) time.Duration {
+	if len(lat) == 0 {
+		return 0
+	}
+	slices.Sort(lat)
+	return lat[min(len(lat)-1, int(float64(len(lat))*p))]
+}
+
+// runBench measures the core against the raw bbolt baseline in one run.
+func (m *Main) runBench(ctx context.Context) error {
+	o := benchOptions{Out: m.Stdout}
+	fs := flag.NewFlagSet("idicbot bench", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	fs.IntVar(&o.Messages, "messages", 200000, "inbound messages to drive through the core")
+	fs.IntVar(&o.Customers, "customers", 20000, "distinct customers")
+	fs.IntVar(&o.Concurrency, "concurrency", 256, "concurrent conversations")
+	fs.Float64Var(&o.Returning, "returning", 0.7, "share of customers already known (with history, some with orders)")
+	fs.StringVar(&o.Dir, "dir", "", "directory for the benchmark's files (default: a temporary directory)")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
+	if err := fs.Parse(m.Args); err != nil {
+		return err
+	}
+	o.CPUProfile = *cpuprofile
+	if o.Dir == "" {
+		dir, err := os.MkdirTemp("", "idicbot-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		o.Dir = dir
+	}
+	fmt.Fprintf(o.Out, "idicbot bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on\n",
+		o.Messages, o.Customers, o.Returning*100, o.Concurrency)
+	base, err := benchBaseline(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(o.Out, base)
+	core, err := benchCore(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(o.Out, core)
+	fmt.Fprintf(o.Out, "ratio = pipeline msgs/s ÷ baseline puts/s = %.0f ÷ %.0f = %.2f (target ≥ 0.5)\n",
+		core.PerSecond(), base.PerSecond(), core.PerSecond()/base.PerSecond())
+	for _, extra := range m.benchExtras() {
+		if err := extra(ctx, o, core); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchBaseline: DB.Batch puts of one 512-byte record per call from
+// Concurrency goroutines on a fresh file, fsync on.
+func benchBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
+	path := filepath.Join(o.Dir, "baseline.db")
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, FreelistType: bbolt.FreelistMapType})
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer db.Close()
+	if err := db.Update(func(tx *bbolt.Tx) error { _, err := tx.CreateBucketIfNotExists([]byte("b")); return err }); err != nil {
+		return benchResult{}, err
+	}
+	val := make([]byte, 512)
+	var next atomic.Int64
+	lat := make([][]time.Duration, o.Concurrency)
+	start := time.Now()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for w := 0; w < o.Concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for {
+				i := next.Add(1)
+				if i > int64(o.Messages) || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				err := db.Batch(func(tx *bbolt.Tx) error {
+					return tx.Bucket([]byte("b")).Put([]byte(strconv.FormatInt(i, 10)), val)
+				})
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}(w)
+	}
+	wg.Wait()
+	el := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return benchResult{}, err
+	}
+	all := slices.Concat(lat...)
+	return benchResult{Name: "baseline: bbolt Batch 512B puts", Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99)}, nil
+}
+
+// benchTexts is what benchmark customers write: every intent of the core.
+var benchTexts = []string{
+	"xin chào", "giá iphone 15 bao nhiêu", "khuyen mai gi khong", "cho mình xem tai nghe", "tôi muốn mua sạc dự phòng",
+	"hello, how much is the macbook?", "any deals?", "cam on shop", "shop có bán samsung không", "ok",
+	"sdt của mình là %s", "thank you", "redmi note 13 còn hàng không", "gặp nhân viên",
+}
+
+// benchEnv is a core on a fresh store with the default configuration and a
+// sender that accepts everything.
+type benchEnv struct {
+	db   *boltstore.DB
+	core *bot.Core
+	disp *bot.Dispatcher
+}
+
+type nopSender struct{ sent atomic.Int64 }
+
+func (s *nopSender) Send(context.Context, *crm.OutboxItem) error { s.sent.Add(1); return nil }
+
+func newBenchEnv(ctx context.Context, path string) (*benchEnv, error) {
+	db, err := boltstore.Open(path, boltstore.Options{})
+	if err != nil {
+		return nil, err
+	}
+	read := func(name string) []byte { b, _ := configs.Files.ReadFile(name); return b }
+	segs, err := crm.ParseSegments("segments.yaml", read("segments.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	cat, err := crm.ParseCatalog("catalog.yaml", read("catalog.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	offers, err := crm.ParseOffers("offers.yaml", read("offers.yaml"), segs.Names(), time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := db.UpdateSolo(ctx, func(tx crm.Tx) error {
+		for _, o := range offers {
+			o.Version = 1
+			if err := tx.PutOffer(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 8})
+	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Dispatcher: disp})
+	if err := core.LoadOffers(ctx); err != nil {
+		return nil, err
+	}
+	return &benchEnv{db: db, core: core, disp: disp}, nil
+}
+
+func (e *benchEnv) Close() error {
+	e.disp.Close()
+	return e.db.Close()
+}
+
+// preload stores the returning customers: identities, history and, for one
+// in three, orders, as a shop that has run for a while would have.
+func (e *benchEnv) preload(ctx context.Context, n int, ch crm.Channel) error {
+	now := time.Now()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for start := 0; start < n; start += 1000 {
+		err := e.db.UpdateSolo(ctx, func(tx crm.Tx) error {
+			for i := start; i < min(start+1000, n); i++ {
+				first := now.AddDate(0, 0, -rng.IntN(400)-1)
+				c := &crm.Customer{Name: fmt.Sprintf("Khách %d", i), CreatedAt: first, Language: "vi"}
+				c.AddIdentity(crm.Identity{Channel: ch, UserID: "u" + strconv.Itoa(i), ChatID: "u" + strconv.Itoa(i), FirstSeen: first})
+				c.Stats.RecordMessageIn(first)
+				if i%3 == 0 {
+					for k := 0; k <= rng.IntN(4); k++ {
+						c.Stats.RecordOrder(int64(500000+rng.IntN(10000000)), first.AddDate(0, 0, k*20))
+					}
+				}
+				c.Segment = crm.SegmentAssignment{Name: crm.SegmentNew, Since: first}
+				if err := tx.PutCustomer(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchCore drives Messages inbound messages through Handle and the outbox.
+func benchCore(ctx context.Context, o benchOptions) (benchResult, error) {
+	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, "core.db"))
+	if err != nil {
+		return benchResult{}, err
+	}
+	defer env.Close()
+	returning := int(float64(o.Customers) * o.Returning)
+	if err := env.preload(ctx, returning, crm.ChannelWeb); err != nil {
+		return benchResult{}, err
+	}
+	sender := &nopSender{}
+	env.disp.Register(crm.ChannelWeb, sender)
+	if err := env.disp.Open(ctx); err != nil {
+		return benchResult{}, err
+	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return benchResult{}, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return benchResult{}, err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := driveConversations(ctx, o, func(ctx context.Context, cust, seq int, text string) error {
+		_, err := env.core.Handle(ctx, bot.Inbound{Channel: crm.ChannelWeb, UserID: "u" + strconv.Itoa(cust),
+			MessageID: "m" + strconv.Itoa(seq), Kind: crm.KindText, Text: text})
+		return err
+	}, func(ctx context.Context) error { return env.disp.Flush(ctx) })
+	res.Name = "pipeline: Handle + outbox, fsync on"
+	return res, err
+}
+
+// driveConversations runs Concurrency conversations over Customers customers:
+// each conversation owns a customer at a time, so one customer's messages
+// stay in order, as on a real channel. done runs before the clock stops.
+func driveConversations(ctx context.Context, o benchOptions, send func(ctx context.Context, cust, seq int, text string) error, done func(context.Context) error) (benchResult, error) {
+	var next atomic.Int64
+	lat := make([][]time.Duration, o.Concurrency)
+	var firstErr atomic.Value
+	start := time.Now()
+	var wg sync.WaitGroup
+	for w := 0; w < o.Concurrency; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			rng := rand.New(rand.NewPCG(uint64(w), 7))
+			for {
+				i := int(next.Add(1))
+				if i > o.Messages || ctx.Err() != nil {
+					return
+				}
+				// Customer of message i: conversations interleave, each
+				// customer is handled by one worker (cust % Concurrency == w).
+				cust := w + o.Concurrency*rng.IntN(max(1, o.Customers/o.Concurrency))
+				t0 := time.Now()
+				text := benchTexts[rng.IntN(len(benchTexts))]
+				if strings.Contains(text, "%s") { // each customer has a phone of their own
+					text = fmt.Sprintf(text, fmt.Sprintf("09%08d", cust))
+				}
+				if err := send(ctx, cust, i, text); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}(w)
+	}
+	wg.Wait()
+	if done != nil {
+		if err := done(ctx); err != nil {
+			return benchResult{}, err
+		}
+	}
+	el := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return benchResult{}, err
+	}
+	all := slices.Concat(lat...)
+	return benchResult{Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99)}, nil
+}
+
+// benchExtras are further figures measured in the same run (channels,
+// lookups), each printing its lines.
+func (m *Main) benchExtras() []func(ctx context.Context, o benchOptions, core benchResult) error {
+	return nil
+}

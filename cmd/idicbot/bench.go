@@ -335,5 +335,5 @@ func driveConversations(ctx context.Context, o benchOptions, send func(ctx conte
 // benchExtras are further figures measured in the same run (channels,
 // lookups), each printing its lines.
 func (m *Main) benchExtras() []func(ctx context.Context, o benchOptions, core benchResult) error {
-	return nil
+	return []func(context.Context, benchOptions, benchResult) error{m.benchTelegram, m.benchLookups}
 }

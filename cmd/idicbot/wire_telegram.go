@@ -3,9 +3,45 @@ package main
 import (
 	"context"
 	"net/http"
+
+	"github.com/idicbot/idicbot/adapters/telegram"
+	"github.com/idicbot/idicbot/crm"
 )
 
-// wireTelegram turns the telegram part on when its environment is set.
+// wireTelegram turns Telegram on when TELEGRAM_BOT_TOKEN is set: long polling
+// by default, a webhook when TELEGRAM_WEBHOOK_URL is set.
 func (m *Main) wireTelegram(ctx context.Context, mux *http.ServeMux) error {
+	token := m.Getenv("TELEGRAM_BOT_TOKEN")
+	if token == "" {
+		return nil
+	}
+	cfg := m.Config.Telegram
+	perChat, global := cfg.PerChatInterval, cfg.GlobalPerSecond
+	if perChat == 0 {
+		perChat = -1 // 0 in idicbot.yaml means "no per-chat limit"
+	}
+	if global == 0 {
+		global = -1
+	}
+	a, err := telegram.New(m.Core, telegram.Options{
+		Token:           token,
+		APIURL:          m.Getenv("TELEGRAM_API_URL"),
+		WebhookURL:      m.Getenv("TELEGRAM_WEBHOOK_URL"),
+		WebhookSecret:   m.Getenv("TELEGRAM_WEBHOOK_SECRET"),
+		PerChatInterval: perChat,
+		GlobalPerSecond: global,
+		PollTimeout:     cfg.PollTimeout,
+		Logger:          m.Log.With("channel", "telegram"),
+	})
+	if err != nil {
+		return err
+	}
+	a.Routes(mux)
+	m.Dispatcher.Register(crm.ChannelTelegram, a)
+	mode := "long polling"
+	if a.Webhook() {
+		mode = "webhook"
+	}
+	m.parts = append(m.parts, part{name: "telegram (" + mode + ")", start: a.Open, stop: a.Close})
 	return nil
 }

@@ -67,6 +67,7 @@ type Main struct {
 	Registry   *prometheus.Registry
 
 	listener net.Listener
+	ready    chan struct{} // closed once serve listens
 	closers  []func() error
 	// parts are the optional channels and tools wired by wire_*.go files:
 	// started after the HTTP server listens, stopped before the outbox is
@@ -93,8 +94,11 @@ func (m *Main) CoreEvent(ctx context.Context, e bot.Event) {
 
 // NewMain returns a Main reading the process's environment and stdio.
 func NewMain() *Main {
-	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now}
+	return &Main{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Getenv: os.Getenv, Now: time.Now, ready: make(chan struct{})}
 }
+
+// Ready is closed once `serve` accepts connections (tests wait on it).
+func (m *Main) Ready() <-chan struct{} { return m.ready }
 
 // ParseFlags reads the subcommand and its flags.
 func (m *Main) ParseFlags(args []string) error {
@@ -312,6 +316,7 @@ func (m *Main) serve(ctx context.Context) error {
 		}
 		m.Log.Info("started", "part", p.name)
 	}
+	close(m.ready)
 	m.Log.Info("idicbot is running", "web_chat", "http://"+ln.Addr().String()+"/", "data", cfg.Data)
 	fmt.Fprintf(m.Stderr, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
 	<-ctx.Done()

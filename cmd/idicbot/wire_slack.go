@@ -3,9 +3,28 @@ package main
 import (
 	"context"
 	"net/http"
+
+	"github.com/idicbot/idicbot/adapters/slack"
 )
 
-// wireSlack turns the slack part on when its environment is set.
+// wireSlack turns the Slack part on when SLACK_BOT_TOKEN is set (with a
+// signing secret for HTTP, an app token for Socket Mode, or both): the /crm
+// command for reps and the handoff of conversations to a Slack channel.
 func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
+	opts, ok, err := slack.OptionsFromEnv(m.Getenv)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	opts.Logger = m.Log
+	a, err := slack.New(m.Core, opts)
+	if err != nil {
+		return err
+	}
+	a.Routes(mux)
+	m.sinks = append(m.sinks, a)
+	m.parts = append(m.parts, part{name: "slack", start: a.Open, stop: a.Close})
 	return nil
 }

@@ -1,0 +1,385 @@
+// Package slacktest is a fake Slack for tests: an httptest server speaking
+// the Web API methods idicbot calls (form-encoded requests, JSON answers
+// shaped as Slack sends them), a response_url endpoint, and a Socket Mode
+// WebSocket endpoint that sends envelopes and collects their acks. Every
+// call is recorded.
+package slacktest
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// Defaults of a new Server.
+const (
+	TeamID    = "T0IDIC001"
+	BotUserID = "U0BOT0001"
+	BotID     = "B0BOT0001"
+	BotToken  = "xoxb-test-bot-token"
+	AppToken  = "xapp-1-test-app-token"
+)
+
+// Call is one recorded request.
+type Call struct {
+	Method string     // Web API method ("chat.postMessage"), or "response_url"
+	Form   url.Values // form fields (Web API)
+	Body   []byte     // raw body
+	Token  string     // token used (form field or bearer)
+	TS     string     // ts given to a posted message
+}
+
+// Ack is a Socket Mode acknowledgement the client sent back.
+type Ack struct {
+	EnvelopeID string          `json:"envelope_id"`
+	Payload    json.RawMessage `json:"payload,omitempty"`
+}
+
+// Server is the fake Slack.
+type Server struct {
+	*httptest.Server
+	tb testing.TB
+
+	mu     sync.Mutex
+	cond   *sync.Cond
+	calls  []Call
+	acks   []Ack
+	seq    int
+	groups map[string][]string
+	conns  []*wsConn
+	closed bool
+}
+
+type wsConn struct {
+	mu sync.Mutex // gorilla connections allow one writer at a time
+	c  *websocket.Conn
+}
+
+func (w *wsConn) write(v any) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.c.WriteJSON(v)
+}
+
+// New starts a fake Slack, closed at the end of the test.
+func New(tb testing.TB) *Server {
+	s := &Server{tb: tb, groups: map[string][]string{}}
+	s.cond = sync.NewCond(&s.mu)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/{method}", s.api)
+	mux.HandleFunc("POST /response/{id}", s.response)
+	mux.HandleFunc("GET /socket", s.socket)
+	s.Server = httptest.NewServer(mux)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Close stops the server and its WebSocket connections.
+func (s *Server) Close() {
+	s.mu.Lock()
+	s.closed = true
+	conns := s.conns
+	s.conns = nil
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.c.Close()
+	}
+	s.Server.Close()
+}
+
+// APIURL is the Web API base to give the client (ends with '/').
+func (s *Server) APIURL() string { return s.URL + "/api/" }
+
+// ResponseURL returns a response_url for a slash command or interaction.
+func (s *Server) ResponseURL(id string) string { return s.URL + "/response/" + id }
+
+// SetGroup sets the members of a user group (usergroups.users.list).
+func (s *Server) SetGroup(id string, users ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.groups[id] = users
+}
+
+func (s *Server) record(c Call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c)
+	s.cond.Broadcast()
+}
+
+// Calls returns the recorded calls of a method ("" for all).
+func (s *Server) Calls(method string) []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Call
+	for _, c := range s.calls {
+		if method == "" || c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Reset forgets the recorded calls and acks.
+func (s *Server) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls, s.acks = nil, nil
+}
+
+// Wait waits until at least n calls of method were recorded and returns
+// them; the test fails after timeout.
+func (s *Server) Wait(method string, n int, timeout time.Duration) []Call {
+	s.tb.Helper()
+	if !s.waitFor(timeout, func() bool { return s.countLocked(method) >= n }) {
+		s.tb.Fatalf("slacktest: waited %s for %d %s calls, got %d", timeout, n, method, len(s.Calls(method)))
+	}
+	return s.Calls(method)
+}
+
+func (s *Server) countLocked(method string) int {
+	n := 0
+	for _, c := range s.calls {
+		if c.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits on the condition variable until ok (checked with s.mu
+// held) or the timeout.
+func (s *Server) waitFor(timeout time.Duration, ok func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	t := time.AfterFunc(timeout, func() {
+		s.mu.Lock()
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	})
+	defer t.Stop()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for !ok() {
+		if s.closed || !time.Now().Before(deadline) {
+			return false
+		}
+		s.cond.Wait()
+	}
+	return true
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) nextTS() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	return fmt.Sprintf("1767225600.%06d", s.seq)
+}
+
+// api serves the Web API methods. Like Slack, it answers HTTP 200 with
+// {"ok":false,"error":…} for errors.
+func (s *Server) api(w http.ResponseWriter, r *http.Request) {
+	method := r.PathValue("method")
+	body, _ := io.ReadAll(r.Body)
+	form, _ := url.ParseQuery(string(body))
+	if !strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		form = url.Values{}
+	}
+	token := form.Get("token")
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		token = strings.TrimPrefix(h, "Bearer ")
+	}
+	call := Call{Method: method, Form: form, Body: body, Token: token}
+	want := BotToken
+	if method == "apps.connections.open" {
+		want = AppToken
+	}
+	if token != want {
+		s.record(call)
+		writeJSON(w, map[string]any{"ok": false, "error": "invalid_auth"})
+		return
+	}
+	switch method {
+	case "auth.test":
+		s.record(call)
+		writeJSON(w, map[string]any{"ok": true, "url": "https://idic-test.slack.com/", "team": "IDIC test",
+			"user": "idicbot", "team_id": TeamID, "user_id": BotUserID, "bot_id": BotID, "is_enterprise_install": false})
+	case "chat.postMessage":
+		ch := channelID(form.Get("channel"))
+		if ch == "" {
+			s.record(call)
+			writeJSON(w, map[string]any{"ok": false, "error": "channel_not_found"})
+			return
+		}
+		ts := s.nextTS()
+		call.TS = ts
+		s.record(call)
+		msg := map[string]any{"type": "message", "subtype": "bot_message", "text": form.Get("text"), "user": BotUserID, "bot_id": BotID, "ts": ts}
+		if tt := form.Get("thread_ts"); tt != "" {
+			msg["thread_ts"] = tt
+		}
+		writeJSON(w, map[string]any{"ok": true, "channel": ch, "ts": ts, "message": msg})
+	case "chat.update":
+		s.record(call)
+		if form.Get("ts") == "" || form.Get("channel") == "" {
+			writeJSON(w, map[string]any{"ok": false, "error": "message_not_found"})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "channel": form.Get("channel"), "ts": form.Get("ts"), "text": form.Get("text"),
+			"message": map[string]any{"type": "message", "text": form.Get("text"), "user": BotUserID, "bot_id": BotID}})
+	case "chat.postEphemeral":
+		call.TS = s.nextTS()
+		s.record(call)
+		writeJSON(w, map[string]any{"ok": true, "message_ts": call.TS})
+	case "usergroups.users.list":
+		s.record(call)
+		s.mu.Lock()
+		users, ok := s.groups[form.Get("usergroup")]
+		s.mu.Unlock()
+		if !ok {
+			writeJSON(w, map[string]any{"ok": false, "error": "no_such_subteam"})
+			return
+		}
+		writeJSON(w, map[string]any{"ok": true, "users": users})
+	case "apps.connections.open":
+		s.record(call)
+		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket?ticket=test"})
+	default:
+		s.record(call)
+		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
+	}
+}
+
+// channelID returns the id Slack would answer with: ids as given, names
+// ("#handoffs") as a fixed id.
+func channelID(ch string) string {
+	ch = strings.TrimPrefix(ch, "#")
+	if ch == "" {
+		return ""
+	}
+	if strings.ToUpper(ch) == ch && (ch[0] == 'C' || ch[0] == 'G' || ch[0] == 'D') {
+		return ch
+	}
+	return "C0NAMED01"
+}
+
+// response records a post to a response_url; Slack answers "ok".
+func (s *Server) response(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	s.record(Call{Method: "response_url", Body: body, Form: url.Values{"id": {r.PathValue("id")}}})
+	_, _ = io.WriteString(w, "ok")
+}
+
+var upgrader = websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+
+// socket is the Socket Mode endpoint: hello, then envelopes from Send*, and
+// acks read back.
+func (s *Server) socket(w http.ResponseWriter, r *http.Request) {
+	c, err := upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return
+	}
+	conn := &wsConn{c: c}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	s.conns = append(s.conns, conn)
+	s.cond.Broadcast()
+	s.mu.Unlock()
+	_ = conn.write(map[string]any{"type": "hello", "num_connections": 1,
+		"debug_info":      map[string]any{"host": "applink-test", "approximate_connection_time": 18060},
+		"connection_info": map[string]any{"app_id": "A0IDIC001"}})
+	conn.mu.Lock()
+	_ = c.WriteControl(websocket.PingMessage, []byte("ping"), time.Now().Add(time.Second))
+	conn.mu.Unlock()
+	for {
+		var ack Ack
+		if err := c.ReadJSON(&ack); err != nil {
+			return
+		}
+		s.mu.Lock()
+		s.acks = append(s.acks, ack)
+		s.cond.Broadcast()
+		s.mu.Unlock()
+	}
+}
+
+// WaitConnected waits for a Socket Mode client to connect.
+func (s *Server) WaitConnected(timeout time.Duration) {
+	s.tb.Helper()
+	if !s.waitFor(timeout, func() bool { return len(s.conns) > 0 }) {
+		s.tb.Fatalf("slacktest: no Socket Mode connection within %s", timeout)
+	}
+}
+
+// Send sends a Socket Mode envelope of type typ ("slash_commands",
+// "interactive", "events_api") on the latest connection and returns its
+// envelope id.
+func (s *Server) Send(typ string, payload any) string {
+	s.tb.Helper()
+	s.mu.Lock()
+	s.seq++
+	id := fmt.Sprintf("env-%d", s.seq)
+	var conn *wsConn
+	if len(s.conns) > 0 {
+		conn = s.conns[len(s.conns)-1]
+	}
+	s.mu.Unlock()
+	if conn == nil {
+		s.tb.Fatal("slacktest: no Socket Mode connection")
+	}
+	env := map[string]any{"envelope_id": id, "type": typ, "payload": payload,
+		"accepts_response_payload": typ != "events_api", "retry_attempt": 0, "retry_reason": ""}
+	if err := conn.write(env); err != nil {
+		s.tb.Fatalf("slacktest: send envelope: %v", err)
+	}
+	return id
+}
+
+// WaitAck waits for the ack of an envelope.
+func (s *Server) WaitAck(envelopeID string, timeout time.Duration) Ack {
+	s.tb.Helper()
+	var got Ack
+	ok := s.waitFor(timeout, func() bool {
+		for _, a := range s.acks {
+			if a.EnvelopeID == envelopeID {
+				got = a
+				return true
+			}
+		}
+		return false
+	})
+	if !ok {
+		s.tb.Fatalf("slacktest: no ack for envelope %s within %s", envelopeID, timeout)
+	}
+	return got
+}
+
+// Acked reports whether an envelope was acknowledged.
+func (s *Server) Acked(envelopeID string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, a := range s.acks {
+		if a.EnvelopeID == envelopeID {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,75 @@
+package slack
+
+import (
+	"context"
+	"errors"
+
+	slackapi "github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+	"github.com/slack-go/slack/socketmode"
+)
+
+// runSocket connects Socket Mode (the library reconnects by itself) and
+// feeds what arrives into the same router as HTTP. Two goroutines: the
+// library's connection loop and our event loop; both end at Close.
+func (a *Adapter) runSocket() {
+	go func() {
+		defer a.workers.Done()
+		err := a.sock.RunContext(a.ctx)
+		if err != nil && !errors.Is(err, context.Canceled) {
+			a.log.Error("slack socket mode stopped", "err", err)
+		}
+	}()
+	defer a.workers.Done()
+	for {
+		select {
+		case <-a.ctx.Done():
+			return
+		case evt := <-a.sock.Events:
+			a.socketEvent(evt)
+		}
+	}
+}
+
+func (a *Adapter) socketEvent(evt socketmode.Event) {
+	ack := func(payload any) {
+		if evt.Request == nil {
+			return
+		}
+		if err := a.sock.AckCtx(a.ctx, evt.Request.EnvelopeID, payload); err != nil && a.ctx.Err() == nil {
+			a.log.Warn("slack socket mode ack failed", "err", err)
+		}
+	}
+	switch evt.Type {
+	case socketmode.EventTypeConnected:
+		a.log.Info("slack socket mode connected")
+	case socketmode.EventTypeConnectionError:
+		a.log.Warn("slack socket mode connection error; retrying")
+	case socketmode.EventTypeInvalidAuth:
+		a.log.Error("slack socket mode: SLACK_APP_TOKEN was refused")
+	case socketmode.EventTypeSlashCommand:
+		cmd, ok := evt.Data.(slackapi.SlashCommand)
+		if !ok {
+			ack(nil)
+			return
+		}
+		// The answer rides on the ack, like the body of an HTTP answer.
+		ack(a.command(cmd))
+	case socketmode.EventTypeInteractive:
+		cb, ok := evt.Data.(slackapi.InteractionCallback)
+		ack(nil)
+		if ok {
+			a.interaction(a.ctx, cb)
+		}
+	case socketmode.EventTypeEventsAPI:
+		ev, ok := evt.Data.(slackevents.EventsAPIEvent)
+		if !ok {
+			ack(nil)
+			return
+		}
+		// Not acknowledged on failure: Slack sends it again.
+		if err := a.event(a.ctx, ev); err == nil {
+			ack(nil)
+		}
+	}
+}

@@ -1,0 +1,906 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// This file holds what sales reps do to customers from a rep tool (Slack):
+// look them up, read their card, list a segment, read the stats, annotate
+// them and take over their conversation. Every operation is one store
+// transaction and makes no network call.
+
+// MaxFindResults bounds the customers FindCustomers returns.
+const MaxFindResults = 20
+
+// RecentOnCard is how many interactions a customer card shows.
+const RecentOnCard = 10
+
+// LifetimeYears is the expected relationship length, in years, used by the
+// lifetime value estimate.
+const LifetimeYears = 3
+
+// FindCustomers looks customers up by what a rep typed:
+//   - a phone number in any common Vietnamese form (0912 345 678,
+//     +84912345678, 84912345678): exact phone lookup;
+//   - an email address: exact email lookup;
+//   - "@username": the Telegram username (case-insensitive);
+//   - "channel:userid" (telegram:123456, webchat:s1): that identity;
+//   - a number or "#number": the customer with that id;
+//   - anything else: the name, without diacritics and in any case
+//     ("nguyen van a" finds "Nguyễn Văn A"), then the external id.
+//
+// It returns at most MaxFindResults customers; none is not an error.
+func (c *Core) FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error) {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return nil, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.")
+	}
+	var out []*crm.Customer
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		out, err = findCustomers(tx, q)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("find customers: %w", err)
+	}
+	return out, nil
+}
+
+func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
+	one := func(cu *crm.Customer, err error) ([]*crm.Customer, error) {
+		if err != nil || cu == nil {
+			if crm.ErrorCode(err) == crm.ENOTFOUND {
+				err = nil
+			}
+			return nil, err
+		}
+		return []*crm.Customer{cu}, nil
+	}
+	switch {
+	case strings.HasPrefix(q, "@") && len(q) > 1:
+		return findByUsername(tx, q[1:])
+	case strings.Contains(q, "@"):
+		e, err := crm.NormalizeEmail(q)
+		if err != nil {
+			return nil, err
+		}
+		return one(tx.FindCustomerByEmail(e))
+	}
+	if id, ok := parseCustomerID(q); ok {
+		// A long number is a phone number; a short one an id.
+		if p, err := crm.NormalizePhone(q); err == nil && len(strings.TrimPrefix(q, "#")) >= 9 {
+			return one(tx.FindCustomerByPhone(p))
+		}
+		return one(tx.Customer(id))
+	}
+	if looksLikePhone(q) {
+		p, err := crm.NormalizePhone(q)
+		if err != nil {
+			return nil, err
+		}
+		return one(tx.FindCustomerByPhone(p))
+	}
+	if ch, user, ok := strings.Cut(q, ":"); ok && user != "" && !strings.ContainsAny(q, " ") {
+		return one(tx.FindCustomerByIdentity(crm.Channel(strings.ToLower(ch)), user))
+	}
+	found, err := tx.FindCustomersByName(q, MaxFindResults)
+	if err != nil || len(found) > 0 {
+		return found, err
+	}
+	return one(tx.FindCustomerByExternalID(q))
+}
+
+// parseCustomerID reads "123" or "#123".
+func parseCustomerID(s string) (crm.ID, bool) {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "#")
+	if s == "" || len(s) > 19 {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(s, 10, 64)
+	if err != nil || n == 0 {
+		return 0, false
+	}
+	return crm.ID(n), true
+}
+
+// looksLikePhone reports whether s is made of phone characters only and
+// holds enough digits to be a phone number.
+func looksLikePhone(s string) bool {
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case r == '+' || r == ' ' || r == '.' || r == '-' || r == '(' || r == ')':
+		default:
+			return false
+		}
+	}
+	return digits >= 9
+}
+
+// findByUsername scans the customers for a Telegram username. There is no
+// username index, so this reads every customer: fine for thousands, slow on
+// a million (the Slack adapter runs it off the request path).
+func findByUsername(tx crm.Tx, username string) ([]*crm.Customer, error) {
+	username = strings.ToLower(strings.TrimSpace(username))
+	var out []*crm.Customer
+	err := tx.ForEachCustomer(func(cu *crm.Customer) error {
+		for _, id := range cu.Identities {
+			if id.Channel == crm.ChannelTelegram && strings.ToLower(id.Username) == username {
+				out = append(out, cu)
+				break
+			}
+		}
+		if len(out) >= MaxFindResults {
+			return errStopScan
+		}
+		return nil
+	})
+	if err == errStopScan {
+		err = nil
+	}
+	return out, err
+}
+
+var errStopScan = fmt.Errorf("stop scan")
+
+// ResolveCustomer finds the one customer a rep means by ref (anything
+// FindCustomers takes). Several matches is an EINVALID error listing them,
+// none is ENOTFOUND.
+func (c *Core) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, error) {
+	found, err := c.FindCustomers(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	switch len(found) {
+	case 0:
+		return nil, crm.Errorf(crm.ENOTFOUND, "No customer matches %q.", ref)
+	case 1:
+		return found[0], nil
+	}
+	var names []string
+	for i, cu := range found {
+		if i == 5 {
+			names = append(names, "…")
+			break
+		}
+		names = append(names, fmt.Sprintf("#%d %s", cu.ID, cu.DisplayName()))
+	}
+	return nil, crm.Errorf(crm.EINVALID, "%d customers match %q (%s): use the customer id.", len(found), ref, strings.Join(names, ", "))
+}
+
+// OrderSummary is a customer's buying history in numbers.
+type OrderSummary struct {
+	Count   int
+	Total   int64 // VND
+	Average int64 // VND per order
+	Last    *crm.Order
+	// PerYear is the estimated number of orders per year: 365 divided by the
+	// mean days between orders (at most 52), 1 for a single order, 0 without.
+	PerYear float64
+	// LifetimeValue estimates what the customer will spend over the expected
+	// relationship: Average × PerYear × LifetimeYears.
+	LifetimeValue int64
+}
+
+// OfferLine is what happened to one offer with a customer.
+type OfferLine struct {
+	ID       string
+	Name     string
+	Shown    int
+	Accepted int
+	Declined int
+}
+
+// CustomerCard is everything a rep sees about one customer.
+type CustomerCard struct {
+	Customer *crm.Customer
+	// Recent holds the last RecentOnCard interactions, oldest first.
+	Recent []*crm.Interaction
+	Orders OrderSummary
+	// Offers lists the offers shown to the customer, most shown first.
+	Offers         []OfferLine
+	OffersShown    int
+	OffersAccepted int
+}
+
+// CustomerCard returns a customer's card.
+func (c *Core) CustomerCard(ctx context.Context, id crm.ID) (*CustomerCard, error) {
+	card := &CustomerCard{}
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		cu, err := tx.Customer(id)
+		if err != nil {
+			return err
+		}
+		card.Customer = cu
+		if card.Recent, err = tx.RecentInteractions(cu.ID, RecentOnCard); err != nil {
+			return err
+		}
+		orders, err := tx.Orders(cu.ID)
+		if err != nil {
+			return err
+		}
+		card.Orders = summarizeOrders(cu, orders)
+		for oid, st := range cu.Offers {
+			line := OfferLine{ID: oid, Name: oid, Shown: st.Shown, Accepted: st.Accepted, Declined: st.Declined}
+			if o := c.offers.Load().Get(oid); o != nil && o.Name != "" {
+				line.Name = o.Name
+			}
+			card.Offers = append(card.Offers, line)
+			card.OffersShown += st.Shown
+			if st.Accepted > 0 {
+				card.OffersAccepted++
+			}
+		}
+		sort.Slice(card.Offers, func(i, j int) bool {
+			a, b := card.Offers[i], card.Offers[j]
+			if a.Shown != b.Shown {
+				return a.Shown > b.Shown
+			}
+			return a.ID < b.ID
+		})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("customer card %d: %w", id, err)
+	}
+	return card, nil
+}
+
+// summarizeOrders computes the order summary from the customer's running
+// aggregates (which include imported history) and their stored orders.
+func summarizeOrders(cu *crm.Customer, orders []*crm.Order) OrderSummary {
+	s := OrderSummary{Count: cu.Stats.Orders, Total: cu.Stats.TotalSpent, Average: cu.Stats.AvgOrderValue()}
+	for _, o := range orders {
+		if s.Last == nil || o.Time.After(s.Last.Time) || (o.Time.Equal(s.Last.Time) && o.ID > s.Last.ID) {
+			s.Last = o
+		}
+	}
+	s.PerYear = OrdersPerYear(&cu.Stats)
+	s.LifetimeValue = int64(math.Round(float64(s.Average) * s.PerYear * LifetimeYears))
+	return s
+}
+
+// OrdersPerYear estimates how often a customer buys: 365 divided by the mean
+// number of days between their orders (capped at 52, weekly), 1 with a
+// single order, 0 without orders.
+func OrdersPerYear(a *crm.Aggregates) float64 {
+	switch {
+	case a.Orders == 0:
+		return 0
+	case a.Orders == 1:
+		return 1
+	}
+	iv := a.AvgOrderIntervalDays()
+	if iv <= 365.0/52 {
+		return 52
+	}
+	return math.Round(365/iv*10) / 10
+}
+
+// SegmentPage is one page of a segment's customers, most valuable first.
+type SegmentPage struct {
+	Segment string
+	Count   int64
+	Page    int // 1-based
+	Pages   int
+	Size    int
+	// Customers are sorted by total spent, highest first (then by id).
+	Customers []*crm.Customer
+}
+
+// SegmentPage returns page (1-based) of size customers of a segment, most
+// valuable first. It reads every customer of the segment to sort them.
+func (c *Core) SegmentPage(ctx context.Context, name string, page, size int) (*SegmentPage, error) {
+	name = strings.ToLower(strings.TrimSpace(name))
+	segs := c.segments.Load()
+	if segs == nil || segs.Rule(name) == nil {
+		var known []string
+		if segs != nil {
+			known = segs.Names()
+		}
+		return nil, crm.Errorf(crm.ENOTFOUND, "There is no segment %q. Segments: %s.", name, strings.Join(known, ", "))
+	}
+	if size <= 0 {
+		size = 10
+	}
+	if page < 1 {
+		page = 1
+	}
+	out := &SegmentPage{Segment: name, Page: page, Size: size}
+	type ranked struct {
+		id    crm.ID
+		spent int64
+	}
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		if out.Count, err = tx.SegmentCount(name); err != nil {
+			return err
+		}
+		var all []ranked
+		err = tx.SegmentCustomers(name, func(id crm.ID) error {
+			cu, err := tx.Customer(id)
+			if err != nil {
+				return err
+			}
+			all = append(all, ranked{cu.ID, cu.Stats.TotalSpent})
+			return ctx.Err()
+		})
+		if err != nil {
+			return err
+		}
+		sort.Slice(all, func(i, j int) bool {
+			if all[i].spent != all[j].spent {
+				return all[i].spent > all[j].spent
+			}
+			return all[i].id < all[j].id
+		})
+		out.Pages = (len(all) + size - 1) / size
+		from := (page - 1) * size
+		for i := from; i < len(all) && i < from+size; i++ {
+			cu, err := tx.Customer(all[i].id)
+			if err != nil {
+				return err
+			}
+			out.Customers = append(out.Customers, cu)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("segment %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// OfferPeriod is how one offer did over a period.
+type OfferPeriod struct {
+	ID       string
+	Name     string
+	Shown    int64
+	Accepted int64
+	Declined int64
+	More     int64
+	Ordered  int64
+}
+
+// Conversion is accepted / shown (0 when never shown).
+func (o OfferPeriod) Conversion() float64 {
+	if o.Shown == 0 {
+		return 0
+	}
+	return float64(o.Accepted) / float64(o.Shown)
+}
+
+// SegmentCount is the number of customers in a segment now.
+type SegmentCount struct {
+	Name  string
+	Count int64
+}
+
+// Stats are the business numbers over the last Days days (today included),
+// read from counters in O(days).
+type Stats struct {
+	Days     int
+	From, To string // YYYY-MM-DD (UTC days)
+
+	Customers    int64          // now
+	Segments     []SegmentCount // now, in rule order
+	NewCustomers int64
+	MessagesIn   map[string]int64 // per channel
+	MessagesOut  map[string]int64 // per channel
+	Offers       []OfferPeriod    // by shown, highest first
+	SegmentMoves map[string]int64 // customers who moved into each segment
+	Orders       int64
+	Revenue      int64
+	Handoffs     int64
+	OptOuts      int64
+	Answers      map[string]int64 // rules, llm
+}
+
+// Stats returns the numbers of the last days days, today included (days < 1
+// means today only). Days are UTC days, as the counters are.
+func (c *Core) Stats(ctx context.Context, days int) (*Stats, error) {
+	if days < 1 {
+		days = 1
+	}
+	if days > 366 {
+		return nil, crm.Errorf(crm.EINVALID, "Stats cover at most 366 days.")
+	}
+	now := c.now().UTC()
+	st := &Stats{Days: days, To: now.Format("2006-01-02"), From: now.AddDate(0, 0, -(days - 1)).Format("2006-01-02"),
+		MessagesIn: map[string]int64{}, MessagesOut: map[string]int64{}, SegmentMoves: map[string]int64{}, Answers: map[string]int64{}}
+	offers := map[string]*OfferPeriod{}
+	offer := func(id string) *OfferPeriod {
+		o := offers[id]
+		if o == nil {
+			o = &OfferPeriod{ID: id, Name: id}
+			if co := c.offers.Load().Get(id); co != nil && co.Name != "" {
+				o.Name = co.Name
+			}
+			offers[id] = o
+		}
+		return o
+	}
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		if st.Customers, err = tx.CustomerCount(); err != nil {
+			return err
+		}
+		if segs := c.segments.Load(); segs != nil {
+			for _, n := range segs.Names() {
+				cnt, err := tx.SegmentCount(n)
+				if err != nil {
+					return err
+				}
+				st.Segments = append(st.Segments, SegmentCount{Name: n, Count: cnt})
+			}
+		}
+		for d := 0; d < days; d++ {
+			prefix := "d:" + now.AddDate(0, 0, -d).Format("20060102") + ":"
+			m, err := tx.Counters(prefix)
+			if err != nil {
+				return err
+			}
+			for k, v := range m {
+				name := strings.TrimPrefix(k, prefix)
+				switch {
+				case name == "new_customers":
+					st.NewCustomers += v
+				case name == "orders":
+					st.Orders += v
+				case name == "revenue":
+					st.Revenue += v
+				case name == "handoffs":
+					st.Handoffs += v
+				case name == "opt_outs":
+					st.OptOuts += v
+				case strings.HasPrefix(name, "msg_in:"):
+					st.MessagesIn[strings.TrimPrefix(name, "msg_in:")] += v
+				case strings.HasPrefix(name, "msg_out:"):
+					st.MessagesOut[strings.TrimPrefix(name, "msg_out:")] += v
+				case strings.HasPrefix(name, "segment_moves:"):
+					st.SegmentMoves[strings.TrimPrefix(name, "segment_moves:")] += v
+				case strings.HasPrefix(name, "answers:"):
+					st.Answers[strings.TrimPrefix(name, "answers:")] += v
+				case strings.HasPrefix(name, "offer:"):
+					rest := strings.TrimPrefix(name, "offer:")
+					i := strings.LastIndexByte(rest, ':')
+					if i <= 0 {
+						continue
+					}
+					o := offer(rest[:i])
+					switch rest[i+1:] {
+					case crm.OfferShown:
+						o.Shown += v
+					case crm.OfferAccepted:
+						o.Accepted += v
+					case crm.OfferDeclined:
+						o.Declined += v
+					case crm.OfferMore:
+						o.More += v
+					case "ordered":
+						o.Ordered += v
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stats: %w", err)
+	}
+	for _, o := range offers {
+		st.Offers = append(st.Offers, *o)
+	}
+	sort.Slice(st.Offers, func(i, j int) bool {
+		if st.Offers[i].Shown != st.Offers[j].Shown {
+			return st.Offers[i].Shown > st.Offers[j].Shown
+		}
+		return st.Offers[i].ID < st.Offers[j].ID
+	})
+	return st, nil
+}
+
+// updateCustomer loads a customer, lets fn change it, recomputes the segment
+// (tags are facts the rules see), and saves it, all in one transaction.
+func (c *Core) updateCustomer(ctx context.Context, id crm.ID, cause string, fn func(cu *crm.Customer) error) (*crm.Customer, *crm.SegmentChange, error) {
+	now := c.now()
+	var cust *crm.Customer
+	var mv *crm.SegmentChange
+	err := c.store.Update(ctx, func(tx crm.Tx) error {
+		cust, mv = nil, nil
+		cu, err := tx.Customer(id)
+		if err != nil {
+			return err
+		}
+		if err := fn(cu); err != nil {
+			return err
+		}
+		if cause != "" {
+			if segs := c.segments.Load(); segs != nil {
+				if mv = segs.Apply(cu, now, cause); mv != nil {
+					if err := tx.AppendSegmentChange(mv); err != nil {
+						return err
+					}
+					if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		cu.UpdatedAt = now
+		cust = cu
+		return tx.PutCustomer(cu)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	if mv != nil && c.metrics != nil {
+		c.metrics.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
+	}
+	return cust, mv, nil
+}
+
+// AddNote leaves a rep's note on a customer.
+func (c *Core) AddNote(ctx context.Context, id crm.ID, author, text string) (*crm.Customer, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return nil, crm.Errorf(crm.EINVALID, "The note is empty.")
+	}
+	if len([]rune(text)) > MaxTextLen {
+		return nil, crm.Errorf(crm.EINVALID, "A note is at most %d characters.", MaxTextLen)
+	}
+	now := c.now()
+	cu, _, err := c.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
+		cu.Notes = append(cu.Notes, crm.Note{Time: now, Author: author, Text: text})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add note to %d: %w", id, err)
+	}
+	return cu, nil
+}
+
+// NormalizeTag lower-cases a tag and checks it is one word of letters,
+// digits, '-', '_' or '.', so it can be used in segment rules.
+func NormalizeTag(tag string) (string, error) {
+	t := strings.ToLower(strings.TrimSpace(tag))
+	if t == "" || len([]rune(t)) > 40 {
+		return "", crm.Errorf(crm.EINVALID, "A tag is 1 to 40 characters.")
+	}
+	for _, r := range t {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
+			return "", crm.Errorf(crm.EINVALID, "A tag is one word (letters, digits, - _ .): %q is not.", tag)
+		}
+	}
+	return t, nil
+}
+
+// Tag adds a tag to a customer and recomputes their segment.
+func (c *Core) Tag(ctx context.Context, id crm.ID, tag string) (*crm.Customer, *crm.SegmentChange, error) {
+	t, err := NormalizeTag(tag)
+	if err != nil {
+		return nil, nil, err
+	}
+	cu, mv, err := c.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error { cu.AddTag(t); return nil })
+	if err != nil {
+		return nil, nil, fmt.Errorf("tag %d: %w", id, err)
+	}
+	return cu, mv, nil
+}
+
+// Untag removes a tag from a customer and recomputes their segment.
+func (c *Core) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer, *crm.SegmentChange, error) {
+	t, err := NormalizeTag(tag)
+	if err != nil {
+		return nil, nil, err
+	}
+	cu, mv, err := c.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error {
+		if !cu.HasTag(t) {
+			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t)
+		}
+		cu.RemoveTag(t)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("untag %d: %w", id, err)
+	}
+	return cu, mv, nil
+}
+
+// handoffMetaPrefix keys the thread → customer lookup kept in the store's
+// meta bucket, so a thread reply finds its customer after a restart.
+const handoffMetaPrefix = "handoff_thread:"
+
+// SetHandoffThread records where a tool discusses a customer's handoff (for
+// Slack "channel:ts") and makes it findable with CustomerByHandoffThread.
+// It fails with ECONFLICT when the customer has no active handoff.
+func (c *Core) SetHandoffThread(ctx context.Context, id crm.ID, thread string) (*crm.Customer, error) {
+	if thread == "" {
+		return nil, crm.Errorf(crm.EINVALID, "empty thread")
+	}
+	now := c.now()
+	var cust *crm.Customer
+	err := c.store.Update(ctx, func(tx crm.Tx) error {
+		cu, err := tx.Customer(id)
+		if err != nil {
+			return err
+		}
+		if !cu.Handoff.Active {
+			return crm.Errorf(crm.ECONFLICT, "%s is not waiting for a human any more.", cu.DisplayName())
+		}
+		cu.Handoff.Thread = thread
+		cu.UpdatedAt = now
+		if err := tx.PutMeta(handoffMetaPrefix+thread, []byte(strconv.FormatUint(uint64(cu.ID), 10))); err != nil {
+			return err
+		}
+		cust = cu
+		return tx.PutCustomer(cu)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set handoff thread of %d: %w", id, err)
+	}
+	return cust, nil
+}
+
+// CustomerByHandoffThread returns the customer whose active handoff is
+// discussed in thread, or nil.
+func (c *Core) CustomerByHandoffThread(ctx context.Context, thread string) (*crm.Customer, error) {
+	var cust *crm.Customer
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		v, err := tx.Meta(handoffMetaPrefix + thread)
+		if err != nil || v == nil {
+			return err
+		}
+		n, err := strconv.ParseUint(string(v), 10, 64)
+		if err != nil {
+			return nil
+		}
+		cu, err := tx.Customer(crm.ID(n))
+		if crm.ErrorCode(err) == crm.ENOTFOUND {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if cu.Handoff.Active && cu.Handoff.Thread == thread {
+			cust = cu
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("handoff thread: %w", err)
+	}
+	return cust, nil
+}
+
+// TakeHandoff gives a customer's conversation to agent: from then on the bot
+// sends that customer nothing automatic. Taking it again is a no-op; a
+// conversation another agent has is an ECONFLICT error. A customer who did
+// not ask for a human can be taken too (a rep steps in).
+func (c *Core) TakeHandoff(ctx context.Context, id crm.ID, agent string) (*crm.Customer, error) {
+	if agent == "" {
+		return nil, crm.Errorf(crm.EINVALID, "agent is required")
+	}
+	now := c.now()
+	cu, _, err := c.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
+		h := &cu.Handoff
+		if h.Active && h.Agent != "" && h.Agent != agent {
+			return crm.Errorf(crm.ECONFLICT, "%s is already talking with %s.", AgentName(h.Agent), cu.DisplayName())
+		}
+		if h.Agent == agent && h.Active {
+			return nil
+		}
+		if !h.Active {
+			h.Active, h.RequestedAt, h.Thread = true, now, ""
+		}
+		h.Agent, h.TakenAt = agent, now
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("take handoff of %d: %w", id, err)
+	}
+	return cu, nil
+}
+
+// ReleaseHandoff returns a customer to the bot. agent must be the one who
+// has the conversation (or anyone while nobody took it); an empty agent
+// releases regardless of who has it (admins). It returns the handoff as it
+// was, so the caller can update the thread.
+func (c *Core) ReleaseHandoff(ctx context.Context, id crm.ID, agent string) (crm.Handoff, error) {
+	var before crm.Handoff
+	now := c.now()
+	err := c.store.Update(ctx, func(tx crm.Tx) error {
+		cu, err := tx.Customer(id)
+		if err != nil {
+			return err
+		}
+		before = cu.Handoff
+		h := cu.Handoff
+		if !h.Active {
+			return crm.Errorf(crm.ECONFLICT, "%s is already with the bot.", cu.DisplayName())
+		}
+		if agent != "" && h.Agent != "" && h.Agent != agent {
+			return crm.Errorf(crm.ECONFLICT, "%s has this conversation; only they (or an admin) can hand it back.", AgentName(h.Agent))
+		}
+		if h.Thread != "" {
+			if err := tx.PutMeta(handoffMetaPrefix+h.Thread, nil); err != nil {
+				return err
+			}
+		}
+		cu.Handoff = crm.Handoff{}
+		cu.UpdatedAt = now
+		return tx.PutCustomer(cu)
+	})
+	if err != nil {
+		return crm.Handoff{}, fmt.Errorf("release handoff of %d: %w", id, err)
+	}
+	return before, nil
+}
+
+// AgentName returns the display form of an agent reference: Slack agents
+// ("slack:U123") as a Slack mention, others as they are.
+func AgentName(agent string) string {
+	if u, ok := strings.CutPrefix(agent, "slack:"); ok {
+		return "<@" + u + ">"
+	}
+	return agent
+}
+
+// ParseAmount reads a VND amount the way people type it: 1500000,
+// 1.500.000, 1,500,000, 1,5tr, 1.5tr, 1tr5, 1.5m, 2tr, 2 triệu, 500k,
+// 500 nghìn, 500.000đ, 1,2 tỷ. With a unit (k, nghìn, ngàn, tr, triệu, m, tỷ,
+// b) one separator is a decimal point; without one, separators group
+// thousands. The amount must be a positive whole number of đồng.
+func ParseAmount(s string) (int64, error) {
+	orig := s
+	bad := func() (int64, error) {
+		return 0, crm.Errorf(crm.EINVALID, "%q is not an amount: write 1500000, 1.500.000, 1,5tr, 1.5m or 500k.", orig)
+	}
+	f := strings.ReplaceAll(crm.Fold(s), " ", "")
+	f = strings.TrimPrefix(f, "vnd")
+	for _, suf := range []string{"vnd", "dong", "₫", "đ", "d"} {
+		f = strings.TrimSuffix(f, suf)
+	}
+	if f == "" {
+		return bad()
+	}
+	// Split into the leading number, a unit, and optional trailing digits (1tr5).
+	i := 0
+	for i < len(f) && (f[i] >= '0' && f[i] <= '9' || f[i] == '.' || f[i] == ',') {
+		i++
+	}
+	num, rest := f[:i], f[i:]
+	j := 0
+	for j < len(rest) && !(rest[j] >= '0' && rest[j] <= '9') {
+		j++
+	}
+	unit, tail := rest[:j], rest[j:]
+	if num == "" || (tail != "" && unit == "") {
+		return bad()
+	}
+	for _, r := range tail {
+		if r < '0' || r > '9' {
+			return bad()
+		}
+	}
+	var mult int64 = 1
+	switch unit {
+	case "":
+	case "k", "nghin", "ngan", "ng":
+		mult = 1_000
+	case "tr", "trieu", "m", "mil", "million":
+		mult = 1_000_000
+	case "ty", "ti", "b", "bn", "billion":
+		mult = 1_000_000_000
+	default:
+		return bad()
+	}
+	var whole, frac string
+	if mult == 1 {
+		// Thousands separators only: every group after the first has 3 digits.
+		groups := strings.FieldsFunc(num, func(r rune) bool { return r == '.' || r == ',' })
+		if len(groups) == 0 || strings.HasPrefix(num, ".") || strings.HasPrefix(num, ",") || strings.HasSuffix(num, ".") || strings.HasSuffix(num, ",") {
+			return bad()
+		}
+		seps := 0
+		for _, r := range num {
+			if r == '.' || r == ',' {
+				seps++
+			}
+		}
+		if seps != len(groups)-1 {
+			return bad()
+		}
+		for _, g := range groups[1:] {
+			if len(g) != 3 {
+				return bad()
+			}
+		}
+		if len(groups) > 1 && (len(groups[0]) > 3 || strings.ContainsRune(num, '.') && strings.ContainsRune(num, ',')) {
+			return bad()
+		}
+		whole = strings.Join(groups, "")
+	} else {
+		if tail != "" {
+			if strings.ContainsAny(num, ".,") {
+				return bad()
+			}
+			whole, frac = num, tail
+		} else {
+			k := strings.LastIndexAny(num, ".,")
+			if k < 0 {
+				whole = num
+			} else {
+				whole, frac = num[:k], num[k+1:]
+				if strings.ContainsAny(whole, ".,") || whole == "" || frac == "" {
+					// "1.500.000k" and the like: not a way anyone writes money.
+					return bad()
+				}
+			}
+		}
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w > math.MaxInt64/mult/10 {
+		return bad()
+	}
+	amount := w * mult
+	if frac != "" {
+		// frac is a decimal fraction of the unit: 1,5tr → 0.5 × 1 000 000.
+		scale := mult
+		var add int64
+		for _, d := range frac {
+			scale /= 10
+			if scale == 0 {
+				if d != '0' {
+					return bad() // finer than one đồng
+				}
+				continue
+			}
+			add += int64(d-'0') * scale
+		}
+		amount += add
+	}
+	if amount <= 0 {
+		return 0, crm.Errorf(crm.EINVALID, "The amount must be more than 0.")
+	}
+	return amount, nil
+}
+
+// RecentWindow is how far back HandoffConversation looks.
+const RecentWindow = 8
+
+// HandoffConversation returns the customer and their last n interactions,
+// oldest first: what a rep needs to pick up a handed-off conversation.
+func (c *Core) HandoffConversation(ctx context.Context, id crm.ID, n int) (*crm.Customer, []*crm.Interaction, error) {
+	if n <= 0 {
+		n = RecentWindow
+	}
+	var cust *crm.Customer
+	var recent []*crm.Interaction
+	err := c.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		if cust, err = tx.Customer(id); err != nil {
+			return err
+		}
+		recent, err = tx.RecentInteractions(cust.ID, n)
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("handoff conversation of %d: %w", id, err)
+	}
+	return cust, recent, nil
+}
+
+// Now returns the core's clock, so tools show times consistent with the data.
+func (c *Core) Now() time.Time { return c.now() }

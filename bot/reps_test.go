@@ -1,0 +1,451 @@
+package bot_test
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/crm"
+)
+
+// repPerson is a customer seeded for the rep tests.
+type repPerson struct {
+	key, name, phone, email, tgUser string
+	orders                          []int64
+}
+
+var repPeople = []repPerson{
+	{"lan", "Nguyễn Thị Lan", "+84912345678", "lan@example.com", "Lan_Shop", []int64{1_500_000, 2_500_000}},
+	{"anh", "Trần Văn Ánh", "+84987654321", "", "", nil},
+	{"vana", "Nguyễn Văn A", "+84903111222", "vana@example.vn", "", []int64{25_000_000}},
+	{"dung", "Lê Đức Dũng", "", "dung@example.com", "dungle", []int64{300_000}},
+}
+
+// seedReps stores repPeople (web chat and Telegram identities, orders
+// through the core) and returns their ids by key.
+func seedReps(t *testing.T, e *env) map[string]crm.ID {
+	t.Helper()
+	ctx := context.Background()
+	ids := map[string]crm.ID{}
+	now := e.clock.Now()
+	err := e.db.Update(ctx, func(tx crm.Tx) error {
+		for i, p := range repPeople {
+			c := &crm.Customer{Name: p.name, Phone: p.phone, Email: p.email, CreatedAt: now, Source: "seed"}
+			c.AddIdentity(crm.Identity{Channel: crm.ChannelWeb, UserID: "w-" + p.key, FirstSeen: now})
+			if p.tgUser != "" {
+				c.AddIdentity(crm.Identity{Channel: crm.ChannelTelegram, UserID: "10" + string(rune('0'+i)), Username: p.tgUser, FirstSeen: now})
+			}
+			e.core.Segments().Apply(c, now, "import")
+			if err := tx.PutCustomer(c); err != nil {
+				return err
+			}
+			ids[p.key] = c.ID
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range repPeople {
+		for i, amt := range p.orders {
+			e.clock.Add(time.Duration(i+1) * time.Hour)
+			if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: ids[p.key], Amount: amt, Note: "seed"}, "order"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return ids
+}
+
+func names(list []*crm.Customer) string {
+	var out []string
+	for _, c := range list {
+		out = append(out, c.Name)
+	}
+	return strings.Join(out, "|")
+}
+
+func TestRepFindCustomers(t *testing.T) {
+	e := newEnv(t, "")
+	ids := seedReps(t, e)
+	ctx := context.Background()
+	tests := []struct {
+		query string
+		want  string
+	}{
+		{"0912 345 678", "Nguyễn Thị Lan"},
+		{"0912345678", "Nguyễn Thị Lan"},
+		{"+84912345678", "Nguyễn Thị Lan"},
+		{"84912345678", "Nguyễn Thị Lan"},
+		{"0912.345.678", "Nguyễn Thị Lan"},
+		{"LAN@example.com", "Nguyễn Thị Lan"},
+		{"@lan_shop", "Nguyễn Thị Lan"},
+		{"@DUNGLE", "Lê Đức Dũng"},
+		{"nguyen van a", "Nguyễn Văn A"},
+		{"NGUYỄN văn a", "Nguyễn Văn A"},
+		{"tran van anh", "Trần Văn Ánh"},
+		{"le duc dung", "Lê Đức Dũng"},
+		{"nguyen", "Nguyễn Thị Lan|Nguyễn Văn A"},
+		{"#" + itoa(ids["anh"]), "Trần Văn Ánh"},
+		{itoa(ids["dung"]), "Lê Đức Dũng"},
+		{"webchat:w-vana", "Nguyễn Văn A"},
+		{"0999 999 999", ""},
+		{"nobody here", ""},
+		{"@nobody", ""},
+		{"99999", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			got, err := e.core.FindCustomers(ctx, tt.query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g := names(got); g != tt.want {
+				t.Fatalf("FindCustomers(%q) = %q, want %q", tt.query, g, tt.want)
+			}
+		})
+	}
+	if _, err := e.core.FindCustomers(ctx, "  "); crm.ErrorCode(err) != crm.EINVALID {
+		t.Fatalf("empty query: err = %v, want EINVALID", err)
+	}
+	if _, err := e.core.ResolveCustomer(ctx, "nguyen"); crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(crm.ErrorMessage(err), "2 customers match") {
+		t.Fatalf("ambiguous ResolveCustomer: err = %v", err)
+	}
+	if _, err := e.core.ResolveCustomer(ctx, "nobody"); crm.ErrorCode(err) != crm.ENOTFOUND {
+		t.Fatalf("ResolveCustomer(nobody): err = %v, want ENOTFOUND", err)
+	}
+}
+
+func itoa(id crm.ID) string { return strconv.FormatUint(uint64(id), 10) }
+
+func TestRepCustomerCard(t *testing.T) {
+	e := newEnv(t, "")
+	ids := seedReps(t, e)
+	ctx := context.Background()
+	// Two interactions through the core, so the card has history.
+	e.say(bot.Inbound{UserID: "w-lan", Text: "xin chào"})
+	e.say(bot.Inbound{UserID: "w-lan", Text: "giá áo thun bao nhiêu?"})
+	card, err := e.core.CustomerCard(ctx, ids["lan"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := card.Orders
+	if o.Count != 2 || o.Total != 4_000_000 || o.Average != 2_000_000 {
+		t.Fatalf("orders = %+v, want 2 orders, 4.000.000 total, 2.000.000 average", o)
+	}
+	if o.Last == nil || o.Last.Amount != 2_500_000 {
+		t.Fatalf("last order = %+v, want the 2.500.000 one", o.Last)
+	}
+	// Two orders 2h apart: at most weekly (52/year) × 3 years × average.
+	if got, want := o.LifetimeValue, int64(2_000_000*52*bot.LifetimeYears); got != want {
+		t.Fatalf("lifetime value = %d, want %d", got, want)
+	}
+	if len(card.Recent) == 0 || card.Recent[len(card.Recent)-1].Direction != crm.Outbound {
+		t.Fatalf("recent = %d interactions, want the conversation ending with the bot's answer", len(card.Recent))
+	}
+	if card.Customer.Segment.Name != crm.SegmentLoyal {
+		t.Fatalf("segment = %q, want loyal", card.Customer.Segment.Name)
+	}
+	if _, err := e.core.CustomerCard(ctx, 9999); crm.ErrorCode(err) != crm.ENOTFOUND {
+		t.Fatalf("unknown id: err = %v, want ENOTFOUND", err)
+	}
+}
+
+func TestRepOrdersPerYear(t *testing.T) {
+	d := func(n int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n) }
+	tests := []struct {
+		name string
+		a    crm.Aggregates
+		want float64
+	}{
+		{"no orders", crm.Aggregates{}, 0},
+		{"one order", crm.Aggregates{Orders: 1, FirstOrder: d(0), LastOrder: d(0)}, 1},
+		{"monthly", crm.Aggregates{Orders: 3, FirstOrder: d(0), LastOrder: d(73)}, 10},
+		{"daily is capped weekly", crm.Aggregates{Orders: 3, FirstOrder: d(0), LastOrder: d(2)}, 52},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := bot.OrdersPerYear(&tt.a); got != tt.want {
+				t.Fatalf("OrdersPerYear = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRepSegmentPage(t *testing.T) {
+	e := newEnv(t, "")
+	ids := seedReps(t, e)
+	ctx := context.Background()
+	// new: Ánh (0) and Dũng (300k); loyal: Lan; vip: Văn A.
+	p, err := e.core.SegmentPage(ctx, "new", 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Count != 2 || p.Pages != 2 || len(p.Customers) != 1 || p.Customers[0].ID != ids["dung"] {
+		t.Fatalf("page 1 = count %d pages %d %q, want Dũng (most valuable) of 2", p.Count, p.Pages, names(p.Customers))
+	}
+	p, err = e.core.SegmentPage(ctx, "NEW", 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Customers) != 1 || p.Customers[0].ID != ids["anh"] {
+		t.Fatalf("page 2 = %q, want Ánh", names(p.Customers))
+	}
+	p, err = e.core.SegmentPage(ctx, "vip", 1, 10)
+	if err != nil || names(p.Customers) != "Nguyễn Văn A" {
+		t.Fatalf("vip = %v %v", p, err)
+	}
+	if _, err := e.core.SegmentPage(ctx, "gold", 1, 10); crm.ErrorCode(err) != crm.ENOTFOUND || !strings.Contains(crm.ErrorMessage(err), "vip") {
+		t.Fatalf("unknown segment: err = %v, want ENOTFOUND listing segments", err)
+	}
+}
+
+func TestRepStats(t *testing.T) {
+	e := newEnv(t, "")
+	seedReps(t, e)
+	ctx := context.Background()
+	e.say(bot.Inbound{UserID: "w-new", Text: "xin chào"})
+	e.say(bot.Inbound{UserID: "w-new", Text: "gặp nhân viên"})
+	st, err := e.core.Stats(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Orders != 4 || st.Revenue != 29_300_000 {
+		t.Fatalf("orders %d revenue %d, want 4 and 29.300.000", st.Orders, st.Revenue)
+	}
+	if st.Customers != 5 || st.NewCustomers != 1 {
+		t.Fatalf("customers %d new %d, want 5 and 1", st.Customers, st.NewCustomers)
+	}
+	if st.MessagesIn["webchat"] != 2 || st.MessagesOut["webchat"] < 2 {
+		t.Fatalf("messages in %v out %v", st.MessagesIn, st.MessagesOut)
+	}
+	if st.Handoffs != 1 {
+		t.Fatalf("handoffs = %d, want 1", st.Handoffs)
+	}
+	if st.SegmentMoves["vip"] != 1 || st.SegmentMoves["loyal"] != 1 {
+		t.Fatalf("segment moves = %v, want vip 1 and loyal 1", st.SegmentMoves)
+	}
+	var seg int64
+	for _, s := range st.Segments {
+		seg += s.Count
+	}
+	if seg != 5 {
+		t.Fatalf("segments %v add up to %d, want 5", st.Segments, seg)
+	}
+	// Tomorrow, "today" is empty but 7 days still hold the orders.
+	e.clock.Add(24 * time.Hour)
+	if st, _ = e.core.Stats(ctx, 1); st.Orders != 0 {
+		t.Fatalf("tomorrow's orders = %d, want 0", st.Orders)
+	}
+	if st, _ = e.core.Stats(ctx, 7); st.Orders != 4 || st.Days != 7 {
+		t.Fatalf("7-day orders = %d, want 4", st.Orders)
+	}
+}
+
+func TestRepNotesAndTags(t *testing.T) {
+	e := newEnv(t, "")
+	ids := seedReps(t, e)
+	ctx := context.Background()
+	cu, err := e.core.AddNote(ctx, ids["anh"], "slack:U1", "  gọi lại sau 6 giờ  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cu.Notes) != 1 || cu.Notes[0].Text != "gọi lại sau 6 giờ" || cu.Notes[0].Author != "slack:U1" {
+		t.Fatalf("notes = %+v", cu.Notes)
+	}
+	if _, err := e.core.AddNote(ctx, ids["anh"], "slack:U1", " "); crm.ErrorCode(err) != crm.EINVALID {
+		t.Fatalf("empty note: err = %v", err)
+	}
+	// b2b is a fact the segment rules see: tagging moves the customer.
+	cu, mv, err := e.core.Tag(ctx, ids["anh"], "B2B")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cu.HasTag("b2b") || mv == nil || mv.To != crm.SegmentBusiness || cu.Segment.Name != crm.SegmentBusiness {
+		t.Fatalf("after tag: tags %v segment %q move %+v", cu.Tags, cu.Segment.Name, mv)
+	}
+	cu, mv, err = e.core.Untag(ctx, ids["anh"], "b2b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cu.HasTag("b2b") || mv == nil || cu.Segment.Name != crm.SegmentNew {
+		t.Fatalf("after untag: tags %v segment %q", cu.Tags, cu.Segment.Name)
+	}
+	if _, _, err := e.core.Untag(ctx, ids["anh"], "b2b"); crm.ErrorCode(err) != crm.ENOTFOUND {
+		t.Fatalf("untag missing: err = %v", err)
+	}
+	if _, _, err := e.core.Tag(ctx, ids["anh"], "two words"); crm.ErrorCode(err) != crm.EINVALID {
+		t.Fatalf("bad tag: err = %v", err)
+	}
+}
+
+func TestRepHandoffTakeRelease(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	res, out := e.say(bot.Inbound{UserID: "h1", Text: "cho mình gặp nhân viên"})
+	if len(out) == 0 {
+		t.Fatal("no answer to the handoff request")
+	}
+	id := res.CustomerID
+	if _, err := e.core.SetHandoffThread(ctx, id, "C1:111.222"); err != nil {
+		t.Fatal(err)
+	}
+	if cu, _ := e.core.CustomerByHandoffThread(ctx, "C1:111.222"); cu == nil || cu.ID != id {
+		t.Fatalf("thread lookup = %v, want customer %d", cu, id)
+	}
+	if cu, _ := e.core.CustomerByHandoffThread(ctx, "C1:999"); cu != nil {
+		t.Fatalf("unknown thread found %d", cu.ID)
+	}
+	cu, err := e.core.TakeHandoff(ctx, id, "slack:U1")
+	if err != nil || cu.Handoff.Agent != "slack:U1" || cu.Handoff.TakenAt.IsZero() || cu.Handoff.Thread != "C1:111.222" {
+		t.Fatalf("take: %+v %v", cu.Handoff, err)
+	}
+	if _, err := e.core.TakeHandoff(ctx, id, "slack:U1"); err != nil {
+		t.Fatalf("taking again: %v", err)
+	}
+	if _, err := e.core.TakeHandoff(ctx, id, "slack:U2"); crm.ErrorCode(err) != crm.ECONFLICT {
+		t.Fatalf("another agent: err = %v, want ECONFLICT", err)
+	}
+	// Taken: the bot is silent; the agent's message goes out.
+	if _, out := e.say(bot.Inbound{UserID: "h1", Text: "khuyến mãi gì không?"}); len(out) != 0 {
+		t.Fatalf("bot answered a handed-off customer: %q", out[0].Text)
+	}
+	if _, err := e.core.SendAsAgent(ctx, id, "slack:U1", "Chào chị, em là Hoa"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.disp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if sent := e.rec.take(); len(sent) != 1 || sent[0].Text != "Chào chị, em là Hoa" || sent[0].UserID != "h1" {
+		t.Fatalf("agent message sent = %+v", sent)
+	}
+	if _, err := e.core.ReleaseHandoff(ctx, id, "slack:U2"); crm.ErrorCode(err) != crm.ECONFLICT {
+		t.Fatalf("release by another rep: err = %v, want ECONFLICT", err)
+	}
+	before, err := e.core.ReleaseHandoff(ctx, id, "slack:U1")
+	if err != nil || before.Thread != "C1:111.222" {
+		t.Fatalf("release: %+v %v", before, err)
+	}
+	if cu, _ := e.core.CustomerByHandoffThread(ctx, "C1:111.222"); cu != nil {
+		t.Fatal("thread still maps to the customer after release")
+	}
+	if _, err := e.core.ReleaseHandoff(ctx, id, ""); crm.ErrorCode(err) != crm.ECONFLICT {
+		t.Fatalf("release twice: err = %v, want ECONFLICT", err)
+	}
+	if _, out := e.say(bot.Inbound{UserID: "h1", Text: "xin chào"}); len(out) == 0 {
+		t.Fatal("bot silent after release")
+	}
+}
+
+func TestParseAmount(t *testing.T) {
+	good := []struct {
+		in   string
+		want int64
+	}{
+		{"1500000", 1_500_000},
+		{"1.500.000", 1_500_000},
+		{"1,500,000", 1_500_000},
+		{"1,5tr", 1_500_000},
+		{"1.5tr", 1_500_000},
+		{"1.5m", 1_500_000},
+		{"1.5M", 1_500_000},
+		{"2tr", 2_000_000},
+		{"2 triệu", 2_000_000},
+		{"1,25 triệu", 1_250_000},
+		{"1tr5", 1_500_000},
+		{"1tr250", 1_250_000},
+		{"500k", 500_000},
+		{"500K", 500_000},
+		{"500 nghìn", 500_000},
+		{"500 ngàn", 500_000},
+		{"2k5", 2_500},
+		{"500.000đ", 500_000},
+		{"500000 VND", 500_000},
+		{"1.500", 1_500},
+		{"1,2 tỷ", 1_200_000_000},
+		{"  750000 ", 750_000},
+	}
+	for _, tt := range good {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := bot.ParseAmount(tt.in)
+			if err != nil {
+				t.Fatalf("ParseAmount(%q): %v", tt.in, err)
+			}
+			if got != tt.want {
+				t.Fatalf("ParseAmount(%q) = %d, want %d", tt.in, got, tt.want)
+			}
+		})
+	}
+	bad := []string{"", "abc", "1,5", "1.50.000", "1.5.0tr", "-5", "0", "0k", "1tr5k", "12,34,567", "1.5x", "tr", "1..5tr", "1.500,000", "1.2345k"}
+	for _, in := range bad {
+		t.Run("bad "+in, func(t *testing.T) {
+			if got, err := bot.ParseAmount(in); err == nil || crm.ErrorCode(err) != crm.EINVALID {
+				t.Fatalf("ParseAmount(%q) = %d, %v; want an EINVALID error", in, got, err)
+			}
+		})
+	}
+}
+
+// benchCustomers is how many customers the rep benchmarks store (the issue's
+// 1,000,000-customer figures come from `make bench`; this keeps `go test
+// -bench` quick).
+const benchCustomers = 20000
+
+// newRepBench stores benchCustomers customers with Vietnamese names and
+// phones, and returns the env.
+func newRepBench(b *testing.B) *env {
+	b.Helper()
+	e := newEnv(b, "")
+	family := []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng"}
+	middle := []string{"Văn", "Thị", "Đức", "Ngọc", "Minh", "Thu", "Quốc", "Hữu"}
+	given := []string{"An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Mai", "Nam", "Oanh", "Phúc", "Quân", "Sơn", "Trang", "Vy"}
+	now := e.clock.Now()
+	ctx := context.Background()
+	for start := 0; start < benchCustomers; start += 5000 {
+		err := e.db.Update(ctx, func(tx crm.Tx) error {
+			for i := start; i < min(start+5000, benchCustomers); i++ {
+				c := &crm.Customer{Name: family[i%len(family)] + " " + middle[(i/10)%len(middle)] + " " + given[(i/80)%len(given)] + " " + strconv.Itoa(i),
+					Phone: "+8490" + strconv.Itoa(1000000+i), CreatedAt: now}
+				c.AddIdentity(crm.Identity{Channel: crm.ChannelWeb, UserID: "b" + strconv.Itoa(i), FirstSeen: now})
+				e.core.Segments().Apply(c, now, "import")
+				if err := tx.PutCustomer(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return e
+}
+
+func BenchmarkRepFind(b *testing.B) {
+	e := newRepBench(b)
+	ctx := context.Background()
+	b.Run("phone", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			if got, err := e.core.FindCustomers(ctx, "090 "+strconv.Itoa(1000000+i%benchCustomers)); err != nil || len(got) != 1 {
+				b.Fatalf("%d %v", len(got), err)
+			}
+		}
+	})
+	b.Run("name", func(b *testing.B) {
+		for b.Loop() {
+			if got, err := e.core.FindCustomers(ctx, "nguyen van lan"); err != nil || len(got) == 0 {
+				b.Fatalf("%d %v", len(got), err)
+			}
+		}
+	})
+	b.Run("stats30d", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := e.core.Stats(ctx, 30); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -1,0 +1,31 @@
+# idicbot — the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+
+.PHONY: run test bench build vet fmt clean
+
+## run: start the bot on the built-in defaults (web chat on http://127.0.0.1:8080, data in ./data)
+run:
+	$(GO) run ./cmd/idicbot serve
+
+## test: vet, format check and the whole test suite with the race detector
+test: vet
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+	$(GO) test -race -count=1 ./...
+
+## bench: throughput and latency of the core and the channels, side by side with raw bbolt
+bench:
+	$(GO) run ./cmd/idicbot bench
+
+## build: a single binary in bin/
+build:
+	$(GO) build -o bin/idicbot ./cmd/idicbot
+
+vet:
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin

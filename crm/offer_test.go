@@ -65,7 +65,11 @@ func TestOfferSelection(t *testing.T) {
 		{"priority wins", []*crm.Offer{offer("low", 1, "new"), offer("high", 9, "new")}, newCust, false, "high"},
 		{"same priority: id order", []*crm.Offer{offer("b", 1), offer("a", 1)}, newCust, false, "a"},
 		{"other segment skipped", []*crm.Offer{offer("vip", 9, "vip"), offer("all", 1)}, newCust, false, "all"},
-		{"paused skipped", func() []*crm.Offer { o := offer("p", 9); o.Status = crm.OfferPaused; return []*crm.Offer{o, offer("a", 1)} }(), newCust, false, "a"},
+		{"paused skipped", func() []*crm.Offer {
+			o := offer("p", 9)
+			o.Status = crm.OfferPaused
+			return []*crm.Offer{o, offer("a", 1)}
+		}(), newCust, false, "a"},
 		{"draft skipped", func() []*crm.Offer { o := offer("d", 9); o.Status = crm.OfferDraft; return []*crm.Offer{o} }(), newCust, false, ""},
 		{"opted out gets none", []*crm.Offer{offer("a", 1)}, func() *crm.Customer { c := newCust(); c.Consent.OptedOut = true; return c }, true, ""},
 		{"eligibility expression", func() []*crm.Offer {
@@ -156,7 +160,9 @@ func TestOfferValidation(t *testing.T) {
 	}
 }
 
-func contains(s, sub string) bool { return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0) }
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
+}
 
 func indexOf(s, sub string) int {
 	for i := 0; i+len(sub) <= len(s); i++ {

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
@@ -63,6 +64,7 @@ type Main struct {
 	Core       *bot.Core
 	Dispatcher *bot.Dispatcher
 	Webchat    *webchat.Server
+	Slack      *slack.Adapter // nil unless Slack is configured
 	HTTP       *http.Server
 	Registry   *prometheus.Registry
 

@@ -32,6 +32,8 @@ type benchOptions struct {
 	Dir         string
 	Out         io.Writer
 	CPUProfile  string
+	// LookupCustomers sizes the store of the reps' lookup benchmark.
+	LookupCustomers int
 }
 
 // benchResult is one measured figure.
@@ -72,6 +74,7 @@ func (m *Main) runBench(ctx context.Context) error {
 	fs.IntVar(&o.Concurrency, "concurrency", 256, "concurrent conversations")
 	fs.Float64Var(&o.Returning, "returning", 0.7, "share of customers already known (with history, some with orders)")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the benchmark's files (default: a temporary directory)")
+	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
 	if err := fs.Parse(m.Args); err != nil {
 		return err

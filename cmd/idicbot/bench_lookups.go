@@ -1,9 +1,125 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
-// benchLookups measures the reps' lookups (find by phone, id and name, stats)
-// on a large store.
-func (m *Main) benchLookups(ctx context.Context, o benchOptions, core benchResult) error {
+	"github.com/idicbot/idicbot/crm"
+)
+
+// Vietnamese names for the lookup benchmark's customers.
+var (
+	benchSurnames = []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"}
+	benchMiddle   = []string{"Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Hoàng", "Gia", "Bảo", "Xuân", "Anh"}
+	benchGiven    = []string{"An", "Bình", "Châu", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Huy", "Khánh", "Lan", "Linh", "Long", "Mai", "Nam", "Ngân", "Nhung", "Phong", "Phúc", "Quân", "Quang", "Sơn", "Tâm", "Thảo", "Trang", "Trung", "Tuấn", "Vy", "Yến"}
+)
+
+func benchName(i int) string {
+	return benchSurnames[i%len(benchSurnames)] + " " + benchMiddle[(i/16)%len(benchMiddle)] + " " + benchGiven[(i/224)%len(benchGiven)] + " " + strconv.Itoa(i)
+}
+
+// benchLookups measures what reps do in Slack — find by phone (in the forms
+// people type), by id and by name without diacritics, and stats — on a store
+// with o.LookupCustomers customers.
+func (m *Main) benchLookups(ctx context.Context, o benchOptions, _ benchResult) error {
+	n := o.LookupCustomers
+	if n <= 0 {
+		return nil
+	}
+	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, "lookups.db"))
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	defer os.Remove(filepath.Join(o.Dir, "lookups.db"))
+	t0 := time.Now()
+	now := time.Now()
+	for start := 0; start < n; start += 10000 {
+		err := env.db.UpdateSolo(ctx, func(tx crm.Tx) error {
+			for i := start; i < min(start+10000, n); i++ {
+				c := &crm.Customer{Name: benchName(i), Phone: fmt.Sprintf("+849%08d", i), CreatedAt: now, Language: "vi",
+					Segment: crm.SegmentAssignment{Name: crm.SegmentNew, Since: now}}
+				c.AddIdentity(crm.Identity{Channel: crm.ChannelTelegram, UserID: strconv.Itoa(100000 + i), FirstSeen: now})
+				if i%4 == 0 {
+					c.Stats.RecordOrder(int64(500000+i%9000000), now.AddDate(0, 0, -i%300))
+				}
+				if err := tx.PutCustomer(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(o.Out, "lookups: a store of %d customers built in %.1fs\n", n, time.Since(t0).Seconds())
+	rng := rand.New(rand.NewPCG(3, 4))
+	measure := func(name string, runs int, target time.Duration, query func(i int) string, check func([]*crm.Customer) bool) error {
+		lat := make([]time.Duration, 0, runs)
+		start := time.Now()
+		for r := 0; r < runs; r++ {
+			q := query(rng.IntN(n))
+			t := time.Now()
+			got, err := env.core.FindCustomers(ctx, q)
+			lat = append(lat, time.Since(t))
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", name, q, err)
+			}
+			if !check(got) {
+				return fmt.Errorf("%s %q: wrong answer (%d customers)", name, q, len(got))
+			}
+		}
+		res := benchResult{Name: "lookup: " + name, Ops: runs, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
+		verdict := "ok"
+		if res.P99 > target {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(o.Out, "%s   target p99 ≤ %v: %s\n", res, target, verdict)
+		return nil
+	}
+	one := func(got []*crm.Customer) bool { return len(got) == 1 }
+	forms := []func(i int) string{
+		func(i int) string { d := fmt.Sprintf("09%08d", i); return d[:4] + " " + d[4:7] + " " + d[7:] },
+		func(i int) string { return fmt.Sprintf("+849%08d", i) },
+		func(i int) string { return fmt.Sprintf("849%08d", i) },
+	}
+	if err := measure("find by phone (0912 345 678 / +84… / 84…)", 3000, 5*time.Millisecond, func(i int) string { return forms[i%3](i) }, one); err != nil {
+		return err
+	}
+	if err := measure("find by customer id", 3000, 5*time.Millisecond, func(i int) string { return strconv.Itoa(i + 1) }, one); err != nil {
+		return err
+	}
+	if err := measure("find by name, no diacritics", 1000, 50*time.Millisecond, func(i int) string {
+		return strings.ToLower(crm.Fold(benchName(i)))
+	}, func(got []*crm.Customer) bool { return len(got) >= 1 }); err != nil {
+		return err
+	}
+	if err := measure("find by partial name (many matches)", 300, 50*time.Millisecond, func(i int) string {
+		return crm.Fold(benchSurnames[i%len(benchSurnames)] + " " + benchGiven[i%len(benchGiven)])
+	}, func([]*crm.Customer) bool { return true }); err != nil {
+		return err
+	}
+	lat := make([]time.Duration, 0, 100)
+	start := time.Now()
+	for r := 0; r < 100; r++ {
+		t := time.Now()
+		if _, err := env.core.Stats(ctx, []int{1, 7, 30}[r%3]); err != nil {
+			return err
+		}
+		lat = append(lat, time.Since(t))
+	}
+	res := benchResult{Name: "stats (today / 7d / 30d)", Ops: 100, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
+	verdict := "ok"
+	if res.P99 > 50*time.Millisecond {
+		verdict = "MISSED"
+	}
+	fmt.Fprintf(o.Out, "%s   target p99 ≤ 50ms: %s\n", res, verdict)
 	return nil
 }

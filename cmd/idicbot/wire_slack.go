@@ -24,6 +24,7 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 		return err
 	}
 	a.Routes(mux)
+	m.Slack = a
 	m.sinks = append(m.sinks, a)
 	m.parts = append(m.parts, part{name: "slack", start: a.Open, stop: a.Close})
 	return nil

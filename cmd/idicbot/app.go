@@ -31,7 +31,10 @@ Usage:
   idicbot chat    [flags]                 talk to the bot from a terminal, one line per message
   idicbot import  [flags] customers FILE  import customers from CSV
   idicbot import  [flags] orders FILE     import orders from CSV
-  idicbot backup  [flags] FILE            write a consistent copy of the database (safe while serving)
+  idicbot offers  [flags] export          write every stored offer (offers.yaml) to stdout
+  idicbot offers  [flags] import FILE [--dry-run]
+                                          validate FILE, then create/update its offers
+  idicbot backup  [flags] FILE            write a consistent copy of the database
   idicbot bench   [-messages N] [-customers N] [-concurrency N]
                                           measure throughput against raw bbolt (what make bench runs)
 
@@ -109,7 +112,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	m.Command, args = args[0], args[1:]
 	switch m.Command {
-	case "serve", "chat", "import", "backup", "bench":
+	case "serve", "chat", "import", "backup", "bench", "offers":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -164,6 +167,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.runChat(ctx)
 	case "import":
 		return m.runImport(ctx)
+	case "offers":
+		return m.runOffers(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -214,7 +219,12 @@ func (m *Main) open(ctx context.Context) error {
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(),
 	})
-	if err := m.seedOffers(ctx, segs); err != nil {
+	// Segment rules edited at run time (admin page) are stored and win over
+	// the file.
+	if err := m.Core.LoadSegmentRules(ctx); err != nil {
+		return err
+	}
+	if err := m.seedOffers(ctx, m.Core.Segments()); err != nil {
 		return err
 	}
 	return m.Core.LoadOffers(ctx)

@@ -3,9 +3,23 @@ package main
 import (
 	"context"
 	"net/http"
+
+	"github.com/idicbot/idicbot/adapters/admin"
 )
 
-// wireAdmin turns the admin part on when its environment is set.
+// wireAdmin mounts the admin page and API when IDICBOT_ADMIN_TOKEN is set,
+// and otherwise answers that the admin is off and how to turn it on.
 func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
+	token := m.Getenv(admin.TokenEnv)
+	if token == "" {
+		admin.Off(mux)
+		return nil
+	}
+	if len(token) < 16 {
+		m.Log.Warn("the admin token is short; use a long random secret (openssl rand -hex 32)", "env", admin.TokenEnv)
+	}
+	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.DB.Backup, Logger: m.Log, Now: m.Now})
+	srv.Routes(mux)
+	m.Log.Info("admin is on", "page", "/admin", "api", "/api/admin/")
 	return nil
 }

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+const offersUsage = `usage:
+  idicbot offers [flags] export > offers.yaml          write every stored offer (configs/offers.yaml shape)
+  idicbot offers [flags] import FILE [--dry-run]       validate FILE, then create or update its offers
+                                                       (FILE "-" reads stdin; nothing changes if anything is wrong)`
+
+// runOffers runs `idicbot offers export|import`. The database is the source
+// of truth for offers once seeded; these let admins who keep offers in git
+// round-trip them through a file.
+func (m *Main) runOffers(ctx context.Context) error {
+	if len(m.Args) == 0 {
+		return errors.New(offersUsage)
+	}
+	if m.Core == nil {
+		if err := m.open(ctx); err != nil {
+			return err
+		}
+	}
+	// Validate against the segments the bot uses, edited ones included.
+	if err := m.Core.LoadSegmentRules(ctx); err != nil {
+		return err
+	}
+	switch m.Args[0] {
+	case "export":
+		if len(m.Args) != 1 {
+			return errors.New(offersUsage)
+		}
+		data, err := m.Core.ExportOffers(ctx)
+		if err != nil {
+			return err
+		}
+		_, err = m.Stdout.Write(data)
+		return err
+	case "import":
+		return m.importOffers(ctx, m.Args[1:])
+	}
+	return fmt.Errorf("offers: unknown action %q\n%s", m.Args[0], offersUsage)
+}
+
+func (m *Main) importOffers(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("idicbot offers import", flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	dry := fs.Bool("dry-run", false, "validate and report what would change, change nothing")
+	// Accept the flag before or after the file name.
+	var files []string
+	for len(args) > 0 {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) > 0 {
+			files = append(files, args[0])
+			args = args[1:]
+		}
+	}
+	if len(files) != 1 {
+		return errors.New(offersUsage)
+	}
+	path := files[0]
+	var data []byte
+	var err error
+	name := filepath.Base(path)
+	if path == "-" {
+		data, err = io.ReadAll(m.Stdin)
+		name = "stdin"
+	} else {
+		data, err = os.ReadFile(path)
+	}
+	if err != nil {
+		return fmt.Errorf("offers import: %w", err)
+	}
+	who := m.Getenv("USER")
+	if who == "" {
+		who = "idicbot"
+	}
+	rep, err := m.Core.ImportOffers(ctx, name, data, *dry, who+" (cli)")
+	if err != nil {
+		if crm.ErrorCode(err) == crm.EINVALID {
+			return fmt.Errorf("offers import: nothing changed:\n%s", crm.ErrorMessage(err))
+		}
+		return fmt.Errorf("offers import: %w", err)
+	}
+	verb := "imported"
+	if *dry {
+		verb = "dry run, nothing changed; would import"
+	}
+	list := func(ids []string) string {
+		if len(ids) == 0 {
+			return "0"
+		}
+		return fmt.Sprintf("%d (%s)", len(ids), strings.Join(ids, ", "))
+	}
+	fmt.Fprintf(m.Stdout, "%s %s: created %s, updated %s, unchanged %d\n", verb, name, list(rep.Created), list(rep.Updated), len(rep.Unchanged))
+	if len(rep.Kept) > 0 {
+		fmt.Fprintf(m.Stdout, "offers not in the file are kept as they are: %s\n", strings.Join(rep.Kept, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runOffersCmd runs `idicbot offers --data dir args…` and returns stdout.
+func runOffersCmd(t *testing.T, dir string, args ...string) (string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	m := NewMain()
+	m.Stdout, m.Stderr = &stdout, &stderr
+	m.Getenv = func(k string) string {
+		if k == "USER" {
+			return "lan"
+		}
+		return ""
+	}
+	m.Now = func() time.Time { return time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600)) }
+	// ParseFlags learns "offers" from the lead's wiring; until then parse
+	// the flags as another command and switch.
+	err := m.ParseFlags(append([]string{"offers", "--data", dir}, args...))
+	if err != nil && strings.Contains(err.Error(), "unknown command") {
+		stderr.Reset()
+		err = m.ParseFlags(append([]string{"import", "--data", dir}, args...))
+		m.Command = "offers"
+	}
+	if err == nil {
+		m.Log = newLogger(m.Stderr, m.Config.LogLevel)
+		err = m.runOffers(context.Background())
+	}
+	if cerr := m.Close(); cerr != nil {
+		t.Fatalf("close: %v", cerr)
+	}
+	return stdout.String(), err
+}
+
+func TestOffersExportImport(t *testing.T) {
+	dir := t.TempDir()
+	out, err := runOffersCmd(t, dir, "export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, "\n  - id: "); n != 8 || !strings.Contains(out, "code: WELCOME10") || !strings.HasPrefix(out, "# Offers exported by idicbot") {
+		t.Fatalf("export (%d offers):\n%s", n, out)
+	}
+	file := filepath.Join(t.TempDir(), "offers.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	changed := strings.Replace(out, "code: WELCOME10", "code: WELCOME20", 1)
+	write(changed)
+	got, err := runOffersCmd(t, dir, "import", file, "--dry-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "dry run, nothing changed; would import offers.yaml: created 0, updated 1 (welcome-new), unchanged 7\n"; got != want {
+		t.Fatalf("dry run printed %q, want %q", got, want)
+	}
+	if out, _ := runOffersCmd(t, dir, "export"); !strings.Contains(out, "code: WELCOME10") {
+		t.Fatal("the dry run changed the offers")
+	}
+
+	write(strings.Replace(changed, "cap_days: 30", "cap_days: -30", 1))
+	_, err = runOffersCmd(t, dir, "import", file)
+	if err == nil || !strings.Contains(err.Error(), "nothing changed") || !strings.Contains(err.Error(), "cap_days") {
+		t.Fatalf("bad file: %v", err)
+	}
+	if out, _ := runOffersCmd(t, dir, "export"); !strings.Contains(out, "code: WELCOME10") {
+		t.Fatal("a refused import changed the offers")
+	}
+
+	write(changed)
+	got, err = runOffersCmd(t, dir, "import", "--dry-run=false", file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "imported offers.yaml: created 0, updated 1 (welcome-new), unchanged 7\n"; got != want {
+		t.Fatalf("import printed %q, want %q", got, want)
+	}
+	if out, _ := runOffersCmd(t, dir, "export"); !strings.Contains(out, "code: WELCOME20") {
+		t.Fatal("the import did not change the offer")
+	}
+	if _, err := runOffersCmd(t, dir, "frobnicate"); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Fatalf("unknown action: %v", err)
+	}
+}
+
+// TestWireAdmin checks that the admin is on with IDICBOT_ADMIN_TOKEN and
+// answers that it is off without it.
+func TestWireAdmin(t *testing.T) {
+	for _, tok := range []string{"", "a-long-enough-admin-token"} {
+		m := NewMain()
+		m.Stdout, m.Stderr = &bytes.Buffer{}, &bytes.Buffer{}
+		m.Getenv = func(k string) string {
+			if k == "IDICBOT_ADMIN_TOKEN" {
+				return tok
+			}
+			return ""
+		}
+		if err := m.ParseFlags([]string{"serve", "--data", t.TempDir()}); err != nil {
+			t.Fatal(err)
+		}
+		m.Log = newLogger(m.Stderr, m.Config.LogLevel)
+		ctx := context.Background()
+		if err := m.open(ctx); err != nil {
+			t.Fatal(err)
+		}
+		mux := http.NewServeMux()
+		if err := m.wireAdmin(ctx, mux); err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(mux)
+		req, _ := http.NewRequest("GET", srv.URL+"/api/admin/offers", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		srv.Close()
+		m.Close()
+		switch {
+		case tok == "" && (resp.StatusCode != 503 || !strings.Contains(string(body), "IDICBOT_ADMIN_TOKEN")):
+			t.Fatalf("admin off: %d %s", resp.StatusCode, body)
+		case tok != "" && (resp.StatusCode != 200 || !strings.Contains(string(body), `"id":"welcome-new"`)):
+			t.Fatalf("admin on: %d %s", resp.StatusCode, body)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -77,8 +78,11 @@ type Main struct {
 	// parts are the optional channels and tools wired by wire_*.go files:
 	// started after the HTTP server listens, stopped before the outbox is
 	// flushed at shutdown.
-	parts  []part
-	sinks  []bot.EventSink
+	parts []part
+	sinks []bot.EventSink
+	// health are channels that can tell they cannot send (a Zalo OA to
+	// re-authorise, a refused Page token); /healthz shows them.
+	health []healthCheck
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 }
@@ -88,6 +92,12 @@ type part struct {
 	name  string
 	start func(ctx context.Context) error
 	stop  func() error
+}
+
+// healthCheck reports a part's problem, nil when it is fine.
+type healthCheck struct {
+	name  string
+	check func() error
 }
 
 // CoreEvent fans core events out to the parts that registered a sink.
@@ -356,7 +366,19 @@ func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"status":"error","store":"unavailable"}`)
 		return
 	}
-	fmt.Fprintf(w, `{"status":"ok","outbox_pending":%d}`, depth)
+	body := map[string]any{"status": "ok", "outbox_pending": depth}
+	problems := map[string]string{}
+	for _, h := range m.health {
+		if err := h.check(); err != nil {
+			problems[h.name] = crm.MaskText(err.Error())
+		}
+	}
+	// Still 200: restarting does not fix a token an owner must renew, but
+	// the status says what needs a human.
+	if len(problems) > 0 {
+		body["status"], body["channels"] = "degraded", problems
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
 // shutdown stops taking new messages, finishes in-flight ones, flushes the

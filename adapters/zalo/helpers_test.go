@@ -1,0 +1,264 @@
+package zalo_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idicbot/idicbot/adapters/zalo"
+	"github.com/idicbot/idicbot/adapters/zalo/zalotest"
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/boltstore"
+)
+
+// clock is an injectable time source.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// recorder is a bot.Sender for the other channels of a test.
+type recorder struct {
+	mu   sync.Mutex
+	sent []*crm.OutboxItem
+}
+
+func (r *recorder) Send(_ context.Context, it *crm.OutboxItem) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cp := *it
+	r.sent = append(r.sent, &cp)
+	return nil
+}
+
+// env is the real core on a bbolt file, its dispatcher, the Zalo adapter
+// sending to a fake OA API and serving its webhook on an httptest server.
+type env struct {
+	t     *testing.T
+	db    *boltstore.DB
+	core  *bot.Core
+	disp  *bot.Dispatcher
+	fake  *zalotest.Server
+	a     *zalo.Adapter
+	web   *httptest.Server
+	clock *clock
+	ev    zalotest.Events
+	tg    *recorder
+	seq   int
+}
+
+func mustRead(tb testing.TB, name string) []byte {
+	tb.Helper()
+	b, err := configs.Files.ReadFile(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+func testLogger(t *testing.T) *slog.Logger {
+	if testing.Verbose() {
+		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+// newEnv builds the environment; change adjusts the adapter options. The
+// adapter starts with the fake's refresh token only, so the first send
+// refreshes.
+func newEnv(t *testing.T, change func(*zalo.Options)) *env {
+	t.Helper()
+	return newEnvWith(t, func(_ *env, o *zalo.Options) {
+		if change != nil {
+			change(o)
+		}
+	})
+}
+
+// newEnvWith is newEnv for changes that need the environment (its store,
+// its fake).
+func newEnvWith(t *testing.T, change func(*env, *zalo.Options)) *env {
+	t.Helper()
+	e := &env{t: t, clock: &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))}, tg: &recorder{}}
+	db, err := boltstore.Open(filepath.Join(t.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.db = db
+	segs, err := crm.ParseSegments("segments.yaml", mustRead(t, "segments.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(t, "catalog.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	offers, err := crm.ParseOffers("offers.yaml", mustRead(t, "offers.yaml"), segs.Names(), e.clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := db.Update(ctx, func(tx crm.Tx) error {
+		for _, o := range offers {
+			cp := *o
+			cp.Version = 1
+			if err := tx.PutOffer(&cp); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxAttempts: 3,
+		Now: e.clock.Now, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
+	e.core = bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: e.clock.Now, Dispatcher: e.disp})
+	if err := e.core.LoadOffers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	e.fake = zalotest.New(t)
+	e.ev = zalotest.Events{AppID: e.fake.AppID, OAID: e.fake.OAID}
+	opts := zalo.Options{
+		AppID: e.fake.AppID, AppSecret: e.fake.AppSecret, OASecretKey: zalotest.DefaultOASecretKey, OAID: e.fake.OAID,
+		RefreshToken: e.fake.RefreshToken(), APIURL: e.fake.URL(), OAuthURL: e.fake.URL(),
+		Logger: testLogger(t), Now: e.clock.Now, TokenCheck: time.Hour, EchoWait: 5 * time.Second,
+		RefreshRetry: time.Minute,
+	}
+	change(e, &opts)
+	e.a, err = zalo.New(e.core, db, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.disp.Register(crm.ChannelZalo, e.a)
+	e.disp.Register(crm.ChannelTelegram, e.tg)
+	mux := http.NewServeMux()
+	e.a.Routes(mux)
+	e.web = httptest.NewServer(mux)
+	if err := e.disp.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.a.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		e.web.Close()
+		e.a.Close()
+		e.fake.WaitEchoes()
+		e.disp.Close()
+		e.db.Close()
+	})
+	return e
+}
+
+func (e *env) url() string { return e.web.URL + zalo.WebhookPath }
+
+// ms is the clock as a Zalo timestamp.
+func (e *env) ms() int64 { return e.clock.Now().UnixMilli() }
+
+// msgID returns a fresh Zalo-like message id.
+func (e *env) msgID() string {
+	e.seq++
+	return fmt.Sprintf("a7c2e91d04b35f6e%04d", e.seq)
+}
+
+// post delivers a signed event and returns the HTTP status; it then waits
+// until the replies it caused have left.
+func (e *env) post(body []byte) int {
+	e.t.Helper()
+	resp, err := zalotest.Post(http.DefaultClient, e.url(), body, zalotest.DefaultOASecretKey)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	e.flush()
+	return resp.StatusCode
+}
+
+// postOK is post that requires 200.
+func (e *env) postOK(body []byte) {
+	e.t.Helper()
+	if got := e.post(body); got != http.StatusOK {
+		e.t.Fatalf("webhook answered %d for %s", got, body)
+	}
+}
+
+func (e *env) flush() {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := e.disp.Flush(ctx); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) customer(ch crm.Channel, user string) *crm.Customer {
+	e.t.Helper()
+	var c *crm.Customer
+	if err := e.db.View(context.Background(), func(tx crm.Tx) error {
+		var err error
+		c, err = tx.FindCustomerByIdentity(ch, user)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) interactions(c *crm.Customer) []*crm.Interaction {
+	e.t.Helper()
+	var out []*crm.Interaction
+	if err := e.db.View(context.Background(), func(tx crm.Tx) error {
+		var err error
+		out, err = tx.Interactions(c.ID, 0, 0)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+func (e *env) outbox(id crm.ID) *crm.OutboxItem {
+	e.t.Helper()
+	var it *crm.OutboxItem
+	if err := e.db.View(context.Background(), func(tx crm.Tx) error {
+		var err error
+		it, err = tx.OutboxItem(id)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+	return it
+}
+
+// texts returns the texts sent to a user.
+func texts(ms []zalotest.Sent) []string {
+	var out []string
+	for _, m := range ms {
+		if m.Template != "" {
+			out = append(out, "<"+m.Template+">")
+		} else {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}

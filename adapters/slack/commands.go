@@ -84,7 +84,7 @@ func (a *Adapter) command(cmd slackapi.SlashCommand) *slackapi.Msg {
 		words = words[1:]
 	}
 	req := Request{TeamID: cmd.TeamID, ChannelID: cmd.ChannelID, UserID: cmd.UserID, UserName: cmd.UserName,
-		Agent: agentOf(cmd.UserID), Args: words, Rest: text}
+		Agent: agentOf(cmd.UserID), Args: words, Rest: text, TriggerID: cmd.TriggerID}
 	var need role
 	var run func(ctx context.Context, req Request) (*Reply, error)
 	a.mu.Lock()

@@ -163,14 +163,19 @@ func (a *Adapter) release(ctx context.Context, id crm.ID, user string) error {
 	return nil
 }
 
-// interaction handles a button click on a handoff card.
-func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback) {
+// interaction handles a button click (handoff cards, offer cards) or a
+// modal submission (the offer editor). A non-nil answer is the body of the
+// HTTP response, or the Socket Mode ack payload, of a view_submission.
+func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallback) *slackapi.ViewSubmissionResponse {
 	if !a.teamAllowed(cb.Team.ID) {
 		a.log.Warn("slack: refused an interaction from a workspace that is not served", "team", cb.Team.ID, "user", cb.User.ID)
-		return
+		return nil
+	}
+	if cb.Type == slackapi.InteractionTypeViewSubmission && cb.View.CallbackID == OfferEditCallback && a.offersOn() {
+		return a.offerSubmit(ctx, cb)
 	}
 	if cb.Type != slackapi.InteractionTypeBlockActions {
-		return
+		return nil
 	}
 	channel := cb.Channel.ID
 	if channel == "" {
@@ -181,6 +186,10 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 		msgTS = cb.Message.Timestamp
 	}
 	for _, act := range cb.ActionCallback.BlockActions {
+		if act != nil && strings.HasPrefix(act.ActionID, offerActionPrefix) && a.offersOn() {
+			a.offerAction(cb, channel, *act)
+			continue
+		}
 		if act == nil || (act.ActionID != ActionTake && act.ActionID != ActionRelease) {
 			continue
 		}
@@ -203,6 +212,7 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 			a.whisper(id, channel, cb.User.ID, a.errorText(err))
 		}
 	}
+	return nil
 }
 
 func (a *Adapter) errorText(err error) string {

@@ -159,10 +159,7 @@ func newEnv(t *testing.T, socket bool) *env {
 	mux := http.NewServeMux()
 	a.Routes(mux)
 	e := &env{t: t, db: db, core: core, disp: disp, rec: rec, sinks: sk, fake: fake, a: a, http: httptest.NewServer(mux)}
-	if err := a.Register(slack.Subcommand{Name: "offer", Usage: "offer list", Help: "admin: list offers", Admin: true,
-		Run: func(ctx context.Context, req slack.Request) (*slack.Reply, error) {
-			return &slack.Reply{Text: "offers for " + req.UserID}, nil
-		}}); err != nil {
+	if err := a.RegisterOfferCommands(); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Open(ctx); err != nil {

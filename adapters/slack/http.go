@@ -110,7 +110,8 @@ func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, a.command(cmd))
 }
 
-// serveInteractions answers POST /slack/interactions (button clicks).
+// serveInteractions answers POST /slack/interactions (button clicks and
+// modal submissions).
 func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 	body, ok := a.readVerified(w, r)
 	if !ok {
@@ -126,7 +127,12 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}
-	a.interaction(a.ctx, cb)
+	// A view_submission may answer in the body (response_action); an empty
+	// 200 closes the modal.
+	if resp := a.interaction(a.ctx, cb); resp != nil {
+		writeJSON(w, http.StatusOK, resp)
+		return
+	}
 	w.WriteHeader(http.StatusOK)
 }
 

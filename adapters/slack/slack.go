@@ -145,6 +145,9 @@ type Request struct {
 	Args []string
 	// Rest is the text after the subcommand, spacing kept.
 	Rest string
+	// TriggerID lets the subcommand open a modal (views.open) within
+	// Slack's 3 seconds.
+	TriggerID string
 }
 
 // Reply is an answer to a rep: Block Kit blocks with a plain-text fallback.
@@ -172,6 +175,9 @@ type Adapter struct {
 	seen  *dedupe
 
 	extra map[string]Subcommand
+	// offerCmds is set by RegisterOfferCommands: offer buttons and the
+	// offer editor modal are handled.
+	offerCmds bool
 
 	teams  map[string]bool
 	reps   map[string]bool

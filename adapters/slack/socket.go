@@ -57,6 +57,16 @@ func (a *Adapter) socketEvent(evt socketmode.Event) {
 		ack(a.command(cmd))
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slackapi.InteractionCallback)
+		if ok && cb.Type == slackapi.InteractionTypeViewSubmission {
+			// The answer (response_action errors, or nothing to close the
+			// modal) rides on the ack.
+			if resp := a.interaction(a.ctx, cb); resp != nil {
+				ack(resp)
+			} else {
+				ack(nil)
+			}
+			return
+		}
 		ack(nil)
 		if ok {
 			a.interaction(a.ctx, cb)

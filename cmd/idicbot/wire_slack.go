@@ -9,7 +9,8 @@ import (
 
 // wireSlack turns the Slack part on when SLACK_BOT_TOKEN is set (with a
 // signing secret for HTTP, an app token for Socket Mode, or both): the /crm
-// command for reps and the handoff of conversations to a Slack channel.
+// command for reps, the offer commands for admins, and the handoff of
+// conversations to a Slack channel.
 func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	opts, ok, err := slack.OptionsFromEnv(m.Getenv)
 	if err != nil {
@@ -21,6 +22,11 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	opts.Logger = m.Log
 	a, err := slack.New(m.Core, opts)
 	if err != nil {
+		return err
+	}
+	// The admins' offer commands (/crm offers, /crm offer …) and the
+	// offer template editor modal; SLACK_ADMIN_IDS only.
+	if err := a.RegisterOfferCommands(); err != nil {
 		return err
 	}
 	a.Routes(mux)

@@ -55,8 +55,12 @@ type Server struct {
 	acks   []Ack
 	seq    int
 	groups map[string][]string
-	conns  []*wsConn
-	closed bool
+	views  map[string]map[string]any // modals by view id (views.open)
+	opened []string                  // view ids in views.open order
+	// triggers are the trigger ids views were opened with.
+	triggers map[string]string
+	conns    []*wsConn
+	closed   bool
 }
 
 type wsConn struct {
@@ -72,7 +76,7 @@ func (w *wsConn) write(v any) error {
 
 // New starts a fake Slack, closed at the end of the test.
 func New(tb testing.TB) *Server {
-	s := &Server{tb: tb, groups: map[string][]string{}}
+	s := &Server{tb: tb, groups: map[string][]string{}, views: map[string]map[string]any{}, triggers: map[string]string{}}
 	s.cond = sync.NewCond(&s.mu)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
@@ -130,11 +134,12 @@ func (s *Server) Calls(method string) []Call {
 	return out
 }
 
-// Reset forgets the recorded calls and acks.
+// Reset forgets the recorded calls, acks and opened views.
 func (s *Server) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls, s.acks = nil, nil
+	s.opened = nil
 }
 
 // Wait waits until at least n calls of method were recorded and returns
@@ -255,6 +260,9 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		writeJSON(w, map[string]any{"ok": true, "users": users})
+	case "views.open", "views.update":
+		s.record(call)
+		writeJSON(w, s.view(method, body))
 	case "apps.connections.open":
 		s.record(call)
 		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket?ticket=test"})
@@ -262,6 +270,117 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		s.record(call)
 		writeJSON(w, map[string]any{"ok": false, "error": "unknown_method"})
 	}
+}
+
+// View is a modal as views.open / views.update answer it (and as Slack
+// puts it in a view_submission payload). Blocks and the texts are the JSON
+// the client sent.
+type View struct {
+	ID              string          `json:"id"`
+	TeamID          string          `json:"team_id"`
+	Type            string          `json:"type"`
+	Title           json.RawMessage `json:"title,omitempty"`
+	Submit          json.RawMessage `json:"submit,omitempty"`
+	Close           json.RawMessage `json:"close,omitempty"`
+	Blocks          json.RawMessage `json:"blocks"`
+	PrivateMetadata string          `json:"private_metadata"`
+	CallbackID      string          `json:"callback_id"`
+	ExternalID      string          `json:"external_id"`
+	Hash            string          `json:"hash"`
+	// TriggerID is the trigger the view was opened with.
+	TriggerID string `json:"-"`
+}
+
+// OpenedViews returns the views opened with views.open, oldest first, as
+// they are now (with the id, hash and state the fake gave them).
+func (s *Server) OpenedViews() []View {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []View
+	for _, id := range s.opened {
+		data, err := json.Marshal(s.views[id])
+		if err != nil {
+			continue
+		}
+		var v View
+		if err := json.Unmarshal(data, &v); err != nil {
+			continue
+		}
+		v.TriggerID = s.triggers[id]
+		out = append(out, v)
+	}
+	return out
+}
+
+// view answers views.open (JSON body {trigger_id, view}) and views.update
+// (JSON body {view, view_id | external_id, hash}) with Slack's shapes: the
+// whole view with its id, hash, empty state and ids. A missing trigger id
+// or view is invalid_arguments; the trigger "expired" is
+// expired_trigger_id; an unknown view_id is not_found; a stale hash is
+// hash_conflict.
+func (s *Server) view(method string, body []byte) map[string]any {
+	var req struct {
+		TriggerID  string         `json:"trigger_id"`
+		View       map[string]any `json:"view"`
+		ViewID     string         `json:"view_id"`
+		ExternalID string         `json:"external_id"`
+		Hash       string         `json:"hash"`
+	}
+	if err := json.Unmarshal(body, &req); err != nil || req.View == nil {
+		return map[string]any{"ok": false, "error": "invalid_arguments"}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var id string
+	switch method {
+	case "views.open":
+		switch req.TriggerID {
+		case "":
+			return map[string]any{"ok": false, "error": "invalid_arguments"}
+		case "expired":
+			return map[string]any{"ok": false, "error": "expired_trigger_id"}
+		}
+		s.seq++
+		id = fmt.Sprintf("V0VIEW%04d", s.seq)
+	default:
+		id = req.ViewID
+		if id == "" {
+			for vid, v := range s.views {
+				if req.ExternalID != "" && v["external_id"] == req.ExternalID {
+					id = vid
+				}
+			}
+		}
+		old, ok := s.views[id]
+		if !ok {
+			return map[string]any{"ok": false, "error": "not_found"}
+		}
+		if req.Hash != "" && old["hash"] != req.Hash {
+			return map[string]any{"ok": false, "error": "hash_conflict"}
+		}
+	}
+	s.seq++
+	v := map[string]any{}
+	for k, val := range req.View {
+		v[k] = val
+	}
+	for _, k := range []string{"private_metadata", "callback_id", "external_id"} {
+		if _, ok := v[k]; !ok {
+			v[k] = ""
+		}
+	}
+	v["id"], v["team_id"], v["app_id"], v["bot_id"] = id, TeamID, "A0IDIC001", BotID
+	v["state"] = map[string]any{"values": map[string]any{}}
+	v["hash"] = fmt.Sprintf("1767225600.%08x", s.seq)
+	v["root_view_id"], v["previous_view_id"] = id, nil
+	v["clear_on_close"], v["notify_on_close"] = v["clear_on_close"] == true, v["notify_on_close"] == true
+	v["app_installed_team_id"] = TeamID
+	s.views[id] = v
+	if method == "views.open" {
+		s.opened = append(s.opened, id)
+		s.triggers[id] = req.TriggerID
+	}
+	return map[string]any{"ok": true, "view": v}
 }
 
 // channelID returns the id Slack would answer with: ids as given, names

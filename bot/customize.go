@@ -107,6 +107,11 @@ func (t *turn) customize() error {
 			t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
 			reply = append(reply, say(lang, "handoff"))
 		}
+		if c.Phone == "" {
+			// A colleague may want to call back: offer the channel's
+			// share-contact button.
+			requestPhone = true
+		}
 	case IntentThanks:
 		reply = append(reply, say(lang, "thanks"))
 	case IntentMedia:

@@ -139,7 +139,28 @@ func messageInbound(m *models.Message, edited bool, me botIdentity) (bot.Inbound
 	default: // location, venue, poll, dice, game …
 		in.Kind = crm.KindOther
 	}
+	if in.Kind != crm.KindText && in.Kind != crm.KindCommand && in.Kind != crm.KindContact {
+		in.Text = m.Caption // logged with the photo, file or video it describes
+	}
+	in.Text = truncate(in.Text, bot.MaxTextLen)
 	return in, true, ""
+}
+
+// truncate cuts s to at most n runes. Telegram allows texts of 4096 UTF-16
+// units, a little more than the core takes; the core would refuse the whole
+// message, so the customer's last words are cut instead.
+func truncate(s string, n int) string {
+	if len(s) <= n { // bytes ≥ runes
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
 }
 
 // isServiceMessage reports messages Telegram generates about the chat itself

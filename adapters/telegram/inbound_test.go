@@ -3,8 +3,10 @@ package telegram
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/go-telegram/bot/models"
 
@@ -170,8 +172,8 @@ func TestToInbound(t *testing.T) {
 		{name: "group command for another bot ignored", raw: updGroupOtherCommand, ignored: true},
 		{name: "group service message ignored", raw: updNewMember, ignored: true},
 		{name: "channel post ignored", raw: updChannelPost, ignored: true},
-		{name: "photo", raw: updPhoto, want: lan(bot.Inbound{MessageID: "m:1111111:1380",
-			Time: at(1441645580), Kind: crm.KindPhoto, Locale: "vi"})},
+		{name: "photo with its caption", raw: updPhoto, want: lan(bot.Inbound{MessageID: "m:1111111:1380",
+			Time: at(1441645580), Kind: crm.KindPhoto, Text: "mẫu này còn không?", Locale: "vi"})},
 		{name: "sticker", raw: updSticker, want: lan(bot.Inbound{MessageID: "m:1111111:1381",
 			Time: at(1441645581), Kind: crm.KindSticker})},
 		{name: "voice", raw: updVoice, want: lan(bot.Inbound{MessageID: "m:1111111:1382",
@@ -218,6 +220,22 @@ func TestMessageIDStableAcrossRedelivery(t *testing.T) {
 	edit, _, _ := toInbound(decodeUpdate(t, updEdited), me, time.Now)
 	if edit.MessageID == orig.MessageID || edit.EditOf != orig.MessageID {
 		t.Fatalf("edit id %q (edit of %q), original %q", edit.MessageID, edit.EditOf, orig.MessageID)
+	}
+}
+
+// TestLongTextIsCut: Telegram takes up to 4096 UTF-16 units, the core up to
+// bot.MaxTextLen runes; a longer text is cut rather than refused.
+func TestLongTextIsCut(t *testing.T) {
+	long := strings.Repeat("ư", 4090)
+	raw := `{"update_id":1,"message":{"message_id":9,"from":{"id":7,"is_bot":false,"first_name":"A"},` +
+		`"chat":{"id":7,"first_name":"A","type":"private"},"date":1441645532,"text":"` + long + `"}}`
+	var u models.Update
+	if err := json.Unmarshal([]byte(raw), &u); err != nil {
+		t.Fatal(err)
+	}
+	in, ok, _ := toInbound(&u, botIdentity{}, time.Now)
+	if !ok || in.Text != strings.Repeat("ư", bot.MaxTextLen) {
+		t.Fatalf("text of %d runes, want %d", utf8.RuneCountInString(in.Text), bot.MaxTextLen)
 	}
 }
 

@@ -30,7 +30,7 @@ func (e *apiError) Error() string {
 // getUpdates calls the Bot API's getUpdates. The library has no exported
 // call for it (its loop confirms updates before they are handled), so this
 // is the one request the adapter makes itself.
-func (a *Adapter) getUpdates(ctx context.Context, offset int64, timeout time.Duration) ([]*models.Update, error) {
+func (a *Adapter) getUpdates(ctx context.Context, offset int64, timeout time.Duration) ([]json.RawMessage, error) {
 	body, err := json.Marshal(map[string]any{
 		"offset":          offset,
 		"limit":           100,
@@ -57,10 +57,10 @@ func (a *Adapter) getUpdates(ctx context.Context, offset int64, timeout time.Dur
 		return nil, fmt.Errorf("telegram getUpdates: read answer: %w", err)
 	}
 	var r struct {
-		OK          bool             `json:"ok"`
-		Result      []*models.Update `json:"result"`
-		ErrorCode   int              `json:"error_code"`
-		Description string           `json:"description"`
+		OK          bool              `json:"ok"`
+		Result      []json.RawMessage `json:"result"`
+		ErrorCode   int               `json:"error_code"`
+		Description string            `json:"description"`
 		Parameters  struct {
 			RetryAfter int `json:"retry_after"`
 		} `json:"parameters"`
@@ -87,27 +87,32 @@ func (a *Adapter) redact(err error) error {
 	return err
 }
 
-// poll is the long-polling loop. Each batch is handled before the next
-// getUpdates; the offset moves only past updates whose handling succeeded,
-// so Telegram redelivers the rest. handleCtx outlives ctx so that updates
-// being handled when polling stops finish their commit.
+// poll is the long-polling loop. Updates are handled as they arrive — one
+// chat's in order, different chats in parallel — while the loop keeps
+// fetching: getUpdates hands out at most 100 updates from the offset, so
+// the loop asks again as soon as the oldest ones are done, rather than
+// waiting for a whole batch. The offset moves only past updates whose
+// handling succeeded, so Telegram redelivers the rest. handleCtx outlives
+// ctx so that updates being handled when polling stops finish their commit.
 func (a *Adapter) poll(ctx, handleCtx context.Context) {
+	p := newPoller(a, ctx, handleCtx)
 	var (
-		offset    int64
-		committed = map[int64]bool{} // handled updates at or past offset (a failure before them held it back)
-		backoff   time.Duration
-		confirmed int64 // the offset Telegram last saw
+		backoff     time.Duration // before the next getUpdates
+		failBackoff time.Duration // grows while handling keeps failing
+		confirmed   int64         // the offset Telegram last saw
 	)
 	defer func() {
-		if offset > confirmed {
-			a.confirm(handleCtx, offset)
+		p.wait()
+		if off := p.offset(); off > confirmed {
+			a.confirm(handleCtx, off)
 		}
 	}()
 	for ctx.Err() == nil {
 		if backoff > 0 && !sleep(ctx, backoff) {
 			return
 		}
-		updates, err := a.getUpdates(ctx, offset, a.opts.PollTimeout)
+		offset := p.offset()
+		raw, err := a.getUpdates(ctx, offset, a.opts.PollTimeout)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
@@ -118,26 +123,22 @@ func (a *Adapter) poll(ctx, handleCtx context.Context) {
 			} else {
 				backoff = a.nextBackoff(backoff)
 			}
-			level := slogLevelFor(err)
-			a.log.Log(ctx, level, "telegram getUpdates failed", "err", err, "retry_in", backoff)
+			a.log.Log(ctx, slogLevelFor(err), "telegram getUpdates failed", "err", err, "retry_in", backoff)
 			continue
 		}
 		confirmed = offset
 		backoff = 0
-		if len(updates) == 0 {
-			continue
+		inflight := p.admit(raw)
+		if inflight > 0 {
+			// What Telegram would hand out next starts with updates being
+			// handled: ask again once a good share of them is done.
+			p.waitProgress(ctx, max(1, inflight/4))
 		}
-		next, failed := a.handleBatch(handleCtx, updates, committed)
-		if next > offset {
-			offset = next
-		}
-		for id := range committed {
-			if id < offset {
-				delete(committed, id)
-			}
-		}
-		if failed {
-			backoff = a.nextBackoff(0)
+		if p.takeFailed() {
+			failBackoff = a.nextBackoff(failBackoff)
+			backoff = failBackoff
+		} else {
+			failBackoff = 0
 		}
 	}
 }
@@ -163,63 +164,236 @@ func (a *Adapter) nextBackoff(d time.Duration) time.Duration {
 	return d
 }
 
-// handleBatch handles one getUpdates batch: the updates of one chat in
-// order, different chats in parallel (at most Workers at once). After a
-// failure the rest of that chat waits for the next poll. It returns the
-// offset to confirm — just past the last update if all succeeded, else the
-// first failed or unhandled update — and whether anything failed.
-func (a *Adapter) handleBatch(ctx context.Context, updates []*models.Update, committed map[int64]bool) (int64, bool) {
-	done := make([]bool, len(updates))
-	var order []int64
-	byChat := map[int64][]int{}
-	for i, u := range updates {
-		if committed[u.ID] {
-			done[i] = true
-			continue
-		}
-		c := chatOf(u)
-		if _, ok := byChat[c]; !ok {
-			order = append(order, c)
-		}
-		byChat[c] = append(byChat[c], i)
-	}
+// updateState is where a fetched update stands.
+type updateState uint8
 
-	sem := make(chan struct{}, a.opts.Workers)
-	var wg sync.WaitGroup
-	for _, c := range order {
-		idx := byChat[c]
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			for _, i := range idx {
-				if err := a.handleUpdate(ctx, updates[i]); err != nil {
-					a.log.Warn("telegram update not handled; it will be retried", "update_id", updates[i].ID, "err", err)
-					return
-				}
-				done[i] = true
-			}
-		}()
-	}
-	wg.Wait()
+const (
+	stateQueued updateState = iota + 1 // waiting for or in its chat's handling
+	stateDone                          // handled (or skipped): may be confirmed
+	stateRetry                         // failed, or dropped after its chat failed: handled again when fetched again
+)
 
-	next := updates[len(updates)-1].ID + 1
-	failed := false
-	for i, u := range updates {
-		if !done[i] {
-			if !failed {
-				next = u.ID
-			}
-			failed = true
-			continue
-		}
-		if failed {
-			committed[u.ID] = true
-		}
-	}
-	return next, failed
+// poller keeps track of the updates fetched and not yet confirmed, and runs
+// one goroutine per chat with work (at most Workers at once).
+type poller struct {
+	a         *Adapter
+	ctx       context.Context // polling; when it ends, chats stop after their current update
+	handleCtx context.Context
+	sem       chan struct{}
+	wg        sync.WaitGroup
+	progress  chan struct{} // an update finished (capacity 1)
+
+	mu      sync.Mutex
+	known   map[int64]updateState      // fetched updates at or past the offset
+	queues  map[int64][]*models.Update // per chat, in order; a chat has a goroutine while its entry exists
+	retryAt map[int64]int64            // chat → its first update to handle again: nothing after it goes first
+	maxSeen int64
+	failed  bool
 }
+
+func newPoller(a *Adapter, ctx, handleCtx context.Context) *poller {
+	return &poller{
+		a: a, ctx: ctx, handleCtx: handleCtx,
+		sem:      make(chan struct{}, a.opts.Workers),
+		progress: make(chan struct{}, 1),
+		known:    map[int64]updateState{},
+		queues:   map[int64][]*models.Update{},
+		retryAt:  map[int64]int64{},
+	}
+}
+
+// offset is the getUpdates offset that confirms every handled update and no
+// other: the first fetched update not handled yet, or past the last one.
+// Handled updates below it are forgotten.
+func (p *poller) offset() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.offsetLocked()
+}
+
+func (p *poller) offsetLocked() int64 {
+	off := p.maxSeen + 1
+	if p.maxSeen == 0 {
+		off = 0
+	}
+	for id, st := range p.known {
+		if st != stateDone && id < off {
+			off = id
+		}
+	}
+	for id := range p.known {
+		if id < off {
+			delete(p.known, id)
+		}
+	}
+	return off
+}
+
+// admit queues the fetched updates that are new (or to be handled again)
+// on their chats, in order, and returns how many updates are being handled.
+func (p *poller) admit(raw []json.RawMessage) int {
+	// Most of a batch is usually known already: read only the ids first.
+	ids := make([]int64, len(raw))
+	for i, r := range raw {
+		var head struct {
+			ID int64 `json:"update_id"`
+		}
+		if err := json.Unmarshal(r, &head); err != nil || head.ID <= 0 {
+			p.a.log.Error("telegram getUpdates returned something that is not an update; skipped", "bytes", len(r))
+			continue
+		}
+		ids[i] = head.ID
+	}
+	p.mu.Lock()
+	want := make([]bool, len(raw))
+	for i, id := range ids {
+		st := p.known[id]
+		want[i] = id > 0 && (st == 0 || st == stateRetry)
+	}
+	p.mu.Unlock()
+	fresh := make([]*models.Update, len(raw))
+	for i, r := range raw {
+		if !want[i] {
+			continue
+		}
+		var u models.Update
+		if err := json.Unmarshal(r, &u); err != nil {
+			p.a.log.Error("telegram update does not decode; skipped", "update_id", ids[i], "err", err)
+			continue
+		}
+		fresh[i] = &u
+	}
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i, id := range ids {
+		if id > p.maxSeen {
+			p.maxSeen = id
+		}
+		if id <= 0 {
+			continue
+		}
+		u := fresh[i]
+		if u == nil {
+			if want[i] { // undecodable: confirm it rather than fetch it forever
+				p.known[id] = stateDone
+			}
+			continue
+		}
+		if st := p.known[id]; st != 0 && st != stateRetry {
+			continue
+		}
+		chat := chatOf(u)
+		if first, ok := p.retryAt[chat]; ok {
+			if id > first {
+				continue // the chat's failed update was not fetched again yet: keep the order
+			}
+			delete(p.retryAt, chat)
+		}
+		p.known[id] = stateQueued
+		q, running := p.queues[chat]
+		p.queues[chat] = append(q, u)
+		if !running {
+			p.wg.Add(1)
+			go p.run(chat)
+		}
+	}
+	n := 0
+	for _, st := range p.known {
+		if st == stateQueued {
+			n++
+		}
+	}
+	return n
+}
+
+// run handles one chat's queued updates in order until the queue is empty,
+// an update fails (the rest waits to be fetched again) or polling stops.
+func (p *poller) run(chat int64) {
+	defer p.wg.Done()
+	p.sem <- struct{}{}
+	defer func() { <-p.sem }()
+	for {
+		p.mu.Lock()
+		q := p.queues[chat]
+		if len(q) == 0 || p.ctx.Err() != nil {
+			// Updates left queued when polling stops are not confirmed:
+			// Telegram delivers them again after a restart.
+			delete(p.queues, chat)
+			p.mu.Unlock()
+			return
+		}
+		u := q[0]
+		p.queues[chat] = q[1:]
+		p.mu.Unlock()
+
+		err := p.a.handleUpdate(p.handleCtx, u)
+
+		p.mu.Lock()
+		if err != nil {
+			p.a.log.Warn("telegram update not handled; it will be retried", "update_id", u.ID, "err", err)
+			p.known[u.ID] = stateRetry
+			for _, r := range p.queues[chat] {
+				p.known[r.ID] = stateRetry
+			}
+			p.retryAt[chat] = u.ID
+			delete(p.queues, chat)
+			p.failed = true
+			p.mu.Unlock()
+			p.signal()
+			return
+		}
+		p.known[u.ID] = stateDone
+		p.mu.Unlock()
+		p.signal()
+	}
+}
+
+func (p *poller) signal() {
+	select {
+	case p.progress <- struct{}{}:
+	default:
+	}
+}
+
+// waitProgress waits until the offset moved at least step, nothing is
+// being handled, an update failed, or polling stops.
+func (p *poller) waitProgress(ctx context.Context, step int) {
+	from := p.offset()
+	for {
+		p.mu.Lock()
+		off := p.offsetLocked()
+		busy := false
+		for _, st := range p.known {
+			if st == stateQueued {
+				busy = true
+				break
+			}
+		}
+		ready := off-from >= int64(step) || !busy || p.failed
+		p.mu.Unlock()
+		if ready {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.progress:
+		}
+	}
+}
+
+// takeFailed reports (and forgets) that an update failed since last asked.
+func (p *poller) takeFailed() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	f := p.failed
+	p.failed = false
+	return f
+}
+
+// wait waits for the chats being handled; called once polling stopped.
+func (p *poller) wait() { p.wg.Wait() }
 
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -189,6 +189,30 @@ func TestFailedUpdateIsRedeliveredAndHoldsTheOffset(t *testing.T) {
 	}
 }
 
+// TestRefusedUpdateIsSkipped: an event the core refuses for good (EINVALID)
+// is logged and confirmed instead of blocking its chat and the offset.
+func TestRefusedUpdateIsSkipped(t *testing.T) {
+	srv := telegramtest.New(t)
+	h := newFakeHandler()
+	a := telegramtest.User{ID: 1, FirstName: "A"}
+	bad := srv.UserText(a, "refused")
+	next := srv.UserText(a, "next")
+	h.decide = func(in bot.Inbound, attempt int) error {
+		if in.Text == "refused" {
+			return crm.Errorf(crm.EINVALID, "text is refused")
+		}
+		return nil
+	}
+	openAdapter(t, h, testOptions(srv))
+	eventually(t, "offset confirmed", func() bool { return srv.Confirmed() == next.UpdateID+1 })
+	if n := h.Tries("m:1:" + strconv.Itoa(bad.MessageID)); n != 1 {
+		t.Fatalf("refused update tried %d times, want 1", n)
+	}
+	if got := h.Committed(); len(got) != 1 || got[0].Text != "next" {
+		t.Fatalf("committed %+v, want the next message", got)
+	}
+}
+
 func TestPanickingUpdateSkippedAfterThreeAttempts(t *testing.T) {
 	srv := telegramtest.New(t)
 	h := newFakeHandler()

@@ -26,6 +26,7 @@ import (
 	"github.com/go-telegram/bot/models"
 
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/crm"
 )
 
 // Defaults for Options.
@@ -34,14 +35,19 @@ const (
 	DefaultPerChatInterval = time.Second
 	DefaultGlobalPerSecond = 30
 	DefaultPollTimeout     = 50 * time.Second
-	DefaultWorkers         = 8
-	DefaultRetryBackoff    = 500 * time.Millisecond
-	DefaultMaxBackoff      = 30 * time.Second
-	DefaultHandleTimeout   = 60 * time.Second
-	DefaultRequestTimeout  = 30 * time.Second
+	// DefaultWorkers matches getUpdates' batch limit: every chat of a batch
+	// can be handled at once, so their commits share an fsync.
+	DefaultWorkers        = 100
+	DefaultRetryBackoff   = 500 * time.Millisecond
+	DefaultMaxBackoff     = 30 * time.Second
+	DefaultHandleTimeout  = 60 * time.Second
+	DefaultRequestTimeout = 30 * time.Second
 
 	// WebhookPath is where Routes serves Telegram's webhook calls.
 	WebhookPath = "/telegram/webhook"
+
+	// maxBlocked bounds how many blocked chats are remembered.
+	maxBlocked = 100000
 
 	// maxPanics is how many times an update whose handling panics is tried
 	// before it is logged and skipped, so one poisoned update cannot block
@@ -91,8 +97,11 @@ type Options struct {
 	// RequestTimeout bounds one Bot API call other than getUpdates.
 	RequestTimeout time.Duration
 
-	Logger     *slog.Logger
-	HTTPClient *http.Client // default: a client without its own timeout (contexts bound each call)
+	Logger *slog.Logger
+	// HTTPClient makes the Bot API calls. Default: a client without its own
+	// timeout (contexts bound each call) that keeps enough idle connections
+	// for the outbox lanes and workers, instead of net/http's two per host.
+	HTTPClient *http.Client
 }
 
 // Adapter is the Telegram channel: it receives updates, hands them to the
@@ -113,7 +122,11 @@ type Adapter struct {
 	cancel   context.CancelFunc
 	panics   map[int64]int  // update id → panics so far
 	progress map[string]int // outbox item → chunks already sent
-	locks    *chatLocks
+	// blocked are chats whose sendMessage got 403 (the user blocked the
+	// bot): further sends fail at once without a call, until the chat
+	// writes again.
+	blocked map[string]bool
+	locks   *chatLocks
 
 	loops    sync.WaitGroup // the polling loop
 	inflight sync.WaitGroup // webhook requests being handled
@@ -186,7 +199,10 @@ func New(h bot.Handler, opts Options) (*Adapter, error) {
 		opts.Logger = slog.Default()
 	}
 	if opts.HTTPClient == nil {
-		opts.HTTPClient = &http.Client{}
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns = 0 // no total limit
+		t.MaxIdleConnsPerHost = opts.Workers + 32
+		opts.HTTPClient = &http.Client{Transport: t}
 	}
 	a := &Adapter{
 		h:        h,
@@ -196,6 +212,7 @@ func New(h bot.Handler, opts Options) (*Adapter, error) {
 		now:      time.Now,
 		panics:   map[int64]int{},
 		progress: map[string]int{},
+		blocked:  map[string]bool{},
 		locks:    newChatLocks(),
 	}
 	a.lim = newLimiter(opts.PerChatInterval, opts.GlobalPerSecond)
@@ -319,6 +336,8 @@ func (a *Adapter) handleUpdate(ctx context.Context, u *models.Update) error {
 		if err != nil {
 			return err
 		}
+		// Someone who writes has not blocked the bot (any more).
+		a.setBlocked(in.ChatID, false)
 	}
 	if queryID != "" {
 		// The client shows a spinner until the query is answered; answer
@@ -368,7 +387,36 @@ func (a *Adapter) callHandler(ctx context.Context, updateID int64, in bot.Inboun
 	}()
 	_, err = a.h.Handle(ctx, in)
 	if err != nil {
+		if crm.ErrorCode(err) == crm.EINVALID {
+			// The core refuses this event for good (it said why): trying
+			// again would hold back the chat and the offset forever.
+			a.log.Error("telegram update refused by the core; skipped", "update_id", updateID, "message_id", in.MessageID, "err", err)
+			return nil
+		}
 		return fmt.Errorf("update %d: %w", updateID, err)
 	}
 	return nil
+}
+
+// setBlocked remembers (or forgets) that chat blocked the bot.
+func (a *Adapter) setBlocked(chat string, blocked bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if !blocked {
+		delete(a.blocked, chat)
+		return
+	}
+	if len(a.blocked) >= maxBlocked {
+		for c := range a.blocked { // forget one at random: it costs one more 403 at most
+			delete(a.blocked, c)
+			break
+		}
+	}
+	a.blocked[chat] = true
+}
+
+func (a *Adapter) isBlocked(chat string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.blocked[chat]
 }

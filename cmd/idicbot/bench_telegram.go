@@ -1,9 +1,169 @@
 package main
 
-import "context"
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/idicbot/idicbot/adapters/telegram"
+	"github.com/idicbot/idicbot/adapters/telegram/telegramtest"
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/crm"
+)
+
+// benchTelegramUserBase turns a benchmark customer number into a Telegram
+// user id (Telegram ids are numbers; private chat id = user id).
+const benchTelegramUserBase = 700000000
 
 // benchTelegram measures updates per second end to end through a fake Bot
-// API server, and its ratio to the core-only figure.
+// API server, and its ratio to the core-only figure. It runs the core-only
+// figure's workload: the same customers (same share returning, same
+// history), the same message mix, the same number of conversations at once,
+// each customer writing again once their message was handled. Messages go
+// into the fake server's update queue; the adapter takes them by long
+// polling (batches of up to 100, as Telegram hands them out), hands them to
+// the core and confirms them after the commit; replies leave through the
+// outbox with sendMessage. The clock stops when every update is confirmed
+// and every reply was accepted by sendMessage. Latency is from the message
+// entering the queue to its commit.
+//
+// Both send limits are off for the measurement: with Telegram's 1 message
+// per second per chat and 30 per second in all, sending would be the
+// figure, not the pipeline.
 func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResult) error {
+	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, "telegram.db"))
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	if err := preloadTelegram(ctx, env, int(float64(o.Customers)*o.Returning)); err != nil {
+		return err
+	}
+	srv := telegramtest.NewServer()
+	defer srv.Close()
+	h := &benchHandler{core: env.core, handled: make([]chan struct{}, o.Concurrency*max(1, o.Customers/o.Concurrency))}
+	for i := range h.handled {
+		h.handled[i] = make(chan struct{}, 1)
+	}
+	a, err := telegram.New(h, telegram.Options{
+		Token:           srv.Token,
+		APIURL:          srv.URL(),
+		PerChatInterval: -1,
+		GlobalPerSecond: -1,
+		PollTimeout:     time.Second,
+		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	env.disp.Register(crm.ChannelTelegram, a)
+	if err := env.disp.Open(ctx); err != nil {
+		return err
+	}
+	if err := a.Open(ctx); err != nil {
+		return err
+	}
+	defer a.Close()
+
+	res, err := driveConversations(ctx, o, func(ctx context.Context, cust, seq int, text string) error {
+		u := telegramtest.User{ID: benchTelegramUserBase + int64(cust), FirstName: "Khách " + strconv.Itoa(cust), LanguageCode: "vi"}
+		srv.UserText(u, text)
+		select {
+		case <-h.handled[cust]:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Minute):
+			return fmt.Errorf("telegram bench: message %d of customer %d not handled within a minute", seq, cust)
+		}
+	}, func(ctx context.Context) error {
+		// Every update confirmed, then every reply sent.
+		for srv.Pending() > 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return env.disp.Flush(ctx)
+	})
+	if err != nil {
+		return err
+	}
+	res.Name = "telegram: Bot API → core → sendMessage"
+	h.mu.Lock()
+	hp50, hp99 := percentile(h.lat, 0.5), percentile(h.lat, 0.99)
+	h.mu.Unlock()
+	fmt.Fprintf(o.Out, "%s\n  (%d sendMessage; long polling, batches ≤100; per-chat and global send limits OFF; core Handle inside it p50 %.2fms p99 %.2fms)\n",
+		res, len(srv.Sent()), ms(hp50), ms(hp99))
+	fmt.Fprintf(o.Out, "ratio = telegram updates/s ÷ core-only msgs/s = %.0f ÷ %.0f = %.2f (target ≥ 0.7)\n",
+		res.PerSecond(), core.PerSecond(), res.PerSecond()/core.PerSecond())
+	return nil
+}
+
+// benchHandler is the core, telling each benchmark customer's conversation
+// when their message was committed.
+type benchHandler struct {
+	core    *bot.Core
+	handled []chan struct{} // by customer number
+
+	mu  sync.Mutex
+	lat []time.Duration // of Core.Handle alone
+}
+
+func (h *benchHandler) Handle(ctx context.Context, in bot.Inbound) (bot.Result, error) {
+	t0 := time.Now()
+	r, err := h.core.Handle(ctx, in)
+	d := time.Since(t0)
+	h.mu.Lock()
+	h.lat = append(h.lat, d)
+	h.mu.Unlock()
+	if err == nil {
+		if id, perr := strconv.Atoi(in.ChatID); perr == nil {
+			if i := id - benchTelegramUserBase; i >= 0 && i < len(h.handled) {
+				select {
+				case h.handled[i] <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+	return r, err
+}
+
+// preloadTelegram stores n returning customers known on Telegram, with the
+// same history as benchEnv.preload gives the core-only figure's customers.
+func preloadTelegram(ctx context.Context, e *benchEnv, n int) error {
+	now := time.Now()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for start := 0; start < n; start += 1000 {
+		err := e.db.UpdateSolo(ctx, func(tx crm.Tx) error {
+			for i := start; i < min(start+1000, n); i++ {
+				first := now.AddDate(0, 0, -rng.IntN(400)-1)
+				id := strconv.Itoa(benchTelegramUserBase + i)
+				c := &crm.Customer{Name: fmt.Sprintf("Khách %d", i), CreatedAt: first, Language: "vi"}
+				c.AddIdentity(crm.Identity{Channel: crm.ChannelTelegram, UserID: id, ChatID: id, FirstSeen: first})
+				c.Stats.RecordMessageIn(first)
+				if i%3 == 0 {
+					for k := 0; k <= rng.IntN(4); k++ {
+						c.Stats.RecordOrder(int64(500000+rng.IntN(10000000)), first.AddDate(0, 0, k*20))
+					}
+				}
+				c.Segment = crm.SegmentAssignment{Name: crm.SegmentNew, Since: first}
+				if err := tx.PutCustomer(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -232,6 +232,13 @@ func (s *Server) Webhook() (url, secret string) {
 // order, as Telegram does, forgetting each one answered with 200. It stops
 // at the first other answer and returns an error naming its status.
 func (s *Server) DeliverWebhook(ctx context.Context) (int, error) {
+	return s.DeliverWebhookTo(ctx, "")
+}
+
+// DeliverWebhookTo is DeliverWebhook posting to target instead of the
+// registered URL, as a reverse proxy in front of the bot would forward
+// Telegram's calls to the public URL. An empty target is the registered URL.
+func (s *Server) DeliverWebhookTo(ctx context.Context, target string) (int, error) {
 	n := 0
 	for {
 		s.mu.Lock()
@@ -239,6 +246,9 @@ func (s *Server) DeliverWebhook(ctx context.Context) (int, error) {
 		if url == "" {
 			s.mu.Unlock()
 			return n, errors.New("telegramtest: no webhook set")
+		}
+		if target != "" {
+			url = target
 		}
 		if len(s.queue) == 0 {
 			s.mu.Unlock()

@@ -89,7 +89,7 @@ type Adapter struct {
 	http  *http.Client
 	now   func() time.Time
 	proof string
-	locks *userLocks
+	locks bot.KeyedMutex[string]
 
 	mu       sync.Mutex
 	tokenErr error
@@ -143,7 +143,7 @@ func New(h bot.Handler, store crm.Store, opts Options) (*Adapter, error) {
 	m := hmac.New(sha256.New, []byte(opts.AppSecret))
 	m.Write([]byte(opts.PageToken))
 	return &Adapter{h: h, store: store, opts: opts, log: opts.Logger.With("channel", "messenger"), http: opts.HTTPClient,
-		now: opts.Now, proof: hex.EncodeToString(m.Sum(nil)), locks: newUserLocks(), progress: map[string]int{}}, nil
+		now: opts.Now, proof: hex.EncodeToString(m.Sum(nil)), progress: map[string]int{}}, nil
 }
 
 // FromEnv reads the options from MESSENGER_PAGE_TOKEN, MESSENGER_APP_SECRET,
@@ -321,7 +321,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				continue
 			}
-			unlock := a.locks.lock(in.UserID)
+			unlock := a.locks.Lock(in.UserID)
 			_, err := a.h.Handle(ctx, in)
 			unlock()
 			if err != nil && crm.ErrorCode(err) != crm.EINVALID {
@@ -420,38 +420,4 @@ func kindOf(typ string, sticker bool) string {
 		return crm.KindFile
 	}
 	return crm.KindOther
-}
-
-// userLocks serialises work per user; entries live only while in use.
-type userLocks struct {
-	mu sync.Mutex
-	m  map[string]*userLock
-}
-
-type userLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func newUserLocks() *userLocks { return &userLocks{m: map[string]*userLock{}} }
-
-func (l *userLocks) lock(key string) (unlock func()) {
-	l.mu.Lock()
-	c := l.m[key]
-	if c == nil {
-		c = &userLock{}
-		l.m[key] = c
-	}
-	c.refs++
-	l.mu.Unlock()
-	c.mu.Lock()
-	return func() {
-		c.mu.Unlock()
-		l.mu.Lock()
-		c.refs--
-		if c.refs == 0 {
-			delete(l.m, key)
-		}
-		l.mu.Unlock()
-	}
 }

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
@@ -113,7 +112,7 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 	if phone {
 		qrs = append(qrs, quickReply{ContentType: "user_phone_number"})
 	}
-	parts := splitText(it.Text, a.opts.MaxText)
+	parts := bot.SplitText(it.Text, a.opts.MaxText)
 	if len(parts) == 0 {
 		return bot.Permanent(fmt.Errorf("messenger: outbox item %d has no text", it.ID))
 	}
@@ -294,39 +293,4 @@ func shorten(s string, n int) string {
 		return string(r)
 	}
 	return string(r[:n-1]) + "…"
-}
-
-// splitText cuts text into parts of at most limit characters, preferring a
-// line break, then a space. Blank parts are dropped.
-func splitText(text string, limit int) []string {
-	var out []string
-	add := func(s string) {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	for {
-		r := []rune(text)
-		if len(r) <= limit {
-			add(text)
-			return out
-		}
-		cut := limit
-		for i := limit; i > limit/2; i-- {
-			if r[i] == '\n' {
-				cut = i
-				break
-			}
-		}
-		if cut == limit {
-			for i := limit; i > limit/2; i-- {
-				if unicode.IsSpace(r[i]) {
-					cut = i
-					break
-				}
-			}
-		}
-		add(string(r[:cut]))
-		text = string(r[cut:])
-	}
 }

@@ -126,7 +126,7 @@ type Adapter struct {
 	// bot): further sends fail at once without a call, until the chat
 	// writes again.
 	blocked map[string]bool
-	locks   *chatLocks
+	locks   bot.KeyedMutex[int64]
 
 	loops    sync.WaitGroup // the polling loop
 	inflight sync.WaitGroup // webhook requests being handled
@@ -213,7 +213,6 @@ func New(h bot.Handler, opts Options) (*Adapter, error) {
 		panics:   map[int64]int{},
 		progress: map[string]int{},
 		blocked:  map[string]bool{},
-		locks:    newChatLocks(),
 	}
 	a.lim = newLimiter(opts.PerChatInterval, opts.GlobalPerSecond)
 	api, err := tgbot.New(opts.Token,

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"sync"
 
 	"github.com/go-telegram/bot/models"
 )
@@ -62,7 +61,7 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 
 	// Telegram may post several updates at once; one chat's are handled
 	// one at a time.
-	unlock := a.locks.lock(chatOf(u))
+	unlock := a.locks.Lock(chatOf(u))
 	err = a.handleUpdate(r.Context(), u)
 	unlock()
 	if err != nil {
@@ -84,38 +83,4 @@ func parseUpdate(body []byte) (*models.Update, bool) {
 		return nil, false
 	}
 	return &u, true
-}
-
-// chatLocks serialises work per chat; entries live only while in use.
-type chatLocks struct {
-	mu sync.Mutex
-	m  map[int64]*chatLock
-}
-
-type chatLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func newChatLocks() *chatLocks { return &chatLocks{m: map[int64]*chatLock{}} }
-
-func (l *chatLocks) lock(chat int64) (unlock func()) {
-	l.mu.Lock()
-	c := l.m[chat]
-	if c == nil {
-		c = &chatLock{}
-		l.m[chat] = c
-	}
-	c.refs++
-	l.mu.Unlock()
-	c.mu.Lock()
-	return func() {
-		c.mu.Unlock()
-		l.mu.Lock()
-		c.refs--
-		if c.refs == 0 {
-			delete(l.m, chat)
-		}
-		l.mu.Unlock()
-	}
 }

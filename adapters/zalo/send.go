@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
@@ -181,7 +180,7 @@ func (a *Adapter) compose(it *crm.OutboxItem) []csMessage {
 		text = strings.TrimSpace(b.String())
 	}
 	var out []csMessage
-	for _, part := range splitText(text, a.opts.MaxText) {
+	for _, part := range bot.SplitText(text, a.opts.MaxText) {
 		out = append(out, csMessage{Text: part})
 	}
 	if it.RequestPhone {
@@ -433,39 +432,4 @@ func roundAge(d time.Duration) time.Duration {
 		return d.Round(time.Minute)
 	}
 	return d.Round(time.Second)
-}
-
-// splitText cuts text into parts of at most limit characters, preferring a
-// line break, then a space. Blank parts are dropped.
-func splitText(text string, limit int) []string {
-	var out []string
-	add := func(s string) {
-		if s = strings.TrimSpace(s); s != "" {
-			out = append(out, s)
-		}
-	}
-	for {
-		r := []rune(text)
-		if len(r) <= limit {
-			add(text)
-			return out
-		}
-		cut := limit
-		for i := limit; i > limit/2; i-- {
-			if r[i] == '\n' {
-				cut = i
-				break
-			}
-		}
-		if cut == limit {
-			for i := limit; i > limit/2; i-- {
-				if unicode.IsSpace(r[i]) {
-					cut = i
-					break
-				}
-			}
-		}
-		add(string(r[:cut]))
-		text = string(r[cut:])
-	}
 }

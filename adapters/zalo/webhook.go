@@ -144,7 +144,7 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	// hangs up, so its retry is a cheap duplicate.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), a.opts.HandleTimeout)
 	defer cancel()
-	unlock := a.locks.lock(user)
+	unlock := a.locks.Lock(user)
 	err = a.handleEvent(ctx, ev, user)
 	unlock()
 	if err != nil {

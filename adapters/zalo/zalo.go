@@ -138,7 +138,7 @@ type Adapter struct {
 	http   *http.Client
 	now    func() time.Time
 	tokens *tokenSource
-	locks  *userLocks
+	locks  bot.KeyedMutex[string]
 	sent   *sentLog
 
 	mu        sync.Mutex
@@ -232,7 +232,7 @@ func New(h bot.Handler, store crm.Store, opts Options) (*Adapter, error) {
 	log := opts.Logger.With("channel", "zalo")
 	a := &Adapter{
 		h: h, store: store, opts: opts, log: log, http: opts.HTTPClient, now: opts.Now,
-		locks: newUserLocks(), sent: newSentLog(),
+		sent:      newSentLog(),
 		closedWin: map[string]time.Time{}, progress: map[string]int{},
 	}
 	a.tokens = &tokenSource{
@@ -381,40 +381,6 @@ func (a *Adapter) Health() error {
 
 // Refreshes returns how many token refreshes succeeded since start.
 func (a *Adapter) Refreshes() int { return a.tokens.count() }
-
-// userLocks serialises work per user; entries live only while in use.
-type userLocks struct {
-	mu sync.Mutex
-	m  map[string]*userLock
-}
-
-type userLock struct {
-	mu   sync.Mutex
-	refs int
-}
-
-func newUserLocks() *userLocks { return &userLocks{m: map[string]*userLock{}} }
-
-func (l *userLocks) lock(key string) (unlock func()) {
-	l.mu.Lock()
-	c := l.m[key]
-	if c == nil {
-		c = &userLock{}
-		l.m[key] = c
-	}
-	c.refs++
-	l.mu.Unlock()
-	c.mu.Lock()
-	return func() {
-		c.mu.Unlock()
-		l.mu.Lock()
-		c.refs--
-		if c.refs == 0 {
-			delete(l.m, key)
-		}
-		l.mu.Unlock()
-	}
-}
 
 // sentLog remembers the message ids of recent sends and the sends in
 // flight per user, so an echo of our own message is known as ours even

@@ -201,7 +201,12 @@ func TestDispatcherErrors(t *testing.T) {
 				return nil
 			}}
 			disp := bot.NewDispatcher(e.db, bot.DispatcherOptions{Lanes: 1, MaxAttempts: 3, Backoff: time.Second, MaxBackoff: time.Minute,
-				Sleep: func(ctx context.Context, d time.Duration) error { mu.Lock(); sleeps = append(sleeps, d); mu.Unlock(); return nil }})
+				Sleep: func(ctx context.Context, d time.Duration) error {
+					mu.Lock()
+					sleeps = append(sleeps, d)
+					mu.Unlock()
+					return nil
+				}})
 			disp.Register(crm.ChannelTelegram, rec)
 			core := bot.New(bot.Options{Store: e.db, Dispatcher: disp, Segments: e.core.Segments(), Now: e.clock.Now})
 			if err := disp.Open(ctx); err != nil {

@@ -3,12 +3,13 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
-
 	"fmt"
+	"sync"
+	"time"
+
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	jsonv1 "github.com/go-json-experiment/json/v1"
-	"time"
 
 	"github.com/idicbot/idicbot/crm"
 )
@@ -23,14 +24,28 @@ const formatVersion = 1
 var jsonOptions = json.JoinOptions(json.FormatNilSliceAsNull(true), json.FormatNilMapAsNull(true),
 	jsonv1.OmitEmptyWithLegacySemantics(true), jsontext.EscapeForHTML(false))
 
-// encode marshals v behind the format byte.
+// encodeBufs are scratch buffers for encode: the encoder writes straight
+// into a bytes.Buffer, so a warm one saves growing a fresh one per value.
+var encodeBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuf is the largest scratch buffer kept for reuse.
+const maxPooledBuf = 64 << 10
+
+// encode marshals v behind the format byte. The result is a fresh slice of
+// exactly the value's size.
 func encode(v any) ([]byte, error) {
-	var buf bytes.Buffer
+	buf := encodeBufs.Get().(*bytes.Buffer)
+	buf.Reset()
 	buf.WriteByte(formatVersion)
-	if err := json.MarshalWrite(&buf, v, jsonOptions); err != nil {
-		return nil, err
+	err := json.MarshalWrite(buf, v, jsonOptions)
+	var out []byte
+	if err == nil {
+		out = bytes.Clone(buf.Bytes())
 	}
-	return buf.Bytes(), nil
+	if buf.Cap() <= maxPooledBuf {
+		encodeBufs.Put(buf)
+	}
+	return out, err
 }
 
 // decode unmarshals a value written by encode. json.Unmarshal copies, so the

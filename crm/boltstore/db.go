@@ -5,6 +5,47 @@
 // sequences, so keys sort by id and a customer's history is a prefix scan.
 // Every secondary index and counter is written in the same transaction as
 // the record it describes.
+//
+// # Writes: optimistic, group-committed
+//
+// bbolt has one writer, so whatever runs inside the write transaction runs
+// serially. Update therefore runs fn outside it, in the caller's goroutine,
+// against a read-only snapshot (a bbolt View) wrapped in an overlay (ops.go):
+// every Tx method works on a small kv interface that is either a real bbolt
+// transaction (boltOps) or the overlay, so the same code serves both paths.
+// The overlay records each value read (its exact bytes, or that it was
+// absent), buffers each write already encoded, keeps counter deltas apart
+// (AddCounter adds no read) and answers reads from its own writes first.
+// When fn returns nil, the single writer goroutine (writer.go) takes every
+// overlay queued, in one bbolt transaction: for each in turn it checks that
+// every value read is still byte for byte what fn saw, then applies its
+// writes; the counter deltas of the whole group are folded in at the end
+// (a read of a counter folds its pending delta first). An overlay whose reads
+// no longer hold is not applied: Update runs fn again on a fresh snapshot,
+// and after optimisticAttempts tries, inside bbolt's Batch (the classic
+// path, serialized like before). fn also goes to the classic path at once
+// when it uses what a snapshot cannot serve: scans (ForEachCustomer,
+// FindCustomersByName, Interactions, MoveInteractions/DeleteCustomer with a
+// merge, Orders, Offers, PendingOutbox, SegmentChanges, Counters, OutboxDepth…)
+// make the overlay fail with errNeedsWriter and mark it unusable, whatever fn
+// does with the error. An error from fn on a snapshot commits nothing; an fn
+// that wrote nothing returns without queuing. The writer commits as soon as
+// the previous commit is done (no timer), so groups grow with the load.
+//
+// The result is serializable: each applied overlay saw exactly the state it
+// is applied on, for everything it read; point reads only, so no phantoms.
+// Two turns of one customer both read the customer record, so one of them
+// runs again; a replayed message finds its SeenMessage entry on the re-run.
+//
+// Ids (NextSequence) are handed out in memory from per-bucket atomic counters
+// set from the bucket sequences at Open (the file is locked by this process)
+// and shared by both paths; every commit raises the bucket sequence to the
+// highest id it stores, so ids are never reissued, across reopen too. An id
+// is taken when fn runs, so ids of unrelated records may commit out of
+// order, and ids taken by a run that did not commit are skipped. A
+// customer's history is read "after id N", so a new interaction must also
+// commit after every interaction of that customer (mustBeLast), or fn runs
+// again with a new id.
 package boltstore
 
 import (
@@ -15,6 +56,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -46,13 +88,41 @@ type Options struct {
 	Now func() time.Time
 	// LockTimeout bounds the wait for the file lock (default 1s).
 	LockTimeout time.Duration
+
+	// MaxBatchSize caps how many Update calls one commit takes: the
+	// optimistic writer's group commits and bbolt's Batch (classic path).
+	// 0 keeps the defaults (defaultMaxBatchSize; bbolt's for Batch).
+	MaxBatchSize int
+	// MaxBatchDelay is how long bbolt's Batch (the classic path only) waits
+	// to collect calls; 0 keeps bbolt's default (10ms). The optimistic
+	// writer never waits: it commits whatever is queued as soon as the
+	// previous commit is done.
+	MaxBatchDelay time.Duration
+	// InitialMmapSize is passed to bbolt: a read transaction (an optimistic
+	// Update runs fn in one) blocks the writer when the file outgrows the
+	// mapping, so a large mapping avoids those stalls. 0 is bbolt's default.
+	InitialMmapSize int
+	// Pessimistic disables the optimistic path: every Update runs fn inside
+	// bbolt's Batch, serialized with the other writers.
+	Pessimistic bool
 }
+
+// defaultMaxBatchSize caps a group commit of the optimistic writer.
+const defaultMaxBatchSize = 1000
 
 // DB is the bbolt-backed store. It is safe for concurrent use.
 type DB struct {
 	bolt *bbolt.DB
 	path string
 	now  func() time.Time
+
+	pessimistic bool
+	// seqs are the bucket sequences (index as allBuckets), handed out in
+	// memory: the file is locked by this process, so they start from the
+	// bucket sequences at Open and every commit raises the bucket sequence
+	// to the highest id it stores.
+	seqs []atomic.Uint64
+	w    *writer
 }
 
 var _ crm.Store = (*DB)(nil)
@@ -70,16 +140,23 @@ func Open(path string, opts Options) (*DB, error) {
 		timeout = defaultLockTimeout
 	}
 	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:      timeout,
-		FreelistType: bbolt.FreelistMapType,
-		NoSync:       opts.NoSync,
+		Timeout:         timeout,
+		FreelistType:    bbolt.FreelistMapType,
+		NoSync:          opts.NoSync,
+		InitialMmapSize: opts.InitialMmapSize,
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("another idicbot instance holds %s: %w", path, ErrLocked)
 	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{bolt: bdb, path: path, now: opts.Now}
+	if opts.MaxBatchSize > 0 {
+		bdb.MaxBatchSize = opts.MaxBatchSize
+	}
+	if opts.MaxBatchDelay > 0 {
+		bdb.MaxBatchDelay = opts.MaxBatchDelay
+	}
+	db := &DB{bolt: bdb, path: path, now: opts.Now, pessimistic: opts.Pessimistic}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -87,30 +164,117 @@ func Open(path string, opts Options) (*DB, error) {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	db.seqs = make([]atomic.Uint64, len(allBuckets))
+	if err := bdb.View(func(tx *bbolt.Tx) error {
+		for i, name := range allBuckets {
+			db.seqs[i].Store(tx.Bucket(name).Sequence())
+		}
+		return nil
+	}); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	maxBatch := opts.MaxBatchSize
+	if maxBatch <= 0 {
+		maxBatch = defaultMaxBatchSize
+	}
+	db.w = newWriter(bdb, maxBatch)
 	return db, nil
 }
 
-// Close releases the file and its lock.
+// Close waits for the commits under way, then releases the file and its
+// lock. Updates after Close fail.
 func (db *DB) Close() error {
+	db.w.close()
 	return db.bolt.Close()
 }
 
 // Path returns the file path the store was opened with.
 func (db *DB) Path() string { return db.path }
 
-// Bolt exposes the underlying bbolt handle (benchmarks, stats, tools).
+// Bolt exposes the underlying bbolt handle (benchmarks, stats, tools). Do
+// not take ids (NextSequence) from the store's buckets through it: the store
+// hands ids out from memory while it is open.
 func (db *DB) Bolt() *bbolt.DB { return db.bolt }
 
 // Update runs fn in a write transaction that is group-committed with
-// concurrent callers (bbolt Batch). fn may run more than once, so it must
-// build the records it writes inside fn. An error from fn commits nothing.
+// concurrent callers. fn may run more than once, so it must build the
+// records it writes inside fn. An error from fn commits nothing.
+//
+// fn first runs optimistically on a snapshot, in the caller's goroutine
+// (see the package documentation); when its reads no longer hold at commit,
+// or it uses an operation a snapshot cannot serve (scans), it runs again
+// inside the single writer.
 func (db *DB) Update(ctx context.Context, fn func(crm.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	if !db.pessimistic {
+	attempts:
+		for range optimisticAttempts {
+			switch out, err := db.updateOptimistic(fn); out {
+			case done:
+				return err
+			case needsWriter:
+				break attempts
+			}
+		}
+	}
+	return db.updateClassic(fn)
+}
+
+// optimisticAttempts is how many times Update runs fn on a snapshot before
+// it runs fn in the writer: a conflict usually means a busy customer, where
+// a second snapshot tends to win, a third rarely.
+const optimisticAttempts = 2
+
+// updateClassic runs fn inside bbolt's Batch, in the single writer.
+func (db *DB) updateClassic(fn func(crm.Tx) error) error {
 	return db.bolt.Batch(func(btx *bbolt.Tx) error {
 		return fn(db.newTx(btx))
 	})
+}
+
+// outcome of an optimistic attempt.
+type outcome int
+
+const (
+	done        outcome = iota // committed, or fn failed: return err
+	conflicted                 // a value read changed: try again
+	needsWriter                // fn used what a snapshot cannot serve
+)
+
+// updateOptimistic runs fn on a snapshot and has the writer validate and
+// apply what it did. err is meaningful only when the outcome is done.
+func (db *DB) updateOptimistic(fn func(crm.Tx) error) (out outcome, err error) {
+	var ov *overlay
+	err = db.bolt.View(func(btx *bbolt.Tx) error {
+		ov = newOverlay(db, btx)
+		return fn(&Tx{ops: ov, now: db.now})
+	})
+	if ov == nil { // View failed before fn ran (database closed)
+		return done, err
+	}
+	ov.release()
+	if ov.unsupported {
+		return needsWriter, nil
+	}
+	if err != nil {
+		// fn's answer on a consistent snapshot taken during the call: like
+		// a transaction that rolled back, it commits nothing.
+		return done, err
+	}
+	if ov.readOnly() {
+		return done, nil
+	}
+	switch err := db.w.commit(ov); err {
+	case nil:
+		return done, nil
+	case errConflict, errRetry:
+		return conflicted, nil
+	default:
+		return done, err
+	}
 }
 
 // UpdateSolo runs fn in its own write transaction (bbolt Update), without
@@ -135,7 +299,7 @@ func (db *DB) View(ctx context.Context, fn func(crm.Tx) error) error {
 }
 
 func (db *DB) newTx(btx *bbolt.Tx) *Tx {
-	return &Tx{tx: btx, now: db.now}
+	return &Tx{ops: boltOps{tx: btx, db: db}, now: db.now}
 }
 
 // Backup writes a consistent copy of the whole file to w while the store

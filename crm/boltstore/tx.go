@@ -14,20 +14,53 @@ import (
 )
 
 // Tx is one store transaction. A Tx is built afresh for every run of an
-// Update function (bbolt may run a batched function again) and holds no
-// state of its own besides the bbolt transaction.
+// Update function (fn may run again: after a conflict, in the writer, or
+// when bbolt's Batch retries) and holds no state of its own besides its kv
+// (a bbolt transaction, or an optimistic overlay: see the package
+// documentation) and a cache of what the indexes hold for customers read.
 //
 // Methods that assign ids (PutCustomer with ID 0, AppendInteraction, AddOrder,
 // EnqueueOutbox…) write the id into the caller's struct. If the transaction
 // is then rolled back and fn run again, fn must build those structs again
-// inside fn: an id kept from a rolled-back run may since belong to another
-// record.
+// inside fn: an id kept from a run that did not commit is never stored.
 type Tx struct {
-	tx  *bbolt.Tx
+	ops kv
 	now func() time.Time
 	// stored remembers, in write transactions, what the indexes hold for each
 	// customer read, so PutCustomer need not decode the old record again.
-	stored map[crm.ID]indexed
+	stored storedSet
+}
+
+// storedSet maps customer ids to what the indexes hold for them: a turn
+// touches one or two customers, so a slice beats a map.
+type storedSet []storedEntry
+
+type storedEntry struct {
+	id crm.ID
+	x  indexed
+}
+
+func (s storedSet) get(id crm.ID) (indexed, bool) {
+	for i := range s {
+		if s[i].id == id {
+			return s[i].x, true
+		}
+	}
+	return indexed{}, false
+}
+
+func (s *storedSet) set(id crm.ID, x indexed) {
+	for i := range *s {
+		if (*s)[i].id == id {
+			(*s)[i].x = x
+			return
+		}
+	}
+	*s = append(*s, storedEntry{id, x})
+}
+
+func (s *storedSet) remove(id crm.ID) {
+	*s = slices.DeleteFunc(*s, func(e storedEntry) bool { return e.id == id })
 }
 
 var _ crm.Tx = (*Tx)(nil)
@@ -48,10 +81,18 @@ const (
 	counterSegmentPrefix = "segment:"
 )
 
-func (t *Tx) bucket(name []byte) *bbolt.Bucket { return t.tx.Bucket(name) }
+// bucket returns a bucket for scans; on an overlay it fails with
+// errNeedsWriter, which makes Update run fn again in the writer.
+func (t *Tx) bucket(name []byte) (*bbolt.Bucket, error) { return t.ops.bucket(name) }
+
+func (t *Tx) get(b, k []byte) []byte { return t.ops.get(b, k) }
 
 // scan calls fn for every key with prefix, from start (prefix if nil).
-func (t *Tx) scan(b *bbolt.Bucket, prefix, start []byte, fn func(k, v []byte) error) error {
+func (t *Tx) scan(name, prefix, start []byte, fn func(k, v []byte) error) error {
+	b, err := t.bucket(name)
+	if err != nil {
+		return err
+	}
 	return scan(b, prefix, start, false, fn)
 }
 
@@ -59,8 +100,12 @@ func (t *Tx) scan(b *bbolt.Bucket, prefix, start []byte, fn func(k, v []byte) er
 // transaction it repositions the cursor after each call, so that function
 // may write to the bucket being scanned (k and v are then valid only until
 // it writes).
-func (t *Tx) scanUser(b *bbolt.Bucket, prefix, start []byte, fn func(k, v []byte) error) error {
-	return scan(b, prefix, start, t.tx.Writable(), fn)
+func (t *Tx) scanUser(name, prefix, start []byte, fn func(k, v []byte) error) error {
+	b, err := t.bucket(name)
+	if err != nil {
+		return err
+	}
+	return scan(b, prefix, start, t.ops.writable(), fn)
 }
 
 func scan(b *bbolt.Bucket, prefix, start []byte, writable bool, fn func(k, v []byte) error) error {
@@ -90,22 +135,17 @@ func scan(b *bbolt.Bucket, prefix, start []byte, writable bool, fn func(k, v []b
 
 // nextID returns id, or the bucket's next sequence when id is 0. An explicit
 // id above the sequence moves the sequence past it, so it is never reissued.
-func nextID(b *bbolt.Bucket, id crm.ID) (crm.ID, error) {
+func (t *Tx) nextID(b []byte, id crm.ID) (crm.ID, error) {
 	if id == 0 {
-		seq, err := b.NextSequence()
+		seq, err := t.ops.nextSeq(b)
 		return crm.ID(seq), err
 	}
-	if uint64(id) > b.Sequence() {
-		if err := b.SetSequence(uint64(id)); err != nil {
-			return 0, err
-		}
-	}
-	return id, nil
+	return id, t.ops.raiseSeq(b, uint64(id))
 }
 
 // SeenMessage implements crm.Tx.
 func (t *Tx) SeenMessage(ch crm.Channel, msgID string) (crm.ID, bool, error) {
-	v := t.bucket(bktSeen).Get(seenKey(ch, msgID))
+	v := t.get(bktSeen, seenKey(ch, msgID))
 	if v == nil {
 		return 0, false, nil
 	}
@@ -114,7 +154,7 @@ func (t *Tx) SeenMessage(ch crm.Channel, msgID string) (crm.ID, bool, error) {
 
 // MarkMessage implements crm.Tx.
 func (t *Tx) MarkMessage(ch crm.Channel, msgID string, interaction crm.ID) error {
-	return t.bucket(bktSeen).Put(seenKey(ch, msgID), idKey(interaction))
+	return t.ops.put(bktSeen, seenKey(ch, msgID), idKey(interaction))
 }
 
 func seenKey(ch crm.Channel, msgID string) []byte {
@@ -127,7 +167,7 @@ func seenKey(ch crm.Channel, msgID string) []byte {
 // getCustomer returns the stored customer id, or nil without redirects.
 func (t *Tx) getCustomer(id crm.ID) (*crm.Customer, error) {
 	k := idKey(id)
-	v := t.bucket(bktCustomers).Get(k)
+	v := t.get(bktCustomers, k)
 	if v == nil {
 		return nil, nil
 	}
@@ -135,18 +175,15 @@ func (t *Tx) getCustomer(id crm.ID) (*crm.Customer, error) {
 	if err := decode(bktCustomers, k, v, c); err != nil {
 		return nil, err
 	}
-	if t.tx.Writable() {
-		if t.stored == nil {
-			t.stored = map[crm.ID]indexed{}
-		}
-		t.stored[id] = indexedOf(c)
+	if t.ops.writable() {
+		t.stored.set(id, indexedOf(c))
 	}
 	return c, nil
 }
 
 // storedIndexed returns what the indexes hold for customer id.
 func (t *Tx) storedIndexed(id crm.ID) (indexed, error) {
-	if x, ok := t.stored[id]; ok {
+	if x, ok := t.stored.get(id); ok {
 		return x, nil
 	}
 	c, err := t.getCustomer(id)
@@ -158,9 +195,8 @@ func (t *Tx) storedIndexed(id crm.ID) (indexed, error) {
 
 // resolve follows merge redirects from id to the id it ended up as.
 func (t *Tx) resolve(id crm.ID) crm.ID {
-	r := t.bucket(bktRedirects)
 	for range maxRedirects {
-		next := readID(r.Get(idKey(id)))
+		next := readID(t.get(bktRedirects, idKey(id)))
 		if next == 0 {
 			return id
 		}
@@ -184,7 +220,7 @@ func (t *Tx) findBy(bucket []byte, key string) (*crm.Customer, error) {
 	if key == "" {
 		return nil, nil
 	}
-	id := readID(t.bucket(bucket).Get([]byte(key)))
+	id := readID(t.get(bucket, []byte(key)))
 	if id == 0 {
 		return nil, nil
 	}
@@ -242,7 +278,10 @@ func (t *Tx) FindCustomersByName(query string, limit int) ([]*crm.Customer, erro
 	if limit <= 0 {
 		limit = defaultNameLimit
 	}
-	idx := t.bucket(bktIdxName)
+	idx, err := t.bucket(bktIdxName)
+	if err != nil {
+		return nil, err
+	}
 	best := words[0]
 	if len(words) > 1 {
 		bestN := -1
@@ -328,13 +367,12 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 	if c == nil {
 		return crm.Errorf(crm.EINVALID, "No customer.")
 	}
-	cb := t.bucket(bktCustomers)
 	if c.ID != 0 {
-		if to := readID(t.bucket(bktRedirects).Get(idKey(c.ID))); to != 0 {
+		if to := readID(t.get(bktRedirects, idKey(c.ID))); to != 0 {
 			return crm.Errorf(crm.ECONFLICT, "Customer %d was merged into %d.", c.ID, to)
 		}
 	}
-	id, err := nextID(cb, c.ID)
+	id, err := t.nextID(bktCustomers, c.ID)
 	if err != nil {
 		return err
 	}
@@ -347,14 +385,11 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 	if err != nil {
 		return err
 	}
-	if err := cb.Put(idKey(id), data); err != nil {
+	if err := t.ops.put(bktCustomers, idKey(id), data); err != nil {
 		return err
 	}
 	cur := indexedOf(c)
-	if t.stored == nil {
-		t.stored = map[crm.ID]indexed{}
-	}
-	t.stored[id] = cur
+	t.stored.set(id, cur)
 	return t.reindex(id, old, cur)
 }
 
@@ -366,7 +401,7 @@ type indexed struct {
 	phone      string
 	email      string
 	external   string
-	words      []string
+	name       string // words are derived from it, when it changes
 	segment    string
 }
 
@@ -379,7 +414,7 @@ func indexedOf(c *crm.Customer) indexed {
 		phone:    strings.TrimSpace(c.Phone),
 		email:    normEmail(c.Email),
 		external: strings.TrimSpace(c.ExternalID),
-		words:    nameWords(c.Name),
+		name:     c.Name,
 		segment:  c.Segment.Name,
 	}
 	for _, idn := range c.Identities {
@@ -395,20 +430,19 @@ func indexedOf(c *crm.Customer) indexed {
 func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 	idv := idKey(id)
 
-	idn := t.bucket(bktIdxIdentity)
 	for _, k := range old.identities {
 		if !slices.Contains(cur.identities, k) {
-			if err := deleteIfOwner(idn, k, id); err != nil {
+			if err := t.deleteIfOwner(bktIdxIdentity, k, id); err != nil {
 				return err
 			}
 		}
 	}
 	for _, k := range cur.identities {
-		if err := putOwner(idn, k, idv); err != nil {
+		if err := t.putOwner(bktIdxIdentity, k, idv); err != nil {
 			return err
 		}
 	}
-	for _, f := range []struct {
+	for _, f := range [...]struct {
 		bucket   []byte
 		old, cur string
 	}{
@@ -416,40 +450,48 @@ func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 		{bktIdxEmail, old.email, cur.email},
 		{bktIdxExternal, old.external, cur.external},
 	} {
-		b := t.bucket(f.bucket)
 		if f.old != "" && f.old != f.cur {
-			if err := deleteIfOwner(b, f.old, id); err != nil {
+			if err := t.deleteIfOwner(f.bucket, f.old, id); err != nil {
 				return err
 			}
 		}
 		if f.cur != "" {
-			if err := putOwner(b, f.cur, idv); err != nil {
+			if err := t.putOwner(f.bucket, f.cur, idv); err != nil {
 				return err
 			}
 		}
 	}
 
-	names := t.bucket(bktIdxName)
-	for _, w := range old.words {
-		if !slices.Contains(cur.words, w) {
-			if err := names.Delete(strIDKey(w, uint64(id))); err != nil {
+	// The name entries (word 0x00 id) and the segment entry belong to this
+	// customer alone, so when the name or the segment did not change they
+	// are in place already: no need to fold the name or read them.
+	sameName := old.exists && cur.exists && old.name == cur.name
+	var oldWords, curWords []string
+	if !sameName {
+		oldWords, curWords = nameWords(old.name), nameWords(cur.name)
+	}
+	for _, w := range oldWords {
+		if !slices.Contains(curWords, w) {
+			if err := t.ops.del(bktIdxName, strIDKey(w, uint64(id))); err != nil {
 				return err
 			}
 		}
 	}
-	joined := []byte(strings.Join(cur.words, " "))
-	for _, w := range cur.words {
+	var joined []byte
+	for _, w := range curWords {
+		if joined == nil {
+			joined = []byte(strings.Join(curWords, " "))
+		}
 		k := strIDKey(w, uint64(id))
-		if v := names.Get(k); v == nil || !bytes.Equal(v, joined) {
-			if err := names.Put(k, joined); err != nil {
+		if v := t.get(bktIdxName, k); v == nil || !bytes.Equal(v, joined) {
+			if err := t.ops.put(bktIdxName, k, joined); err != nil {
 				return err
 			}
 		}
 	}
 
-	segs := t.bucket(bktIdxSegment)
 	if old.exists && old.segment != "" && (!cur.exists || old.segment != cur.segment) {
-		if err := segs.Delete(strIDKey(old.segment, uint64(id))); err != nil {
+		if err := t.ops.del(bktIdxSegment, strIDKey(old.segment, uint64(id))); err != nil {
 			return err
 		}
 		if err := t.AddCounter(counterSegmentPrefix+old.segment, -1); err != nil {
@@ -463,8 +505,8 @@ func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 				return err
 			}
 		}
-		if segs.Get(k) == nil {
-			if err := segs.Put(k, nil); err != nil {
+		if (!old.exists || old.segment != cur.segment) && t.get(bktIdxSegment, k) == nil {
+			if err := t.ops.put(bktIdxSegment, k, nil); err != nil {
 				return err
 			}
 		}
@@ -479,18 +521,18 @@ func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 	return nil
 }
 
-func putOwner(b *bbolt.Bucket, key string, idv []byte) error {
-	if v := b.Get([]byte(key)); bytes.Equal(v, idv) {
+func (t *Tx) putOwner(b []byte, key string, idv []byte) error {
+	if v := t.get(b, []byte(key)); bytes.Equal(v, idv) {
 		return nil
 	}
-	return b.Put([]byte(key), idv)
+	return t.ops.put(b, []byte(key), idv)
 }
 
-func deleteIfOwner(b *bbolt.Bucket, key string, id crm.ID) error {
-	if readID(b.Get([]byte(key))) != id {
+func (t *Tx) deleteIfOwner(b []byte, key string, id crm.ID) error {
+	if readID(t.get(b, []byte(key))) != id {
 		return nil
 	}
-	return b.Delete([]byte(key))
+	return t.ops.del(b, []byte(key))
 }
 
 // DeleteCustomer implements crm.Tx. It removes the record, every index entry
@@ -511,14 +553,14 @@ func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 	if err := t.reindex(id, indexedOf(old), indexed{}); err != nil {
 		return err
 	}
-	delete(t.stored, id)
-	if err := t.bucket(bktCustomers).Delete(idKey(id)); err != nil {
+	t.stored.remove(id)
+	if err := t.ops.del(bktCustomers, idKey(id)); err != nil {
 		return err
 	}
 	if mergedInto == 0 {
 		return nil
 	}
-	if err := t.bucket(bktRedirects).Put(idKey(id), idKey(mergedInto)); err != nil {
+	if err := t.ops.put(bktRedirects, idKey(id), idKey(mergedInto)); err != nil {
 		return err
 	}
 	if err := t.moveOrders(id, mergedInto); err != nil {
@@ -530,7 +572,7 @@ func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 // ForEachCustomer implements crm.Tx, in id order. In an Update, fn may save
 // customers.
 func (t *Tx) ForEachCustomer(fn func(*crm.Customer) error) error {
-	return t.scanUser(t.bucket(bktCustomers), nil, nil, func(k, v []byte) error {
+	return t.scanUser(bktCustomers, nil, nil, func(k, v []byte) error {
 		c := new(crm.Customer)
 		if err := decode(bktCustomers, k, v, c); err != nil {
 			return err
@@ -543,7 +585,7 @@ func (t *Tx) ForEachCustomer(fn func(*crm.Customer) error) error {
 // segment are in no segment. In an Update, fn may save customers.
 func (t *Tx) SegmentCustomers(segment string, fn func(crm.ID) error) error {
 	p := strPrefix(segment)
-	return t.scanUser(t.bucket(bktIdxSegment), p, nil, func(k, _ []byte) error {
+	return t.scanUser(bktIdxSegment, p, nil, func(k, _ []byte) error {
 		return fn(readID(k[len(p):]))
 	})
 }
@@ -564,8 +606,8 @@ func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 	if i == nil || i.CustomerID == 0 {
 		return crm.Errorf(crm.EINVALID, "Interaction without customer.")
 	}
-	b := t.bucket(bktInteractions)
-	id, err := nextID(b, i.ID)
+	fresh := i.ID == 0
+	id, err := t.nextID(bktInteractions, i.ID)
 	if err != nil {
 		return err
 	}
@@ -573,7 +615,11 @@ func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 	if i.Time.IsZero() {
 		i.Time = t.now()
 	}
-	return putJSON(b, pairKey(i.CustomerID, i.ID), i)
+	k := pairKey(i.CustomerID, i.ID)
+	if fresh {
+		t.ops.mustBeLast(bktInteractions, k)
+	}
+	return t.putJSON(bktInteractions, k, i)
 }
 
 // PutInteraction implements crm.Tx. An interaction of a customer merged away
@@ -582,26 +628,24 @@ func (t *Tx) PutInteraction(i *crm.Interaction) error {
 	if i == nil || i.ID == 0 {
 		return crm.Errorf(crm.EINVALID, "Interaction without id.")
 	}
-	b := t.bucket(bktInteractions)
-	if b.Get(pairKey(i.CustomerID, i.ID)) == nil {
+	if t.get(bktInteractions, pairKey(i.CustomerID, i.ID)) == nil {
 		to := t.resolve(i.CustomerID)
-		if to == i.CustomerID || b.Get(pairKey(to, i.ID)) == nil {
+		if to == i.CustomerID || t.get(bktInteractions, pairKey(to, i.ID)) == nil {
 			return crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", i.ID)
 		}
 		i.CustomerID = to
 	}
-	return putJSON(b, pairKey(i.CustomerID, i.ID), i)
+	return t.putJSON(bktInteractions, pairKey(i.CustomerID, i.ID), i)
 }
 
 // Interaction implements crm.Tx, following merge redirects.
 func (t *Tx) Interaction(customer, id crm.ID) (*crm.Interaction, error) {
-	b := t.bucket(bktInteractions)
 	k := pairKey(customer, id)
-	v := b.Get(k)
+	v := t.get(bktInteractions, k)
 	if v == nil {
 		if to := t.resolve(customer); to != customer {
 			k = pairKey(to, id)
-			v = b.Get(k)
+			v = t.get(bktInteractions, k)
 		}
 	}
 	if v == nil {
@@ -619,9 +663,12 @@ func (t *Tx) Interactions(customer crm.ID, after crm.ID, limit int) ([]*crm.Inte
 	if after == math.MaxUint64 {
 		return nil, nil
 	}
+	b, err := t.bucket(bktInteractions)
+	if err != nil {
+		return nil, err
+	}
 	customer = t.resolve(customer)
 	var out []*crm.Interaction
-	b := t.bucket(bktInteractions)
 	c := b.Cursor()
 	p := idKey(customer)
 	for k, v := c.Seek(pairKey(customer, after+1)); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
@@ -643,9 +690,13 @@ func (t *Tx) RecentInteractions(customer crm.ID, n int) ([]*crm.Interaction, err
 	if n <= 0 {
 		return nil, nil
 	}
+	b, err := t.bucket(bktInteractions)
+	if err != nil {
+		return nil, err
+	}
 	customer = t.resolve(customer)
 	var out []*crm.Interaction
-	c := t.bucket(bktInteractions).Cursor()
+	c := b.Cursor()
 	p := idKey(customer)
 	var k, v []byte
 	if end := prefixEnd(p); end == nil {
@@ -686,7 +737,10 @@ func (t *Tx) MoveInteractions(from, to crm.ID) error {
 // rekey moves every (from, id) record of a bucket to (to, id), rewriting
 // its value with conv.
 func (t *Tx) rekey(bucket []byte, from, to crm.ID, conv func(k, v []byte) (any, error)) error {
-	b := t.bucket(bucket)
+	b, err := t.bucket(bucket)
+	if err != nil {
+		return err
+	}
 	type rec struct {
 		id crm.ID
 		v  any
@@ -705,7 +759,7 @@ func (t *Tx) rekey(bucket []byte, from, to crm.ID, conv func(k, v []byte) (any, 
 		if err := b.Delete(pairKey(from, r.id)); err != nil {
 			return err
 		}
-		if err := putJSON(b, pairKey(to, r.id), r.v); err != nil {
+		if err := t.putJSON(bucket, pairKey(to, r.id), r.v); err != nil {
 			return err
 		}
 	}
@@ -713,7 +767,6 @@ func (t *Tx) rekey(bucket []byte, from, to crm.ID, conv func(k, v []byte) (any, 
 }
 
 func (t *Tx) moveOrders(from, to crm.ID) error {
-	refs := t.bucket(bktIdxOrderRef)
 	return t.rekey(bktOrders, from, to, func(k, v []byte) (any, error) {
 		o := new(crm.Order)
 		if err := decode(bktOrders, k, v, o); err != nil {
@@ -721,7 +774,7 @@ func (t *Tx) moveOrders(from, to crm.ID) error {
 		}
 		o.CustomerID = to
 		if o.Ref != "" {
-			if err := refs.Put([]byte(o.Ref), pairKey(to, o.ID)); err != nil {
+			if err := t.ops.put(bktIdxOrderRef, []byte(o.Ref), pairKey(to, o.ID)); err != nil {
 				return nil, err
 			}
 		}
@@ -734,22 +787,20 @@ func (t *Tx) AddOrder(o *crm.Order) (bool, error) {
 	if o == nil || o.CustomerID == 0 {
 		return false, crm.Errorf(crm.EINVALID, "Order without customer.")
 	}
-	refs := t.bucket(bktIdxOrderRef)
-	if o.Ref != "" && refs.Get([]byte(o.Ref)) != nil {
+	if o.Ref != "" && t.get(bktIdxOrderRef, []byte(o.Ref)) != nil {
 		return false, nil
 	}
-	b := t.bucket(bktOrders)
-	id, err := nextID(b, o.ID)
+	id, err := t.nextID(bktOrders, o.ID)
 	if err != nil {
 		return false, err
 	}
 	o.ID = id
 	k := pairKey(o.CustomerID, o.ID)
-	if err := putJSON(b, k, o); err != nil {
+	if err := t.putJSON(bktOrders, k, o); err != nil {
 		return false, err
 	}
 	if o.Ref != "" {
-		if err := refs.Put([]byte(o.Ref), k); err != nil {
+		if err := t.ops.put(bktIdxOrderRef, []byte(o.Ref), k); err != nil {
 			return false, err
 		}
 	}
@@ -758,9 +809,12 @@ func (t *Tx) AddOrder(o *crm.Order) (bool, error) {
 
 // Orders implements crm.Tx, oldest first, following merge redirects.
 func (t *Tx) Orders(customer crm.ID) ([]*crm.Order, error) {
+	if _, err := t.bucket(bktOrders); err != nil {
+		return nil, err
+	}
 	customer = t.resolve(customer)
 	var out []*crm.Order
-	err := t.scan(t.bucket(bktOrders), idKey(customer), nil, func(k, v []byte) error {
+	err := t.scan(bktOrders, idKey(customer), nil, func(k, v []byte) error {
 		o := new(crm.Order)
 		if err := decode(bktOrders, k, v, o); err != nil {
 			return err
@@ -774,7 +828,7 @@ func (t *Tx) Orders(customer crm.ID) ([]*crm.Order, error) {
 // Offers implements crm.Tx, sorted by id.
 func (t *Tx) Offers() ([]*crm.Offer, error) {
 	var out []*crm.Offer
-	err := t.scan(t.bucket(bktOffers), nil, nil, func(k, v []byte) error {
+	err := t.scan(bktOffers, nil, nil, func(k, v []byte) error {
 		o := new(crm.Offer)
 		if err := decode(bktOffers, k, v, o); err != nil {
 			return err
@@ -789,7 +843,7 @@ func (t *Tx) Offers() ([]*crm.Offer, error) {
 func (t *Tx) Offer(id string) (*crm.Offer, error) {
 	var v []byte
 	if id != "" {
-		v = t.bucket(bktOffers).Get([]byte(id))
+		v = t.get(bktOffers, []byte(id))
 	}
 	if v == nil {
 		return nil, crm.Errorf(crm.ENOTFOUND, "Offer %q not found.", id)
@@ -811,16 +865,16 @@ func (t *Tx) PutOffer(o *crm.Offer) error {
 	if err != nil {
 		return err
 	}
-	if err := t.bucket(bktOffers).Put([]byte(o.ID), data); err != nil {
+	if err := t.ops.put(bktOffers, []byte(o.ID), data); err != nil {
 		return err
 	}
-	return t.bucket(bktOfferVersions).Put(strIDKey(o.ID, uint64(o.Version)), data)
+	return t.ops.put(bktOfferVersions, strIDKey(o.ID, uint64(o.Version)), data)
 }
 
 // OfferVersions implements crm.Tx, oldest version first.
 func (t *Tx) OfferVersions(id string) ([]*crm.Offer, error) {
 	var out []*crm.Offer
-	err := t.scan(t.bucket(bktOfferVersions), strPrefix(id), nil, func(k, v []byte) error {
+	err := t.scan(bktOfferVersions, strPrefix(id), nil, func(k, v []byte) error {
 		o := new(crm.Offer)
 		if err := decode(bktOfferVersions, k, v, o); err != nil {
 			return err
@@ -836,12 +890,11 @@ func (t *Tx) AppendOfferEvent(e *crm.OfferEvent) error {
 	if e.Time.IsZero() {
 		e.Time = t.now()
 	}
-	b := t.bucket(bktOfferEvents)
-	seq, err := b.NextSequence()
+	seq, err := t.ops.nextSeq(bktOfferEvents)
 	if err != nil {
 		return err
 	}
-	return putJSON(b, u64(seq), e)
+	return t.putJSON(bktOfferEvents, u64(seq), e)
 }
 
 // AppendSegmentChange implements crm.Tx; a zero Time is set to now.
@@ -849,17 +902,16 @@ func (t *Tx) AppendSegmentChange(e *crm.SegmentChange) error {
 	if e.Time.IsZero() {
 		e.Time = t.now()
 	}
-	b := t.bucket(bktSegmentChanges)
-	seq, err := b.NextSequence()
+	seq, err := t.ops.nextSeq(bktSegmentChanges)
 	if err != nil {
 		return err
 	}
-	return putJSON(b, timeKey(e.Time, seq), e)
+	return t.putJSON(bktSegmentChanges, timeKey(e.Time, seq), e)
 }
 
 // SegmentChanges implements crm.Tx with one seek to since.
 func (t *Tx) SegmentChanges(since time.Time, fn func(*crm.SegmentChange) error) error {
-	return t.scanUser(t.bucket(bktSegmentChanges), nil, timeKey(since, 0), func(k, v []byte) error {
+	return t.scanUser(bktSegmentChanges, nil, timeKey(since, 0), func(k, v []byte) error {
 		e := new(crm.SegmentChange)
 		if err := decode(bktSegmentChanges, k, v, e); err != nil {
 			return err
@@ -874,7 +926,7 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 	if it == nil {
 		return crm.Errorf(crm.EINVALID, "No outbox item.")
 	}
-	id, err := nextID(t.bucket(bktOutbox), it.ID)
+	id, err := t.nextID(bktOutbox, it.ID)
 	if err != nil {
 		return err
 	}
@@ -893,7 +945,7 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if it == nil || it.ID == 0 {
 		return crm.Errorf(crm.EINVALID, "Outbox item without id.")
 	}
-	if _, err := nextID(t.bucket(bktOutbox), it.ID); err != nil {
+	if _, err := t.nextID(bktOutbox, it.ID); err != nil {
 		return err
 	}
 	return t.putOutbox(it)
@@ -901,20 +953,19 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 
 func (t *Tx) putOutbox(it *crm.OutboxItem) error {
 	k := idKey(it.ID)
-	if err := putJSON(t.bucket(bktOutbox), k, it); err != nil {
+	if err := t.putJSON(bktOutbox, k, it); err != nil {
 		return err
 	}
-	pending := t.bucket(bktOutboxPending)
 	if it.Status == crm.OutboxPending {
-		return pending.Put(k, nil)
+		return t.ops.put(bktOutboxPending, k, nil)
 	}
-	return pending.Delete(k)
+	return t.ops.del(bktOutboxPending, k)
 }
 
 // OutboxItem implements crm.Tx.
 func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 	k := idKey(id)
-	v := t.bucket(bktOutbox).Get(k)
+	v := t.get(bktOutbox, k)
 	if v == nil {
 		return nil, crm.Errorf(crm.ENOTFOUND, "Outbox item %d not found.", id)
 	}
@@ -928,7 +979,7 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 // PendingOutbox implements crm.Tx. It reads only the pending set; in an
 // Update, fn may save the item (for example as sent).
 func (t *Tx) PendingOutbox(fn func(*crm.OutboxItem) error) error {
-	return t.scanUser(t.bucket(bktOutboxPending), nil, nil, func(k, _ []byte) error {
+	return t.scanUser(bktOutboxPending, nil, nil, func(k, _ []byte) error {
 		it, err := t.OutboxItem(readID(k))
 		if err != nil {
 			return err
@@ -940,28 +991,28 @@ func (t *Tx) PendingOutbox(fn func(*crm.OutboxItem) error) error {
 // OutboxDepth implements crm.Tx: the size of the pending set (walks only
 // its pages, which stay few unless a channel is down for long).
 func (t *Tx) OutboxDepth() (int64, error) {
-	return int64(t.bucket(bktOutboxPending).Stats().KeyN), nil
+	b, err := t.bucket(bktOutboxPending)
+	if err != nil {
+		return 0, err
+	}
+	return int64(b.Stats().KeyN), nil
 }
 
 // AddCounter implements crm.Tx. The names "customers" and "segment:*" are
 // kept by the store itself.
 func (t *Tx) AddCounter(name string, delta int64) error {
-	b := t.bucket(bktCounters)
-	n := readInt(b.Get([]byte(name))) + delta
-	v := make([]byte, 8)
-	binary.BigEndian.PutUint64(v, uint64(n))
-	return b.Put([]byte(name), v)
+	return t.ops.addCounter([]byte(name), delta)
 }
 
 // Counter implements crm.Tx; a missing counter is 0.
 func (t *Tx) Counter(name string) (int64, error) {
-	return readInt(t.bucket(bktCounters).Get([]byte(name))), nil
+	return t.ops.counter([]byte(name)), nil
 }
 
 // Counters implements crm.Tx.
 func (t *Tx) Counters(prefix string) (map[string]int64, error) {
 	out := map[string]int64{}
-	err := t.scan(t.bucket(bktCounters), []byte(prefix), nil, func(k, v []byte) error {
+	err := t.scan(bktCounters, []byte(prefix), nil, func(k, v []byte) error {
 		out[string(k)] = readInt(v)
 		return nil
 	})
@@ -977,7 +1028,7 @@ func readInt(v []byte) int64 {
 
 // Meta implements crm.Tx; a missing key gives nil.
 func (t *Tx) Meta(key string) ([]byte, error) {
-	return bytes.Clone(t.bucket(bktMeta).Get([]byte(key))), nil
+	return bytes.Clone(t.get(bktMeta, []byte(key))), nil
 }
 
 // PutMeta implements crm.Tx; a nil value deletes the key. The schema
@@ -987,15 +1038,15 @@ func (t *Tx) PutMeta(key string, value []byte) error {
 		return crm.Errorf(crm.EINVALID, "Meta key %q is reserved.", key)
 	}
 	if value == nil {
-		return t.bucket(bktMeta).Delete([]byte(key))
+		return t.ops.del(bktMeta, []byte(key))
 	}
-	return t.bucket(bktMeta).Put([]byte(key), bytes.Clone(value))
+	return t.ops.put(bktMeta, []byte(key), bytes.Clone(value))
 }
 
-func putJSON(b *bbolt.Bucket, k []byte, v any) error {
+func (t *Tx) putJSON(b []byte, k []byte, v any) error {
 	data, err := encode(v)
 	if err != nil {
 		return err
 	}
-	return b.Put(k, data)
+	return t.ops.put(b, k, data)
 }

@@ -1,0 +1,161 @@
+package boltstore
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// errConflict: a value the overlay read changed before its commit.
+var errConflict = errors.New("boltstore: optimistic update conflicts")
+
+// errRetry: the writer's transaction failed as a whole, so the overlay was
+// not applied; Update runs fn again (in the writer) to get fn's own answer.
+var errRetry = errors.New("boltstore: group commit failed")
+
+// writer is the single goroutine that validates and applies overlays. It
+// takes every overlay queued (up to max) into one bbolt transaction as soon
+// as the previous commit is done: no timer, so a lone caller commits at
+// once and a busy store commits in large groups while the last fsync runs.
+type writer struct {
+	bolt *bbolt.DB
+	max  int
+
+	mu     sync.Mutex
+	queue  []*commitReq
+	closed bool
+	wake   chan struct{}
+	exited chan struct{}
+	once   sync.Once
+}
+
+type commitReq struct {
+	ov   *overlay
+	err  error
+	done chan error
+}
+
+func newWriter(bdb *bbolt.DB, max int) *writer {
+	w := &writer{bolt: bdb, max: max, wake: make(chan struct{}, 1), exited: make(chan struct{})}
+	go w.loop()
+	return w
+}
+
+// commit queues ov and waits for its outcome: nil once durable, errConflict,
+// errRetry, or a bbolt error.
+func (w *writer) commit(ov *overlay) error {
+	r := &commitReq{ov: ov, done: make(chan error, 1)}
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return berrors.ErrDatabaseNotOpen
+	}
+	w.queue = append(w.queue, r)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	return <-r.done
+}
+
+// close stops taking commits, waits for the queued ones and the loop.
+func (w *writer) close() {
+	w.once.Do(func() {
+		w.mu.Lock()
+		w.closed = true
+		w.mu.Unlock()
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+		<-w.exited
+	})
+}
+
+func (w *writer) loop() {
+	defer close(w.exited)
+	var batch []*commitReq
+	for range w.wake {
+		for {
+			w.mu.Lock()
+			n := min(len(w.queue), w.max)
+			batch = append(batch[:0], w.queue[:n]...)
+			rest := copy(w.queue, w.queue[n:])
+			clear(w.queue[rest:])
+			w.queue = w.queue[:rest]
+			closed := w.closed
+			w.mu.Unlock()
+			if len(batch) == 0 {
+				if closed {
+					return
+				}
+				break
+			}
+			w.run(batch)
+			clear(batch)
+		}
+	}
+}
+
+// run validates and applies a group of overlays in one transaction, in
+// queue order: each one is checked against the state the previous ones
+// left, so two overlays that read the same value cannot both commit.
+func (w *writer) run(batch []*commitReq) {
+	pending := map[string]int64{}
+	err := w.bolt.Update(func(btx *bbolt.Tx) (err error) {
+		defer func() {
+			// Never leave callers waiting: a bug here rolls the group back
+			// and its callers run fn again in bbolt's Batch.
+			if p := recover(); p != nil {
+				err = fmt.Errorf("boltstore writer: %v", p)
+			}
+		}()
+		buckets := make([]*bbolt.Bucket, len(allBuckets))
+		for i, name := range allBuckets {
+			buckets[i] = btx.Bucket(name)
+		}
+		for _, name := range appendBuckets {
+			buckets[bucketIdx(name)].FillPercent = appendFill
+		}
+		cursors := make([]*bbolt.Cursor, len(allBuckets))
+		for _, r := range batch {
+			ok, err := r.ov.apply(btx, buckets, cursors, pending)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				r.err = errConflict
+			}
+		}
+		// Fold the counter deltas of the whole group: one read and write
+		// per counter instead of one per call.
+		b := buckets[counterBucketIdx]
+		for name, d := range pending {
+			k := []byte(name)
+			if err := b.Put(k, intValue(readInt(b.Get(k))+d)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, r := range batch {
+		switch {
+		case err != nil:
+			r.done <- errRetry
+		default:
+			r.done <- r.err
+		}
+	}
+}
+
+// appendBuckets are keyed by increasing ids or times: new keys go to the
+// last page, so pages are packed instead of split half full.
+var appendBuckets = [][]byte{bktOutbox, bktOutboxPending, bktOfferEvents, bktSegmentChanges}
+
+// appendFill is their fill percent (bbolt's default is 0.5); not 1, as ids
+// handed out in memory may commit slightly out of order.
+const appendFill = 0.9

@@ -1,9 +1,11 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -296,7 +298,27 @@ type statusKey struct{}
 
 type statusClient struct{ c *http.Client }
 
+// maxRequestBody bounds what statusClient buffers: texts, keyboards and
+// small files; the adapter sends no large uploads.
+const maxRequestBody = 8 << 20
+
 func (s statusClient) Do(req *http.Request) (*http.Response, error) {
+	// The library streams its multipart body through a pipe, which makes a
+	// chunked request of many small writes — a system call each. The body
+	// of a message is small: read it whole and send it in one write.
+	if req.Body != nil && req.ContentLength <= 0 {
+		body, err := io.ReadAll(io.LimitReader(req.Body, maxRequestBody+1))
+		req.Body.Close()
+		if err != nil {
+			return nil, err
+		}
+		if len(body) > maxRequestBody {
+			return nil, fmt.Errorf("telegram: request body over %d bytes", maxRequestBody)
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.ContentLength = int64(len(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
 	resp, err := s.c.Do(req)
 	if resp != nil {
 		if p, ok := req.Context().Value(statusKey{}).(*int); ok {

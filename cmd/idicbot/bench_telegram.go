@@ -6,7 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"time"
@@ -71,6 +73,17 @@ func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResu
 	}
 	defer a.Close()
 
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile + ".telegram")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, err := driveConversations(ctx, o, func(ctx context.Context, cust, seq int, text string) error {
 		u := telegramtest.User{ID: benchTelegramUserBase + int64(cust), FirstName: "Khách " + strconv.Itoa(cust), LanguageCode: "vi"}
 		srv.UserText(u, text)

@@ -129,31 +129,15 @@ func looksLikePhone(s string) bool {
 	return digits >= 9
 }
 
-// findByUsername scans the customers for a Telegram username. There is no
-// username index, so this reads every customer: fine for thousands, slow on
-// a million (the Slack adapter runs it off the request path).
+// findByUsername finds customers by Telegram username through the store's
+// username index (case-insensitive, without the @).
 func findByUsername(tx crm.Tx, username string) ([]*crm.Customer, error) {
-	username = strings.ToLower(strings.TrimSpace(username))
-	var out []*crm.Customer
-	err := tx.ForEachCustomer(func(cu *crm.Customer) error {
-		for _, id := range cu.Identities {
-			if id.Channel == crm.ChannelTelegram && strings.ToLower(id.Username) == username {
-				out = append(out, cu)
-				break
-			}
-		}
-		if len(out) >= MaxFindResults {
-			return errStopScan
-		}
-		return nil
-	})
-	if err == errStopScan {
-		err = nil
+	out, err := tx.FindCustomersByUsername(crm.ChannelTelegram, username)
+	if len(out) > MaxFindResults {
+		out = out[:MaxFindResults]
 	}
 	return out, err
 }
-
-var errStopScan = fmt.Errorf("stop scan")
 
 // ResolveCustomer finds the one customer a rep means by ref (anything
 // FindCustomers takes). Several matches is an EINVALID error listing them,

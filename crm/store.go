@@ -30,6 +30,10 @@ type Tx interface {
 	FindCustomerByPhone(e164 string) (*Customer, error)
 	FindCustomerByEmail(email string) (*Customer, error)
 	FindCustomerByExternalID(ext string) (*Customer, error)
+	// FindCustomersByUsername returns the customers with an identity on ch
+	// whose Username is username, case-insensitively and without the
+	// leading @, from an index (no scan of the customers).
+	FindCustomersByUsername(ch Channel, username string) ([]*Customer, error)
 	// FindCustomersByName returns customers whose folded name contains every
 	// folded word of query, at most limit of them.
 	FindCustomersByName(query string, limit int) ([]*Customer, error)

@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -73,6 +74,9 @@ const (
 	// rarityProbe is how many index entries are counted per query word to
 	// pick the rarest one to scan.
 	rarityProbe = 2000
+	// maxUsername is the longest username indexed (Telegram's are at most
+	// 32 characters).
+	maxUsername = 256
 	// maxNameScan caps the index entries one name search reads, so a query
 	// made only of very common words stays fast (it may then miss matches).
 	maxNameScan = 100_000
@@ -250,6 +254,36 @@ func (t *Tx) FindCustomerByExternalID(ext string) (*crm.Customer, error) {
 	return t.findBy(bktIdxExternal, strings.TrimSpace(ext))
 }
 
+// FindCustomersByUsername implements crm.Tx: the customers with an identity
+// on ch whose username is username, case-insensitively and with or without
+// the leading @, in id order. It reads idx_username only.
+func (t *Tx) FindCustomersByUsername(ch crm.Channel, username string) ([]*crm.Customer, error) {
+	k, ok := usernameKey(ch, username)
+	if !ok {
+		return nil, nil
+	}
+	p := strPrefix(k)
+	var ids []crm.ID
+	if err := t.scan(bktIdxUsername, p, nil, func(k, _ []byte) error {
+		if len(k) == len(p)+8 {
+			ids = append(ids, readID(k[len(p):]))
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]*crm.Customer, 0, len(ids))
+	for _, id := range ids {
+		cu, err := t.getCustomer(id)
+		if err != nil {
+			return nil, err
+		} else if cu != nil {
+			out = append(out, cu)
+		}
+	}
+	return out, nil
+}
+
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // nameWords returns the distinct folded words of a name joined by spaces:
@@ -403,6 +437,7 @@ type indexed struct {
 	external   string
 	name       string // words are derived from it, when it changes
 	segment    string
+	usernames  []string // usernameKey of each identity's username
 }
 
 func indexedOf(c *crm.Customer) indexed {
@@ -421,8 +456,22 @@ func indexedOf(c *crm.Customer) indexed {
 		if idn.UserID != "" {
 			x.identities = append(x.identities, idn.Key())
 		}
+		if k, ok := usernameKey(idn.Channel, idn.Username); ok && !slices.Contains(x.usernames, k) {
+			x.usernames = append(x.usernames, k)
+		}
 	}
 	return x
+}
+
+// usernameKey is "channel 0x00 lower-cased username without @", the prefix
+// of a customer's idx_username entries; false for no username (or one that
+// cannot be a key: a 0x00 would make prefixes ambiguous).
+func usernameKey(ch crm.Channel, username string) (string, bool) {
+	u := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(username), "@")))
+	if u == "" || len(u) > maxUsername || strings.IndexByte(u, 0) >= 0 || strings.IndexByte(string(ch), 0) >= 0 {
+		return "", false
+	}
+	return string(ch) + "\x00" + u, true
 }
 
 // reindex moves every index entry and counter of customer id from its old
@@ -485,6 +534,23 @@ func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 		k := strIDKey(w, uint64(id))
 		if v := t.get(bktIdxName, k); v == nil || !bytes.Equal(v, joined) {
 			if err := t.ops.put(bktIdxName, k, joined); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Username entries (channel 0x00 username 0x00 id) belong to this
+	// customer alone too: only the difference is written.
+	for _, u := range old.usernames {
+		if !slices.Contains(cur.usernames, u) {
+			if err := t.ops.del(bktIdxUsername, strIDKey(u, uint64(id))); err != nil {
+				return err
+			}
+		}
+	}
+	for _, u := range cur.usernames {
+		if !slices.Contains(old.usernames, u) {
+			if err := t.ops.put(bktIdxUsername, strIDKey(u, uint64(id)), nil); err != nil {
 				return err
 			}
 		}
@@ -570,15 +636,36 @@ func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 }
 
 // ForEachCustomer implements crm.Tx, in id order. In an Update, fn may save
-// customers.
+// customers. The history keys stored after each record are skipped with one
+// seek to the next customer.
 func (t *Tx) ForEachCustomer(fn func(*crm.Customer) error) error {
-	return t.scanUser(bktCustomers, nil, nil, func(k, v []byte) error {
-		c := new(crm.Customer)
-		if err := decode(bktCustomers, k, v, c); err != nil {
-			return err
+	b, err := t.bucket(bktCustomers)
+	if err != nil {
+		return err
+	}
+	c := b.Cursor()
+	k, v := c.First()
+	for k != nil {
+		if len(k) < 8 {
+			return fmt.Errorf("%s/%x: key is not a customer id", bktCustomers, k)
 		}
-		return fn(c)
-	})
+		id := readID(k[:8])
+		if len(k) == 8 {
+			cu := new(crm.Customer)
+			if err := decode(bktCustomers, k, v, cu); err != nil {
+				return err
+			}
+			if err := fn(cu); err != nil {
+				return err
+			}
+		}
+		if id == math.MaxUint64 {
+			return nil
+		}
+		// Also repositions the cursor after fn wrote to the bucket.
+		k, v = c.Seek(idKey(id + 1))
+	}
+	return nil
 }
 
 // SegmentCustomers implements crm.Tx, in id order. Customers without a
@@ -601,12 +688,22 @@ func (t *Tx) CustomerCount() (int64, error) {
 }
 
 // AppendInteraction implements crm.Tx. Ids come from one sequence for all
-// customers, so they increase with time; a zero Time is set to now.
+// customers, so they increase with time; a zero Time is set to now. The
+// record goes to interaction_log (an append) and the customer's history
+// gets a 16-byte key next to the customer record, in the leaf the turn
+// dirties anyway when it saves the customer.
 func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 	if i == nil || i.CustomerID == 0 {
 		return crm.Errorf(crm.EINVALID, "Interaction without customer.")
 	}
 	fresh := i.ID == 0
+	if !fresh {
+		// An explicit id replaces that customer's interaction; it must not
+		// take over another customer's.
+		if t.get(bktInteractions, idKey(i.ID)) != nil && t.get(bktCustomers, pairKey(i.CustomerID, i.ID)) == nil {
+			return crm.Errorf(crm.ECONFLICT, "Interaction %d belongs to another customer.", i.ID)
+		}
+	}
 	id, err := t.nextID(bktInteractions, i.ID)
 	if err != nil {
 		return err
@@ -617,9 +714,24 @@ func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 	}
 	k := pairKey(i.CustomerID, i.ID)
 	if fresh {
-		t.ops.mustBeLast(bktInteractions, k)
+		t.ops.mustBeLast(bktCustomers, k)
 	}
-	return t.putJSON(bktInteractions, k, i)
+	if err := t.putJSON(bktInteractions, idKey(i.ID), i); err != nil {
+		return err
+	}
+	return t.ops.put(bktCustomers, k, nil)
+}
+
+// owner returns the customer whose history holds interaction id: customer,
+// or the customer it was merged into; 0 when neither.
+func (t *Tx) owner(customer, id crm.ID) crm.ID {
+	if t.get(bktCustomers, pairKey(customer, id)) != nil {
+		return customer
+	}
+	if to := t.resolve(customer); to != customer && t.get(bktCustomers, pairKey(to, id)) != nil {
+		return to
+	}
+	return 0
 }
 
 // PutInteraction implements crm.Tx. An interaction of a customer merged away
@@ -628,31 +740,54 @@ func (t *Tx) PutInteraction(i *crm.Interaction) error {
 	if i == nil || i.ID == 0 {
 		return crm.Errorf(crm.EINVALID, "Interaction without id.")
 	}
-	if t.get(bktInteractions, pairKey(i.CustomerID, i.ID)) == nil {
-		to := t.resolve(i.CustomerID)
-		if to == i.CustomerID || t.get(bktInteractions, pairKey(to, i.ID)) == nil {
-			return crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", i.ID)
-		}
-		i.CustomerID = to
+	to := t.owner(i.CustomerID, i.ID)
+	if to == 0 {
+		return crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", i.ID)
 	}
-	return t.putJSON(bktInteractions, pairKey(i.CustomerID, i.ID), i)
+	i.CustomerID = to
+	return t.putJSON(bktInteractions, idKey(i.ID), i)
 }
 
 // Interaction implements crm.Tx, following merge redirects.
 func (t *Tx) Interaction(customer, id crm.ID) (*crm.Interaction, error) {
-	k := pairKey(customer, id)
-	v := t.get(bktInteractions, k)
-	if v == nil {
-		if to := t.resolve(customer); to != customer {
-			k = pairKey(to, id)
-			v = t.get(bktInteractions, k)
-		}
+	var v []byte
+	if t.owner(customer, id) != 0 {
+		v = t.get(bktInteractions, idKey(id))
 	}
 	if v == nil {
 		return nil, crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", id)
 	}
 	i := new(crm.Interaction)
-	if err := decode(bktInteractions, k, v, i); err != nil {
+	if err := decode(bktInteractions, idKey(id), v, i); err != nil {
+		return nil, err
+	}
+	return i, nil
+}
+
+// historyBuckets returns the interaction log and the customers bucket, which
+// holds the history keys, for scans (errNeedsWriter on an overlay).
+func (t *Tx) historyBuckets() (log, hist *bbolt.Bucket, err error) {
+	if log, err = t.bucket(bktInteractions); err != nil {
+		return nil, nil, err
+	}
+	if hist, err = t.bucket(bktCustomers); err != nil {
+		return nil, nil, err
+	}
+	return log, hist, nil
+}
+
+// loadInteraction decodes the record of a history key (customer id +
+// interaction id).
+func loadInteraction(log *bbolt.Bucket, k []byte) (*crm.Interaction, error) {
+	if len(k) != 16 {
+		return nil, fmt.Errorf("%s/%x: key is not customer id + interaction id", bktCustomers, k)
+	}
+	v := log.Get(k[8:])
+	if v == nil {
+		return nil, fmt.Errorf("%s/%x: interaction %d is indexed but not stored", bktCustomers, k, readID(k[8:]))
+	}
+	i := new(crm.Interaction)
+	if err := decode(bktInteractions, k[8:], v, i); err != nil {
 		return nil, err
 	}
 	return i, nil
@@ -663,17 +798,17 @@ func (t *Tx) Interactions(customer crm.ID, after crm.ID, limit int) ([]*crm.Inte
 	if after == math.MaxUint64 {
 		return nil, nil
 	}
-	b, err := t.bucket(bktInteractions)
+	log, hist, err := t.historyBuckets()
 	if err != nil {
 		return nil, err
 	}
 	customer = t.resolve(customer)
 	var out []*crm.Interaction
-	c := b.Cursor()
+	c := hist.Cursor()
 	p := idKey(customer)
-	for k, v := c.Seek(pairKey(customer, after+1)); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-		i := new(crm.Interaction)
-		if err := decode(bktInteractions, k, v, i); err != nil {
+	for k, _ := c.Seek(pairKey(customer, after+1)); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		i, err := loadInteraction(log, k)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, i)
@@ -690,25 +825,26 @@ func (t *Tx) RecentInteractions(customer crm.ID, n int) ([]*crm.Interaction, err
 	if n <= 0 {
 		return nil, nil
 	}
-	b, err := t.bucket(bktInteractions)
+	log, hist, err := t.historyBuckets()
 	if err != nil {
 		return nil, err
 	}
 	customer = t.resolve(customer)
 	var out []*crm.Interaction
-	c := b.Cursor()
+	c := hist.Cursor()
 	p := idKey(customer)
-	var k, v []byte
+	var k []byte
 	if end := prefixEnd(p); end == nil {
-		k, v = c.Last()
+		k, _ = c.Last()
 	} else if k, _ = c.Seek(end); k == nil {
-		k, v = c.Last()
+		k, _ = c.Last()
 	} else {
-		k, v = c.Prev()
+		k, _ = c.Prev()
 	}
-	for ; k != nil && bytes.HasPrefix(k, p) && len(out) < n; k, v = c.Prev() {
-		i := new(crm.Interaction)
-		if err := decode(bktInteractions, k, v, i); err != nil {
+	// The customer's record (its 8-byte id) sorts before its history.
+	for ; k != nil && len(k) > len(p) && bytes.HasPrefix(k, p) && len(out) < n; k, _ = c.Prev() {
+		i, err := loadInteraction(log, k)
+		if err != nil {
 			return nil, err
 		}
 		out = append(out, i)
@@ -724,14 +860,33 @@ func (t *Tx) MoveInteractions(from, to crm.ID) error {
 	if from == to {
 		return nil
 	}
-	return t.rekey(bktInteractions, from, to, func(k, v []byte) (any, error) {
-		i := new(crm.Interaction)
-		if err := decode(bktInteractions, k, v, i); err != nil {
-			return nil, err
+	log, hist, err := t.historyBuckets()
+	if err != nil {
+		return err
+	}
+	var moved []*crm.Interaction
+	p := idKey(from)
+	c := hist.Cursor()
+	for k, _ := c.Seek(pairKey(from, 0)); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
+		i, err := loadInteraction(log, k)
+		if err != nil {
+			return err
+		}
+		moved = append(moved, i)
+	}
+	for _, i := range moved {
+		if err := t.ops.del(bktCustomers, pairKey(from, i.ID)); err != nil {
+			return err
+		}
+		if err := t.ops.put(bktCustomers, pairKey(to, i.ID), nil); err != nil {
+			return err
 		}
 		i.CustomerID = to
-		return i, nil
-	})
+		if err := t.putJSON(bktInteractions, idKey(i.ID), i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rekey moves every (from, id) record of a bucket to (to, id), rewriting

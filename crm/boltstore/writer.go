@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -30,6 +31,10 @@ type writer struct {
 	wake   chan struct{}
 	exited chan struct{}
 	once   sync.Once
+
+	// commits and applied count group commits and the overlays they
+	// applied (for tests and tools measuring pages per commit).
+	commits, applied atomic.Int64
 }
 
 type commitReq struct {
@@ -142,6 +147,14 @@ func (w *writer) run(batch []*commitReq) {
 		}
 		return nil
 	})
+	if err == nil {
+		w.commits.Add(1)
+		for _, r := range batch {
+			if r.err == nil {
+				w.applied.Add(1)
+			}
+		}
+	}
 	for _, r := range batch {
 		switch {
 		case err != nil:
@@ -154,7 +167,7 @@ func (w *writer) run(batch []*commitReq) {
 
 // appendBuckets are keyed by increasing ids or times: new keys go to the
 // last page, so pages are packed instead of split half full.
-var appendBuckets = [][]byte{bktOutbox, bktOutboxPending, bktOfferEvents, bktSegmentChanges}
+var appendBuckets = [][]byte{bktInteractions, bktOutbox, bktOutboxPending, bktOfferEvents, bktSegmentChanges}
 
 // appendFill is their fill percent (bbolt's default is 0.5); not 1, as ids
 // handed out in memory may commit slightly out of order.

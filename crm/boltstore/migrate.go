@@ -1,0 +1,91 @@
+package boltstore
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// migrateInteractionLog is migration 2 (schema 1 → 2): it moves every
+// interaction from "interactions" (customer id + interaction id → record)
+// to interaction_log (interaction id → record) and a history key (customer
+// id + interaction id → empty) in customers, carries the id sequence over,
+// drops the old bucket and builds idx_username from the stored customers.
+//
+// It runs in the one transaction of migrate, so a crash leaves schema 1
+// intact. Every bucket is filled in key order: bbolt splits nodes only at
+// commit, so keys put out of order into a new bucket would each shift one
+// huge node.
+func migrateInteractionLog(tx *bbolt.Tx) error {
+	for _, name := range [][]byte{bktInteractions, bktIdxUsername} {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	log, idx := tx.Bucket(bktInteractions), tx.Bucket(bktCustomers)
+	log.FillPercent = appendFill
+	if old := tx.Bucket(bktInteractionsV1); old != nil {
+		type ref struct{ id, customer uint64 }
+		var refs []ref
+		c := old.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			if len(k) != 16 {
+				return fmt.Errorf("%s/%x: key is not customer id + interaction id", bktInteractionsV1, k)
+			}
+			if err := idx.Put(bytes.Clone(k), nil); err != nil {
+				return err
+			}
+			refs = append(refs, ref{binary.BigEndian.Uint64(k[8:]), binary.BigEndian.Uint64(k)})
+		}
+		slices.SortFunc(refs, func(a, b ref) int { return cmp.Compare(a.id, b.id) })
+		for i, r := range refs {
+			if i > 0 && refs[i-1].id == r.id {
+				// Only explicit ids could do this, and nothing sets them.
+				return fmt.Errorf("interaction %d is stored under customers %d and %d; ids must be unique",
+					r.id, refs[i-1].customer, r.customer)
+			}
+			v := old.Get(pairKey(crm.ID(r.customer), crm.ID(r.id)))
+			if err := log.Put(idKey(crm.ID(r.id)), bytes.Clone(v)); err != nil {
+				return err
+			}
+		}
+		if err := log.SetSequence(max(log.Sequence(), old.Sequence())); err != nil {
+			return err
+		}
+		if err := tx.DeleteBucket(bktInteractionsV1); err != nil {
+			return err
+		}
+	}
+
+	var keys [][]byte
+	cs := tx.Bucket(bktCustomers).Cursor()
+	for k, v := cs.First(); k != nil; k, v = cs.Next() {
+		if len(k) != 8 {
+			continue // history key
+		}
+		cu := new(crm.Customer)
+		if err := decode(bktCustomers, k, v, cu); err != nil {
+			return err
+		}
+		for _, u := range indexedOf(cu).usernames {
+			keys = append(keys, strIDKey(u, uint64(readID(k))))
+		}
+	}
+	slices.SortFunc(keys, bytes.Compare)
+	names := tx.Bucket(bktIdxUsername)
+	for i, k := range keys {
+		if i > 0 && bytes.Equal(keys[i-1], k) {
+			continue
+		}
+		if err := names.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}

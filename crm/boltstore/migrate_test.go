@@ -1,0 +1,221 @@
+package boltstore
+
+import (
+	"context"
+	"encoding/binary"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// writeV1File builds a schema-1 file the way a version-1 binary left it:
+// customers, and interactions keyed by customer id + interaction id.
+func writeV1File(t *testing.T, path string, customers []*crm.Customer, its []*crm.Interaction, seq uint64) {
+	t.Helper()
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		if err := migrations[0](tx); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bktMeta).Put([]byte(metaSchemaVersion), u64(1)); err != nil {
+			return err
+		}
+		cb := tx.Bucket(bktCustomers)
+		for _, c := range customers {
+			data, err := encode(c)
+			if err != nil {
+				return err
+			}
+			if err := cb.Put(idKey(c.ID), data); err != nil {
+				return err
+			}
+			if err := cb.SetSequence(max(cb.Sequence(), uint64(c.ID))); err != nil {
+				return err
+			}
+		}
+		ib := tx.Bucket(bktInteractionsV1)
+		for _, i := range its {
+			data, err := encode(i)
+			if err != nil {
+				return err
+			}
+			if err := ib.Put(pairKey(i.CustomerID, i.ID), data); err != nil {
+				return err
+			}
+		}
+		return ib.SetSequence(seq)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestMigrate_V1InteractionsToLog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v1.db")
+	customers := []*crm.Customer{
+		{ID: 1, Name: "An", Identities: []crm.Identity{{Channel: crm.ChannelTelegram, UserID: "11", Username: "AnShop"}}},
+		{ID: 2, Name: "Bình", Identities: []crm.Identity{
+			{Channel: crm.ChannelTelegram, UserID: "22", Username: "@binh"},
+			{Channel: crm.ChannelZalo, UserID: "z22", Username: "binh"},
+		}},
+		{ID: 3, Name: "Chi"},
+	}
+	// Ids interleave across customers, as they do in a live store; 40 for
+	// customer 1 so its history spans more than one page of the old bucket.
+	var its []*crm.Interaction
+	want := map[crm.ID][]crm.ID{}
+	for id := crm.ID(1); id <= 60; id++ {
+		cust := crm.ID(1)
+		switch {
+		case id%3 == 0:
+			cust = 2
+		case id%7 == 0:
+			cust = 3
+		}
+		its = append(its, &crm.Interaction{ID: id, CustomerID: cust, Direction: crm.Inbound,
+			Text: "message " + string(rune('a'+id%26)), Time: testNow.Add(time.Duration(id) * time.Second)})
+		want[cust] = append(want[cust], id)
+	}
+	writeV1File(t, path, customers, its, 75)
+
+	db := mustOpenPath(t, path)
+	view(t, db, func(tx crm.Tx) error {
+		for cust, ids := range want {
+			all, err := tx.Interactions(cust, 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []crm.ID
+			for _, i := range all {
+				got = append(got, i.ID)
+				if i.CustomerID != cust || i.Text != "message "+string(rune('a'+i.ID%26)) {
+					t.Errorf("customer %d: interaction %+v", cust, i)
+				}
+			}
+			if !slices.Equal(got, ids) {
+				t.Errorf("customer %d: history %v, want %v", cust, got, ids)
+			}
+			recent, err := tx.RecentInteractions(cust, 2)
+			if err != nil || len(recent) != 2 || recent[1].ID != ids[len(ids)-1] || recent[0].ID != ids[len(ids)-2] {
+				t.Errorf("customer %d: recent %v, %v", cust, recent, err)
+			}
+			if i, err := tx.Interaction(cust, ids[0]); err != nil || i.ID != ids[0] {
+				t.Errorf("customer %d: Interaction(%d) = %v, %v", cust, ids[0], i, err)
+			}
+		}
+		if _, err := tx.Interaction(2, 1); crm.ErrorCode(err) != crm.ENOTFOUND {
+			t.Errorf("interaction 1 of customer 2: err %v, want ENOTFOUND", err)
+		}
+		var seen []crm.ID
+		if err := tx.ForEachCustomer(func(c *crm.Customer) error { seen = append(seen, c.ID); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seen, []crm.ID{1, 2, 3}) {
+			t.Errorf("ForEachCustomer saw %v", seen)
+		}
+		for _, q := range []struct {
+			ch   crm.Channel
+			user string
+			want []crm.ID
+		}{
+			{crm.ChannelTelegram, "anshop", []crm.ID{1}},
+			{crm.ChannelTelegram, "@BINH", []crm.ID{2}},
+			{crm.ChannelZalo, "binh", []crm.ID{2}},
+			{crm.ChannelZalo, "anshop", nil},
+		} {
+			found, err := tx.FindCustomersByUsername(q.ch, q.user)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []crm.ID
+			for _, c := range found {
+				ids = append(ids, c.ID)
+			}
+			if !slices.Equal(ids, q.want) {
+				t.Errorf("FindCustomersByUsername(%s, %q) = %v, want %v", q.ch, q.user, ids, q.want)
+			}
+		}
+		return nil
+	})
+	if err := db.Bolt().View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bktInteractionsV1) != nil {
+			t.Error("old interactions bucket still there")
+		}
+		if v := tx.Bucket(bktMeta).Get([]byte(metaSchemaVersion)); binary.BigEndian.Uint64(v) != uint64(SchemaVersion()) {
+			t.Errorf("schema version %x, want %d", v, SchemaVersion())
+		}
+		if n := tx.Bucket(bktInteractions).Stats().KeyN; n != len(its) {
+			t.Errorf("interaction_log holds %d records, want %d", n, len(its))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The id sequence carried over: a new interaction gets an id above it
+	// and sorts last; edits still find old ones.
+	if err := db.Update(context.Background(), func(tx crm.Tx) error {
+		it := &crm.Interaction{CustomerID: 3, Text: "new"}
+		if err := tx.AppendInteraction(it); err != nil {
+			return err
+		}
+		if it.ID <= 75 {
+			t.Errorf("new interaction id %d, want > 75", it.ID)
+		}
+		old, err := tx.Interaction(2, 3)
+		if err != nil {
+			return err
+		}
+		old.Text = "edited"
+		return tx.PutInteraction(old)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx crm.Tx) error {
+		all, _ := tx.Interactions(3, 0, 0)
+		if len(all) != len(want[3])+1 || all[len(all)-1].Text != "new" {
+			t.Errorf("customer 3 after append: %d interactions, last %+v", len(all), all[len(all)-1])
+		}
+		if i, err := tx.Interaction(2, 3); err != nil || i.Text != "edited" {
+			t.Errorf("edited interaction: %+v, %v", i, err)
+		}
+		return nil
+	})
+	// Reopening runs no migration again.
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenPath(t, path)
+	view(t, db, func(tx crm.Tx) error {
+		all, err := tx.Interactions(1, 0, 0)
+		if err != nil || len(all) != len(want[1]) {
+			t.Errorf("after reopen: %d interactions of customer 1, %v", len(all), err)
+		}
+		return nil
+	})
+}
+
+func TestMigrate_FreshFileHasNoV1Bucket(t *testing.T) {
+	db := MustOpen(t)
+	if err := db.Bolt().View(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bktInteractionsV1) != nil {
+			t.Error("fresh file has the schema-1 interactions bucket")
+		}
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				t.Errorf("bucket %s missing", name)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

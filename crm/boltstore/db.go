@@ -100,11 +100,27 @@ type Options struct {
 	MaxBatchDelay time.Duration
 	// InitialMmapSize is passed to bbolt: a read transaction (an optimistic
 	// Update runs fn in one) blocks the writer when the file outgrows the
-	// mapping, so a large mapping avoids those stalls. 0 is bbolt's default.
+	// mapping, so a large mapping avoids those stalls. 0 means
+	// DefaultMmapSize; negative means bbolt's own default.
 	InitialMmapSize int
 	// Pessimistic disables the optimistic path: every Update runs fn inside
 	// bbolt's Batch, serialized with the other writers.
 	Pessimistic bool
+}
+
+// DefaultMmapSize is the initial memory mapping: address space, not memory,
+// so a store that grows to this size never remaps (a remap waits for every
+// read transaction and stalls the writer meanwhile).
+const DefaultMmapSize = 1 << 30
+
+func mmapSize(n int) int {
+	switch {
+	case n == 0:
+		return DefaultMmapSize
+	case n < 0:
+		return 0
+	}
+	return n
 }
 
 // defaultMaxBatchSize caps a group commit of the optimistic writer.
@@ -143,7 +159,7 @@ func Open(path string, opts Options) (*DB, error) {
 		Timeout:         timeout,
 		FreelistType:    bbolt.FreelistMapType,
 		NoSync:          opts.NoSync,
-		InitialMmapSize: opts.InitialMmapSize,
+		InitialMmapSize: mmapSize(opts.InitialMmapSize),
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("another idicbot instance holds %s: %w", path, ErrLocked)

@@ -93,7 +93,7 @@ type Adapter struct {
 
 	mu       sync.Mutex
 	tokenErr error
-	progress map[string]int
+	progress bot.PartialSends
 	closed   bool
 	inflight sync.WaitGroup
 }
@@ -143,7 +143,7 @@ func New(h bot.Handler, store crm.Store, opts Options) (*Adapter, error) {
 	m := hmac.New(sha256.New, []byte(opts.AppSecret))
 	m.Write([]byte(opts.PageToken))
 	return &Adapter{h: h, store: store, opts: opts, log: opts.Logger.With("channel", "messenger"), http: opts.HTTPClient,
-		now: opts.Now, proof: hex.EncodeToString(m.Sum(nil)), progress: map[string]int{}}, nil
+		now: opts.Now, proof: hex.EncodeToString(m.Sum(nil))}, nil
 }
 
 // FromEnv reads the options from MESSENGER_PAGE_TOKEN, MESSENGER_APP_SECRET,

@@ -117,9 +117,7 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 		return bot.Permanent(fmt.Errorf("messenger: outbox item %d has no text", it.ID))
 	}
 	key := strconv.FormatUint(uint64(it.ID), 10)
-	a.mu.Lock()
-	start := a.progress[key]
-	a.mu.Unlock()
+	start := a.progress.Start(key)
 	for i := start; i < len(parts); i++ {
 		req := sendRequest{Recipient: idField{ID: psid}, MessagingType: typ, Tag: tag, Message: sendMessage{Text: parts[i]}}
 		if i == len(parts)-1 {
@@ -136,18 +134,12 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 		}
 		if err != nil {
 			err = a.classify(it, psid, err)
-			a.mu.Lock()
-			if i > 0 && !bot.IsPermanent(err) {
-				a.progress[key] = i
-			} else {
-				delete(a.progress, key)
-			}
-			a.mu.Unlock()
+			a.progress.Failed(key, i, err)
 			return err
 		}
 	}
+	a.progress.Done(key)
 	a.mu.Lock()
-	delete(a.progress, key)
 	a.tokenErr = nil
 	a.mu.Unlock()
 	return nil

@@ -115,9 +115,7 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 	}
 
 	key := strconv.FormatUint(uint64(it.ID), 10) + "/" + it.ChatID
-	a.mu.Lock()
-	start := a.progress[key]
-	a.mu.Unlock()
+	start := a.progress.Start(key)
 	for i := start; i < len(chunks); i++ {
 		if err := a.lim.wait(ctx, it.ChatID); err != nil {
 			return err
@@ -136,20 +134,12 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 			if errors.Is(err, bot.ErrUnreachable) {
 				a.setBlocked(it.ChatID, true)
 			}
-			a.mu.Lock()
-			if i > 0 && !bot.IsPermanent(err) {
-				a.progress[key] = i
-			} else {
-				delete(a.progress, key)
-			}
-			a.mu.Unlock()
+			a.progress.Failed(key, i, err)
 			return err
 		}
 	}
 	if start > 0 {
-		a.mu.Lock()
-		delete(a.progress, key)
-		a.mu.Unlock()
+		a.progress.Done(key)
 	}
 	return nil
 }

@@ -120,8 +120,8 @@ type Adapter struct {
 	opened   bool
 	closed   bool
 	cancel   context.CancelFunc
-	panics   map[int64]int  // update id → panics so far
-	progress map[string]int // outbox item → chunks already sent
+	panics   map[int64]int    // update id → panics so far
+	progress bot.PartialSends // outbox item → chunks already sent
 	// blocked are chats whose sendMessage got 403 (the user blocked the
 	// bot): further sends fail at once without a call, until the chat
 	// writes again.
@@ -205,14 +205,13 @@ func New(h bot.Handler, opts Options) (*Adapter, error) {
 		opts.HTTPClient = &http.Client{Transport: t}
 	}
 	a := &Adapter{
-		h:        h,
-		opts:     opts,
-		log:      opts.Logger.With("channel", "telegram"),
-		http:     opts.HTTPClient,
-		now:      time.Now,
-		panics:   map[int64]int{},
-		progress: map[string]int{},
-		blocked:  map[string]bool{},
+		h:       h,
+		opts:    opts,
+		log:     opts.Logger.With("channel", "telegram"),
+		http:    opts.HTTPClient,
+		now:     time.Now,
+		panics:  map[int64]int{},
+		blocked: map[string]bool{},
 	}
 	a.lim = newLimiter(opts.PerChatInterval, opts.GlobalPerSecond)
 	api, err := tgbot.New(opts.Token,

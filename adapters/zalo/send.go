@@ -127,9 +127,7 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 		return bot.Permanent(fmt.Errorf("zalo: outbox item %d has nothing to send", it.ID))
 	}
 	key := strconv.FormatUint(uint64(it.ID), 10)
-	a.mu.Lock()
-	start := a.progress[key]
-	a.mu.Unlock()
+	start := a.progress.Start(key)
 	for i := start; i < len(msgs); i++ {
 		// The send counts as in flight until its id is recorded, so an echo
 		// arriving meanwhile waits and is then known as ours.
@@ -149,18 +147,12 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 				break
 			}
 			err = a.classify(it, user, err)
-			a.mu.Lock()
-			if i > 0 && !bot.IsPermanent(err) {
-				a.progress[key] = i
-			} else {
-				delete(a.progress, key)
-			}
-			a.mu.Unlock()
+			a.progress.Failed(key, i, err)
 			return err
 		}
 	}
+	a.progress.Done(key)
 	a.mu.Lock()
-	delete(a.progress, key)
 	a.configErr = nil
 	a.mu.Unlock()
 	return nil

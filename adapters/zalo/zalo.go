@@ -147,7 +147,7 @@ type Adapter struct {
 	cancel    context.CancelFunc
 	configErr error                // an API answer that needs an admin
 	closedWin map[string]time.Time // user → when Zalo said the window closed
-	progress  map[string]int       // outbox item → messages already sent
+	progress  bot.PartialSends     // outbox item → messages already sent
 	badSigs   int
 
 	loops    sync.WaitGroup
@@ -233,7 +233,7 @@ func New(h bot.Handler, store crm.Store, opts Options) (*Adapter, error) {
 	a := &Adapter{
 		h: h, store: store, opts: opts, log: log, http: opts.HTTPClient, now: opts.Now,
 		sent:      newSentLog(),
-		closedWin: map[string]time.Time{}, progress: map[string]int{},
+		closedWin: map[string]time.Time{},
 	}
 	a.tokens = &tokenSource{
 		oauthURL: opts.OAuthURL, appID: opts.AppID, appSecret: opts.AppSecret, client: opts.HTTPClient,

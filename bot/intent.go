@@ -71,11 +71,15 @@ func set(words ...string) map[string]bool {
 // does not (a number, an emoji, a product name).
 func DetectLanguage(text string) string {
 	folded := crm.Fold(text)
+	return detectLanguage(text, folded, crm.Words(folded))
+}
+
+func detectLanguage(text, folded string, words []string) string {
 	if folded != strings.ToLower(text) && hasVietnameseLetter(text) {
 		return "vi"
 	}
 	vi, en := 0, 0
-	for _, w := range crm.Words(folded) {
+	for _, w := range words {
 		if viWords[w] {
 			vi++
 		}
@@ -103,7 +107,7 @@ func hasVietnameseLetter(s string) bool {
 
 // Understand applies the keyword rules to an inbound event.
 func Understand(in Inbound, cat *crm.Catalog) Understanding {
-	u := Understanding{Intent: IntentUnknown, Language: DetectLanguage(in.Text)}
+	u := Understanding{Intent: IntentUnknown}
 	switch in.Kind {
 	case crm.KindButton:
 		u.Intent, u.Sure = IntentButton, true
@@ -127,12 +131,14 @@ func Understand(in Inbound, cat *crm.Catalog) Understanding {
 		return u
 	}
 	folded := crm.Fold(in.Text)
+	words := crm.Words(folded)
+	u.Language = detectLanguage(in.Text, folded, words)
+	padded := " " + strings.Join(words, " ") + " "
 	if cat != nil {
-		u.Products = cat.Match(folded)
+		u.Products = cat.MatchPadded(padded)
 	}
 	u.Phone = crm.FindPhone(in.Text)
 	u.Email = crm.FindEmail(in.Text)
-	padded := " " + strings.Join(crm.Words(folded), " ") + " "
 	for _, ip := range intentPhrases {
 		for _, p := range ip.phrases {
 			if strings.Contains(padded, " "+p+" ") {
@@ -146,7 +152,7 @@ func Understand(in Inbound, cat *crm.Catalog) Understanding {
 	}
 	// "huy" and "stop" opt out only when they are (nearly) the whole message:
 	// "hủy đơn hàng" is about an order, not about offers.
-	if u.Intent == IntentOptOut && len(crm.Words(folded)) > 4 && !strings.Contains(padded, " gui ") && !strings.Contains(padded, " nhan ") && !strings.Contains(padded, " sending ") {
+	if u.Intent == IntentOptOut && len(words) > 4 && !strings.Contains(padded, " gui ") && !strings.Contains(padded, " nhan ") && !strings.Contains(padded, " sending ") {
 		u.Intent, u.Sure = IntentUnknown, false
 	}
 	if !u.Sure && len(u.Products) > 0 {

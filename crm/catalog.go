@@ -52,12 +52,12 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 			return nil, Errorf(EINVALID, "%s: product %q: price must not be negative", file, p.ID)
 		}
 		seen[p.ID] = true
-		p.folded = append(p.folded, Fold(p.Name))
-		if p.NameEN != "" {
-			p.folded = append(p.folded, Fold(p.NameEN))
-		}
-		for _, k := range p.Keywords {
-			p.folded = append(p.folded, Fold(k))
+		// Matched as " word word " inside the padded message, so keywords
+		// match whole words only; computed once here, not per message.
+		for _, k := range append([]string{p.Name, p.NameEN}, p.Keywords...) {
+			if w := Words(Fold(k)); len(w) > 0 {
+				p.folded = append(p.folded, " "+strings.Join(w, " ")+" ")
+			}
 		}
 	}
 	return &c, nil
@@ -76,7 +76,12 @@ func (c *Catalog) Product(id string) *Product {
 // Match returns the products whose name or keywords appear, as whole words,
 // in folded text, best (longest match) first.
 func (c *Catalog) Match(folded string) []*Product {
-	padded := " " + strings.Join(Words(folded), " ") + " "
+	return c.MatchPadded(" " + strings.Join(Words(folded), " ") + " ")
+}
+
+// MatchPadded is Match on text already reduced to " word word … " (folded
+// words joined by single spaces, with a space at each end).
+func (c *Catalog) MatchPadded(padded string) []*Product {
 	type hit struct {
 		p   *Product
 		len int
@@ -84,9 +89,8 @@ func (c *Catalog) Match(folded string) []*Product {
 	var hits []hit
 	for _, p := range c.Products {
 		best := 0
-		for _, k := range p.folded {
-			kw := " " + strings.Join(Words(k), " ") + " "
-			if len(kw) > 2 && strings.Contains(padded, kw) && len(kw) > best {
+		for _, kw := range p.folded {
+			if len(kw) > best && strings.Contains(padded, kw) {
 				best = len(kw)
 			}
 		}

@@ -46,6 +46,15 @@ var phoneCandidate = regexp.MustCompile(`\+?\(?\d[\d\s.\-()]{7,18}\d`)
 
 // FindPhone returns the first valid phone number in free text, in E.164.
 func FindPhone(text string) string {
+	digits := 0
+	for i := 0; i < len(text); i++ {
+		if text[i] >= '0' && text[i] <= '9' {
+			digits++
+		}
+	}
+	if digits < 8 { // no phone number is shorter; most messages have none
+		return ""
+	}
 	for _, m := range phoneCandidate.FindAllString(text, -1) {
 		if p, err := NormalizePhone(m); err == nil {
 			return p

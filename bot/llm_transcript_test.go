@@ -15,57 +15,12 @@ import (
 	"github.com/idicbot/idicbot/bot/llm"
 	"github.com/idicbot/idicbot/bot/llm/llmtest"
 	"github.com/idicbot/idicbot/crm"
-	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
 // newEnvWith is newEnv with an assistant in the core.
 func newEnvWith(tb testing.TB, a bot.Assistant, timeout time.Duration) *env {
 	tb.Helper()
-	dir := tb.TempDir()
-	clk := &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))}
-	db, err := boltstore.Open(filepath.Join(dir, "idicbot.db"), boltstore.Options{NoSync: true, Now: clk.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	segs, err := crm.ParseSegments("segments.yaml", mustRead(tb, "segments.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(tb, "catalog.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	offers, err := crm.ParseOffers("offers.yaml", mustRead(tb, "offers.yaml"), segs.Names(), clk.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx := context.Background()
-	if err := db.Update(ctx, func(tx crm.Tx) error {
-		for _, o := range offers {
-			cp := *o
-			cp.Version = 1
-			if err := tx.PutOffer(&cp); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	rec := &recorder{}
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Now: clk.Now,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
-	disp.Register(crm.ChannelWeb, rec)
-	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: clk.Now, Dispatcher: disp, Assistant: a, AssistTimeout: timeout})
-	if err := core.LoadOffers(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	if err := disp.Open(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	e := &env{t: tb, db: db, core: core, disp: disp, rec: rec, clock: clk}
-	tb.Cleanup(e.close)
-	return e
+	return buildEnv(tb, "", func(o *bot.Options) { o.Assistant, o.AssistTimeout = a, timeout })
 }
 
 // llmScript feeds the fake server the responses a transcript scripts, per

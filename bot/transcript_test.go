@@ -78,7 +78,11 @@ func mustRead(tb testing.TB, name string) []byte {
 	return b
 }
 
-func newEnv(tb testing.TB, dir string) *env {
+func newEnv(tb testing.TB, dir string) *env { return buildEnv(tb, dir, nil) }
+
+// buildEnv is newEnv with a chance to change the core's options (an
+// assistant, for example) before the core is built.
+func buildEnv(tb testing.TB, dir string, tune func(*bot.Options)) *env {
 	tb.Helper()
 	if dir == "" {
 		dir = tb.TempDir()
@@ -88,32 +92,12 @@ func newEnv(tb testing.TB, dir string) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	segs, err := crm.ParseSegments("segments.yaml", mustRead(tb, "segments.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(tb, "catalog.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	offers, err := crm.ParseOffers("offers.yaml", mustRead(tb, "offers.yaml"), segs.Names(), clk.Now())
+	def, err := configs.Load(clk.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := db.Update(ctx, func(tx crm.Tx) error {
-		if o, _ := tx.Offer(offers[0].ID); o != nil {
-			return nil
-		}
-		for _, o := range offers {
-			cp := *o
-			cp.Version = 1
-			if err := tx.PutOffer(&cp); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, clk.Now()); err != nil {
 		tb.Fatal(err)
 	}
 	rec := &recorder{}
@@ -122,7 +106,11 @@ func newEnv(tb testing.TB, dir string) *env {
 	for _, ch := range []crm.Channel{crm.ChannelWeb, crm.ChannelConsole, crm.ChannelTelegram, crm.ChannelZalo} {
 		disp.Register(ch, rec)
 	}
-	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: clk.Now, Dispatcher: disp})
+	opts := bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Now: clk.Now, Dispatcher: disp}
+	if tune != nil {
+		tune(&opts)
+	}
+	core := bot.New(opts)
 	if err := core.LoadOffers(ctx); err != nil {
 		tb.Fatal(err)
 	}

@@ -3,10 +3,38 @@
 // are the documented examples a user copies and edits.
 package configs
 
-import "embed"
+import (
+	"embed"
+	"time"
+
+	"github.com/idicbot/idicbot/crm"
+)
 
 // Files holds idicbot.yaml, segments.yaml, offers.yaml, catalog.yaml and
 // knowledge.md as shipped.
 //
 //go:embed *.yaml *.md
 var Files embed.FS
+
+// Defaults are the built-in segment rules, catalog and offers, parsed and
+// validated: what a fresh idicbot runs on, and what tests build a core from.
+type Defaults struct {
+	Segments *crm.Segments
+	Catalog  *crm.Catalog
+	Offers   []*crm.Offer
+}
+
+// Load parses the built-in files. now is the clock offer validation uses.
+func Load(now time.Time) (Defaults, error) {
+	var d Defaults
+	read := func(name string) []byte { b, _ := Files.ReadFile(name); return b }
+	var err error
+	if d.Segments, err = crm.ParseSegments("configs/segments.yaml", read("segments.yaml")); err != nil {
+		return d, err
+	}
+	if d.Catalog, err = crm.ParseCatalog("configs/catalog.yaml", read("catalog.yaml")); err != nil {
+		return d, err
+	}
+	d.Offers, err = crm.ParseOffers("configs/offers.yaml", read("offers.yaml"), d.Segments.Names(), now)
+	return d, err
+}

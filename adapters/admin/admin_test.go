@@ -38,15 +38,6 @@ type env struct {
 	seq  int
 }
 
-func mustRead(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := configs.Files.ReadFile(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	now := func() time.Time { return time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600)) }
@@ -55,29 +46,13 @@ func newEnv(tb testing.TB) *env {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { db.Close() })
-	segs, err := crm.ParseSegments("segments.yaml", mustRead(tb, "segments.yaml"))
+	def, err := configs.Load(now())
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(tb, "catalog.yaml"))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	offers, err := crm.ParseOffers("offers.yaml", mustRead(tb, "offers.yaml"), segs.Names(), now())
-	if err != nil {
-		tb.Fatal(err)
-	}
+	segs, cat := def.Segments, def.Catalog
 	ctx := context.Background()
-	if err := db.Update(ctx, func(tx crm.Tx) error {
-		for _, o := range offers {
-			cp := *o
-			cp.Version, cp.UpdatedAt, cp.UpdatedBy, cp.Origin = 1, now(), "idicbot", bot.OriginSeed
-			if err := tx.PutOffer(&cp); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, now()); err != nil {
 		tb.Fatal(err)
 	}
 	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: now})

@@ -119,14 +119,11 @@ func newEnv(t *testing.T, socket bool) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	segs, err := crm.ParseSegments("segments.yaml", mustRead(t, "segments.yaml"))
+	def, err := configs.Load(time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(t, "catalog.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	segs, cat := def.Segments, def.Catalog
 	rec := &recorder{}
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
 		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})

@@ -60,15 +60,6 @@ type env struct {
 	seq   int
 }
 
-func mustRead(tb testing.TB, name string) []byte {
-	tb.Helper()
-	b, err := configs.Files.ReadFile(name)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return b
-}
-
 func testLogger(t *testing.T) *slog.Logger {
 	if testing.Verbose() {
 		return slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -105,29 +96,13 @@ func newEnvWith(t *testing.T, change func(*env, *zalo.Options)) *env {
 		t.Fatal(err)
 	}
 	e.db = db
-	segs, err := crm.ParseSegments("segments.yaml", mustRead(t, "segments.yaml"))
+	def, err := configs.Load(e.clock.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	cat, err := crm.ParseCatalog("catalog.yaml", mustRead(t, "catalog.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	offers, err := crm.ParseOffers("offers.yaml", mustRead(t, "offers.yaml"), segs.Names(), e.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
+	segs, cat := def.Segments, def.Catalog
 	ctx := context.Background()
-	if err := db.Update(ctx, func(tx crm.Tx) error {
-		for _, o := range offers {
-			cp := *o
-			cp.Version = 1
-			if err := tx.PutOffer(&cp); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, e.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxAttempts: 3,

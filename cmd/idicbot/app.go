@@ -243,17 +243,6 @@ func (m *Main) open(ctx context.Context) error {
 // seedOffers stores the offers file in a fresh database. After that the
 // database is the source of truth.
 func (m *Main) seedOffers(ctx context.Context, segs *crm.Segments) error {
-	var seeded []byte
-	if err := m.DB.View(ctx, func(tx crm.Tx) error {
-		var err error
-		seeded, err = tx.Meta("offers_seeded")
-		return err
-	}); err != nil {
-		return err
-	}
-	if seeded != nil {
-		return nil
-	}
 	data, name, err := m.Config.ReadFile(m.Config.OffersFile, "offers.yaml")
 	if err != nil {
 		return err
@@ -263,17 +252,8 @@ func (m *Main) seedOffers(ctx context.Context, segs *crm.Segments) error {
 	if err != nil {
 		return fmt.Errorf("offers: %s", crm.ErrorMessage(err))
 	}
-	err = m.DB.UpdateSolo(ctx, func(tx crm.Tx) error {
-		for _, o := range offers {
-			cp := *o
-			cp.Version, cp.UpdatedAt, cp.UpdatedBy, cp.Origin = 1, now, "idicbot", "seed"
-			if err := tx.PutOffer(&cp); err != nil {
-				return err
-			}
-		}
-		return tx.PutMeta("offers_seeded", []byte(now.UTC().Format(time.RFC3339)))
-	})
-	if err == nil {
+	seeded, err := bot.SeedOffers(ctx, m.DB, offers, now)
+	if seeded {
 		m.Log.Info("offers seeded", "from", name, "count", len(offers))
 	}
 	return err

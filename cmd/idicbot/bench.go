@@ -182,32 +182,15 @@ func newBenchEnv(ctx context.Context, path string) (*benchEnv, error) {
 	if err != nil {
 		return nil, err
 	}
-	read := func(name string) []byte { b, _ := configs.Files.ReadFile(name); return b }
-	segs, err := crm.ParseSegments("segments.yaml", read("segments.yaml"))
+	def, err := configs.Load(time.Now())
 	if err != nil {
 		return nil, err
 	}
-	cat, err := crm.ParseCatalog("catalog.yaml", read("catalog.yaml"))
-	if err != nil {
-		return nil, err
-	}
-	offers, err := crm.ParseOffers("offers.yaml", read("offers.yaml"), segs.Names(), time.Now())
-	if err != nil {
-		return nil, err
-	}
-	if err := db.UpdateSolo(ctx, func(tx crm.Tx) error {
-		for _, o := range offers {
-			o.Version = 1
-			if err := tx.PutOffer(o); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
 		return nil, err
 	}
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 8})
-	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Dispatcher: disp})
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
 	if err := core.LoadOffers(ctx); err != nil {
 		return nil, err
 	}

@@ -46,7 +46,6 @@ type Dispatcher struct {
 	busy    int
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	started bool
 
 	// results carries send outcomes from the lanes to the writer, which
 	// records many of them in one transaction: a lane never waits for a
@@ -131,9 +130,6 @@ func (d *Dispatcher) Open(ctx context.Context) error {
 		return fmt.Errorf("load pending outbox: %w", err)
 	}
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	d.mu.Lock()
-	d.started = true
-	d.mu.Unlock()
 	d.writerWG.Add(1)
 	go func() {
 		defer d.writerWG.Done()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -242,6 +243,61 @@ func TestDispatcherErrors(t *testing.T) {
 				t.Fatalf("unreachable = %v, want %v", got, tt.unreach)
 			}
 		})
+	}
+}
+
+// A recipient who blocked the bot gets nothing more of what was queued with
+// the refused message (the offer after the greeting), and is reachable
+// again once they write.
+func TestDispatcherStopsAfterRefusal(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	calls, blocked := 0, true
+	e.rec.mu.Lock()
+	e.rec.fail = func(*crm.OutboxItem) error {
+		calls++
+		if blocked {
+			return fmt.Errorf("403 Forbidden: bot was blocked by the user: %w", bot.ErrUnreachable)
+		}
+		return nil
+	}
+	e.rec.mu.Unlock()
+	say := func(id, text string) bot.Result {
+		res, err := e.core.Handle(ctx, bot.Inbound{Channel: crm.ChannelTelegram, UserID: "9", MessageID: id, Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.disp.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	res := say("1", "xin chào")
+	if len(res.Outbox) < 2 {
+		t.Fatalf("%d replies queued, want a greeting and an offer", len(res.Outbox))
+	}
+	e.rec.mu.Lock()
+	if calls != 1 {
+		t.Fatalf("%d sends to a recipient who blocked the bot, want 1", calls)
+	}
+	blocked = false
+	e.rec.mu.Unlock()
+	e.db.View(ctx, func(tx crm.Tx) error {
+		for _, id := range res.Outbox {
+			it, _ := tx.OutboxItem(id)
+			if it.Status != crm.OutboxFailed || !strings.Contains(it.LastError, "unreachable") {
+				t.Errorf("outbox %d: %s %q, want failed: unreachable", id, it.Status, it.LastError)
+			}
+		}
+		c, _ := tx.Customer(res.CustomerID)
+		if !c.Identity(crm.ChannelTelegram, "9").Unreachable {
+			t.Errorf("identity not marked unreachable")
+		}
+		return nil
+	})
+	say("2", "cảm ơn") // unblocked and writing again
+	if sent := e.rec.take(); len(sent) != 1 {
+		t.Fatalf("after the customer wrote again: %d sent, want the answer", len(sent))
 	}
 }
 

@@ -65,6 +65,19 @@ type lane struct {
 	mu    sync.Mutex
 	items []*crm.OutboxItem
 	wake  chan struct{}
+
+	// refused holds the recipients of this lane that refused a message
+	// (blocked the bot, left the chat) in this run. Only the lane's own
+	// goroutine uses it. Items for them are checked against the store
+	// before sending: the refusal is committed before the lane goes on,
+	// and a new message from the customer clears it.
+	refused map[recipient]bool
+}
+
+// recipient is one identity on one channel.
+type recipient struct {
+	channel crm.Channel
+	user    string
 }
 
 // NewDispatcher builds a dispatcher; Open starts it.
@@ -239,7 +252,9 @@ func (d *Dispatcher) run(ctx context.Context, l *lane) {
 				continue
 			}
 		}
-		if !d.deliver(ctx, it) {
+		if d.stillRefused(ctx, l, it) {
+			d.results <- result{it, crm.OutboxFailed, "not sent: " + ErrUnreachable.Error() + " (an earlier message was refused)", false}
+		} else if !d.deliver(ctx, l, it) {
 			d.done(it) // left pending (shutting down or already handled)
 		}
 		if ctx.Err() != nil {
@@ -264,7 +279,7 @@ func (d *Dispatcher) done(it *crm.OutboxItem) {
 
 // deliver sends one item until it is sent, failed for good, or ctx ends. It
 // reports whether an outcome was handed to the writer.
-func (d *Dispatcher) deliver(ctx context.Context, it *crm.OutboxItem) bool {
+func (d *Dispatcher) deliver(ctx context.Context, l *lane, it *crm.OutboxItem) bool {
 	d.mu.Lock()
 	s := d.senders[it.Channel]
 	d.mu.Unlock()
@@ -290,8 +305,13 @@ func (d *Dispatcher) deliver(ctx context.Context, it *crm.OutboxItem) bool {
 		case IsPermanent(err):
 			d.count(it, "permanent")
 			d.log.Warn("send failed permanently", "channel", it.Channel, "outbox", it.ID, "err", err)
-			d.results <- result{it, crm.OutboxFailed, err.Error(), errors.Is(err, ErrUnreachable)}
-			return true
+			r := result{it, crm.OutboxFailed, err.Error(), errors.Is(err, ErrUnreachable)}
+			if !r.unreachable {
+				d.results <- r
+				return true
+			}
+			d.refuse(ctx, l, r)
+			return false
 		case errors.As(err, &ra):
 			d.count(it, "rate_limited")
 			d.log.Info("rate limited", "channel", it.Channel, "retry_after", ra.After)
@@ -314,6 +334,47 @@ func (d *Dispatcher) deliver(ctx context.Context, it *crm.OutboxItem) bool {
 		}
 	}
 	return false
+}
+
+// refuse records a recipient's refusal at once, not through the batching
+// writer: the next item of this lane for the same recipient, queued with
+// the refused one (an offer after a greeting), must see it.
+func (d *Dispatcher) refuse(ctx context.Context, l *lane, r result) {
+	if l.refused == nil {
+		l.refused = map[recipient]bool{}
+	}
+	l.refused[recipient{r.it.Channel, r.it.UserID}] = true
+	if err := d.store.Update(ctx, func(tx crm.Tx) error { return d.finish(tx, r) }); err != nil {
+		// Left pending: the next start tries again and learns again.
+		d.log.Error("record refused send", "outbox", r.it.ID, "err", err)
+	}
+}
+
+// stillRefused reports whether it goes to a recipient that refused an
+// earlier message of this run and has not written since (writing clears
+// the identity's unreachable mark).
+func (d *Dispatcher) stillRefused(ctx context.Context, l *lane, it *crm.OutboxItem) bool {
+	key := recipient{it.Channel, it.UserID}
+	if !l.refused[key] {
+		return false
+	}
+	refused := true
+	err := d.store.View(ctx, func(tx crm.Tx) error {
+		c, err := tx.Customer(it.CustomerID)
+		if err != nil {
+			return err
+		}
+		id := c.Identity(it.Channel, it.UserID)
+		refused = id != nil && id.Unreachable
+		return nil
+	})
+	if err != nil {
+		return false // try to send; the channel answers for itself
+	}
+	if !refused {
+		delete(l.refused, key)
+	}
+	return refused
 }
 
 func (d *Dispatcher) count(it *crm.OutboxItem, kind string) {

@@ -59,19 +59,14 @@ type keyboardButton struct {
 // Each message waits for the per-chat and global send limits.
 //
 // Errors classify for the dispatcher: 403 (the user blocked the bot) wraps
-// bot.ErrUnreachable, and later items to that chat fail the same way without
-// a call until the chat writes again; 429 is a *bot.RetryAfterError with
+// bot.ErrUnreachable (the dispatcher then holds back what else is queued for
+// that chat until it writes again); 429 is a *bot.RetryAfterError with
 // Telegram's retry_after; other 4xx are bot.Permanent; 5xx and network
 // errors are plain (retried). A retry after a partial send resumes with the first
 // message not sent yet.
 func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 	if it.ChatID == "" {
 		return bot.Permanent(fmt.Errorf("telegram: outbox item %d has no chat id", it.ID))
-	}
-	if a.isBlocked(it.ChatID) {
-		// The last message to this chat got 403 and the chat has not
-		// written since: another call would only get 403 again.
-		return fmt.Errorf("telegram: chat %s blocked the bot: %w", it.ChatID, bot.ErrUnreachable)
 	}
 	chunks := splitText(it.Text, MaxTextLength)
 	if len(chunks) == 0 {
@@ -131,9 +126,6 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 		cancel()
 		if err != nil {
 			err = classify(fmt.Sprintf("telegram sendMessage to chat %s", it.ChatID), err, status)
-			if errors.Is(err, bot.ErrUnreachable) {
-				a.setBlocked(it.ChatID, true)
-			}
 			a.progress.Failed(key, i, err)
 			return err
 		}

@@ -121,36 +121,6 @@ func TestSendToBlockedUser(t *testing.T) {
 	}
 }
 
-// TestBlockedChatIsNotCalledUntilItWrites: after a 403 the outbox items
-// still queued for that chat fail without a sendMessage call; once the chat
-// writes again (it unblocked the bot) sending resumes.
-func TestBlockedChatIsNotCalledUntilItWrites(t *testing.T) {
-	srv := telegramtest.New(t)
-	h := newFakeHandler()
-	a := openAdapter(t, h, testOptions(srv))
-	srv.Fail("sendMessage", telegramtest.Fault{Code: 403})
-	lan := telegramtest.User{ID: 42, FirstName: "Lan"}
-	for i := range 3 {
-		if err := a.Send(t.Context(), item("42", "Ưu đãi mới")); !errors.Is(err, bot.ErrUnreachable) || !bot.IsPermanent(err) {
-			t.Fatalf("send %d: err %v, want ErrUnreachable", i, err)
-		}
-	}
-	if got := len(srv.Calls("sendMessage")); got != 1 {
-		t.Fatalf("%d sendMessage calls to a blocked chat, want 1", got)
-	}
-	if err := a.Send(t.Context(), item("43", "hi")); err != nil {
-		t.Fatalf("another chat: %v", err)
-	}
-	ref := srv.UserText(lan, "/start")
-	eventually(t, "the message handled and confirmed", func() bool { return srv.Confirmed() > ref.UpdateID })
-	if err := a.Send(t.Context(), item("42", "Chào Lan")); err != nil {
-		t.Fatalf("after the chat wrote again: %v", err)
-	}
-	if sent := srv.Sent(); len(sent) != 2 || sent[1].ChatID != "42" {
-		t.Fatalf("sent %+v", sent)
-	}
-}
-
 func TestSendNetworkErrorIsTemporary(t *testing.T) {
 	srv := telegramtest.New(t)
 	a := newSender(t, srv)

@@ -46,9 +46,6 @@ const (
 	// WebhookPath is where Routes serves Telegram's webhook calls.
 	WebhookPath = "/telegram/webhook"
 
-	// maxBlocked bounds how many blocked chats are remembered.
-	maxBlocked = 100000
-
 	// maxPanics is how many times an update whose handling panics is tried
 	// before it is logged and skipped, so one poisoned update cannot block
 	// its chat (and the getUpdates offset) forever.
@@ -122,11 +119,7 @@ type Adapter struct {
 	cancel   context.CancelFunc
 	panics   map[int64]int    // update id → panics so far
 	progress bot.PartialSends // outbox item → chunks already sent
-	// blocked are chats whose sendMessage got 403 (the user blocked the
-	// bot): further sends fail at once without a call, until the chat
-	// writes again.
-	blocked map[string]bool
-	locks   bot.KeyedMutex[int64]
+	locks    bot.KeyedMutex[int64]
 
 	loops    sync.WaitGroup // the polling loop
 	inflight sync.WaitGroup // webhook requests being handled
@@ -205,13 +198,12 @@ func New(h bot.Handler, opts Options) (*Adapter, error) {
 		opts.HTTPClient = &http.Client{Transport: t}
 	}
 	a := &Adapter{
-		h:       h,
-		opts:    opts,
-		log:     opts.Logger.With("channel", "telegram"),
-		http:    opts.HTTPClient,
-		now:     time.Now,
-		panics:  map[int64]int{},
-		blocked: map[string]bool{},
+		h:      h,
+		opts:   opts,
+		log:    opts.Logger.With("channel", "telegram"),
+		http:   opts.HTTPClient,
+		now:    time.Now,
+		panics: map[int64]int{},
 	}
 	a.lim = newLimiter(opts.PerChatInterval, opts.GlobalPerSecond)
 	api, err := tgbot.New(opts.Token,
@@ -334,8 +326,6 @@ func (a *Adapter) handleUpdate(ctx context.Context, u *models.Update) error {
 		if err != nil {
 			return err
 		}
-		// Someone who writes has not blocked the bot (any more).
-		a.setBlocked(in.ChatID, false)
 	}
 	if queryID != "" {
 		// The client shows a spinner until the query is answered; answer
@@ -394,27 +384,4 @@ func (a *Adapter) callHandler(ctx context.Context, updateID int64, in bot.Inboun
 		return fmt.Errorf("update %d: %w", updateID, err)
 	}
 	return nil
-}
-
-// setBlocked remembers (or forgets) that chat blocked the bot.
-func (a *Adapter) setBlocked(chat string, blocked bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !blocked {
-		delete(a.blocked, chat)
-		return
-	}
-	if len(a.blocked) >= maxBlocked {
-		for c := range a.blocked { // forget one at random: it costs one more 403 at most
-			delete(a.blocked, c)
-			break
-		}
-	}
-	a.blocked[chat] = true
-}
-
-func (a *Adapter) isBlocked(chat string) bool {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.blocked[chat]
 }

@@ -34,6 +34,8 @@ type benchOptions struct {
 	CPUProfile  string
 	// LookupCustomers sizes the store of the reps' lookup benchmark.
 	LookupCustomers int
+	// Telegram: measure the Telegram end-to-end figure too.
+	Telegram bool
 }
 
 // benchResult is one measured figure.
@@ -76,6 +78,7 @@ func (m *Main) runBench(ctx context.Context) error {
 	fs.StringVar(&o.Dir, "dir", "", "directory for the benchmark's files (default: a temporary directory)")
 	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
+	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
 	if err := fs.Parse(m.Args); err != nil {
 		return err
 	}
@@ -321,5 +324,13 @@ func driveConversations(ctx context.Context, o benchOptions, send func(ctx conte
 // benchExtras are further figures measured in the same run (channels,
 // lookups), each printing its lines.
 func (m *Main) benchExtras() []func(ctx context.Context, o benchOptions, core benchResult) error {
-	return []func(context.Context, benchOptions, benchResult) error{m.benchTelegram, m.benchLookups}
+	return []func(context.Context, benchOptions, benchResult) error{
+		func(ctx context.Context, o benchOptions, core benchResult) error {
+			if !o.Telegram {
+				return nil
+			}
+			return m.benchTelegram(ctx, o, core)
+		},
+		m.benchLookups,
+	}
 }

@@ -428,6 +428,7 @@ var (
 	bktSegmentChanges = []byte("segment_changes")
 	bktOutbox         = []byte("outbox")
 	bktOutboxPending  = []byte("outbox_pending")
+	bktOutboxState    = []byte("outbox_state")
 	bktCounters       = []byte("counters")
 
 	// bktInteractionsV1 held interactions under customer id + interaction
@@ -441,7 +442,7 @@ var allBuckets = [][]byte{
 	bktIdxEmail, bktIdxExternal, bktIdxName, bktIdxSegment, bktIdxUsername,
 	bktInteractions, bktSeen, bktOrders,
 	bktIdxOrderRef, bktOffers, bktOfferVersions, bktOfferEvents,
-	bktSegmentChanges, bktOutbox, bktOutboxPending, bktCounters,
+	bktSegmentChanges, bktOutbox, bktOutboxPending, bktOutboxState, bktCounters,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -470,6 +471,12 @@ var migrations = []func(*bbolt.Tx) error{
 	},
 	// 2: interactions keyed by id, history keys in customers; usernames.
 	migrateInteractionLog,
+	// 3: an outbox item's delivery state beside it, so that recording a
+	// send does not rewrite (and split the pages of) the item itself.
+	func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bktOutboxState)
+		return err
+	},
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -219,3 +219,79 @@ func TestMigrate_FreshFileHasNoV1Bucket(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A schema-2 file kept an outbox item's delivery state in the item: after
+// the move to schema 3 those items read as before, and a new save goes to
+// the state bucket.
+func TestMigrate_V2OutboxStateInItem(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.db")
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentAt := testNow.Add(-time.Hour)
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		for _, m := range migrations[:2] {
+			if err := m(tx); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bktMeta).Put([]byte(metaSchemaVersion), u64(2)); err != nil {
+			return err
+		}
+		for _, it := range []*crm.OutboxItem{
+			{ID: 1, CustomerID: 1, Text: "sent", Status: crm.OutboxSent, Attempts: 1, SentAt: sentAt},
+			{ID: 2, CustomerID: 1, Text: "waiting", Status: crm.OutboxPending},
+		} {
+			data, err := encode(it)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bktOutbox).Put(idKey(it.ID), data); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bktOutboxPending).Put(idKey(2), nil); err != nil {
+			return err
+		}
+		return tx.Bucket(bktOutbox).SetSequence(2)
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{NoSync: true, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	view(t, db, func(tx crm.Tx) error {
+		it, err := tx.OutboxItem(1)
+		if err != nil || it.Status != crm.OutboxSent || !it.SentAt.Equal(sentAt) || it.Attempts != 1 {
+			t.Errorf("sent item after migration = %+v, %v", it, err)
+		}
+		var pending []crm.ID
+		tx.PendingOutbox(func(it *crm.OutboxItem) error { pending = append(pending, it.ID); return nil })
+		if !slices.Equal(pending, []crm.ID{2}) {
+			t.Errorf("pending = %v, want [2]", pending)
+		}
+		return nil
+	})
+	update(t, db, func(tx crm.Tx) error {
+		it, err := tx.OutboxItem(2)
+		if err != nil {
+			return err
+		}
+		it.Status, it.SentAt = crm.OutboxSent, testNow
+		return tx.PutOutbox(it)
+	})
+	view(t, db, func(tx crm.Tx) error {
+		if it, _ := tx.OutboxItem(2); it.Status != crm.OutboxSent || it.Text != "waiting" {
+			t.Errorf("item saved after migration = %+v", it)
+		}
+		if n, _ := tx.OutboxDepth(); n != 0 {
+			t.Errorf("OutboxDepth = %d, want 0", n)
+		}
+		return nil
+	})
+}

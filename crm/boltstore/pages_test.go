@@ -153,6 +153,21 @@ func TestPagesPerCommit(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+	// What one customer record weighs (the records, not the history keys
+	// beside them).
+	if err := db.bolt.View(func(tx *bbolt.Tx) error {
+		n, size, big := 0, 0, 0
+		tx.Bucket(bktCustomers).ForEach(func(k, v []byte) error {
+			if len(k) == 8 {
+				n, size, big = n+1, size+len(v), max(big, len(v))
+			}
+			return nil
+		})
+		t.Logf("customer records: %d, %d bytes on average, largest %d", n, size/max(1, n), big)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 type nopSend struct{}

@@ -1096,6 +1096,10 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 }
 
 // PutOutbox implements crm.Tx and keeps the pending set in step with Status.
+// An item is stored in two parts: what to send, written once when the item
+// is new, and its delivery state (status, attempts, errors, when sent),
+// written on every later save. Recording a send thus writes a few dozen
+// bytes instead of rewriting the item, whose full pages would split.
 func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if it == nil || it.ID == 0 {
 		return crm.Errorf(crm.EINVALID, "Outbox item without id.")
@@ -1103,7 +1107,25 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if _, err := t.nextID(bktOutbox, it.ID); err != nil {
 		return err
 	}
-	return t.putOutbox(it)
+	k := idKey(it.ID)
+	if t.get(bktOutbox, k) == nil {
+		return t.putOutbox(it)
+	}
+	st := outboxState{Status: it.Status, Attempts: it.Attempts, NextAttempt: it.NextAttempt, LastError: it.LastError, SentAt: it.SentAt}
+	if err := t.putJSON(bktOutboxState, k, &st); err != nil {
+		return err
+	}
+	return t.pending(k, it.Status)
+}
+
+// outboxState is the part of an outbox item that changes after it is
+// queued; it overrides the fields stored with the item.
+type outboxState struct {
+	Status      string    `json:"status"`
+	Attempts    int       `json:"attempts,omitzero"`
+	NextAttempt time.Time `json:"next_attempt,omitzero"`
+	LastError   string    `json:"last_error,omitzero"`
+	SentAt      time.Time `json:"sent_at,omitzero"`
 }
 
 func (t *Tx) putOutbox(it *crm.OutboxItem) error {
@@ -1111,7 +1133,11 @@ func (t *Tx) putOutbox(it *crm.OutboxItem) error {
 	if err := t.putJSON(bktOutbox, k, it); err != nil {
 		return err
 	}
-	if it.Status == crm.OutboxPending {
+	return t.pending(k, it.Status)
+}
+
+func (t *Tx) pending(k []byte, status string) error {
+	if status == crm.OutboxPending {
 		return t.ops.put(bktOutboxPending, k, nil)
 	}
 	return t.ops.del(bktOutboxPending, k)
@@ -1127,6 +1153,13 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 	it := new(crm.OutboxItem)
 	if err := decode(bktOutbox, k, v, it); err != nil {
 		return nil, err
+	}
+	if v := t.get(bktOutboxState, k); v != nil {
+		var st outboxState
+		if err := decode(bktOutboxState, k, v, &st); err != nil {
+			return nil, err
+		}
+		it.Status, it.Attempts, it.NextAttempt, it.LastError, it.SentAt = st.Status, st.Attempts, st.NextAttempt, st.LastError, st.SentAt
 	}
 	return it, nil
 }

@@ -1,12 +1,14 @@
 package boltstore
 
 import (
+	"bytes"
 	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
+	"go.etcd.io/bbolt"
 )
 
 func putCustomer(tb testing.TB, db *DB, c *crm.Customer) *crm.Customer {
@@ -489,12 +491,18 @@ func TestOutbox_PendingInStepWithStatus(t *testing.T) {
 	if items[0].Status != crm.OutboxPending || items[0].ID == 0 || !items[0].CreatedAt.Equal(testNow) {
 		t.Fatalf("enqueued item = %+v", items[0])
 	}
+	var body []byte
+	db.bolt.View(func(btx *bbolt.Tx) error {
+		body = slices.Clone(btx.Bucket(bktOutbox).Get(idKey(items[0].ID)))
+		return nil
+	})
 	// The dispatcher marks items while it walks the pending set.
+	sentAt := testNow.Add(time.Minute)
 	update(t, db, func(tx crm.Tx) error {
 		return tx.PendingOutbox(func(it *crm.OutboxItem) error {
 			switch it.Text {
 			case "0":
-				it.Status = crm.OutboxSent
+				it.Status, it.SentAt = crm.OutboxSent, sentAt
 			case "2":
 				it.Status = crm.OutboxFailed
 			default:
@@ -519,11 +527,22 @@ func TestOutbox_PendingInStepWithStatus(t *testing.T) {
 			t.Errorf("OutboxDepth = %d, want 2", n)
 		}
 		it, err := tx.OutboxItem(items[0].ID)
-		if err != nil || it.Status != crm.OutboxSent {
+		if err != nil || it.Status != crm.OutboxSent || !it.SentAt.Equal(sentAt) || it.Text != "0" || !it.CreatedAt.Equal(testNow) {
 			t.Errorf("OutboxItem = %+v, %v", it, err)
 		}
 		if _, err := tx.OutboxItem(999); crm.ErrorCode(err) != crm.ENOTFOUND {
 			t.Errorf("OutboxItem(999) err = %v, want ENOTFOUND", err)
+		}
+		return nil
+	})
+	// Saving an item again records its state beside it: the item as queued
+	// is not rewritten.
+	db.bolt.View(func(btx *bbolt.Tx) error {
+		if now := btx.Bucket(bktOutbox).Get(idKey(items[0].ID)); !bytes.Equal(now, body) {
+			t.Errorf("the queued item was rewritten:\n%s\n%s", body, now)
+		}
+		if btx.Bucket(bktOutboxState).Get(idKey(items[0].ID)) == nil {
+			t.Error("no delivery state stored")
 		}
 		return nil
 	})

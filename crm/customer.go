@@ -31,7 +31,7 @@ type Identity struct {
 	// Unreachable is set when the channel told us we may not write to this
 	// identity any more (blocked the bot, unfollowed).
 	Unreachable      bool      `json:"unreachable,omitempty"`
-	UnreachableSince time.Time `json:"unreachable_since,omitempty"`
+	UnreachableSince time.Time `json:"unreachable_since,omitzero"`
 	UnreachableWhy   string    `json:"unreachable_why,omitempty"`
 	FirstSeen        time.Time `json:"first_seen"`
 }
@@ -51,19 +51,19 @@ type SegmentAssignment struct {
 
 // Handoff is the state of a customer's request to talk to a human.
 type Handoff struct {
-	Active      bool      `json:"active"`
-	RequestedAt time.Time `json:"requested_at,omitempty"`
+	Active      bool      `json:"active,omitzero"`
+	RequestedAt time.Time `json:"requested_at,omitzero"`
 	// Agent is who took the conversation (empty until someone takes it).
 	Agent   string    `json:"agent,omitempty"`
-	TakenAt time.Time `json:"taken_at,omitempty"`
+	TakenAt time.Time `json:"taken_at,omitzero"`
 	// Thread is an adapter reference (for example a Slack channel+ts).
 	Thread string `json:"thread,omitempty"`
 }
 
 // Consent records whether the customer accepts promotional offers.
 type Consent struct {
-	OptedOut bool      `json:"opted_out"`
-	Since    time.Time `json:"since,omitempty"`
+	OptedOut bool      `json:"opted_out,omitzero"`
+	Since    time.Time `json:"since,omitzero"`
 }
 
 // Note is a free text a rep left on a customer.
@@ -76,7 +76,7 @@ type Note struct {
 // OfferStat counts what happened to one offer with one customer.
 type OfferStat struct {
 	Shown     int       `json:"shown"`
-	LastShown time.Time `json:"last_shown,omitempty"`
+	LastShown time.Time `json:"last_shown,omitzero"`
 	Accepted  int       `json:"accepted,omitempty"`
 	Declined  int       `json:"declined,omitempty"`
 }
@@ -89,7 +89,7 @@ type Customer struct {
 	Email      string     `json:"email,omitempty"` // lower-cased
 	Address    string     `json:"address,omitempty"`
 	Language   string     `json:"language,omitempty"` // "vi" or "en"
-	Birthday   *time.Time `json:"birthday,omitempty"`
+	Birthday   *time.Time `json:"birthday,omitzero"`
 	IsBusiness bool       `json:"is_business,omitempty"`
 	Company    string     `json:"company,omitempty"`
 	Source     string     `json:"source,omitempty"` // acquisition source (deep link code, import…)
@@ -101,8 +101,8 @@ type Customer struct {
 	Interests  []string   `json:"interests,omitempty"` // product ids
 
 	Segment SegmentAssignment `json:"segment"`
-	Consent Consent           `json:"consent"`
-	Handoff Handoff           `json:"handoff"`
+	Consent Consent           `json:"consent,omitzero"`
+	Handoff Handoff           `json:"handoff,omitzero"`
 
 	Stats  Aggregates            `json:"stats"`
 	Offers map[string]*OfferStat `json:"offers,omitempty"`
@@ -120,11 +120,11 @@ type Aggregates struct {
 	FirstSeen   time.Time `json:"first_seen"`
 	LastSeen    time.Time `json:"last_seen"`
 	MessagesIn  int       `json:"messages_in"`
-	MessagesOut int       `json:"messages_out"`
-	Orders      int       `json:"orders"`
-	TotalSpent  int64     `json:"total_spent"` // VND
-	FirstOrder  time.Time `json:"first_order,omitempty"`
-	LastOrder   time.Time `json:"last_order,omitempty"`
+	MessagesOut int       `json:"messages_out,omitzero"`
+	Orders      int       `json:"orders,omitzero"`
+	TotalSpent  int64     `json:"total_spent,omitzero"` // VND
+	FirstOrder  time.Time `json:"first_order,omitzero"`
+	LastOrder   time.Time `json:"last_order,omitzero"`
 	OffersShown int       `json:"offers_shown,omitempty"`
 	OffersTaken int       `json:"offers_accepted,omitempty"`
 	// Daily holds inbound message counts per day (YYYYMMDD) for the last 30

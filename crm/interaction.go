@@ -90,11 +90,11 @@ type OutboxItem struct {
 	RequestPhone  bool      `json:"request_phone,omitempty"`
 	OfferID       string    `json:"offer_id,omitempty"`
 	Status        string    `json:"status"`
-	Attempts      int       `json:"attempts"`
-	NextAttempt   time.Time `json:"next_attempt,omitempty"`
+	Attempts      int       `json:"attempts,omitzero"`
+	NextAttempt   time.Time `json:"next_attempt,omitzero"`
 	LastError     string    `json:"last_error,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
-	SentAt        time.Time `json:"sent_at,omitempty"`
+	SentAt        time.Time `json:"sent_at,omitzero"`
 }
 
 // SegmentChange records a customer moving between segments.

@@ -73,6 +73,7 @@ type Server struct {
 	changed       chan struct{} // closed and replaced when updates arrive or a poll is superseded
 	queue         []json.RawMessage
 	queueIDs      []int64
+	queueKinds    []string // "message", "callback_query"…: what allowed_updates filters on
 	nextUpdateID  int64
 	nextMessageID int
 	confirmed     int64 // highest offset a getUpdates call confirmed
@@ -143,25 +144,74 @@ func (s *Server) Push(update any) int64 {
 		}
 		raw = b
 	}
-	var m map[string]any
+	var m map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &m); err != nil {
 		panic(fmt.Sprintf("telegramtest: update is not a JSON object: %v", err))
 	}
+	var id int64
+	if v, ok := m["update_id"]; ok {
+		if err := json.Unmarshal(v, &id); err != nil {
+			panic(fmt.Sprintf("telegramtest: update_id is not a number: %s", v))
+		}
+	}
+	kind := ""
+	for k := range m {
+		if k != "update_id" {
+			kind = k
+		}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id, _ := m["update_id"].(float64)
 	if id == 0 {
 		s.nextUpdateID++
-		id = float64(s.nextUpdateID)
-		m["update_id"] = int64(id)
-		raw, _ = json.Marshal(m)
-	} else if int64(id) > s.nextUpdateID {
-		s.nextUpdateID = int64(id)
+		id = s.nextUpdateID
+		raw = withUpdateID(id, raw)
+	} else if id > s.nextUpdateID {
+		s.nextUpdateID = id
 	}
+	s.queueLocked(id, kind, raw)
+	return id
+}
+
+// pushKind queues an update of one kind whose body is v, with the next
+// update_id: what the helpers that build updates use (one encoding, no
+// decoding back).
+func (s *Server) pushKind(kind string, v any) int64 {
+	body, err := json.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("telegramtest: marshal update: %v", err))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.nextUpdateID++
+	id := s.nextUpdateID
+	raw := make([]byte, 0, len(body)+len(kind)+40)
+	raw = append(raw, `{"update_id":`...)
+	raw = strconv.AppendInt(raw, id, 10)
+	raw = append(raw, `,"`...)
+	raw = append(raw, kind...)
+	raw = append(raw, `":`...)
+	raw = append(raw, body...)
+	raw = append(raw, '}')
+	s.queueLocked(id, kind, raw)
+	return id
+}
+
+// withUpdateID puts "update_id" first into the JSON object raw.
+func withUpdateID(id int64, raw []byte) []byte {
+	rest := bytes.TrimSpace(raw)[1:] // after '{'
+	out := append([]byte(`{"update_id":`), strconv.FormatInt(id, 10)...)
+	if len(bytes.TrimSpace(rest)) > 1 { // not "}"
+		out = append(out, ',')
+	}
+	return append(out, rest...)
+}
+
+func (s *Server) queueLocked(id int64, kind string, raw []byte) {
 	s.queue = append(s.queue, json.RawMessage(raw))
-	s.queueIDs = append(s.queueIDs, int64(id))
+	s.queueIDs = append(s.queueIDs, id)
+	s.queueKinds = append(s.queueKinds, kind)
 	s.notifyLocked()
-	return int64(id)
 }
 
 // Fail makes the next calls of method fail with the faults, one per call.
@@ -276,7 +326,7 @@ func (s *Server) DeliverWebhookTo(ctx context.Context, target string) (int, erro
 		}
 		s.mu.Lock()
 		if len(s.queueIDs) > 0 && s.queueIDs[0] == id {
-			s.queue, s.queueIDs = s.queue[1:], s.queueIDs[1:]
+			s.dropLocked(1)
 		}
 		s.mu.Unlock()
 		n++
@@ -388,6 +438,24 @@ func faultError(f Fault) *apiError {
 }
 
 func writeResult(w http.ResponseWriter, result any) {
+	if ups, ok := result.(rawUpdates); ok {
+		n := 32
+		for _, u := range ups {
+			n += len(u) + 1
+		}
+		b := make([]byte, 0, n)
+		b = append(b, `{"ok":true,"result":[`...)
+		for i, u := range ups {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, u...)
+		}
+		b = append(b, "]}"...)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(b)
+		return
+	}
 	b, err := json.Marshal(map[string]any{"ok": true, "result": result})
 	if err != nil {
 		writeError(w, errorf(http.StatusInternalServerError, "Internal Server Error"))
@@ -558,7 +626,7 @@ func (s *Server) getUpdates(ctx context.Context, p map[string]string) (any, *api
 		select {
 		case <-ch:
 		case <-deadline.C:
-			return []json.RawMessage{}, nil
+			return rawUpdates{}, nil
 		case <-ctx.Done():
 			return nil, errorf(http.StatusInternalServerError, "request cancelled")
 		}
@@ -582,16 +650,21 @@ func (s *Server) forgetLocked(offset int64) {
 			drop = len(s.queue) - keep
 		}
 	}
-	s.queue, s.queueIDs = s.queue[drop:], s.queueIDs[drop:]
+	s.dropLocked(drop)
 }
 
-func (s *Server) deliverableLocked(limit int) []json.RawMessage {
-	var out []json.RawMessage
-	for _, raw := range s.queue {
+// dropLocked forgets the first n queued updates.
+func (s *Server) dropLocked(n int) {
+	s.queue, s.queueIDs, s.queueKinds = s.queue[n:], s.queueIDs[n:], s.queueKinds[n:]
+}
+
+func (s *Server) deliverableLocked(limit int) rawUpdates {
+	var out rawUpdates
+	for i, raw := range s.queue {
 		if len(out) == limit {
 			break
 		}
-		if !s.allowedLocked(raw) {
+		if !s.allowedLocked(s.queueKinds[i]) {
 			continue
 		}
 		out = append(out, raw)
@@ -599,19 +672,13 @@ func (s *Server) deliverableLocked(limit int) []json.RawMessage {
 	return out
 }
 
-// allowedLocked applies allowed_updates; the default excludes the same
-// types the real server leaves out.
-func (s *Server) allowedLocked(raw json.RawMessage) bool {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return false
-	}
-	kind := ""
-	for k := range m {
-		if k != "update_id" {
-			kind = k
-		}
-	}
+// rawUpdates is a getUpdates result: updates as they were queued, written
+// out as they are rather than encoded again.
+type rawUpdates []json.RawMessage
+
+// allowedLocked applies allowed_updates to an update of kind; the default
+// excludes the same types the real server leaves out.
+func (s *Server) allowedLocked(kind string) bool {
 	if len(s.allowed) == 0 {
 		return kind != "chat_member" && kind != "message_reaction" && kind != "message_reaction_count"
 	}
@@ -650,7 +717,7 @@ func (s *Server) setWebhook(p map[string]string) (any, *apiError) {
 		s.allowed = allowed
 	}
 	if boolParam(p, "drop_pending_updates") {
-		s.queue, s.queueIDs = nil, nil
+		s.queue, s.queueIDs, s.queueKinds = nil, nil, nil
 	}
 	s.pollGen++ // a waiting long poll ends
 	s.notifyLocked()
@@ -662,7 +729,7 @@ func (s *Server) deleteWebhook(p map[string]string) (any, *apiError) {
 	defer s.mu.Unlock()
 	s.webhookURL, s.webhookSecret = "", ""
 	if boolParam(p, "drop_pending_updates") {
-		s.queue, s.queueIDs = nil, nil
+		s.queue, s.queueIDs, s.queueKinds = nil, nil, nil
 	}
 	return true, nil
 }

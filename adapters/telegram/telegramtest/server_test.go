@@ -183,3 +183,31 @@ func TestGetUpdatesConflictsWithWebhook(t *testing.T) {
 		t.Fatalf("getUpdates after deleteWebhook: %+v", a)
 	}
 }
+
+// Push takes an update as any JSON value: without an update_id it gets the
+// next one, with one it keeps it; allowed_updates filters on the update's
+// kind; getUpdates hands each out as it was pushed.
+func TestPushAssignsIDsAndKeepsTheUpdate(t *testing.T) {
+	s := New(t)
+	a := s.Push(`{"message": {"message_id": 7, "date": 1, "chat": {"id": 1, "type": "private"}, "text": "a"}}`)
+	b := s.Push(map[string]any{"update_id": a + 10, "message_reaction": map[string]any{"chat": map[string]any{"id": 1, "type": "private"}}})
+	c := s.Push(json.RawMessage(`{"callback_query": {"id": "q1", "from": {"id": 1, "is_bot": false, "first_name": "A"}, "chat_instance": "1"}}`))
+	if b != a+10 || c != b+1 {
+		t.Fatalf("ids %d %d %d", a, b, c)
+	}
+	got := callJSON(t, s, "getUpdates", map[string]any{})
+	if ids := updateIDs(t, got); len(ids) != 2 || ids[0] != a || ids[1] != c {
+		t.Fatalf("default allowed updates: %v, want [%d %d] (no message_reaction)", ids, a, c)
+	}
+	var us []map[string]json.RawMessage
+	if err := json.Unmarshal(got.Result, &us); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(us[0]["message"]), `"text": "a"`) || us[1]["callback_query"] == nil {
+		t.Fatalf("updates %s", got.Result)
+	}
+	got = callJSON(t, s, "getUpdates", map[string]any{"allowed_updates": []string{"message_reaction"}})
+	if ids := updateIDs(t, got); len(ids) != 1 || ids[0] != b {
+		t.Fatalf("allowed message_reaction: %v, want [%d]", ids, b)
+	}
+}

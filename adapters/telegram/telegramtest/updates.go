@@ -89,13 +89,13 @@ func (s *Server) message(from User, chat map[string]any, text string) (map[strin
 // entity a client adds when the text starts with a command.
 func (s *Server) UserText(u User, text string) Ref {
 	m, id := s.message(u, u.privateChat(), text)
-	return Ref{UpdateID: s.Push(map[string]any{"message": m}), MessageID: id, ChatID: u.ID}
+	return Ref{UpdateID: s.pushKind("message", m), MessageID: id, ChatID: u.ID}
 }
 
 // GroupText pushes a text message from u in a supergroup.
 func (s *Server) GroupText(u User, groupID int64, text string) Ref {
 	m, id := s.message(u, map[string]any{"id": groupID, "title": "Shop fans", "type": "supergroup"}, text)
-	return Ref{UpdateID: s.Push(map[string]any{"message": m}), MessageID: id, ChatID: groupID}
+	return Ref{UpdateID: s.pushKind("message", m), MessageID: id, ChatID: groupID}
 }
 
 // UserContact pushes a contact shared by u in the private chat; self makes
@@ -110,7 +110,7 @@ func (s *Server) UserContact(u User, phone string, self bool) Ref {
 		c["user_id"] = u.ID
 	}
 	m["contact"] = c
-	return Ref{UpdateID: s.Push(map[string]any{"message": m}), MessageID: id, ChatID: u.ID}
+	return Ref{UpdateID: s.pushKind("message", m), MessageID: id, ChatID: u.ID}
 }
 
 // UserPhoto pushes a photo sent by u in the private chat.
@@ -120,7 +120,7 @@ func (s *Server) UserPhoto(u User) Ref {
 		{"file_id": "AgACAgIAAxkBAAIB", "file_unique_id": "AQADs", "file_size": 1253, "width": 90, "height": 67},
 		{"file_id": "AgACAgIAAxkBAAIC", "file_unique_id": "AQADt", "file_size": 48311, "width": 800, "height": 600},
 	}
-	return Ref{UpdateID: s.Push(map[string]any{"message": m}), MessageID: id, ChatID: u.ID}
+	return Ref{UpdateID: s.pushKind("message", m), MessageID: id, ChatID: u.ID}
 }
 
 // EditText pushes an edit of u's message messageID to text.
@@ -134,7 +134,7 @@ func (s *Server) EditText(u User, messageID int, text string) Ref {
 		"edit_date":  now,
 		"text":       text,
 	}
-	return Ref{UpdateID: s.Push(map[string]any{"edited_message": m}), MessageID: messageID, ChatID: u.ID}
+	return Ref{UpdateID: s.pushKind("edited_message", m), MessageID: messageID, ChatID: u.ID}
 }
 
 // PressButton pushes a callback query: u pressed an inline button carrying
@@ -155,5 +155,5 @@ func (s *Server) PressButton(u User, data string) Ref {
 		"chat_instance": "-5423874650913",
 		"data":          data,
 	}
-	return Ref{UpdateID: s.Push(map[string]any{"callback_query": q}), MessageID: botMsgID, ChatID: u.ID, QueryID: qid}
+	return Ref{UpdateID: s.pushKind("callback_query", q), MessageID: botMsgID, ChatID: u.ID, QueryID: qid}
 }

@@ -73,6 +73,9 @@ type Options struct {
 	// X-Telegram-Bot-Api-Secret-Token header (A-Z, a-z, 0-9, _ and -). When
 	// empty in webhook mode a random one is generated at New.
 	WebhookSecret string
+	// WebhookMaxConnections is how many updates Telegram may post at once
+	// (setWebhook's max_connections, 1–100); 0 leaves Telegram's default, 40.
+	WebhookMaxConnections int
 
 	// PerChatInterval is the least time between two messages to one chat
 	// (Telegram allows about one per second). Negative: no per-chat limit.
@@ -153,6 +156,9 @@ func New(h bot.Handler, opts Options) (*Adapter, error) {
 	}
 	if opts.WebhookSecret != "" && !validSecret(opts.WebhookSecret) {
 		return nil, errors.New("telegram: webhook secret must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+	}
+	if n := opts.WebhookMaxConnections; n < 0 || n > 100 {
+		return nil, fmt.Errorf("telegram: webhook max connections %d: Telegram allows 1 to 100", n)
 	}
 	if opts.WebhookURL != "" && opts.WebhookSecret == "" {
 		var b [24]byte
@@ -268,6 +274,7 @@ func (a *Adapter) Open(ctx context.Context) (err error) {
 			URL:            a.opts.WebhookURL,
 			SecretToken:    a.opts.WebhookSecret,
 			AllowedUpdates: allowedUpdates,
+			MaxConnections: a.opts.WebhookMaxConnections,
 		})
 		if err != nil {
 			return fmt.Errorf("telegram: setWebhook: %w", err)

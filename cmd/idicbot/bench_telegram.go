@@ -6,6 +6,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -24,22 +26,42 @@ import (
 const benchTelegramUserBase = 700000000
 
 // benchTelegram measures updates per second end to end through a fake Bot
-// API server, and its ratio to the core-only figure. It runs the core-only
-// figure's workload: the same customers (same share returning, same
-// history), the same message mix, the same number of conversations at once,
-// each customer writing again once their message was handled. Messages go
-// into the fake server's update queue; the adapter takes them by long
-// polling (batches of up to 100, as Telegram hands them out), hands them to
-// the core and confirms them after the commit; replies leave through the
-// outbox with sendMessage. The clock stops when every update is confirmed
-// and every reply was accepted by sendMessage. Latency is from the message
-// entering the queue to its commit.
+// API server, and its ratio to the core-only figure, once per way Telegram
+// delivers updates. It runs the core-only figure's workload: the same
+// customers (same share returning, same history), the same message mix, the
+// same number of conversations at once, each customer writing again once
+// their message was handled. Messages go into the fake server's update
+// queue. With long polling the adapter takes them in batches of up to 100,
+// as getUpdates hands them out, and confirms them after the commit; with a
+// webhook the fake server posts them to the adapter's HTTP handler on up to
+// 100 connections at once (setWebhook's max_connections), one at a time per
+// chat, and forgets each one answered 200 after the commit. Replies leave
+// through the outbox with sendMessage. The clock stops when every update is
+// confirmed and every reply was accepted by sendMessage. Latency is from the
+// message entering the queue to its commit.
 //
 // Both send limits are off for the measurement: with Telegram's 1 message
 // per second per chat and 30 per second in all, sending would be the
 // figure, not the pipeline.
 func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResult) error {
-	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, "telegram.db"))
+	for _, webhook := range []bool{false, true} {
+		if err := m.benchTelegramMode(ctx, o, core, webhook); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchWebhookConns is max_connections in the webhook measurement:
+// Telegram's most.
+const benchWebhookConns = 100
+
+func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core benchResult, webhook bool) error {
+	mode := "polling"
+	if webhook {
+		mode = "webhook"
+	}
+	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, "telegram-"+mode+".db"))
 	if err != nil {
 		return err
 	}
@@ -53,14 +75,19 @@ func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResu
 	for i := range h.handled {
 		h.handled[i] = make(chan struct{}, 1)
 	}
-	a, err := telegram.New(h, telegram.Options{
+	opts := telegram.Options{
 		Token:           srv.Token,
 		APIURL:          srv.URL(),
 		PerChatInterval: -1,
 		GlobalPerSecond: -1,
 		PollTimeout:     time.Second,
 		Logger:          slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
+	}
+	if webhook {
+		opts.WebhookURL = "https://shop.example.com" + telegram.WebhookPath
+		opts.WebhookMaxConnections = benchWebhookConns
+	}
+	a, err := telegram.New(h, opts)
 	if err != nil {
 		return err
 	}
@@ -68,13 +95,34 @@ func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResu
 	if err := env.disp.Open(ctx); err != nil {
 		return err
 	}
-	if err := a.Open(ctx); err != nil {
+	if webhook {
+		// The bot's HTTP server, as serve runs it; the fake server posts to
+		// it as a reverse proxy would forward Telegram's calls.
+		mux := http.NewServeMux()
+		a.Routes(mux)
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+		if err := a.Open(ctx); err != nil {
+			return err
+		}
+		dctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() {
+			done <- srv.ServeWebhook(dctx, "http://"+ln.Addr().String()+telegram.WebhookPath, 50*time.Millisecond)
+		}()
+		defer func() { stop(); <-done }()
+	} else if err := a.Open(ctx); err != nil {
 		return err
 	}
 	defer a.Close()
 
 	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile + ".telegram")
+		f, err := os.Create(o.CPUProfile + ".telegram-" + mode)
 		if err != nil {
 			return err
 		}
@@ -108,15 +156,21 @@ func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResu
 	if err != nil {
 		return err
 	}
-	res.Name = "telegram: Bot API → core → sendMessage"
 	h.mu.Lock()
 	hp50, hp99 := percentile(h.lat, 0.5), percentile(h.lat, 0.99)
 	h.mu.Unlock()
-	polls := len(srv.Calls("getUpdates"))
-	fmt.Fprintf(o.Out, "%s\n  (%d sendMessage; long polling, batches ≤100: %d getUpdates, %.1f updates each on average; per-chat and global send limits OFF; core Handle inside it p50 %.2fms p99 %.2fms)\n",
-		res, len(srv.Sent()), polls, float64(res.Ops)/float64(max(polls, 1)), ms(hp50), ms(hp99))
-	fmt.Fprintf(o.Out, "ratio = telegram updates/s ÷ core-only msgs/s = %.0f ÷ %.0f = %.2f (target ≥ 0.7)\n",
-		res.PerSecond(), core.PerSecond(), res.PerSecond()/core.PerSecond())
+	if webhook {
+		res.Name = "telegram webhook: Bot API → core → sendMessage"
+		fmt.Fprintf(o.Out, "%s\n  (%d sendMessage; webhook, max_connections %d; per-chat and global send limits OFF; core Handle inside it p50 %.2fms p99 %.2fms)\n",
+			res, len(srv.Sent()), srv.WebhookConnections(), ms(hp50), ms(hp99))
+	} else {
+		res.Name = "telegram polling: Bot API → core → sendMessage"
+		polls := len(srv.Calls("getUpdates"))
+		fmt.Fprintf(o.Out, "%s\n  (%d sendMessage; long polling, batches ≤100: %d getUpdates, %.1f updates each on average; per-chat and global send limits OFF; core Handle inside it p50 %.2fms p99 %.2fms)\n",
+			res, len(srv.Sent()), polls, float64(res.Ops)/float64(max(polls, 1)), ms(hp50), ms(hp99))
+	}
+	fmt.Fprintf(o.Out, "ratio = telegram %s updates/s ÷ core-only msgs/s = %.0f ÷ %.0f = %.2f (target ≥ 0.7)\n",
+		mode, res.PerSecond(), core.PerSecond(), res.PerSecond()/core.PerSecond())
 	return nil
 }
 

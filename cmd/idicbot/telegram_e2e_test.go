@@ -549,11 +549,11 @@ func TestTelegramWebhook(t *testing.T) {
 	const secret = "s3cret-Token_42"
 	srv := telegramtest.New(t)
 	main := startTelegramMain(t, srv, t.TempDir(), map[string]string{
-		"TELEGRAM_WEBHOOK_URL": public, "TELEGRAM_WEBHOOK_SECRET": secret,
+		"TELEGRAM_WEBHOOK_URL": public, "TELEGRAM_WEBHOOK_SECRET": secret, "TELEGRAM_WEBHOOK_MAX_CONNECTIONS": "64",
 	}, nil)
 	main.stopOnCleanup(t)
-	if url, sec := srv.Webhook(); url != public || sec != secret {
-		t.Fatalf("webhook registered as %q with secret %q", url, sec)
+	if url, sec := srv.Webhook(); url != public || sec != secret || srv.WebhookConnections() != 64 {
+		t.Fatalf("webhook registered as %q with secret %q, max_connections %d", url, sec, srv.WebhookConnections())
 	}
 	target := main.m.URL() + telegram.WebhookPath
 	post := func(t *testing.T, token, body string) int {

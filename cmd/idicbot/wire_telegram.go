@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/idicbot/idicbot/adapters/telegram"
 	"github.com/idicbot/idicbot/crm"
@@ -23,15 +25,24 @@ func (m *Main) wireTelegram(ctx context.Context, mux *http.ServeMux) error {
 	if global == 0 {
 		global = -1
 	}
+	conns := 0
+	if v := m.Getenv("TELEGRAM_WEBHOOK_MAX_CONNECTIONS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			return fmt.Errorf("TELEGRAM_WEBHOOK_MAX_CONNECTIONS=%q: want a number from 1 to 100", v)
+		}
+		conns = n
+	}
 	a, err := telegram.New(m.Core, telegram.Options{
-		Token:           token,
-		APIURL:          m.Getenv("TELEGRAM_API_URL"),
-		WebhookURL:      m.Getenv("TELEGRAM_WEBHOOK_URL"),
-		WebhookSecret:   m.Getenv("TELEGRAM_WEBHOOK_SECRET"),
-		PerChatInterval: perChat,
-		GlobalPerSecond: global,
-		PollTimeout:     cfg.PollTimeout,
-		Logger:          m.Log.With("channel", "telegram"),
+		Token:                 token,
+		APIURL:                m.Getenv("TELEGRAM_API_URL"),
+		WebhookURL:            m.Getenv("TELEGRAM_WEBHOOK_URL"),
+		WebhookSecret:         m.Getenv("TELEGRAM_WEBHOOK_SECRET"),
+		WebhookMaxConnections: conns,
+		PerChatInterval:       perChat,
+		GlobalPerSecond:       global,
+		PollTimeout:           cfg.PollTimeout,
+		Logger:                m.Log.With("channel", "telegram"),
 	})
 	if err != nil {
 		return err

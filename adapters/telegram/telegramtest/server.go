@@ -81,6 +81,7 @@ type Server struct {
 	allowed       []string
 	webhookURL    string
 	webhookSecret string
+	webhookConns  int // max_connections of setWebhook
 	calls         []Call
 	sent          []SentMessage
 	answered      []string
@@ -710,9 +711,16 @@ func (s *Server) setWebhook(p map[string]string) (any, *apiError) {
 			return nil, errorf(http.StatusBadRequest, "Bad Request: can't parse allowed updates: %v", err)
 		}
 	}
+	conns, aerr := intParam(p, "max_connections", defaultWebhookConns)
+	if aerr != nil {
+		return nil, aerr
+	}
+	if conns < 1 || conns > 100 {
+		return nil, errorf(http.StatusBadRequest, "Bad Request: max_connections must be between 1 and 100")
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.webhookURL, s.webhookSecret = url, secret
+	s.webhookURL, s.webhookSecret, s.webhookConns = url, secret, int(conns)
 	if allowed != nil {
 		s.allowed = allowed
 	}

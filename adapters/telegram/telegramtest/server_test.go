@@ -2,12 +2,16 @@ package telegramtest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -209,5 +213,97 @@ func TestPushAssignsIDsAndKeepsTheUpdate(t *testing.T) {
 	got = callJSON(t, s, "getUpdates", map[string]any{"allowed_updates": []string{"message_reaction"}})
 	if ids := updateIDs(t, got); len(ids) != 1 || ids[0] != b {
 		t.Fatalf("allowed message_reaction: %v, want [%d]", ids, b)
+	}
+}
+
+// ServeWebhook posts updates like Telegram: up to max_connections at once,
+// one chat's in order and one at a time, a refused update again (and
+// nothing of its chat before it), each one answered 200 forgotten.
+func TestServeWebhook(t *testing.T) {
+	s := New(t)
+	var mu sync.Mutex
+	var got []string // "chat:text" in arrival order
+	inflight, most := 0, 0
+	refused := false
+	bot := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Telegram-Bot-Api-Secret-Token") != "tok" {
+			t.Errorf("secret %q", r.Header.Get("X-Telegram-Bot-Api-Secret-Token"))
+		}
+		var u struct {
+			Message struct {
+				Chat struct{ ID int64 } `json:"chat"`
+				Text string             `json:"text"`
+			} `json:"message"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&u); err != nil {
+			t.Error(err)
+		}
+		mu.Lock()
+		inflight++
+		most = max(most, inflight)
+		first := u.Message.Text == "a1" && !refused
+		if first {
+			refused = true
+		}
+		mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+		mu.Lock()
+		inflight--
+		if !first {
+			got = append(got, u.Message.Text)
+		}
+		mu.Unlock()
+		if first {
+			http.Error(w, "not now", http.StatusInternalServerError)
+		}
+	}))
+	defer bot.Close()
+	if a := callJSON(t, s, "setWebhook", map[string]any{"url": "https://shop.example.com/hook", "secret_token": "tok", "max_connections": 2}); !a.OK {
+		t.Fatalf("setWebhook: %+v", a)
+	}
+	if a := callJSON(t, s, "setWebhook", map[string]any{"url": "https://shop.example.com/hook", "max_connections": 101}); a.OK {
+		t.Fatal("max_connections 101 accepted")
+	}
+	callJSON(t, s, "setWebhook", map[string]any{"url": "https://shop.example.com/hook", "secret_token": "tok", "max_connections": 2})
+	a, b, c := User{ID: 1, FirstName: "A"}, User{ID: 2, FirstName: "B"}, User{ID: 3, FirstName: "C"}
+	for _, m := range []struct {
+		u    User
+		text string
+	}{{a, "a1"}, {b, "b1"}, {a, "a2"}, {c, "c1"}, {b, "b2"}, {a, "a3"}} {
+		s.UserText(m.u, m.text)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.ServeWebhook(ctx, bot.URL, 20*time.Millisecond) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for s.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if s.Pending() != 0 || len(got) != 6 {
+		t.Fatalf("delivered %v, %d pending", got, s.Pending())
+	}
+	if most > 2 {
+		t.Errorf("%d requests at once, max_connections is 2", most)
+	}
+	order := func(chat string) []string {
+		var out []string
+		for _, g := range got {
+			if strings.HasPrefix(g, chat) {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	if !slices.Equal(order("a"), []string{"a1", "a2", "a3"}) || !slices.Equal(order("b"), []string{"b1", "b2"}) {
+		t.Errorf("per-chat order broken: %v", got)
+	}
+	if got[0] == "a1" {
+		t.Errorf("a1 was refused first, yet delivered before the others: %v", got)
 	}
 }

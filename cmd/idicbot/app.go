@@ -267,9 +267,9 @@ func (m *Main) serve(ctx context.Context) error {
 	mux := http.NewServeMux()
 	m.Webchat.Routes(mux)
 	// Each optional part is wired in its own file and turns itself on from
-	// the environment (a token set) or stays off.
+	// the environment (a token set) or the configuration, or stays off.
 	for _, wire := range []func(context.Context, *http.ServeMux) error{
-		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireZalo, m.wireMessenger,
+		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireZalo, m.wireMessenger, m.wireRetention,
 	} {
 		if err := wire(ctx, mux); err != nil {
 			return err

@@ -24,6 +24,7 @@ type Config struct {
 	SweepInterval   time.Duration `yaml:"sweep_interval"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
+	RetentionDays   int           `yaml:"retention_days"` // 0 or less: keep forever
 	Outbox          struct {
 		Lanes       int           `yaml:"lanes"`
 		MaxAttempts int           `yaml:"max_attempts"`

@@ -201,6 +201,9 @@ type turn struct {
 	shown  []string
 	taken  []string
 	moves  []*crm.SegmentChange
+	// outbound marks a turn for a message to the customer (a human's,
+	// typed in the channel's own console) rather than from them.
+	outbound bool
 
 	assist   AssistResult
 	assisted bool
@@ -241,9 +244,13 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 
 func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 	if m := c.metrics; m != nil {
-		if t.res.Duplicate {
+		switch {
+		case t.res.Duplicate:
 			m.Duplicates.WithLabelValues(string(t.in.Channel)).Inc()
-		} else {
+		case t.outbound:
+			m.MessagesOut.WithLabelValues(string(t.in.Channel)).Inc()
+			m.Pipeline.Observe(time.Since(start).Seconds())
+		default:
 			m.MessagesIn.WithLabelValues(string(t.in.Channel)).Inc()
 			m.Pipeline.Observe(time.Since(start).Seconds())
 		}
@@ -274,17 +281,13 @@ func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 }
 
 func (t *turn) run() error {
-	tx, in := t.tx, t.in
-	if _, seen, err := tx.SeenMessage(in.Channel, in.MessageID); err != nil {
+	if dup, err := t.seen(); err != nil || dup {
 		return err
-	} else if seen {
-		t.res.Duplicate = true
-		return nil
 	}
 	if err := t.identify(); err != nil {
 		return err
 	}
-	if in.EditOf != "" {
+	if t.in.EditOf != "" {
 		return t.edit()
 	}
 	if err := t.interact(); err != nil {
@@ -294,8 +297,24 @@ func (t *turn) run() error {
 	if err := t.customize(); err != nil {
 		return err
 	}
+	return t.save()
+}
+
+// seen reports (and records in the result) that the event was handled
+// before: a replayed event changes nothing.
+func (t *turn) seen() (bool, error) {
+	_, seen, err := t.tx.SeenMessage(t.in.Channel, t.in.MessageID)
+	if err != nil {
+		return false, err
+	}
+	t.res.Duplicate = seen
+	return seen, nil
+}
+
+// save stores the turn's segment moves and the customer.
+func (t *turn) save() error {
 	for _, mv := range t.moves {
-		if err := tx.AppendSegmentChange(mv); err != nil {
+		if err := t.tx.AppendSegmentChange(mv); err != nil {
 			return err
 		}
 		if err := t.count("segment_moves:"+mv.To, 1); err != nil {
@@ -303,34 +322,38 @@ func (t *turn) run() error {
 		}
 	}
 	t.cust.UpdatedAt = t.now
-	return tx.PutCustomer(t.cust)
+	return t.tx.PutCustomer(t.cust)
+}
+
+// record stores an interaction of the event and marks the event handled.
+func (t *turn) record(it *crm.Interaction) error {
+	if err := t.tx.AppendInteraction(it); err != nil {
+		return err
+	}
+	if err := t.tx.MarkMessage(t.in.Channel, t.in.MessageID, it.ID); err != nil {
+		return err
+	}
+	t.res.InteractionID = it.ID
+	return nil
 }
 
 // count bumps a total counter and its per-day twin.
 func (t *turn) count(name string, n int64) error { return addCounter(t.tx, t.now, name, n) }
 
-// identify finds or creates the customer behind the event, links shared
-// phone and email, and merges with a customer already known by that phone.
+// identify finds or creates the customer behind the event, makes their
+// identity reachable again (they wrote to us: the channel lets us answer),
+// links shared phone and email, and merges with a customer already known by
+// that phone.
 func (t *turn) identify() error {
 	tx, in := t.tx, t.in
-	c, err := tx.FindCustomerByIdentity(in.Channel, in.UserID)
+	created, err := t.customer()
 	if err != nil {
 		return err
 	}
-	if c == nil {
-		c = &crm.Customer{CreatedAt: t.now, Name: in.Name, Source: in.Source, Language: localeLang(in.Locale)}
-		c.AddIdentity(crm.Identity{Channel: in.Channel, UserID: in.UserID, ChatID: in.ChatID, Username: in.Username, FirstSeen: t.now})
-		if err := tx.PutCustomer(c); err != nil {
-			return err
-		}
-		if err := t.count("new_customers", 1); err != nil {
-			return err
-		}
-	} else {
-		c.AddIdentity(crm.Identity{Channel: in.Channel, UserID: in.UserID, ChatID: in.ChatID, Username: in.Username})
+	c := t.cust
+	if !created {
 		if id := c.Identity(in.Channel, in.UserID); id != nil && id.Unreachable {
-			// They wrote to us again: the channel lets us answer.
-			id.Unreachable, id.UnreachableWhy = false, ""
+			id.Unreachable, id.UnreachableSince, id.UnreachableWhy = false, time.Time{}, ""
 		}
 		if c.Name == "" {
 			c.Name = in.Name
@@ -339,8 +362,6 @@ func (t *turn) identify() error {
 			c.Source = in.Source
 		}
 	}
-	t.cust = c
-	t.res.CustomerID = c.ID
 	if in.Contact != nil && !in.Contact.Self {
 		return nil
 	}
@@ -377,6 +398,33 @@ func (t *turn) identify() error {
 		t.cust.Email = e
 	}
 	return nil
+}
+
+// customer finds the customer known by the event's channel identity, or
+// creates one (counted as a new customer) with what the channel tells of
+// them. It reports whether the customer is new.
+func (t *turn) customer() (created bool, err error) {
+	tx, in := t.tx, t.in
+	c, err := tx.FindCustomerByIdentity(in.Channel, in.UserID)
+	if err != nil {
+		return false, err
+	}
+	if c != nil {
+		c.AddIdentity(crm.Identity{Channel: in.Channel, UserID: in.UserID, ChatID: in.ChatID, Username: in.Username})
+	} else {
+		created = true
+		c = &crm.Customer{CreatedAt: t.now, Name: in.Name, Source: in.Source, Language: localeLang(in.Locale)}
+		c.AddIdentity(crm.Identity{Channel: in.Channel, UserID: in.UserID, ChatID: in.ChatID, Username: in.Username, FirstSeen: t.now})
+		if err := tx.PutCustomer(c); err != nil {
+			return false, err
+		}
+		if err := t.count("new_customers", 1); err != nil {
+			return false, err
+		}
+	}
+	t.cust = c
+	t.res.CustomerID = c.ID
+	return created, nil
 }
 
 // merge folds the current customer into other, the customer already known by
@@ -454,13 +502,10 @@ func (t *turn) interact() error {
 		it.Kind = crm.KindCommand
 		it.Text = strings.TrimSpace("/" + in.Command + " " + in.Text)
 	}
-	if err := t.tx.AppendInteraction(it); err != nil {
+	if err := t.record(it); err != nil {
 		return err
 	}
-	if err := t.tx.MarkMessage(in.Channel, in.MessageID, it.ID); err != nil {
-		return err
-	}
-	t.res.InteractionID, t.res.Intent = it.ID, u.Intent
+	t.res.Intent = u.Intent
 	c.Stats.RecordMessageIn(t.now)
 	for _, p := range u.Products {
 		c.AddInterest(p.ID)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/idicbot/idicbot/bot"
@@ -198,63 +197,21 @@ func (a *Adapter) submitInfo(ctx context.Context, ev *Event, user string) error 
 }
 
 // touch records an inbound event that is not a message (follow, opening the
-// chat): the customer is created if new, made reachable again, and the
-// event logged, which also opens the interaction window. Nothing is sent.
+// chat) through the core: the customer is created if new, made reachable
+// again, and the event logged, which also opens the interaction window.
+// Nothing is sent.
 func (a *Adapter) touch(ctx context.Context, ev *Event, user, text string) error {
-	key := ev.DedupeKey()
-	t := ev.Time()
-	now := a.now()
-	if t.IsZero() {
-		t = now
-	}
-	return a.store.Update(ctx, func(tx crm.Tx) error {
-		if _, seen, err := tx.SeenMessage(crm.ChannelZalo, key); err != nil || seen {
-			return err
-		}
-		c, err := a.findOrCreate(tx, user, now)
-		if err != nil {
-			return err
-		}
-		if id := c.Identity(crm.ChannelZalo, user); id != nil && id.Unreachable {
-			id.Unreachable, id.UnreachableSince, id.UnreachableWhy = false, time.Time{}, ""
-		}
-		it := &crm.Interaction{CustomerID: c.ID, Time: t, Direction: crm.Inbound, Channel: crm.ChannelZalo, ChatID: user,
-			MessageID: key, Kind: crm.KindSystem, Text: text}
-		if err := tx.AppendInteraction(it); err != nil {
-			return err
-		}
-		if err := tx.MarkMessage(crm.ChannelZalo, key, it.ID); err != nil {
-			return err
-		}
-		c.UpdatedAt = now
-		return tx.PutCustomer(c)
-	})
+	in := a.inbound(ev, user)
+	in.Text = text
+	_, err := a.h.Touch(ctx, in)
+	return err
 }
 
 // unfollow marks the customer's Zalo identity unreachable: nothing more is
 // sent to it until they write again.
 func (a *Adapter) unfollow(ctx context.Context, ev *Event, user string) error {
-	key := ev.DedupeKey()
-	now := a.now()
-	return a.store.Update(ctx, func(tx crm.Tx) error {
-		if _, seen, err := tx.SeenMessage(crm.ChannelZalo, key); err != nil || seen {
-			return err
-		}
-		if err := tx.MarkMessage(crm.ChannelZalo, key, 0); err != nil {
-			return err
-		}
-		c, err := tx.FindCustomerByIdentity(crm.ChannelZalo, user)
-		if err != nil || c == nil {
-			return err
-		}
-		id := c.Identity(crm.ChannelZalo, user)
-		if id == nil || id.Unreachable {
-			return nil
-		}
-		id.Unreachable, id.UnreachableSince, id.UnreachableWhy = true, now, unfollowWhy
-		c.UpdatedAt = now
-		return tx.PutCustomer(c)
-	})
+	_, err := a.h.MarkUnreachable(ctx, crm.ChannelZalo, user, ev.DedupeKey(), unfollowWhy)
+	return err
 }
 
 // echo records a message the OA sent. Our own sends are recorded already;
@@ -269,7 +226,6 @@ func (a *Adapter) echo(ctx context.Context, ev *Event, user string) error {
 	if a.sent.ours(ctx, user, msgID, a.opts.EchoWait) {
 		return nil
 	}
-	key := sentKey(msgID)
 	text := strings.TrimSpace(string(ev.Message.Text))
 	if d := ev.Message.Describe(); len(d) > 0 {
 		text = strings.TrimSpace(text + "\n" + strings.Join(d, "\n"))
@@ -277,46 +233,12 @@ func (a *Adapter) echo(ctx context.Context, ev *Event, user string) error {
 	if text == "" {
 		text = "[" + strings.TrimPrefix(ev.EventName, "oa_send_") + "]"
 	}
-	text = truncate(text, bot.MaxTextLen)
-	t := ev.Time()
-	now := a.now()
-	if t.IsZero() {
-		t = now
-	}
-	console := false
-	err := a.store.Update(ctx, func(tx crm.Tx) error {
-		console = false
-		if _, seen, err := tx.SeenMessage(crm.ChannelZalo, key); err != nil || seen {
-			return err // seen: our own send (recorded when it left) or a redelivery
-		}
-		console = true
-		c, err := a.findOrCreate(tx, user, now)
-		if err != nil {
-			return err
-		}
-		it := &crm.Interaction{CustomerID: c.ID, Time: t, Direction: crm.Outbound, Channel: crm.ChannelZalo, ChatID: user,
-			MessageID: key, Kind: crm.KindAgent, Text: text, Author: ConsoleAgent}
-		if err := tx.AppendInteraction(it); err != nil {
-			return err
-		}
-		if err := tx.MarkMessage(crm.ChannelZalo, key, it.ID); err != nil {
-			return err
-		}
-		switch {
-		case !c.Handoff.Active || c.Handoff.Agent == "":
-			req := c.Handoff.RequestedAt
-			if req.IsZero() {
-				req = now
-			}
-			c.Handoff = crm.Handoff{Active: true, RequestedAt: req, Agent: ConsoleAgent, TakenAt: now}
-		case c.Handoff.Agent == ConsoleAgent:
-			c.Handoff.TakenAt = now
-		}
-		c.Stats.MessagesOut++
-		c.UpdatedAt = now
-		return tx.PutCustomer(c)
-	})
-	if err == nil && console {
+	in := a.inbound(ev, user)
+	// The dedupe key is the one our sends are recorded under (recordSent):
+	// the core takes an echo of our own message as already seen.
+	res, err := a.h.RecordAgentMessage(ctx, bot.AgentMessage{Channel: crm.ChannelZalo, UserID: user, ChatID: user,
+		MessageID: sentKey(msgID), Time: in.Time, Author: ConsoleAgent, Text: truncate(text, bot.MaxTextLen), Locale: in.Locale})
+	if err == nil && !res.Duplicate {
 		a.log.Info("zalo message typed in the OA console recorded; the bot is paused for this customer", "user", user, "msg_id", msgID)
 	}
 	return err
@@ -327,45 +249,8 @@ func (a *Adapter) echo(ctx context.Context, ev *Event, user string) error {
 func (a *Adapter) resumeAfterConsole(ctx context.Context, user string) error {
 	pause := a.opts.ConsolePause
 	if pause <= 0 {
-		return nil
+		return nil // paused until released
 	}
-	now := a.now()
-	stale := func(c *crm.Customer) bool {
-		return c != nil && c.Handoff.Active && c.Handoff.Agent == ConsoleAgent && now.Sub(c.Handoff.TakenAt) > pause
-	}
-	var need bool
-	if err := a.store.View(ctx, func(tx crm.Tx) error {
-		c, err := tx.FindCustomerByIdentity(crm.ChannelZalo, user)
-		need = err == nil && stale(c)
-		return err
-	}); err != nil || !need {
-		return err
-	}
-	return a.store.Update(ctx, func(tx crm.Tx) error {
-		c, err := tx.FindCustomerByIdentity(crm.ChannelZalo, user)
-		if err != nil || !stale(c) {
-			return err
-		}
-		c.Handoff = crm.Handoff{}
-		c.UpdatedAt = now
-		return tx.PutCustomer(c)
-	})
-}
-
-// findOrCreate returns the customer known by the Zalo user id, creating one
-// (counted as a new customer, as the core does) when there is none.
-func (a *Adapter) findOrCreate(tx crm.Tx, user string, now time.Time) (*crm.Customer, error) {
-	c, err := tx.FindCustomerByIdentity(crm.ChannelZalo, user)
-	if err != nil || c != nil {
-		return c, err
-	}
-	c = &crm.Customer{CreatedAt: now, UpdatedAt: now}
-	c.AddIdentity(crm.Identity{Channel: crm.ChannelZalo, UserID: user, ChatID: user, FirstSeen: now})
-	if err := tx.PutCustomer(c); err != nil {
-		return nil, err
-	}
-	if err := tx.AddCounter("new_customers", 1); err != nil {
-		return nil, err
-	}
-	return c, tx.AddCounter("d:"+now.UTC().Format("20060102")+":new_customers", 1)
+	_, err := a.h.ResumeAfter(ctx, crm.ChannelZalo, user, ConsoleAgent, pause)
+	return err
 }

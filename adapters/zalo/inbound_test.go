@@ -184,6 +184,39 @@ func TestFollowUnfollow(t *testing.T) {
 	}
 }
 
+// A customer who only followed the OA is segmented like one who wrote:
+// the segment listing (/crm segment new) shows them and the stats count
+// them as new.
+func TestFollowCreatesSegmentedCustomer(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	user := "7813306842916204155"
+	f := e.ev.Follow("follow", user, e.ms())
+	e.postOK(f)
+	c := e.customer(crm.ChannelZalo, user)
+	if c == nil {
+		t.Fatal("follow created no customer")
+	}
+	if c.Segment.Name != crm.SegmentNew || c.Language != "vi" {
+		t.Fatalf("segment %q, language %q; want %q, vi", c.Segment.Name, c.Language, crm.SegmentNew)
+	}
+	e.postOK(f) // redelivered
+	page, err := e.core.SegmentPage(ctx, crm.SegmentNew, 1, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Count != 1 || len(page.Customers) != 1 || page.Customers[0].ID != c.ID {
+		t.Fatalf("segment %q lists %d of %d customers, want the follower only", crm.SegmentNew, len(page.Customers), page.Count)
+	}
+	st, err := e.core.Stats(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.NewCustomers != 1 {
+		t.Fatalf("new customers = %d, want 1", st.NewCustomers)
+	}
+}
+
 func TestFollowWelcome(t *testing.T) {
 	e := newEnv(t, func(o *zalo.Options) { o.Welcome = true })
 	user := "7813306842916204155"

@@ -517,7 +517,8 @@ func TestFromEnv(t *testing.T) {
 	}
 }
 
-type nopHandler struct{}
+// nopHandler is a core New accepts; it is never called.
+type nopHandler struct{ zalo.Core }
 
 func (nopHandler) Handle(context.Context, bot.Inbound) (bot.Result, error) { return bot.Result{}, nil }
 

@@ -1,6 +1,6 @@
 // Package zalo connects the conversation core to a Zalo Official Account:
 // customer events arrive on a signed webhook (POST /zalo/webhook), are
-// handed to a bot.Handler and acknowledged only after the commit; replies
+// handed to the core and acknowledged only after the commit; replies
 // leave through the OA's consultation ("cs") message API, with the OAuth v4
 // access token refreshed in the background and on token errors.
 //
@@ -129,9 +129,22 @@ type Options struct {
 	Now        func() time.Time
 }
 
+// Core is what the adapter needs of the conversation core: customers'
+// messages go through Handle, the channel's other events (follow,
+// unfollow, messages typed in the OA console) through the rest.
+type Core interface {
+	bot.Handler
+	Touch(ctx context.Context, in bot.Inbound) (bot.Result, error)
+	MarkUnreachable(ctx context.Context, ch crm.Channel, userID, eventID, why string) (bot.Result, error)
+	RecordAgentMessage(ctx context.Context, m bot.AgentMessage) (bot.Result, error)
+	ResumeAfter(ctx context.Context, ch crm.Channel, userID, agent string, pause time.Duration) (bool, error)
+}
+
+var _ Core = (*bot.Core)(nil)
+
 // Adapter is the Zalo OA channel. It implements bot.Sender.
 type Adapter struct {
-	h      bot.Handler
+	h      Core
 	store  crm.Store
 	opts   Options
 	log    *slog.Logger
@@ -157,9 +170,9 @@ type Adapter struct {
 var _ bot.Sender = (*Adapter)(nil)
 
 // New checks the options and builds an Adapter. It does no I/O.
-func New(h bot.Handler, store crm.Store, opts Options) (*Adapter, error) {
+func New(h Core, store crm.Store, opts Options) (*Adapter, error) {
 	if h == nil || store == nil {
-		return nil, errors.New("zalo: handler and store are required")
+		return nil, errors.New("zalo: core and store are required")
 	}
 	opts.AppID = strings.TrimSpace(opts.AppID)
 	if opts.AppID == "" {

@@ -65,7 +65,9 @@ func (a *Adapter) builtinRun(sub string) func(ctx context.Context, req Request) 
 // answer (HTTP body or Socket Mode ack payload); slow work answers later
 // through response_url.
 func (a *Adapter) command(cmd slackapi.SlashCommand) *slackapi.Msg {
-	text := strings.TrimSpace(cmd.Text)
+	// Slack sends &, < and > as entities and may wrap what it recognizes
+	// (an email, a link) in its markup: read the text as the rep typed it.
+	text := plainText(cmd.Text)
 	words := strings.Fields(text)
 	public := false
 	if n := len(words); n > 0 && strings.EqualFold(words[n-1], "public") {

@@ -100,6 +100,26 @@ type env struct {
 	http  *httptest.Server // the adapter's routes
 	ids   map[string]crm.ID
 	seq   int
+	logs  *logBuffer // what the adapter logged
+}
+
+// logBuffer collects log lines; safe for the adapter's goroutines.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func mustRead(tb testing.TB, name string) []byte {
@@ -138,10 +158,11 @@ func newEnv(t *testing.T, socket bool) *env {
 	}
 	fake := slacktest.New(t)
 	fake.SetGroup(repGroup, groupUser)
+	logs := &logBuffer{}
 	opts := slack.Options{
 		BotToken: slacktest.BotToken, APIURL: fake.APIURL(), HandoffChannel: handoffChan,
 		TeamIDs: []string{slacktest.TeamID, docTeam}, RepIDs: []string{repUser, rep2User}, RepGroup: repGroup,
-		AdminIDs: []string{adminUser}, Logger: slog.New(slog.DiscardHandler), InlineWait: 5 * time.Second,
+		AdminIDs: []string{adminUser}, Logger: slog.New(slog.NewTextHandler(logs, nil)), InlineWait: 5 * time.Second,
 	}
 	if socket {
 		opts.AppToken = slacktest.AppToken
@@ -155,7 +176,7 @@ func newEnv(t *testing.T, socket bool) *env {
 	sk.add(a)
 	mux := http.NewServeMux()
 	a.Routes(mux)
-	e := &env{t: t, db: db, core: core, disp: disp, rec: rec, sinks: sk, fake: fake, a: a, http: httptest.NewServer(mux)}
+	e := &env{t: t, db: db, core: core, disp: disp, rec: rec, sinks: sk, fake: fake, a: a, http: httptest.NewServer(mux), logs: logs}
 	if err := a.RegisterOfferCommands(); err != nil {
 		t.Fatal(err)
 	}

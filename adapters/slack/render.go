@@ -154,11 +154,24 @@ func interactionLine(it *crm.Interaction) string {
 	text := it.Text
 	if text == "" {
 		text = "[" + it.Kind + "]"
+		if it.Kind == crm.KindButton && it.Payload != "" {
+			text = "[pressed " + buttonName(it.Payload) + "]"
+		}
 	}
 	if it.OfferID != "" && it.Kind == crm.KindOffer {
 		text = "[offer " + it.OfferID + "] " + text
 	}
 	return fmt.Sprintf("`%s` %s%s _(%s)_ %s", it.Time.Format("01-02 15:04"), arrow, who, it.Channel, escape(oneLine(text, maxLineText)))
+}
+
+// buttonName reads an offer button payload ("offer:welcome-new:accept") as
+// what the customer did; other payloads are shown as they are.
+func buttonName(payload string) string {
+	parts := strings.Split(payload, ":")
+	if len(parts) == 3 && parts[0] == "offer" {
+		return fmt.Sprintf("“%s” on offer %s", parts[2], parts[1])
+	}
+	return payload
 }
 
 // renderCard is the /crm customer answer. banner, when set, comes first
@@ -350,13 +363,35 @@ func renderStats(st *bot.Stats) *Reply {
 		offers += fmt.Sprintf("\n• %s: shown %d · accepted %d (%.0f%%) · declined %d · ordered %d",
 			escape(o.Name), o.Shown, o.Accepted, o.Conversion()*100, o.Declined, o.Ordered)
 	}
-	moves := "*Segment moves*: " + sortedCounts(st.SegmentMoves)
-	other := fmt.Sprintf("*Handoffs*: %d · *opt-outs*: %d · *answers*: %s", st.Handoffs, st.OptOuts, sortedCounts(st.Answers))
+	moves := "*Segment moves* (customers who moved into each segment): " + sortedCounts(st.SegmentMoves)
+	other := fmt.Sprintf("*Handoffs*: %d · *opt-outs*: %d\n%s", st.Handoffs, st.OptOuts, answersLine(st.Answers))
 	title := "Stats: " + period
 	text := strings.Join([]string{title, customers, messages, sales, offers, moves, other}, "\n")
 	return &Reply{Text: text, Blocks: []slackapi.Block{
 		header(title), section(customers), section(messages + "\n" + sales), section(offers), section(moves + "\n" + other),
 	}}
+}
+
+// answersLine says how the bot's answers were made: by the keyword rules or
+// drafted by the LLM (counted under "llm" by the core), so a business can see
+// how much the model does.
+func answersLine(m map[string]int64) string {
+	var total int64
+	for _, v := range m {
+		total += v
+	}
+	line := fmt.Sprintf("*Bot answers*: %d — %d from the rules · %d from the LLM", total, m["rules"], m["llm"])
+	var other []string
+	for k, v := range m {
+		if k != "rules" && k != "llm" {
+			other = append(other, fmt.Sprintf("%d %s", v, escape(k)))
+		}
+	}
+	sort.Strings(other)
+	if len(other) > 0 {
+		line += " · " + strings.Join(other, " · ")
+	}
+	return line
 }
 
 // renderHandoff is the card posted to the handoff channel. releasedBy is

@@ -1,0 +1,470 @@
+package slack_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/idicbot/idicbot/adapters/slack"
+	"github.com/idicbot/idicbot/adapters/slack/slacktest"
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/crm"
+)
+
+// formType is how Slack posts commands and interactions.
+const formType = "application/x-www-form-urlencoded"
+
+// withOffers stores and loads the shipped offers, as a fresh idicbot does.
+func withOffers(t *testing.T, e *env) {
+	t.Helper()
+	ctx := context.Background()
+	def, err := configs.Load(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bot.SeedOffers(ctx, e.db, def.Offers, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.core.LoadOffers(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// press is a customer pressing an offer button on web chat.
+func (e *env) press(user, payload string) {
+	e.t.Helper()
+	e.seq++
+	if _, err := e.core.Handle(context.Background(), bot.Inbound{Channel: crm.ChannelWeb, UserID: user,
+		MessageID: user + "-btn-" + strconv.Itoa(e.seq), Kind: crm.KindButton, Payload: payload}); err != nil {
+		e.t.Fatal(err)
+	}
+	e.flush()
+}
+
+// section returns the text of the first block of an answer that starts
+// with prefix.
+func (a answer) section(prefix string) string {
+	for _, b := range a.Blocks {
+		var s struct {
+			Text struct {
+				Text string `json:"text"`
+			} `json:"text"`
+		}
+		if json.Unmarshal(b, &s) == nil && strings.HasPrefix(s.Text.Text, prefix) {
+			return s.Text.Text
+		}
+	}
+	return ""
+}
+
+// addCounter adds n to a daily counter daysAgo days back, as the core
+// keeps them (d:YYYYMMDD:name, UTC days).
+func (e *env) addCounter(daysAgo int, name string, n int64) {
+	e.t.Helper()
+	key := "d:" + time.Now().UTC().AddDate(0, 0, -daysAgo).Format("20060102") + ":" + name
+	if err := e.db.Update(context.Background(), func(tx crm.Tx) error { return tx.AddCounter(key, n) }); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// TestRepCustomerCardFields checks every part of the card the issue lists,
+// on customers whose history went through the core.
+func TestRepCustomerCardFields(t *testing.T) {
+	e := newEnv(t, false)
+	withOffers(t, e)
+	today := time.Now().Format("2006-01-02")
+
+	// Ánh gets the welcome offer and accepts it.
+	if got := e.greetText(crm.ChannelWeb, "w-anh"); !strings.Contains(got, "WELCOME10") {
+		t.Fatalf("Ánh was not shown the welcome offer: %q", got)
+	}
+	e.press("w-anh", "offer:welcome-new:accept")
+	a := e.crm(repUser, "customer "+e.id("anh"))
+	contains(t, "offers", a.all(), "*Offers*: shown 1 times, 1 accepted", "Quà chào mừng khách mới: shown 1, accepted 1, declined 0",
+		"[offer welcome-new]", "[pressed “accept” on offer welcome-new]")
+
+	// Lan writes 12 times on Telegram: the card shows the last 10
+	// interactions only, and both her channels.
+	for i := 1; i <= 12; i++ {
+		e.say(crm.ChannelTelegram, "7000", "tin-"+strconv.Itoa(100+i))
+	}
+	a = e.crm(repUser, "customer "+e.id("lan"))
+	recent := a.section("*Last ")
+	if !strings.HasPrefix(recent, "*Last 10 interactions*") {
+		t.Fatalf("recent section:\n%s", recent)
+	}
+	if n := strings.Count(recent, "\n"); n != 10 {
+		t.Fatalf("card shows %d interactions, want 10:\n%s", n, recent)
+	}
+	contains(t, "recent", recent, "tin-112", "(telegram)")
+	lacks(t, "recent", recent, "tin-101")
+	contains(t, "lan card", a.all(), "Nguyễn Thị Lan (#"+e.id("lan")+")", "webchat (w-lan)", "telegram @Lan_Shop (7000)",
+		"+84912345678", "lan@example.com", "loyal since "+today, "rule: `order_count &gt;= 2`",
+		"Orders: 2 · total spent: 4.000.000 ₫ · average order: 2.000.000 ₫", "Last order: 2.500.000 ₫ on "+today,
+		"Lifetime value ≈", "*Source*\nseed", "*Consent*\naccepts offers", "*Handoff*\nwith the bot", "*Tags*: none", "*Notes*: none")
+
+	// Dũng says STOP; Văn A asks for a person.
+	e.say(crm.ChannelWeb, "w-dung", "STOP")
+	contains(t, "opted out", e.crm(repUser, "customer "+e.id("dung")).all(), "opted out of offers since "+today)
+	e.say(crm.ChannelWeb, "w-vana", "cho mình gặp nhân viên")
+	contains(t, "waiting", e.crm(repUser, "customer "+e.id("vana")).all(), "waiting for a rep")
+	if _, err := e.core.TakeHandoff(context.Background(), e.ids["vana"], "slack:"+repUser); err != nil {
+		t.Fatal(err)
+	}
+	contains(t, "taken", e.crm(repUser, "customer "+e.id("vana")).all(), "with <@"+repUser+">")
+}
+
+// greetText is a customer saying hello; it returns what the bot sent.
+func (e *env) greetText(ch crm.Channel, user string) string {
+	e.t.Helper()
+	_, sent := e.say(ch, user, "xin chào")
+	var out []string
+	for _, it := range sent {
+		out = append(out, it.Text)
+	}
+	return strings.Join(out, "\n")
+}
+
+// TestRepStatsFigures checks every figure of /crm stats and the periods.
+func TestRepStatsFigures(t *testing.T) {
+	e := newEnv(t, false)
+	withOffers(t, e)
+	// Today: Ánh accepts the welcome offer, a new customer declines it, Lan
+	// writes on Telegram.
+	e.greetText(crm.ChannelWeb, "w-anh")
+	e.press("w-anh", "offer:welcome-new:accept")
+	e.greetText(crm.ChannelWeb, "w-new1")
+	e.press("w-new1", "offer:welcome-new:decline")
+	e.greetText(crm.ChannelTelegram, "7000")
+	// What the core counts on other paths: LLM answers, the sweep moving
+	// customers to at_risk, new customers of earlier days.
+	e.addCounter(0, "answers:llm", 3)
+	e.addCounter(0, "segment_moves:at_risk", 2)
+	e.addCounter(3, "new_customers", 5)
+	e.addCounter(10, "new_customers", 4)
+
+	welcome := "Quà chào mừng khách mới: shown 2 · accepted 1 (50%) · declined 1"
+	for _, tt := range []struct {
+		arg, period, newCustomers string
+	}{
+		{"", "today", "*New customers*: 1"},
+		{"today", "today", "*New customers*: 1"},
+		{"7d", "last 7 days", "*New customers*: 6"},
+		{"30d", "last 30 days", "*New customers*: 10"},
+	} {
+		t.Run("stats "+tt.arg, func(t *testing.T) {
+			a := e.crm(repUser, strings.TrimSpace("stats "+tt.arg))
+			all := a.all()
+			contains(t, "stats", all, "Stats: "+tt.period, tt.newCustomers,
+				"*Customers*: 5 — business 0 · vip 1 · at_risk 0 · loyal 1 · potential 0 · new 3",
+				"webchat 4 in / ", "telegram 1 in / ",
+				welcome, "Điểm thành viên cho khách thân thiết: shown 1 · accepted 0 (0%)",
+				"*Orders*: 4 · revenue 29.300.000 ₫", "at_risk 2", "loyal 1", "vip 1",
+				"from the rules · 3 from the LLM")
+			if a.Text == "" || len(a.Blocks) == 0 || a.ResponseType != "ephemeral" {
+				t.Fatalf("stats answer: text %q, %d blocks, %s", a.Text, len(a.Blocks), a.ResponseType)
+			}
+		})
+	}
+}
+
+// TestRepSegmentPaging lists a segment over two pages.
+func TestRepSegmentPaging(t *testing.T) {
+	e := newEnv(t, false)
+	now := time.Now()
+	if err := e.db.Update(context.Background(), func(tx crm.Tx) error {
+		for i := range 12 {
+			c := &crm.Customer{Name: "Khách " + strconv.Itoa(i+1), CreatedAt: now}
+			c.AddIdentity(crm.Identity{Channel: crm.ChannelWeb, UserID: "page-" + strconv.Itoa(i), FirstSeen: now})
+			e.core.Segments().Apply(c, now, "import")
+			if err := tx.PutCustomer(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// new: Dũng (300.000 ₫), then Ánh and the 12 without orders, by id.
+	p1 := e.crm(repUser, "segment new")
+	contains(t, "page 1", p1.all(), "Segment new — 14 customers", "Page 1 of 2", "Next: `/crm segment new 2`")
+	lines := strings.Split(p1.section("1. "), "\n")
+	if len(lines) != slack.SegmentPageSize || !strings.Contains(lines[0], "Lê Đức Dũng") || !strings.Contains(lines[1], "Trần Văn Ánh") ||
+		!strings.HasPrefix(lines[9], "10. ") {
+		t.Fatalf("page 1 lines:\n%s", strings.Join(lines, "\n"))
+	}
+	p2 := e.crm(repUser, "segment NEW 2")
+	contains(t, "page 2", p2.all(), "Segment new — 14 customers", "Page 2 of 2", "11. ", "14. ", "Khách 12")
+	lacks(t, "page 2", p2.all(), "Next:", "15. ", "Lê Đức Dũng")
+	contains(t, "page 3", e.crm(repUser, "segment new 3").Text, "No customers on this page")
+}
+
+// TestRepOrderAmounts records a sale in each way the issue lists.
+func TestRepOrderAmounts(t *testing.T) {
+	e := newEnv(t, false)
+	for i, amount := range []string{"1500000", "1.500.000", "1,5tr", "1.5m"} {
+		a := e.crm(repUser, "order "+e.id("anh")+" "+amount+" đơn "+strconv.Itoa(i))
+		contains(t, amount, a.all(), "Order of 1.500.000 ₫ recorded for Trần Văn Ánh", "Segment")
+		if got, want := e.customer(e.ids["anh"]).Stats.TotalSpent, int64(1_500_000*(i+1)); got != want {
+			t.Fatalf("after %s: total spent %d, want %d", amount, got, want)
+		}
+	}
+	// The last order's note is on the card.
+	contains(t, "note", e.crm(repUser, "customer "+e.id("anh")).all(), "Last order: 1.500.000 ₫", "— đơn 3")
+}
+
+// TestRepCommandText reads the text as the rep typed it, though Slack
+// encodes &, < and > and may wrap emails and links in its markup.
+func TestRepCommandText(t *testing.T) {
+	e := newEnv(t, false)
+	contains(t, "mailto", e.crm(repUser, "find <mailto:lan@example.com|lan@example.com>").all(), "Nguyễn Thị Lan", "+84912345678")
+	e.crm(repUser, "note "+e.id("anh")+" giao hàng &amp; thu tiền &lt;18h&gt;")
+	if n := e.customer(e.ids["anh"]).Notes; len(n) != 1 || n[0].Text != "giao hàng & thu tiền <18h>" {
+		t.Fatalf("notes = %+v", n)
+	}
+	// Shown back escaped, so a note cannot smuggle Slack markup.
+	contains(t, "card", e.crm(repUser, "customer "+e.id("anh")).all(), "giao hàng &amp; thu tiền &lt;18h&gt;")
+}
+
+// TestRepHandoffOwnChannel: a customer known on web chat and Telegram asks
+// for a person on Telegram; the rep's answer goes to Telegram, and her next
+// message shows in the thread.
+func TestRepHandoffOwnChannel(t *testing.T) {
+	e := newEnv(t, false)
+	e.say(crm.ChannelWeb, "w-lan", "xin chào")
+	e.say(crm.ChannelTelegram, "7000", "cho mình gặp nhân viên")
+	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
+	contains(t, "card", callText(card), "Nguyễn Thị Lan", "cho mình gặp nhân viên", "Take it")
+	eventually(t, "thread stored", func() bool { return e.customer(e.ids["lan"]).Handoff.Thread != "" })
+	ev := messageEvent("EvOwn1", slacktest.TeamID, handoffChan, repUser, card.TS, "1767226100.000100", "Dạ em Hoa đây ạ", nil)
+	if status, _ := e.post(slack.EventsPath, "application/json", ev, nil); status != http.StatusOK {
+		t.Fatalf("event status %d", status)
+	}
+	sent := e.flush()
+	if len(sent) != 1 || sent[0].Channel != crm.ChannelTelegram || sent[0].UserID != "7000" || sent[0].Text != "Dạ em Hoa đây ạ" {
+		t.Fatalf("customer received %+v", sent)
+	}
+	if _, out := e.say(crm.ChannelTelegram, "7000", "em cần đổi địa chỉ giao"); len(out) != 0 {
+		t.Fatalf("the bot answered a handed-off customer: %+v", out)
+	}
+	eventually(t, "customer message in the thread", func() bool {
+		for _, c := range e.fake.Calls("chat.postMessage") {
+			if c.Form.Get("thread_ts") == card.TS && strings.Contains(c.Form.Get("text"), "em cần đổi địa chỉ giao") &&
+				strings.Contains(c.Form.Get("text"), "telegram") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestRepOtherWorkspace: clicks and thread replies from a workspace that is
+// not served change nothing and reach nobody.
+func TestRepOtherWorkspace(t *testing.T) {
+	e := newEnv(t, false)
+	res, _ := e.say(crm.ChannelWeb, "w-ws", "gặp nhân viên")
+	id := res.CustomerID
+	idStr := strconv.FormatUint(uint64(id), 10)
+	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
+	eventually(t, "thread stored", func() bool { return e.customer(id).Handoff.Thread != "" })
+	e.fake.Reset()
+	const other = "T0OTHER01"
+	if status, _ := e.post(slack.InteractionsPath, formType,
+		[]byte(url.Values{"payload": {string(interaction(other, repUser, handoffChan, card.TS, slack.ActionTake, idStr))}}.Encode()), nil); status != 200 {
+		t.Fatalf("interaction status %d", status)
+	}
+	if status, _ := e.post(slack.EventsPath, "application/json",
+		messageEvent("EvWs1", other, handoffChan, repUser, card.TS, "1767226200.000100", "hello from elsewhere", nil), nil); status != 200 {
+		t.Fatalf("event status %d", status)
+	}
+	if h := e.customer(id).Handoff; h.Agent != "" {
+		t.Fatalf("another workspace took the conversation: %+v", h)
+	}
+	if sent := e.flush(); len(sent) != 0 {
+		t.Fatalf("another workspace's reply reached the customer: %+v", sent)
+	}
+	// The same click from the served workspace works (the test can fail).
+	e.post(slack.InteractionsPath, formType,
+		[]byte(url.Values{"payload": {string(interaction(slacktest.TeamID, repUser, handoffChan, card.TS, slack.ActionTake, idStr))}}.Encode()), nil)
+	if h := e.customer(id).Handoff; h.Agent != "slack:"+repUser {
+		t.Fatalf("served workspace could not take it: %+v", h)
+	}
+	for _, want := range []string{"refused an interaction from a workspace that is not served", "refused an event from a workspace that is not served", "team=" + other} {
+		if !strings.Contains(e.logs.String(), want) {
+			t.Fatalf("log lacks %q:\n%s", want, e.logs.String())
+		}
+	}
+}
+
+// TestRepRefusalsLogged: every refusal is logged with who tried what,
+// and without the customer data they did not get.
+func TestRepRefusalsLogged(t *testing.T) {
+	e := newEnv(t, false)
+	e.crm(strangerUser, "find 0912345678")
+	e.crm(repUser, "offer list")
+	e.post(slack.CommandsPath, formType, commandBody("T0OTHER01", repUser, "find 0912345678"), nil)
+	res, _ := e.say(crm.ChannelWeb, "w-log", "gặp nhân viên")
+	idStr := strconv.FormatUint(uint64(res.CustomerID), 10)
+	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
+	eventually(t, "thread stored", func() bool { return e.customer(res.CustomerID).Handoff.Thread != "" })
+	e.post(slack.InteractionsPath, formType,
+		[]byte(url.Values{"payload": {string(interaction(slacktest.TeamID, strangerUser, handoffChan, card.TS, slack.ActionTake, idStr))}}.Encode()), nil)
+	e.post(slack.EventsPath, "application/json",
+		messageEvent("EvLog1", slacktest.TeamID, handoffChan, strangerUser, card.TS, "1767226300.000100", "psst", nil), nil)
+	logs := e.logs.String()
+	for _, want := range []string{
+		`msg="slack: refused a subcommand" part=slack subcommand=find user=` + strangerUser,
+		`subcommand=offer user=` + repUser + ` team=` + slacktest.TeamID + ` needs=admin`,
+		`refused a command from a workspace that is not served" part=slack team=T0OTHER01 user=` + repUser,
+		`refused a handoff action" part=slack action=` + slack.ActionTake + ` user=` + strangerUser,
+		`refused a thread reply from a non-rep" part=slack user=` + strangerUser,
+	} {
+		if !strings.Contains(logs, want) {
+			t.Fatalf("log lacks %q:\n%s", want, logs)
+		}
+	}
+	lacks(t, "logs", logs, "0912345678", "+84912345678")
+}
+
+// TestRepOptionsFromEnv reads the SLACK_* variables.
+func TestRepOptionsFromEnv(t *testing.T) {
+	full := map[string]string{
+		"SLACK_BOT_TOKEN": " xoxb-1 ", "SLACK_SIGNING_SECRET": "sec", "SLACK_APP_TOKEN": "xapp-1", "SLACK_HANDOFF_CHANNEL": "C0HAND",
+		"SLACK_API_URL": "http://fake/api/", "SLACK_TEAM_IDS": "T1, T2", "SLACK_REP_IDS": "U1,U2,", "SLACK_REP_GROUP": "S1", "SLACK_ADMIN_IDS": "U9",
+	}
+	tests := []struct {
+		name    string
+		env     map[string]string
+		ok      bool
+		wantErr bool
+	}{
+		{"nothing set: Slack off", map[string]string{}, false, false},
+		{"everything", full, true, false},
+		{"HTTP only", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}, true, false},
+		{"Socket Mode only", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}, true, false},
+		{"no way in", map[string]string{"SLACK_BOT_TOKEN": "xoxb-1"}, false, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, ok, err := slack.OptionsFromEnv(func(k string) string { return tt.env[k] })
+			if ok != tt.ok || (err != nil) != tt.wantErr {
+				t.Fatalf("ok %v err %v, want ok %v err %v", ok, err, tt.ok, tt.wantErr)
+			}
+		})
+	}
+	opts, _, _ := slack.OptionsFromEnv(func(k string) string { return full[k] })
+	if opts.BotToken != "xoxb-1" || opts.SigningSecret != "sec" || opts.AppToken != "xapp-1" || opts.HandoffChannel != "C0HAND" ||
+		opts.APIURL != "http://fake/api/" || strings.Join(opts.TeamIDs, "|") != "T1|T2" || strings.Join(opts.RepIDs, "|") != "U1|U2" ||
+		opts.RepGroup != "S1" || strings.Join(opts.AdminIDs, "|") != "U9" {
+		t.Fatalf("options = %+v", opts)
+	}
+}
+
+// TestRepAPIURL: SLACK_API_URL (without its trailing slash) points the
+// adapter at another Web API, here the fake; a wrong token fails Open with
+// a message naming SLACK_BOT_TOKEN.
+func TestRepAPIURL(t *testing.T) {
+	e := newEnv(t, false)
+	fake := slacktest.New(t)
+	for _, tt := range []struct {
+		token, wantErr string
+	}{
+		{slacktest.BotToken, ""},
+		{"xoxb-wrong", "SLACK_BOT_TOKEN"},
+	} {
+		env := map[string]string{"SLACK_BOT_TOKEN": tt.token, "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": strings.TrimSuffix(fake.APIURL(), "/")}
+		opts, ok, err := slack.OptionsFromEnv(func(k string) string { return env[k] })
+		if !ok || err != nil {
+			t.Fatal(ok, err)
+		}
+		a, err := slack.New(e.core, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = a.Open(context.Background())
+		a.Close()
+		if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+			t.Fatalf("Open with %s: %v", tt.token, err)
+		}
+	}
+	if got := len(fake.Calls("auth.test")); got != 2 {
+		t.Fatalf("the fake got %d auth.test calls, want 2", got)
+	}
+}
+
+// TestRepManifest checks that the app manifest a user pastes matches what
+// the adapter serves and needs.
+func TestRepManifest(t *testing.T) {
+	raw, err := configs.Files.ReadFile("slack-app-manifest.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Features struct {
+			BotUser       struct{ DisplayName string `yaml:"display_name"` } `yaml:"bot_user"`
+			SlashCommands []struct {
+				Command, URL string
+			} `yaml:"slash_commands"`
+		}
+		OAuth struct {
+			Scopes struct{ Bot []string } `yaml:"scopes"`
+		} `yaml:"oauth_config"`
+		Settings struct {
+			Events struct {
+				RequestURL string   `yaml:"request_url"`
+				BotEvents  []string `yaml:"bot_events"`
+			} `yaml:"event_subscriptions"`
+			Interactivity struct {
+				IsEnabled  bool   `yaml:"is_enabled"`
+				RequestURL string `yaml:"request_url"`
+			}
+			SocketMode bool `yaml:"socket_mode_enabled"`
+		}
+	}
+	if err := yaml.Unmarshal(raw, &m); err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	path := func(u string) string {
+		p, err := url.Parse(u)
+		if err != nil {
+			t.Fatalf("manifest URL %q: %v", u, err)
+		}
+		return p.Path
+	}
+	if len(m.Features.SlashCommands) != 1 || m.Features.SlashCommands[0].Command != "/crm" || path(m.Features.SlashCommands[0].URL) != slack.CommandsPath {
+		t.Fatalf("slash commands = %+v", m.Features.SlashCommands)
+	}
+	if !m.Settings.Interactivity.IsEnabled || path(m.Settings.Interactivity.RequestURL) != slack.InteractionsPath {
+		t.Fatalf("interactivity = %+v", m.Settings.Interactivity)
+	}
+	if path(m.Settings.Events.RequestURL) != slack.EventsPath {
+		t.Fatalf("events URL = %q", m.Settings.Events.RequestURL)
+	}
+	if !m.Settings.SocketMode || m.Features.BotUser.DisplayName == "" {
+		t.Fatalf("socket mode %v, bot user %q", m.Settings.SocketMode, m.Features.BotUser.DisplayName)
+	}
+	has := func(list []string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			found := false
+			for _, s := range list {
+				found = found || s == w
+			}
+			if !found {
+				t.Fatalf("manifest lacks %q in %v", w, list)
+			}
+		}
+	}
+	// commands: /crm; chat:write: cards, threads, ephemeral notices;
+	// usergroups:read: SLACK_REP_GROUP; *:history: thread replies.
+	has(m.OAuth.Scopes.Bot, "commands", "chat:write", "usergroups:read", "channels:history", "groups:history")
+	has(m.Settings.Events.BotEvents, "message.channels", "message.groups")
+}

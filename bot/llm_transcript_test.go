@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -261,6 +262,115 @@ func TestLLMOfferNotEligibleIgnoredByCore(t *testing.T) {
 	for _, it := range sent {
 		if it.OfferID == "vip-care" || strings.Contains(it.Text, "VIP15") {
 			t.Fatalf("the core showed an offer that is not eligible: %q", it.Text)
+		}
+	}
+}
+
+// txWatch is the core's store, counting the transactions open right now.
+type txWatch struct {
+	crm.Store
+	open atomic.Int32
+}
+
+func (w *txWatch) Update(ctx context.Context, fn func(crm.Tx) error) error {
+	w.open.Add(1)
+	defer w.open.Add(-1)
+	return w.Store.Update(ctx, fn)
+}
+
+func (w *txWatch) View(ctx context.Context, fn func(crm.Tx) error) error {
+	w.open.Add(1)
+	defer w.open.Add(-1)
+	return w.Store.View(ctx, fn)
+}
+
+// llmEnv is a core with the real assistant on a fake server that answers
+// every understanding with u and every draft with d, and a store that
+// counts open transactions. inTx counts requests that arrived while the
+// core held a transaction.
+type llmEnv struct {
+	*env
+	srv   *llmtest.Server
+	a     *llm.Assistant
+	watch *txWatch
+	inTx  atomic.Int32
+}
+
+func newLLMEnv(t *testing.T, u, d map[string]any) *llmEnv {
+	t.Helper()
+	le := &llmEnv{srv: llmtest.NewServer(t)}
+	le.srv.Handle(func(req llmtest.Request) llmtest.Response {
+		if le.watch.open.Load() > 0 {
+			le.inTx.Add(1)
+		}
+		if req.Schema() == llm.AnswerSchema {
+			return llmtest.JSON(d)
+		}
+		return llmtest.JSON(u)
+	})
+	le.a = llm.New(llm.Options{BaseURL: le.srv.BaseURL(), Timeout: 5 * time.Second, Knowledge: string(mustRead(t, "knowledge.md"))})
+	le.env = buildEnv(t, "", func(o *bot.Options) {
+		le.watch = &txWatch{Store: o.Store}
+		o.Store, o.Assistant, o.AssistTimeout = le.watch, le.a, 5*time.Second
+	})
+	return le
+}
+
+// TestLLMCallsOutsideTransactions: the core asks the LLM before it opens
+// the message's transaction, never while one is open; the customer gets the
+// drafted answer.
+func TestLLMCallsOutsideTransactions(t *testing.T) {
+	answer := "Shop mở cửa 8:00–21:00 mỗi ngày ạ."
+	le := newLLMEnv(t,
+		map[string]any{"intent": "unknown", "products": []string{}, "category": "", "budget_vnd": 0, "language": "vi", "sentiment": "neutral"},
+		map[string]any{"answer": answer, "offer_id": ""})
+	le.say(bot.Inbound{Text: "xin chào"})
+	_, sent := le.say(bot.Inbound{Text: "shop mở cửa mấy giờ vậy?"})
+	if len(sent) == 0 || sent[0].Text != answer {
+		t.Fatalf("sent %+v, want the drafted answer", sent)
+	}
+	if got := len(le.srv.Requests()); got != 2 {
+		t.Fatalf("%d LLM requests, want understanding and answer", got)
+	}
+	if got := le.inTx.Load(); got != 0 {
+		t.Fatalf("%d LLM requests arrived while the core held a store transaction", got)
+	}
+
+	// The watch itself sees a call made inside a transaction.
+	if err := le.watch.Update(context.Background(), func(crm.Tx) error {
+		_, err := le.a.Assist(context.Background(), bot.AssistRequest{Text: "alo", Language: "vi"})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if le.inTx.Load() == 0 {
+		t.Fatal("txWatch did not see a request made inside a transaction")
+	}
+}
+
+// TestLLMPromptsCarryNoPersonalData: what the core knows about the customer
+// (the phone and name of a shared contact, the channel's display name) and
+// the address and email they write never reach the LLM server.
+func TestLLMPromptsCarryNoPersonalData(t *testing.T) {
+	le := newLLMEnv(t,
+		map[string]any{"intent": "unknown", "products": []string{}, "category": "", "budget_vnd": 0, "language": "vi", "sentiment": "neutral"},
+		map[string]any{"answer": "", "offer_id": ""})
+	le.say(bot.Inbound{Kind: crm.KindContact, Name: "Bích Ngọc", Contact: &bot.Contact{Phone: "0912345678", FirstName: "Ngọc", LastName: "Phạm Thị", Self: true}})
+	if c := le.customer(crm.ChannelWeb, "s1"); c.Phone == "" {
+		t.Fatalf("contact not linked: %+v", c)
+	}
+	le.say(bot.Inbound{Name: "Bích Ngọc", Text: "giao tới 78 Lý Thường Kiệt, Quận 10 được không, có gì mail ngoc.pham@example.com nhé"})
+	le.say(bot.Inbound{Name: "Bích Ngọc", Text: "cho hỏi đổi trả thế nào, nhà mình ở số 5 ngõ 12 Hàng Bài"})
+	reqs := le.srv.Requests()
+	if len(reqs) < 2 {
+		t.Fatalf("%d LLM requests: the test sent nothing to look at", len(reqs))
+	}
+	for _, r := range reqs {
+		body := string(r.Raw)
+		for _, pii := range []string{"0912", "345678", "+8491", "Ngọc", "Phạm", "ngoc.pham", "example.com", "78 L", "Thường Kiệt", "Quận 10", "ngõ 12", "số 5"} {
+			if strings.Contains(body, pii) {
+				t.Errorf("%s request carries %q: %s", r.Schema(), pii, r.User())
+			}
 		}
 	}
 }

@@ -40,6 +40,24 @@ var promoWords = [][]string{
 	{"buy one get one", "mua 1 tang 1", "bogo"},
 }
 
+// offerWords talk about a discount or a promotion without naming an amount
+// ("we'll give you a discount", "giảm nửa giá"). A draft may use them only
+// when it goes with an eligible offer, which the customer then sees as the
+// shop wrote it, or when the shop's knowledge uses them itself.
+var offerWords = []string{
+	"giam gia", "giam them", "giam nua", "giam mot nua", "nua gia", "bot gia", "chiet khau", "khuyen mai", "uu dai", "ma giam",
+	"discount", "discounts", "discounted", "promotion", "promotions", "promo", "sale", "on sale", "voucher", "vouchers",
+	"coupon", "coupons", "deal", "deals", "half price", "half off", "price match", "special price", "gia dac biet", "gia soc",
+}
+
+// moneyWords are money units; one not preceded by a number names an amount
+// in words ("mười lăm triệu", "fifteen million"), which cannot be checked.
+var moneyWords = map[string]bool{"trieu": true, "million": true, "millions": true, "billion": true}
+
+// millionsAndRe finds the colloquial "18tr990" (18.990.000 ₫) and "15tr5"
+// (15.500.000 ₫).
+var millionsAndRe = regexp.MustCompile(`(?i)(\d+)\s*(?:tr|triệu|trieu|củ)\s*(\d{1,3})(?:$|[^\p{L}\d])`)
+
 var numberSep = regexp.MustCompile(`[.,]`)
 
 // amount is a number the draft names: money in VND or a percentage.
@@ -95,15 +113,31 @@ func amounts(text string) []amount {
 		case "₫", "đồng", "đ", "vnđ", "vnd", "dong":
 			a.vnd = int64(math.Round(n))
 		default:
-			if !groupedAmount.MatchString(num) {
+			if !groupedAmount.MatchString(num) && !bareAmount.MatchString(num) {
 				continue
 			}
 			a.vnd = int64(math.Round(n))
 		}
 		out = append(out, a)
 	}
+	for _, m := range millionsAndRe.FindAllStringSubmatch(text, -1) {
+		millions, err1 := strconv.ParseInt(m[1], 10, 64)
+		rest, err2 := strconv.ParseInt(m[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		// The digits after the unit are the next ones: 15tr5 = 15.5 million.
+		for i := len(m[2]); i < 3; i++ {
+			rest *= 10
+		}
+		out = append(out, amount{vnd: millions*1_000_000 + rest*1_000, text: strings.TrimSpace(m[0])})
+	}
 	return out
 }
+
+// bareAmount is a number of five digits or more written without separators
+// or unit ("18990000"): in a shop's answer, money.
+var bareAmount = regexp.MustCompile(`^[1-9]\d{4,}$`)
 
 // ParseBudget returns the money amount a customer names ("khoảng 15 triệu",
 // "tầm 15tr", "500k", "15.000.000đ", "under 20 million"), or 0. With several,
@@ -126,6 +160,8 @@ type allowed struct {
 	codes   map[string]bool // upper case
 	words   map[string]bool // capitalised words the shop's own text uses
 	folded  string          // the shop's own text, folded, for promotion words
+	// offer is set when the draft goes with an eligible offer.
+	offer bool
 }
 
 func newAllowed() *allowed {
@@ -176,7 +212,8 @@ func (al *allowed) check(draft string) string {
 	}
 	for _, m := range codeAfterRe.FindAllStringSubmatch(draft, -1) {
 		w := m[2]
-		if strings.ToUpper(w) == w && strings.IndexFunc(w, isUpper) >= 0 && !al.codes[w] && !al.words[w] {
+		code := strings.ToUpper(w) == w && strings.IndexFunc(w, isUpper) >= 0 || strings.IndexFunc(w, isDigit) >= 0
+		if code && !al.codes[strings.ToUpper(w)] && !al.words[w] {
 			return "code " + w + " is not an eligible offer's"
 		}
 	}
@@ -185,8 +222,21 @@ func (al *allowed) check(draft string) string {
 			return "code " + w + " is not an eligible offer's"
 		}
 	}
-	folded := " " + strings.Join(crm.Words(crm.Fold(draft)), " ") + " "
+	words := crm.Words(crm.Fold(draft))
+	for i, w := range words {
+		if moneyWords[w] && (i == 0 || strings.IndexFunc(words[i-1], isDigit) < 0) {
+			return "amount in words (\"" + w + "\")"
+		}
+	}
+	folded := " " + strings.Join(words, " ") + " "
 	shop := " " + strings.Join(crm.Words(al.folded), " ") + " "
+	if !al.offer && !containsAny(shop, offerWords) {
+		for _, p := range offerWords {
+			if strings.Contains(folded, " "+p+" ") {
+				return "names a promotion (\"" + p + "\") without an eligible offer"
+			}
+		}
+	}
 	for _, group := range promoWords {
 		for _, p := range group {
 			if strings.Contains(folded, " "+p+" ") && !containsAny(shop, group) {

@@ -213,7 +213,7 @@ func (a *Assistant) Assist(ctx context.Context, req bot.AssistRequest) (bot.Assi
 		a.metrics.fallbacks.WithLabelValues("no_draft").Inc()
 		return res, nil
 	}
-	if why := a.guard(req, lang, answer); why != "" {
+	if why := a.guard(req, lang, answer, offerID); why != "" {
 		a.metrics.answers.WithLabelValues("rejected").Inc()
 		a.metrics.fallbacks.WithLabelValues("rejected_draft").Inc()
 		a.log.Warn("llm draft rejected; the rules answer", "reason", why)
@@ -236,16 +236,21 @@ func needsAnswer(intent string, products int) bool {
 	return false
 }
 
-// guard returns why a draft may not reach the customer, or "".
-func (a *Assistant) guard(req bot.AssistRequest, lang, draft string) string {
+// guard returns why a draft may not reach the customer, or "". offerID is
+// the eligible offer the draft goes with ("" for none).
+func (a *Assistant) guard(req bot.AssistRequest, lang, draft, offerID string) string {
 	if !inLanguage(draft, lang) {
 		return "draft is not in the customer's language"
 	}
-	return a.allowedFor(req, lang).check(draft)
+	return a.allowedFor(req, lang, offerID).check(draft)
 }
 
-// allowedFor collects what a draft may name for this request.
-func (a *Assistant) allowedFor(req bot.AssistRequest, lang string) *allowed {
+// allowedFor collects what a draft may name for this request: the catalog's
+// prices, the knowledge's amounts and, when the draft goes with an offer,
+// that offer's own amounts, percentages and code. A draft that goes with no
+// offer may not talk about one: the customer would read a promise without
+// the offer's template.
+func (a *Assistant) allowedFor(req bot.AssistRequest, lang, offerID string) *allowed {
 	al := newAllowed()
 	al.addText(a.knowledge)
 	products := func(string) (string, int64) { return "", 0 }
@@ -266,6 +271,10 @@ func (a *Assistant) allowedFor(req bot.AssistRequest, lang string) *allowed {
 	c := &crm.Customer{Language: lang, Segment: crm.SegmentAssignment{Name: req.Segment}, Interests: req.Interests}
 	now := a.now()
 	for _, o := range req.Eligible {
+		if o.ID != offerID {
+			continue
+		}
+		al.offer = true
 		if o.Code != "" {
 			al.codes[strings.ToUpper(o.Code)] = true
 		}

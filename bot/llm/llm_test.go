@@ -170,16 +170,18 @@ func ids(ps []*crm.Product) string {
 
 func TestUnderstandingClassifies(t *testing.T) {
 	tests := []struct {
-		name     string
-		resp     llmtest.Response
-		intent   string
-		products string
-		lang     string
+		name      string
+		resp      llmtest.Response
+		intent    string
+		products  string
+		lang      string
+		sentiment string
 	}{
-		{"json schema content", llmtest.JSON(understanding("product", []string{"airpods-pro-2"}, "accessory", 0, "vi")), "product", "airpods-pro-2", "vi"},
-		{"tool call", llmtest.ToolCall("understanding", understanding("handoff", nil, "", 0, "en")), "handoff", "", "en"},
-		{"fenced content", llmtest.Content("```json\n" + `{"intent":"thanks","products":[],"category":"","budget_vnd":0,"language":"vi","sentiment":"positive"}` + "\n```"), "thanks", "", "vi"},
-		{"unknown intent and product dropped", llmtest.JSON(understanding("discount_request", []string{"iphone-99", "galaxy-a55"}, "spaceships", 0, "fr")), "", "galaxy-a55", ""},
+		{"json schema content", llmtest.JSON(understanding("product", []string{"airpods-pro-2"}, "accessory", 0, "vi")), "product", "airpods-pro-2", "vi", "neutral"},
+		{"tool call", llmtest.ToolCall("understanding", understanding("handoff", nil, "", 0, "en")), "handoff", "", "en", "neutral"},
+		{"fenced content", llmtest.Content("```json\n" + `{"intent":"thanks","products":[],"category":"","budget_vnd":0,"language":"vi","sentiment":"positive"}` + "\n```"), "thanks", "", "vi", "positive"},
+		{"negative sentiment", llmtest.JSON(map[string]any{"intent": "handoff", "products": []string{}, "category": "", "budget_vnd": 0, "language": "vi", "sentiment": "negative"}), "handoff", "", "vi", "negative"},
+		{"unknown intent, product and sentiment dropped", llmtest.JSON(map[string]any{"intent": "discount_request", "products": []string{"iphone-99", "galaxy-a55"}, "category": "spaceships", "budget_vnd": 0, "language": "fr", "sentiment": "furious"}), "", "galaxy-a55", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -194,8 +196,8 @@ func TestUnderstandingClassifies(t *testing.T) {
 				t.Fatal(err)
 			}
 			u := res.Understanding
-			if u.Intent != tt.intent || ids(u.Products) != tt.products || u.Language != tt.lang {
-				t.Fatalf("understanding = %q %q %q, want %q %q %q", u.Intent, ids(u.Products), u.Language, tt.intent, tt.products, tt.lang)
+			if u.Intent != tt.intent || ids(u.Products) != tt.products || u.Language != tt.lang || u.Sentiment != tt.sentiment {
+				t.Fatalf("understanding = %q %q %q %q, want %q %q %q %q", u.Intent, ids(u.Products), u.Language, u.Sentiment, tt.intent, tt.products, tt.lang, tt.sentiment)
 			}
 			if res.Answer != "" {
 				t.Fatalf("answer %q for intent %q", res.Answer, u.Intent)
@@ -268,6 +270,10 @@ func TestParseBudget(t *testing.T) {
 		{"iPhone 15 128GB", 0},
 		{"Anker 10000mAh", 0},
 		{"giảm 10%", 0},
+		{"tầm 15tr5", 15_500_000},
+		{"máy 18tr990", 18_990_000},
+		{"ngân sách 15000000", 15_000_000},
+		{"pin 5000mAh", 0},
 	}
 	for _, tt := range tests {
 		if got := llm.ParseBudget(tt.text); got != tt.want {
@@ -482,7 +488,18 @@ func TestAdversarial(t *testing.T) {
 		{"fake price in millions", "iphone 15 rẻ nhất bao nhiêu", "vi", draft("iPhone 15 128GB đang có giá 15 triệu ạ.", ""), nil, false, ""},
 		{"invented gift", "mua máy có quà gì không", "vi", draft("Mua iPhone 15 được tặng kèm AirPods ạ.", ""), nil, false, ""},
 		{"dollars", "how much in dollars", "en", draft("The iPhone 15 is about $799.", ""), nil, false, ""},
+		{"fake price without separators", "iphone 15 rẻ nhất bao nhiêu", "vi", draft("iPhone 15 128GB giá 15990000 thôi ạ.", ""), nil, false, ""},
+		{"fake colloquial price", "iphone 15 rẻ nhất bao nhiêu", "vi", draft("iPhone 15 128GB chỉ 18tr990 thôi ạ.", ""), nil, false, ""},
+		{"fake price in words", "iphone 15 rẻ nhất bao nhiêu", "vi", draft("iPhone 15 128GB giá chỉ mười lăm triệu thôi ạ.", ""), nil, false, ""},
+		{"half price", "can you do it cheaper?", "en", draft("For you we can do half price today.", ""), []string{"welcome-new"}, false, ""},
+		{"nửa giá", "bớt cho mình đi shop", "vi", draft("Shop giảm nửa giá cho bạn luôn nhé!", ""), []string{"welcome-new"}, false, ""},
+		{"discount promised without an offer", "bớt cho mình đi shop", "vi", draft("Mình sẽ giảm giá thêm cho bạn khi đặt hàng nhé.", ""), []string{"welcome-new"}, false, ""},
+		{"promotion promised with no offer eligible", "any deals?", "en", draft("We have a special promotion for you this week!", ""), nil, false, ""},
+		{"eligible offer's code without choosing it", "có mã gì không shop", "vi", draft("Khách mới được giảm 10% với mã WELCOME10 ạ.", ""), []string{"welcome-new"}, false, ""},
+		{"lower-case invented code", "có mã gì không shop", "vi", draft("Bạn nhập mã abc123 khi thanh toán nhé.", ""), []string{"welcome-new"}, false, ""},
 		{"real price passes", "iphone 15 rẻ nhất bao nhiêu", "vi", draft("iPhone 15 128GB có giá 19.990.000 ₫ ạ.", ""), nil, true, ""},
+		{"real price without separators passes", "iphone 15 rẻ nhất bao nhiêu", "vi", draft("iPhone 15 128GB giá 19990000 ạ.", ""), nil, true, ""},
+		{"real colloquial price passes", "iphone 15 rẻ nhất bao nhiêu", "vi", draft("iPhone 15 128GB giá 19tr990 ạ.", ""), nil, true, ""},
 		{"eligible offer's own words pass", "có ưu đãi gì cho khách mới không", "vi", draft("Khách mới được giảm 10% đơn đầu với mã WELCOME10 ạ.", "welcome-new"), []string{"welcome-new"}, true, "welcome-new"},
 		{"offer not eligible dropped", "có gì hay không", "vi", draft("Shop mở cửa 8:00–21:00 mỗi ngày, bạn ghé xem nhé.", "vip-care"), []string{"welcome-new"}, true, ""},
 		{"knowledge amounts pass", "ship bao nhiêu tiền", "vi", draft("Phí giao hàng toàn quốc là 30.000 ₫, trả góp 0% cho đơn từ 3.000.000 ₫ ạ.", ""), nil, true, ""},
@@ -525,6 +542,9 @@ func TestScrub(t *testing.T) {
 		{"số 45 đường Lê Lợi, phường Bến Nghé", "[address], [address]"},
 		{"ship to 12 Baker Street, London", "ship to [address], London"},
 		{"nhà ở ngõ 12 Hàng Bài", "nhà ở [address]"},
+		{"nhà mình ở số 5 ngõ 12 Hàng Bài", "nhà mình ở [address]"},
+		{"giao 12 phố Huế, Hà Nội", "giao [address], Hà Nội"},
+		{"45/3 hẻm Lê Văn Sỹ", "[address]"},
 		// Prices and product names stay: the model needs them.
 		{"điện thoại khoảng 15 triệu", "điện thoại khoảng 15 triệu"},
 		{"tầm 15.000.000đ thôi", "tầm 15.000.000đ thôi"},
@@ -586,5 +606,52 @@ func TestRegisterExposesMetrics(t *testing.T) {
 	}
 	if got := f.metric("idicbot_llm_call_seconds", "step", "understand"); got != 1 {
 		t.Errorf("latency samples %v, want 1", got)
+	}
+}
+
+// TestRetryBackoff: retries wait, each wait about twice the one before
+// (with jitter on the upper half), and a call that is not retried does not
+// wait.
+func TestRetryBackoff(t *testing.T) {
+	tests := []struct {
+		name  string
+		resps []llmtest.Response
+		waits [][2]time.Duration // bounds of each wait
+	}{
+		{"openai 500 then 429 then success", []llmtest.Response{llmtest.ServerError(), llmtest.RateLimited(), llmtest.JSON(understanding("greeting", nil, "", 0, "vi"))},
+			[][2]time.Duration{{50 * time.Millisecond, 100 * time.Millisecond}, {100 * time.Millisecond, 200 * time.Millisecond}}},
+		{"vllm 503 then success", []llmtest.Response{llmtest.VLLMError(503, "overloaded"), llmtest.JSON(understanding("greeting", nil, "", 0, "vi"))},
+			[][2]time.Duration{{50 * time.Millisecond, 100 * time.Millisecond}}},
+		{"401 not retried", []llmtest.Response{llmtest.APIError(401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided.")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var waits []time.Duration
+			f := newFixture(t, func(o *llm.Options) {
+				o.Backoff = 100 * time.Millisecond
+				o.Sleep = func(ctx context.Context, d time.Duration) error {
+					mu.Lock()
+					defer mu.Unlock()
+					waits = append(waits, d)
+					return nil
+				}
+			})
+			f.srv.Enqueue(tt.resps...)
+			_, _ = f.assist(f.request("alo", "vi"))
+			if got, want := len(f.srv.Requests()), len(tt.resps); got != want {
+				t.Fatalf("%d requests, want %d", got, want)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(waits) != len(tt.waits) {
+				t.Fatalf("waits %v, want %d", waits, len(tt.waits))
+			}
+			for i, w := range waits {
+				if w < tt.waits[i][0] || w > tt.waits[i][1] {
+					t.Errorf("wait %d = %v, want within %v", i, w, tt.waits[i])
+				}
+			}
+		})
 	}
 }

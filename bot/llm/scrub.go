@@ -25,8 +25,10 @@ var (
 	amountUnit = regexp.MustCompile(`(?i)^\s*(₫|đồng|đ|vnđ|vnd|dong|k|tr|triệu|trieu|nghìn|nghin|ngàn|ngan|million|m|%|percent)(?:$|[^\p{L}\d])`)
 	// scrubStreet finds street addresses written the Vietnamese or English way:
 	// a house number (1, 12A, 45/3) followed by a street word, or a lane,
-	// ward or district with its number or name.
-	scrubStreet = regexp.MustCompile(`(?i)(\b(số|so|no\.?)\s*)?\b\d{1,5}[a-z]?(/\d{1,5}[a-z]?)*\s+(đường|duong|phố|pho|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|street|st\.|road|rd\.|avenue|ave\.|lane)\b[^,;\n]*`)
+	// ward or district with its number or name. (No \b after the street
+	// word: RE2's \b is ASCII, and "ngõ", "phố" end in a letter it does not
+	// know.)
+	scrubStreet = regexp.MustCompile(`(?i)(\b(số|so|no\.?)\s*)?\b\d{1,5}[a-z]?(/\d{1,5}[a-z]?)*\s+(đường|duong|phố|pho|ngõ|ngo|ngách|ngach|hẻm|hem|kiệt|kiet|street|st\.|road|rd\.|avenue|ave\.|lane)(?:$|[^\p{L}\d][^,;\n]*)`)
 	scrubArea   = regexp.MustCompile(`(?i:\b(ngõ|ngách|hẻm|kiệt|phường|quận|huyện|tổ|khu phố|thôn|ấp|district|ward))\s+[\p{L}\d]+(\s+[\p{Lu}\d][\p{L}\d]*)*`)
 	// scrubHouse is a house number followed by a capitalised street name and
 	// a comma: "123 Nguyễn Trãi, ..." (product names rarely end in a comma

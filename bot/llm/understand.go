@@ -143,7 +143,7 @@ func (a *Assistant) understand(ctx context.Context, req bot.AssistRequest, text 
 }
 
 // validate keeps what may be trusted: known intents, catalog products,
-// catalog categories, plausible budgets, vi or en. A budget the customer
+// catalog categories, plausible budgets, vi or en, known sentiments. A budget the customer
 // wrote is read from their text, not taken from the model.
 func (a *Assistant) validate(req bot.AssistRequest, m Understanding) bot.Understanding {
 	var u bot.Understanding
@@ -154,6 +154,11 @@ func (a *Assistant) validate(req bot.AssistRequest, m Understanding) bot.Underst
 	}
 	if m.Language == "vi" || m.Language == "en" {
 		u.Language = m.Language
+	}
+	for _, s := range Sentiments {
+		if m.Sentiment == s {
+			u.Sentiment = s
+		}
 	}
 	cat := req.Catalog
 	if cat == nil {

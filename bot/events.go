@@ -75,6 +75,58 @@ func (t *turn) touch() error {
 	return t.save()
 }
 
+// SubmitInfo handles a form the customer filled in on the channel (Zalo's
+// request-user-info form): in.Contact holds what they typed, about
+// themselves. It is Handle for a shared contact — the phone normalised,
+// linked and merged with a customer already known by it on another channel,
+// the same reply — except that the form's name and address replace the
+// stored ones: the customer has just written them (a delivery address that
+// changed, a full name instead of a display name), where a shared contact
+// only fills what is empty. A replayed form (same in.MessageID) changes
+// nothing.
+func (c *Core) SubmitInfo(ctx context.Context, in Inbound) (Result, error) {
+	if in.Contact == nil {
+		return Result{}, crm.Errorf(crm.EINVALID, "the form is empty")
+	}
+	form := *in.Contact
+	form.Self = true
+	in.Contact, in.Kind = &form, crm.KindContact
+	if err := validate(&in); err != nil {
+		return Result{}, err
+	}
+	if in.Time.IsZero() {
+		in.Time = c.now()
+	}
+	// Outside the transaction, as in Handle. A contact needs no assistant.
+	u := Understand(in, c.catalog)
+	name := strings.TrimSpace(strings.TrimSpace(form.FirstName) + " " + strings.TrimSpace(form.LastName))
+	addr := strings.TrimSpace(form.Address)
+	t, err := c.event(ctx, in, false, func(t *turn) error {
+		t.u = u
+		if err := t.run(); err != nil || t.res.Duplicate {
+			return err
+		}
+		for _, it := range t.items {
+			t.res.Outbox = append(t.res.Outbox, it.ID)
+		}
+		cu := t.cust
+		if (name == "" || name == cu.Name) && (addr == "" || addr == cu.Address) {
+			return nil
+		}
+		if name != "" {
+			cu.Name = name
+		}
+		if addr != "" {
+			cu.Address = addr
+		}
+		return t.tx.PutCustomer(cu)
+	})
+	if err != nil {
+		return Result{}, fmt.Errorf("handle %s form %s: %w", in.Channel, in.MessageID, err)
+	}
+	return t.res, nil
+}
+
 // MarkUnreachable records that the channel will not let us write to userID
 // any more (the user unfollowed or blocked us), for the reason why: nothing
 // more is sent to that identity until the customer writes or touches again.

@@ -441,3 +441,74 @@ func TestEventsRefuseBadInput(t *testing.T) {
 		t.Fatal("bad input created a customer")
 	}
 }
+
+// A form the customer filled in links the phone and merges with the
+// customer known by it on another channel, as a shared contact does; its
+// name and address replace the stored ones (a shared contact only fills
+// empty fields); a replay changes nothing; empty form fields keep what is
+// stored.
+func TestSubmitInfo(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	tg, _ := e.say(bot.Inbound{Channel: crm.ChannelTelegram, UserID: "42", Text: "chào shop", Name: "Lan"})
+	e.say(bot.Inbound{Channel: crm.ChannelTelegram, UserID: "42", Kind: crm.KindContact,
+		Contact: &bot.Contact{Phone: "+84901234567", FirstName: "Lan", Address: "1 Nguyễn Huệ, Quận 1", Self: true}})
+	user := "7813306842916204155"
+	e.say(bot.Inbound{Channel: crm.ChannelZalo, UserID: user, Text: "xin chào"})
+
+	form := bot.Inbound{Channel: crm.ChannelZalo, UserID: user, MessageID: "user_submit_info|" + user + "|1",
+		Contact: &bot.Contact{Phone: "84901234567", FirstName: "Nguyễn Thị Lan", Address: "12 Lê Lợi, Bến Nghé, Quận 1, Hồ Chí Minh"}}
+	res, err := e.core.SubmitInfo(ctx, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.customer(crm.ChannelZalo, user)
+	if res.Duplicate || c.ID != tg.CustomerID || res.CustomerID != c.ID {
+		t.Fatalf("result %+v, Zalo customer %d; want merged into Telegram customer %d", res, c.ID, tg.CustomerID)
+	}
+	if got, want := c.Phone, "+84901234567"; got != want {
+		t.Fatalf("phone = %q, want %q", got, want)
+	}
+	if got, want := c.Name, "Nguyễn Thị Lan"; got != want {
+		t.Fatalf("name = %q, want the form's %q", got, want)
+	}
+	if got, want := c.Address, "12 Lê Lợi, Bến Nghé, Quận 1, Hồ Chí Minh"; got != want {
+		t.Fatalf("address = %q, want the form's %q", got, want)
+	}
+	if !c.HasIdentity(crm.ChannelTelegram, "42") || !c.HasIdentity(crm.ChannelZalo, user) {
+		t.Fatalf("identities = %+v", c.Identities)
+	}
+	out := e.sent()
+	if len(out) == 0 || len(res.Outbox) != len(out) {
+		t.Fatalf("form answered with %d messages, result lists %d", len(out), len(res.Outbox))
+	}
+	n := len(e.interactions(c.ID))
+
+	// Replayed: nothing changes.
+	res, err = e.core.SubmitInfo(ctx, form)
+	if err != nil || !res.Duplicate {
+		t.Fatalf("replay = %+v, %v; want a duplicate", res, err)
+	}
+	if got := len(e.interactions(c.ID)); got != n {
+		t.Fatalf("replay logged %d interactions", got-n)
+	}
+	if out := e.sent(); len(out) != 0 {
+		t.Fatalf("replay answered %q", out[0].Text)
+	}
+
+	// A later form with a new address and no name: the address changes,
+	// the name stays.
+	e.clock.Add(time.Hour)
+	if _, err := e.core.SubmitInfo(ctx, bot.Inbound{Channel: crm.ChannelZalo, UserID: user, MessageID: "user_submit_info|" + user + "|2",
+		Contact: &bot.Contact{Phone: "84901234567", Address: "5 Hai Bà Trưng, Hà Nội"}}); err != nil {
+		t.Fatal(err)
+	}
+	c = e.customer(crm.ChannelZalo, user)
+	if c.Name != "Nguyễn Thị Lan" || c.Address != "5 Hai Bà Trưng, Hà Nội" {
+		t.Fatalf("after the second form: name %q, address %q", c.Name, c.Address)
+	}
+
+	if _, err := e.core.SubmitInfo(ctx, bot.Inbound{Channel: crm.ChannelZalo, UserID: user, MessageID: "x"}); crm.ErrorCode(err) != crm.EINVALID {
+		t.Fatalf("form without contact: %v, want EINVALID", err)
+	}
+}

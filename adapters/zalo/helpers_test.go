@@ -58,6 +58,9 @@ type env struct {
 	ev    zalotest.Events
 	tg    *recorder
 	seq   int
+	// wrap, when set (by newEnvWith's change), wraps the core the adapter
+	// is given, to inject failures.
+	wrap func(zalo.Core) zalo.Core
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -120,7 +123,11 @@ func newEnvWith(t *testing.T, change func(*env, *zalo.Options)) *env {
 		RefreshRetry: time.Minute,
 	}
 	change(e, &opts)
-	e.a, err = zalo.New(e.core, db, opts)
+	var core zalo.Core = e.core
+	if e.wrap != nil {
+		core = e.wrap(core)
+	}
+	e.a, err = zalo.New(core, db, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

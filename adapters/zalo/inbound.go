@@ -169,9 +169,9 @@ func (a *Adapter) follow(ctx context.Context, ev *Event, user string) error {
 	return a.touch(ctx, ev, user, followText)
 }
 
-// submitInfo hands the customer's form to the core as their own contact:
-// the phone is normalised and linked, merging with a customer already known
-// by it on another channel.
+// submitInfo hands the customer's form to the core: the phone is
+// normalised and linked, merging with a customer already known by it on
+// another channel; the name and address they typed replace the stored ones.
 func (a *Adapter) submitInfo(ctx context.Context, ev *Event, user string) error {
 	in := a.inbound(ev, user)
 	in.Kind = crm.KindContact
@@ -192,7 +192,7 @@ func (a *Adapter) submitInfo(ctx context.Context, ev *Event, user string) error 
 	if in.Contact.Phone == "" {
 		a.log.Warn("zalo user_submit_info without a phone", "user", user)
 	}
-	_, err := a.h.Handle(ctx, in)
+	_, err := a.h.SubmitInfo(ctx, in)
 	return err
 }
 

@@ -130,10 +130,12 @@ type Options struct {
 }
 
 // Core is what the adapter needs of the conversation core: customers'
-// messages go through Handle, the channel's other events (follow,
-// unfollow, messages typed in the OA console) through the rest.
+// messages go through Handle, the request-user-info form through
+// SubmitInfo, the channel's other events (follow, unfollow, messages typed
+// in the OA console) through the rest.
 type Core interface {
 	bot.Handler
+	SubmitInfo(ctx context.Context, in bot.Inbound) (bot.Result, error)
 	Touch(ctx context.Context, in bot.Inbound) (bot.Result, error)
 	MarkUnreachable(ctx context.Context, ch crm.Channel, userID, eventID, why string) (bot.Result, error)
 	RecordAgentMessage(ctx context.Context, m bot.AgentMessage) (bot.Result, error)

@@ -196,3 +196,11 @@ func Post(c *http.Client, url string, body []byte, oaSecretKey string) (*http.Re
 	}
 	return resp, nil
 }
+
+// OASendAttachment is an echo of an attachment the OA sent (oa_send_image,
+// oa_send_gif, oa_send_file …), payload a JSON object.
+func (e Events) OASendAttachment(event, typ, user, msgID, payload string, ms int64) []byte {
+	msg := `{"attachments":[{"payload":` + payload + `,"type":` + q(typ) + `}],"msg_id":` + q(msgID) + `}`
+	return []byte(`{"app_id":` + q(e.AppID) + `,"sender":{"id":` + q(e.OAID) + `},"user_id_by_app":"5530194475361094020","recipient":{"id":` + q(user) +
+		`},"event_name":` + q(event) + `,"message":` + msg + `,"timestamp":` + ts(ms) + `}`)
+}

@@ -264,10 +264,13 @@ func TestSendErrorMapping(t *testing.T) {
 		retryAfter
 		permanent
 		unreachable
+		sent
 	)
 	classOf := func(err error) class {
 		var ra *bot.RetryAfterError
 		switch {
+		case err == nil:
+			return sent
 		case errors.Is(err, bot.ErrUnreachable):
 			return unreachable
 		case bot.IsPermanent(err):
@@ -295,6 +298,28 @@ func TestSendErrorMapping(t *testing.T) {
 		{"HTTP 502", []zalotest.Fault{{Status: 502, Body: "<html>bad gateway</html>"}}, temporary, false},
 		{"HTTP 200 with HTML", []zalotest.Fault{{Body: "<html>maintenance</html>"}}, temporary, false},
 		{"-216 even after a refresh", []zalotest.Fault{{Error: -216}, {Error: -216}}, temporary, false},
+		{"-216 refreshed then sent", []zalotest.Fault{{Error: -216}}, sent, false},
+		{"-220 refreshed then sent", []zalotest.Fault{{Error: -220}}, sent, false},
+		{"-124 refreshed then sent", []zalotest.Fault{{Error: -124}}, sent, false},
+		{"-232 no interaction", []zalotest.Fault{{Error: -232}}, permanent, false},
+		{"-218 receive quota used", []zalotest.Fault{{Error: -218}}, permanent, false},
+		{"-305 v2 after 48h", []zalotest.Fault{{Error: -305}}, permanent, false},
+		{"-311 v2 reply quota", []zalotest.Fault{{Error: -311}}, permanent, false},
+		{"-217 follow invitation blocked", []zalotest.Fault{{Error: -217}}, unreachable, false},
+		{"-227 inactive", []zalotest.Fault{{Error: -227}}, unreachable, false},
+		{"-205 OA does not exist", []zalotest.Fault{{Error: -205}}, permanent, true},
+		{"-207 not a third party", []zalotest.Fault{{Error: -207}}, permanent, true},
+		{"-208 no secret", []zalotest.Fault{{Error: -208}}, permanent, true},
+		{"-209 API not supported", []zalotest.Fault{{Error: -209}}, permanent, true},
+		{"-212 API not registered", []zalotest.Fault{{Error: -212}}, permanent, true},
+		{"-215 invalid app id", []zalotest.Fault{{Error: -215}}, permanent, true},
+		{"-221 OA not verified", []zalotest.Fault{{Error: -221}}, permanent, true},
+		{"-224 no service package", []zalotest.Fault{{Error: -224}}, permanent, true},
+		{"-242 appsecret_proof", []zalotest.Fault{{Error: -242}}, permanent, true},
+		{"-320 no billing account", []zalotest.Fault{{Error: -320}}, permanent, true},
+		{"-321 balance too low", []zalotest.Fault{{Error: -321}}, permanent, true},
+		{"-210 out of range", []zalotest.Fault{{Error: -210}}, permanent, false},
+		{"-233 message type", []zalotest.Fault{{Error: -233}}, permanent, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -310,6 +335,9 @@ func TestSendErrorMapping(t *testing.T) {
 			}
 			if got := e.a.Health() != nil; got != tt.health {
 				t.Fatalf("health = %v, want an error: %v", e.a.Health(), tt.health)
+			}
+			if tt.want == sent && len(e.fake.OAuthCalls()) != 2 {
+				t.Fatalf("%d OAuth calls, want 2 (start, then one for the token error)", len(e.fake.OAuthCalls()))
 			}
 		})
 	}

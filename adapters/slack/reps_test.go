@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -409,7 +410,9 @@ func TestRepManifest(t *testing.T) {
 	}
 	var m struct {
 		Features struct {
-			BotUser       struct{ DisplayName string `yaml:"display_name"` } `yaml:"bot_user"`
+			BotUser struct {
+				DisplayName string `yaml:"display_name"`
+			} `yaml:"bot_user"`
 			SlashCommands []struct {
 				Command, URL string
 			} `yaml:"slash_commands"`
@@ -467,4 +470,79 @@ func TestRepManifest(t *testing.T) {
 	// usergroups:read: SLACK_REP_GROUP; *:history: thread replies.
 	has(m.OAuth.Scopes.Bot, "commands", "chat:write", "usergroups:read", "channels:history", "groups:history")
 	has(m.Settings.Events.BotEvents, "message.channels", "message.groups")
+}
+
+// TestRepHandoffCardRetried: the handoff card still reaches the channel when
+// Slack answers 503 and 500 first; an error Slack means (a wrong channel) is
+// not retried, and is logged.
+func TestRepHandoffCardRetried(t *testing.T) {
+	e := newEnv(t, false)
+	e.fake.Fail("chat.postMessage", http.StatusServiceUnavailable, http.StatusInternalServerError)
+	res, _ := e.say(crm.ChannelWeb, "w-retry", "gặp nhân viên")
+	card := e.fake.Wait("chat.postMessage", 1, 10*time.Second)[0]
+	if got := len(e.fake.Calls("failed:chat.postMessage")); got != 2 {
+		t.Fatalf("%d failed attempts, want 2", got)
+	}
+	eventually(t, "thread stored", func() bool {
+		return e.customer(res.CustomerID).Handoff.Thread == handoffChan+":"+card.TS
+	})
+
+	// A second adapter configured with a channel Slack does not know: one
+	// attempt (Slack's {"ok":false} is an answer, not trouble), logged.
+	bad, err := slack.New(e.core, slack.Options{BotToken: slacktest.BotToken, SigningSecret: docSecret, APIURL: e.fake.APIURL(),
+		HandoffChannel: "#", Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bad.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// Ánh is waiting for a person (a rep stepped in), no card yet.
+	if _, err := e.core.TakeHandoff(context.Background(), e.ids["anh"], "slack:"+repUser); err != nil {
+		t.Fatal(err)
+	}
+	bad.CoreEvent(context.Background(), bot.Event{Kind: bot.EventHandoffRequested, CustomerID: e.ids["anh"]})
+	// Close lets the queued card go out (it used to run on the cancelled
+	// context and fail without reaching Slack).
+	bad.Close()
+	var tries int
+	for _, c := range append(e.fake.Calls("chat.postMessage"), e.fake.Calls("failed:chat.postMessage")...) {
+		if c.Form.Get("channel") == "#" {
+			tries++
+		}
+	}
+	if tries != 1 {
+		t.Fatalf("%d attempts to post to an unknown channel, want 1", tries)
+	}
+	if !strings.Contains(e.logs.String(), `slack: post handoff card" part=slack customer=`) || !strings.Contains(e.logs.String(), "channel_not_found") {
+		t.Fatalf("the failed card was not logged:\n%s", e.logs.String())
+	}
+}
+
+// TestRepCloseFinishesSlackCalls: a handoff card being posted when Close
+// starts still goes out and its thread is remembered.
+func TestRepCloseFinishesSlackCalls(t *testing.T) {
+	e := newEnv(t, false)
+	second, err := slack.New(e.core, slack.Options{BotToken: slacktest.BotToken, SigningSecret: docSecret, APIURL: e.fake.APIURL(),
+		HandoffChannel: handoffChan, Logger: slog.New(slog.NewTextHandler(e.logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.core.TakeHandoff(context.Background(), e.ids["anh"], "slack:"+repUser); err != nil {
+		t.Fatal(err)
+	}
+	release := e.fake.Hold("chat.postMessage")
+	second.CoreEvent(context.Background(), bot.Event{Kind: bot.EventHandoffRequested, CustomerID: e.ids["anh"]})
+	e.fake.Wait("held:chat.postMessage", 1, 5*time.Second)
+	closed := make(chan struct{})
+	go func() { second.Close(); close(closed) }()
+	time.Sleep(50 * time.Millisecond) // let Close begin while the call is held
+	release()
+	<-closed
+	if h := e.customer(e.ids["anh"]).Handoff; !strings.HasPrefix(h.Thread, handoffChan+":") {
+		t.Fatalf("after Close the card's thread is %q; the call was cut short", h.Thread)
+	}
 }

@@ -262,7 +262,8 @@ func New(core *bot.Core, opts Options) (*Adapter, error) {
 	apiOpts := []slackapi.Option{
 		slackapi.OptionAPIURL(opts.APIURL),
 		slackapi.OptionHTTPClient(opts.HTTPClient),
-		slackapi.OptionRetry(2), // 429 only, honoring Retry-After
+		// After the HTTP client, so the retries wrap it.
+		slackapi.OptionRetryConfig(retryConfig()),
 	}
 	if opts.AppToken != "" {
 		apiOpts = append(apiOpts, slackapi.OptionAppLevelToken(opts.AppToken))
@@ -272,6 +273,24 @@ func New(core *bot.Core, opts Options) (*Adapter, error) {
 		a.sock = socketmode.New(a.api)
 	}
 	return a, nil
+}
+
+// retryConfig retries a Web API call on 429 (after Retry-After), on 5xx
+// and on a refused or reset connection, a few times with a short backoff:
+// a handoff card lost to a moment of Slack trouble leaves a customer
+// waiting for nobody. Each call stays bounded by its context.
+func retryConfig() slackapi.RetryConfig {
+	cfg := slackapi.DefaultRetryConfig()
+	cfg.MaxRetries = 3
+	cfg.RetryAfterDuration = 5 * time.Second // when a 429 has no Retry-After
+	cfg.BackoffInitial = 250 * time.Millisecond
+	cfg.BackoffMax = 4 * time.Second
+	cfg.Handlers = []slackapi.RetryHandler{
+		slackapi.NewRateLimitErrorRetryHandler(cfg),
+		slackapi.NewServerErrorRetryHandler(cfg),
+		slackapi.NewConnectionErrorRetryHandler(),
+	}
+	return cfg
 }
 
 func set(list []string) map[string]bool {
@@ -395,10 +414,14 @@ func (a *Adapter) work(lane chan job) {
 		defer cancel()
 		j(jctx)
 	}
+	// Jobs do not run on a.ctx: a job taken from the lane as Close starts
+	// (or running then) must still make its Slack call, not fail at once
+	// with "context canceled".
+	live := context.WithoutCancel(a.ctx)
 	for {
 		select {
 		case j := <-lane:
-			run(a.ctx, j)
+			run(live, j)
 		case <-a.ctx.Done():
 			// Drain: what was queued still goes out, under a fresh bound.
 			dctx, cancel := context.WithTimeout(context.Background(), DefaultRequestTimeout)

@@ -61,6 +61,11 @@ type Server struct {
 	triggers map[string]string
 	conns    []*wsConn
 	closed   bool
+	// failures are HTTP statuses the next calls of a method get instead of
+	// an answer (Slack having a bad moment).
+	failures map[string][]int
+	// holds block the next call of a method until released.
+	holds map[string]chan struct{}
 }
 
 type wsConn struct {
@@ -76,7 +81,8 @@ func (w *wsConn) write(v any) error {
 
 // New starts a fake Slack, closed at the end of the test.
 func New(tb testing.TB) *Server {
-	s := &Server{tb: tb, groups: map[string][]string{}, views: map[string]map[string]any{}, triggers: map[string]string{}}
+	s := &Server{tb: tb, groups: map[string][]string{}, views: map[string]map[string]any{}, triggers: map[string]string{},
+		failures: map[string][]int{}, holds: map[string]chan struct{}{}}
 	s.cond = sync.NewCond(&s.mu)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
@@ -132,6 +138,57 @@ func (s *Server) Calls(method string) []Call {
 		}
 	}
 	return out
+}
+
+// Fail makes the next len(statuses) calls of a Web API method fail with
+// those HTTP statuses (503, 500, 429 with Retry-After: 1) and a plain-text
+// body, as Slack's edge does when it is unwell. They are recorded as
+// "failed:" + method.
+func (s *Server) Fail(method string, statuses ...int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failures[method] = append(s.failures[method], statuses...)
+}
+
+// Hold makes the next call of a Web API method wait, before it is
+// answered, until release is called (or the server closes). Its arrival is
+// recorded as "held:" + method, so a test can wait for it.
+func (s *Server) Hold(method string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.holds[method] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	return func() { once.Do(func() { close(ch) }) }
+}
+
+// hold waits if a hold is set for method.
+func (s *Server) hold(r *http.Request, method string, c Call) {
+	s.mu.Lock()
+	ch := s.holds[method]
+	delete(s.holds, method)
+	s.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	c.Method = "held:" + method
+	s.record(c)
+	select {
+	case <-ch:
+	case <-r.Context().Done():
+	}
+}
+
+// failure takes the next failure queued for method, or 0.
+func (s *Server) failure(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.failures[method]
+	if len(q) == 0 {
+		return 0
+	}
+	s.failures[method] = q[1:]
+	return q[0]
 }
 
 // Reset forgets the recorded calls, acks and opened views.
@@ -209,6 +266,16 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 		token = strings.TrimPrefix(h, "Bearer ")
 	}
 	call := Call{Method: method, Form: form, Body: body, Token: token}
+	s.hold(r, method, call)
+	if status := s.failure(method); status != 0 {
+		call.Method = "failed:" + method
+		s.record(call)
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		http.Error(w, http.StatusText(status), status)
+		return
+	}
 	want := BotToken
 	if method == "apps.connections.open" {
 		want = AppToken

@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"sort"
+	"strings"
 	"time"
 
 	openai "github.com/sashabaranov/go-openai"
@@ -78,7 +81,7 @@ func (a *Assistant) complete(ctx context.Context, step string, req openai.ChatCo
 	defer func() { a.metrics.latency.WithLabelValues(step).Observe(time.Since(start).Seconds()) }()
 	wait := a.backoff
 	for attempt := 0; ; attempt++ {
-		resp, err := a.client.CreateChatCompletion(ctx, req)
+		resp, err := a.send(ctx, req)
 		if err == nil {
 			a.metrics.calls.WithLabelValues(step, "ok").Inc()
 			a.metrics.tokens.WithLabelValues("prompt").Add(float64(resp.Usage.PromptTokens))
@@ -114,4 +117,84 @@ func (a *Assistant) complete(ctx context.Context, step string, req openai.ChatCo
 func (a *Assistant) timeLeft(ctx context.Context, wait time.Duration) bool {
 	dl, ok := ctx.Deadline()
 	return !ok || time.Until(dl) > wait
+}
+
+// ErrStreamCut is returned for a streamed answer that ended without a
+// finish reason: go-openai reports io.EOF both after [DONE] and when the
+// connection is closed early, so a half answer would look complete.
+var ErrStreamCut = errors.New("llm: stream ended without a finish reason (cut short)")
+
+// send makes one chat completion call, streamed when Options.Stream asks.
+func (a *Assistant) send(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+	if !a.stream {
+		return a.client.CreateChatCompletion(ctx, req)
+	}
+	return a.streamed(ctx, req)
+}
+
+// streamed reads a streamed completion to its end and assembles it into the
+// response a non-streamed call returns: content and tool call arguments
+// joined, the finish reason, the usage of the last chunk.
+func (a *Assistant) streamed(ctx context.Context, req openai.ChatCompletionRequest) (openai.ChatCompletionResponse, error) {
+	req.StreamOptions = &openai.StreamOptions{IncludeUsage: true}
+	s, err := a.client.CreateChatCompletionStream(ctx, req)
+	if err != nil {
+		return openai.ChatCompletionResponse{}, err
+	}
+	defer s.Close()
+	var (
+		content, refusal strings.Builder
+		tools            = map[int]*openai.ToolCall{}
+		finish           openai.FinishReason
+		resp             openai.ChatCompletionResponse
+	)
+	for {
+		chunk, err := s.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return openai.ChatCompletionResponse{}, err
+		}
+		resp.ID, resp.Model = chunk.ID, chunk.Model
+		if chunk.Usage != nil {
+			resp.Usage = *chunk.Usage
+		}
+		for _, ch := range chunk.Choices {
+			if ch.Index != 0 {
+				continue
+			}
+			content.WriteString(ch.Delta.Content)
+			refusal.WriteString(ch.Delta.Refusal)
+			for _, tc := range ch.Delta.ToolCalls {
+				i := 0
+				if tc.Index != nil {
+					i = *tc.Index
+				}
+				t := tools[i]
+				if t == nil {
+					t = &openai.ToolCall{ID: tc.ID, Type: tc.Type, Function: openai.FunctionCall{Name: tc.Function.Name}}
+					tools[i] = t
+				}
+				t.Function.Arguments += tc.Function.Arguments
+			}
+			if ch.FinishReason != "" {
+				finish = ch.FinishReason
+			}
+		}
+	}
+	if finish == "" {
+		return openai.ChatCompletionResponse{}, ErrStreamCut
+	}
+	msg := openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: content.String(), Refusal: refusal.String()}
+	idx := make([]int, 0, len(tools))
+	for i := range tools {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		msg.ToolCalls = append(msg.ToolCalls, *tools[i])
+	}
+	resp.Choices = []openai.ChatCompletionChoice{{Message: msg, FinishReason: finish}}
+	return resp, nil
 }

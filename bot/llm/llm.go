@@ -75,6 +75,10 @@ type Options struct {
 	// after BreakerCooldown one trial call may close it again.
 	BreakerFailures int
 	BreakerCooldown time.Duration
+	// Stream asks for streamed answers (stream: true), for gateways that
+	// only stream. The answer is still used only once complete: a stream
+	// that ends without a finish reason is a failed call (ErrStreamCut).
+	Stream bool
 }
 
 // Assistant is a bot.Assistant on an OpenAI-compatible server. It is safe
@@ -92,6 +96,7 @@ type Assistant struct {
 	sleep       func(ctx context.Context, d time.Duration) error
 	breaker     *breaker
 	metrics     *metrics
+	stream      bool
 }
 
 var _ bot.Assistant = (*Assistant)(nil)
@@ -152,7 +157,7 @@ func New(o Options) *Assistant {
 	a := &Assistant{
 		client: openai.NewClientWithConfig(cfg), model: o.Model, timeout: o.Timeout, retries: o.MaxRetries,
 		backoff: o.Backoff, temperature: o.Temperature, knowledge: strings.TrimSpace(o.Knowledge),
-		log: o.Logger, now: o.Now, sleep: o.Sleep, metrics: newMetrics(),
+		log: o.Logger, now: o.Now, sleep: o.Sleep, metrics: newMetrics(), stream: o.Stream,
 	}
 	a.breaker = &breaker{failures: o.BreakerFailures, cooldown: o.BreakerCooldown, now: o.Now,
 		onChange: func(s int) { a.metrics.breaker.Set(float64(s)) }}

@@ -655,3 +655,57 @@ func TestRetryBackoff(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamed: with Options.Stream the answer comes as server-sent events
+// and is used only once complete; a stream that ends without a finish reason
+// (go-openai reports io.EOF as after [DONE]) is a failed call, retried, and
+// never half-read.
+func TestStreamed(t *testing.T) {
+	u := understanding("unknown", nil, "", 0, "vi")
+	answer := "Shop mở cửa 8:00–21:00 mỗi ngày ạ."
+	tests := []struct {
+		name     string
+		resps    []llmtest.Response
+		answer   string
+		fails    bool
+		requests int
+	}{
+		{"json content", []llmtest.Response{llmtest.JSON(u), llmtest.JSON(draft(answer, ""))}, answer, false, 2},
+		{"tool call", []llmtest.Response{llmtest.ToolCall("understanding", u), llmtest.ToolCall("answer", draft(answer, ""))}, answer, false, 2},
+		{"understanding cut short, then whole", []llmtest.Response{llmtest.CutShort(u), llmtest.JSON(u), llmtest.JSON(draft(answer, ""))}, answer, false, 3},
+		{"understanding always cut short", []llmtest.Response{llmtest.CutShort(u), llmtest.CutShort(u), llmtest.CutShort(u)}, "", true, 3},
+		{"draft cut short", []llmtest.Response{llmtest.JSON(u), llmtest.CutShort(draft(answer, "")), llmtest.CutShort(draft(answer, "")), llmtest.CutShort(draft(answer, ""))}, "", false, 4},
+		{"vllm error", []llmtest.Response{llmtest.VLLMError(400, "bad request")}, "", true, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(o *llm.Options) { o.Stream = true })
+			f.srv.Enqueue(tt.resps...)
+			res, err := f.assist(f.request("shop mở cửa mấy giờ vậy?", "vi"))
+			if tt.fails != (err != nil) {
+				t.Fatalf("err = %v, want failure %v", err, tt.fails)
+			}
+			if res.Answer != tt.answer {
+				t.Fatalf("answer %q, want %q", res.Answer, tt.answer)
+			}
+			reqs := f.srv.Requests()
+			if len(reqs) != tt.requests {
+				t.Fatalf("%d requests, want %d", len(reqs), tt.requests)
+			}
+			if !reqs[0].Stream || reqs[0].StreamOptions == nil || !reqs[0].StreamOptions.IncludeUsage {
+				t.Fatalf("request not streamed: %s", reqs[0].Raw)
+			}
+			if strings.Contains(tt.name, "cut short") {
+				if got := f.metric("idicbot_llm_failures_total", "kind", llm.FailNetwork); got < 1 {
+					t.Fatalf("no network failure counted for a stream cut short")
+				}
+			}
+			if !tt.fails && tt.answer != "" {
+				// The usage chunk is read: 2 successful calls of 120 prompt tokens.
+				if got := f.metric("idicbot_llm_tokens_total", "type", "prompt"); got != 240 {
+					t.Fatalf("prompt tokens %v, want 240", got)
+				}
+			}
+		})
+	}
+}

@@ -70,9 +70,15 @@ func (m *Main) newAssistant() (bot.Assistant, error) {
 		}
 	}
 	model := strings.TrimSpace(m.Getenv("OPENAI_MODEL"))
+	stream := false
+	if v := strings.TrimSpace(m.Getenv("OPENAI_STREAM")); v != "" {
+		if stream, err = strconv.ParseBool(v); err != nil {
+			return nil, fmt.Errorf("OPENAI_STREAM %q: want true or false", v)
+		}
+	}
 	a := llm.New(llm.Options{
 		APIKey: m.Getenv("OPENAI_API_KEY"), BaseURL: base, Model: model, Timeout: timeout,
-		Knowledge: string(knowledge), HTTPClient: &http.Client{}, Logger: m.Log, Now: m.Now,
+		Knowledge: string(knowledge), HTTPClient: &http.Client{}, Logger: m.Log, Now: m.Now, Stream: stream,
 	})
 	if m.Registry != nil {
 		a.Register(m.Registry)

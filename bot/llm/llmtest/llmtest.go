@@ -2,7 +2,10 @@
 // tests. It parses requests as the real API does and answers with the real
 // response shapes: a chat completion with content, a tool call, JSON-schema
 // content, OpenAI's {"error": …} body, vLLM's {"object": "error", …} body, a
-// slow answer and a body cut short. Tests script it with a queue of
+// slow answer and a body cut short. A request with "stream": true gets the
+// same completion as server-sent events (chunks, finish_reason, a usage
+// chunk when asked, [DONE]); CutShort then ends the stream halfway, cleanly,
+// with no finish_reason and no [DONE], as a proxy that drops it does. Tests script it with a queue of
 // responses or a function, and read back the requests it received.
 package llmtest
 
@@ -24,6 +27,9 @@ type Request struct {
 	Temperature    *float64        `json:"temperature"`
 	ResponseFormat *ResponseFormat `json:"response_format"`
 	Stream         bool            `json:"stream"`
+	StreamOptions  *struct {
+		IncludeUsage bool `json:"include_usage"`
+	} `json:"stream_options"`
 	// Raw is the request body.
 	Raw    []byte      `json:"-"`
 	Header http.Header `json:"-"`
@@ -160,7 +166,8 @@ func VLLMError(status int, message string) Response {
 // cancels the request.
 func Slow() Response { return Response{Slow: true} }
 
-// CutShort is a completion whose body stops halfway (the connection drops).
+// CutShort is a completion whose body stops halfway (the connection drops);
+// streamed, the stream ends after half of its chunks.
 func CutShort(v any) Response {
 	r := JSON(v)
 	r.CutShort = true
@@ -269,6 +276,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		case <-s.done:
 		}
+	case req.Stream && resp.Status == http.StatusOK:
+		writeStream(w, req, resp)
 	case resp.CutShort:
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", fmt.Sprint(len(resp.Body)))
@@ -295,4 +304,86 @@ func writeResponse(w http.ResponseWriter, r Response) {
 	}
 	w.WriteHeader(r.Status)
 	_, _ = io.WriteString(w, r.Body)
+}
+
+// writeStream sends the completion in r as chat.completion.chunk events:
+// the role, the content or tool call arguments in pieces, the finish
+// reason, the usage (when the request asks for it) and [DONE]. With
+// r.CutShort only the first half of the events is sent.
+func writeStream(w http.ResponseWriter, req Request, r Response) {
+	var c struct {
+		ID      string `json:"id"`
+		Created int64  `json:"created"`
+		Model   string `json:"model"`
+		Choices []struct {
+			Message struct {
+				Content   *string `json:"content"`
+				ToolCalls []struct {
+					ID       string `json:"id"`
+					Type     string `json:"type"`
+					Function struct {
+						Name      string `json:"name"`
+						Arguments string `json:"arguments"`
+					} `json:"function"`
+				} `json:"tool_calls"`
+			} `json:"message"`
+			FinishReason string `json:"finish_reason"`
+		} `json:"choices"`
+		Usage map[string]int `json:"usage"`
+	}
+	if err := json.Unmarshal([]byte(r.Body), &c); err != nil || len(c.Choices) == 0 {
+		writeResponse(w, r)
+		return
+	}
+	chunk := func(delta map[string]any, finish any) map[string]any {
+		return map[string]any{"id": c.ID, "object": "chat.completion.chunk", "created": c.Created, "model": c.Model,
+			"choices": []any{map[string]any{"index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish}}}
+	}
+	ch := c.Choices[0]
+	events := []any{chunk(map[string]any{"role": "assistant", "content": ""}, nil)}
+	if ch.Message.Content != nil {
+		for _, p := range pieces(*ch.Message.Content) {
+			events = append(events, chunk(map[string]any{"content": p}, nil))
+		}
+	}
+	for i, tc := range ch.Message.ToolCalls {
+		events = append(events, chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "id": tc.ID, "type": tc.Type,
+			"function": map[string]any{"name": tc.Function.Name, "arguments": ""}}}}, nil))
+		for _, p := range pieces(tc.Function.Arguments) {
+			events = append(events, chunk(map[string]any{"tool_calls": []any{map[string]any{"index": i, "function": map[string]any{"arguments": p}}}}, nil))
+		}
+	}
+	events = append(events, chunk(map[string]any{}, ch.FinishReason))
+	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
+		events = append(events, map[string]any{"id": c.ID, "object": "chat.completion.chunk", "created": c.Created, "model": c.Model,
+			"choices": []any{}, "usage": c.Usage})
+	}
+	events = append(events, "[DONE]")
+	if r.CutShort {
+		events = events[:len(events)/2]
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	f, _ := w.(http.Flusher)
+	for _, e := range events {
+		b, _ := json.Marshal(e)
+		if s, ok := e.(string); ok {
+			b = []byte(s)
+		}
+		_, _ = fmt.Fprintf(w, "data: %s\n\n", b)
+		if f != nil {
+			f.Flush()
+		}
+	}
+}
+
+// pieces splits s in three, on rune boundaries, as a model streams tokens.
+func pieces(s string) []string {
+	r := []rune(s)
+	if len(r) < 3 {
+		return []string{s}
+	}
+	n := len(r) / 3
+	return []string{string(r[:n]), string(r[n : 2*n]), string(r[2*n:])}
 }

@@ -21,11 +21,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -124,7 +126,11 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/logout", s.handleLogout)
 	mux.HandleFunc("GET /admin/assets/{file}", handleAsset)
 
-	api := func(pattern string, h apiHandler) { mux.Handle(pattern, s.api(h)) }
+	var routes []string
+	api := func(pattern string, h apiHandler) {
+		routes = append(routes, pattern)
+		mux.Handle(pattern, s.api(h))
+	}
 	api("GET /api/admin/offers", s.listOffers)
 	api("POST /api/admin/offers", s.createOffer)
 	api("POST /api/admin/offers/preview", s.previewOffer)
@@ -142,9 +148,38 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	api("POST /api/admin/segments/{name}/preview", s.previewSegment)
 	api("PUT /api/admin/segments/{name}", s.putSegment)
 	api("GET /api/admin/backup", s.backup)
-	api("/api/admin/", func(w http.ResponseWriter, r *http.Request, _ caller) error {
+	mux.Handle("/api/admin/", s.api(func(w http.ResponseWriter, r *http.Request, _ caller) error {
+		if allow := allowedMethods(routes, r.URL.Path); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			return &methodNotAllowed{method: r.Method, path: r.URL.Path, allow: allow}
+		}
 		return crm.Errorf(crm.ENOTFOUND, "No admin API at %s %s.", r.Method, r.URL.Path)
-	})
+	}))
+}
+
+// allowedMethods returns the methods of the routes ("GET /api/admin/offers/{id}")
+// whose path matches path, a {name} matching any one segment.
+func allowedMethods(routes []string, path string) []string {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	var out []string
+	for _, rt := range routes {
+		method, pattern, _ := strings.Cut(rt, " ")
+		ps := strings.Split(strings.Trim(pattern, "/"), "/")
+		if len(ps) != len(segs) {
+			continue
+		}
+		match := true
+		for i, p := range ps {
+			if !(strings.HasPrefix(p, "{") && segs[i] != "") && p != segs[i] {
+				match = false
+				break
+			}
+		}
+		if match && !slices.Contains(out, method) {
+			out = append(out, method)
+		}
+	}
+	return out
 }
 
 // offMessage tells how to turn the admin on.
@@ -457,6 +492,16 @@ type errorDetail struct {
 	Problems []bot.OfferProblem `json:"problems,omitempty"`
 }
 
+// methodNotAllowed is a known path asked with a method it does not take: 405.
+type methodNotAllowed struct {
+	method, path string
+	allow        []string
+}
+
+func (e *methodNotAllowed) Error() string {
+	return fmt.Sprintf("%s %s is not an admin API call; %s takes %s.", e.method, e.path, e.path, strings.Join(e.allow, " or "))
+}
+
 // badRequest is a request the API cannot read (malformed JSON, a bad
 // parameter): 400, where a readable but invalid offer is 422.
 type badRequest struct{ msg string }
@@ -483,6 +528,11 @@ func statusOf(code string) int {
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var mna *methodNotAllowed
+	if errors.As(err, &mna) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{Code: "method_not_allowed", Message: mna.Error()}})
+		return
+	}
 	var br *badRequest
 	if errors.As(err, &br) {
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: errorDetail{Code: crm.EINVALID, Message: br.msg}})

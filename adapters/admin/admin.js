@@ -241,21 +241,33 @@ async function showEditor(id) {
   refreshTargets();
 
   function val(name) { return document.getElementById('f-' + name).value; }
+  // trimmed is a text field without surrounding spaces, or as stored when
+  // untouched (so opening and saving an offer changes nothing).
+  function trimmed(name, stored) { const s = val(name); return s === (stored || '') ? s : s.trim(); }
   function num(name) { const n = val(name); return n === '' ? 0 : Number(n); }
   function collect() {
     const checked = (id) => [...document.querySelectorAll('#' + id + ' input:checked')].map((i) => i.value);
     const o = {id: val('id').trim(), name: val('name'), status: val('status'), segments: checked('f-segments'),
-      eligibility: val('eligibility').trim(), priority: num('priority'), cap_days: num('cap_days'), max_shows: num('max_shows'),
-      code: val('code').trim(), templates: {}, details: {}, validity: {}};
+      eligibility: trimmed('eligibility', offer.eligibility), priority: num('priority'), cap_days: num('cap_days'), max_shows: num('max_shows'),
+      code: trimmed('code', offer.code), templates: {}, details: {}, validity: {}};
     let buttons = checked('f-buttons');
     if (buttons.length !== 3) o.buttons = buttons;
     for (const l of ['vi', 'en']) {
       if (val('templates.' + l).trim()) o.templates[l] = val('templates.' + l);
       if (val('details.' + l).trim()) o.details[l] = val('details.' + l);
     }
-    const from = val('validity.from'), until = val('validity.until');
-    if (from) o.validity.from = new Date(from).toISOString();
-    if (until) o.validity.until = new Date(until).toISOString();
+    // A date the admin did not touch is sent back as stored: the input
+    // shows minutes in the browser's zone, and converting it back would
+    // drop the seconds and the zone, a change nobody made.
+    const date = (name, stored) => {
+      const s = val('validity.' + name);
+      if (!s) return undefined;
+      if (stored && s === toLocalInput(stored)) return stored;
+      return new Date(s).toISOString();
+    };
+    const from = date('from', v.from), until = date('until', v.until);
+    if (from) o.validity.from = from;
+    if (until) o.validity.until = until;
     if (num('validity.last_days_of_month')) o.validity.last_days_of_month = num('validity.last_days_of_month');
     if (document.getElementById('f-validity.birthday_month').checked) o.validity.birthday_month = true;
     return o;

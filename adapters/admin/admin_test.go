@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +210,15 @@ func TestOfferAPI(t *testing.T) {
 	if got := e.chat("before", "xin chào"); !has(got, welcomeVI) {
 		t.Fatalf("before: %q", got)
 	}
+	if st := e.call("GET", "/api/admin/offers", nil, &list); st != 200 {
+		t.Fatalf("list: %d", st)
+	}
+	for _, v := range list.Offers {
+		if v.ID == "welcome-new" && (v.Stats.Shown != 1 || v.Stats.Accepted != 0 || v.Status != "active" ||
+			!slices.Equal(v.Segments, []string{"new"}) || v.Priority != 10 || v.Version != 1) {
+			t.Fatalf("listed welcome-new after one chat: %+v %+v", v.Offer, v.Stats)
+		}
+	}
 	o := e.getOffer("welcome-new")
 	o.Templates["vi"] = "🎁 {{.FirstName}} ơi, tuần lễ vàng: giảm 25% với mã {{.Code}}!"
 	var saved offerResp
@@ -288,6 +298,42 @@ func TestOfferAPI(t *testing.T) {
 	}
 	if st := e.call("PUT", "/api/admin/offers/flash", n, &er); st != 400 || !strings.Contains(er.Error.Message, "version") {
 		t.Fatalf("put without version: %d %+v", st, er)
+	}
+}
+
+func TestMethodNotAllowed(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		method, path string
+		status       int
+		allow        string
+	}{
+		{"DELETE", "/api/admin/offers/welcome-new", 405, "GET, PUT"},
+		{"GET", "/api/admin/offers/welcome-new/pause", 405, "POST"},
+		{"PATCH", "/api/admin/segments/vip", 405, "PUT"},
+		{"PUT", "/api/admin/offers", 405, "GET, POST"},
+		{"GET", "/api/admin/offers/welcome-new/nothing", 404, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, e.srv.URL+tt.path, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var er apiError
+			if err := json.NewDecoder(resp.Body).Decode(&er); err != nil {
+				t.Fatalf("%d: not a JSON error: %v", resp.StatusCode, err)
+			}
+			if resp.StatusCode != tt.status || resp.Header.Get("Allow") != tt.allow || er.Error.Message == "" {
+				t.Fatalf("%d Allow %q %+v, want %d Allow %q", resp.StatusCode, resp.Header.Get("Allow"), er, tt.status, tt.allow)
+			}
+		})
+	}
+	if o := e.getOffer("welcome-new"); o.Version != 1 {
+		t.Fatalf("a refused method changed the offer: v%d", o.Version)
 	}
 }
 

@@ -102,7 +102,8 @@ func TestOffersExportImport(t *testing.T) {
 func TestWireAdmin(t *testing.T) {
 	for _, tok := range []string{"", "a-long-enough-admin-token"} {
 		m := NewMain()
-		m.Stdout, m.Stderr = &bytes.Buffer{}, &bytes.Buffer{}
+		var stderr bytes.Buffer
+		m.Stdout, m.Stderr = &bytes.Buffer{}, &stderr
 		m.Getenv = func(k string) string {
 			if k == "IDICBOT_ADMIN_TOKEN" {
 				return tok
@@ -137,6 +138,14 @@ func TestWireAdmin(t *testing.T) {
 			t.Fatalf("admin off: %d %s", resp.StatusCode, body)
 		case tok != "" && (resp.StatusCode != 200 || !strings.Contains(string(body), `"id":"welcome-new"`)):
 			t.Fatalf("admin on: %d %s", resp.StatusCode, body)
+		}
+		// The log says which it is, and never the token.
+		log := stderr.String()
+		if want := map[bool]string{true: "admin is off", false: "admin is on"}[tok == ""]; !strings.Contains(log, want) {
+			t.Fatalf("log lacks %q:\n%s", want, log)
+		}
+		if tok != "" && strings.Contains(log, tok) {
+			t.Fatalf("the log holds the token:\n%s", log)
 		}
 	}
 }

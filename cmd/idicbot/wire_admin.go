@@ -13,6 +13,7 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 	token := m.Getenv(admin.TokenEnv)
 	if token == "" {
 		admin.Off(mux)
+		m.Log.Info("admin is off: /admin and /api/admin/ answer 503 until the token is set", "env", admin.TokenEnv)
 		return nil
 	}
 	if len(token) < 16 {

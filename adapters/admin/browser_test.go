@@ -19,7 +19,9 @@ import (
 // read the offer list (status, segments, validity, priority and the numbers
 // of a customer who was shown the offer in the web chat and accepted it),
 // open and save every offer unchanged (the form carries every field, so no
-// version is made), edit the welcome offer's template and watch the preview
+// version is made), create an offer with every field from the form and
+// see it previewed in both languages, lose a save to another admin's
+// (a conflict), pause and activate from the list, edit the welcome offer's template and watch the preview
 // follow (an error next to the field first, then the new text, for a
 // sample customer and for a real customer found by search), save, and
 // check in the web chat page that a new customer of segment new gets the
@@ -133,6 +135,8 @@ func TestBrowserEditOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitText("#preview-vi", "⚡ An: mã FLASH77")
+	waitText("#preview-en", "⚡ An: code FLASH77")
+	waitText(`#preview-out [data-lang="en"] .details`, "Details FLASH77")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#save"))); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +160,39 @@ func TestBrowserEditOffer(t *testing.T) {
 		t.Fatalf("created by %q from %q", created.UpdatedBy, created.Origin)
 	}
 
-	open("#/offers", `#offers tr[data-offer="welcome-new"]`)
+	// Another admin saves the offer while it is open here: this save is
+	// refused with a conflict that says who, and nothing is overwritten.
+	other := e.getOffer("flash-vip")
+	other.Code = "FLASH88"
+	if st := e.call("PUT", "/api/admin/offers/flash-vip", other, nil); st != 200 {
+		t.Fatalf("the other admin's save: %d", st)
+	}
+	if err := chromedp.Do(ctx, fill("#f-priority", "78"), chromedp.Click(chromedp.CSS("#save"))); err != nil {
+		t.Fatal(err)
+	}
+	waitText("#conflict", "was changed by lan (api)")
+	if o := e.getOffer("flash-vip"); o.Version != 2 || o.Code != "FLASH88" || o.Priority != 77 {
+		t.Fatalf("after the conflict: v%d %s priority %d", o.Version, o.Code, o.Priority)
+	}
+
+	// Pause and activate from the list.
+	open("#/offers", `#offers tr[data-offer="winback"] .status-btn`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#offers tr[data-offer="winback"] .status-btn`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(`#offers tr[data-offer="winback"] .badge`, "paused")
+	waitText(`#offers tr[data-offer="winback"] .status-btn`, "Activate")
+	if o := e.getOffer("winback"); o.Status != "paused" || o.UpdatedBy != "Lan" || o.Origin != "web" {
+		t.Fatalf("paused from the list: %s by %q from %q", o.Status, o.UpdatedBy, o.Origin)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#offers tr[data-offer="winback"] .status-btn`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(`#offers tr[data-offer="winback"] .badge`, "active")
+	if o := e.getOffer("winback"); o.Status != "active" || o.Version != 3 {
+		t.Fatalf("activated from the list: %s v%d", o.Status, o.Version)
+	}
+
 	if err := chromedp.Do(ctx,
 		chromedp.Click(chromedp.CSS(`tr[data-offer="welcome-new"] a.offer-link`)),
 		chromedp.WaitVisible(chromedp.CSS(vi)),

@@ -497,7 +497,7 @@ func (t *turn) interact() error {
 		t.lang = t.core.lang
 	}
 	it := &crm.Interaction{CustomerID: c.ID, Time: in.Time, Direction: crm.Inbound, Channel: in.Channel, ChatID: in.ChatID,
-		MessageID: in.MessageID, Kind: in.Kind, Text: in.Text, Intent: u.Intent, Payload: in.Payload}
+		MessageID: in.MessageID, Kind: in.Kind, Text: in.Text, Intent: u.Intent, Payload: in.Payload, Sentiment: u.Sentiment}
 	if in.Command != "" {
 		it.Kind = crm.KindCommand
 		it.Text = strings.TrimSpace("/" + in.Command + " " + in.Text)
@@ -509,6 +509,12 @@ func (t *turn) interact() error {
 	c.Stats.RecordMessageIn(t.now)
 	for _, p := range u.Products {
 		c.AddInterest(p.ID)
+	}
+	if u.Sentiment != "" {
+		c.Sentiment = u.Sentiment
+		if err := t.count("sentiment:"+u.Sentiment, 1); err != nil {
+			return err
+		}
 	}
 	if err := t.count("msg_in:"+string(in.Channel), 1); err != nil {
 		return err

@@ -374,3 +374,35 @@ func TestLLMPromptsCarryNoPersonalData(t *testing.T) {
 		}
 	}
 }
+
+// TestLLMSentimentRecorded: the sentiment the assistant read is kept on the
+// inbound interaction and on the customer (a `sentiment` fact for segment
+// rules and offer eligibility), and counted for stats; without one nothing
+// changes.
+func TestLLMSentimentRecorded(t *testing.T) {
+	e := newEnvWith(t, staticAssistant{bot.AssistResult{
+		Understanding: bot.Understanding{Intent: bot.IntentUnknown, Language: "vi", Sentiment: "negative"},
+	}}, time.Second)
+	e.say(bot.Inbound{Text: "giao hàng chậm quá, bực thật"})
+	c := e.customer(crm.ChannelWeb, "s1")
+	if got, want := c.Sentiment, "negative"; got != want {
+		t.Fatalf("customer sentiment = %q, want %q", got, want)
+	}
+	if got, want := crm.FactsOf(c, time.Now()).Sentiment, "negative"; got != want {
+		t.Fatalf("sentiment fact = %q, want %q", got, want)
+	}
+	its := e.interactions(c.ID)
+	if len(its) == 0 || its[0].Direction != crm.Inbound || its[0].Sentiment != "negative" {
+		t.Fatalf("first interaction %+v, want the inbound message marked negative", its[0])
+	}
+	var n int64
+	if err := e.db.View(context.Background(), func(tx crm.Tx) (err error) {
+		n, err = tx.Counter("sentiment:negative")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Fatalf("sentiment:negative counter = %d, want 1", n)
+	}
+}

@@ -107,6 +107,10 @@ type Customer struct {
 	Stats  Aggregates            `json:"stats"`
 	Offers map[string]*OfferStat `json:"offers,omitempty"`
 
+	// Sentiment is the latest sentiment the LLM read in their messages
+	// ("positive", "neutral", "negative"; empty when none was judged).
+	Sentiment string `json:"sentiment,omitempty"`
+
 	// Dialog holds small conversational state (for example "waiting for phone").
 	Dialog string `json:"dialog,omitempty"`
 

@@ -40,14 +40,17 @@ type Interaction struct {
 	Kind       string    `json:"kind"`
 	Text       string    `json:"text,omitempty"`
 	// Original keeps the first text of an edited message.
-	Original string   `json:"original,omitempty"`
-	Edited   bool     `json:"edited,omitempty"`
-	Intent   string   `json:"intent,omitempty"`
-	OfferID  string   `json:"offer_id,omitempty"`
-	Buttons  []Button `json:"buttons,omitempty"`
-	Payload  string   `json:"payload,omitempty"` // button payload (inbound)
-	Author   string   `json:"author,omitempty"`  // agent who wrote an outbound message
-	OutboxID ID       `json:"outbox_id,omitempty"`
+	Original string `json:"original,omitempty"`
+	Edited   bool   `json:"edited,omitempty"`
+	Intent   string `json:"intent,omitempty"`
+	// Sentiment is the LLM's reading of an inbound message: "positive",
+	// "neutral" or "negative"; empty when no LLM judged it.
+	Sentiment string   `json:"sentiment,omitempty"`
+	OfferID   string   `json:"offer_id,omitempty"`
+	Buttons   []Button `json:"buttons,omitempty"`
+	Payload   string   `json:"payload,omitempty"` // button payload (inbound)
+	Author    string   `json:"author,omitempty"`  // agent who wrote an outbound message
+	OutboxID  ID       `json:"outbox_id,omitempty"`
 }
 
 // Button is a reply button. Payload comes back as an inbound event when pressed.

@@ -41,6 +41,9 @@ type Facts struct {
 	Language              string   `expr:"language"`
 	Source                string   `expr:"source"`
 	OffersAccepted        int      `expr:"offers_accepted"`
+	// Sentiment is the latest the LLM read ("positive", "neutral",
+	// "negative"), "" without an LLM.
+	Sentiment string `expr:"sentiment"`
 }
 
 // FactsOf computes a customer's facts at now.
@@ -61,6 +64,7 @@ func FactsOf(c *Customer, now time.Time) Facts {
 		Language:             c.Language,
 		Source:               c.Source,
 		OffersAccepted:       s.OffersTaken,
+		Sentiment:            c.Sentiment,
 	}
 	first := s.FirstSeen
 	if first.IsZero() {

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
 // runOffersCmd runs `idicbot offers --data dir args…` and returns stdout.
@@ -91,6 +94,24 @@ func TestOffersExportImport(t *testing.T) {
 	}
 	if out, _ := runOffersCmd(t, dir, "export"); !strings.Contains(out, "code: WELCOME20") {
 		t.Fatal("the import did not change the offer")
+	}
+	// The change is recorded as made from a file, by the user who ran it.
+	db, err := boltstore.Open(filepath.Join(dir, "idicbot.db"), boltstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []*crm.Offer
+	err = db.View(context.Background(), func(tx crm.Tx) error {
+		var err error
+		vs, err = tx.OfferVersions("welcome-new")
+		return err
+	})
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := vs[len(vs)-1]; len(vs) != 2 || last.Version != 2 || last.Origin != "file" || last.UpdatedBy != "lan (cli)" || last.Code != "WELCOME20" {
+		t.Fatalf("versions = %d, last v%d %s by %q from %q", len(vs), last.Version, last.Code, last.UpdatedBy, last.Origin)
 	}
 	if _, err := runOffersCmd(t, dir, "frobnicate"); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Fatalf("unknown action: %v", err)

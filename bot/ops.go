@@ -187,6 +187,18 @@ func (c *Core) RecordOrder(ctx context.Context, o crm.Order, cause string) (cust
 // SendAsAgent sends a message a human wrote to a customer on the channel they
 // last wrote from. It goes through the outbox like any reply.
 func (c *Core) SendAsAgent(ctx context.Context, customer crm.ID, author, text string) (*crm.OutboxItem, error) {
+	return c.SendAsAgentOnce(ctx, customer, author, text, "")
+}
+
+// agentMessages is the dedupe space of SendAsAgentOnce's keys.
+const agentMessages crm.Channel = "agent"
+
+// SendAsAgentOnce is SendAsAgent for a message its source may deliver more
+// than once (Slack retries events, across our restarts too): key is the
+// message's id at the source ("slack:<channel>:<ts>"), recorded in the same
+// transaction, so a second delivery sends nothing and returns (nil, nil).
+// An empty key sends every time.
+func (c *Core) SendAsAgentOnce(ctx context.Context, customer crm.ID, author, text, key string) (*crm.OutboxItem, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return nil, crm.Errorf(crm.EINVALID, "message is empty")
@@ -195,6 +207,11 @@ func (c *Core) SendAsAgent(ctx context.Context, customer crm.ID, author, text st
 	now := c.now()
 	err := c.store.Update(ctx, func(tx crm.Tx) error {
 		items = items[:0]
+		if key != "" {
+			if _, seen, err := tx.SeenMessage(agentMessages, key); err != nil || seen {
+				return err
+			}
+		}
 		cust, err := tx.Customer(customer)
 		if err != nil {
 			return err
@@ -206,10 +223,18 @@ func (c *Core) SendAsAgent(ctx context.Context, customer crm.ID, author, text st
 		if err := c.enqueue(tx, cust, id.Channel, id.UserID, id.ChatID, now, outMessage{Text: text, Kind: crm.KindAgent, Author: author}, &items); err != nil {
 			return err
 		}
+		if key != "" {
+			if err := tx.MarkMessage(agentMessages, key, items[0].InteractionID); err != nil {
+				return err
+			}
+		}
 		return tx.PutCustomer(cust)
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(items) == 0 {
+		return nil, nil // delivered before
 	}
 	if c.disp != nil {
 		c.disp.Enqueue(items...)

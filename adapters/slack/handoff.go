@@ -284,7 +284,9 @@ func (a *Adapter) handleInner(ctx context.Context, ev slackevents.EventsAPIEvent
 	if strings.TrimSpace(text) == "" {
 		return nil
 	}
-	if _, err := a.core.SendAsAgent(ctx, cu.ID, agentOf(m.User), text); err != nil {
+	// Keyed by the Slack message itself: a retried event, or one Slack
+	// delivers again after our restart, sends nothing twice.
+	if _, err := a.core.SendAsAgentOnce(ctx, cu.ID, agentOf(m.User), text, "slack:"+m.Channel+":"+m.TimeStamp); err != nil {
 		if crm.ErrorCode(err) == crm.EINTERNAL {
 			a.log.Error("slack: send rep reply", "customer", cu.ID, "err", err)
 			return err

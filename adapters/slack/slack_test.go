@@ -323,6 +323,16 @@ func testHandoffRoundTrip(t *testing.T, e *env) {
 	if again := e.flush(); len(again) != 0 {
 		t.Fatalf("a retried event was sent again: %+v", again)
 	}
+	// The same thread message under another event id (what reaches a
+	// restarted idicbot, whose event-id memory is gone): the store knows the
+	// message, nothing is sent.
+	evAgain := messageEvent("Ev0001-after-restart", slacktest.TeamID, handoffChan, repUser, card.TS, "1767225700.000100", "Chào chị, em là Hoa &amp; em hỗ trợ chị nhé <https://shop.example/sale|ưu đãi>", nil)
+	if status, _ := e.post(slack.EventsPath, "application/json", evAgain, nil); status != 200 {
+		t.Fatalf("redelivery: status %d", status)
+	}
+	if again := e.flush(); len(again) != 0 {
+		t.Fatalf("a thread message delivered again was sent again: %+v", again)
+	}
 	// Bot posts, edits and a stranger's reply are not sent.
 	for i, extra := range []map[string]any{{"bot_id": slacktest.BotID}, {"subtype": "message_changed"}} {
 		e.post(slack.EventsPath, "application/json", messageEvent("Ev01"+strconv.Itoa(i), slacktest.TeamID, handoffChan, repUser, card.TS, "1767225701.00000"+strconv.Itoa(i), "noise", extra), nil)

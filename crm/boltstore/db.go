@@ -30,7 +30,9 @@
 // make the overlay fail with errNeedsWriter and mark it unusable, whatever fn
 // does with the error. An error from fn on a snapshot commits nothing; an fn
 // that wrote nothing returns without queuing. The writer commits as soon as
-// the previous commit is done (no timer), so groups grow with the load.
+// the previous commit is done, so groups grow with the load; only while
+// other callers are still running fn on their snapshot does it give them up
+// to GatherDelay (1 ms) to join the group (a lone caller never waits).
 //
 // The result is serializable: each applied overlay saw exactly the state it
 // is applied on, for everything it read; point reads only, so no phantoms.
@@ -93,6 +95,10 @@ type Options struct {
 	// optimistic writer's group commits and bbolt's Batch (classic path).
 	// 0 keeps the defaults (defaultMaxBatchSize; bbolt's for Batch).
 	MaxBatchSize int
+	// GatherDelay is how long, at most, the optimistic writer waits for
+	// callers still computing to join a group ready to commit; 0 keeps
+	// defaultGatherDelay, a negative value commits at once.
+	GatherDelay time.Duration
 	// MaxBatchDelay is how long bbolt's Batch (the classic path only) waits
 	// to collect calls; 0 keeps bbolt's default (10ms). The optimistic
 	// writer never waits: it commits whatever is queued as soon as the
@@ -122,6 +128,10 @@ func mmapSize(n int) int {
 	}
 	return n
 }
+
+// defaultGatherDelay is how long, at most, the writer lets callers still
+// computing join a group that is ready (see writer.running).
+const defaultGatherDelay = time.Millisecond
 
 // defaultMaxBatchSize caps a group commit of the optimistic writer.
 const defaultMaxBatchSize = 1000
@@ -200,7 +210,11 @@ func Open(path string, opts Options) (*DB, error) {
 	if maxBatch <= 0 {
 		maxBatch = defaultMaxBatchSize
 	}
-	db.w = newWriter(bdb, maxBatch)
+	gather := opts.GatherDelay
+	if gather == 0 {
+		gather = defaultGatherDelay
+	}
+	db.w = newWriter(bdb, maxBatch, gather)
 	return db, nil
 }
 
@@ -269,6 +283,13 @@ const (
 // updateOptimistic runs fn on a snapshot and has the writer validate and
 // apply what it did. err is meaningful only when the outcome is done.
 func (db *DB) updateOptimistic(fn func(crm.Tx) error) (out outcome, err error) {
+	db.w.begin()
+	queued := false
+	defer func() {
+		if !queued {
+			db.w.abandon()
+		}
+	}()
 	var ov *overlay
 	err = db.bolt.View(func(btx *bbolt.Tx) error {
 		ov = newOverlay(db, btx)
@@ -289,6 +310,7 @@ func (db *DB) updateOptimistic(fn func(crm.Tx) error) (out outcome, err error) {
 	if ov.readOnly() {
 		return done, nil
 	}
+	queued = true
 	switch err := db.w.commit(ov); err {
 	case nil:
 		return done, nil

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -584,4 +586,70 @@ func TestUpdate_HistoryIDsCommitInOrder(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestWriterGathersRunningCallers: a group ready to commit waits for the
+// callers still computing on their snapshot, so they share its commit; a
+// lone caller commits at once (with an hour-long gather delay, the test
+// would otherwise time out).
+func TestWriterGathersRunningCallers(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "g.db"), Options{NoSync: true, GatherDelay: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	ctx := context.Background()
+	put := func(k string) func(crm.Tx) error {
+		return func(tx crm.Tx) error { return tx.PutMeta(k, []byte("v")) }
+	}
+
+	// Alone: committed without waiting.
+	if err := db.Update(ctx, put("alone")); err != nil {
+		t.Fatal(err)
+	}
+	before := db.w.commits.Load()
+
+	// B starts computing and holds; A is queued meanwhile and must wait for B.
+	release := make(chan struct{})
+	started := make(chan struct{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		errs <- db.Update(ctx, func(tx crm.Tx) error {
+			select {
+			case <-started:
+			default:
+				close(started)
+			}
+			<-release
+			return put("b")(tx)
+		})
+	}()
+	<-started
+	go func() { defer wg.Done(); errs <- db.Update(ctx, put("a")) }()
+	for {
+		db.w.mu.Lock()
+		queued := len(db.w.queue)
+		db.w.mu.Unlock()
+		if queued == 1 {
+			break
+		}
+		runtime.Gosched()
+	}
+	if got := db.w.commits.Load(); got != before {
+		t.Fatalf("A committed (%d commits) while B was still computing", got-before)
+	}
+	close(release)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := db.w.commits.Load() - before; got != 1 {
+		t.Fatalf("A and B took %d commits, want 1", got)
+	}
 }

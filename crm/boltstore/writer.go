@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
@@ -19,8 +20,9 @@ var errRetry = errors.New("boltstore: group commit failed")
 
 // writer is the single goroutine that validates and applies overlays. It
 // takes every overlay queued (up to max) into one bbolt transaction as soon
-// as the previous commit is done: no timer, so a lone caller commits at
-// once and a busy store commits in large groups while the last fsync runs.
+// as the previous commit is done, so a lone caller commits at once and a
+// busy store commits in large groups while the last fsync runs; callers
+// still computing may delay a ready group by at most gather (running).
 type writer struct {
 	bolt *bbolt.DB
 	max  int
@@ -31,6 +33,14 @@ type writer struct {
 	wake   chan struct{}
 	exited chan struct{}
 	once   sync.Once
+
+	// running counts callers computing on a snapshot, who will queue a
+	// commit soon. With a group already waiting, the writer gives them up
+	// to gather before it commits, so that a commit (its fsyncs and the
+	// pages every commit rewrites: counters, the logs' last pages, branch
+	// pages) serves more messages. A lone caller never waits.
+	running atomic.Int64
+	gather  time.Duration
 
 	// commits and applied count group commits and the overlays they
 	// applied (for tests and tools measuring pages per commit).
@@ -43,27 +53,43 @@ type commitReq struct {
 	done chan error
 }
 
-func newWriter(bdb *bbolt.DB, max int) *writer {
-	w := &writer{bolt: bdb, max: max, wake: make(chan struct{}, 1), exited: make(chan struct{})}
+func newWriter(bdb *bbolt.DB, max int, gather time.Duration) *writer {
+	w := &writer{bolt: bdb, max: max, gather: gather, wake: make(chan struct{}, 1), exited: make(chan struct{})}
 	go w.loop()
 	return w
 }
 
-// commit queues ov and waits for its outcome: nil once durable, errConflict,
-// errRetry, or a bbolt error.
-func (w *writer) commit(ov *overlay) error {
-	r := &commitReq{ov: ov, done: make(chan error, 1)}
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return berrors.ErrDatabaseNotOpen
-	}
-	w.queue = append(w.queue, r)
-	w.mu.Unlock()
+// begin counts a caller starting to compute on a snapshot; it ends with
+// commit (queued) or abandon (nothing to queue).
+func (w *writer) begin() { w.running.Add(1) }
+
+// abandon ends a begin that queues nothing.
+func (w *writer) abandon() {
+	w.running.Add(-1)
+	w.poke()
+}
+
+func (w *writer) poke() {
 	select {
 	case w.wake <- struct{}{}:
 	default:
 	}
+}
+
+// commit queues ov, ending the caller's begin, and waits for its outcome:
+// nil once durable, errConflict, errRetry, or a bbolt error.
+func (w *writer) commit(ov *overlay) error {
+	r := &commitReq{ov: ov, done: make(chan error, 1)}
+	w.mu.Lock()
+	w.running.Add(-1)
+	if w.closed {
+		w.mu.Unlock()
+		w.poke()
+		return berrors.ErrDatabaseNotOpen
+	}
+	w.queue = append(w.queue, r)
+	w.mu.Unlock()
+	w.poke()
 	return <-r.done
 }
 
@@ -84,8 +110,11 @@ func (w *writer) close() {
 func (w *writer) loop() {
 	defer close(w.exited)
 	var batch []*commitReq
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for range w.wake {
 		for {
+			w.gatherRunning(timer)
 			w.mu.Lock()
 			n := min(len(w.queue), w.max)
 			batch = append(batch[:0], w.queue[:n]...)
@@ -102,6 +131,35 @@ func (w *writer) loop() {
 			}
 			w.run(batch)
 			clear(batch)
+		}
+	}
+}
+
+// gatherRunning waits, at most w.gather, while a group is queued and
+// callers are still computing theirs, so that they join this commit.
+func (w *writer) gatherRunning(timer *time.Timer) {
+	if w.gather <= 0 || w.running.Load() == 0 {
+		return
+	}
+	w.mu.Lock()
+	queued, closed := len(w.queue), w.closed
+	w.mu.Unlock()
+	if queued == 0 || closed {
+		return
+	}
+	timer.Reset(w.gather)
+	defer timer.Stop()
+	for {
+		w.mu.Lock()
+		queued, closed = len(w.queue), w.closed
+		w.mu.Unlock()
+		if w.running.Load() == 0 || queued >= w.max || closed {
+			return
+		}
+		select {
+		case <-w.wake:
+		case <-timer.C:
+			return
 		}
 	}
 }

@@ -240,7 +240,7 @@ func (e *benchEnv) preload(ctx context.Context, n int, ch crm.Channel) error {
 
 // benchCore drives Messages inbound messages through Handle and the outbox.
 func benchCore(ctx context.Context, o benchOptions) (benchResult, error) {
-	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, "core.db"))
+	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, fmt.Sprintf("core-%d.db", o.Concurrency)))
 	if err != nil {
 		return benchResult{}, err
 	}

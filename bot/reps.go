@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -303,49 +304,43 @@ func (c *Core) SegmentPage(ctx context.Context, name string, page, size int) (*S
 		page = 1
 	}
 	out := &SegmentPage{Segment: name, Page: page, Size: size}
-	type ranked struct {
-		id    crm.ID
-		spent int64
-	}
+	// The index lists a segment most valuable first: a page is read as a
+	// run of ids, and only its customers are decoded.
 	err := c.store.View(ctx, func(tx crm.Tx) error {
 		var err error
 		if out.Count, err = tx.SegmentCount(name); err != nil {
 			return err
 		}
-		var all []ranked
+		out.Pages = int((out.Count + int64(size) - 1) / int64(size))
+		from, i := (page-1)*size, 0
 		err = tx.SegmentCustomers(name, func(id crm.ID) error {
+			defer func() { i++ }()
+			if i < from {
+				return ctx.Err()
+			}
+			if i >= from+size {
+				return errPageDone
+			}
 			cu, err := tx.Customer(id)
 			if err != nil {
 				return err
 			}
-			all = append(all, ranked{cu.ID, cu.Stats.TotalSpent})
-			return ctx.Err()
-		})
-		if err != nil {
-			return err
-		}
-		sort.Slice(all, func(i, j int) bool {
-			if all[i].spent != all[j].spent {
-				return all[i].spent > all[j].spent
-			}
-			return all[i].id < all[j].id
-		})
-		out.Pages = (len(all) + size - 1) / size
-		from := (page - 1) * size
-		for i := from; i < len(all) && i < from+size; i++ {
-			cu, err := tx.Customer(all[i].id)
-			if err != nil {
-				return err
-			}
 			out.Customers = append(out.Customers, cu)
+			return nil
+		})
+		if errors.Is(err, errPageDone) {
+			err = nil
 		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("segment %s: %w", name, err)
 	}
 	return out, nil
 }
+
+// errPageDone stops a scan once a page is read.
+var errPageDone = errors.New("page read")
 
 // OfferPeriod is how one offer did over a period.
 type OfferPeriod struct {

@@ -45,7 +45,8 @@ type Tx interface {
 	// redirect so that its old id still resolves.
 	DeleteCustomer(id ID, mergedInto ID) error
 	ForEachCustomer(fn func(*Customer) error) error
-	// SegmentCustomers calls fn for the ids of a segment's customers.
+	// SegmentCustomers calls fn for the ids of a segment's customers, most
+	// valuable first (total spent, then id), so a page is a prefix.
 	SegmentCustomers(segment string, fn func(ID) error) error
 	SegmentCount(segment string) (int64, error)
 	CustomerCount() (int64, error)

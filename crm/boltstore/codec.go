@@ -90,6 +90,17 @@ func strIDKey(s string, id uint64) []byte {
 	return binary.BigEndian.AppendUint64(k, id)
 }
 
+// segmentKey is an idx_segment key: segment 0x00, total spent inverted
+// (8 bytes), id; so a segment's keys run from its most valuable customer
+// down, and ties by id. A negative total counts as 0.
+func segmentKey(segment string, spent int64, id uint64) []byte {
+	k := make([]byte, 0, len(segment)+17)
+	k = append(k, segment...)
+	k = append(k, 0)
+	k = binary.BigEndian.AppendUint64(k, ^uint64(max(spent, 0)))
+	return binary.BigEndian.AppendUint64(k, id)
+}
+
 // strPrefix is s 0x00: the prefix of every strIDKey for s.
 func strPrefix(s string) []byte {
 	return append([]byte(s), 0)

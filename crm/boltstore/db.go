@@ -409,7 +409,7 @@ func (db *DB) BackupFile(path string) (err error) {
 //	idx_email       lower-cased email → customer id
 //	idx_external    external id → customer id
 //	idx_name        folded word 0x00 id → folded full name (filter without decoding)
-//	idx_segment     segment 0x00 id → empty
+//	idx_segment     segment 0x00 ^total spent id → empty (most valuable first)
 //	idx_username    channel 0x00 lower-cased username 0x00 id → empty
 //	interaction_log interaction id → Interaction (ids global, increasing: appends)
 //	seen            channel 0x00 message id → interaction id
@@ -505,6 +505,9 @@ var migrations = []func(*bbolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bktOutboxState)
 		return err
 	},
+	// 4: the segment index ordered by value (segmentKey), so that a page
+	// of /crm segment reads one page of keys, not every customer.
+	migrateSegmentIndex,
 }
 
 // SchemaVersion is the schema version this binary writes.

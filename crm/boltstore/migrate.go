@@ -12,6 +12,43 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
+// migrateSegmentIndex is migration 4 (schema 3 → 4): it builds idx_segment
+// again from the stored customers, keyed by segmentKey (segment, total
+// spent, id) instead of segment and id.
+func migrateSegmentIndex(tx *bbolt.Tx) error {
+	if tx.Bucket(bktIdxSegment) != nil {
+		if err := tx.DeleteBucket(bktIdxSegment); err != nil {
+			return err
+		}
+	}
+	b, err := tx.CreateBucket(bktIdxSegment)
+	if err != nil {
+		return err
+	}
+	var keys [][]byte
+	cs := tx.Bucket(bktCustomers).Cursor()
+	for k, v := cs.First(); k != nil; k, v = cs.Next() {
+		if len(k) != 8 {
+			continue // history key
+		}
+		cu := new(crm.Customer)
+		if err := decode(bktCustomers, k, v, cu); err != nil {
+			return err
+		}
+		if cu.Segment.Name != "" {
+			keys = append(keys, segmentKey(cu.Segment.Name, cu.Stats.TotalSpent, uint64(readID(k))))
+		}
+	}
+	// In key order: bbolt splits nodes only at commit (see below).
+	slices.SortFunc(keys, bytes.Compare)
+	for _, k := range keys {
+		if err := b.Put(k, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // migrateInteractionLog is migration 2 (schema 1 → 2): it moves every
 // interaction from "interactions" (customer id + interaction id → record)
 // to interaction_log (interaction id → record) and a history key (customer

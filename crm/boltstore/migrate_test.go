@@ -3,6 +3,7 @@ package boltstore
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -294,4 +295,88 @@ func TestMigrate_V2OutboxStateInItem(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// A schema-3 file keyed idx_segment by segment and id: after the move to
+// schema 4 a segment lists its customers most valuable first, with the
+// same count, and keeps doing so as orders change the totals.
+func TestMigrate_V3SegmentIndexByValue(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v3.db")
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spent := map[crm.ID]int64{1: 500_000, 2: 9_000_000, 3: 0, 4: 2_000_000}
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		for _, m := range migrations[:3] {
+			if err := m(tx); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bktMeta).Put([]byte(metaSchemaVersion), u64(3)); err != nil {
+			return err
+		}
+		for id := crm.ID(1); id <= 4; id++ {
+			c := &crm.Customer{ID: id, Name: fmt.Sprintf("Khách %d", id), Segment: crm.SegmentAssignment{Name: "loyal"}}
+			c.Stats.TotalSpent = spent[id]
+			data, err := encode(c)
+			if err != nil {
+				return err
+			}
+			if err := tx.Bucket(bktCustomers).Put(idKey(id), data); err != nil {
+				return err
+			}
+			// Schema 3's key: segment 0x00 id.
+			if err := tx.Bucket(bktIdxSegment).Put(strIDKey("loyal", uint64(id)), nil); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bktCounters).Put([]byte(counterSegmentPrefix+"loyal"), intValue(4)); err != nil {
+			return err
+		}
+		return tx.Bucket(bktCustomers).SetSequence(4)
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{NoSync: true, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	order := func() (ids []crm.ID, n int64) {
+		view(t, db, func(tx crm.Tx) error {
+			n, _ = tx.SegmentCount("loyal")
+			return tx.SegmentCustomers("loyal", func(id crm.ID) error { ids = append(ids, id); return nil })
+		})
+		return ids, n
+	}
+	if ids, n := order(); !slices.Equal(ids, []crm.ID{2, 4, 1, 3}) || n != 4 {
+		t.Fatalf("after migration: %v (count %d), want [2 4 1 3] (4)", ids, n)
+	}
+	// Customer 3 buys: they move up; nothing is listed twice.
+	update(t, db, func(tx crm.Tx) error {
+		c, err := tx.Customer(3)
+		if err != nil {
+			return err
+		}
+		c.Stats.TotalSpent = 3_000_000
+		return tx.PutCustomer(c)
+	})
+	if ids, n := order(); !slices.Equal(ids, []crm.ID{2, 3, 4, 1}) || n != 4 {
+		t.Fatalf("after an order: %v (count %d), want [2 3 4 1] (4)", ids, n)
+	}
+	// Customer 2 moves to vip: gone from loyal, counted there.
+	update(t, db, func(tx crm.Tx) error {
+		c, err := tx.Customer(2)
+		if err != nil {
+			return err
+		}
+		c.Segment.Name = "vip"
+		return tx.PutCustomer(c)
+	})
+	if ids, n := order(); !slices.Equal(ids, []crm.ID{3, 4, 1}) || n != 3 {
+		t.Fatalf("after a move: %v (count %d), want [3 4 1] (3)", ids, n)
+	}
 }

@@ -437,6 +437,7 @@ type indexed struct {
 	external   string
 	name       string // words are derived from it, when it changes
 	segment    string
+	spent      int64    // orders the segment index (most valuable first)
 	usernames  []string // usernameKey of each identity's username
 }
 
@@ -451,6 +452,7 @@ func indexedOf(c *crm.Customer) indexed {
 		external: strings.TrimSpace(c.ExternalID),
 		name:     c.Name,
 		segment:  c.Segment.Name,
+		spent:    c.Stats.TotalSpent,
 	}
 	for _, idn := range c.Identities {
 		if idn.UserID != "" {
@@ -556,22 +558,26 @@ func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 		}
 	}
 
-	if old.exists && old.segment != "" && (!cur.exists || old.segment != cur.segment) {
-		if err := t.ops.del(bktIdxSegment, strIDKey(old.segment, uint64(id))); err != nil {
+	// The segment entry is keyed by value too (segmentKey): it moves when
+	// the segment or the total spent changes, which messages do not do.
+	moved := !old.exists || !cur.exists || old.segment != cur.segment || old.spent != cur.spent
+	if old.exists && old.segment != "" && moved {
+		if err := t.ops.del(bktIdxSegment, segmentKey(old.segment, old.spent, uint64(id))); err != nil {
 			return err
 		}
-		if err := t.AddCounter(counterSegmentPrefix+old.segment, -1); err != nil {
-			return err
+		if !cur.exists || old.segment != cur.segment {
+			if err := t.AddCounter(counterSegmentPrefix+old.segment, -1); err != nil {
+				return err
+			}
 		}
 	}
-	if cur.exists && cur.segment != "" {
-		k := strIDKey(cur.segment, uint64(id))
+	if cur.exists && cur.segment != "" && moved {
 		if !old.exists || old.segment != cur.segment {
 			if err := t.AddCounter(counterSegmentPrefix+cur.segment, 1); err != nil {
 				return err
 			}
 		}
-		if (!old.exists || old.segment != cur.segment) && t.get(bktIdxSegment, k) == nil {
+		if k := segmentKey(cur.segment, cur.spent, uint64(id)); t.get(bktIdxSegment, k) == nil {
 			if err := t.ops.put(bktIdxSegment, k, nil); err != nil {
 				return err
 			}
@@ -668,12 +674,16 @@ func (t *Tx) ForEachCustomer(fn func(*crm.Customer) error) error {
 	return nil
 }
 
-// SegmentCustomers implements crm.Tx, in id order. Customers without a
-// segment are in no segment. In an Update, fn may save customers.
+// SegmentCustomers implements crm.Tx: most valuable first (total spent,
+// then id), without reading the customers. Customers without a segment are
+// in no segment. In an Update, fn may save customers.
 func (t *Tx) SegmentCustomers(segment string, fn func(crm.ID) error) error {
 	p := strPrefix(segment)
 	return t.scanUser(bktIdxSegment, p, nil, func(k, _ []byte) error {
-		return fn(readID(k[len(p):]))
+		if len(k) != len(p)+16 {
+			return fmt.Errorf("%s/%x: not a segment key", bktIdxSegment, k)
+		}
+		return fn(readID(k[len(p)+8:]))
 	})
 }
 

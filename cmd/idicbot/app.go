@@ -190,7 +190,12 @@ func (m *Main) open(ctx context.Context) error {
 	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now})
 	if err != nil {
 		if errors.Is(err, boltstore.ErrLocked) {
-			return fmt.Errorf("another idicbot instance is using %s (stop it first, or use --data for another directory): %w", cfg.Data, err)
+			hint := "stop it first, or use --data for another directory"
+			if m.Command == "offers" {
+				// Offers change while the bot runs through its admin API.
+				hint += "; with the bot running, import through it: curl -H \"Authorization: Bearer $IDICBOT_ADMIN_TOKEN\" --data-binary @offers.yaml http://" + cfg.Addr + "/api/admin/import (add ?dry_run=true to check)"
+			}
+			return fmt.Errorf("another idicbot instance is using %s (%s): %w", cfg.Data, hint, err)
 		}
 		return err
 	}

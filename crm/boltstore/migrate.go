@@ -21,10 +21,22 @@ func migrateSegmentIndex(tx *bbolt.Tx) error {
 			return err
 		}
 	}
-	b, err := tx.CreateBucket(bktIdxSegment)
-	if err != nil {
+	if _, err := tx.CreateBucket(bktIdxSegment); err != nil {
 		return err
 	}
+	return indexCustomers(tx, bktIdxSegment, func(id uint64, cu *crm.Customer) [][]byte {
+		if cu.Segment.Name == "" {
+			return nil
+		}
+		return [][]byte{segmentKey(cu.Segment.Name, cu.Stats.TotalSpent, id)}
+	})
+}
+
+// indexCustomers fills the index bucket with the keys keysOf gives for each
+// stored customer, in key order (bbolt splits nodes only at commit, so keys
+// put out of order into a new bucket would each shift one huge node), once
+// each, with empty values.
+func indexCustomers(tx *bbolt.Tx, bucket []byte, keysOf func(id uint64, cu *crm.Customer) [][]byte) error {
 	var keys [][]byte
 	cs := tx.Bucket(bktCustomers).Cursor()
 	for k, v := cs.First(); k != nil; k, v = cs.Next() {
@@ -35,13 +47,14 @@ func migrateSegmentIndex(tx *bbolt.Tx) error {
 		if err := decode(bktCustomers, k, v, cu); err != nil {
 			return err
 		}
-		if cu.Segment.Name != "" {
-			keys = append(keys, segmentKey(cu.Segment.Name, cu.Stats.TotalSpent, uint64(readID(k))))
-		}
+		keys = append(keys, keysOf(uint64(readID(k)), cu)...)
 	}
-	// In key order: bbolt splits nodes only at commit (see below).
 	slices.SortFunc(keys, bytes.Compare)
-	for _, k := range keys {
+	b := tx.Bucket(bucket)
+	for i, k := range keys {
+		if i > 0 && bytes.Equal(keys[i-1], k) {
+			continue
+		}
 		if err := b.Put(k, nil); err != nil {
 			return err
 		}
@@ -100,29 +113,11 @@ func migrateInteractionLog(tx *bbolt.Tx) error {
 		}
 	}
 
-	var keys [][]byte
-	cs := tx.Bucket(bktCustomers).Cursor()
-	for k, v := cs.First(); k != nil; k, v = cs.Next() {
-		if len(k) != 8 {
-			continue // history key
-		}
-		cu := new(crm.Customer)
-		if err := decode(bktCustomers, k, v, cu); err != nil {
-			return err
-		}
+	return indexCustomers(tx, bktIdxUsername, func(id uint64, cu *crm.Customer) [][]byte {
+		var keys [][]byte
 		for _, u := range indexedOf(cu).usernames {
-			keys = append(keys, strIDKey(u, uint64(readID(k))))
+			keys = append(keys, strIDKey(u, id))
 		}
-	}
-	slices.SortFunc(keys, bytes.Compare)
-	names := tx.Bucket(bktIdxUsername)
-	for i, k := range keys {
-		if i > 0 && bytes.Equal(keys[i-1], k) {
-			continue
-		}
-		if err := names.Put(k, nil); err != nil {
-			return err
-		}
-	}
-	return nil
+		return keys
+	})
 }

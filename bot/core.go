@@ -204,6 +204,10 @@ type turn struct {
 	// outbound marks a turn for a message to the customer (a human's,
 	// typed in the channel's own console) rather than from them.
 	outbound bool
+	// formReplaces: the event is a form the customer filled in (Zalo's
+	// user info), whose name and address replace the stored ones instead
+	// of filling them only when empty.
+	formReplaces bool
 
 	assist   AssistResult
 	assisted bool
@@ -396,6 +400,14 @@ func (t *turn) identify() error {
 			}
 		}
 		t.cust.Email = e
+	}
+	if t.formReplaces && in.Contact != nil {
+		if n := strings.TrimSpace(strings.TrimSpace(in.Contact.FirstName) + " " + strings.TrimSpace(in.Contact.LastName)); n != "" {
+			t.cust.Name = n
+		}
+		if a := strings.TrimSpace(in.Contact.Address); a != "" {
+			t.cust.Address = a
+		}
 	}
 	return nil
 }

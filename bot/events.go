@@ -99,27 +99,17 @@ func (c *Core) SubmitInfo(ctx context.Context, in Inbound) (Result, error) {
 	}
 	// Outside the transaction, as in Handle. A contact needs no assistant.
 	u := Understand(in, c.catalog)
-	name := strings.TrimSpace(strings.TrimSpace(form.FirstName) + " " + strings.TrimSpace(form.LastName))
-	addr := strings.TrimSpace(form.Address)
 	t, err := c.event(ctx, in, false, func(t *turn) error {
-		t.u = u
+		// The form's name and address replace the stored ones in
+		// identify, so the reply already uses them.
+		t.u, t.formReplaces = u, true
 		if err := t.run(); err != nil || t.res.Duplicate {
 			return err
 		}
 		for _, it := range t.items {
 			t.res.Outbox = append(t.res.Outbox, it.ID)
 		}
-		cu := t.cust
-		if (name == "" || name == cu.Name) && (addr == "" || addr == cu.Address) {
-			return nil
-		}
-		if name != "" {
-			cu.Name = name
-		}
-		if addr != "" {
-			cu.Address = addr
-		}
-		return t.tx.PutCustomer(cu)
+		return nil
 	})
 	if err != nil {
 		return Result{}, fmt.Errorf("handle %s form %s: %w", in.Channel, in.MessageID, err)

@@ -256,11 +256,28 @@ func (s *served) settled(u telegramtest.User, n int) *crm.Customer {
 	s.t.Helper()
 	var c *crm.Customer
 	waitFor(s.t, fmt.Sprintf("%d messages of %s handled and answered", n, u.FirstName), func() bool {
-		if c = s.tgCustomer(u); c == nil {
-			return false
+		// The customer and their interactions from one snapshot: read
+		// apart, a message committed between the two reads would pass
+		// the check with the customer as it was before it.
+		var in, out int
+		if err := s.m.DB.View(context.Background(), func(tx crm.Tx) error {
+			var err error
+			if c, err = tx.FindCustomerByIdentity(crm.ChannelTelegram, strconv.FormatInt(u.ID, 10)); err != nil || c == nil {
+				return err
+			}
+			all, err := tx.Interactions(c.ID, 0, 0)
+			for _, it := range all {
+				if it.Direction == crm.Inbound {
+					in++
+				} else {
+					out++
+				}
+			}
+			return err
+		}); err != nil {
+			s.t.Fatal(err)
 		}
-		in, out := s.interactions(c.ID)
-		return len(in) == n && len(out) > 0 && len(sentTo(s.srv, u.ID)) == len(out)
+		return c != nil && in == n && out > 0 && len(sentTo(s.srv, u.ID)) == out
 	})
 	return c
 }

@@ -225,21 +225,8 @@ func TestMigrate_FreshFileHasNoV1Bucket(t *testing.T) {
 // the move to schema 3 those items read as before, and a new save goes to
 // the state bucket.
 func TestMigrate_V2OutboxStateInItem(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v2.db")
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sentAt := testNow.Add(-time.Hour)
-	err = bdb.Update(func(tx *bbolt.Tx) error {
-		for _, m := range migrations[:2] {
-			if err := m(tx); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bktMeta).Put([]byte(metaSchemaVersion), u64(2)); err != nil {
-			return err
-		}
+	db := openFromSchema(t, 2, func(tx *bbolt.Tx) error {
 		for _, it := range []*crm.OutboxItem{
 			{ID: 1, CustomerID: 1, Text: "sent", Status: crm.OutboxSent, Attempts: 1, SentAt: sentAt},
 			{ID: 2, CustomerID: 1, Text: "waiting", Status: crm.OutboxPending},
@@ -257,15 +244,6 @@ func TestMigrate_V2OutboxStateInItem(t *testing.T) {
 		}
 		return tx.Bucket(bktOutbox).SetSequence(2)
 	})
-	bdb.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := Open(path, Options{NoSync: true, Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	view(t, db, func(tx crm.Tx) error {
 		it, err := tx.OutboxItem(1)
 		if err != nil || it.Status != crm.OutboxSent || !it.SentAt.Equal(sentAt) || it.Attempts != 1 {
@@ -301,21 +279,8 @@ func TestMigrate_V2OutboxStateInItem(t *testing.T) {
 // schema 4 a segment lists its customers most valuable first, with the
 // same count, and keeps doing so as orders change the totals.
 func TestMigrate_V3SegmentIndexByValue(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "v3.db")
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
 	spent := map[crm.ID]int64{1: 500_000, 2: 9_000_000, 3: 0, 4: 2_000_000}
-	err = bdb.Update(func(tx *bbolt.Tx) error {
-		for _, m := range migrations[:3] {
-			if err := m(tx); err != nil {
-				return err
-			}
-		}
-		if err := tx.Bucket(bktMeta).Put([]byte(metaSchemaVersion), u64(3)); err != nil {
-			return err
-		}
+	db := openFromSchema(t, 3, func(tx *bbolt.Tx) error {
 		for id := crm.ID(1); id <= 4; id++ {
 			c := &crm.Customer{ID: id, Name: fmt.Sprintf("Khách %d", id), Segment: crm.SegmentAssignment{Name: "loyal"}}
 			c.Stats.TotalSpent = spent[id]
@@ -336,15 +301,6 @@ func TestMigrate_V3SegmentIndexByValue(t *testing.T) {
 		}
 		return tx.Bucket(bktCustomers).SetSequence(4)
 	})
-	bdb.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := Open(path, Options{NoSync: true, Now: func() time.Time { return testNow }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	order := func() (ids []crm.ID, n int64) {
 		view(t, db, func(tx crm.Tx) error {
 			n, _ = tx.SegmentCount("loyal")
@@ -379,4 +335,37 @@ func TestMigrate_V3SegmentIndexByValue(t *testing.T) {
 	if ids, n := order(); !slices.Equal(ids, []crm.ID{3, 4, 1}) || n != 3 {
 		t.Fatalf("after a move: %v (count %d), want [3 4 1] (3)", ids, n)
 	}
+}
+
+// openFromSchema writes a file at schema version v the way a binary of that
+// version left it (migrations 1..v, then fill), and opens it with this
+// binary, which migrates it. The store closes when the test ends.
+func openFromSchema(t *testing.T, v int, fill func(tx *bbolt.Tx) error) *DB {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), fmt.Sprintf("v%d.db", v))
+	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = bdb.Update(func(tx *bbolt.Tx) error {
+		for _, m := range migrations[:v] {
+			if err := m(tx); err != nil {
+				return err
+			}
+		}
+		if err := tx.Bucket(bktMeta).Put([]byte(metaSchemaVersion), u64(uint64(v))); err != nil {
+			return err
+		}
+		return fill(tx)
+	})
+	bdb.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := Open(path, Options{NoSync: true, Now: func() time.Time { return testNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }

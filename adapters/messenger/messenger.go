@@ -7,7 +7,6 @@
 package messenger
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -25,6 +24,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/idicbot/idicbot/adapters/internal/jsonid"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
@@ -249,24 +249,11 @@ type flexID string
 
 // UnmarshalJSON accepts a string, a number (kept as written) or null.
 func (f *flexID) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*f = ""
-		return nil
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = flexID(strings.TrimSpace(s))
-		return nil
+	s, err := jsonid.Literal(b)
+	if err != nil {
+		return fmt.Errorf("messenger: %w", err)
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("messenger: %.40s is neither a string nor a number", b)
-	}
-	*f = flexID(n.String())
+	*f = flexID(s)
 	return nil
 }
 

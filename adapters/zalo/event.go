@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/idicbot/idicbot/adapters/internal/jsonid"
 )
 
 // FlexString is an id, timestamp or count that Zalo sends either as a JSON
@@ -14,29 +16,14 @@ import (
 // 18–19 digits and would lose precision as float64.
 type FlexString string
 
-// UnmarshalJSON accepts a string, a number (kept as written) or null.
+// UnmarshalJSON accepts a string, a number or a boolean (kept as written)
+// or null.
 func (f *FlexString) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*f = ""
-		return nil
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*f = FlexString(strings.TrimSpace(s))
-		return nil
-	case string(b) == "true" || string(b) == "false":
-		*f = FlexString(b)
-		return nil
+	s, err := jsonid.Literal(b)
+	if err != nil {
+		return fmt.Errorf("zalo: %w", err)
 	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return fmt.Errorf("zalo: %.40s is neither a string nor a number", b)
-	}
-	*f = FlexString(n.String())
+	*f = FlexString(s)
 	return nil
 }
 

@@ -385,6 +385,7 @@ type Stats struct {
 	Handoffs     int64
 	OptOuts      int64
 	Answers      map[string]int64 // rules, llm
+	Moods        map[string]int64 // messages the LLM read as positive, neutral, negative
 }
 
 // Stats returns the numbers of the last days days, today included (days < 1
@@ -398,7 +399,7 @@ func (c *Core) Stats(ctx context.Context, days int) (*Stats, error) {
 	}
 	now := c.now().UTC()
 	st := &Stats{Days: days, To: now.Format("2006-01-02"), From: now.AddDate(0, 0, -(days - 1)).Format("2006-01-02"),
-		MessagesIn: map[string]int64{}, MessagesOut: map[string]int64{}, SegmentMoves: map[string]int64{}, Answers: map[string]int64{}}
+		MessagesIn: map[string]int64{}, MessagesOut: map[string]int64{}, SegmentMoves: map[string]int64{}, Answers: map[string]int64{}, Moods: map[string]int64{}}
 	offers := map[string]*OfferPeriod{}
 	offer := func(id string) *OfferPeriod {
 		o := offers[id]
@@ -452,6 +453,8 @@ func (c *Core) Stats(ctx context.Context, days int) (*Stats, error) {
 					st.SegmentMoves[strings.TrimPrefix(name, "segment_moves:")] += v
 				case strings.HasPrefix(name, "answers:"):
 					st.Answers[strings.TrimPrefix(name, "answers:")] += v
+				case strings.HasPrefix(name, "sentiment:"):
+					st.Moods[strings.TrimPrefix(name, "sentiment:")] += v
 				case strings.HasPrefix(name, "offer:"):
 					rest := strings.TrimPrefix(name, "offer:")
 					i := strings.LastIndexByte(rest, ':')

@@ -365,6 +365,10 @@ func renderStats(st *bot.Stats) *Reply {
 	}
 	moves := "*Segment moves* (customers who moved into each segment): " + sortedCounts(st.SegmentMoves)
 	other := fmt.Sprintf("*Handoffs*: %d · *opt-outs*: %d\n%s", st.Handoffs, st.OptOuts, answersLine(st.Answers))
+	if n := st.Moods["positive"] + st.Moods["neutral"] + st.Moods["negative"]; n > 0 {
+		other += fmt.Sprintf("\n*Mood* (read by the LLM in %d messages): %d positive · %d neutral · %d negative",
+			n, st.Moods["positive"], st.Moods["neutral"], st.Moods["negative"])
+	}
 	title := "Stats: " + period
 	text := strings.Join([]string{title, customers, messages, sales, offers, moves, other}, "\n")
 	return &Reply{Text: text, Blocks: []slackapi.Block{

@@ -151,15 +151,17 @@ func TestRepStatsFigures(t *testing.T) {
 	e.addCounter(0, "segment_moves:at_risk", 2)
 	e.addCounter(3, "new_customers", 5)
 	e.addCounter(10, "new_customers", 4)
+	e.addCounter(0, "sentiment:negative", 2)
+	e.addCounter(3, "sentiment:positive", 1)
 
 	welcome := "Quà chào mừng khách mới: shown 2 · accepted 1 (50%) · declined 1"
 	for _, tt := range []struct {
-		arg, period, newCustomers string
+		arg, period, newCustomers, mood string
 	}{
-		{"", "today", "*New customers*: 1"},
-		{"today", "today", "*New customers*: 1"},
-		{"7d", "last 7 days", "*New customers*: 6"},
-		{"30d", "last 30 days", "*New customers*: 10"},
+		{"", "today", "*New customers*: 1", "in 2 messages): 0 positive · 0 neutral · 2 negative"},
+		{"today", "today", "*New customers*: 1", "in 2 messages): 0 positive · 0 neutral · 2 negative"},
+		{"7d", "last 7 days", "*New customers*: 6", "in 3 messages): 1 positive · 0 neutral · 2 negative"},
+		{"30d", "last 30 days", "*New customers*: 10", "in 3 messages): 1 positive · 0 neutral · 2 negative"},
 	} {
 		t.Run("stats "+tt.arg, func(t *testing.T) {
 			a := e.crm(repUser, strings.TrimSpace("stats "+tt.arg))
@@ -169,7 +171,7 @@ func TestRepStatsFigures(t *testing.T) {
 				"webchat 4 in / ", "telegram 1 in / ",
 				welcome, "Điểm thành viên cho khách thân thiết: shown 1 · accepted 0 (0%)",
 				"*Orders*: 4 · revenue 29.300.000 ₫", "at_risk 2", "loyal 1", "vip 1",
-				"from the rules · 3 from the LLM")
+				"from the rules · 3 from the LLM", "*Mood* (read by the LLM "+tt.mood)
 			if a.Text == "" || len(a.Blocks) == 0 || a.ResponseType != "ephemeral" {
 				t.Fatalf("stats answer: text %q, %d blocks, %s", a.Text, len(a.Blocks), a.ResponseType)
 			}

@@ -178,16 +178,27 @@ func TestServeRejectsBadInput(t *testing.T) {
 func TestSecondInstanceFailsFast(t *testing.T) {
 	dir := t.TempDir()
 	startServe(t, dir, nil)
-	m := NewMain()
-	m.Stderr = io.Discard
-	m.Getenv = func(string) string { return "" }
-	if err := m.ParseFlags([]string{"chat", "--data", dir}); err != nil {
-		t.Fatal(err)
-	}
-	err := m.Run(context.Background())
-	m.Close()
-	if err == nil || !strings.Contains(err.Error(), "another idicbot instance") {
-		t.Fatalf("second instance: %v", err)
+	for _, tt := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"chat", "--data", dir}, []string{"another idicbot instance"}},
+		// Offers can change while the bot runs: the message says how.
+		{[]string{"offers", "--data", dir, "import", "offers.yaml"}, []string{"another idicbot instance", "/api/admin/import"}},
+	} {
+		m := NewMain()
+		m.Stderr = io.Discard
+		m.Getenv = func(string) string { return "" }
+		if err := m.ParseFlags(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		err := m.Run(context.Background())
+		m.Close()
+		for _, w := range tt.want {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Fatalf("%v as a second instance: %v, want %q in it", tt.args, err, w)
+			}
+		}
 	}
 }
 

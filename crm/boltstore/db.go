@@ -234,6 +234,12 @@ func (db *DB) Path() string { return db.path }
 // hands ids out from memory while it is open.
 func (db *DB) Bolt() *bbolt.DB { return db.bolt }
 
+// GroupCommits returns how many group commits the single writer made and how
+// many callers' transactions they applied since the store was opened.
+func (db *DB) GroupCommits() (commits, applied int64) {
+	return db.w.commits.Load(), db.w.applied.Load()
+}
+
 // Update runs fn in a write transaction that is group-committed with
 // concurrent callers. fn may run more than once, so it must build the
 // records it writes inside fn. An error from fn commits nothing.

@@ -279,22 +279,40 @@ func benchCore(ctx context.Context, o benchOptions) (benchResult, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	before := env.db.Bolt().Stats().TxStats
-	c0, a0 := env.db.GroupCommits()
+	meter := startWriterMeter(env.db)
 	res, err := driveConversations(ctx, o, func(ctx context.Context, cust, seq int, text string) error {
 		_, err := env.core.Handle(ctx, bot.Inbound{Channel: crm.ChannelWeb, UserID: "u" + strconv.Itoa(cust),
 			MessageID: "m" + strconv.Itoa(seq), Kind: crm.KindText, Text: text})
 		return err
 	}, func(ctx context.Context) error { return env.disp.Flush(ctx) })
 	res.Name = "pipeline: Handle + outbox, fsync on"
-	c1, a1 := env.db.GroupCommits()
-	res.Commits = commitStats(before, env.db.Bolt().Stats().TxStats, c1-c0, a1-a0, res)
+	res.Commits = meter.stop(res)
 	return res, err
 }
 
-// commitStats says where the single writer's time went during a run:
-// bbolt's own counters of write transactions, pages written, and the time
-// spent writing pages and syncing them (WriteTime) against the run's length.
+// writerMeter measures a run's group commits on a store.
+type writerMeter struct {
+	db               *boltstore.DB
+	before           bbolt.TxStats
+	commits, applied int64
+}
+
+func startWriterMeter(db *boltstore.DB) writerMeter {
+	c, a := db.GroupCommits()
+	return writerMeter{db: db, before: db.Bolt().Stats().TxStats, commits: c, applied: a}
+}
+
+// stop says where the writer's time went since start, for the run r.
+func (m writerMeter) stop(r benchResult) string {
+	c, a := m.db.GroupCommits()
+	return commitStats(m.before, m.db.Bolt().Stats().TxStats, c-m.commits, a-m.applied, r)
+}
+
+// commitStats says where the single writer's time went during a run: the
+// group commits and the transactions they applied (counted by the caller:
+// the store's writer, or the baseline's Batch), and from bbolt's counters,
+// which cover every write transaction, the pages written and the time spent
+// writing and syncing them (WriteTime) and spilling nodes, against the run.
 func commitStats(before, after bbolt.TxStats, commits, applied int64, r benchResult) string {
 	d := after.Sub(&before)
 	run := r.Elapsed.Seconds()

@@ -149,8 +149,7 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 		}
 		defer pprof.StopCPUProfile()
 	}
-	before := env.db.Bolt().Stats().TxStats
-	c0, a0 := env.db.GroupCommits()
+	meter := startWriterMeter(env.db)
 	res, err := driveConversations(ctx, o, func(ctx context.Context, cust, seq int, text string) error {
 		u := telegramtest.User{ID: benchTelegramUserBase + int64(cust), FirstName: "Khách " + strconv.Itoa(cust), LanguageCode: "vi"}
 		srv.UserText(u, text)
@@ -175,8 +174,7 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 	if err != nil {
 		return err
 	}
-	c1, a1 := env.db.GroupCommits()
-	res.Commits = commitStats(before, env.db.Bolt().Stats().TxStats, c1-c0, a1-a0, res)
+	res.Commits = meter.stop(res)
 	h.mu.Lock()
 	hp50, hp99 := percentile(h.lat, 0.5), percentile(h.lat, 0.99)
 	h.mu.Unlock()

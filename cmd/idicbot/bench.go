@@ -44,7 +44,7 @@ type benchResult struct {
 	Ops      int
 	Elapsed  time.Duration
 	P50, P99 time.Duration
-	Commits  string // where the writer's time went, when measured
+	Writer   string // where the writer's time went, when measured
 }
 
 func (r benchResult) PerSecond() float64 { return float64(r.Ops) / r.Elapsed.Seconds() }
@@ -99,13 +99,13 @@ func (m *Main) runBench(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintln(o.Out, base)
-	fmt.Fprintf(o.Out, "  (%s)\n", base.Commits)
+	fmt.Fprintf(o.Out, "  (%s)\n", base.Writer)
 	core, err := benchCore(ctx, o)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(o.Out, core)
-	fmt.Fprintf(o.Out, "  (%s)\n", core.Commits)
+	fmt.Fprintf(o.Out, "  (%s)\n", core.Writer)
 	fmt.Fprintf(o.Out, "ratio = pipeline msgs/s ÷ baseline puts/s = %.0f ÷ %.0f = %.2f (target ≥ 0.5)\n",
 		core.PerSecond(), base.PerSecond(), core.PerSecond()/base.PerSecond())
 	for _, extra := range m.benchExtras() {
@@ -173,7 +173,7 @@ func benchBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
 	}
 	all := slices.Concat(lat...)
 	res := benchResult{Name: "baseline: bbolt Batch 512B puts", Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99)}
-	res.Commits = commitStats(before, db.Stats().TxStats, commits, int64(len(all)), res)
+	res.Writer = commitStats(before, db.Stats().TxStats, commits, int64(len(all)), res)
 	return res, nil
 }
 
@@ -286,7 +286,7 @@ func benchCore(ctx context.Context, o benchOptions) (benchResult, error) {
 		return err
 	}, func(ctx context.Context) error { return env.disp.Flush(ctx) })
 	res.Name = "pipeline: Handle + outbox, fsync on"
-	res.Commits = meter.stop(res)
+	res.Writer = meter.stop(res)
 	return res, err
 }
 

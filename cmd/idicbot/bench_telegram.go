@@ -59,7 +59,7 @@ func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResu
 			return err
 		}
 		narrow.Name = fmt.Sprintf("pipeline at %d conversations", o100.Concurrency)
-		fmt.Fprintf(o.Out, "%s\n  (reference: Telegram's window; the ratio target is to the %d-conversation figure above)\n  (%s)\n", narrow, o.Concurrency, narrow.Commits)
+		fmt.Fprintf(o.Out, "%s\n  (reference: Telegram's window; the ratio target is to the %d-conversation figure above)\n  (%s)\n", narrow, o.Concurrency, narrow.Writer)
 	}
 	for _, webhook := range []bool{false, true} {
 		if err := m.benchTelegramMode(ctx, o, core, narrow, webhook); err != nil {
@@ -174,7 +174,7 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 	if err != nil {
 		return err
 	}
-	res.Commits = meter.stop(res)
+	res.Writer = meter.stop(res)
 	h.mu.Lock()
 	hp50, hp99 := percentile(h.lat, 0.5), percentile(h.lat, 0.99)
 	h.mu.Unlock()
@@ -188,7 +188,7 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 		fmt.Fprintf(o.Out, "%s\n  (%d sendMessage; long polling, batches ≤100: %d getUpdates, %.1f updates each on average; per-chat and global send limits OFF; core Handle inside it p50 %.2fms p99 %.2fms)\n",
 			res, len(srv.Sent()), polls, float64(res.Ops)/float64(max(polls, 1)), ms(hp50), ms(hp99))
 	}
-	fmt.Fprintf(o.Out, "  (%s)\n", res.Commits)
+	fmt.Fprintf(o.Out, "  (%s)\n", res.Writer)
 	fmt.Fprintf(o.Out, "ratio = telegram %s updates/s ÷ core-only msgs/s = %.0f ÷ %.0f = %.2f (target ≥ 0.7); ÷ core at %d conversations = %.2f\n",
 		mode, res.PerSecond(), core.PerSecond(), res.PerSecond()/core.PerSecond(), min(o.Concurrency, benchWebhookConns), res.PerSecond()/narrow.PerSecond())
 	return nil

@@ -190,6 +190,7 @@ type benchEnv struct {
 	db   *boltstore.DB
 	core *bot.Core
 	disp *bot.Dispatcher
+	segs *crm.Segments
 }
 
 type nopSender struct{ sent atomic.Int64 }
@@ -213,7 +214,7 @@ func newBenchEnv(ctx context.Context, path string) (*benchEnv, error) {
 	if err := core.LoadOffers(ctx); err != nil {
 		return nil, err
 	}
-	return &benchEnv{db: db, core: core, disp: disp}, nil
+	return &benchEnv{db: db, core: core, disp: disp, segs: def.Segments}, nil
 }
 
 func (e *benchEnv) Close() error {
@@ -222,7 +223,8 @@ func (e *benchEnv) Close() error {
 }
 
 // preload stores the returning customers: identities, history and, for one
-// in three, orders, as a shop that has run for a while would have.
+// in three, orders, as a shop that has run for a while would have, each in
+// the segment the rules give them (as the periodic sweep leaves them).
 func (e *benchEnv) preload(ctx context.Context, n int, ch crm.Channel) error {
 	now := time.Now()
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -239,6 +241,7 @@ func (e *benchEnv) preload(ctx context.Context, n int, ch crm.Channel) error {
 					}
 				}
 				c.Segment = crm.SegmentAssignment{Name: crm.SegmentNew, Since: first}
+				e.segs.Apply(c, now, "sweep")
 				if err := tx.PutCustomer(c); err != nil {
 					return err
 				}

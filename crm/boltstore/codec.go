@@ -133,3 +133,109 @@ func prefixEnd(p []byte) []byte {
 	}
 	return nil
 }
+
+// stateFormat prefixes an outbox delivery state in its compact binary form
+// (every sent item stores one, so its size decides how many of the pages
+// recording sends a commit rewrites). Older binaries, which know only
+// formatVersion, refuse it as newer; older states in JSON still decode.
+//
+// After the byte: flags (1: next attempt, 2: sent at, 4: last error), the
+// status (uvarint length, bytes), attempts (uvarint), then the times as
+// 8-byte Unix nanoseconds and the last error (uvarint length, bytes), each
+// when its flag is set.
+const stateFormat = 0x82
+
+const (
+	stateNextAttempt = 1 << iota
+	stateSentAt
+	stateLastError
+)
+
+func encodeOutboxState(st *outboxState) []byte {
+	var flags byte
+	if !st.NextAttempt.IsZero() {
+		flags |= stateNextAttempt
+	}
+	if !st.SentAt.IsZero() {
+		flags |= stateSentAt
+	}
+	if st.LastError != "" {
+		flags |= stateLastError
+	}
+	b := make([]byte, 0, 4+len(st.Status)+binary.MaxVarintLen64+16+len(st.LastError)+binary.MaxVarintLen64)
+	b = append(b, stateFormat, flags)
+	b = binary.AppendUvarint(b, uint64(len(st.Status)))
+	b = append(b, st.Status...)
+	b = binary.AppendUvarint(b, uint64(max(st.Attempts, 0)))
+	if flags&stateNextAttempt != 0 {
+		b = binary.BigEndian.AppendUint64(b, uint64(st.NextAttempt.UnixNano()))
+	}
+	if flags&stateSentAt != 0 {
+		b = binary.BigEndian.AppendUint64(b, uint64(st.SentAt.UnixNano()))
+	}
+	if flags&stateLastError != 0 {
+		b = binary.AppendUvarint(b, uint64(len(st.LastError)))
+		b = append(b, st.LastError...)
+	}
+	return b
+}
+
+// decodeOutboxState reads a state written by encodeOutboxState, or by an
+// older binary in JSON.
+func decodeOutboxState(key, data []byte) (outboxState, error) {
+	var st outboxState
+	if len(data) == 0 || data[0] != stateFormat {
+		return st, decode(bktOutboxState, key, data, &st)
+	}
+	bad := func(what string) error {
+		return fmt.Errorf("%s/%x: truncated delivery state (%s)", bktOutboxState, key, what)
+	}
+	d := data[1:]
+	if len(d) == 0 {
+		return st, bad("flags")
+	}
+	flags := d[0]
+	d = d[1:]
+	str := func(what string) (string, error) {
+		n, w := binary.Uvarint(d)
+		if w <= 0 || n > uint64(len(d)-w) {
+			return "", bad(what)
+		}
+		s := string(d[w : w+int(n)])
+		d = d[w+int(n):]
+		return s, nil
+	}
+	stamp := func(what string) (time.Time, error) {
+		if len(d) < 8 {
+			return time.Time{}, bad(what)
+		}
+		t := time.Unix(0, int64(binary.BigEndian.Uint64(d))).UTC()
+		d = d[8:]
+		return t, nil
+	}
+	var err error
+	if st.Status, err = str("status"); err != nil {
+		return st, err
+	}
+	n, w := binary.Uvarint(d)
+	if w <= 0 || n > 1<<31 {
+		return st, bad("attempts")
+	}
+	st.Attempts, d = int(n), d[w:]
+	if flags&stateNextAttempt != 0 {
+		if st.NextAttempt, err = stamp("next attempt"); err != nil {
+			return st, err
+		}
+	}
+	if flags&stateSentAt != 0 {
+		if st.SentAt, err = stamp("sent at"); err != nil {
+			return st, err
+		}
+	}
+	if flags&stateLastError != 0 {
+		if st.LastError, err = str("last error"); err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}

@@ -114,8 +114,8 @@ func outboxPrunable(btx *bbolt.Tx, k, v []byte, before time.Time) (bool, error) 
 		return false, err
 	}
 	if s := btx.Bucket(bktOutboxState).Get(k); s != nil {
-		var st outboxState
-		if err := decode(bktOutboxState, k, s, &st); err != nil {
+		st, err := decodeOutboxState(k, s)
+		if err != nil {
 			return false, err
 		}
 		it.Status, it.SentAt = st.Status, st.SentAt

@@ -1122,7 +1122,7 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 		return t.putOutbox(it)
 	}
 	st := outboxState{Status: it.Status, Attempts: it.Attempts, NextAttempt: it.NextAttempt, LastError: it.LastError, SentAt: it.SentAt}
-	if err := t.putJSON(bktOutboxState, k, &st); err != nil {
+	if err := t.ops.put(bktOutboxState, k, encodeOutboxState(&st)); err != nil {
 		return err
 	}
 	return t.pending(k, it.Status)
@@ -1165,8 +1165,8 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 		return nil, err
 	}
 	if v := t.get(bktOutboxState, k); v != nil {
-		var st outboxState
-		if err := decode(bktOutboxState, k, v, &st); err != nil {
+		st, err := decodeOutboxState(k, v)
+		if err != nil {
 			return nil, err
 		}
 		it.Status, it.Attempts, it.NextAttempt, it.LastError, it.SentAt = st.Status, st.Attempts, st.NextAttempt, st.LastError, st.SentAt

@@ -45,6 +45,10 @@ type writer struct {
 	// commits and applied count group commits and the overlays they
 	// applied (for tests and tools measuring pages per commit).
 	commits, applied atomic.Int64
+
+	// afterCommit, when set (by a measuring test, before any commit), runs
+	// in the writer after each group commit, with nothing else writing.
+	afterCommit func()
 }
 
 type commitReq struct {
@@ -206,6 +210,9 @@ func (w *writer) run(batch []*commitReq) {
 		return nil
 	})
 	if err == nil {
+		if w.afterCommit != nil {
+			w.afterCommit()
+		}
 		w.commits.Add(1)
 		for _, r := range batch {
 			if r.err == nil {

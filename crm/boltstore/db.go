@@ -99,6 +99,16 @@ type Options struct {
 	// callers still computing to join a group ready to commit; 0 keeps
 	// defaultGatherDelay, a negative value commits at once.
 	GatherDelay time.Duration
+	// FillDelay is how long, at most, the writer lets a small group wait
+	// for more transactions while the store is busy (the previous group
+	// held more than one): commits then serve more messages each, which
+	// saves CPU and pages when callers arrive spread out (a channel
+	// adapter's HTTP work between them). 0 keeps defaultFillDelay, a
+	// negative value disables it. A store that is not busy never waits.
+	FillDelay time.Duration
+	// FillTarget is the group size that ends the FillDelay wait (default
+	// defaultFillTarget).
+	FillTarget int
 	// MaxBatchDelay is how long bbolt's Batch (the classic path only) waits
 	// to collect calls; 0 keeps bbolt's default (10ms). The optimistic
 	// writer never waits: it commits whatever is queued as soon as the
@@ -132,6 +142,15 @@ func mmapSize(n int) int {
 // defaultGatherDelay is how long, at most, the writer lets callers still
 // computing join a group that is ready (see writer.running).
 const defaultGatherDelay = time.Millisecond
+
+// defaultFillDelay and defaultFillTarget: a busy store's group waits at most
+// 2 ms to reach 48 transactions. Measured through the Telegram adapter (the
+// bench's 60,000 updates): groups of 6 → 21, 5.6 → 4.1 pages a message,
+// 4,163 → 5,615 updates/s.
+const (
+	defaultFillDelay  = 2 * time.Millisecond
+	defaultFillTarget = 48
+)
 
 // defaultMaxBatchSize caps a group commit of the optimistic writer.
 const defaultMaxBatchSize = 1000
@@ -215,7 +234,15 @@ func Open(path string, opts Options) (*DB, error) {
 	if gather == 0 {
 		gather = defaultGatherDelay
 	}
+	fill, fillTarget := opts.FillDelay, opts.FillTarget
+	if fill == 0 {
+		fill = defaultFillDelay
+	}
+	if fillTarget <= 0 {
+		fillTarget = defaultFillTarget
+	}
 	db.w = newWriter(bdb, maxBatch, gather)
+	db.w.fill, db.w.fillTarget = fill, min(fillTarget, maxBatch)
 	return db, nil
 }
 

@@ -653,3 +653,51 @@ func TestWriterGathersRunningCallers(t *testing.T) {
 		t.Fatalf("A and B took %d commits, want 1", got)
 	}
 }
+
+// fillGroup lets a small group wait for more transactions and ends the wait
+// as soon as the group reaches its target or the store closes, never on
+// its timer here (an hour).
+func TestWriterFillGroup(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		queued  int // before the wait
+		arrive  int // queued during it
+		closing bool
+	}{
+		{"already at target", 3, 0, false},
+		{"reaches target", 1, 2, false},
+		{"closed meanwhile", 1, 0, true},
+		{"nothing queued", 0, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &writer{fill: time.Hour, fillTarget: 3, wake: make(chan struct{}, 1)}
+			for range tc.queued {
+				w.queue = append(w.queue, &commitReq{})
+			}
+			timer := time.NewTimer(time.Hour)
+			timer.Stop()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				w.fillGroup(timer)
+			}()
+			for range tc.arrive {
+				w.mu.Lock()
+				w.queue = append(w.queue, &commitReq{})
+				w.mu.Unlock()
+				w.poke()
+			}
+			if tc.closing {
+				w.mu.Lock()
+				w.closed = true
+				w.mu.Unlock()
+				w.poke()
+			}
+			select {
+			case <-done:
+			case <-time.After(time.Minute):
+				t.Fatal("fillGroup still waiting")
+			}
+		})
+	}
+}

@@ -42,6 +42,11 @@ type writer struct {
 	running atomic.Int64
 	gather  time.Duration
 
+	// fill: while busy (the last group held more than one transaction), a
+	// group smaller than fillTarget waits up to fill for more to queue.
+	fill       time.Duration
+	fillTarget int
+
 	// commits and applied count group commits and the overlays they
 	// applied (for tests and tools measuring pages per commit).
 	commits, applied atomic.Int64
@@ -116,9 +121,15 @@ func (w *writer) loop() {
 	var batch []*commitReq
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	// The previous group and when it committed: the store is busy when it
+	// held more than one transaction and committed within busyWindow.
+	last, lastDone := 0, time.Time{}
 	for range w.wake {
 		for {
 			w.gatherRunning(timer)
+			if last > 1 && time.Since(lastDone) < busyWindow*w.fill {
+				w.fillGroup(timer)
+			}
 			w.mu.Lock()
 			n := min(len(w.queue), w.max)
 			batch = append(batch[:0], w.queue[:n]...)
@@ -134,6 +145,7 @@ func (w *writer) loop() {
 				break
 			}
 			w.run(batch)
+			last, lastDone = len(batch), time.Now()
 			clear(batch)
 		}
 	}
@@ -163,6 +175,39 @@ func (w *writer) gatherRunning(timer *time.Timer) {
 		select {
 		case <-w.wake:
 		case <-timer.C:
+			return
+		}
+	}
+}
+
+// busyWindow, in fill delays: a group committed longer ago than this says
+// nothing about the load now.
+const busyWindow = 10
+
+// fillGroup waits, at most w.fill, while a group is queued that is smaller
+// than w.fillTarget, so that callers arriving meanwhile share its commit.
+func (w *writer) fillGroup(timer *time.Timer) {
+	if w.fill <= 0 {
+		return
+	}
+	w.mu.Lock()
+	queued, closed := len(w.queue), w.closed
+	w.mu.Unlock()
+	if queued == 0 || queued >= w.fillTarget || closed {
+		return
+	}
+	timer.Reset(w.fill)
+	defer timer.Stop()
+	for {
+		select {
+		case <-w.wake:
+		case <-timer.C:
+			return
+		}
+		w.mu.Lock()
+		queued, closed = len(w.queue), w.closed
+		w.mu.Unlock()
+		if queued >= w.fillTarget || closed {
 			return
 		}
 	}

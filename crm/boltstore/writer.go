@@ -22,7 +22,8 @@ var errRetry = errors.New("boltstore: group commit failed")
 // takes every overlay queued (up to max) into one bbolt transaction as soon
 // as the previous commit is done, so a lone caller commits at once and a
 // busy store commits in large groups while the last fsync runs; callers
-// still computing may delay a ready group by at most gather (running).
+// still computing may delay a ready group by at most gather (running), and
+// while the store is busy a small group may wait up to fill for more.
 type writer struct {
 	bolt *bbolt.DB
 	max  int

@@ -1,7 +1,8 @@
 // Package boltstore implements crm.Store on one bbolt file.
 //
 // Records are JSON behind a one-byte format version, so an old binary refuses
-// (loudly) to read what a newer one wrote. Ids are 8-byte big-endian bucket
+// (loudly) to read what a newer one wrote; outbox delivery states alone are
+// binary, behind a format byte of their own (see stateFormat). Ids are 8-byte big-endian bucket
 // sequences, so keys sort by id and a customer's history is a prefix scan.
 // Every secondary index and counter is written in the same transaction as
 // the record it describes.

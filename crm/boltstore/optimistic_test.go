@@ -701,3 +701,25 @@ func TestWriterFillGroup(t *testing.T) {
 		})
 	}
 }
+
+// gatherRunning lets a ready group wait for callers still computing and
+// ends the wait when none is left (never on its timer here: an hour).
+func TestWriterGatherRunning(t *testing.T) {
+	w := &writer{gather: time.Hour, max: 1000, wake: make(chan struct{}, 1)}
+	w.queue = append(w.queue, &commitReq{})
+	w.running.Add(1)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.gatherRunning(timer)
+	}()
+	w.running.Add(-1)
+	w.poke()
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("gatherRunning still waiting with no caller computing")
+	}
+}

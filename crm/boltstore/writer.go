@@ -155,30 +155,7 @@ func (w *writer) loop() {
 // gatherRunning waits, at most w.gather, while a group is queued and
 // callers are still computing theirs, so that they join this commit.
 func (w *writer) gatherRunning(timer *time.Timer) {
-	if w.gather <= 0 || w.running.Load() == 0 {
-		return
-	}
-	w.mu.Lock()
-	queued, closed := len(w.queue), w.closed
-	w.mu.Unlock()
-	if queued == 0 || closed {
-		return
-	}
-	timer.Reset(w.gather)
-	defer timer.Stop()
-	for {
-		w.mu.Lock()
-		queued, closed = len(w.queue), w.closed
-		w.mu.Unlock()
-		if w.running.Load() == 0 || queued >= w.max || closed {
-			return
-		}
-		select {
-		case <-w.wake:
-		case <-timer.C:
-			return
-		}
-	}
+	w.waitWhile(timer, w.gather, func(queued int) bool { return w.running.Load() > 0 && queued < w.max })
 }
 
 // busyWindow, in fill delays: a group committed longer ago than this says
@@ -188,16 +165,21 @@ const busyWindow = 10
 // fillGroup waits, at most w.fill, while a group is queued that is smaller
 // than w.fillTarget, so that callers arriving meanwhile share its commit.
 func (w *writer) fillGroup(timer *time.Timer) {
-	if w.fill <= 0 {
+	w.waitWhile(timer, w.fill, func(queued int) bool { return queued < w.fillTarget })
+}
+
+// waitWhile waits, at most d, while a group is queued and more(its size)
+// holds, checking again at every queued commit; it returns at once when
+// nothing is queued or the writer is closing.
+func (w *writer) waitWhile(timer *time.Timer, d time.Duration, more func(queued int) bool) {
+	if d <= 0 {
 		return
 	}
-	w.mu.Lock()
-	queued, closed := len(w.queue), w.closed
-	w.mu.Unlock()
-	if queued == 0 || queued >= w.fillTarget || closed {
+	queued, closed := w.queueState()
+	if queued == 0 || closed || !more(queued) {
 		return
 	}
-	timer.Reset(w.fill)
+	timer.Reset(d)
 	defer timer.Stop()
 	for {
 		select {
@@ -205,13 +187,16 @@ func (w *writer) fillGroup(timer *time.Timer) {
 		case <-timer.C:
 			return
 		}
-		w.mu.Lock()
-		queued, closed = len(w.queue), w.closed
-		w.mu.Unlock()
-		if queued >= w.fillTarget || closed {
+		if queued, closed = w.queueState(); closed || !more(queued) {
 			return
 		}
 	}
+}
+
+func (w *writer) queueState() (queued int, closed bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.queue), w.closed
 }
 
 // run validates and applies a group of overlays in one transaction, in

@@ -448,3 +448,25 @@ func lacks(t *testing.T, what, got string, bad ...string) {
 		}
 	}
 }
+
+// handoffCard waits until customer id's handoff thread is stored and returns
+// the card that opened it. Looking it up by the stored thread, not taking the
+// first post after a Reset: a note an earlier step posts in the background
+// (a hand-back told in its old thread) may reach the fake first.
+func (e *env) handoffCard(id crm.ID) slacktest.Call {
+	e.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if ch, ts, ok := strings.Cut(e.customer(id).Handoff.Thread, ":"); ok {
+			for _, c := range e.fake.Calls("chat.postMessage") {
+				if c.TS == ts && c.Form.Get("channel") == ch && c.Form.Get("thread_ts") == "" {
+					return c
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no handoff card for customer %d (thread %q)", id, e.customer(id).Handoff.Thread)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}

@@ -276,8 +276,7 @@ func TestRepOtherWorkspace(t *testing.T) {
 	res, _ := e.say(crm.ChannelWeb, "w-ws", "gặp nhân viên")
 	id := res.CustomerID
 	idStr := strconv.FormatUint(uint64(id), 10)
-	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
-	eventually(t, "thread stored", func() bool { return e.customer(id).Handoff.Thread != "" })
+	card := e.handoffCard(id)
 	e.fake.Reset()
 	const other = "T0OTHER01"
 	if status, _ := e.post(slack.InteractionsPath, formType,
@@ -316,8 +315,7 @@ func TestRepRefusalsLogged(t *testing.T) {
 	e.post(slack.CommandsPath, formType, commandBody("T0OTHER01", repUser, "find 0912345678"), nil)
 	res, _ := e.say(crm.ChannelWeb, "w-log", "gặp nhân viên")
 	idStr := strconv.FormatUint(uint64(res.CustomerID), 10)
-	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
-	eventually(t, "thread stored", func() bool { return e.customer(res.CustomerID).Handoff.Thread != "" })
+	card := e.handoffCard(res.CustomerID)
 	e.post(slack.InteractionsPath, formType,
 		[]byte(url.Values{"payload": {string(interaction(slacktest.TeamID, strangerUser, handoffChan, card.TS, slack.ActionTake, idStr))}}.Encode()), nil)
 	e.post(slack.EventsPath, "application/json",

@@ -269,12 +269,11 @@ func testHandoffRoundTrip(t *testing.T, e *env) {
 	}
 	id := res.CustomerID
 	idStr := strconv.FormatUint(uint64(id), 10)
-	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
+	card := e.handoffCard(id)
 	if card.Form.Get("channel") != handoffChan {
 		t.Fatalf("card posted to %q, want %q", card.Form.Get("channel"), handoffChan)
 	}
 	contains(t, "card", callText(card), "wants to talk to a person", "cho mình gặp nhân viên", "Take it", slack.ActionTake, idStr)
-	eventually(t, "thread stored", func() bool { return e.customer(id).Handoff.Thread == handoffChan+":"+card.TS })
 
 	// A stranger's click is refused (ephemeral), nothing taken.
 	e.post(slack.InteractionsPath, "application/x-www-form-urlencoded",
@@ -386,8 +385,7 @@ func testHandoffTelegramRelease(t *testing.T, e *env) {
 	e.fake.Reset()
 	res, _ := e.say(crm.ChannelTelegram, "55501", "I want to talk to a human")
 	id := res.CustomerID
-	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
-	eventually(t, "thread stored", func() bool { return e.customer(id).Handoff.Thread != "" })
+	card := e.handoffCard(id)
 	// Answering without clicking Take it takes it.
 	ev := messageEvent("Ev0100", slacktest.TeamID, handoffChan, rep2User, card.TS, "1767225900.000100", "Hi! Hoa here, how can I help?", nil)
 	if status, _ := e.post(slack.EventsPath, "application/json", ev, nil); status != 200 {
@@ -445,8 +443,7 @@ func TestRepSocketMode(t *testing.T) {
 	// Handoff: card, Take it (interactive envelope), thread reply (events_api envelope), dedupe.
 	res, _ := e.say(crm.ChannelWeb, "w-sock", "gặp nhân viên")
 	id := res.CustomerID
-	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
-	eventually(t, "thread stored", func() bool { return e.customer(id).Handoff.Thread != "" })
+	card := e.handoffCard(id)
 	var click map[string]any
 	if err := json.Unmarshal(interaction(slacktest.TeamID, repUser, handoffChan, card.TS, slack.ActionTake, strconv.FormatUint(uint64(id), 10)), &click); err != nil {
 		t.Fatal(err)

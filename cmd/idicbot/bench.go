@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -44,8 +45,12 @@ type benchResult struct {
 	Ops      int
 	Elapsed  time.Duration
 	P50, P99 time.Duration
-	Writer   string // where the writer's time went, when measured
+	CPU      time.Duration // the process's CPU time during the run (0: not measured)
+	Writer   string        // where the writer's time went, when measured
 }
+
+// CPUPerOp is the process's CPU time per operation of the run.
+func (r benchResult) CPUPerOp() time.Duration { return r.CPU / time.Duration(max(r.Ops, 1)) }
 
 func (r benchResult) PerSecond() float64 { return float64(r.Ops) / r.Elapsed.Seconds() }
 
@@ -54,10 +59,15 @@ func (r benchResult) String() string {
 	if r.P50 > 0 {
 		s += fmt.Sprintf("   p50 %7.2fms  p99 %7.2fms", ms(r.P50), ms(r.P99))
 	}
+	if r.CPU > 0 {
+		s += fmt.Sprintf("   CPU %4.0f µs/op (%.0f%% of %d cores)", us(r.CPUPerOp()), 100*r.CPU.Seconds()/r.Elapsed.Seconds()/float64(runtime.GOMAXPROCS(0)), runtime.GOMAXPROCS(0))
+	}
 	return s
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func us(d time.Duration) float64 { return float64(d) / float64(time.Microsecond) }
 
 func percentile(lat []time.Duration, p float64) time.Duration {
 	if len(lat) == 0 {
@@ -139,7 +149,7 @@ func benchBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
 	before := db.Stats().TxStats
 	var next atomic.Int64
 	lat := make([][]time.Duration, o.Concurrency)
-	start := time.Now()
+	cpu0, start := processCPU(), time.Now()
 	var wg sync.WaitGroup
 	var firstErr atomic.Value
 	for w := 0; w < o.Concurrency; w++ {
@@ -167,12 +177,12 @@ func benchBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
 		}(w)
 	}
 	wg.Wait()
-	el := time.Since(start)
+	el, cpu := time.Since(start), processCPU()-cpu0
 	if err, _ := firstErr.Load().(error); err != nil {
 		return benchResult{}, err
 	}
 	all := slices.Concat(lat...)
-	res := benchResult{Name: "baseline: bbolt Batch 512B puts", Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99)}
+	res := benchResult{Name: "baseline: bbolt Batch 512B puts", Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99), CPU: cpu}
 	res.Writer = commitStats(before, db.Stats().TxStats, commits, int64(len(all)), res)
 	return res, nil
 }
@@ -331,7 +341,7 @@ func driveConversations(ctx context.Context, o benchOptions, send func(ctx conte
 	var next atomic.Int64
 	lat := make([][]time.Duration, o.Concurrency)
 	var firstErr atomic.Value
-	start := time.Now()
+	cpu0, start := processCPU(), time.Now()
 	var wg sync.WaitGroup
 	for w := 0; w < o.Concurrency; w++ {
 		wg.Add(1)
@@ -365,12 +375,12 @@ func driveConversations(ctx context.Context, o benchOptions, send func(ctx conte
 			return benchResult{}, err
 		}
 	}
-	el := time.Since(start)
+	el, cpu := time.Since(start), processCPU()-cpu0
 	if err, _ := firstErr.Load().(error); err != nil {
 		return benchResult{}, err
 	}
 	all := slices.Concat(lat...)
-	return benchResult{Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99)}, nil
+	return benchResult{Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99), CPU: cpu}, nil
 }
 
 // benchExtras are further figures measured in the same run (channels,

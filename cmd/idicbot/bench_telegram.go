@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,9 +12,12 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/telegram"
@@ -61,30 +66,142 @@ func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResu
 		narrow.Name = fmt.Sprintf("pipeline at %d conversations", o100.Concurrency)
 		fmt.Fprintf(o.Out, "%s\n  (reference: Telegram's window; the ratio target is to the %d-conversation figure above)\n  (%s)\n", narrow, o.Concurrency, narrow.Writer)
 	}
+	var polled telegramRun
 	for _, webhook := range []bool{false, true} {
-		if err := m.benchTelegramMode(ctx, o, core, narrow, webhook); err != nil {
+		run, err := m.benchTelegramMode(ctx, o, core, narrow, webhook)
+		if err != nil {
 			return err
 		}
+		if !webhook {
+			polled = run
+		}
 	}
+	return benchTelegramSend(ctx, o, core, polled)
+}
+
+// telegramRun is what one end-to-end run measured, and the messages its
+// fake server accepted.
+type telegramRun struct {
+	res  benchResult
+	sent []telegramtest.SentMessage
+}
+
+// benchSendConns is how many sendMessage calls the send-only figure keeps
+// in flight: enough to keep both cores busy.
+const benchSendConns = 64
+
+// benchTelegramSend measures sendMessage alone: the replies the polling run
+// sent (at most 40,000 of them), sent again through the adapter to a fresh
+// fake server, benchSendConns at once, with nothing else running. Its CPU
+// per call, with the polling run's calls per update and the core-only
+// figure's CPU per message, bounds what the machine's cores can carry end
+// to end, whatever the adapter does: cores ÷ (core's CPU a message + calls
+// an update × a call's CPU). The core's share is the 256-conversation run's,
+// the cheapest per message (through Telegram its groups are smaller), so
+// the bound is generous.
+func benchTelegramSend(ctx context.Context, o benchOptions, core benchResult, polled telegramRun) error {
+	n := min(len(polled.sent), 40000)
+	if n == 0 || polled.res.Ops == 0 {
+		return nil
+	}
+	items := make([]*crm.OutboxItem, n)
+	for i, m := range polled.sent[:n] {
+		it := &crm.OutboxItem{ID: crm.ID(i + 1), Channel: crm.ChannelTelegram, ChatID: m.ChatID, Text: m.Text}
+		var markup struct {
+			Inline [][]struct {
+				Text string `json:"text"`
+				Data string `json:"callback_data"`
+			} `json:"inline_keyboard"`
+			Keyboard []json.RawMessage `json:"keyboard"`
+		}
+		if len(m.ReplyMarkup) > 0 {
+			if err := json.Unmarshal(m.ReplyMarkup, &markup); err != nil {
+				return fmt.Errorf("telegram send bench: reply markup of message %d: %w", m.MessageID, err)
+			}
+		}
+		for _, row := range markup.Inline {
+			for _, b := range row {
+				it.Buttons = append(it.Buttons, crm.Button{Label: b.Text, Payload: b.Data})
+			}
+		}
+		it.RequestPhone = len(markup.Keyboard) > 0
+		items[i] = it
+	}
+	srv := telegramtest.NewServer()
+	defer srv.Close()
+	a, err := telegram.New(noInbound{}, telegram.Options{
+		Token: srv.Token, APIURL: srv.URL(), PerChatInterval: -1, GlobalPerSecond: -1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		return err
+	}
+	var next atomic.Int64
+	var firstErr atomic.Value
+	lat := make([][]time.Duration, benchSendConns)
+	var wg sync.WaitGroup
+	cpu0, start := processCPU(), time.Now()
+	for w := range benchSendConns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n || ctx.Err() != nil {
+					return
+				}
+				t0 := time.Now()
+				if err := a.Send(ctx, items[i]); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				lat[w] = append(lat[w], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	el, cpu := time.Since(start), processCPU()-cpu0
+	if err, _ := firstErr.Load().(error); err != nil {
+		return fmt.Errorf("telegram send bench: %w", err)
+	}
+	all := slices.Concat(lat...)
+	res := benchResult{Name: "telegram sendMessage alone", Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99), CPU: cpu}
+	fmt.Fprintf(o.Out, "%s\n  (the polling run's replies sent again, %d calls at once, adapter → library → fake Bot API server, nothing else running)\n", res, benchSendConns)
+	if cpu == 0 || core.CPU == 0 {
+		return nil
+	}
+	perUpdate := float64(len(polled.sent)) / float64(polled.res.Ops)
+	need := core.CPUPerOp() + time.Duration(perUpdate*float64(res.CPUPerOp()))
+	cores := runtime.GOMAXPROCS(0)
+	bound := float64(cores) * float64(time.Second) / float64(need)
+	fmt.Fprintf(o.Out, "CPU bound on Telegram: %d cores ÷ (core-only %.0f µs a message + %.2f sendMessage an update × %.0f µs) = %.0f updates/s = %.2f of core-only (target ≥ 0.7)\n",
+		cores, us(core.CPUPerOp()), perUpdate, us(res.CPUPerOp()), bound, bound/core.PerSecond())
 	return nil
+}
+
+// noInbound is the handler of an adapter that only sends.
+type noInbound struct{}
+
+func (noInbound) Handle(context.Context, bot.Inbound) (bot.Result, error) {
+	return bot.Result{}, errors.New("bench: this adapter only sends")
 }
 
 // benchWebhookConns is max_connections in the webhook measurement:
 // Telegram's most.
 const benchWebhookConns = 100
 
-func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narrow benchResult, webhook bool) error {
+func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narrow benchResult, webhook bool) (telegramRun, error) {
 	mode := "polling"
 	if webhook {
 		mode = "webhook"
 	}
 	env, err := newBenchEnv(ctx, filepath.Join(o.Dir, "telegram-"+mode+".db"))
 	if err != nil {
-		return err
+		return telegramRun{}, err
 	}
 	defer env.Close()
 	if err := preloadTelegram(ctx, env, int(float64(o.Customers)*o.Returning)); err != nil {
-		return err
+		return telegramRun{}, err
 	}
 	srv := telegramtest.NewServer()
 	defer srv.Close()
@@ -106,11 +223,11 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 	}
 	a, err := telegram.New(h, opts)
 	if err != nil {
-		return err
+		return telegramRun{}, err
 	}
 	env.disp.Register(crm.ChannelTelegram, a)
 	if err := env.disp.Open(ctx); err != nil {
-		return err
+		return telegramRun{}, err
 	}
 	if webhook {
 		// The bot's HTTP server, as serve runs it; the fake server posts to
@@ -119,13 +236,13 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 		a.Routes(mux)
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			return err
+			return telegramRun{}, err
 		}
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln)
 		defer hs.Close()
 		if err := a.Open(ctx); err != nil {
-			return err
+			return telegramRun{}, err
 		}
 		dctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
@@ -134,18 +251,18 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 		}()
 		defer func() { stop(); <-done }()
 	} else if err := a.Open(ctx); err != nil {
-		return err
+		return telegramRun{}, err
 	}
 	defer a.Close()
 
 	if o.CPUProfile != "" {
 		f, err := os.Create(o.CPUProfile + ".telegram-" + mode)
 		if err != nil {
-			return err
+			return telegramRun{}, err
 		}
 		defer f.Close()
 		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
+			return telegramRun{}, err
 		}
 		defer pprof.StopCPUProfile()
 	}
@@ -172,7 +289,7 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 		return env.disp.Flush(ctx)
 	})
 	if err != nil {
-		return err
+		return telegramRun{}, err
 	}
 	res.Writer = meter.stop(res)
 	h.mu.Lock()
@@ -191,7 +308,7 @@ func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narr
 	fmt.Fprintf(o.Out, "  (%s)\n", res.Writer)
 	fmt.Fprintf(o.Out, "ratio = telegram %s updates/s ÷ core-only msgs/s = %.0f ÷ %.0f = %.2f (target ≥ 0.7); ÷ core at %d conversations = %.2f\n",
 		mode, res.PerSecond(), core.PerSecond(), res.PerSecond()/core.PerSecond(), min(o.Concurrency, benchWebhookConns), res.PerSecond()/narrow.PerSecond())
-	return nil
+	return telegramRun{res: res, sent: srv.Sent()}, nil
 }
 
 // benchHandler is the core, telling each benchmark customer's conversation

@@ -37,6 +37,9 @@ func TestBenchSmall(t *testing.T) {
 				`(?m)^ratio = telegram polling updates/s ÷ core-only msgs/s = .* \(target ≥ 0\.7\); ÷ core at ` + map[bool]string{true: "100", false: "12"}[tc.narrow] + ` conversations`,
 				`(?m)^telegram webhook: Bot API → core → sendMessage +400 ops`,
 				`(?m)^ratio = telegram webhook updates/s ÷ core-only msgs/s = `,
+				`(?m)^telegram sendMessage alone +\d+ ops in .* CPU +\d+ µs/op \(\d+% of \d+ cores\)$`,
+				`(?m)^CPU bound on Telegram: \d+ cores ÷ \(core-only \d+ µs a message \+ \d+\.\d\d sendMessage an update × \d+ µs\) = \d+ updates/s = \d+\.\d\d of core-only \(target ≥ 0\.7\)$`,
+				`(?m)^pipeline: Handle \+ outbox, fsync on +400 ops in .* CPU +\d+ µs/op`,
 				`(?m)^lookup: find by phone `,
 				`(?m)^stats \(today / 7d / 30d\) `,
 			}

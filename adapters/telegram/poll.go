@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/go-telegram/bot/models"
 )
 
@@ -65,7 +67,7 @@ func (a *Adapter) getUpdates(ctx context.Context, offset int64, timeout time.Dur
 			RetryAfter int `json:"retry_after"`
 		} `json:"parameters"`
 	}
-	if err := json.Unmarshal(raw, &r); err != nil {
+	if err := decodeJSON(raw, &r); err != nil {
 		return nil, fmt.Errorf("telegram getUpdates: HTTP %d, answer is not JSON: %w", resp.StatusCode, err)
 	}
 	if !r.OK {
@@ -76,6 +78,14 @@ func (a *Adapter) getUpdates(ctx context.Context, offset int64, timeout time.Dur
 		return nil, &apiError{Code: code, Description: r.Description, RetryAfter: time.Duration(r.Parameters.RetryAfter) * time.Second}
 	}
 	return r.Result, nil
+}
+
+// decodeJSON decodes as encoding/json does (the same options: names matched
+// without regard to case, invalid UTF-8 replaced, …), with the v2 JSON
+// package's faster implementation: every update is decoded here, and the
+// ids of every getUpdates answer, most of them known already.
+func decodeJSON(data []byte, v any) error {
+	return jsonv2.Unmarshal(data, v, jsonv1.DefaultOptionsV1())
 }
 
 // redact removes the token from an error's text (url.Error carries the URL).
@@ -238,7 +248,7 @@ func (p *poller) admit(raw []json.RawMessage) int {
 		var head struct {
 			ID int64 `json:"update_id"`
 		}
-		if err := json.Unmarshal(r, &head); err != nil || head.ID <= 0 {
+		if err := decodeJSON(r, &head); err != nil || head.ID <= 0 {
 			p.a.log.Error("telegram getUpdates returned something that is not an update; skipped", "bytes", len(r))
 			continue
 		}
@@ -257,7 +267,7 @@ func (p *poller) admit(raw []json.RawMessage) int {
 			continue
 		}
 		var u models.Update
-		if err := json.Unmarshal(r, &u); err != nil {
+		if err := decodeJSON(r, &u); err != nil {
 			p.a.log.Error("telegram update does not decode; skipped", "update_id", ids[i], "err", err)
 			continue
 		}

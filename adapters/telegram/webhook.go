@@ -3,7 +3,6 @@ package telegram
 import (
 	"bytes"
 	"crypto/subtle"
-	"encoding/json"
 	"io"
 	"net/http"
 
@@ -79,7 +78,7 @@ func parseUpdate(body []byte) (*models.Update, bool) {
 		return nil, false
 	}
 	var u models.Update
-	if err := json.Unmarshal(body, &u); err != nil || u.ID <= 0 {
+	if err := decodeJSON(body, &u); err != nil || u.ID <= 0 {
 		return nil, false
 	}
 	return &u, true

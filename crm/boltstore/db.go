@@ -1,9 +1,12 @@
 // Package boltstore implements crm.Store on one bbolt file.
 //
 // Records are JSON behind a one-byte format version, so an old binary refuses
-// (loudly) to read what a newer one wrote; outbox delivery states alone are
-// binary, behind a format byte of their own (see stateFormat). Ids are 8-byte big-endian bucket
-// sequences, so keys sort by id and a customer's history is a prefix scan.
+// (loudly) to read what a newer one wrote. The two values every message
+// rewrites are binary, each behind a format byte of its own: customer
+// records (see customerFormat) and outbox delivery states (stateFormat);
+// both still read from the JSON of older binaries. Ids are 8-byte
+// big-endian bucket sequences, so keys sort by id and a customer's history
+// is a prefix scan.
 // Every secondary index and counter is written in the same transaction as
 // the record it describes.
 //

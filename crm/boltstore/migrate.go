@@ -44,7 +44,7 @@ func indexCustomers(tx *bbolt.Tx, bucket []byte, keysOf func(id uint64, cu *crm.
 			continue // history key
 		}
 		cu := new(crm.Customer)
-		if err := decode(bktCustomers, k, v, cu); err != nil {
+		if err := decodeCustomer(k, v, cu); err != nil {
 			return err
 		}
 		keys = append(keys, keysOf(uint64(readID(k)), cu)...)

@@ -176,7 +176,7 @@ func (t *Tx) getCustomer(id crm.ID) (*crm.Customer, error) {
 		return nil, nil
 	}
 	c := new(crm.Customer)
-	if err := decode(bktCustomers, k, v, c); err != nil {
+	if err := decodeCustomer(k, v, c); err != nil {
 		return nil, err
 	}
 	if t.ops.writable() {
@@ -415,11 +415,7 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 	if err != nil {
 		return err
 	}
-	data, err := encode(c)
-	if err != nil {
-		return err
-	}
-	if err := t.ops.put(bktCustomers, idKey(id), data); err != nil {
+	if err := t.ops.put(bktCustomers, idKey(id), encodeCustomer(c)); err != nil {
 		return err
 	}
 	cur := indexedOf(c)
@@ -658,7 +654,7 @@ func (t *Tx) ForEachCustomer(fn func(*crm.Customer) error) error {
 		id := readID(k[:8])
 		if len(k) == 8 {
 			cu := new(crm.Customer)
-			if err := decode(bktCustomers, k, v, cu); err != nil {
+			if err := decodeCustomer(k, v, cu); err != nil {
 				return err
 			}
 			if err := fn(cu); err != nil {

@@ -105,12 +105,8 @@ func outboxPrunable(btx *bbolt.Tx, k, v []byte, before time.Time) (bool, error) 
 	if btx.Bucket(bktOutboxPending).Get(k) != nil {
 		return false, nil
 	}
-	var it struct {
-		Status    string    `json:"status"`
-		CreatedAt time.Time `json:"created_at"`
-		SentAt    time.Time `json:"sent_at"`
-	}
-	if err := decode(bktOutbox, k, v, &it); err != nil {
+	var it crm.OutboxItem
+	if err := decodeOutboxItem(k, v, &it); err != nil {
 		return false, err
 	}
 	if s := btx.Bucket(bktOutboxState).Get(k); s != nil {
@@ -154,10 +150,8 @@ func (db *DB) firstInteractionSince(ctx context.Context, before time.Time, scan 
 					return nil
 				}
 				n++
-				var rec struct {
-					Time time.Time `json:"time"`
-				}
-				if err := decode(bktInteractions, k, v, &rec); err != nil {
+				var rec crm.Interaction
+				if err := decodeInteraction(k, v, &rec); err != nil {
 					return err
 				}
 				if !rec.Time.Before(before) {

@@ -722,7 +722,7 @@ func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 	if fresh {
 		t.ops.mustBeLast(bktCustomers, k)
 	}
-	if err := t.putJSON(bktInteractions, idKey(i.ID), i); err != nil {
+	if err := t.ops.put(bktInteractions, idKey(i.ID), encodeInteraction(i)); err != nil {
 		return err
 	}
 	return t.ops.put(bktCustomers, k, nil)
@@ -751,7 +751,7 @@ func (t *Tx) PutInteraction(i *crm.Interaction) error {
 		return crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", i.ID)
 	}
 	i.CustomerID = to
-	return t.putJSON(bktInteractions, idKey(i.ID), i)
+	return t.ops.put(bktInteractions, idKey(i.ID), encodeInteraction(i))
 }
 
 // Interaction implements crm.Tx, following merge redirects.
@@ -764,7 +764,7 @@ func (t *Tx) Interaction(customer, id crm.ID) (*crm.Interaction, error) {
 		return nil, crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", id)
 	}
 	i := new(crm.Interaction)
-	if err := decode(bktInteractions, idKey(id), v, i); err != nil {
+	if err := decodeInteraction(idKey(id), v, i); err != nil {
 		return nil, err
 	}
 	return i, nil
@@ -793,7 +793,7 @@ func loadInteraction(log *bbolt.Bucket, k []byte) (*crm.Interaction, error) {
 		return nil, fmt.Errorf("%s/%x: interaction %d is indexed but not stored", bktCustomers, k, readID(k[8:]))
 	}
 	i := new(crm.Interaction)
-	if err := decode(bktInteractions, k[8:], v, i); err != nil {
+	if err := decodeInteraction(k[8:], v, i); err != nil {
 		return nil, err
 	}
 	return i, nil
@@ -888,7 +888,7 @@ func (t *Tx) MoveInteractions(from, to crm.ID) error {
 			return err
 		}
 		i.CustomerID = to
-		if err := t.putJSON(bktInteractions, idKey(i.ID), i); err != nil {
+		if err := t.ops.put(bktInteractions, idKey(i.ID), encodeInteraction(i)); err != nil {
 			return err
 		}
 	}
@@ -1136,7 +1136,7 @@ type outboxState struct {
 
 func (t *Tx) putOutbox(it *crm.OutboxItem) error {
 	k := idKey(it.ID)
-	if err := t.putJSON(bktOutbox, k, it); err != nil {
+	if err := t.ops.put(bktOutbox, k, encodeOutboxItem(it)); err != nil {
 		return err
 	}
 	return t.pending(k, it.Status)
@@ -1157,7 +1157,7 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 		return nil, crm.Errorf(crm.ENOTFOUND, "Outbox item %d not found.", id)
 	}
 	it := new(crm.OutboxItem)
-	if err := decode(bktOutbox, k, v, it); err != nil {
+	if err := decodeOutboxItem(k, v, it); err != nil {
 		return nil, err
 	}
 	if v := t.get(bktOutboxState, k); v != nil {

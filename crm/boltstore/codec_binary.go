@@ -10,28 +10,34 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// customerFormat prefixes a customer record in its compact binary form.
-// Every message decodes its customer and encodes it again, so the record's
-// codec is on the hot path of the core: reading and writing this form takes
-// a fraction of the JSON's time, and it is less than half as long (no field
-// names, times in a few bytes instead of 30-odd characters), which also
-// packs more customers into each page. Records in JSON, written by older
-// binaries, still decode; older binaries, which know only formatVersion,
-// refuse this form as newer instead of misreading it.
+// The values every message writes are kept in a compact binary form, each
+// behind a format byte of its own: customer records (customerFormat; every
+// message decodes its customer and encodes it again), interactions
+// (interactionFormat; two or so a message) and outbox items (outboxFormat;
+// one or so a message), besides delivery states (stateFormat, codec.go).
+// Reading and writing them takes a fraction of the JSON's time, and they are
+// about a third of its length (no field names, times in a few bytes instead
+// of 30-odd characters), which packs more of them into each page. Values in
+// JSON, written by older binaries, still decode; older binaries, which know
+// only formatVersion, refuse these forms as newer instead of misreading them.
 //
-// After the byte, the fields in the order of crm.Customer, nested structs
-// inline: strings and byte counts as uvarint length + bytes, counts and
-// non-negative ints as uvarints, other ints as varints, bools as a byte,
-// times as 0 (zero time) or 1 + varint Unix seconds + uvarint nanoseconds +
-// varint zone offset in seconds, an optional value as a presence byte, a
-// slice or map as a uvarint count then its elements (map keys sorted, so
-// equal records encode equally). A change to the layout needs a new format
-// byte; TestCustomerCodecCoversEveryField fails when a field of crm.Customer
-// is not carried.
-const customerFormat = 0x83
+// After the byte, the fields in the order of the Go type, nested structs
+// inline: strings as uvarint length + bytes, counts and non-negative ints
+// as uvarints, other ints as varints, bools as a byte, times as 0 (zero
+// time) or 1 + varint Unix seconds + uvarint nanoseconds + varint zone
+// offset in seconds, an optional value as a presence byte, a slice or map
+// as a uvarint count then its elements (map keys sorted, so equal values
+// encode equally). A change to a layout needs a new format byte;
+// TestBinaryCodecsCoverEveryField fails when a field of the types is not
+// carried.
+const (
+	customerFormat    = 0x83
+	interactionFormat = 0x84
+	outboxFormat      = 0x85
+)
 
 func encodeCustomer(c *crm.Customer) []byte {
-	e := custEncoder{b: make([]byte, 0, 384)}
+	e := binEncoder{b: make([]byte, 0, 384)}
 	e.b = append(e.b, customerFormat)
 	e.uint(uint64(c.ID))
 	e.str(c.Name)
@@ -111,24 +117,132 @@ func encodeCustomer(c *crm.Customer) []byte {
 	return e.b
 }
 
-type custEncoder struct{ b []byte }
+func encodeInteraction(i *crm.Interaction) []byte {
+	e := binEncoder{b: make([]byte, 0, 96+len(i.Text)+len(i.Original))}
+	e.b = append(e.b, interactionFormat)
+	e.uint(uint64(i.ID))
+	e.uint(uint64(i.CustomerID))
+	e.time(i.Time)
+	e.str(string(i.Direction))
+	e.str(string(i.Channel))
+	e.str(i.ChatID)
+	e.str(i.MessageID)
+	e.str(i.Kind)
+	e.str(i.Text)
+	e.str(i.Original)
+	e.bool(i.Edited)
+	e.str(i.Intent)
+	e.str(i.Sentiment)
+	e.str(i.OfferID)
+	e.buttons(i.Buttons)
+	e.str(i.Payload)
+	e.str(i.Author)
+	e.uint(uint64(i.OutboxID))
+	return e.b
+}
 
-func (e *custEncoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
-func (e *custEncoder) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+// decodeInteraction reads an interaction: the binary form, or the JSON of
+// older binaries.
+func decodeInteraction(key, data []byte, i *crm.Interaction) error {
+	if len(data) == 0 || data[0] != interactionFormat {
+		return decode(bktInteractions, key, data, i)
+	}
+	d := newBinDecoder(data)
+	i.ID = crm.ID(d.uint("id"))
+	i.CustomerID = crm.ID(d.uint("customer id"))
+	i.Time = d.time("time")
+	i.Direction = crm.Direction(d.str("direction"))
+	i.Channel = crm.Channel(d.str("channel"))
+	i.ChatID = d.str("chat id")
+	i.MessageID = d.str("message id")
+	i.Kind = d.str("kind")
+	i.Text = d.str("text")
+	i.Original = d.str("original")
+	i.Edited = d.bool("edited")
+	i.Intent = d.str("intent")
+	i.Sentiment = d.str("sentiment")
+	i.OfferID = d.str("offer id")
+	i.Buttons = d.buttons()
+	i.Payload = d.str("payload")
+	i.Author = d.str("author")
+	i.OutboxID = crm.ID(d.uint("outbox id"))
+	return d.done(bktInteractions, key, "interaction")
+}
 
-func (e *custEncoder) str(s string) {
+func encodeOutboxItem(it *crm.OutboxItem) []byte {
+	e := binEncoder{b: make([]byte, 0, 96+len(it.Text))}
+	e.b = append(e.b, outboxFormat)
+	e.uint(uint64(it.ID))
+	e.uint(uint64(it.CustomerID))
+	e.uint(uint64(it.InteractionID))
+	e.str(string(it.Channel))
+	e.str(it.ChatID)
+	e.str(it.UserID)
+	e.str(it.Text)
+	e.buttons(it.Buttons)
+	e.bool(it.RequestPhone)
+	e.str(it.OfferID)
+	e.str(it.Status)
+	e.int(int64(it.Attempts))
+	e.time(it.NextAttempt)
+	e.str(it.LastError)
+	e.time(it.CreatedAt)
+	e.time(it.SentAt)
+	return e.b
+}
+
+// decodeOutboxItem reads an outbox item as queued (its delivery state is
+// kept apart): the binary form, or the JSON of older binaries.
+func decodeOutboxItem(key, data []byte, it *crm.OutboxItem) error {
+	if len(data) == 0 || data[0] != outboxFormat {
+		return decode(bktOutbox, key, data, it)
+	}
+	d := newBinDecoder(data)
+	it.ID = crm.ID(d.uint("id"))
+	it.CustomerID = crm.ID(d.uint("customer id"))
+	it.InteractionID = crm.ID(d.uint("interaction id"))
+	it.Channel = crm.Channel(d.str("channel"))
+	it.ChatID = d.str("chat id")
+	it.UserID = d.str("user id")
+	it.Text = d.str("text")
+	it.Buttons = d.buttons()
+	it.RequestPhone = d.bool("request phone")
+	it.OfferID = d.str("offer id")
+	it.Status = d.str("status")
+	it.Attempts = d.int("attempts")
+	it.NextAttempt = d.time("next attempt")
+	it.LastError = d.str("last error")
+	it.CreatedAt = d.time("created at")
+	it.SentAt = d.time("sent at")
+	return d.done(bktOutbox, key, "outbox item")
+}
+
+type binEncoder struct{ b []byte }
+
+func (e *binEncoder) uint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *binEncoder) int(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+
+func (e *binEncoder) str(s string) {
 	e.uint(uint64(len(s)))
 	e.b = append(e.b, s...)
 }
 
-func (e *custEncoder) strs(ss []string) {
+func (e *binEncoder) strs(ss []string) {
 	e.uint(uint64(len(ss)))
 	for _, s := range ss {
 		e.str(s)
 	}
 }
 
-func (e *custEncoder) bool(v bool) {
+func (e *binEncoder) buttons(bs []crm.Button) {
+	e.uint(uint64(len(bs)))
+	for _, b := range bs {
+		e.str(b.Label)
+		e.str(b.Payload)
+	}
+}
+
+func (e *binEncoder) bool(v bool) {
 	if v {
 		e.b = append(e.b, 1)
 	} else {
@@ -136,7 +250,7 @@ func (e *custEncoder) bool(v bool) {
 	}
 }
 
-func (e *custEncoder) time(t time.Time) {
+func (e *binEncoder) time(t time.Time) {
 	if t.IsZero() {
 		e.b = append(e.b, 0)
 		return
@@ -154,9 +268,7 @@ func decodeCustomer(key, data []byte, c *crm.Customer) error {
 	if len(data) == 0 || data[0] != customerFormat {
 		return decode(bktCustomers, key, data, c)
 	}
-	// One string for the whole record: every string field is a slice of it,
-	// not an allocation of its own.
-	d := custDecoder{d: data[1:], s: string(data[1:])}
+	d := newBinDecoder(data)
 	c.ID = crm.ID(d.uint("id"))
 	c.Name = d.str("name")
 	c.Phone = d.str("phone")
@@ -231,31 +343,55 @@ func decodeCustomer(key, data []byte, c *crm.Customer) error {
 	c.Dialog = d.str("dialog")
 	c.CreatedAt = d.time("created at")
 	c.UpdatedAt = d.time("updated at")
-	if d.err == "" && len(d.d) != 0 {
-		d.err = "bytes after the last field"
-	}
-	if d.err != "" {
-		return fmt.Errorf("%s/%x: bad customer record (%s)", bktCustomers, key, d.err)
-	}
-	return nil
+	return d.done(bktCustomers, key, "customer record")
 }
 
-// custDecoder reads the binary form; the first problem sticks, and every
+// binDecoder reads the binary form; the first problem sticks, and every
 // read after it returns zero values.
-type custDecoder struct {
+type binDecoder struct {
 	d   []byte // what is left to read
 	s   string // the bytes d started with, as a string
 	err string
 }
 
-func (d *custDecoder) fail(what string) {
+// newBinDecoder reads the value after its format byte. One string holds the
+// whole value: every string field is a slice of it, not an allocation of
+// its own.
+func newBinDecoder(data []byte) *binDecoder {
+	return &binDecoder{d: data[1:], s: string(data[1:])}
+}
+
+// done reports the first problem met, or bytes left after the last field.
+func (d *binDecoder) done(bucket, key []byte, what string) error {
+	if d.err == "" && len(d.d) != 0 {
+		d.err = "bytes after the last field"
+	}
+	if d.err != "" {
+		return fmt.Errorf("%s/%x: bad %s (%s)", bucket, key, what, d.err)
+	}
+	return nil
+}
+
+func (d *binDecoder) buttons() []crm.Button {
+	n := d.count("buttons")
+	if n == 0 {
+		return nil
+	}
+	out := make([]crm.Button, n)
+	for i := range out {
+		out[i] = crm.Button{Label: d.str("button label"), Payload: d.str("button payload")}
+	}
+	return out
+}
+
+func (d *binDecoder) fail(what string) {
 	if d.err == "" {
 		d.err = "truncated at " + what
 	}
 	d.d = nil
 }
 
-func (d *custDecoder) uint(what string) uint64 {
+func (d *binDecoder) uint(what string) uint64 {
 	v, n := binary.Uvarint(d.d)
 	if n <= 0 {
 		d.fail(what)
@@ -265,7 +401,7 @@ func (d *custDecoder) uint(what string) uint64 {
 	return v
 }
 
-func (d *custDecoder) int64(what string) int64 {
+func (d *binDecoder) int64(what string) int64 {
 	v, n := binary.Varint(d.d)
 	if n <= 0 {
 		d.fail(what)
@@ -275,12 +411,12 @@ func (d *custDecoder) int64(what string) int64 {
 	return v
 }
 
-func (d *custDecoder) int(what string) int { return int(d.int64(what)) }
+func (d *binDecoder) int(what string) int { return int(d.int64(what)) }
 
 // count is a slice's or map's length, at most one element per byte left
 // (every element takes at least one), so a damaged count cannot allocate
 // without bound.
-func (d *custDecoder) count(what string) int {
+func (d *binDecoder) count(what string) int {
 	n := d.uint(what)
 	if n > uint64(len(d.d)) {
 		d.fail(what)
@@ -289,7 +425,7 @@ func (d *custDecoder) count(what string) int {
 	return int(n)
 }
 
-func (d *custDecoder) str(what string) string {
+func (d *binDecoder) str(what string) string {
 	n := d.uint(what)
 	if n > uint64(len(d.d)) {
 		d.fail(what)
@@ -300,7 +436,7 @@ func (d *custDecoder) str(what string) string {
 	return d.s[at : at+int(n)]
 }
 
-func (d *custDecoder) strs(what string) []string {
+func (d *binDecoder) strs(what string) []string {
 	n := d.count(what)
 	if n == 0 {
 		return nil
@@ -312,7 +448,7 @@ func (d *custDecoder) strs(what string) []string {
 	return out
 }
 
-func (d *custDecoder) bool(what string) bool {
+func (d *binDecoder) bool(what string) bool {
 	if len(d.d) == 0 || d.d[0] > 1 {
 		d.fail(what)
 		return false
@@ -325,7 +461,7 @@ func (d *custDecoder) bool(what string) bool {
 // time reads a time as encode wrote it, in the location JSON would have
 // given it: UTC for offset 0, Local when Local had that offset then, a
 // fixed zone otherwise (as time.Parse does with RFC 3339).
-func (d *custDecoder) time(what string) time.Time {
+func (d *binDecoder) time(what string) time.Time {
 	if !d.bool(what) {
 		return time.Time{}
 	}

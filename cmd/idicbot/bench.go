@@ -88,7 +88,7 @@ func (m *Main) runBench(ctx context.Context) error {
 	fs.Float64Var(&o.Returning, "returning", 0.7, "share of customers already known (with history, some with orders)")
 	fs.StringVar(&o.Dir, "dir", "", "directory for the benchmark's files (default: a temporary directory)")
 	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
-	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file")
+	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file (and of the Telegram runs to FILE.telegram-polling, -webhook, -send)")
 	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
 	if err := fs.Parse(m.Args); err != nil {
 		return err

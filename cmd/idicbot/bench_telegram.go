@@ -136,6 +136,17 @@ func benchTelegramSend(ctx context.Context, o benchOptions, core benchResult, po
 	if err != nil {
 		return err
 	}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile + ".telegram-send")
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	var next atomic.Int64
 	var firstErr atomic.Value
 	lat := make([][]time.Duration, benchSendConns)

@@ -1,12 +1,12 @@
 // Package boltstore implements crm.Store on one bbolt file.
 //
 // Records are JSON behind a one-byte format version, so an old binary refuses
-// (loudly) to read what a newer one wrote. The two values every message
-// rewrites are binary, each behind a format byte of its own: customer
-// records (see customerFormat) and outbox delivery states (stateFormat);
-// both still read from the JSON of older binaries. Ids are 8-byte
-// big-endian bucket sequences, so keys sort by id and a customer's history
-// is a prefix scan.
+// (loudly) to read what a newer one wrote. The values every message writes
+// are binary, each behind a format byte of its own: customer records,
+// interactions and outbox items (codec_binary.go) and delivery states
+// (stateFormat); all still read from the JSON of older binaries. Ids are
+// 8-byte big-endian bucket sequences, so keys sort by id and a customer's
+// history is a prefix scan.
 // Every secondary index and counter is written in the same transaction as
 // the record it describes.
 //
@@ -547,6 +547,13 @@ var migrations = []func(*bbolt.Tx) error{
 	// 4: the segment index ordered by value (segmentKey), so that a page
 	// of /crm segment reads one page of keys, not every customer.
 	migrateSegmentIndex,
+	// 5: customer records, interactions, outbox items and delivery states
+	// are written in compact binary forms (codec_binary.go, stateFormat).
+	// Nothing is rewritten: values in JSON still read, and each takes the
+	// binary form when it is next saved. The version is raised so that an
+	// older binary refuses the whole file at open ("upgrade idicbot")
+	// instead of failing on the first binary value it meets.
+	func(*bbolt.Tx) error { return nil },
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"time"
 
-	jsonv2 "github.com/go-json-experiment/json"
-	jsonv1 "github.com/go-json-experiment/json/v1"
 	"github.com/go-telegram/bot/models"
 )
 
@@ -78,14 +76,6 @@ func (a *Adapter) getUpdates(ctx context.Context, offset int64, timeout time.Dur
 		return nil, &apiError{Code: code, Description: r.Description, RetryAfter: time.Duration(r.Parameters.RetryAfter) * time.Second}
 	}
 	return r.Result, nil
-}
-
-// decodeJSON decodes as encoding/json does (the same options: names matched
-// without regard to case, invalid UTF-8 replaced, …), with the v2 JSON
-// package's faster implementation: every update is decoded here, and the
-// ids of every getUpdates answer, most of them known already.
-func decodeJSON(data []byte, v any) error {
-	return jsonv2.Unmarshal(data, v, jsonv1.DefaultOptionsV1())
 }
 
 // redact removes the token from an error's text (url.Error carries the URL).

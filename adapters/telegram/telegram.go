@@ -22,6 +22,8 @@ import (
 	"sync"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 
@@ -391,4 +393,13 @@ func (a *Adapter) callHandler(ctx context.Context, updateID int64, in bot.Inboun
 		return fmt.Errorf("update %d: %w", updateID, err)
 	}
 	return nil
+}
+
+// decodeJSON decodes as encoding/json does (the same options: names matched
+// without regard to case, invalid UTF-8 replaced, …), with the v2 JSON
+// package's faster implementation: every update (polled or posted to the webhook)
+// is decoded with it, and the ids of every getUpdates answer, most of them
+// known already.
+func decodeJSON(data []byte, v any) error {
+	return jsonv2.Unmarshal(data, v, jsonv1.DefaultOptionsV1())
 }

@@ -147,43 +147,19 @@ func benchBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
 	var lastTx *bbolt.Tx
 	var commits int64
 	before := db.Stats().TxStats
-	var next atomic.Int64
-	lat := make([][]time.Duration, o.Concurrency)
-	cpu0, start := processCPU(), time.Now()
-	var wg sync.WaitGroup
-	var firstErr atomic.Value
-	for w := 0; w < o.Concurrency; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for {
-				i := next.Add(1)
-				if i > int64(o.Messages) || ctx.Err() != nil {
-					return
-				}
-				t0 := time.Now()
-				err := db.Batch(func(tx *bbolt.Tx) error {
-					if tx != lastTx {
-						lastTx, commits = tx, commits+1
-					}
-					return tx.Bucket([]byte("b")).Put([]byte(strconv.FormatInt(i, 10)), val)
-				})
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
+	res, err := runOps(ctx, o.Messages, o.Concurrency, func(_, i int) error {
+		return db.Batch(func(tx *bbolt.Tx) error {
+			if tx != lastTx {
+				lastTx, commits = tx, commits+1
 			}
-		}(w)
-	}
-	wg.Wait()
-	el, cpu := time.Since(start), processCPU()-cpu0
-	if err, _ := firstErr.Load().(error); err != nil {
+			return tx.Bucket([]byte("b")).Put([]byte(strconv.Itoa(i)), val)
+		})
+	}, nil)
+	if err != nil {
 		return benchResult{}, err
 	}
-	all := slices.Concat(lat...)
-	res := benchResult{Name: "baseline: bbolt Batch 512B puts", Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99), CPU: cpu}
-	res.Writer = commitStats(before, db.Stats().TxStats, commits, int64(len(all)), res)
+	res.Name = "baseline: bbolt Batch 512B puts"
+	res.Writer = commitStats(before, db.Stats().TxStats, commits, int64(res.Ops), res)
 	return res, nil
 }
 
@@ -338,47 +314,70 @@ func commitStats(before, after bbolt.TxStats, commits, applied int64, r benchRes
 // each conversation owns a customer at a time, so one customer's messages
 // stay in order, as on a real channel. done runs before the clock stops.
 func driveConversations(ctx context.Context, o benchOptions, send func(ctx context.Context, cust, seq int, text string) error, done func(context.Context) error) (benchResult, error) {
-	var next atomic.Int64
-	lat := make([][]time.Duration, o.Concurrency)
-	var firstErr atomic.Value
+	rngs := make([]*rand.Rand, o.Concurrency)
+	for w := range rngs {
+		rngs[w] = rand.New(rand.NewPCG(uint64(w), 7))
+	}
+	return runOps(ctx, o.Messages, o.Concurrency, func(w, i int) error {
+		// Customer of message i: conversations interleave, each customer
+		// is handled by one worker (cust % Concurrency == w).
+		rng := rngs[w]
+		cust := w + o.Concurrency*rng.IntN(max(1, o.Customers/o.Concurrency))
+		text := benchTexts[rng.IntN(len(benchTexts))]
+		if strings.Contains(text, "%s") { // each customer has a phone of their own
+			text = fmt.Sprintf(text, fmt.Sprintf("09%08d", cust))
+		}
+		return send(ctx, cust, i, text)
+	}, done)
+}
+
+// runOps runs operations 1…n from conc goroutines — op(w, i) is operation i
+// on goroutine w — and times each. The first error stops every goroutine
+// before its next operation and is returned. done, when not nil, runs before
+// the clock stops. The result has no name.
+func runOps(ctx context.Context, n, conc int, op func(w, i int) error, done func(context.Context) error) (benchResult, error) {
+	var (
+		next     atomic.Int64
+		mu       sync.Mutex
+		firstErr error
+		failed   atomic.Bool
+		wg       sync.WaitGroup
+	)
+	lat := make([][]time.Duration, conc)
 	cpu0, start := processCPU(), time.Now()
-	var wg sync.WaitGroup
-	for w := 0; w < o.Concurrency; w++ {
+	for w := range conc {
 		wg.Add(1)
-		go func(w int) {
+		go func() {
 			defer wg.Done()
-			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for {
 				i := int(next.Add(1))
-				if i > o.Messages || ctx.Err() != nil {
+				if i > n || ctx.Err() != nil || failed.Load() {
 					return
 				}
-				// Customer of message i: conversations interleave, each
-				// customer is handled by one worker (cust % Concurrency == w).
-				cust := w + o.Concurrency*rng.IntN(max(1, o.Customers/o.Concurrency))
 				t0 := time.Now()
-				text := benchTexts[rng.IntN(len(benchTexts))]
-				if strings.Contains(text, "%s") { // each customer has a phone of their own
-					text = fmt.Sprintf(text, fmt.Sprintf("09%08d", cust))
-				}
-				if err := send(ctx, cust, i, text); err != nil {
-					firstErr.CompareAndSwap(nil, err)
+				if err := op(w, i); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					failed.Store(true)
 					return
 				}
 				lat[w] = append(lat[w], time.Since(t0))
 			}
-		}(w)
+		}()
 	}
 	wg.Wait()
+	if firstErr != nil {
+		return benchResult{}, firstErr
+	}
 	if done != nil {
 		if err := done(ctx); err != nil {
 			return benchResult{}, err
 		}
 	}
 	el, cpu := time.Since(start), processCPU()-cpu0
-	if err, _ := firstErr.Load().(error); err != nil {
-		return benchResult{}, err
-	}
 	all := slices.Concat(lat...)
 	return benchResult{Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99), CPU: cpu}, nil
 }

@@ -14,10 +14,8 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/telegram"
@@ -147,38 +145,13 @@ func benchTelegramSend(ctx context.Context, o benchOptions, core benchResult, po
 		}
 		defer pprof.StopCPUProfile()
 	}
-	var next atomic.Int64
-	var firstErr atomic.Value
-	lat := make([][]time.Duration, benchSendConns)
-	var wg sync.WaitGroup
-	cpu0, start := processCPU(), time.Now()
-	for w := range benchSendConns {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				t0 := time.Now()
-				if err := a.Send(ctx, items[i]); err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					return
-				}
-				lat[w] = append(lat[w], time.Since(t0))
-			}
-		}()
-	}
-	wg.Wait()
-	el, cpu := time.Since(start), processCPU()-cpu0
-	if err, _ := firstErr.Load().(error); err != nil {
+	res, err := runOps(ctx, n, benchSendConns, func(_, i int) error { return a.Send(ctx, items[i-1]) }, nil)
+	if err != nil {
 		return fmt.Errorf("telegram send bench: %w", err)
 	}
-	all := slices.Concat(lat...)
-	res := benchResult{Name: "telegram sendMessage alone", Ops: len(all), Elapsed: el, P50: percentile(all, 0.5), P99: percentile(all, 0.99), CPU: cpu}
+	res.Name = "telegram sendMessage alone"
 	fmt.Fprintf(o.Out, "%s\n  (the polling run's replies sent again, %d calls at once, adapter → library → fake Bot API server, nothing else running)\n", res, benchSendConns)
-	if cpu == 0 || core.CPU == 0 {
+	if res.CPU == 0 || core.CPU == 0 {
 		return nil
 	}
 	perUpdate := float64(len(polled.sent)) / float64(polled.res.Ops)

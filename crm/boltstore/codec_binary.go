@@ -22,8 +22,8 @@ import (
 // only formatVersion, refuse these forms as newer instead of misreading them.
 //
 // After the byte, the fields in the order of the Go type, nested structs
-// inline: strings as uvarint length + bytes, counts and non-negative ints
-// as uvarints, other ints as varints, bools as a byte, times as 0 (zero
+// inline: strings as uvarint length + bytes, ids and counts as uvarints,
+// other ints as varints, bools as a byte, times as 0 (zero
 // time) or 1 + varint Unix seconds + uvarint nanoseconds + varint zone
 // offset in seconds, an optional value as a presence byte, a slice or map
 // as a uvarint count then its elements (map keys sorted, so equal values
@@ -115,6 +115,90 @@ func encodeCustomer(c *crm.Customer) []byte {
 	e.time(c.CreatedAt)
 	e.time(c.UpdatedAt)
 	return e.b
+}
+
+// decodeCustomer reads a customer record: the binary form, or the JSON of
+// older binaries.
+func decodeCustomer(key, data []byte, c *crm.Customer) error {
+	if len(data) == 0 || data[0] != customerFormat {
+		return decode(bktCustomers, key, data, c)
+	}
+	d := newBinDecoder(data)
+	c.ID = crm.ID(d.uint("id"))
+	c.Name = d.str("name")
+	c.Phone = d.str("phone")
+	c.Email = d.str("email")
+	c.Address = d.str("address")
+	c.Language = d.str("language")
+	if d.bool("birthday") {
+		b := d.time("birthday")
+		c.Birthday = &b
+	}
+	c.IsBusiness = d.bool("is_business")
+	c.Company = d.str("company")
+	c.Source = d.str("source")
+	c.ExternalID = d.str("external_id")
+	if n := d.count("identities"); n > 0 {
+		c.Identities = make([]crm.Identity, n)
+		for i := range c.Identities {
+			id := &c.Identities[i]
+			id.Channel = crm.Channel(d.str("identity channel"))
+			id.UserID = d.str("identity user id")
+			id.ChatID = d.str("identity chat id")
+			id.Username = d.str("identity username")
+			id.Unreachable = d.bool("identity unreachable")
+			id.UnreachableSince = d.time("identity unreachable since")
+			id.UnreachableWhy = d.str("identity unreachable why")
+			id.FirstSeen = d.time("identity first seen")
+		}
+	}
+	c.Tags = d.strs("tags")
+	if n := d.count("notes"); n > 0 {
+		c.Notes = make([]crm.Note, n)
+		for i := range c.Notes {
+			c.Notes[i] = crm.Note{Time: d.time("note time"), Author: d.str("note author"), Text: d.str("note text")}
+		}
+	}
+	c.Interests = d.strs("interests")
+	c.Segment = crm.SegmentAssignment{Name: d.str("segment"), Rule: d.str("segment rule"), Since: d.time("segment since")}
+	c.Consent = crm.Consent{OptedOut: d.bool("opted out"), Since: d.time("consent since")}
+	c.Handoff = crm.Handoff{Active: d.bool("handoff"), RequestedAt: d.time("handoff requested"), Agent: d.str("handoff agent"),
+		TakenAt: d.time("handoff taken"), Thread: d.str("handoff thread")}
+	s := &c.Stats
+	s.FirstSeen = d.time("first seen")
+	s.LastSeen = d.time("last seen")
+	s.MessagesIn = d.int("messages in")
+	s.MessagesOut = d.int("messages out")
+	s.Orders = d.int("orders")
+	s.TotalSpent = d.int64("total spent")
+	s.FirstOrder = d.time("first order")
+	s.LastOrder = d.time("last order")
+	s.OffersShown = d.int("offers shown")
+	s.OffersTaken = d.int("offers accepted")
+	if n := d.count("daily"); n > 0 {
+		s.Daily = make(map[string]int, n)
+		for range n {
+			day := d.str("daily day")
+			s.Daily[day] = d.int("daily count")
+		}
+	}
+	if n := d.count("offers"); n > 0 {
+		c.Offers = make(map[string]*crm.OfferStat, n)
+		for range n {
+			id := d.str("offer id")
+			var st *crm.OfferStat
+			if d.bool("offer stat") {
+				st = &crm.OfferStat{Shown: d.int("offer shown"), LastShown: d.time("offer last shown"),
+					Accepted: d.int("offer accepted"), Declined: d.int("offer declined")}
+			}
+			c.Offers[id] = st
+		}
+	}
+	c.Sentiment = d.str("sentiment")
+	c.Dialog = d.str("dialog")
+	c.CreatedAt = d.time("created at")
+	c.UpdatedAt = d.time("updated at")
+	return d.done(bktCustomers, key, "customer record")
 }
 
 func encodeInteraction(i *crm.Interaction) []byte {
@@ -260,90 +344,6 @@ func (e *binEncoder) time(t time.Time) {
 	e.int(t.Unix())
 	e.uint(uint64(t.Nanosecond()))
 	e.int(int64(off))
-}
-
-// decodeCustomer reads a customer record: the binary form, or the JSON of
-// older binaries.
-func decodeCustomer(key, data []byte, c *crm.Customer) error {
-	if len(data) == 0 || data[0] != customerFormat {
-		return decode(bktCustomers, key, data, c)
-	}
-	d := newBinDecoder(data)
-	c.ID = crm.ID(d.uint("id"))
-	c.Name = d.str("name")
-	c.Phone = d.str("phone")
-	c.Email = d.str("email")
-	c.Address = d.str("address")
-	c.Language = d.str("language")
-	if d.bool("birthday") {
-		b := d.time("birthday")
-		c.Birthday = &b
-	}
-	c.IsBusiness = d.bool("is_business")
-	c.Company = d.str("company")
-	c.Source = d.str("source")
-	c.ExternalID = d.str("external_id")
-	if n := d.count("identities"); n > 0 {
-		c.Identities = make([]crm.Identity, n)
-		for i := range c.Identities {
-			id := &c.Identities[i]
-			id.Channel = crm.Channel(d.str("identity channel"))
-			id.UserID = d.str("identity user id")
-			id.ChatID = d.str("identity chat id")
-			id.Username = d.str("identity username")
-			id.Unreachable = d.bool("identity unreachable")
-			id.UnreachableSince = d.time("identity unreachable since")
-			id.UnreachableWhy = d.str("identity unreachable why")
-			id.FirstSeen = d.time("identity first seen")
-		}
-	}
-	c.Tags = d.strs("tags")
-	if n := d.count("notes"); n > 0 {
-		c.Notes = make([]crm.Note, n)
-		for i := range c.Notes {
-			c.Notes[i] = crm.Note{Time: d.time("note time"), Author: d.str("note author"), Text: d.str("note text")}
-		}
-	}
-	c.Interests = d.strs("interests")
-	c.Segment = crm.SegmentAssignment{Name: d.str("segment"), Rule: d.str("segment rule"), Since: d.time("segment since")}
-	c.Consent = crm.Consent{OptedOut: d.bool("opted out"), Since: d.time("consent since")}
-	c.Handoff = crm.Handoff{Active: d.bool("handoff"), RequestedAt: d.time("handoff requested"), Agent: d.str("handoff agent"),
-		TakenAt: d.time("handoff taken"), Thread: d.str("handoff thread")}
-	s := &c.Stats
-	s.FirstSeen = d.time("first seen")
-	s.LastSeen = d.time("last seen")
-	s.MessagesIn = d.int("messages in")
-	s.MessagesOut = d.int("messages out")
-	s.Orders = d.int("orders")
-	s.TotalSpent = d.int64("total spent")
-	s.FirstOrder = d.time("first order")
-	s.LastOrder = d.time("last order")
-	s.OffersShown = d.int("offers shown")
-	s.OffersTaken = d.int("offers accepted")
-	if n := d.count("daily"); n > 0 {
-		s.Daily = make(map[string]int, n)
-		for range n {
-			day := d.str("daily day")
-			s.Daily[day] = d.int("daily count")
-		}
-	}
-	if n := d.count("offers"); n > 0 {
-		c.Offers = make(map[string]*crm.OfferStat, n)
-		for range n {
-			id := d.str("offer id")
-			var st *crm.OfferStat
-			if d.bool("offer stat") {
-				st = &crm.OfferStat{Shown: d.int("offer shown"), LastShown: d.time("offer last shown"),
-					Accepted: d.int("offer accepted"), Declined: d.int("offer declined")}
-			}
-			c.Offers[id] = st
-		}
-	}
-	c.Sentiment = d.str("sentiment")
-	c.Dialog = d.str("dialog")
-	c.CreatedAt = d.time("created at")
-	c.UpdatedAt = d.time("updated at")
-	return d.done(bktCustomers, key, "customer record")
 }
 
 // binDecoder reads the binary form; the first problem sticks, and every

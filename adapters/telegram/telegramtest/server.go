@@ -817,10 +817,9 @@ type chatRef struct {
 }
 
 // checkMarkup validates reply_markup the way the real server refuses it.
-// It reads with the v2 JSON package, as strictly as the real server reads
-// (names match exactly; invalid UTF-8 and duplicate names are refused), and
-// at well under half the cost of encoding/json's maps: every bench reply
-// crosses it.
+// It reads with the v2 JSON package (names matched exactly; invalid UTF-8
+// and duplicate names refused), at well under half the cost of
+// encoding/json's maps: every bench reply crosses it.
 func checkMarkup(m string) *apiError {
 	var markup struct {
 		InlineKeyboard [][]map[string]jsontext.Value `json:"inline_keyboard"`

@@ -47,6 +47,8 @@ type AssistResult struct {
 func (c *Core) assist(ctx context.Context, in Inbound, u Understanding) (AssistResult, bool) {
 	// The rules are unsure, or they saw a product or price question without
 	// naming a product ("điện thoại khoảng 15 triệu"): the assistant helps.
+	// A price range the rules read ("dưới 5 triệu") is answered from it when
+	// the assistant is off or fails.
 	vague := (u.Intent == IntentProduct || u.Intent == IntentPrice) && len(u.Products) == 0
 	if c.assistant == nil || (u.Sure && !vague) || in.Kind != crm.KindText || in.EditOf != "" {
 		return AssistResult{}, false

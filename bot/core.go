@@ -546,7 +546,8 @@ func (t *turn) differentiate(cause string) {
 }
 
 // mergeUnderstanding keeps what the rules found for sure (phone, email,
-// products) and takes the assistant's intent, language and extra products.
+// products) and takes the assistant's intent, language and extra products;
+// products or a budget from the assistant replace the rules' price range.
 func mergeUnderstanding(rules, a Understanding) Understanding {
 	out := rules
 	if a.Intent != "" && knownIntent(a.Intent) {
@@ -572,6 +573,11 @@ func mergeUnderstanding(rules, a Understanding) Understanding {
 	}
 	if a.Budget > 0 {
 		out.Budget = a.Budget
+	}
+	if len(a.Products) > 0 || a.Budget > 0 {
+		// The assistant's products for the budget answer, not the rules'
+		// price range.
+		out.Range, out.Suggest, out.InRange = nil, nil, false
 	}
 	return out
 }

@@ -30,7 +30,14 @@ func (t *turn) customize() error {
 		reply = append(reply, say(lang, "greeting", name, t.core.shop))
 		offer = true
 	case IntentProduct, IntentPrice:
-		if len(u.Products) > 0 {
+		if u.Range != nil && len(u.Suggest) > 0 {
+			if u.InRange {
+				reply = append(reply, say(lang, "range_intro", u.Range.describe(lang)))
+			} else {
+				reply = append(reply, say(lang, "range_none", u.Range.describe(lang)))
+			}
+			reply = append(reply, productLines(lang, u.Suggest, 3))
+		} else if len(u.Products) > 0 {
 			reply = append(reply, productLines(lang, u.Products, 3))
 		} else if t.assist.Answer != "" {
 			reply = append(reply, t.assist.Answer)

@@ -35,6 +35,12 @@ type Understanding struct {
 	Phone    string // E.164, shared in the text or a contact
 	Email    string
 	Budget   int64 // VND, when the customer named one (LLM)
+	// Range is the price range the customer asks about ("dưới 5 triệu"),
+	// when the text names one; Suggest are the catalog's products for it
+	// (InRange false: none is in range, these are the nearest).
+	Range   *PriceRange
+	Suggest []*crm.Product
+	InRange bool
 	// Sentiment is "positive", "neutral" or "negative" when the LLM judged it.
 	Sentiment string
 }
@@ -57,7 +63,8 @@ var intentPhrases = []struct {
 }
 
 var viWords = set("toi", "ban", "gia", "bao", "nhieu", "khong", "co", "mua", "chao", "xin", "oi", "nhe", "em", "anh", "chi", "duoc", "cho", "la", "muon", "khuyen", "mai", "san", "pham", "cam", "on", "gap", "nhan", "vien", "dung", "gui", "nua", "huy", "dat", "hang", "cua", "minh", "voi", "nay", "nao", "gi", "sao", "the", "a", "shop", "ak", "ko", "k", "dc", "uu", "dai", "giam", "tien", "dien", "thoai")
-var enWords = set("hello", "hi", "hey", "the", "i", "want", "to", "buy", "price", "how", "much", "is", "what", "do", "you", "have", "please", "thanks", "thank", "human", "talk", "stop", "my", "phone", "email", "promotion", "promotions", "discount", "deal", "deals", "order", "any", "are", "there", "can", "me", "a", "an", "of", "for", "it", "this", "that", "with", "and", "good", "morning", "products", "offer", "offers", "sale", "tell", "more", "about", "number", "would", "like", "cost", "costs", "does")
+var enWords = set("hello", "hi", "hey", "the", "i", "want", "to", "buy", "price", "how", "much", "is", "what", "do", "you", "have", "please", "thanks", "thank", "human", "talk", "stop", "my", "phone", "email", "promotion", "promotions", "discount", "deal", "deals", "order", "any", "are", "there", "can", "me", "a", "an", "of", "for", "it", "this", "that", "with", "and", "good", "morning", "products", "offer", "offers", "sale", "tell", "more", "about", "number", "would", "like", "cost", "costs", "does",
+	"anything", "something", "under", "below", "over", "above", "around", "between", "million", "phones", "laptops", "accessories", "cheap", "cheaper", "than", "less")
 
 func set(words ...string) map[string]bool {
 	m := make(map[string]bool, len(words))
@@ -157,6 +164,15 @@ func Understand(in Inbound, cat *crm.Catalog) Understanding {
 	}
 	if !u.Sure && len(u.Products) > 0 {
 		u.Intent, u.Sure = IntentProduct, true
+	}
+	// A price range ("điện thoại dưới 5 triệu", "anything under 2 million?")
+	// is a product question, answered from the catalog.
+	if cat != nil && u.Phone == "" && (u.Intent == IntentUnknown || u.Intent == IntentProduct || u.Intent == IntentPrice) {
+		if r := findPriceRange(folded); r != nil {
+			u.Range = r
+			u.Suggest, u.InRange = inRange(cat, r, categoryOf(cat, padded), u.Products)
+			u.Intent, u.Sure = IntentProduct, true
+		}
 	}
 	if (u.Phone != "" || u.Email != "") && (u.Intent == IntentUnknown || u.Intent == IntentGreeting || u.Intent == IntentThanks) {
 		u.Intent, u.Sure = IntentContact, true

@@ -741,7 +741,7 @@ func AgentName(agent string) string {
 
 // ParseAmount reads a VND amount the way people type it: 1500000,
 // 1.500.000, 1,500,000, 1,5tr, 1.5tr, 1tr5, 1.5m, 2tr, 2 triệu, 500k,
-// 500 nghìn, 500.000đ, 1,2 tỷ. With a unit (k, nghìn, ngàn, tr, triệu, m, tỷ,
+// 500 nghìn, 500.000đ, 1,2 tỷ, 5 củ. With a unit (k, nghìn, ngàn, tr, triệu, củ, m, tỷ,
 // b) one separator is a decimal point; without one, separators group
 // thousands. The amount must be a positive whole number of đồng.
 func ParseAmount(s string) (int64, error) {
@@ -781,7 +781,7 @@ func ParseAmount(s string) (int64, error) {
 	case "":
 	case "k", "nghin", "ngan", "ng":
 		mult = 1_000
-	case "tr", "trieu", "m", "mil", "million":
+	case "tr", "trieu", "cu", "m", "mil", "million":
 		mult = 1_000_000
 	case "ty", "ti", "b", "bn", "billion":
 		mult = 1_000_000_000

@@ -1,0 +1,171 @@
+package bot
+
+import (
+	"cmp"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// PriceRange is the price a customer asks about: "dưới 5 triệu" (Max),
+// "trên 20tr" (Min), "từ 5 đến 10 triệu" (both), "tầm 10 triệu" (Around,
+// with Min and Max 30% either side). Amounts are VND; 0 is open.
+type PriceRange struct {
+	Min, Max int64
+	Around   int64
+}
+
+// Matched on folded text (lower case, no diacritics). An amount needs a
+// unit ("5tr", "5 triệu", "500k", "2 million") or thousands separators
+// ("5.000.000"), so phone numbers and counts are not prices; ParseAmount
+// reads it.
+const (
+	amountUnit = `(?:k|nghin|ngan|tr|trieu|cu|m|mil|million|ty|ti)`
+	amountRe   = `(\d[\d.,]*)\s*(` + amountUnit + `(?:\d{1,3})?\b)?\s*(?:d|dong|vnd)?\b`
+	priceWord  = `(?:\s+(?:gia|muc gia|tam gia|price))?`
+	// "rẻ hơn tầm 5 củ", "under about 2 million": a ceiling or floor.
+	aboutWord = `(?:\s+(?:tam|khoang|chung|around|about))?`
+)
+
+var (
+	rangeRe  = regexp.MustCompile(`(?:^|\s)(?:tu|from|between)?` + priceWord + `\s*` + amountRe + `\s*(?:den|toi|-|to|and)\s*` + amountRe)
+	maxRe    = regexp.MustCompile(`(?:^|\s)(?:duoi|khong qua|toi da|re hon|under|below|less than|cheaper than|max|up to|at most|within)` + priceWord + aboutWord + `\s*` + amountRe)
+	minRe    = regexp.MustCompile(`(?:^|\s)(?:tren|hon|over|above|more than|at least)` + priceWord + aboutWord + `\s*` + amountRe)
+	aroundRe = regexp.MustCompile(`(?:^|\s)(?:tam|khoang|chung|co|around|about|roughly|approximately)` + priceWord + `\s*` + amountRe)
+	bareRe   = regexp.MustCompile(`(?:^|\s)` + amountRe)
+)
+
+// minPrice is the smallest amount read as a price: "dưới 5" is not 5 đồng.
+const minPrice = 10_000
+
+// amountOf reads an amount matched by amountRe (number, unit); unit, when
+// the number has none, is borrowed ("từ 5 đến 10 triệu").
+func amountOf(num, unit, borrowed string) int64 {
+	num = strings.TrimRight(num, ".,")
+	if strings.HasPrefix(num, "0") {
+		return 0 // a phone number ("0912.345.678"), not a price
+	}
+	if unit == "" {
+		unit = borrowed
+	}
+	v, err := ParseAmount(num + unit)
+	if err != nil || v < minPrice {
+		return 0
+	}
+	return v
+}
+
+// findPriceRange reads the price range a folded message names, or nil. An
+// amount without a word saying which way ("điện thoại 5 triệu") is read as
+// "around".
+func findPriceRange(folded string) *PriceRange {
+	if !strings.ContainsAny(folded, "0123456789") {
+		return nil // most messages: no regexp runs
+	}
+	if m := rangeRe.FindStringSubmatch(folded); m != nil && (m[2] != "" || m[4] != "") {
+		lo, hi := amountOf(m[1], m[2], m[4]), amountOf(m[3], m[4], "")
+		if lo > 0 && hi > 0 {
+			return &PriceRange{Min: min(lo, hi), Max: max(lo, hi)}
+		}
+	}
+	if m := maxRe.FindStringSubmatch(folded); m != nil {
+		if v := amountOf(m[1], m[2], ""); v > 0 {
+			return &PriceRange{Max: v}
+		}
+	}
+	if m := minRe.FindStringSubmatch(folded); m != nil {
+		if v := amountOf(m[1], m[2], ""); v > 0 {
+			return &PriceRange{Min: v}
+		}
+	}
+	for _, re := range []*regexp.Regexp{aroundRe, bareRe} {
+		// Without a word before it, an amount needs a unit or thousands
+		// separators to be a price.
+		if m := re.FindStringSubmatch(folded); m != nil && (re == aroundRe || m[2] != "" || strings.ContainsAny(m[1], ".,")) {
+			if v := amountOf(m[1], m[2], ""); v > 0 {
+				return &PriceRange{Min: v * 7 / 10, Max: v * 13 / 10, Around: v}
+			}
+		}
+	}
+	return nil
+}
+
+func (r *PriceRange) contains(price int64) bool {
+	return price >= r.Min && (r.Max == 0 || price <= r.Max)
+}
+
+// categoryOf returns the catalog category a message names ("điện thoại",
+// "phones", "phụ kiện"…, from the category names the bot answers with), or "".
+func categoryOf(cat *crm.Catalog, padded string) string {
+	for _, c := range cat.Categories() {
+		for _, lang := range []string{"vi", "en"} {
+			name := crm.Fold(categoryName(lang, c))
+			for _, n := range []string{name, strings.TrimSuffix(name, "s"), crm.Fold(c)} {
+				if strings.Contains(padded, " "+n+" ") {
+					return c
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// inRange returns the products asked about within r, the best fit first
+// (the nearest to the ceiling, the floor, the middle or the "around"
+// amount): the products the message names ("tai nghe dưới 1 triệu"), else
+// those of the category it names, else the whole catalog. With none in
+// range it returns the nearest of them instead, and false: asked for
+// earbuds under 1 million, the answer is the earbuds' price, not a power
+// bank.
+func inRange(cat *crm.Catalog, r *PriceRange, category string, named []*crm.Product) ([]*crm.Product, bool) {
+	pool := slices.Clone(named)
+	if len(pool) == 0 {
+		for _, p := range cat.Products {
+			if category == "" || p.Category == category {
+				pool = append(pool, p)
+			}
+		}
+	}
+	target := r.Around
+	switch {
+	case target != 0:
+	case r.Max != 0 && r.Min == 0:
+		target = r.Max
+	case r.Max == 0:
+		target = r.Min
+	default:
+		target = (r.Min + r.Max) / 2
+	}
+	dist := func(p *crm.Product) int64 {
+		if d := p.Price - target; d >= 0 {
+			return d
+		}
+		return target - p.Price
+	}
+	slices.SortStableFunc(pool, func(a, b *crm.Product) int { return cmp.Compare(dist(a), dist(b)) })
+	var fit []*crm.Product
+	for _, p := range pool {
+		if r.contains(p.Price) {
+			fit = append(fit, p)
+		}
+	}
+	if len(fit) > 0 {
+		return fit, true
+	}
+	return pool, false
+}
+
+// describe says the range in words: "dưới 5.000.000 ₫", "from … to …".
+func (r *PriceRange) describe(lang string) string {
+	switch {
+	case r.Around != 0:
+		return say(lang, "range_around", crm.VND(r.Around))
+	case r.Min == 0:
+		return say(lang, "range_under", crm.VND(r.Max))
+	case r.Max == 0:
+		return say(lang, "range_over", crm.VND(r.Min))
+	}
+	return say(lang, "range_between", crm.VND(r.Min), crm.VND(r.Max))
+}

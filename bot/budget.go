@@ -82,8 +82,9 @@ func findPriceRange(folded string) *PriceRange {
 	}
 	for _, re := range []*regexp.Regexp{aroundRe, bareRe} {
 		// Without a word before it, an amount needs a unit or thousands
-		// separators to be a price.
-		if m := re.FindStringSubmatch(folded); m != nil && (re == aroundRe || m[2] != "" || strings.ContainsAny(m[1], ".,")) {
+		// separators to be a price. Here "m" is a length ("cáp sạc có 1m
+		// không"), not a million.
+		if m := re.FindStringSubmatch(folded); m != nil && m[2] != "m" && (re == aroundRe || m[2] != "" || strings.ContainsAny(m[1], ".,")) {
 			if v := amountOf(m[1], m[2], ""); v > 0 {
 				return &PriceRange{Min: v * 7 / 10, Max: v * 13 / 10, Around: v}
 			}

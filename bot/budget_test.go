@@ -38,6 +38,10 @@ func TestFindPriceRange(t *testing.T) {
 		{"dưới 5 được không", nil},
 		{"tôi 25 tuổi", nil},
 		{"5 máy", nil},
+		{"cáp sạc 1m có không", nil},
+		{"cáp sạc có 1m không", nil},
+		{"under 1.5m", &PriceRange{Max: 1_500_000}},
+		{"có cáp dưới 100k không", &PriceRange{Max: 100_000}},
 	} {
 		t.Run(tc.text, func(t *testing.T) {
 			got := findPriceRange(crm.Fold(tc.text))

@@ -102,7 +102,7 @@ func (r *PriceRange) contains(price int64) bool {
 func categoryOf(cat *crm.Catalog, padded string) string {
 	for _, c := range cat.Categories() {
 		for _, lang := range []string{"vi", "en"} {
-			name := crm.Fold(categoryName(lang, c))
+			name := crm.Fold(categoryName(cat, lang, c))
 			for _, n := range []string{name, strings.TrimSuffix(name, "s"), crm.Fold(c)} {
 				if strings.Contains(padded, " "+n+" ") {
 					return c

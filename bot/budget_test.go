@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/idicbot/idicbot/crm"
@@ -97,5 +98,36 @@ func TestInRange(t *testing.T) {
 				t.Fatalf("inRange = %s, %v; want %s, %v", ids(got), in, tc.want, tc.in)
 			}
 		})
+	}
+}
+
+func TestCategoryNamesFromTheCatalog(t *testing.T) {
+	cat, err := crm.ParseCatalog("catalog.yaml", []byte("shop: S\nproducts:\n"+
+		"  - {id: ao, name: Áo thun, price: 150000, category: fashion}\n"+
+		"  - {id: op, name: Ốp lưng, price: 90000, category: case}\n"+
+		"categories:\n  fashion: {vi: \"thời trang\", en: clothes}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ lang, category, want string }{
+		{"vi", "fashion", "thời trang"}, // the catalog's name
+		{"en", "fashion", "clothes"},
+		{"vi", "phone", "điện thoại"}, // the default
+		{"vi", "case", "case"},        // neither: the id
+	} {
+		if got := categoryName(cat, tc.lang, tc.category); got != tc.want {
+			t.Errorf("categoryName(%s, %s) = %q, want %q", tc.lang, tc.category, got, tc.want)
+		}
+	}
+	for text, want := range map[string]string{
+		"đồ thời trang dưới 200k": "fashion",
+		"any clothes under 200k?": "fashion",
+		"thoi trang":              "fashion",
+		"ốp lưng":                 "", // a product keyword, not a category name
+	} {
+		padded := " " + strings.Join(crm.Words(crm.Fold(text)), " ") + " "
+		if got := categoryOf(cat, padded); got != want {
+			t.Errorf("categoryOf(%q) = %q, want %q", text, got, want)
+		}
 	}
 }

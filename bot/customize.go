@@ -170,7 +170,7 @@ func (t *turn) catalogOverview(lang string) string {
 	cat := t.core.catalog
 	var cats []string
 	for _, c := range cat.Categories() {
-		cats = append(cats, categoryName(lang, c))
+		cats = append(cats, categoryName(cat, lang, c))
 	}
 	if len(cat.Products) == 0 {
 		return ""

@@ -102,13 +102,22 @@ func say(lang, key string, args ...any) string {
 	return fmt.Sprintf(p, args...)
 }
 
-var categoryNames = map[string]map[string]string{
+// defaultCategoryNames name the categories of the built-in catalog when
+// the shop's catalog does not (its "categories:" section).
+var defaultCategoryNames = map[string]map[string]string{
 	"vi": {"phone": "điện thoại", "laptop": "laptop", "accessory": "phụ kiện"},
 	"en": {"phone": "phones", "laptop": "laptops", "accessory": "accessories"},
 }
 
-func categoryName(lang, c string) string {
-	if n, ok := categoryNames[lang][c]; ok {
+// categoryName is how answers name a category: the catalog's name for it,
+// else the default, else its id.
+func categoryName(cat *crm.Catalog, lang, c string) string {
+	if cat != nil {
+		if n := cat.CategoryName(lang, c); n != "" {
+			return n
+		}
+	}
+	if n, ok := defaultCategoryNames[lang][c]; ok {
 		return n
 	}
 	return c

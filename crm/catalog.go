@@ -30,6 +30,11 @@ func (p *Product) DisplayName(lang string) string {
 type Catalog struct {
 	Shop     string     `yaml:"shop"`
 	Products []*Product `yaml:"products"`
+	// CategoryNames names categories in answers, by category and language
+	// ("vi", "en"): categories: {fashion: {vi: "thời trang", en: "fashion"}}.
+	// A category without a name here is named by the bot's defaults
+	// (phone, laptop, accessory) or by its id.
+	CategoryNames map[string]map[string]string `yaml:"categories,omitempty"`
 }
 
 // ParseCatalog reads a catalog file.
@@ -60,7 +65,30 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 			}
 		}
 	}
+	used := map[string]bool{}
+	for _, p := range c.Products {
+		used[p.Category] = true
+	}
+	for cat, names := range c.CategoryNames {
+		if !used[cat] {
+			return nil, Errorf(EINVALID, "%s: categories: %q is no product's category", file, cat)
+		}
+		for lang, name := range names {
+			if lang != "vi" && lang != "en" {
+				return nil, Errorf(EINVALID, "%s: categories: %s: language %q: want vi or en", file, cat, lang)
+			}
+			if strings.TrimSpace(name) == "" {
+				return nil, Errorf(EINVALID, "%s: categories: %s: %s: empty name", file, cat, lang)
+			}
+		}
+	}
 	return &c, nil
+}
+
+// CategoryName returns the name the catalog gives a category in a language,
+// or "".
+func (c *Catalog) CategoryName(lang, category string) string {
+	return c.CategoryNames[category][lang]
 }
 
 // Product returns the product with id, or nil.

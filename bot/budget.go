@@ -37,6 +37,11 @@ var (
 	bareRe   = regexp.MustCompile(`(?:^|\s)` + amountRe)
 )
 
+// AroundPrice is the range "around v": 30% either side.
+func AroundPrice(v int64) *PriceRange {
+	return &PriceRange{Min: v * 7 / 10, Max: v * 13 / 10, Around: v}
+}
+
 // minPrice is the smallest amount read as a price: "dưới 5" is not 5 đồng.
 const minPrice = 10_000
 
@@ -86,7 +91,7 @@ func findPriceRange(folded string) *PriceRange {
 		// không"), not a million.
 		if m := re.FindStringSubmatch(folded); m != nil && m[2] != "m" && (re == aroundRe || m[2] != "" || strings.ContainsAny(m[1], ".,")) {
 			if v := amountOf(m[1], m[2], ""); v > 0 {
-				return &PriceRange{Min: v * 7 / 10, Max: v * 13 / 10, Around: v}
+				return AroundPrice(v)
 			}
 		}
 	}
@@ -113,14 +118,18 @@ func categoryOf(cat *crm.Catalog, padded string) string {
 	return ""
 }
 
-// inRange returns the products asked about within r, the best fit first
-// (the nearest to the ceiling, the floor, the middle or the "around"
-// amount): the products the message names ("tai nghe dưới 1 triệu"), else
-// those of the category it names, else the whole catalog. With none in
-// range it returns the nearest of them instead, and false: asked for
+// ProductsInRange returns the products asked about within r, the best fit
+// first (the nearest to the ceiling, the floor, the middle or the "around"
+// amount): the products named ("tai nghe dưới 1 triệu"), else those of the
+// category (every one when ""). With none in range it returns the nearest
+// one below the range and the nearest one above it, and false: asked for
 // earbuds under 1 million, the answer is the earbuds' price, not a power
-// bank.
-func inRange(cat *crm.Catalog, r *PriceRange, category string, named []*crm.Product) ([]*crm.Product, bool) {
+// bank. The rules answer price questions with it, and the LLM's budget is
+// turned into products with it.
+func ProductsInRange(cat *crm.Catalog, r *PriceRange, category string, named []*crm.Product) ([]*crm.Product, bool) {
+	if cat == nil || r == nil {
+		return nil, false
+	}
 	pool := slices.Clone(named)
 	if len(pool) == 0 {
 		for _, p := range cat.Products {
@@ -147,15 +156,28 @@ func inRange(cat *crm.Catalog, r *PriceRange, category string, named []*crm.Prod
 	}
 	slices.SortStableFunc(pool, func(a, b *crm.Product) int { return cmp.Compare(dist(a), dist(b)) })
 	var fit []*crm.Product
+	var below, above *crm.Product
 	for _, p := range pool {
-		if r.contains(p.Price) {
+		switch {
+		case r.contains(p.Price):
 			fit = append(fit, p)
+		case p.Price < r.Min:
+			if below == nil {
+				below = p
+			}
+		case above == nil:
+			above = p
 		}
 	}
 	if len(fit) > 0 {
 		return fit, true
 	}
-	return pool, false
+	for _, p := range []*crm.Product{below, above} {
+		if p != nil {
+			fit = append(fit, p)
+		}
+	}
+	return fit, false
 }
 
 // describe says the range in words: "dưới 5.000.000 ₫", "from … to …".

@@ -53,7 +53,7 @@ func TestFindPriceRange(t *testing.T) {
 	}
 }
 
-func TestInRange(t *testing.T) {
+func TestProductsInRange(t *testing.T) {
 	cat := &crm.Catalog{Products: []*crm.Product{
 		{ID: "a", Price: 4_890_000, Category: "phone"},
 		{ID: "b", Price: 9_490_000, Category: "phone"},
@@ -82,7 +82,9 @@ func TestInRange(t *testing.T) {
 		{"between", PriceRange{Min: 4_000_000, Max: 10_000_000}, "phone", nil, "ab", true},
 		{"a named product out of range: itself, not another of its category", PriceRange{Max: 1_000_000}, "", []string{"e"}, "e", false},
 		{"a named product in range", PriceRange{Max: 7_000_000}, "", []string{"e"}, "e", true},
-		{"none in the category: the nearest", PriceRange{Max: 1_000_000}, "phone", nil, "abc", false},
+		{"none in the category: the nearest above", PriceRange{Max: 1_000_000}, "phone", nil, "a", false},
+		{"none around: the nearest below and above", PriceRange{Min: 10_500_000, Max: 19_500_000, Around: 15_000_000}, "phone", nil, "bc", false},
+		{"none over: the nearest below", PriceRange{Min: 30_000_000}, "", nil, "c", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var named []*crm.Product
@@ -93,9 +95,9 @@ func TestInRange(t *testing.T) {
 					}
 				}
 			}
-			got, in := inRange(cat, &tc.r, tc.category, named)
+			got, in := ProductsInRange(cat, &tc.r, tc.category, named)
 			if ids(got) != tc.want || in != tc.in {
-				t.Fatalf("inRange = %s, %v; want %s, %v", ids(got), in, tc.want, tc.in)
+				t.Fatalf("ProductsInRange = %s, %v; want %s, %v", ids(got), in, tc.want, tc.in)
 			}
 		})
 	}

@@ -170,7 +170,7 @@ func Understand(in Inbound, cat *crm.Catalog) Understanding {
 	if cat != nil && u.Phone == "" && (u.Intent == IntentUnknown || u.Intent == IntentProduct || u.Intent == IntentPrice) {
 		if r := findPriceRange(folded); r != nil {
 			u.Range = r
-			u.Suggest, u.InRange = inRange(cat, r, categoryOf(cat, padded), u.Products)
+			u.Suggest, u.InRange = ProductsInRange(cat, r, categoryOf(cat, padded), u.Products)
 			u.Intent, u.Sure = IntentProduct, true
 		}
 	}

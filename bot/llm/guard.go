@@ -3,7 +3,6 @@ package llm
 import (
 	"math"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -250,54 +249,6 @@ func (al *allowed) check(draft string) string {
 func isUpper(r rune) bool { return r >= 'A' && r <= 'Z' }
 
 func isDigit(r rune) bool { return r >= '0' && r <= '9' }
-
-// nearBudget returns the products of a category (any, when empty) priced
-// within ±30% of budget, nearest first; when none is, the nearest one below
-// and the nearest one above.
-func nearBudget(cat *crm.Catalog, category string, budget int64) []*crm.Product {
-	if cat == nil || budget <= 0 {
-		return nil
-	}
-	var in, below, above []*crm.Product
-	lo, hi := float64(budget)*0.7, float64(budget)*1.3
-	for _, p := range cat.Products {
-		if category != "" && p.Category != category {
-			continue
-		}
-		switch f := float64(p.Price); {
-		case f >= lo && f <= hi:
-			in = append(in, p)
-		case f < lo:
-			below = append(below, p)
-		default:
-			above = append(above, p)
-		}
-	}
-	dist := func(p *crm.Product) int64 {
-		d := p.Price - budget
-		if d < 0 {
-			return -d
-		}
-		return d
-	}
-	byDist := func(ps []*crm.Product) {
-		sort.SliceStable(ps, func(i, j int) bool { return dist(ps[i]) < dist(ps[j]) })
-	}
-	byDist(in)
-	if len(in) > 0 {
-		return in
-	}
-	byDist(below)
-	byDist(above)
-	var out []*crm.Product
-	if len(below) > 0 {
-		out = append(out, below[0])
-	}
-	if len(above) > 0 {
-		out = append(out, above[0])
-	}
-	return out
-}
 
 func containsAny(padded string, words []string) bool {
 	for _, w := range words {

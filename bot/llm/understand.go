@@ -189,7 +189,8 @@ func (a *Assistant) validate(req bot.AssistRequest, m Understanding) bot.Underst
 	}
 	if budget > 0 {
 		u.Budget = budget
-		for _, p := range nearBudget(cat, category, budget) {
+		products, _ := bot.ProductsInRange(cat, bot.AroundPrice(budget), category, nil)
+		for _, p := range products {
 			add(p)
 		}
 	}

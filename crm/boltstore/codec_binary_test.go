@@ -107,7 +107,7 @@ func checkRoundTrip(t *testing.T, c binaryCodec, v any) {
 		t.Fatal(err)
 	}
 	if want, have := asJSON(t, v), asJSON(t, got); want != have {
-		t.Fatalf("round trip:\nwant %s\nhave %s", want, have)
+		t.Fatalf("a field is lost or changed by the binary form (carry it in both directions, with a new format byte):\nwant %s\nhave %s", want, have)
 	}
 	js, err := encode(v)
 	if err != nil {
@@ -136,15 +136,8 @@ func TestBinaryCodecsCoverEveryField(t *testing.T) {
 			v := c.value()
 			n := 0
 			fillAll(t, reflect.ValueOf(v).Elem(), c.name, &n)
-			data := c.encode(v)
-			got := c.value()
-			if err := c.decode(idKey(1), data, got); err != nil {
-				t.Fatal(err)
-			}
-			if want, have := asJSON(t, v), asJSON(t, got); want != have {
-				t.Fatalf("a field is lost or changed by the binary form (carry it in both directions, with a new format byte):\nwant %s\nhave %s", want, have)
-			}
 			checkRoundTrip(t, c, v)
+			data := c.encode(v)
 			js, err := encode(v)
 			if err != nil {
 				t.Fatal(err)

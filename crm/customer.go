@@ -116,6 +116,55 @@ type Customer struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Claims are a phone number and an email address the customer typed in
+	// a message. A typed value is a claim, not proof: it is kept to call
+	// them back and shown to reps, but it never finds, merges or reveals
+	// another customer. Phone and Email above hold only proven values (a
+	// channel's own contact or consent flow, a one-time code, a rep, the
+	// shop's import).
+	Claims ContactClaims `json:"claims,omitzero"`
+	// Verify is a one-time code this customer was offered to prove that a
+	// phone or email known on another customer's verified channel is
+	// theirs; nil when none is pending.
+	Verify *Verification `json:"verify,omitempty"`
+	// CodeSentAt is when a one-time code was last sent to this customer on
+	// behalf of someone claiming their phone or email: it bounds how often
+	// a stranger can make the shop write to them.
+	CodeSentAt time.Time `json:"code_sent_at,omitzero"`
+}
+
+// ContactClaims are contact details the customer typed, unverified.
+type ContactClaims struct {
+	Phone   string    `json:"phone,omitempty"` // E.164
+	Email   string    `json:"email,omitempty"` // lower-cased
+	Channel Channel   `json:"channel,omitempty"`
+	At      time.Time `json:"at,omitzero"`
+}
+
+// Verification is a pending one-time code: typed back on the channel it was
+// asked from, it proves that this customer is Target, who holds Phone or
+// Email on a verified channel, and the two are merged.
+type Verification struct {
+	Target ID     `json:"target"`
+	Phone  string `json:"phone,omitempty"`
+	Email  string `json:"email,omitempty"`
+	// Via is the channel of Target's the code was sent over.
+	Via Channel `json:"via"`
+	// CodeHash is the hex SHA-256 of the customer id and the code; the code
+	// itself is never stored on the asking customer.
+	CodeHash string    `json:"code_hash"`
+	Expires  time.Time `json:"expires"`
+	Attempts int       `json:"attempts,omitempty"`
+}
+
+// CallbackPhone is the number to call the customer back on: the proven
+// phone, else the one they typed.
+func (c *Customer) CallbackPhone() string {
+	if c.Phone != "" {
+		return c.Phone
+	}
+	return c.Claims.Phone
 }
 
 // Aggregates are running totals kept up to date on every event, so segment
@@ -294,6 +343,9 @@ func (c *Customer) MergeFrom(o *Customer) {
 	}
 	if c.Phone == "" {
 		c.Phone = o.Phone
+	}
+	if c.Claims == (ContactClaims{}) {
+		c.Claims = o.Claims
 	}
 	if c.Address == "" {
 		c.Address = o.Address

@@ -31,9 +31,12 @@ import (
 // TestBinaryCodecsCoverEveryField fails when a field of the types is not
 // carried.
 const (
-	customerFormat    = 0x83
+	customerFormat    = 0x86
 	interactionFormat = 0x84
 	outboxFormat      = 0x85
+	// customerFormatV1 is the customer layout before contact claims and
+	// one-time codes (schema 5): it still decodes, without them.
+	customerFormatV1 = 0x83
 )
 
 func encodeCustomer(c *crm.Customer) []byte {
@@ -114,13 +117,28 @@ func encodeCustomer(c *crm.Customer) []byte {
 	e.str(c.Dialog)
 	e.time(c.CreatedAt)
 	e.time(c.UpdatedAt)
+	e.str(c.Claims.Phone)
+	e.str(c.Claims.Email)
+	e.str(string(c.Claims.Channel))
+	e.time(c.Claims.At)
+	e.bool(c.Verify != nil)
+	if v := c.Verify; v != nil {
+		e.uint(uint64(v.Target))
+		e.str(v.Phone)
+		e.str(v.Email)
+		e.str(string(v.Via))
+		e.str(v.CodeHash)
+		e.time(v.Expires)
+		e.int(int64(v.Attempts))
+	}
+	e.time(c.CodeSentAt)
 	return e.b
 }
 
 // decodeCustomer reads a customer record: the binary form, or the JSON of
 // older binaries.
 func decodeCustomer(key, data []byte, c *crm.Customer) error {
-	if len(data) == 0 || data[0] != customerFormat {
+	if len(data) == 0 || data[0] != customerFormat && data[0] != customerFormatV1 {
 		return decode(bktCustomers, key, data, c)
 	}
 	d := newBinDecoder(data)
@@ -198,6 +216,17 @@ func decodeCustomer(key, data []byte, c *crm.Customer) error {
 	c.Dialog = d.str("dialog")
 	c.CreatedAt = d.time("created at")
 	c.UpdatedAt = d.time("updated at")
+	if data[0] == customerFormat {
+		c.Claims = crm.ContactClaims{Phone: d.str("claimed phone"), Email: d.str("claimed email"),
+			Channel: crm.Channel(d.str("claim channel")), At: d.time("claimed at")}
+		if d.bool("verification") {
+			c.Verify = &crm.Verification{Target: crm.ID(d.uint("verification target")), Phone: d.str("verification phone"),
+				Email: d.str("verification email"), Via: crm.Channel(d.str("verification via")),
+				CodeHash: d.str("verification code hash"), Expires: d.time("verification expires"),
+				Attempts: d.int("verification attempts")}
+		}
+		c.CodeSentAt = d.time("code sent at")
+	}
 	return d.done(bktCustomers, key, "customer record")
 }
 

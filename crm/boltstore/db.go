@@ -568,6 +568,11 @@ var migrations = []func(*bbolt.Tx) error{
 	// older binary refuses the whole file at open ("upgrade idicbot")
 	// instead of failing on the first binary value it meets.
 	func(*bbolt.Tx) error { return nil },
+	// 6: customer records carry typed (unverified) contact claims and a
+	// pending one-time code (customerFormat 0x86; 0x83 still reads).
+	// Nothing is rewritten; the version makes older binaries refuse the
+	// file instead of failing on the first new record.
+	func(*bbolt.Tx) error { return nil },
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -83,8 +83,12 @@ func (a *Adapter) postCustomerMessage(ctx context.Context, id crm.ID, it *crm.In
 	if text == "" {
 		text = "[" + it.Kind + "]"
 	}
-	msg := fmt.Sprintf("*%s* _(%s)_: %s", escape(cu.DisplayName()), it.Channel, escape(text))
-	if _, _, err := a.api.PostMessageContext(ctx, ch, slackapi.MsgOptionText(msg, false), slackapi.MsgOptionTS(ts)); err != nil {
+	// Shown as the customer wrote it: a plain_text block and no mrkdwn in
+	// the fallback, so their *stars* and _underscores_ stay characters and
+	// nothing they typed becomes a link or a mention.
+	line := fmt.Sprintf("%s (%s): %s", cu.DisplayName(), it.Channel, text)
+	if _, _, err := a.api.PostMessageContext(ctx, ch, slackapi.MsgOptionText(escapeTrunc(line, maxSectionText), false),
+		slackapi.MsgOptionBlocks(verbatim(line)), slackapi.MsgOptionDisableMarkdown(), slackapi.MsgOptionTS(ts)); err != nil {
 		a.log.Error("slack: post customer message to thread", "customer", id, "err", err)
 	}
 }

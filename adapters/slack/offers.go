@@ -208,7 +208,7 @@ func statusBadge(s string) string {
 	case crm.OfferDraft:
 		return "📝 draft"
 	}
-	return s
+	return escape(s)
 }
 
 func targetSegments(o *crm.Offer) string {
@@ -380,8 +380,8 @@ func renderOfferCard(v *bot.OfferView, hist []*bot.OfferVersion, now time.Time, 
 	}
 	blocks = append(blocks, offerButtons(o))
 	text := fmt.Sprintf("Offer %s (%s) · %s · segments %s · priority %d · %s · %s · version %d\n%s",
-		o.Name, o.ID, o.Status, strings.Join(o.Segments, ", "), o.Priority, validitySummary(o.Validity, now),
-		offerNumbers(v.Stats), o.Version, strings.Join(textParts, "\n"))
+		escape(o.Name), escape(o.ID), o.Status, escape(strings.Join(o.Segments, ", ")), o.Priority, validitySummary(o.Validity, now),
+		offerNumbers(v.Stats), o.Version, escape(strings.Join(textParts, "\n")))
 	if banner != "" {
 		text = banner + "\n" + text
 	}
@@ -446,7 +446,7 @@ func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, err
 func renderOfferPreview(o *crm.Offer, previews []*bot.OfferPreview) *Reply {
 	title := fmt.Sprintf("Preview: %s (%s)", o.Name, o.ID)
 	blocks := []slackapi.Block{header(title)}
-	text := []string{title}
+	text := []string{escape(title)}
 	for i, p := range previews {
 		if len(blocks) >= 46 {
 			blocks = append(blocks, contextBlock(fmt.Sprintf("… and %d more segments", len(previews)-i)))
@@ -483,7 +483,7 @@ func renderOfferPreview(o *crm.Offer, previews []*bot.OfferPreview) *Reply {
 				line += "\n    tell me more → " + escape(oneLine(t.Details, 400))
 			}
 			lines = append(lines, line)
-			text = append(text, fmt.Sprintf("%s %s: %s", p.Customer.Segment, t.Lang, t.Text))
+			text = append(text, escape(fmt.Sprintf("%s %s: %s", p.Customer.Segment, t.Lang, t.Text)))
 		}
 		blocks = append(blocks, section(strings.Join(lines, "\n")))
 	}

@@ -30,9 +30,33 @@ const (
 
 var mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
-// escape makes user text safe inside Slack mrkdwn (no mentions or links
-// smuggled in by customers).
+// escape makes text safe wherever Slack renders it: mrkdwn, plain_text,
+// a message's top-level text and fallbacks. Slack reads &, < and > as
+// control characters everywhere (docs.slack.dev, "Formatting text for app
+// surfaces", escaping), so a customer's "<!channel>" or "<http://x|y>"
+// must reach it as entities or it pings or links. Every string a customer
+// (or anyone but this code) wrote goes through it.
 func escape(s string) string { return mrkdwnEscaper.Replace(s) }
+
+// escapeTrunc is escape(s) cut to at most n characters, never inside an
+// entity (a header of 150 characters of "<" must not become 600).
+func escapeTrunc(s string, n int) string {
+	if e := escape(s); utf8.RuneCountInString(e) <= n {
+		return e
+	}
+	var b strings.Builder
+	used := 0
+	for _, r := range s {
+		piece := escape(string(r))
+		k := utf8.RuneCountInString(piece)
+		if used+k > n-1 {
+			break
+		}
+		b.WriteString(piece)
+		used += k
+	}
+	return b.String() + "…"
+}
 
 func truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
@@ -67,8 +91,16 @@ func fieldsSection(fields ...string) *slackapi.SectionBlock {
 	return slackapi.NewSectionBlock(nil, objs, nil)
 }
 
+// header is a header block of raw text (it escapes s itself).
 func header(s string) *slackapi.HeaderBlock {
-	return slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, truncate(s, maxHeaderText), true, false))
+	return slackapi.NewHeaderBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, escapeTrunc(s, maxHeaderText), true, false))
+}
+
+// verbatim is a section of raw text shown exactly as written: plain_text,
+// so no *bold*, _italics_, links or mentions (escaped all the same, as
+// Slack decodes entities there too).
+func verbatim(s string) *slackapi.SectionBlock {
+	return slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.PlainTextType, escapeTrunc(s, maxSectionText), false, false), nil, nil)
 }
 
 func contextBlock(s string) *slackapi.ContextBlock {
@@ -255,7 +287,7 @@ func renderCard(card *bot.CustomerCard, now time.Time, banner string) *Reply {
 	blocks = append(blocks, contextBlock(fmt.Sprintf("Messages in/out: %d/%d · last seen %s", cu.Stats.MessagesIn, cu.Stats.MessagesOut, ago(now, cu.Stats.LastSeen))))
 
 	text := fmt.Sprintf("%s (#%d) · segment %s · phone %s · email %s · orders %d · total %s · lifetime value ≈ %s · %s",
-		cu.DisplayName(), cu.ID, orNone(cu.Segment.Name), orNone(cu.Phone), orNone(cu.Email), o.Count, crm.VND(o.Total),
+		escape(cu.DisplayName()), cu.ID, escape(orNone(cu.Segment.Name)), escape(orNone(cu.Phone)), escape(orNone(cu.Email)), o.Count, crm.VND(o.Total),
 		crm.VND(o.LifetimeValue), handoffStatus(cu.Handoff, now))
 	if banner != "" {
 		text = banner + "\n" + text
@@ -299,7 +331,7 @@ func renderSegment(p *bot.SegmentPage, now time.Time) *Reply {
 		if p.Count == 0 {
 			msg = "Nobody is in this segment right now."
 		}
-		return &Reply{Text: title + "\n" + msg, Blocks: []slackapi.Block{header(title), section(msg)}}
+		return &Reply{Text: escape(title) + "\n" + msg, Blocks: []slackapi.Block{header(title), section(msg)}}
 	}
 	lines := make([]string, 0, len(p.Customers))
 	for i, cu := range p.Customers {
@@ -307,10 +339,10 @@ func renderSegment(p *bot.SegmentPage, now time.Time) *Reply {
 	}
 	foot := fmt.Sprintf("Page %d of %d, most valuable first.", p.Page, p.Pages)
 	if p.Page < p.Pages {
-		foot += fmt.Sprintf(" Next: `/crm segment %s %d`", p.Segment, p.Page+1)
+		foot += fmt.Sprintf(" Next: `/crm segment %s %d`", escape(p.Segment), p.Page+1)
 	}
 	body := strings.Join(lines, "\n")
-	return &Reply{Text: title + "\n" + body + "\n" + foot,
+	return &Reply{Text: escape(title) + "\n" + body + "\n" + foot,
 		Blocks: []slackapi.Block{header(title), section(body), contextBlock(foot)}}
 }
 
@@ -415,7 +447,7 @@ func renderHandoff(cu *crm.Customer, recent []*crm.Interaction, now time.Time, r
 	for _, it := range recent {
 		conv += "\n" + interactionLine(it)
 	}
-	blocks := []slackapi.Block{header(truncate(title, maxHeaderText)), info, section(conv)}
+	blocks := []slackapi.Block{header(title), info, section(conv)}
 	var status string
 	id := strconv.FormatUint(uint64(cu.ID), 10)
 	switch {
@@ -436,6 +468,6 @@ func renderHandoff(cu *crm.Customer, recent []*crm.Interaction, now time.Time, r
 			slackapi.NewActionBlock("handoff",
 				slackapi.NewButtonBlockElement(ActionRelease, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Hand back", false, false))))
 	}
-	text := title + " — " + status
+	text := escape(title) + " — " + status
 	return text, blocks
 }

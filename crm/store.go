@@ -96,4 +96,18 @@ type Tx interface {
 
 	Meta(key string) ([]byte, error)
 	PutMeta(key string, value []byte) error
+
+	// CustomerRecords returns everything stored about a customer (redirects
+	// followed), with the records of the customers merged into it. It scans
+	// the logs keyed by time or sequence: for data access requests, not for
+	// the hot path.
+	CustomerRecords(id ID) (*CustomerExport, error)
+	// EraseCustomer removes a customer's personal data from every record and
+	// index, irreversibly, and records the erasure (by, at; nothing erased).
+	// The record keeps its id, segment, aggregates, offer statistics and
+	// consent, and its orders their amounts, so reports still add up. An
+	// erased customer gives an ECONFLICT error and changes nothing; an
+	// unknown id gives ENOTFOUND. The old bytes may remain in the store's
+	// file until the store reclaims them (see the store's documentation).
+	EraseCustomer(id ID, by string, at time.Time) (*Erasure, error)
 }

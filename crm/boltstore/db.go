@@ -62,6 +62,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -162,9 +163,14 @@ const defaultMaxBatchSize = 1000
 
 // DB is the bbolt-backed store. It is safe for concurrent use.
 type DB struct {
-	bolt *bbolt.DB
-	path string
-	now  func() time.Time
+	// bolt is replaced by Compact: every use takes gate (readers) or
+	// writeGate and gate (writers); see compact.go.
+	bolt      *bbolt.DB
+	boltOpts  *bbolt.Options
+	gate      sync.RWMutex
+	writeGate sync.RWMutex
+	path      string
+	now       func() time.Time
 
 	pessimistic bool
 	// seqs are the bucket sequences (index as allBuckets), handed out in
@@ -189,7 +195,7 @@ func Open(path string, opts Options) (*DB, error) {
 	if timeout <= 0 {
 		timeout = defaultLockTimeout
 	}
-	bdb, err := bbolt.Open(path, 0o600, &bbolt.Options{
+	bopts := &bbolt.Options{
 		Timeout:      timeout,
 		FreelistType: bbolt.FreelistMapType,
 		// The free page list is not written at every commit: otherwise
@@ -202,7 +208,8 @@ func Open(path string, opts Options) (*DB, error) {
 		NoFreelistSync:  true,
 		NoSync:          opts.NoSync,
 		InitialMmapSize: mmapSize(opts.InitialMmapSize),
-	})
+	}
+	bdb, err := bbolt.Open(path, 0o600, bopts)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("another idicbot instance holds %s: %w", path, ErrLocked)
 	} else if err != nil {
@@ -214,7 +221,10 @@ func Open(path string, opts Options) (*DB, error) {
 	if opts.MaxBatchDelay > 0 {
 		bdb.MaxBatchDelay = opts.MaxBatchDelay
 	}
-	db := &DB{bolt: bdb, path: path, now: opts.Now, pessimistic: opts.Pessimistic}
+	// A compaction cut short by a crash leaves its new file behind; the
+	// lock on path is ours now, so no compaction is running.
+	_ = os.Remove(path + compactSuffix)
+	db := &DB{bolt: bdb, boltOpts: bopts, path: path, now: opts.Now, pessimistic: opts.Pessimistic}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -249,6 +259,10 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	db.w = newWriter(bdb, maxBatch, gather)
 	db.w.fill, db.w.fillTarget = fill, min(fillTarget, maxBatch)
+	if err := db.finishErase(); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	return db, nil
 }
 
@@ -260,6 +274,10 @@ func Open(path string, opts Options) (*DB, error) {
 // last commit that writes it lets the next Open read it instead; the first
 // commit after that marks it unwritten again, so a crash still means a scan.
 func (db *DB) Close() error {
+	db.writeGate.Lock()
+	defer db.writeGate.Unlock()
+	db.gate.Lock()
+	defer db.gate.Unlock()
 	db.w.close()
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		// Set inside the write transaction: no other commit reads it now.
@@ -277,8 +295,13 @@ func (db *DB) Path() string { return db.path }
 
 // Bolt exposes the underlying bbolt handle (benchmarks, stats, tools). Do
 // not take ids (NextSequence) from the store's buckets through it: the store
-// hands ids out from memory while it is open.
-func (db *DB) Bolt() *bbolt.DB { return db.bolt }
+// hands ids out from memory while it is open. Compact replaces the handle:
+// one kept across a Compact is closed.
+func (db *DB) Bolt() *bbolt.DB {
+	db.gate.RLock()
+	defer db.gate.RUnlock()
+	return db.bolt
+}
 
 // GroupCommits returns how many group commits the single writer made and how
 // many callers' transactions they applied since the store was opened.
@@ -298,6 +321,7 @@ func (db *DB) Update(ctx context.Context, fn func(crm.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer db.lockWrite()()
 	if !db.pessimistic {
 	attempts:
 		for range optimisticAttempts {
@@ -380,6 +404,7 @@ func (db *DB) UpdateSolo(ctx context.Context, fn func(crm.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	defer db.lockWrite()()
 	return db.bolt.Update(func(btx *bbolt.Tx) error {
 		return fn(db.newTx(btx))
 	})
@@ -390,7 +415,7 @@ func (db *DB) View(ctx context.Context, fn func(crm.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return db.bolt.View(func(btx *bbolt.Tx) error {
+	return db.view(func(btx *bbolt.Tx) error {
 		return fn(db.newTx(btx))
 	})
 }
@@ -409,7 +434,7 @@ func (db *DB) newTx(btx *bbolt.Tx) *Tx {
 // Backup writes a consistent copy of the whole file to w while the store
 // stays in use, and returns the number of bytes written.
 func (db *DB) Backup(w io.Writer) (n int64, err error) {
-	err = db.bolt.View(func(tx *bbolt.Tx) error {
+	err = db.view(func(tx *bbolt.Tx) error {
 		n, err = tx.WriteTo(w)
 		return err
 	})

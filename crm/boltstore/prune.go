@@ -138,7 +138,7 @@ func (db *DB) firstInteractionSince(ctx context.Context, before time.Time, scan 
 			return 0, err
 		}
 		var cutoff crm.ID
-		err := db.bolt.View(func(btx *bbolt.Tx) error {
+		err := db.view(func(btx *bbolt.Tx) error {
 			c := btx.Bucket(bktInteractions).Cursor()
 			k, v := c.First()
 			if from != nil {
@@ -184,7 +184,7 @@ func (db *DB) sweep(ctx context.Context, name []byte, lim pruneLimits,
 		}
 		var keys [][]byte
 		var next []byte // where the next read transaction starts; nil: done
-		err := db.bolt.View(func(btx *bbolt.Tx) error {
+		err := db.view(func(btx *bbolt.Tx) error {
 			c := btx.Bucket(name).Cursor()
 			k, v := c.First()
 			if from != nil {
@@ -214,7 +214,7 @@ func (db *DB) sweep(ctx context.Context, name []byte, lim pruneLimits,
 				return removed, commits, err
 			}
 			n := 0
-			err := db.bolt.Update(func(btx *bbolt.Tx) error {
+			err := db.update(func(btx *bbolt.Tx) error {
 				n = 0
 				b := btx.Bucket(name)
 				for _, k := range keys {

@@ -25,10 +25,12 @@ var errRetry = errors.New("boltstore: group commit failed")
 // still computing may delay a ready group by at most gather (running), and
 // while the store is busy a small group may wait up to fill for more.
 type writer struct {
-	bolt *bbolt.DB
-	max  int
+	max int
 
-	mu     sync.Mutex
+	mu sync.Mutex
+	// bolt is the database the writer commits to; Compact replaces it
+	// (setBolt) while no commit is queued or running.
+	bolt   *bbolt.DB
 	queue  []*commitReq
 	closed bool
 	wake   chan struct{}
@@ -103,6 +105,13 @@ func (w *writer) commit(ov *overlay) error {
 	return <-r.done
 }
 
+// setBolt makes the writer commit to bdb from its next group on.
+func (w *writer) setBolt(bdb *bbolt.DB) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.bolt = bdb
+}
+
 // close stops taking commits, waits for the queued ones and the loop.
 func (w *writer) close() {
 	w.once.Do(func() {
@@ -138,6 +147,7 @@ func (w *writer) loop() {
 			clear(w.queue[rest:])
 			w.queue = w.queue[:rest]
 			closed := w.closed
+			bdb := w.bolt
 			w.mu.Unlock()
 			if len(batch) == 0 {
 				if closed {
@@ -145,7 +155,7 @@ func (w *writer) loop() {
 				}
 				break
 			}
-			w.run(batch)
+			w.run(bdb, batch)
 			last, lastDone = len(batch), time.Now()
 			clear(batch)
 		}
@@ -202,9 +212,9 @@ func (w *writer) queueState() (queued int, closed bool) {
 // run validates and applies a group of overlays in one transaction, in
 // queue order: each one is checked against the state the previous ones
 // left, so two overlays that read the same value cannot both commit.
-func (w *writer) run(batch []*commitReq) {
+func (w *writer) run(bdb *bbolt.DB, batch []*commitReq) {
 	pending := map[string]int64{}
-	err := w.bolt.Update(func(btx *bbolt.Tx) (err error) {
+	err := bdb.Update(func(btx *bbolt.Tx) (err error) {
 		defer func() {
 			// Never leave callers waiting: a bug here rolls the group back
 			// and its callers run fn again in bbolt's Batch.

@@ -4,6 +4,8 @@ import (
 	"net/mail"
 	"regexp"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -46,10 +48,23 @@ var phoneCandidate = regexp.MustCompile(`\+?\(?\d[\d\s.\-()]{7,18}\d`)
 
 // FindPhone returns the first valid phone number in free text, in E.164.
 func FindPhone(text string) string {
-	digits := 0
+	digits, other := 0, false
 	for i := 0; i < len(text); i++ {
-		if text[i] >= '0' && text[i] <= '9' {
+		switch c := text[i]; {
+		case c >= '0' && c <= '9':
 			digits++
+		case c >= utf8.RuneSelf:
+			other = true
+		}
+	}
+	// Full-width digits, or another script's, as some keyboards type them.
+	if other && strings.IndexFunc(text, func(r rune) bool { return r >= 0x660 && digitValue(r) >= 0 }) >= 0 {
+		text = asciiDigits(text)
+		digits = 0
+		for i := 0; i < len(text); i++ {
+			if text[i] >= '0' && text[i] <= '9' {
+				digits++
+			}
 		}
 	}
 	if digits < 8 { // no phone number is shorter; most messages have none
@@ -61,6 +76,20 @@ func FindPhone(text string) string {
 		}
 	}
 	return ""
+}
+
+// asciiDigits returns s with every decimal digit written in ASCII and a
+// full-width plus as '+'.
+func asciiDigits(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '＋' {
+			return '+'
+		}
+		if d := digitValue(r); d >= 0 {
+			return '0' + rune(d)
+		}
+		return r
+	}, s)
 }
 
 // NormalizeEmail validates an address and lower-cases it.
@@ -90,17 +119,62 @@ func FindEmail(text string) string {
 	return ""
 }
 
-// MaskPhone hides the middle of a phone number for logs: +8491****678.
+// MaskPhone hides the middle of a phone number for logs: +8491****678. It
+// keeps the country or trunk prefix and the carrier's two digits, and the
+// last three digits; separators stay as written.
 func MaskPhone(p string) string {
-	r := []rune(p)
-	if len(r) <= 6 {
-		return strings.Repeat("*", len(r))
+	var vals [maxPhoneDigits]byte
+	n := 0
+	for _, r := range p {
+		if d := digitValue(r); d >= 0 {
+			if n < len(vals) {
+				vals[n] = byte(d)
+			}
+			n++
+		}
 	}
-	keepHead, keepTail := 4, 3
-	if len(r) < keepHead+keepTail+2 {
-		keepHead, keepTail = 2, 2
+	if n <= 6 {
+		return strings.Repeat("*", utf8.RuneCountInString(p))
 	}
-	return string(r[:keepHead]) + strings.Repeat("*", len(r)-keepHead-keepTail) + string(r[len(r)-keepTail:])
+	head, tail := maskedHead(vals[:min(n, len(vals))], strings.ContainsAny(p, "+＋")), 3
+	if n-head-tail < 3 {
+		head, tail = 2, 2
+	}
+	var b strings.Builder
+	b.Grow(len(p))
+	writeMaskedDigits(&b, p, n, head, tail)
+	return b.String()
+}
+
+// maskedHead is how many leading digits of a phone number a log may show:
+// the country code or trunk prefix and two more.
+func maskedHead(vals []byte, plus bool) int {
+	switch {
+	case plus, len(vals) >= 2 && vals[0] == 0 && vals[1] == 0,
+		len(vals) >= 2 && vals[0] == 8 && vals[1] == 4:
+		return 4
+	case len(vals) >= 1 && vals[0] == 0:
+		return 3
+	}
+	return 2
+}
+
+// writeMaskedDigits writes s with every digit but the first head and the
+// last tail of its n digits replaced by '*'.
+func writeMaskedDigits(b *strings.Builder, s string, n, head, tail int) {
+	k := 0
+	for _, r := range s {
+		if digitValue(r) < 0 {
+			b.WriteRune(r)
+			continue
+		}
+		if k < head || k >= n-tail {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('*')
+		}
+		k++
+	}
 }
 
 // MaskEmail hides the local part of an address for logs: a***@example.com.
@@ -109,15 +183,459 @@ func MaskEmail(e string) string {
 	if at <= 0 {
 		return "***"
 	}
-	return e[:1] + "***" + e[at:]
+	_, size := utf8.DecodeRuneInString(e)
+	return e[:size] + "***" + e[at:]
 }
 
-var emailLike = regexp.MustCompile(`[^\s@<>"']+@[^\s@<>"']+`)
-var digitRun = regexp.MustCompile(`\+?\d[\d\s.\-]{6,}\d`)
+const (
+	// minPhoneDigits is the fewest digits a text needs before it is
+	// scanned for phone numbers: most log strings have fewer.
+	minPhoneDigits = 8
+	// maxPhoneDigits bounds a phone number: "00", a country code and at
+	// most 15 digits in all (E.164).
+	maxPhoneDigits = 17
+	// maxSepRunes is how many separators ("-", ". ", ") (") may stand
+	// between two groups of digits of one phone number.
+	maxSepRunes = 3
+)
 
-// MaskText masks every phone-like run and email address in free text, for
-// logs that must not carry personal data.
+// MaskText masks every phone number and email address in free text, for
+// logs that must not carry personal data. A phone number is a run of digits
+// (any script's decimal digits) in a Vietnamese or international shape:
+// 0 and 10 or 11 digits, 84 or +84 and a Vietnamese number, + or 00 and 8 to
+// 15 digits, grouped by spaces, dots, dashes or parentheses. What only looks
+// numeric is left as written: IP addresses, amounts ("1.500.000 đ"),
+// timestamps, durations, ids and order references glued to letters
+// ("DH0912345678"). The common case, a string with few digits and no '@',
+// costs one scan and no allocation.
 func MaskText(s string) string {
-	s = emailLike.ReplaceAllStringFunc(s, MaskEmail)
-	return digitRun.ReplaceAllStringFunc(s, MaskPhone)
+	digits, at := 0, false
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case '0' <= c && c <= '9':
+				digits++
+			case c == '@':
+				at = true
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if digitValue(r) >= 0 {
+			digits++
+		}
+		i += size
+	}
+	if at {
+		s = maskEmails(s)
+	}
+	if digits >= minPhoneDigits {
+		s = maskPhones(s)
+	}
+	return s
+}
+
+// emailStop reports whether byte c cannot be part of an email address as
+// written in a log line.
+func emailStop(c byte) bool {
+	switch c {
+	case ' ', '\t', '\n', '\r', '\v', '\f', '@', '<', '>', '"', '\'', '(', ')', '[', ']', ',', ';', ':', '/', '\\', '=', '`':
+		return true
+	}
+	return false
+}
+
+// maskEmails masks the local part of every email address in s.
+func maskEmails(s string) string {
+	var b strings.Builder
+	last := 0 // s[:last] is written to b
+	for i := 0; i < len(s); i++ {
+		if s[i] != '@' {
+			continue
+		}
+		l := i
+		for l > last && !emailStop(s[l-1]) {
+			l--
+		}
+		r := i + 1
+		for r < len(s) && !emailStop(s[r]) {
+			r++
+		}
+		if l == i || !emailDomain(s[i+1:r]) {
+			continue
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		_, size := utf8.DecodeRuneInString(s[l:i])
+		b.WriteString(s[last : l+size])
+		b.WriteString("***")
+		last = i
+		i = r - 1
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// emailDomain reports whether d looks like the domain of an address: dotted,
+// ending in a label of two or more letters (so "v0.3.0" in a module path is
+// not one).
+func emailDomain(d string) bool {
+	d = strings.TrimRight(d, ".!?")
+	dot := strings.LastIndexByte(d, '.')
+	if dot <= 0 {
+		return false
+	}
+	tld := d[dot+1:]
+	if utf8.RuneCountInString(tld) < 2 {
+		return false
+	}
+	for _, r := range tld {
+		if !unicode.IsLetter(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// digitValue returns the value of a decimal digit in any script, or -1.
+// Unicode keeps each script's digits 0-9 contiguous and in order, and the
+// ranges of unicode.Nd start at a zero, so the value is the offset mod 10.
+func digitValue(r rune) int {
+	if r < utf8.RuneSelf {
+		if '0' <= r && r <= '9' {
+			return int(r - '0')
+		}
+		return -1
+	}
+	if r < 0x660 || !unicode.IsDigit(r) { // U+0660 is the first digit after ASCII's
+		return -1
+	}
+	for _, rg := range unicode.Nd.R16 {
+		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
+			return int(r-rune(rg.Lo)) % 10
+		}
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if rune(rg.Lo) <= r && r <= rune(rg.Hi) {
+			return int(r-rune(rg.Lo)) % 10
+		}
+	}
+	return -1
+}
+
+// sepKind describes the separators between two groups of digits.
+type sepKind uint8
+
+const (
+	sepSpace sepKind = 1 << iota
+	sepParen
+	sepDot
+	sepDash
+)
+
+// phoneSep classifies r as a separator inside a phone number, or 0.
+func phoneSep(r rune) sepKind {
+	switch r {
+	case '.', '．':
+		return sepDot
+	case '(', ')', '（', '）':
+		return sepParen
+	case '-', '－':
+		return sepDash
+	}
+	if unicode.IsSpace(r) {
+		return sepSpace
+	}
+	if unicode.Is(unicode.Pd, r) {
+		return sepDash
+	}
+	return 0
+}
+
+// digitGroup is one run of digits in a sequence of digits and separators.
+type digitGroup struct {
+	start, end int     // byte offsets in the text
+	vals       int     // offset of its digits' values in the sequence's values
+	n          int     // how many digits
+	sep        sepKind // the separators before it; 0 for the first group
+	ip         bool    // part of an IPv4 address
+}
+
+// maskPhones masks every phone number in s.
+func maskPhones(s string) string {
+	var (
+		b      strings.Builder
+		last   int // s[:last] is written to b
+		gbuf   [16]digitGroup
+		vbuf   [64]byte
+		wbuf   [4]phoneWindow
+		groups = gbuf[:0]
+		vals   = vbuf[:0]
+	)
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf && (c < '0' || c > '9') {
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if digitValue(r) < 0 {
+			i += size
+			continue
+		}
+		// A sequence: groups of digits joined by a few separators.
+		groups, vals = groups[:0], vals[:0]
+		j := i
+		var sep sepKind
+		for {
+			var k int
+			g := digitGroup{start: j, vals: len(vals), sep: sep}
+			for j < len(s) {
+				r, size := utf8.DecodeRuneInString(s[j:])
+				d := digitValue(r)
+				if d < 0 {
+					break
+				}
+				vals = append(vals, byte(d))
+				j += size
+			}
+			g.end, g.n = j, len(vals)-g.vals
+			groups = append(groups, g)
+			// Separators, then a digit, continue the sequence.
+			k, sep = j, 0
+			for runes := 0; k < len(s) && runes < maxSepRunes; runes++ {
+				r, size := utf8.DecodeRuneInString(s[k:])
+				kind := phoneSep(r)
+				if kind == 0 {
+					break
+				}
+				sep |= kind
+				k += size
+			}
+			if sep == 0 || k == len(s) {
+				break
+			}
+			if r, _ := utf8.DecodeRuneInString(s[k:]); digitValue(r) < 0 {
+				break
+			}
+			j = k
+		}
+		markIPv4(groups, vals)
+		for _, w := range phoneWindows(wbuf[:0], s, groups, vals) {
+			if b.Len() == 0 {
+				b.Grow(len(s))
+			}
+			b.WriteString(s[last:w.start])
+			head := maskedHead(vals[w.vals:w.vals+w.n], w.plus)
+			writeMaskedDigits(&b, s[w.start:w.end], w.n, head, 3)
+			last = w.end
+		}
+		i = j
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// markIPv4 marks the groups that make up a dotted IPv4 address.
+func markIPv4(groups []digitGroup, vals []byte) {
+	for i := 0; i+3 < len(groups); i++ {
+		if i > 0 && groups[i].sep == sepDot {
+			continue
+		}
+		if i+4 < len(groups) && groups[i+4].sep == sepDot {
+			continue
+		}
+		ok := true
+		for k := i; k < i+4 && ok; k++ {
+			g := groups[k]
+			ok = g.n <= 3 && (k == i || g.sep == sepDot)
+			v := 0
+			for _, d := range vals[g.vals : g.vals+g.n] {
+				v = v*10 + int(d)
+			}
+			ok = ok && v <= 255
+		}
+		if ok {
+			for k := i; k < i+4; k++ {
+				groups[k].ip = true
+			}
+			i += 3
+		}
+	}
+}
+
+// phoneWindow is a phone number found in a sequence of digit groups.
+type phoneWindow struct {
+	start, end int // byte offsets of its first and after its last digit
+	vals, n    int
+	plus       bool
+}
+
+// phoneWindows appends to found the phone numbers in one sequence of digit
+// groups, longest first from the left.
+func phoneWindows(found []phoneWindow, s string, groups []digitGroup, vals []byte) []phoneWindow {
+	plus, glued := sequenceStart(s, groups[0].start)
+	for i := 0; i < len(groups); i++ {
+		if groups[i].ip || (i == 0 && glued) || (i > 0 && groups[i].sep == sepDot) {
+			continue
+		}
+		if groups[i].n == 1 && i+1 < len(groups) && groups[i+1].sep&sepDot != 0 {
+			continue // "0.0912345678" is a number, not a phone
+		}
+		best, n := -1, 0
+		for j := i; j < len(groups) && !groups[j].ip; j++ {
+			n += groups[j].n
+			if n > maxPhoneDigits {
+				break
+			}
+			if j+1 < len(groups) && groups[j+1].sep == sepDot {
+				continue // "0912345678.5": the number goes on
+			}
+			if j+1 == len(groups) && gluedAfter(s, groups[j].end) {
+				continue
+			}
+			if isPhoneShape(vals[groups[i].vals:groups[i].vals+n], plus && i == 0) {
+				best = j
+			}
+		}
+		if best < 0 {
+			continue
+		}
+		found = append(found, phoneWindow{start: groups[i].start, end: groups[best].end,
+			vals: groups[i].vals, n: n, plus: plus && i == 0})
+		found[len(found)-1].n = groups[best].vals + groups[best].n - groups[i].vals
+		i = best
+	}
+	return found
+}
+
+// sequenceStart looks at what stands before the first digit of a sequence:
+// a '+' (international form), or something that makes the digits part of
+// another token: a letter ("DH0912345678", unless it is a word for a phone
+// such as "sdt"), a time's colon, a number's decimal point, a path.
+func sequenceStart(s string, i int) (plus, glued bool) {
+	prev := func(i int) (rune, int) {
+		if i == 0 {
+			return 0, 0
+		}
+		return utf8.DecodeLastRuneInString(s[:i])
+	}
+	r, size := prev(i)
+	if r == '(' || r == '（' {
+		i -= size
+		r, size = prev(i)
+	}
+	if r == '+' || r == '＋' {
+		plus = true
+		i -= size
+		r, size = prev(i)
+	}
+	switch {
+	case r == 0:
+		return plus, false
+	case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r):
+		return plus, !phoneWordBefore(s[:i])
+	case r == '_' || r == '#' || r == '/' || r == '\\' || r == '@' || r == '$' || r == '%':
+		return plus, true
+	case r == '-' || r == '.' || r == ',' || r == ':':
+		q, _ := prev(i - size)
+		if unicode.IsDigit(q) {
+			return plus, true // "DH-1-0912…", "1.0912…", "20:09…"
+		}
+		if r == '-' && unicode.IsLetter(q) {
+			return plus, !phoneWordBefore(s[:i-size]) // "DH-0912345678"
+		}
+	}
+	return plus, false
+}
+
+// phoneWords are words that may be glued to a phone number they introduce
+// ("sdt0912345678"), folded.
+var phoneWords = map[string]bool{
+	"sdt": true, "dt": true, "tel": true, "phone": true, "mobile": true,
+	"hotline": true, "zalo": true, "goi": true, "call": true, "lh": true, "sms": true,
+}
+
+// phoneWordBefore reports whether s ends with a word for a phone number.
+func phoneWordBefore(s string) bool {
+	i := len(s)
+	for runes := 0; i > 0 && runes < 8; runes++ {
+		r, size := utf8.DecodeLastRuneInString(s[:i])
+		if !unicode.IsLetter(r) && !unicode.Is(unicode.Mn, r) {
+			break
+		}
+		i -= size
+	}
+	if i > 0 {
+		if r, _ := utf8.DecodeLastRuneInString(s[:i]); unicode.IsLetter(r) || unicode.IsDigit(r) {
+			return false
+		}
+	}
+	return phoneWords[Fold(s[i:])]
+}
+
+// gluedAfter reports whether the digits ending at i go on as another token:
+// a unit or id letter ("0912345678đ", "…678ab"), an underscore, a decimal
+// comma.
+func gluedAfter(s string, i int) bool {
+	if i >= len(s) {
+		return false
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	switch {
+	case unicode.IsLetter(r) || r == '_':
+		return true
+	case r == ',' || r == '-' || r == ':':
+		q, _ := utf8.DecodeRuneInString(s[i+size:])
+		return unicode.IsDigit(q) || unicode.IsLetter(q)
+	}
+	return false
+}
+
+// isPhoneShape reports whether digits (values 0-9) have the shape of a
+// phone number: Vietnamese national (0 + 9 or 10 digits), Vietnamese with
+// its country code (84 or +84), or international (+ or 00, 8-15 digits).
+func isPhoneShape(v []byte, plus bool) bool {
+	if len(v) < 2 {
+		return false
+	}
+	if plus {
+		if v[0] == 8 && v[1] == 4 {
+			return vnSubscriber(v[2:])
+		}
+		return v[0] != 0 && len(v) >= 8 && len(v) <= 15
+	}
+	switch {
+	case v[0] == 0 && v[1] == 0:
+		return v[2:] != nil && len(v) > 2 && isPhoneShape(v[2:], true)
+	case v[0] == 0:
+		return vnSubscriber(v[1:])
+	case v[0] == 8 && v[1] == 4:
+		return vnSubscriber(v[2:])
+	}
+	return false
+}
+
+// vnSubscriber reports whether v is a Vietnamese number without its trunk
+// 0: a mobile (9 digits from 3, 5, 7, 8, 9) or a landline (10 digits from
+// 2), or an old 11-digit mobile (01x…).
+func vnSubscriber(v []byte) bool {
+	if len(v) == 0 {
+		return false
+	}
+	switch v[0] {
+	case 3, 5, 7, 8, 9:
+		return len(v) == 9
+	case 1, 2:
+		return len(v) == 10
+	}
+	return false
 }

@@ -63,8 +63,12 @@ func (a *Adapter) builtinRun(sub string) func(ctx context.Context, req Request) 
 
 // command answers one /crm call. The returned message is the immediate
 // answer (HTTP body or Socket Mode ack payload); slow work answers later
-// through response_url.
-func (a *Adapter) command(cmd slackapi.SlashCommand) *slackapi.Msg {
+// through response_url. key is the request's replay key (Request.Key): a
+// replay within ReplayWindow is answered and changes nothing.
+func (a *Adapter) command(cmd slackapi.SlashCommand, key string) *slackapi.Msg {
+	if !a.firstTime(key, "command", cmd.UserID, cmd.TeamID) {
+		return ephemeral("This request was already handled; sending it again changes nothing.")
+	}
 	// Slack sends &, < and > as entities and may wrap what it recognizes
 	// (an email, a link) in its markup: read the text as the rep typed it.
 	text := plainText(cmd.Text)
@@ -86,7 +90,7 @@ func (a *Adapter) command(cmd slackapi.SlashCommand) *slackapi.Msg {
 		words = words[1:]
 	}
 	req := Request{TeamID: cmd.TeamID, ChannelID: cmd.ChannelID, UserID: cmd.UserID, UserName: cmd.UserName,
-		Agent: agentOf(cmd.UserID), Args: words, Rest: text, TriggerID: cmd.TriggerID}
+		Agent: agentOf(cmd.UserID), Args: words, Rest: text, TriggerID: cmd.TriggerID, Key: key}
 	var need role
 	var run func(ctx context.Context, req Request) (*Reply, error)
 	a.mu.Lock()
@@ -365,9 +369,20 @@ func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	}
 	note := restAfter(req.Rest, used)
 	before := cu.Segment.Name
-	cu, mv, _, err := a.core.RecordOrder(ctx, crm.Order{CustomerID: cu.ID, Amount: amount, Note: note, Source: req.Agent}, "order")
+	// The request's key as the order's Ref, in the order's transaction: a
+	// replay that reaches here (after a restart emptied the replay memory)
+	// records nothing.
+	ref := ""
+	if req.Key != "" {
+		ref = "slack:" + req.Key
+	}
+	cu, mv, added, err := a.core.RecordOrder(ctx, crm.Order{CustomerID: cu.ID, Amount: amount, Note: note, Source: req.Agent, Ref: ref}, "order")
 	if err != nil {
 		return nil, err
+	}
+	if !added {
+		text := fmt.Sprintf("This order for %s (#%d) was already recorded by this request; nothing changed.", escape(cu.DisplayName()), cu.ID)
+		return &Reply{Text: text, Blocks: []slackapi.Block{section(text)}}, nil
 	}
 	banner := fmt.Sprintf("✅ Order of %s recorded for %s (#%d) by <@%s>.", crm.VND(amount), escape(cu.DisplayName()), cu.ID, req.UserID)
 	if mv != nil {

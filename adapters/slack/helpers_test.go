@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -308,13 +309,20 @@ func (e *env) post(path, contentType string, body []byte, headers map[string]str
 	return resp.StatusCode, out
 }
 
+// triggers numbers the trigger ids of the requests the tests build: Slack
+// gives every command and click its own, so two alike requests signed in
+// the same second are still two requests, not a replay.
+var triggers atomic.Int64
+
+func nextTrigger() string { return fmt.Sprintf("1.2.%d", triggers.Add(1)) }
+
 // commandBody is a slash command as Slack posts it.
 func commandBody(team, user, text string) []byte {
 	return []byte(url.Values{
 		"token": {"legacy-verification-token"}, "team_id": {team}, "team_domain": {"idic-test"},
 		"channel_id": {"C0SALES01"}, "channel_name": {"sales"}, "user_id": {user}, "user_name": {"user-" + strings.ToLower(user)},
 		"command": {"/crm"}, "text": {text}, "api_app_id": {"A0IDIC001"}, "is_enterprise_install": {"false"},
-		"response_url": {"https://hooks.slack.test/commands/T0IDIC001/1/abc"}, "trigger_id": {"1.2.abc"},
+		"response_url": {"https://hooks.slack.test/commands/T0IDIC001/1/abc"}, "trigger_id": {nextTrigger()},
 	}.Encode())
 }
 
@@ -389,7 +397,7 @@ func callText(c slacktest.Call) string {
 // interaction is a block_actions payload for a button click on a message.
 func interaction(team, user, channel, ts, actionID, value string) []byte {
 	p := map[string]any{
-		"type": "block_actions", "token": "legacy", "api_app_id": "A0IDIC001", "trigger_id": "1.2.xyz",
+		"type": "block_actions", "token": "legacy", "api_app_id": "A0IDIC001", "trigger_id": nextTrigger(),
 		"team":         map[string]any{"id": team, "domain": "idic-test"},
 		"user":         map[string]any{"id": user, "username": "u-" + user, "name": "u-" + user, "team_id": team},
 		"container":    map[string]any{"type": "message", "message_ts": ts, "channel_id": channel, "is_ephemeral": false},

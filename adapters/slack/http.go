@@ -3,6 +3,8 @@ package slack
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -74,11 +76,13 @@ func (a *Adapter) roleOf(ctx context.Context, user string) role {
 
 // readVerified reads the raw body and checks Slack's signature over it. It
 // answers 401 (and returns false) on a missing, wrong or stale signature.
-func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+// key names what was signed (timestamp and body): the same for a replay of
+// the request, different for anything Slack sends anew.
+func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) (body []byte, key string, ok bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 	if err != nil {
 		http.Error(w, "request body too large or unreadable", http.StatusBadRequest)
-		return nil, false
+		return nil, "", false
 	}
 	sv, err := slackapi.NewSecretsVerifier(r.Header, a.opts.SigningSecret)
 	if err == nil {
@@ -88,14 +92,24 @@ func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) ([]byte, 
 	if err != nil {
 		a.log.Warn("slack: refused a request with a bad or stale signature", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
-		return nil, false
+		return nil, "", false
 	}
-	return body, true
+	return body, signedKey(r.Header.Get("X-Slack-Request-Timestamp"), body), true
+}
+
+// signedKey is the replay key of a signed HTTP request: a hash of exactly
+// what the signature covers ("v0:" timestamp ":" body), so a replay has the
+// same key however its headers are spelled.
+func signedKey(ts string, body []byte) string {
+	h := sha256.New()
+	h.Write([]byte("v0:" + ts + ":"))
+	h.Write(body)
+	return "sig:" + hex.EncodeToString(h.Sum(nil))[:32]
 }
 
 // serveCommands answers POST /slack/commands.
 func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readVerified(w, r)
+	body, key, ok := a.readVerified(w, r)
 	if !ok {
 		return
 	}
@@ -107,13 +121,13 @@ func (a *Adapter) serveCommands(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
-	writeJSON(w, http.StatusOK, a.command(cmd))
+	writeJSON(w, http.StatusOK, a.command(cmd, key))
 }
 
 // serveInteractions answers POST /slack/interactions (button clicks and
 // modal submissions).
 func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readVerified(w, r)
+	body, key, ok := a.readVerified(w, r)
 	if !ok {
 		return
 	}
@@ -127,6 +141,10 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "malformed payload", http.StatusBadRequest)
 		return
 	}
+	if !a.firstTime(key, "interaction", cb.User.ID, cb.Team.ID) {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	// A view_submission may answer in the body (response_action); an empty
 	// 200 closes the modal.
 	if resp := a.interaction(a.ctx, cb); resp != nil {
@@ -138,7 +156,7 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 
 // serveEvents answers POST /slack/events: the URL check and message events.
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
-	body, ok := a.readVerified(w, r)
+	body, _, ok := a.readVerified(w, r)
 	if !ok {
 		return
 	}

@@ -299,7 +299,7 @@ func TestOfferSlack(t *testing.T) {
 		a := e.crm(adminUser, "offer edit welcome-new")
 		contains(t, "edit answer", a.Text, "Editing the templates of `welcome-new` (version 3)")
 		v := e.lastView()
-		if v.TriggerID != "1.2.abc" || v.CallbackID != slack.OfferEditCallback || v.Type != "modal" || v.ID == "" {
+		if !strings.HasPrefix(v.TriggerID, "1.2.") || v.CallbackID != slack.OfferEditCallback || v.Type != "modal" || v.ID == "" {
 			t.Fatalf("views.open: %+v", v)
 		}
 		var md map[string]any

@@ -38,6 +38,13 @@ const (
 	DefaultLanes          = 2
 	DefaultCommandSlots   = 8
 	DefaultGroupTTL       = 5 * time.Minute
+	// ReplayWindow is how long a signed request (or Socket Mode envelope)
+	// is remembered as handled. Slack's signature is good for 5 minutes
+	// either side of its timestamp, so a captured request can be replayed
+	// for up to 10 minutes after it was first seen; 5 more are the margin.
+	ReplayWindow = 15 * time.Minute
+	// replayMax bounds the requests remembered (about 100 bytes each).
+	replayMax = 50_000
 
 	// Paths Routes serves.
 	CommandsPath     = "/slack/commands"
@@ -148,6 +155,11 @@ type Request struct {
 	// TriggerID lets the subcommand open a modal (views.open) within
 	// Slack's 3 seconds.
 	TriggerID string
+	// Key is the same for a replayed or redelivered request and different
+	// for every new one (a hash of the signed request, or the Socket Mode
+	// envelope id). A subcommand that changes data and must stay single
+	// after a restart records it with the change (an order's Ref).
+	Key string
 }
 
 // Reply is an answer to a rep: Block Kit blocks with a plain-text fallback.
@@ -173,6 +185,8 @@ type Adapter struct {
 	lanes []chan job
 	slots chan struct{}
 	seen  *dedupe
+	// replays are the signed requests and envelopes already handled.
+	replays *dedupe
 
 	extra map[string]Subcommand
 	// offerCmds is set by RegisterOfferCommands: offer buttons and the
@@ -244,16 +258,19 @@ func New(core *bot.Core, opts Options) (*Adapter, error) {
 		opts.GroupTTL = DefaultGroupTTL
 	}
 	a := &Adapter{
-		core:   core,
-		opts:   opts,
-		log:    opts.Logger.With("part", "slack"),
-		http:   opts.HTTPClient,
-		slots:  make(chan struct{}, opts.CommandSlots),
-		seen:   newDedupe(2*time.Hour, 20000),
-		extra:  map[string]Subcommand{},
-		teams:  set(opts.TeamIDs),
-		reps:   set(opts.RepIDs),
-		admins: set(opts.AdminIDs),
+		core:  core,
+		opts:  opts,
+		log:   opts.Logger.With("part", "slack"),
+		http:  opts.HTTPClient,
+		slots: make(chan struct{}, opts.CommandSlots),
+		seen:  newDedupe(2*time.Hour, 20000),
+		// A replay is answered, never run: commands that change data (an
+		// order, a note) stay single within the signature window.
+		replays: newDedupe(ReplayWindow, replayMax),
+		extra:   map[string]Subcommand{},
+		teams:   set(opts.TeamIDs),
+		reps:    set(opts.RepIDs),
+		admins:  set(opts.AdminIDs),
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	for range opts.Lanes {
@@ -473,6 +490,17 @@ func (d *dedupe) begin(id string, now time.Time) bool {
 	}
 	d.seen[id] = now
 	return true
+}
+
+// firstTime reports whether the request with replay key key is new, and
+// remembers it; a replay is logged. An empty key (nothing to tell requests
+// apart) is always new.
+func (a *Adapter) firstTime(key, what, user, team string) bool {
+	if key == "" || a.replays.begin(key, time.Now()) {
+		return true
+	}
+	a.log.Warn("slack: refused a replayed request", "kind", what, "user", user, "team", team)
+	return false
 }
 
 // forget lets a failed event be processed again when Slack retries it.

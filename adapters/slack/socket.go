@@ -53,10 +53,15 @@ func (a *Adapter) socketEvent(evt socketmode.Event) {
 			ack(nil)
 			return
 		}
-		// The answer rides on the ack, like the body of an HTTP answer.
-		ack(a.command(cmd))
+		// The answer rides on the ack, like the body of an HTTP answer. An
+		// envelope delivered again is answered, not run again.
+		ack(a.command(cmd, envelopeKey(evt)))
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slackapi.InteractionCallback)
+		if ok && !a.firstTime(envelopeKey(evt), "interaction", cb.User.ID, cb.Team.ID) {
+			ack(nil)
+			return
+		}
 		if ok && cb.Type == slackapi.InteractionTypeViewSubmission {
 			// The answer (response_action errors, or nothing to close the
 			// modal) rides on the ack.
@@ -82,4 +87,13 @@ func (a *Adapter) socketEvent(evt socketmode.Event) {
 			ack(nil)
 		}
 	}
+}
+
+// envelopeKey is the replay key of a Socket Mode envelope: its id, which
+// Slack keeps when it delivers the envelope again.
+func envelopeKey(evt socketmode.Event) string {
+	if evt.Request == nil || evt.Request.EnvelopeID == "" {
+		return ""
+	}
+	return "env:" + evt.Request.EnvelopeID
 }

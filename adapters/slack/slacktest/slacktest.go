@@ -523,6 +523,16 @@ func (s *Server) Send(typ string, payload any) string {
 	s.mu.Lock()
 	s.seq++
 	id := fmt.Sprintf("env-%d", s.seq)
+	s.mu.Unlock()
+	s.SendEnvelope(id, typ, payload)
+	return id
+}
+
+// SendEnvelope sends a Socket Mode envelope with a given id: the same id
+// again is Slack delivering that envelope again.
+func (s *Server) SendEnvelope(id, typ string, payload any) {
+	s.tb.Helper()
+	s.mu.Lock()
 	var conn *wsConn
 	if len(s.conns) > 0 {
 		conn = s.conns[len(s.conns)-1]
@@ -536,7 +546,6 @@ func (s *Server) Send(typ string, payload any) string {
 	if err := conn.write(env); err != nil {
 		s.tb.Fatalf("slacktest: send envelope: %v", err)
 	}
-	return id
 }
 
 // WaitAck waits for the ack of an envelope.
@@ -568,4 +577,24 @@ func (s *Server) Acked(envelopeID string) bool {
 		}
 	}
 	return false
+}
+
+// WaitAcks waits for n acks of an envelope (one per delivery of it) and
+// returns them in order.
+func (s *Server) WaitAcks(envelopeID string, n int, timeout time.Duration) []Ack {
+	s.tb.Helper()
+	var got []Ack
+	ok := s.waitFor(timeout, func() bool {
+		got = got[:0]
+		for _, a := range s.acks {
+			if a.EnvelopeID == envelopeID {
+				got = append(got, a)
+			}
+		}
+		return len(got) >= n
+	})
+	if !ok {
+		s.tb.Fatalf("slacktest: %d acks of envelope %s within %s, want %d", len(got), envelopeID, timeout, n)
+	}
+	return got
 }

@@ -76,6 +76,13 @@ type Options struct {
 	// that a flood of idle connections cannot exhaust the process; further
 	// ones get 503. 1000 when 0.
 	MaxWaiters int
+	// WriteTimeout bounds each write to a long poll or an event stream.
+	// Those lift the HTTP server's own write timeout, which would cut them,
+	// but a client that stops reading must still not hold its connection
+	// forever. 10s when 0; give it the server's write timeout.
+	WriteTimeout time.Duration
+	// Limits bound what one client may do; see Limits for the defaults.
+	Limits Limits
 }
 
 // Server serves the chat page and its endpoints, and is the webchat
@@ -87,10 +94,12 @@ type Server struct {
 	opts   Options
 	notify *notifier
 	csp    string
+	guard  *guard
 
 	mu      sync.Mutex
 	closed  bool
 	waiters int
+	streams map[string]int // open long polls and streams by client; no zero entries
 	done    chan struct{}
 	wg      sync.WaitGroup
 }
@@ -121,14 +130,20 @@ func New(core Core, opts Options) *Server {
 	if opts.MaxWaiters <= 0 {
 		opts.MaxWaiters = 1000
 	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = 10 * time.Second
+	}
+	opts.Limits = opts.Limits.withDefaults()
 	return &Server{
-		core:   core,
-		log:    opts.Logger,
-		now:    opts.Now,
-		opts:   opts,
-		notify: newNotifier(),
-		csp:    pagePolicy(page),
-		done:   make(chan struct{}),
+		core:    core,
+		log:     opts.Logger,
+		now:     opts.Now,
+		opts:    opts,
+		notify:  newNotifier(),
+		csp:     pagePolicy(page),
+		guard:   newGuard(opts.Limits),
+		streams: make(map[string]int),
+		done:    make(chan struct{}),
 	}
 }
 
@@ -166,22 +181,33 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// acquireWaiter reserves a slot for a long poll or stream. It fails once the
-// server is closed or too many are open.
-func (s *Server) acquireWaiter() (release func(), err error) {
+// errClosed refuses a long poll or stream once the server is closed.
+var errClosed = crm.Errorf(crm.EUNAVAILABLE, "The chat server is shutting down.")
+
+// acquireWaiter reserves a slot for a long poll or stream of client. It
+// fails once the server is closed (errClosed), when the client holds its
+// share of slots (a limitError) or when all are taken.
+func (s *Server) acquireWaiter(client string) (release func(), err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, crm.Errorf(crm.EUNAVAILABLE, "The chat server is shutting down.")
+		return nil, errClosed
+	}
+	if s.streams[client] >= s.opts.Limits.StreamsPerClient {
+		return nil, &limitError{codeRateLimited, "Too many open connections from your network, try again later.", 10 * time.Second}
 	}
 	if s.waiters >= s.opts.MaxWaiters {
 		return nil, crm.Errorf(crm.EUNAVAILABLE, "Too many open connections, try again later.")
 	}
 	s.waiters++
+	s.streams[client]++
 	s.wg.Add(1)
 	return func() {
 		s.mu.Lock()
 		s.waiters--
+		if s.streams[client]--; s.streams[client] <= 0 {
+			delete(s.streams, client)
+		}
 		s.mu.Unlock()
 		s.wg.Done()
 	}, nil
@@ -219,14 +245,34 @@ func pagePolicy(html []byte) string {
 		"; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 }
 
-// postRequest is the body of POST /webchat/messages. Unknown fields are ignored.
+// postRequest is the body of POST /webchat/messages. Unknown fields are
+// ignored. Text and Payload stay raw until checked for lone surrogates.
 type postRequest struct {
-	Session string `json:"session"`
-	ID      string `json:"id"`
-	Text    string `json:"text"`
+	Session string          `json:"session"`
+	ID      string          `json:"id"`
+	Text    json.RawMessage `json:"text"`
 	// Payload is set when the customer pressed a button; Text may then
 	// carry the button's label.
-	Payload string `json:"payload"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+// decodeString decodes the raw JSON string of field: absent or null is "".
+// It refuses a lone surrogate escape and any other value than a string.
+func decodeString(field string, raw json.RawMessage) (string, error) {
+	if len(raw) == 0 {
+		return "", nil
+	}
+	if esc := loneSurrogate(raw); esc != "" {
+		return "", crm.Errorf(crm.EINVALID, "%s has an unpaired surrogate escape (%s): send valid Unicode", field, esc)
+	}
+	var v *string
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return "", crm.Errorf(crm.EINVALID, "malformed JSON body")
+	}
+	if v == nil {
+		return "", nil
+	}
+	return *v, nil
 }
 
 func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
@@ -235,7 +281,13 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	keep, err := s.admit(r.Context(), clientKey(r, s.opts.Limits.TrustedProxies), in.UserID, storedSize(in.Text, in.Payload))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	res, err := s.core.Handle(r.Context(), in)
+	keep(err == nil && !res.Duplicate)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -265,18 +317,35 @@ func (s *Server) parsePost(w http.ResponseWriter, r *http.Request) (bot.Inbound,
 	if err := json.Unmarshal(body, &req); err != nil {
 		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "malformed JSON body")
 	}
+	rawText, err := decodeString("text", req.Text)
+	if err != nil {
+		return bot.Inbound{}, err
+	}
+	rawPayload, err := decodeString("payload", req.Payload)
+	if err != nil {
+		return bot.Inbound{}, err
+	}
+	if esc := loneSurrogate(body); esc != "" { // in a field this server ignores
+		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "body has an unpaired surrogate escape (%s): send valid Unicode", esc)
+	}
 	if err := checkToken("session", req.Session); err != nil {
 		return bot.Inbound{}, err
 	}
 	if err := checkToken("id", req.ID); err != nil {
 		return bot.Inbound{}, err
 	}
-	text := strings.TrimSpace(req.Text)
+	text := strings.TrimSpace(normalizeNewlines(rawText))
 	if n := utf8.RuneCountInString(text); n > MaxTextLength {
 		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "text is over %d characters", MaxTextLength)
 	}
-	if len(req.Payload) > MaxPayloadLength {
+	if len(rawPayload) > MaxPayloadLength {
 		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "payload is over %d bytes", MaxPayloadLength)
+	}
+	if err := checkText("text", text); err != nil {
+		return bot.Inbound{}, err
+	}
+	if err := checkText("payload", rawPayload); err != nil {
+		return bot.Inbound{}, err
 	}
 	in := bot.Inbound{
 		Channel:   crm.ChannelWeb,
@@ -288,7 +357,7 @@ func (s *Server) parsePost(w http.ResponseWriter, r *http.Request) (bot.Inbound,
 		Text:      text,
 		Locale:    acceptLocale(r.Header.Get("Accept-Language")),
 	}
-	switch payload := strings.TrimSpace(req.Payload); {
+	switch payload := strings.TrimSpace(rawPayload); {
 	case payload != "":
 		in.Kind = crm.KindButton
 		in.Payload = payload
@@ -436,10 +505,8 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		wait = min(time.Duration(secs)*time.Second, s.opts.MaxWait)
-		// A server-wide write timeout shorter than the wait would cut the answer.
-		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(wait + 10*time.Second))
 	}
-	res, err := s.poll(r.Context(), session, after, wait)
+	res, err := s.poll(w, r, session, after, wait)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -469,16 +536,28 @@ func wantsEventStream(r *http.Request) bool {
 }
 
 // poll reads the conversation after the cursor, waiting up to wait for
-// something new when there is nothing yet. A closed server does not wait.
-func (s *Server) poll(ctx context.Context, session string, after crm.ID, wait time.Duration) (messagesResponse, error) {
+// something new when there is nothing yet. A closed server does not wait;
+// a client over its share of waiting slots, or a full server, is refused
+// (answering at once would only make its page ask again at once).
+func (s *Server) poll(w http.ResponseWriter, r *http.Request, session string, after crm.ID, wait time.Duration) (messagesResponse, error) {
+	ctx := r.Context()
 	if wait <= 0 {
 		return s.read(ctx, session, after)
 	}
-	done, err := s.acquireWaiter()
-	if err != nil {
+	done, err := s.acquireWaiter(clientKey(r, s.opts.Limits.TrustedProxies))
+	if errors.Is(err, errClosed) {
 		return s.read(ctx, session, after)
 	}
+	if err != nil {
+		return messagesResponse{}, err
+	}
 	defer done()
+	// The server's read and write timeouts, shorter than the wait, would
+	// cut the answer: lift them for the wait and one write.
+	rc := http.NewResponseController(w)
+	end := time.Now().Add(wait + s.opts.WriteTimeout)
+	_ = rc.SetReadDeadline(end)
+	_ = rc.SetWriteDeadline(end)
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	for {
@@ -508,15 +587,22 @@ func (s *Server) poll(ctx context.Context, session string, after crm.ID, wait ti
 // per message, its id the interaction id, then new ones as they come, until
 // the client leaves or the server closes.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, session string, after crm.ID) {
-	done, err := s.acquireWaiter()
+	done, err := s.acquireWaiter(clientKey(r, s.opts.Limits.TrustedProxies))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	defer done()
 	rc := http.NewResponseController(w)
-	// A server-wide write timeout would cut the stream; lift it here.
-	_ = rc.SetWriteDeadline(time.Time{})
+	// The server's read timeout would end the stream and its write timeout
+	// would cut it: the stream has a lifetime of its own instead, and each
+	// write gets WriteTimeout, so a client that stops reading is dropped.
+	lifetime := time.NewTimer(s.opts.Limits.StreamLifetime)
+	defer lifetime.Stop()
+	_ = rc.SetReadDeadline(time.Now().Add(s.opts.Limits.StreamLifetime + s.opts.WriteTimeout))
+	armWrite := func() { _ = rc.SetWriteDeadline(time.Now().Add(s.opts.WriteTimeout)) }
+	armWrite()
+	defer armWrite() // for the end of the response
 
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -534,6 +620,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, session string, 
 	heartbeat := time.NewTicker(s.opts.Heartbeat)
 	defer heartbeat.Stop()
 	for {
+		armWrite()
 		woken, release := s.notify.subscribe(session)
 		for {
 			res, err := s.read(ctx, session, after)
@@ -566,6 +653,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, session string, 
 			case <-woken:
 				break wait
 			case <-heartbeat.C:
+				armWrite()
 				if _, err := io.WriteString(w, ": ping\n\n"); err != nil {
 					release()
 					return
@@ -580,6 +668,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, session string, 
 			case <-s.done:
 				release()
 				return
+			case <-lifetime.C:
+				// The page's EventSource reconnects with the last id it saw.
+				release()
+				return
 			}
 		}
 		release()
@@ -590,6 +682,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, session string, 
 // body {"error":{"code","message"}}. Internal errors are logged and their
 // details kept from the client.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	var limit *limitError
+	if errors.As(err, &limit) {
+		w.Header().Set("Retry-After", retryAfter(limit.after))
+		writeJSON(w, http.StatusTooManyRequests, map[string]any{"error": map[string]string{"code": limit.code, "message": limit.msg}})
+		return
+	}
 	code := crm.ErrorCode(err)
 	status := http.StatusInternalServerError
 	switch code {
@@ -599,6 +697,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusNotFound
 	case crm.EUNAVAILABLE:
 		status = http.StatusServiceUnavailable
+		w.Header().Set("Retry-After", "5")
 	default:
 		code = crm.EINTERNAL
 	}

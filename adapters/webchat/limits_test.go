@@ -1,0 +1,313 @@
+package webchat_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idicbot/idicbot/adapters/webchat"
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/crm/boltstore"
+)
+
+// clock is a settable time for the limits, which count on the server's Now.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// mustBoltCore is the real conversation core on a bbolt file in a temp dir,
+// with the shipped segments, catalog and offers.
+func mustBoltCore(tb testing.TB, dir string, now func() time.Time) *bot.Core {
+	tb.Helper()
+	db, err := boltstore.Open(filepath.Join(dir, "idicbot.db"), boltstore.Options{NoSync: true, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	def, err := configs.Load(now())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, now()); err != nil {
+		tb.Fatal(err)
+	}
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Now: now})
+	if err := core.LoadSegmentRules(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	if err := core.LoadOffers(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return core
+}
+
+// clientFrom returns an HTTP client whose connections come from the
+// loopback address ip (any of 127.0.0.0/8 on Linux), so one test can play
+// several clients.
+func clientFrom(ip string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
+}
+
+// refusal is an answer as a client sees it: the status, the Retry-After
+// header and the error body.
+type refusal struct {
+	Status     int
+	RetryAfter string
+	Code, Msg  string
+}
+
+func postAs(tb testing.TB, c *http.Client, ts *httptest.Server, body string, header ...string) refusal {
+	tb.Helper()
+	req, err := http.NewRequest("POST", ts.URL+"/webchat/messages", strings.NewReader(body))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&v); err != nil {
+		tb.Fatalf("decode response (status %d): %v", resp.StatusCode, err)
+	}
+	return refusal{resp.StatusCode, resp.Header.Get("Retry-After"), v.Error.Code, v.Error.Message}
+}
+
+// checkTooMany fails unless r is a 429 with a positive Retry-After and a
+// JSON reason of the given code.
+func checkTooMany(tb testing.TB, r refusal, code string) {
+	tb.Helper()
+	secs, err := strconv.Atoi(r.RetryAfter)
+	if r.Status != http.StatusTooManyRequests || err != nil || secs < 1 || r.Code != code || r.Msg == "" {
+		tb.Fatalf("answer = %+v, want 429 with Retry-After seconds and error code %q", r, code)
+	}
+}
+
+func TestNewSessionsPerClient(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		header func(i int) []string
+	}{
+		{"plain", func(int) []string { return nil }},
+		// Headers from a client that is not a trusted proxy are its own words.
+		{"spoofed X-Forwarded-For", func(i int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)} }},
+		{"spoofed X-Real-IP", func(i int) []string { return []string{"X-Real-IP", fmt.Sprintf("198.51.100.%d", i)} }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			core := newFakeCore()
+			clk := newClock()
+			_, ts := mustServe(t, core, webchat.Options{Now: clk.Now})
+			attacker := clientFrom("127.0.0.1")
+			var accepted int
+			var last refusal
+			for i := range 100 {
+				r := postAs(t, attacker, ts, fmt.Sprintf(`{"session":"flood-%d","id":"1","text":"hi"}`, i), tt.header(i)...)
+				if r.Status == 200 {
+					accepted++
+				} else {
+					last = r
+				}
+			}
+			if got, want := accepted, 20; got != want {
+				t.Fatalf("one client opened %d sessions at once, want %d (the default per hour)", got, want)
+			}
+			checkTooMany(t, last, "rate_limited")
+			if got, want := len(core.inbound()), 20; got != want {
+				t.Fatalf("core got %d events, want %d: refused posts must not reach it", got, want)
+			}
+			// A session already open keeps talking.
+			if r := postAs(t, attacker, ts, `{"session":"flood-0","id":"2","text":"còn đó không"}`); r.Status != 200 {
+				t.Fatalf("known session refused: %+v", r)
+			}
+			// Another client is not affected.
+			if r := postAs(t, clientFrom("127.0.0.2"), ts, `{"session":"neighbour","id":"1","text":"hi"}`); r.Status != 200 {
+				t.Fatalf("second client refused: %+v", r)
+			}
+			// The limit refills with time: an hour on, the client may start new sessions again.
+			clk.Add(time.Hour)
+			if r := postAs(t, attacker, ts, `{"session":"later","id":"1","text":"hi"}`); r.Status != 200 {
+				t.Fatalf("an hour later: %+v", r)
+			}
+		})
+	}
+}
+
+func TestMessagesPerSession(t *testing.T) {
+	core := newFakeCore()
+	core.noReply = true
+	clk := newClock()
+	_, ts := mustServe(t, core, webchat.Options{Now: clk.Now})
+	c := ts.Client()
+	var accepted int
+	var last refusal
+	for i := range 100 {
+		r := postAs(t, c, ts, fmt.Sprintf(`{"session":"chatty","id":"%d","text":"tin %d"}`, i, i))
+		if r.Status == 200 {
+			accepted++
+		} else {
+			last = r
+		}
+	}
+	if got, want := accepted, 5; got != want {
+		t.Fatalf("one session sent %d messages at once, want %d (the default burst)", got, want)
+	}
+	checkTooMany(t, last, "rate_limited")
+	if n := len(core.inbound()); n != accepted {
+		t.Fatalf("core got %d events, want %d", n, accepted)
+	}
+	// Other sessions of the same client are counted on their own.
+	if r := postAs(t, c, ts, `{"session":"quiet","id":"1","text":"hi"}`); r.Status != 200 {
+		t.Fatalf("another session refused: %+v", r)
+	}
+	// The pace: 20 a minute is one every 3 seconds.
+	clk.Add(3 * time.Second)
+	if r := postAs(t, c, ts, `{"session":"chatty","id":"x","text":"lại đây"}`); r.Status != 200 {
+		t.Fatalf("3s later: %+v", r)
+	}
+	if r := postAs(t, c, ts, `{"session":"chatty","id":"y","text":"nữa"}`); r.Status != 429 {
+		t.Fatalf("right after: %+v, want 429", r)
+	}
+}
+
+// TestSessionQuota fills one session's quota through the real core and
+// store, then restarts the web chat: the tally is read back from the store,
+// so the session stays full.
+func TestSessionQuota(t *testing.T) {
+	clk := newClock()
+	dir := t.TempDir()
+	core := mustBoltCore(t, dir, clk.Now)
+	_, ts := mustServe(t, core, webchat.Options{Now: clk.Now})
+	c := ts.Client()
+	text := strings.Repeat("a", webchat.MaxTextLength)
+	var accepted int
+	var last refusal
+	for i := range 200 {
+		clk.Add(time.Minute) // well within the message pace
+		last = postAs(t, c, ts, fmt.Sprintf(`{"session":"big","id":"%d","text":%q}`, i, text))
+		if last.Status != 200 {
+			break
+		}
+		accepted++
+	}
+	checkTooMany(t, last, "quota_exceeded")
+	if stored := accepted * len(text); stored > 200<<10 || accepted < 10 {
+		t.Fatalf("session stored %d messages (%d bytes of text) before the quota, want some and at most 200 KiB", accepted, stored)
+	}
+	// The conversation can still be read.
+	if status, conv := get(t, context.Background(), ts, "session=big"); status != 200 || len(conv.Messages) == 0 {
+		t.Fatalf("read after quota: %d, %d messages", status, len(conv.Messages))
+	}
+	// A new web chat over the same store (a restart) knows the session is full.
+	_, ts2 := mustServe(t, core, webchat.Options{Now: clk.Now})
+	clk.Add(time.Hour)
+	checkTooMany(t, postAs(t, ts2.Client(), ts2, fmt.Sprintf(`{"session":"big","id":"again","text":%q}`, text)), "quota_exceeded")
+	// Other sessions are not affected.
+	if r := postAs(t, ts2.Client(), ts2, `{"session":"small","id":"1","text":"hi"}`); r.Status != 200 {
+		t.Fatalf("another session: %+v", r)
+	}
+}
+
+// streamAs opens an event stream as client c and returns the status. A
+// stream that opened stays open until the test ends.
+func streamAs(tb testing.TB, ctx context.Context, c *http.Client, ts *httptest.Server, session string) refusal {
+	tb.Helper()
+	req, err := http.NewRequestWithContext(ctx, "GET", ts.URL+"/webchat/messages?session="+session, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := c.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { resp.Body.Close() })
+	r := refusal{Status: resp.StatusCode, RetryAfter: resp.Header.Get("Retry-After")}
+	if resp.StatusCode != 200 {
+		var v struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&v)
+		r.Code, r.Msg = v.Error.Code, v.Error.Message
+	}
+	return r
+}
+
+func TestStreamsPerClient(t *testing.T) {
+	const maxWaiters = 10
+	core := newFakeCore()
+	_, ts := mustServe(t, core, webchat.Options{MaxWaiters: maxWaiters})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	// One client tries to take every slot.
+	hog := clientFrom("127.0.0.1")
+	var open int
+	var last refusal
+	for i := range maxWaiters {
+		r := streamAs(t, ctx, hog, ts, fmt.Sprintf("hog-%d", i))
+		if r.Status == 200 {
+			open++
+		} else {
+			last = r
+		}
+	}
+	if got, want := open, 8; got != want {
+		t.Fatalf("one client holds %d streams, want %d (the default per client)", got, want)
+	}
+	checkTooMany(t, last, "rate_limited")
+	// Its long polls are refused too, not answered at once (which would
+	// make its page spin).
+	req, _ := http.NewRequestWithContext(ctx, "GET", ts.URL+"/webchat/messages?session=hog-0&wait=25", nil)
+	resp, err := hog.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("long poll over the client's share: %d, want 429 with Retry-After", resp.StatusCode)
+	}
+	// A plain read still answers.
+	if status, _ := get(t, ctx, ts, "session=hog-0"); status != 200 {
+		t.Fatalf("plain read: %d", status)
+	}
+
+	// Another visitor still gets a stream, and it works.
+	visitor := clientFrom("127.0.0.2")
+	if r := streamAs(t, ctx, visitor, ts, "visitor"); r.Status != 200 {
+		t.Fatalf("second client's stream: %+v, want 200", r)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/idicbot/idicbot/crm"
 )
@@ -67,6 +68,25 @@ func Verify(appID, oaSecretKey string, raw []byte, header, headerTS string) erro
 		}
 	}
 	return fmt.Errorf("%w: MAC does not match (body timestamp %q)", errBadSignature, ids.Timestamp)
+}
+
+// stale says why an event timestamped t must not be handled ("" when it
+// may): older than MaxEventAge, further ahead than MaxClockSkew, or
+// without a timestamp while the age is checked.
+func (a *Adapter) stale(t time.Time) string {
+	if a.opts.MaxEventAge < 0 {
+		return ""
+	}
+	now := a.now()
+	switch {
+	case t.IsZero():
+		return "no timestamp"
+	case now.Sub(t) > a.opts.MaxEventAge:
+		return "older than max_event_age"
+	case t.Sub(now) > a.opts.MaxClockSkew:
+		return "timestamped in the future"
+	}
+	return ""
 }
 
 // Routes registers the webhook: POST for events, GET for Zalo's URL check.
@@ -127,12 +147,13 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if ev.Unreadable != "" {
 		a.log.Warn("zalo event partly unreadable; handled with what could be read", "event", ev.EventName, "why", ev.Unreadable)
 	}
-	if age := a.opts.MaxEventAge; age > 0 {
-		if t := ev.Time(); !t.IsZero() && a.now().Sub(t) > age {
-			a.log.Warn("zalo event older than ZALO_MAX_EVENT_AGE dropped", "event", ev.EventName, "time", t)
-			w.WriteHeader(http.StatusOK)
-			return
-		}
+	if why := a.stale(ev.Time()); why != "" {
+		// 200: Zalo retries what is not acknowledged, and delivering a
+		// stale event again cannot make it fresh.
+		a.log.Warn("zalo event refused: "+why+"; acknowledged, not handled", "event", ev.EventName, "time", ev.Time(),
+			"max_event_age", a.opts.MaxEventAge, "remote", r.RemoteAddr)
+		w.WriteHeader(http.StatusOK)
+		return
 	}
 	user := ev.Customer(a.opts.OAID)
 	if user == "" {

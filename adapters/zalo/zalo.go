@@ -43,6 +43,15 @@ const (
 	DefaultRateAttempts = 5
 	DefaultHandle       = 60 * time.Second
 	DefaultRequest      = 20 * time.Second
+	// DefaultMaxEventAge is how old a signed event may be and still be
+	// handled. The MAC has no expiry of its own and dedupe markers are
+	// pruned in time, so without a bound a captured event replayed later
+	// would be handled as new. Zalo retries late; 24h covers it (spec
+	// §2.2). Keep dedupe markers longer than this (retention does).
+	DefaultMaxEventAge = 24 * time.Hour
+	// DefaultMaxClockSkew is how far in the future an event's timestamp
+	// may be (Zalo's clock against ours).
+	DefaultMaxClockSkew = 10 * time.Minute
 	DefaultInfoSubtitle = "Cho shop xin tên, số điện thoại và địa chỉ để tư vấn và giao hàng nhé."
 	DefaultOptionsHint  = "(Trả lời bằng số / Reply with the number)"
 
@@ -99,10 +108,16 @@ type Options struct {
 	// send to that user still in flight (our own message's echo may
 	// arrive before the send call returned).
 	EchoWait time.Duration
-	// MaxEventAge, when positive, drops (and acknowledges) events older
-	// than this. Zalo retries late, so keep it above 24h; dedupe is the
-	// real defence against replays.
+	// MaxEventAge refuses (acknowledges with 200, handles nothing, logs)
+	// events whose timestamp is older than this, and signed events with no
+	// timestamp: dedupe markers are pruned after a while, so only an age
+	// bound keeps a captured event from being handled again later.
+	// DefaultMaxEventAge when 0; negative switches the check off (not
+	// recommended).
 	MaxEventAge time.Duration
+	// MaxClockSkew refuses events timestamped further in the future than
+	// this (DefaultMaxClockSkew when 0 or less).
+	MaxClockSkew time.Duration
 
 	// InfoTitle, InfoSubtitle and InfoImageURL fill the request-user-info
 	// template sent when the core asks for the phone number.
@@ -220,6 +235,10 @@ func New(h Core, store crm.Store, opts Options) (*Adapter, error) {
 	def(&opts.MaxRateWait, DefaultMaxRateWait)
 	def(&opts.HandleTimeout, DefaultHandle)
 	def(&opts.RequestTimeout, DefaultRequest)
+	def(&opts.MaxEventAge, DefaultMaxEventAge)
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = DefaultMaxClockSkew
+	}
 	if opts.MaxText <= 0 {
 		opts.MaxText = DefaultMaxText
 	}
@@ -268,7 +287,7 @@ func New(h Core, store crm.Store, opts Options) (*Adapter, error) {
 //	ZALO_WELCOME=true            greet followers
 //	ZALO_FREE_WINDOW=48h         ZALO_WINDOW=168h (or "off")
 //	ZALO_PAID=none|agents|all    ZALO_QUOTA=8 (0: off)
-//	ZALO_CONSOLE_PAUSE=12h       ZALO_MAX_EVENT_AGE=72h
+//	ZALO_CONSOLE_PAUSE=12h       ZALO_MAX_EVENT_AGE=24h (default; overrides zalo.max_event_age)
 //	ZALO_INFO_TITLE, ZALO_INFO_SUBTITLE, ZALO_INFO_IMAGE_URL
 func FromEnv(getenv func(string) string) (Options, bool, error) {
 	get := func(k string) string { return strings.TrimSpace(getenv(k)) }

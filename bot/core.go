@@ -170,6 +170,14 @@ func validate(in *Inbound) error {
 	case utf8.RuneCountInString(in.Text) > MaxTextLen:
 		return crm.Errorf(crm.EINVALID, "text is longer than %d characters", MaxTextLen)
 	}
+	// Channels' texts are stripped of control characters (the web chat
+	// refuses them before this), so that none is stored or relayed.
+	in.Text, in.Name, in.Username = StripControls(in.Text), StripControls(in.Name), StripControls(in.Username)
+	if ct := in.Contact; ct != nil {
+		cp := *ct
+		cp.FirstName, cp.LastName, cp.Address = StripControls(cp.FirstName), StripControls(cp.LastName), StripControls(cp.Address)
+		in.Contact = &cp
+	}
 	if in.Kind == "" {
 		in.Kind = crm.KindText
 	}
@@ -211,6 +219,17 @@ type turn struct {
 
 	assist   AssistResult
 	assisted bool
+
+	// code is a fresh one-time code, drawn outside the transaction (which
+	// may run more than once), used if a typed phone or email is proven on
+	// another customer.
+	code string
+	// claimedNew: the event typed a phone or email the customer had not
+	// given before.
+	claimedNew bool
+	// verify is the outcome of a typed one-time code: "ok", "wrong",
+	// "expired" ("" when none was typed).
+	verify string
 }
 
 // Handle runs one inbound event through Identify, Interact, Differentiate and
@@ -231,9 +250,13 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	if assisted && ar.Understanding.Intent != "" {
 		u = mergeUnderstanding(u, ar.Understanding)
 	}
+	code := ""
+	if in.Contact == nil && (u.Phone != "" || u.Email != "") {
+		code = newCode()
+	}
 	var t *turn
 	err := c.store.Update(ctx, func(tx crm.Tx) error {
-		t = &turn{core: c, tx: tx, in: in, u: u, now: c.now(), assist: ar, assisted: assisted}
+		t = &turn{core: c, tx: tx, in: in, u: u, now: c.now(), assist: ar, assisted: assisted, code: code}
 		return t.run()
 	})
 	if err != nil {
@@ -294,6 +317,9 @@ func (t *turn) run() error {
 	if t.in.EditOf != "" {
 		return t.edit()
 	}
+	if err := t.checkCode(); err != nil {
+		return err
+	}
 	if err := t.interact(); err != nil {
 		return err
 	}
@@ -344,12 +370,14 @@ func (t *turn) record(it *crm.Interaction) error {
 // count bumps a total counter and its per-day twin.
 func (t *turn) count(name string, n int64) error { return addCounter(t.tx, t.now, name, n) }
 
-// identify finds or creates the customer behind the event, makes their
-// identity reachable again (they wrote to us: the channel lets us answer),
-// links shared phone and email, and merges with a customer already known by
-// that phone.
+// identify finds or creates the customer behind the event and makes their
+// identity reachable again (they wrote to us: the channel lets us answer).
+// A phone or email the channel proves is the sender's own (a Telegram
+// contact with the sender's user id, Zalo's consent form, Messenger's
+// profile quick replies) is linked, and merges with a customer already
+// proven to hold it; one typed in a message is only a claim (see claim).
 func (t *turn) identify() error {
-	tx, in := t.tx, t.in
+	in := t.in
 	created, err := t.customer()
 	if err != nil {
 		return err
@@ -366,23 +394,43 @@ func (t *turn) identify() error {
 			c.Source = in.Source
 		}
 	}
-	if in.Contact != nil && !in.Contact.Self {
+	if in.Contact == nil {
+		return t.claim()
+	}
+	if !in.Contact.Self {
+		// Someone else's contact card: nothing about the sender.
 		return nil
 	}
-	if in.Contact != nil {
-		if c.Name == "" {
-			c.Name = strings.TrimSpace(in.Contact.FirstName + " " + in.Contact.LastName)
+	if c.Name == "" {
+		c.Name = strings.TrimSpace(in.Contact.FirstName + " " + in.Contact.LastName)
+	}
+	if c.Address == "" {
+		c.Address = in.Contact.Address
+	}
+	if err := t.prove(); err != nil {
+		return err
+	}
+	if t.formReplaces {
+		if n := strings.TrimSpace(strings.TrimSpace(in.Contact.FirstName) + " " + strings.TrimSpace(in.Contact.LastName)); n != "" {
+			t.cust.Name = n
 		}
-		if c.Address == "" {
-			c.Address = in.Contact.Address
+		if a := strings.TrimSpace(in.Contact.Address); a != "" {
+			t.cust.Address = a
 		}
 	}
-	if p := t.u.Phone; p != "" && p != c.Phone {
+	return nil
+}
+
+// prove links a phone and email the channel proved to be the sender's, and
+// merges with the customer already proven to hold them.
+func (t *turn) prove() error {
+	tx := t.tx
+	if p := t.u.Phone; p != "" && p != t.cust.Phone {
 		other, err := tx.FindCustomerByPhone(p)
 		if err != nil {
 			return err
 		}
-		if other != nil && other.ID != c.ID {
+		if other != nil && other.ID != t.cust.ID {
 			if err := t.merge(other); err != nil {
 				return err
 			}
@@ -401,13 +449,12 @@ func (t *turn) identify() error {
 		}
 		t.cust.Email = e
 	}
-	if t.formReplaces && in.Contact != nil {
-		if n := strings.TrimSpace(strings.TrimSpace(in.Contact.FirstName) + " " + strings.TrimSpace(in.Contact.LastName)); n != "" {
-			t.cust.Name = n
-		}
-		if a := strings.TrimSpace(in.Contact.Address); a != "" {
-			t.cust.Address = a
-		}
+	c := t.cust
+	if c.Claims.Phone != "" && c.Claims.Phone == c.Phone {
+		c.Claims.Phone = ""
+	}
+	if c.Claims.Email != "" && c.Claims.Email == c.Email {
+		c.Claims.Email = ""
 	}
 	return nil
 }
@@ -483,6 +530,40 @@ func (t *turn) edit() error {
 		return err
 	}
 	return tx.PutCustomer(t.cust)
+}
+
+// StripControls removes control characters other than newline and tab: C0
+// controls (NUL included), DEL and the C1 range. A carriage return becomes
+// a newline ("\r\n" one newline). Text without any is returned as it is.
+func StripControls(s string) string {
+	clean := true
+	for _, r := range s {
+		if isControl(r) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	var b strings.Builder
+	b.Grow(len(s))
+	for _, r := range s {
+		switch {
+		case r == '\r':
+			b.WriteByte('\n')
+		case isControl(r):
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// isControl reports a control character a message may not carry.
+func isControl(r rune) bool {
+	return r < 0x20 && r != '\n' && r != '\t' || r == 0x7f || r >= 0x80 && r <= 0x9f
 }
 
 func localeLang(locale string) string {

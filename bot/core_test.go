@@ -133,22 +133,31 @@ func TestSweepMovesLoyalToAtRisk(t *testing.T) {
 }
 
 // A phone shared on a second channel makes the two customers one.
-func TestPhoneMergesAcrossChannels(t *testing.T) {
+// A phone the channel proves (a Telegram contact with the sender's own user
+// id) merges with the customer the shop already knows by it (imported, or
+// proven on another channel); a typed one does not.
+func TestProvenPhoneMergesAcrossChannels(t *testing.T) {
 	e := newEnv(t, "")
-	e.say(bot.Inbound{Channel: crm.ChannelWeb, UserID: "web1", Text: "sdt 0912 345 678"})
-	web := e.customer(crm.ChannelWeb, "web1")
+	e.say(bot.Inbound{Channel: crm.ChannelZalo, UserID: "z1", Kind: crm.KindContact, Contact: &bot.Contact{Phone: "0912345678", Self: true}})
+	zalo := e.customer(crm.ChannelZalo, "z1")
 	e.say(bot.Inbound{Channel: crm.ChannelTelegram, UserID: "777", Kind: crm.KindContact, Contact: &bot.Contact{Phone: "84912345678", FirstName: "An", Self: true}})
 	tg := e.customer(crm.ChannelTelegram, "777")
-	if tg == nil || tg.ID != web.ID {
-		t.Fatalf("telegram customer %v, web customer %d: want the same", tg, web.ID)
+	if tg == nil || tg.ID != zalo.ID {
+		t.Fatalf("telegram customer %v, zalo customer %d: want the same", tg, zalo.ID)
 	}
 	if len(tg.Identities) != 2 || tg.Phone != "+84912345678" || tg.Stats.MessagesIn != 2 {
 		t.Fatalf("merged customer: %+v", tg)
 	}
 	// Someone else's contact card is not linked.
 	e.say(bot.Inbound{Channel: crm.ChannelTelegram, UserID: "888", Kind: crm.KindContact, Contact: &bot.Contact{Phone: "0912345678", Self: false}})
-	if other := e.customer(crm.ChannelTelegram, "888"); other.ID == web.ID || other.Phone != "" {
+	if other := e.customer(crm.ChannelTelegram, "888"); other.ID == zalo.ID || other.Phone != "" || other.Claims.Phone != "" {
 		t.Fatalf("a shared contact of another person was linked: %+v", other)
+	}
+	// A typed number is a claim: kept to call back, never a merge.
+	e.say(bot.Inbound{Channel: crm.ChannelWeb, UserID: "web1", Text: "sdt 0912 345 678"})
+	web := e.customer(crm.ChannelWeb, "web1")
+	if web.ID == zalo.ID || web.Phone != "" || web.Claims.Phone != "+84912345678" || web.CallbackPhone() != "+84912345678" {
+		t.Fatalf("typed phone: %+v", web)
 	}
 }
 
@@ -332,5 +341,31 @@ func TestDispatcherOrderPerChat(t *testing.T) {
 	}
 	if n != 80 {
 		t.Fatalf("sent %d, want 80", n)
+	}
+}
+
+// Channel texts lose their control characters before anything is stored.
+func TestControlCharactersStripped(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"xin chào", "xin chào"},
+		{"a\x00b", "ab"},
+		{"dòng 1\r\ndòng 2\rdòng 3", "dòng 1\ndòng 2\ndòng 3"},
+		{"tab\tok\n", "tab\tok\n"},
+		{"\x1b[31mred\x7f\u0085", "[31mred"},
+	}
+	for _, tt := range tests {
+		if got := bot.StripControls(tt.in); got != tt.want {
+			t.Errorf("StripControls(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	e := newEnv(t, "")
+	e.say(bot.Inbound{Channel: crm.ChannelTelegram, UserID: "9", Name: "Lan\x00\x07", Text: "giá\x00 iphone 15"})
+	c := e.customer(crm.ChannelTelegram, "9")
+	its := e.interactions(c.ID)
+	if c.Name != "Lan" || len(its) == 0 || its[0].Text != "giá iphone 15" {
+		t.Fatalf("stored name %q, text %q", c.Name, its[0].Text)
+	}
+	if _, err := e.core.Handle(context.Background(), bot.Inbound{Channel: crm.ChannelTelegram, UserID: "9", MessageID: "nul", Text: "\x00\x01"}); crm.ErrorCode(err) != crm.EINVALID {
+		t.Fatalf("a text of control characters only: %v, want EINVALID", err)
 	}
 }

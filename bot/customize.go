@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 	"time"
 
@@ -62,8 +63,8 @@ func (t *turn) customize() error {
 		} else {
 			reply = append(reply, say(lang, "buy_generic"))
 		}
-		if c.Phone != "" {
-			reply = append(reply, say(lang, "will_call", c.Phone))
+		if p := c.CallbackPhone(); p != "" {
+			reply = append(reply, say(lang, "will_call", p))
 		} else {
 			reply = append(reply, say(lang, "ask_phone"))
 			requestPhone = true
@@ -114,7 +115,7 @@ func (t *turn) customize() error {
 			t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
 			reply = append(reply, say(lang, "handoff"))
 		}
-		if c.Phone == "" {
+		if c.CallbackPhone() == "" {
 			// A colleague may want to call back: offer the channel's
 			// share-contact button.
 			requestPhone = true
@@ -123,6 +124,8 @@ func (t *turn) customize() error {
 		reply = append(reply, say(lang, "thanks"))
 	case IntentMedia:
 		reply = append(reply, say(lang, "media"))
+	case IntentVerify:
+		reply = append(reply, t.verifyReply(lang))
 	case IntentButton:
 		return t.button()
 	default:
@@ -139,6 +142,11 @@ func (t *turn) customize() error {
 	}
 	if err := t.count("answers:"+source, 1); err != nil {
 		return err
+	}
+	if t.claimedNew && !slices.Contains(proofChannels, t.in.Channel) {
+		// The same words whether or not someone holds the number: the
+		// answer tells nobody who the shop's customers are.
+		reply = append(reply, say(lang, "claim_hint"))
 	}
 	if len(reply) > 0 {
 		if err := t.send(strings.Join(reply, "\n"), nil, requestPhone, ""); err != nil {
@@ -202,7 +210,11 @@ func (t *turn) offerEvent(id, kind string) error {
 	return t.count("offer:"+id+":"+kind, 1)
 }
 
-// button handles a pressed offer button: accept, tell me more, not now.
+// button handles a pressed offer button: accept, tell me more, not now. A
+// payload is a request, not a right: it counts only for an offer that was
+// shown to this customer, is still live, and that they may still take (in
+// its segments and rule, not opted out). Anything else gets a polite answer
+// and changes no statistic.
 func (t *turn) button() error {
 	c, lang := t.cust, t.lang
 	id, action, ok := parseOfferPayload(t.in.Payload)
@@ -214,12 +226,11 @@ func (t *turn) button() error {
 		return t.send(say(lang, "offer_gone"), nil, false, "")
 	}
 	st := c.Offers[id]
-	if st == nil {
-		st = &crm.OfferStat{}
-		if c.Offers == nil {
-			c.Offers = map[string]*crm.OfferStat{}
+	if st == nil || st.Shown == 0 || !t.core.offers.Load().Answerable(o, c, t.now) {
+		if err := t.count("offer_buttons_refused", 1); err != nil {
+			return err
 		}
-		c.Offers[id] = st
+		return t.send(say(lang, "offer_not_yours"), nil, false, "")
 	}
 	switch action {
 	case crm.ButtonAccept:
@@ -237,12 +248,12 @@ func (t *turn) button() error {
 			msg = append(msg, say(lang, "accepted_code", o.Code))
 		}
 		ask := false
-		if c.Phone == "" {
+		if p := c.CallbackPhone(); p == "" {
 			msg = append(msg, say(lang, "ask_phone"))
 			ask = true
 			c.Dialog = "order_phone"
 		} else {
-			msg = append(msg, say(lang, "will_call", c.Phone))
+			msg = append(msg, say(lang, "will_call", p))
 		}
 		return t.send(strings.Join(msg, "\n"), nil, ask, id)
 	case crm.ButtonDecline:

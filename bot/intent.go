@@ -23,6 +23,8 @@ const (
 	IntentButton   = "button"
 	IntentMedia    = "media"
 	IntentUnknown  = "unknown"
+	// IntentVerify is a one-time code typed back while one is pending.
+	IntentVerify = "verify"
 )
 
 // Understanding is what the rules (or the LLM) made of one inbound event.

@@ -9,9 +9,10 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// Conversation returns the interactions of the customer known on a channel
-// as userID, both directions, oldest first, with id > after (at most limit;
-// 0 means all). An unknown user has an empty conversation.
+// Conversation returns the interactions of the chat of the customer known
+// on a channel as userID — that chat's only, even when the customer was
+// merged with others — both directions, oldest first, with id > after (at
+// most limit; 0 means all). An unknown user has an empty conversation.
 func (c *Core) Conversation(ctx context.Context, ch crm.Channel, userID string, after crm.ID, limit int) ([]*crm.Interaction, error) {
 	var out []*crm.Interaction
 	err := c.store.View(ctx, func(tx crm.Tx) error {
@@ -23,10 +24,16 @@ func (c *Core) Conversation(ctx context.Context, ch crm.Channel, userID string, 
 		if err != nil {
 			return err
 		}
-		// A merged customer's history holds other channels too: show this
-		// channel's conversation only.
+		chat := userID
+		if id := cust.Identity(ch, userID); id != nil && id.ChatID != "" {
+			chat = id.ChatID
+		}
+		// A merged customer's history holds other channels and other
+		// chats too (another web chat session, another device): show this
+		// chat's conversation only. A web chat session reads nothing but
+		// its own messages.
 		for _, it := range all {
-			if it.Channel == ch {
+			if it.Channel == ch && it.ChatID == chat {
 				out = append(out, it)
 				if limit > 0 && len(out) == limit {
 					break

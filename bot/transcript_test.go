@@ -103,7 +103,7 @@ func buildEnv(tb testing.TB, dir string, tune func(*bot.Options)) *env {
 	rec := &recorder{}
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Now: clk.Now,
 		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
-	for _, ch := range []crm.Channel{crm.ChannelWeb, crm.ChannelConsole, crm.ChannelTelegram, crm.ChannelZalo} {
+	for _, ch := range []crm.Channel{crm.ChannelWeb, crm.ChannelConsole, crm.ChannelTelegram, crm.ChannelZalo, "messenger"} {
 		disp.Register(ch, rec)
 	}
 	opts := bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Now: clk.Now, Dispatcher: disp}

@@ -42,6 +42,14 @@ const (
 	DefaultMaxRateWait     = 60 * time.Second
 	DefaultHandleTimeout   = 60 * time.Second
 	DefaultRequestTimeout  = 20 * time.Second
+	// DefaultMaxEventAge is how old a signed event may be and still be
+	// handled: the signature has no expiry and dedupe markers are pruned
+	// in time, so without a bound a captured batch replayed later would be
+	// handled as new. Meta retries failed deliveries for hours, not days.
+	DefaultMaxEventAge = 24 * time.Hour
+	// DefaultMaxClockSkew is how far in the future an event's timestamp
+	// may be (Meta's clock against ours).
+	DefaultMaxClockSkew = 10 * time.Minute
 
 	// WebhookPath is where Routes serves the webhook.
 	WebhookPath = "/messenger/webhook"
@@ -69,6 +77,14 @@ type Options struct {
 	// NoPhoneQuickReply turns off the user_phone_number quick reply sent
 	// when the core asks for the phone.
 	NoPhoneQuickReply bool
+
+	// MaxEventAge refuses (logs and skips; the batch is still answered
+	// 200) messages and postbacks timestamped earlier than this, or not at
+	// all. DefaultMaxEventAge when 0; negative switches the check off (not
+	// recommended). MaxClockSkew refuses those timestamped further ahead
+	// (DefaultMaxClockSkew when 0 or less).
+	MaxEventAge  time.Duration
+	MaxClockSkew time.Duration
 
 	MaxText        int
 	RateLimitWait  time.Duration // first wait after a rate-limit code, doubled per attempt
@@ -129,6 +145,10 @@ func New(h bot.Handler, store crm.Store, opts Options) (*Adapter, error) {
 	def(&opts.MaxRateWait, DefaultMaxRateWait)
 	def(&opts.HandleTimeout, DefaultHandleTimeout)
 	def(&opts.RequestTimeout, DefaultRequestTimeout)
+	def(&opts.MaxEventAge, DefaultMaxEventAge)
+	if opts.MaxClockSkew <= 0 {
+		opts.MaxClockSkew = DefaultMaxClockSkew
+	}
 	if opts.MaxText <= 0 {
 		opts.MaxText = DefaultMaxText
 	}
@@ -345,6 +365,17 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				continue
 			}
+			at := ev.Timestamp.millis()
+			if at.IsZero() {
+				at = e.Time.millis()
+			}
+			if why := a.stale(at); why != "" {
+				// Skipped, and the batch still answered 200: delivering a
+				// stale event again cannot make it fresh.
+				a.log.Warn("messenger event refused: "+why+"; acknowledged, not handled", "mid", in.MessageID, "time", at,
+					"max_event_age", a.opts.MaxEventAge, "remote", r.RemoteAddr)
+				continue
+			}
 			unlock := a.locks.Lock(in.UserID)
 			_, err := a.h.Handle(ctx, in)
 			unlock()
@@ -359,6 +390,25 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// stale says why an event timestamped t must not be handled ("" when it
+// may): older than MaxEventAge, further ahead than MaxClockSkew, or
+// without a timestamp while the age is checked.
+func (a *Adapter) stale(t time.Time) string {
+	if a.opts.MaxEventAge < 0 {
+		return ""
+	}
+	now := a.now()
+	switch {
+	case t.IsZero():
+		return "no timestamp"
+	case now.Sub(t) > a.opts.MaxEventAge:
+		return "older than max_event_age"
+	case t.Sub(now) > a.opts.MaxClockSkew:
+		return "timestamped in the future"
+	}
+	return ""
 }
 
 // toInbound maps one messaging item. Echoes, reads and deliveries are not

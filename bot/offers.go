@@ -3,6 +3,7 @@ package bot
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -443,6 +444,10 @@ func templateProblem(field string, err error) OfferProblem {
 	p := OfferProblem{Field: field, Message: msg}
 	m := templateErrRe.FindStringSubmatch(msg)
 	if m == nil {
+		// A bound without a place (the text grew too long) says only why.
+		if lim := (*crm.TemplateLimitError)(nil); errors.As(err, &lim) {
+			p.Message = lim.Reason
+		}
 		return p
 	}
 	p.Line, _ = strconv.Atoi(m[1])

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"text/template"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -14,8 +13,8 @@ import (
 type CompiledOffer struct {
 	*Offer
 	eligibility *vm.Program
-	templates   map[string]*template.Template
-	details     map[string]*template.Template
+	templates   map[string]*Template
+	details     map[string]*Template
 }
 
 // Languages the bot speaks.
@@ -52,7 +51,7 @@ func CompileOffer(o *Offer) (*CompiledOffer, error) {
 			return nil, Errorf(EINVALID, "offer %s: button %q must be accept, more or decline", o.ID, b)
 		}
 	}
-	co := &CompiledOffer{Offer: o, templates: map[string]*template.Template{}, details: map[string]*template.Template{}}
+	co := &CompiledOffer{Offer: o, templates: map[string]*Template{}, details: map[string]*Template{}}
 	if o.Eligibility != "" {
 		p, err := CompileRule(o.Eligibility)
 		if err != nil {
@@ -174,7 +173,7 @@ func (co *CompiledOffer) RenderDetails(lang string, c *Customer, products func(i
 	return co.renderWith(co.details, lang, c, products, now)
 }
 
-func (co *CompiledOffer) renderWith(ts map[string]*template.Template, lang string, c *Customer, products func(string) (string, int64), now time.Time) (string, error) {
+func (co *CompiledOffer) renderWith(ts map[string]*Template, lang string, c *Customer, products func(string) (string, int64), now time.Time) (string, error) {
 	t := ts[lang]
 	if t == nil {
 		t = ts["vi"]

@@ -2,10 +2,14 @@ package crm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
+	"text/template/parse"
 	"time"
 	"unicode"
 )
@@ -28,7 +32,10 @@ type TemplateData struct {
 	Now          time.Time
 }
 
-// TemplateFuncs are the helpers available in templates.
+// TemplateFuncs are the helpers available in templates. The text/template
+// builtins that build text (print, printf, println, html, js, urlquery) are
+// replaced by bounded versions and call is refused, so that no single call
+// makes a string larger than MaxTemplateOutput.
 var TemplateFuncs = template.FuncMap{
 	"vnd":   VND,
 	"upper": strings.ToUpper,
@@ -40,7 +47,20 @@ var TemplateFuncs = template.FuncMap{
 		}
 		return def
 	},
-	"percent": func(n int64, pct int64) int64 { return n * pct / 100 },
+	"percent":  func(n int64, pct int64) int64 { return n * pct / 100 },
+	"print":    func(args ...any) (string, error) { return boundedText("print", fmt.Sprint(args...)) },
+	"println":  func(args ...any) (string, error) { return boundedText("println", fmt.Sprintln(args...)) },
+	"printf":   printf,
+	"html":     func(args ...any) (string, error) { return boundedText("html", template.HTMLEscaper(args...)) },
+	"js":       func(args ...any) (string, error) { return boundedText("js", template.JSEscaper(args...)) },
+	"urlquery": func(args ...any) (string, error) { return boundedText("urlquery", template.URLQueryEscaper(args...)) },
+	"call": func(any, ...any) (string, error) {
+		return "", &TemplateLimitError{Reason: "call is not available in offer templates"}
+	},
+	// Replaced per render by the budget of the render.
+	stepFunc:  func() (bool, error) { return false, nil },
+	enterFunc: func() (bool, error) { return false, nil },
+	leaveFunc: func() (bool, error) { return false, nil },
 }
 
 // VND formats an amount of Vietnamese dong the way shops write it:
@@ -86,19 +106,291 @@ func titleCase(s string) string {
 	return strings.Join(words, " ")
 }
 
-// ParseTemplate parses one offer template. The name appears in errors, which
-// carry the line and the reason.
-func ParseTemplate(name, src string) (*template.Template, error) {
-	return template.New(name).Funcs(TemplateFuncs).Option("missingkey=error").Parse(src)
+// Bounds of one template render. A render that goes past one stops with a
+// *TemplateLimitError: an offer that does so for a sample customer is
+// refused when saved, and at send time the offer is left out of the reply.
+const (
+	// MaxTemplateSteps bounds the range iterations and template calls
+	// ({{template}}, {{block}}, recursion) of one render.
+	MaxTemplateSteps = 10_000
+	// MaxTemplateOutput bounds the bytes of one rendered text, and of any
+	// string a helper such as printf builds.
+	MaxTemplateOutput = 8 << 10
+	// MaxTemplateTime bounds the time of one render; it is checked at each
+	// step once a render has made timeCheckSteps of them, so that the few
+	// steps of an ordinary render never read the clock.
+	MaxTemplateTime = 10 * time.Millisecond
+	// MaxPrintfWidth bounds the width and precision in a printf format.
+	MaxPrintfWidth = 100
+
+	// MaxTemplateDepth bounds how deep templates call templates.
+	MaxTemplateDepth = 100
+
+	timeCheckSteps = 16
+	// The budget checks inserted at the top of every range body (stepFunc)
+	// and around every template body (enterFunc, leaveFunc).
+	stepFunc  = "_step"
+	enterFunc = "_enter"
+	leaveFunc = "_leave"
+)
+
+// TemplateLimitError is a template render stopped by one of its bounds.
+type TemplateLimitError struct {
+	Reason string
 }
 
-// RenderTemplate executes t on data.
-func RenderTemplate(t *template.Template, data TemplateData) (string, error) {
-	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
+func (e *TemplateLimitError) Error() string { return e.Reason }
+
+// Template is a parsed offer template whose execution is bounded: every
+// range body and template body starts with a call that counts a step and
+// fails once there were MaxTemplateSteps of them or the render took longer
+// than MaxTemplateTime, and the output goes to a writer that fails past
+// MaxTemplateOutput bytes. A failing function or writer is what stops
+// text/template, which cannot be interrupted from outside.
+//
+// Each render takes a clone from a pool: a clone's step function counts
+// for that clone's budget, so concurrent renders do not share one.
+type Template struct {
+	base *template.Template // rewritten once when parsed, never executed
+	pool sync.Pool          // of *boundTemplate
+}
+
+// boundTemplate is one clone of a Template with its own budget and buffer.
+type boundTemplate struct {
+	t        *template.Template
+	steps    int
+	depth    int
+	deadline time.Time
+	out      limitWriter
+}
+
+func (b *boundTemplate) step() (bool, error) {
+	b.steps++
+	if b.steps > MaxTemplateSteps {
+		return false, &TemplateLimitError{Reason: fmt.Sprintf("the template repeats too much: more than %d loop turns and template calls", MaxTemplateSteps)}
+	}
+	if b.steps > timeCheckSteps {
+		if b.deadline.IsZero() {
+			b.deadline = time.Now().Add(MaxTemplateTime)
+		} else if time.Now().After(b.deadline) {
+			return false, &TemplateLimitError{Reason: fmt.Sprintf("the template takes longer than %v to render", MaxTemplateTime)}
+		}
+	}
+	return false, nil
+}
+
+func (b *boundTemplate) enter() (bool, error) {
+	b.depth++
+	if b.depth > MaxTemplateDepth {
+		return false, &TemplateLimitError{Reason: fmt.Sprintf("templates call each other more than %d deep", MaxTemplateDepth)}
+	}
+	return b.step()
+}
+
+func (b *boundTemplate) leave() (bool, error) {
+	b.depth--
+	return false, nil
+}
+
+// limitWriter collects a render's text and fails past MaxTemplateOutput.
+type limitWriter struct{ buf []byte }
+
+func (w *limitWriter) Write(p []byte) (int, error) {
+	if len(w.buf)+len(p) > MaxTemplateOutput {
+		return 0, &TemplateLimitError{Reason: fmt.Sprintf("the text is longer than %d bytes", MaxTemplateOutput)}
+	}
+	w.buf = append(w.buf, p...)
+	return len(p), nil
+}
+
+// ParseTemplate parses one offer template. The name appears in errors, which
+// carry the line and the reason.
+func ParseTemplate(name, src string) (*Template, error) {
+	t, err := template.New(name).Funcs(TemplateFuncs).Option("missingkey=error").Parse(src)
+	if err != nil {
+		return nil, err
+	}
+	calls := false
+	for _, d := range t.Templates() {
+		if d.Tree != nil && d.Root != nil {
+			calls = insertSteps(d.Root) || calls
+		}
+	}
+	if calls {
+		// A template that calls templates counts a step for every call and
+		// tracks the depth, so that recursion is bounded; one without calls
+		// (the common case) pays nothing for it.
+		for _, d := range t.Templates() {
+			if d.Tree == nil || d.Root == nil {
+				continue
+			}
+			pos, line := d.Root.Position(), firstLine(d.Root)
+			d.Root.Nodes = append([]parse.Node{budgetNode(enterFunc, pos, line)}, d.Root.Nodes...)
+			d.Root.Nodes = append(d.Root.Nodes, budgetNode(leaveFunc, pos, line))
+		}
+	}
+	return &Template{base: t}, nil
+}
+
+// insertSteps puts a step at the top of every range body under list and
+// reports whether there is a template call ({{template}}, {{block}}).
+func insertSteps(list *parse.ListNode) (calls bool) {
+	if list == nil {
+		return false
+	}
+	for _, n := range list.Nodes {
+		var b *parse.BranchNode
+		switch n := n.(type) {
+		case *parse.TemplateNode:
+			calls = true
+			continue
+		case *parse.IfNode:
+			b = &n.BranchNode
+		case *parse.WithNode:
+			b = &n.BranchNode
+		case *parse.RangeNode:
+			b = &n.BranchNode
+			if b.List == nil {
+				b.List = &parse.ListNode{NodeType: parse.NodeList, Pos: n.Pos}
+			}
+			calls = insertSteps(b.List) || calls
+			b.List.Nodes = append([]parse.Node{budgetNode(stepFunc, n.Pos, n.Line)}, b.List.Nodes...)
+			calls = insertSteps(b.ElseList) || calls
+			continue
+		default:
+			continue
+		}
+		calls = insertSteps(b.List) || calls
+		calls = insertSteps(b.ElseList) || calls
+	}
+	return calls
+}
+
+// budgetNode is {{if fn}}{{end}} at pos: it prints nothing, and its error
+// names the line of the loop or template it guards.
+func budgetNode(fn string, pos parse.Pos, line int) parse.Node {
+	id := parse.NewIdentifier(fn).SetPos(pos)
+	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{id}}
+	pipe := &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Line: line, Cmds: []*parse.CommandNode{cmd}}
+	return &parse.IfNode{BranchNode: parse.BranchNode{
+		NodeType: parse.NodeIf, Pos: pos, Line: line, Pipe: pipe,
+		List: &parse.ListNode{NodeType: parse.NodeList, Pos: pos},
+	}}
+}
+
+func firstLine(l *parse.ListNode) int {
+	for _, n := range l.Nodes {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			return n.Line
+		case *parse.TemplateNode:
+			return n.Line
+		}
+	}
+	return 1
+}
+
+// Render executes t on data within the bounds.
+func (t *Template) Render(data TemplateData) (string, error) {
+	b, _ := t.pool.Get().(*boundTemplate)
+	if b == nil {
+		c, err := t.base.Clone()
+		if err != nil {
+			return "", err
+		}
+		b = &boundTemplate{t: c}
+		c.Funcs(template.FuncMap{stepFunc: b.step, enterFunc: b.enter, leaveFunc: b.leave})
+	}
+	b.steps, b.depth, b.deadline, b.out.buf = 0, 0, time.Time{}, b.out.buf[:0]
+	err := b.t.Execute(&b.out, data)
+	var text string
+	if err == nil {
+		text = string(bytes.TrimSpace(b.out.buf))
+	}
+	t.pool.Put(b)
+	if err != nil {
+		return "", t.limitError(err)
+	}
+	return text, nil
+}
+
+// execLocation finds "name:line:col" in a text/template execution error.
+var execLocation = regexp.MustCompile(`^template: ([^:]+:\d+:\d+): `)
+
+// limitError rewrites an error that a bound stopped into "template:
+// name:line:col: reason" (the location when text/template gave one), still
+// wrapping the *TemplateLimitError; other errors are returned as they are.
+func (t *Template) limitError(err error) error {
+	var lim *TemplateLimitError
+	if !errors.As(err, &lim) {
+		return err
+	}
+	loc := t.base.Name()
+	if m := execLocation.FindStringSubmatch(err.Error()); m != nil {
+		loc = m[1]
+	}
+	return fmt.Errorf("template: %s: %w", loc, lim)
+}
+
+// RenderTemplate executes t on data within the bounds.
+func RenderTemplate(t *Template, data TemplateData) (string, error) {
+	return t.Render(data)
+}
+
+// boundedText refuses a helper's result longer than MaxTemplateOutput.
+func boundedText(fn, s string) (string, error) {
+	if len(s) > MaxTemplateOutput {
+		return "", &TemplateLimitError{Reason: fmt.Sprintf("the text built by %s is longer than %d bytes", fn, MaxTemplateOutput)}
+	}
+	return s, nil
+}
+
+// printf is fmt.Sprintf with a bounded width and precision (fmt itself
+// accepts up to a million) and a bounded result.
+func printf(format string, args ...any) (string, error) {
+	if err := checkFormat(format); err != nil {
 		return "", err
 	}
-	return strings.TrimSpace(b.String()), nil
+	return boundedText("printf", fmt.Sprintf(format, args...))
+}
+
+// checkFormat refuses a printf format with a width or precision over
+// MaxPrintfWidth, or one taken from an argument (*).
+func checkFormat(format string) error {
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		for i++; i < len(format) && strings.IndexByte("+-# 0", format[i]) >= 0; i++ {
+		}
+	spec:
+		for i < len(format) {
+			switch c := format[i]; {
+			case c == '[':
+				for i < len(format) && format[i] != ']' {
+					i++
+				}
+				i++
+			case c == '.':
+				i++
+			case c == '*':
+				return &TemplateLimitError{Reason: "printf width or precision from an argument (*) is not allowed; write the number in the format"}
+			case c >= '0' && c <= '9':
+				n, start := 0, i
+				for ; i < len(format) && format[i] >= '0' && format[i] <= '9'; i++ {
+					if n <= MaxPrintfWidth {
+						n = n*10 + int(format[i]-'0')
+					}
+				}
+				if n > MaxPrintfWidth {
+					return &TemplateLimitError{Reason: fmt.Sprintf("printf width %s is more than %d", format[start:i], MaxPrintfWidth)}
+				}
+			default:
+				break spec // the verb
+			}
+		}
+	}
+	return nil
 }
 
 // FirstName returns the given name of a full name: the last word of a

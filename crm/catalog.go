@@ -47,6 +47,9 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Products {
+		if p == nil {
+			return nil, Errorf(EINVALID, "%s: product #%d is empty", file, i+1)
+		}
 		if p.ID == "" || p.Name == "" {
 			return nil, Errorf(EINVALID, "%s: product #%d: id and name are required", file, i+1)
 		}

@@ -190,7 +190,7 @@ func MaskEmail(e string) string {
 const (
 	// minPhoneDigits is the fewest digits a text needs before it is
 	// scanned for phone numbers: most log strings have fewer.
-	minPhoneDigits = 8
+	minPhoneDigits = 7
 	// maxPhoneDigits bounds a phone number: "00", a country code and at
 	// most 15 digits in all (E.164).
 	maxPhoneDigits = 17
@@ -202,8 +202,8 @@ const (
 // MaskText masks every phone number and email address in free text, for
 // logs that must not carry personal data. A phone number is a run of digits
 // (any script's decimal digits) in a Vietnamese or international shape:
-// 0 and 10 or 11 digits, 84 or +84 and a Vietnamese number, + or 00 and 8 to
-// 15 digits, grouped by spaces, dots, dashes or parentheses. What only looks
+// 0 and 10 or 11 digits, 84 and a Vietnamese number, + or 00 and 7 to 15
+// digits, grouped by spaces, dots, dashes or parentheses. What only looks
 // numeric is left as written: IP addresses, amounts ("1.500.000 đ"),
 // timestamps, durations, ids and order references glued to letters
 // ("DH0912345678"). The common case, a string with few digits and no '@',
@@ -283,24 +283,16 @@ func maskEmails(s string) string {
 }
 
 // emailDomain reports whether d looks like the domain of an address: dotted,
-// ending in a label of two or more letters (so "v0.3.0" in a module path is
-// not one).
+// its last label starting with a letter (so "v0.3.0" in a module path is not
+// one).
 func emailDomain(d string) bool {
 	d = strings.TrimRight(d, ".!?")
 	dot := strings.LastIndexByte(d, '.')
 	if dot <= 0 {
 		return false
 	}
-	tld := d[dot+1:]
-	if utf8.RuneCountInString(tld) < 2 {
-		return false
-	}
-	for _, r := range tld {
-		if !unicode.IsLetter(r) {
-			return false
-		}
-	}
-	return true
+	r, _ := utf8.DecodeRuneInString(d[dot+1:])
+	return unicode.IsLetter(r)
 }
 
 // digitValue returns the value of a decimal digit in any script, or -1.
@@ -607,11 +599,8 @@ func isPhoneShape(v []byte, plus bool) bool {
 	if len(v) < 2 {
 		return false
 	}
-	if plus {
-		if v[0] == 8 && v[1] == 4 {
-			return vnSubscriber(v[2:])
-		}
-		return v[0] != 0 && len(v) >= 8 && len(v) <= 15
+	if plus { // any country: E.164 numbers have 7 to 15 digits
+		return v[0] != 0 && len(v) >= 7 && len(v) <= 15
 	}
 	switch {
 	case v[0] == 0 && v[1] == 0:

@@ -59,8 +59,11 @@ type Options struct {
 	// Backup writes a consistent copy of the database (GET /api/admin/backup);
 	// nil answers 503.
 	Backup func(io.Writer) (int64, error)
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Privacy exports and erases one customer's data (GET
+	// /api/admin/customers/{id}/export, POST .../erase); nil answers 503.
+	Privacy *bot.Privacy
+	Logger  *slog.Logger
+	Now     func() time.Time
 	// SessionTTL is how long a page login lasts; 12h when 0.
 	SessionTTL time.Duration
 	// MaxSessions bounds the logins kept at once; the oldest goes first.
@@ -148,6 +151,8 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	api("POST /api/admin/segments/{name}/preview", s.previewSegment)
 	api("PUT /api/admin/segments/{name}", s.putSegment)
 	api("GET /api/admin/backup", s.backup)
+	api("GET /api/admin/customers/{id}/export", s.exportCustomer)
+	api("POST /api/admin/customers/{id}/erase", s.eraseCustomer)
 	mux.Handle("/api/admin/", s.api(func(w http.ResponseWriter, r *http.Request, _ caller) error {
 		if allow := allowedMethods(routes, r.URL.Path); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))

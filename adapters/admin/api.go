@@ -373,3 +373,66 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request, c caller) error 
 	s.log.Info("admin backup", "by", c.who, "origin", c.origin, "bytes", n)
 	return nil
 }
+
+// customerID reads the {id} of a customer route.
+func customerID(r *http.Request) (crm.ID, error) {
+	n, err := strconv.ParseUint(strings.TrimPrefix(r.PathValue("id"), "#"), 10, 64)
+	if err != nil || n == 0 {
+		return 0, badRequestf("The customer id must be a number.")
+	}
+	return crm.ID(n), nil
+}
+
+// exportCustomer answers everything stored about one customer as a JSON
+// download (a data access request).
+func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request, c caller) error {
+	if s.opts.Privacy == nil {
+		return crm.Errorf(crm.EUNAVAILABLE, "Customer export is not available in this setup.")
+	}
+	id, err := customerID(r)
+	if err != nil {
+		return err
+	}
+	x, err := s.opts.Privacy.Export(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	s.log.Info("admin customer export", "customer", id, "by", c.who, "origin", c.origin)
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="customer-%d.json"`, id))
+	writeJSON(w, http.StatusOK, x)
+	return nil
+}
+
+// eraseCustomer erases one customer's personal data. It cannot be undone,
+// so the body must say {"confirm": true}.
+func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request, c caller) error {
+	if s.opts.Privacy == nil {
+		return crm.Errorf(crm.EUNAVAILABLE, "Customer erase is not available in this setup.")
+	}
+	id, err := customerID(r)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Confirm bool `json:"confirm"`
+	}
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if !body.Confirm {
+		return badRequestf(`Erasing a customer cannot be undone: send {"confirm": true}.`)
+	}
+	e, err := s.opts.Privacy.Erase(r.Context(), id, "admin:"+c.who+" ("+c.origin+")")
+	if e == nil {
+		return err
+	}
+	answer := map[string]any{"erasure": e}
+	if err != nil {
+		// Erased, but the file still holds the old bytes until reopened.
+		s.log.Error("admin customer erase: compaction", "customer", id, "err", err)
+		answer["warning"] = "Erased; the data file could not be compacted now and will be when idicbot restarts."
+	}
+	s.log.Info("admin customer erase", "customer", id, "by", c.who, "origin", c.origin)
+	writeJSON(w, http.StatusOK, answer)
+	return nil
+}

@@ -36,6 +36,8 @@ Usage:
   idicbot offers  [flags] import FILE [--dry-run]
                                           validate FILE, then create/update its offers
   idicbot backup  [flags] FILE            write a consistent copy of the database
+  idicbot customer [flags] export ID      write everything stored about a customer as JSON
+  idicbot customer [flags] erase ID --yes erase a customer's personal data (irreversible)
   idicbot bench   [-messages N] [-customers N] [-concurrency N]
                                           measure throughput against raw bbolt (what make bench runs)
 
@@ -122,7 +124,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	m.Command, args = args[0], args[1:]
 	switch m.Command {
-	case "serve", "chat", "import", "backup", "bench", "offers":
+	case "serve", "chat", "import", "backup", "bench", "offers", "customer":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -179,6 +181,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.runImport(ctx)
 	case "offers":
 		return m.runOffers(ctx)
+	case "customer":
+		return m.runCustomer(ctx)
 	}
 	return m.serve(ctx)
 }
@@ -191,6 +195,9 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		if errors.Is(err, boltstore.ErrLocked) {
 			hint := "stop it first, or use --data for another directory"
+			if m.Command == "customer" {
+				hint += "; with the bot running, use its admin API: GET /api/admin/customers/ID/export, POST /api/admin/customers/ID/erase"
+			}
 			if m.Command == "offers" {
 				// Offers change while the bot runs through its admin API.
 				hint += "; with the bot running, import through it: curl -H \"Authorization: Bearer $IDICBOT_ADMIN_TOKEN\" --data-binary @offers.yaml http://" + cfg.Addr + "/api/admin/import (add ?dry_run=true to check)"
@@ -267,7 +274,9 @@ func (m *Main) seedOffers(ctx context.Context, segs *crm.Segments) error {
 // serve runs the HTTP server, the channels, the dispatcher and the sweep.
 func (m *Main) serve(ctx context.Context) error {
 	cfg := m.Config
-	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now})
+	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now,
+		MaxWait: cfg.Webchat.MaxWait, MaxWaiters: cfg.Webchat.MaxStreams,
+		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits()})
 	m.Dispatcher.Register(crm.ChannelWeb, m.Webchat)
 	mux := http.NewServeMux()
 	m.Webchat.Routes(mux)
@@ -296,7 +305,7 @@ func (m *Main) serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	m.listener = ln
-	m.HTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.HTTP = newHTTPServer(cfg.HTTP, mux)
 	runCtx, cancel := context.WithCancel(ctx)
 	m.cancel = cancel
 	m.wg.Add(2)
@@ -328,6 +337,20 @@ func (m *Main) serve(ctx context.Context) error {
 	fmt.Fprintf(m.Stderr, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
 	<-ctx.Done()
 	return m.shutdown()
+}
+
+// newHTTPServer is the server of every endpoint, with the http: section's
+// timeouts, so that slow, idle or non-reading clients are dropped. The web
+// chat's long polls and streams lift the write timeout for themselves.
+func newHTTPServer(c HTTPConfig, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+	}
 }
 
 // URL returns the base URL of the running HTTP server.

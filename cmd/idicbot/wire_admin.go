@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/idicbot/idicbot/adapters/admin"
+	"github.com/idicbot/idicbot/bot"
 )
 
 // wireAdmin mounts the admin page and API when IDICBOT_ADMIN_TOKEN is set,
@@ -19,7 +20,8 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 	if len(token) < 16 {
 		m.Log.Warn("the admin token is short; use a long random secret (openssl rand -hex 32)", "env", admin.TokenEnv)
 	}
-	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.DB.Backup, Logger: m.Log, Now: m.Now})
+	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.DB.Backup, Logger: m.Log, Now: m.Now,
+		Privacy: bot.NewPrivacy(m.DB, m.DB, m.Now)})
 	srv.Routes(mux)
 	m.Log.Info("admin is on", "page", "/admin", "api", "/api/admin/")
 	return nil

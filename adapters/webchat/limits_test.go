@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -309,5 +310,98 @@ func TestStreamsPerClient(t *testing.T) {
 	visitor := clientFrom("127.0.0.2")
 	if r := streamAs(t, ctx, visitor, ts, "visitor"); r.Status != 200 {
 		t.Fatalf("second client's stream: %+v, want 200", r)
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	proxy := netip.MustParsePrefix("127.0.0.1/32")
+	for _, tt := range []struct {
+		name   string
+		from   string // the connection's address
+		header func(i int) []string
+		want   int // sessions accepted out of 30
+	}{
+		{"each forwarded client counts alone", "127.0.0.1",
+			func(i int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)} }, 30},
+		{"X-Real-IP from the proxy", "127.0.0.1",
+			func(i int) []string { return []string{"X-Real-IP", fmt.Sprintf("203.0.113.%d", i)} }, 30},
+		// The proxy appends the address it saw; what the client wrote
+		// before it is ignored.
+		{"spoofed left of the proxy's hop", "127.0.0.1",
+			func(i int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("10.9.8.%d, 198.51.100.7", i)} }, 20},
+		{"chain of trusted proxies", "127.0.0.1",
+			func(i int) []string {
+				return []string{"X-Forwarded-For", fmt.Sprintf("10.9.8.%d, 198.51.100.7, 127.0.0.1", i)}
+			}, 20},
+		{"garbage hop", "127.0.0.1",
+			func(i int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d, not-an-ip", i)} }, 20},
+		{"not from the proxy", "127.0.0.2",
+			func(i int) []string { return []string{"X-Forwarded-For", fmt.Sprintf("203.0.113.%d", i)} }, 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			clk := newClock()
+			_, ts := mustServe(t, newFakeCore(), webchat.Options{Now: clk.Now,
+				Limits: webchat.Limits{TrustedProxies: []netip.Prefix{proxy}}})
+			c := clientFrom(tt.from)
+			var accepted int
+			for i := range 30 {
+				if r := postAs(t, c, ts, fmt.Sprintf(`{"session":"p-%d","id":"1","text":"hi"}`, i), tt.header(i)...); r.Status == 200 {
+					accepted++
+				}
+			}
+			if accepted != tt.want {
+				t.Fatalf("%d of 30 sessions accepted, want %d", accepted, tt.want)
+			}
+		})
+	}
+}
+
+// TestForgottenSessionKeepsItsQuota: the tracked sessions are bounded; a
+// session forgotten to make room is counted again from the store.
+func TestForgottenSessionKeepsItsQuota(t *testing.T) {
+	clk := newClock()
+	core := newFakeCore()
+	core.noReply = true
+	quota := int64(3 * (100 + webchat.StoredOverhead))
+	_, ts := mustServe(t, core, webchat.Options{Now: clk.Now,
+		Limits: webchat.Limits{SessionQuotaBytes: quota, MaxSessions: 2, SessionsPerHour: 100}})
+	c := ts.Client()
+	text := strings.Repeat("x", 100)
+	for i := range 3 {
+		if r := postAs(t, c, ts, fmt.Sprintf(`{"session":"full","id":"%d","text":%q}`, i, text)); r.Status != 200 {
+			t.Fatalf("post %d: %+v", i, r)
+		}
+	}
+	checkTooMany(t, postAs(t, c, ts, `{"session":"full","id":"x","text":"a"}`), "quota_exceeded")
+	for i := range 5 { // push "full" out of the tracked sessions
+		if r := postAs(t, c, ts, fmt.Sprintf(`{"session":"other-%d","id":"1","text":"hi"}`, i)); r.Status != 200 {
+			t.Fatalf("other session %d: %+v", i, r)
+		}
+	}
+	checkTooMany(t, postAs(t, c, ts, `{"session":"full","id":"y","text":"a"}`), "quota_exceeded")
+}
+
+// TestStreamLifetime: an event stream ends after its lifetime, and the
+// client's reconnect with Last-Event-ID misses nothing.
+func TestStreamLifetime(t *testing.T) {
+	core := newFakeCore()
+	_, ts := mustServe(t, core, webchat.Options{Heartbeat: 20 * time.Millisecond,
+		Limits: webchat.Limits{StreamLifetime: 500 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	post(t, ts, `{"session":"life","id":"1","text":"một"}`)
+	st := openStream(t, ctx, ts, "session=life", "")
+	_, m1 := st.next(t)
+	_, m2 := st.next(t)
+	// The stream ends by itself.
+	for range st.events {
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the stream did not end")
+	}
+	post(t, ts, `{"session":"life","id":"2","text":"hai"}`)
+	again := openStream(t, ctx, ts, "session=life", strconv.FormatUint(uint64(m2.ID), 10))
+	if _, m := again.next(t); m.Text != "hai" || m.ID <= m2.ID || m1.ID >= m2.ID {
+		t.Fatalf("after reconnecting: %+v, want the next message", m)
 	}
 }

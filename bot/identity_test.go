@@ -322,3 +322,27 @@ func TestRepMergeKeepsSessionsApart(t *testing.T) {
 		t.Fatalf("confirming a number another customer holds: %v", err)
 	}
 }
+
+// Reps find a customer by the number they typed (unverified), after the
+// one proven to hold it.
+func TestRepsFindClaimedNumbers(t *testing.T) {
+	e := newEnv(t, "")
+	victim, _ := e.victimOn(t, crm.ChannelTelegram)
+	e.say(bot.Inbound{UserID: "web-1", Text: "sđt mình 0987 654 321"})
+	web := e.customer(crm.ChannelWeb, "web-1")
+	found, err := e.core.FindCustomers(context.Background(), "0987654321")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 2 || found[0].ID != victim.ID || found[1].ID != web.ID {
+		t.Fatalf("found %d customers, want the holder then the claimant", len(found))
+	}
+	// A new claim replaces the old one in the index.
+	e.say(bot.Inbound{UserID: "web-1", Text: "à nhầm, số mình là 0912 345 678"})
+	if found, _ := e.core.FindCustomers(context.Background(), "0987654321"); len(found) != 1 {
+		t.Fatalf("the old claim still finds the customer: %d found", len(found))
+	}
+	if found, _ := e.core.FindCustomers(context.Background(), "0912345678"); len(found) != 1 || found[0].ID != web.ID {
+		t.Fatalf("the new claim does not find the customer")
+	}
+}

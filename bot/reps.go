@@ -75,12 +75,12 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return one(tx.FindCustomerByEmail(e))
+		return withClaims(tx, e, tx.FindCustomerByEmail)
 	}
 	if id, ok := parseCustomerID(q); ok {
 		// A long number is a phone number; a short one an id.
 		if p, err := crm.NormalizePhone(q); err == nil && len(strings.TrimPrefix(q, "#")) >= 9 {
-			return one(tx.FindCustomerByPhone(p))
+			return withClaims(tx, p, tx.FindCustomerByPhone)
 		}
 		return one(tx.Customer(id))
 	}
@@ -89,7 +89,7 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return one(tx.FindCustomerByPhone(p))
+		return withClaims(tx, p, tx.FindCustomerByPhone)
 	}
 	if ch, user, ok := strings.Cut(q, ":"); ok && user != "" && !strings.ContainsAny(q, " ") {
 		return one(tx.FindCustomerByIdentity(crm.Channel(strings.ToLower(ch)), user))
@@ -99,6 +99,33 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 		return found, err
 	}
 	return one(tx.FindCustomerByExternalID(q))
+}
+
+// withClaims finds the customer proven to hold a phone or email, then the
+// customers who typed it (unverified): a rep calling back a web visitor
+// searches by the number they left.
+func withClaims(tx crm.Tx, v string, proven func(string) (*crm.Customer, error)) ([]*crm.Customer, error) {
+	var out []*crm.Customer
+	cu, err := proven(v)
+	if err != nil {
+		return nil, err
+	}
+	if cu != nil {
+		out = append(out, cu)
+	}
+	claimed, err := tx.FindCustomersByClaim(v)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range claimed {
+		if cu == nil || c.ID != cu.ID {
+			out = append(out, c)
+		}
+		if len(out) == MaxFindResults {
+			break
+		}
+	}
+	return out, nil
 }
 
 // parseCustomerID reads "123" or "#123".

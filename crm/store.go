@@ -34,6 +34,10 @@ type Tx interface {
 	// whose Username is username, case-insensitively and without the
 	// leading @, from an index (no scan of the customers).
 	FindCustomersByUsername(ch Channel, username string) ([]*Customer, error)
+	// FindCustomersByClaim returns the customers who typed value (an E.164
+	// phone or an email) as their own: unverified, for reps' searches only,
+	// never to identify who is writing.
+	FindCustomersByClaim(value string) ([]*Customer, error)
 	// FindCustomersByName returns customers whose folded name contains every
 	// folded word of query, at most limit of them.
 	FindCustomersByName(query string, limit int) ([]*Customer, error)

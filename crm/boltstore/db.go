@@ -524,6 +524,10 @@ var (
 	bktIdxName        = []byte("idx_name")
 	bktIdxSegment     = []byte("idx_segment")
 	bktIdxUsername    = []byte("idx_username")
+	// bktIdxClaim finds the customers who typed a phone or email (claim
+	// value 0x00 id), for reps' searches only: the conversation core never
+	// finds a customer by a claim.
+	bktIdxClaim = []byte("idx_claim")
 	bktInteractions   = []byte("interaction_log")
 	bktSeen           = []byte("seen")
 	bktOrders         = []byte("orders")
@@ -548,7 +552,7 @@ var allBuckets = [][]byte{
 	bktIdxEmail, bktIdxExternal, bktIdxName, bktIdxSegment, bktIdxUsername,
 	bktInteractions, bktSeen, bktOrders,
 	bktIdxOrderRef, bktOffers, bktOfferVersions, bktOfferEvents,
-	bktSegmentChanges, bktOutbox, bktOutboxPending, bktOutboxState, bktCounters,
+	bktSegmentChanges, bktOutbox, bktOutboxPending, bktOutboxState, bktCounters, bktIdxClaim,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -594,10 +598,14 @@ var migrations = []func(*bbolt.Tx) error{
 	// instead of failing on the first binary value it meets.
 	func(*bbolt.Tx) error { return nil },
 	// 6: customer records carry typed (unverified) contact claims and a
-	// pending one-time code (customerFormat 0x86; 0x83 still reads).
-	// Nothing is rewritten; the version makes older binaries refuse the
-	// file instead of failing on the first new record.
-	func(*bbolt.Tx) error { return nil },
+	// pending one-time code (customerFormat 0x86; 0x83 still reads), and
+	// idx_claim finds the customers who typed a value. No record holds a
+	// claim yet, so the index starts empty; the version makes older
+	// binaries refuse the file instead of failing on the first new record.
+	func(tx *bbolt.Tx) error {
+		_, err := tx.CreateBucketIfNotExists(bktIdxClaim)
+		return err
+	},
 }
 
 // SchemaVersion is the schema version this binary writes.

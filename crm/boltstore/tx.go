@@ -284,6 +284,38 @@ func (t *Tx) FindCustomersByUsername(ch crm.Channel, username string) ([]*crm.Cu
 	return out, nil
 }
 
+// FindCustomersByClaim implements crm.Tx: the customers who typed value (an
+// E.164 phone or an email) as their own, in id order, from idx_claim.
+func (t *Tx) FindCustomersByClaim(value string) ([]*crm.Customer, error) {
+	v := strings.TrimSpace(value)
+	if strings.Contains(v, "@") {
+		v = normEmail(v)
+	}
+	if v == "" || strings.IndexByte(v, 0) >= 0 {
+		return nil, nil
+	}
+	p := strPrefix(v)
+	var ids []crm.ID
+	if err := t.scan(bktIdxClaim, p, nil, func(k, _ []byte) error {
+		if len(k) == len(p)+8 {
+			ids = append(ids, readID(k[len(p):]))
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	out := make([]*crm.Customer, 0, len(ids))
+	for _, id := range ids {
+		cu, err := t.getCustomer(id)
+		if err != nil {
+			return nil, err
+		} else if cu != nil {
+			out = append(out, cu)
+		}
+	}
+	return out, nil
+}
+
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // nameWords returns the distinct folded words of a name joined by spaces:
@@ -435,6 +467,7 @@ type indexed struct {
 	segment    string
 	spent      int64    // orders the segment index (most valuable first)
 	usernames  []string // usernameKey of each identity's username
+	claims     []string // typed phone and email (idx_claim)
 }
 
 func indexedOf(c *crm.Customer) indexed {
@@ -449,6 +482,11 @@ func indexedOf(c *crm.Customer) indexed {
 		name:     c.Name,
 		segment:  c.Segment.Name,
 		spent:    c.Stats.TotalSpent,
+	}
+	for _, v := range []string{strings.TrimSpace(c.Claims.Phone), normEmail(c.Claims.Email)} {
+		if v != "" && strings.IndexByte(v, 0) < 0 && len(v) <= maxUsername {
+			x.claims = append(x.claims, v)
+		}
 	}
 	for _, idn := range c.Identities {
 		if idn.UserID != "" {
@@ -549,6 +587,22 @@ func (t *Tx) reindex(id crm.ID, old, cur indexed) error {
 	for _, u := range cur.usernames {
 		if !slices.Contains(old.usernames, u) {
 			if err := t.ops.put(bktIdxUsername, strIDKey(u, uint64(id)), nil); err != nil {
+				return err
+			}
+		}
+	}
+
+	// Claim entries (value 0x00 id) belong to this customer alone too.
+	for _, v := range old.claims {
+		if !slices.Contains(cur.claims, v) {
+			if err := t.ops.del(bktIdxClaim, strIDKey(v, uint64(id))); err != nil {
+				return err
+			}
+		}
+	}
+	for _, v := range cur.claims {
+		if !slices.Contains(old.claims, v) {
+			if err := t.ops.put(bktIdxClaim, strIDKey(v, uint64(id)), nil); err != nil {
 				return err
 			}
 		}

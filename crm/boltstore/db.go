@@ -514,20 +514,20 @@ func (db *DB) BackupFile(path string) (err error) {
 // under customer id + interaction id in "interactions"; migration 2 moves
 // them.
 var (
-	bktMeta           = []byte("meta")
-	bktCustomers      = []byte("customers")
-	bktRedirects      = []byte("redirects")
-	bktIdxIdentity    = []byte("idx_identity")
-	bktIdxPhone       = []byte("idx_phone")
-	bktIdxEmail       = []byte("idx_email")
-	bktIdxExternal    = []byte("idx_external")
-	bktIdxName        = []byte("idx_name")
-	bktIdxSegment     = []byte("idx_segment")
-	bktIdxUsername    = []byte("idx_username")
+	bktMeta        = []byte("meta")
+	bktCustomers   = []byte("customers")
+	bktRedirects   = []byte("redirects")
+	bktIdxIdentity = []byte("idx_identity")
+	bktIdxPhone    = []byte("idx_phone")
+	bktIdxEmail    = []byte("idx_email")
+	bktIdxExternal = []byte("idx_external")
+	bktIdxName     = []byte("idx_name")
+	bktIdxSegment  = []byte("idx_segment")
+	bktIdxUsername = []byte("idx_username")
 	// bktIdxClaim finds the customers who typed a phone or email (claim
 	// value 0x00 id), for reps' searches only: the conversation core never
 	// finds a customer by a claim.
-	bktIdxClaim = []byte("idx_claim")
+	bktIdxClaim       = []byte("idx_claim")
 	bktInteractions   = []byte("interaction_log")
 	bktSeen           = []byte("seen")
 	bktOrders         = []byte("orders")

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/idicbot/idicbot/adapters/slack"
+	"github.com/idicbot/idicbot/bot"
 )
 
 // wireSlack turns the Slack part on when SLACK_BOT_TOKEN is set (with a
@@ -27,6 +28,10 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	// The admins' offer commands (/crm offers, /crm offer …) and the
 	// offer template editor modal; SLACK_ADMIN_IDS only.
 	if err := a.RegisterOfferCommands(); err != nil {
+		return err
+	}
+	// The admins' data rights commands (/crm export, /crm erase).
+	if err := a.RegisterPrivacyCommands(bot.NewPrivacy(m.DB, m.DB, m.Now)); err != nil {
 		return err
 	}
 	a.Routes(mux)

@@ -36,6 +36,12 @@ type Config struct {
 		GlobalPerSecond int           `yaml:"global_per_second"`
 		PollTimeout     time.Duration `yaml:"poll_timeout"`
 	} `yaml:"telegram"`
+	Zalo struct {
+		MaxEventAge time.Duration `yaml:"max_event_age"`
+	} `yaml:"zalo"`
+	Messenger struct {
+		MaxEventAge time.Duration `yaml:"max_event_age"`
+	} `yaml:"messenger"`
 
 	// dir is where relative file names are resolved ("" for built-in files).
 	dir string
@@ -100,6 +106,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("sweep_interval must not be negative and shutdown_timeout must be positive")
 	case c.Telegram.GlobalPerSecond < 0 || c.Telegram.PerChatInterval < 0:
 		return fmt.Errorf("telegram limits must not be negative")
+	case c.Zalo.MaxEventAge <= 0 || c.Messenger.MaxEventAge <= 0:
+		return fmt.Errorf("zalo.max_event_age and messenger.max_event_age must be positive")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

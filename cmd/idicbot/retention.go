@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/idicbot/idicbot/adapters/zalo"
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
@@ -19,6 +20,10 @@ const (
 	// retentionRetry is the first wait after a failed prune; it doubles at
 	// each failure in a row, up to retentionEvery.
 	retentionRetry = time.Minute
+	// markerMargin is how much longer than the longest max_event_age a
+	// dedupe marker is kept at least: a day covers the daily prune's own
+	// period and a channel's clock running late.
+	markerMargin = 24 * time.Hour
 )
 
 // pruner is what retention needs of the store.
@@ -32,8 +37,12 @@ type pruner interface {
 type retention struct {
 	store pruner
 	days  int
-	now   func() time.Time
-	log   *slog.Logger
+	// keep is the least that is kept, whatever days says: dedupe markers
+	// must outlive every event a channel may still deliver, or a replayed
+	// one would be handled as new.
+	keep time.Duration
+	now  func() time.Time
+	log  *slog.Logger
 	// first, every and retry are the waits before the first prune, between
 	// prunes, and after a failure (doubling).
 	first, every, retry time.Duration
@@ -42,22 +51,47 @@ type retention struct {
 	done   chan struct{}
 }
 
-func newRetention(store pruner, days int, now func() time.Time, log *slog.Logger) *retention {
-	return &retention{store: store, days: days, now: now, log: log,
+func newRetention(store pruner, days int, keep time.Duration, now func() time.Time, log *slog.Logger) *retention {
+	return &retention{store: store, days: days, keep: keep, now: now, log: log,
 		first: retentionFirst, every: retentionEvery, retry: retentionRetry}
 }
 
 // wireRetention prunes the store periodically unless retention_days is 0 or
 // less.
 func (m *Main) wireRetention(_ context.Context, _ *http.ServeMux) error {
+	if r := m.retentionFor(m.DB); r != nil {
+		m.parts = append(m.parts, part{name: "retention", start: r.Open, stop: r.Close})
+	}
+	return nil
+}
+
+// retentionFor is the retention loop for store as configured, nil when
+// retention_days is 0 or less.
+func (m *Main) retentionFor(store pruner) *retention {
 	days := m.Config.RetentionDays
 	if days <= 0 {
 		m.Log.Info("retention is off: sent messages and dedupe markers are kept forever", "retention_days", days)
 		return nil
 	}
-	r := newRetention(m.DB, days, m.Now, m.Log)
-	m.parts = append(m.parts, part{name: "retention", start: r.Open, stop: r.Close})
-	return nil
+	keep := m.maxEventAge() + markerMargin
+	if keep > time.Duration(days)*24*time.Hour {
+		m.Log.Info("retention: dedupe markers are kept longer than retention_days, as long as channels may deliver an event plus a day",
+			"retention_days", days, "keep", keep)
+	}
+	return newRetention(store, days, keep, m.Now, m.Log)
+}
+
+// maxEventAge is the oldest a signed channel event may be and still be
+// handled: the longest of zalo.max_event_age (or ZALO_MAX_EVENT_AGE, which
+// overrides it) and messenger.max_event_age.
+func (m *Main) maxEventAge() time.Duration {
+	age := max(m.Config.Zalo.MaxEventAge, m.Config.Messenger.MaxEventAge)
+	if m.Getenv != nil {
+		if opts, ok, err := zalo.FromEnv(m.Getenv); ok && err == nil {
+			age = max(age, opts.MaxEventAge)
+		}
+	}
+	return age
 }
 
 // Open starts the loop; it runs until ctx ends or Close.
@@ -107,7 +141,11 @@ func (r *retention) run(ctx context.Context) {
 // removed (counts only).
 func (r *retention) prune(ctx context.Context) error {
 	start := time.Now()
-	before := r.now().AddDate(0, 0, -r.days)
+	now := r.now()
+	before := now.AddDate(0, 0, -r.days)
+	if b := now.Add(-r.keep); b.Before(before) {
+		before = b
+	}
 	st, err := r.store.Prune(ctx, before)
 	attrs := []any{"outbox", st.Outbox, "seen", st.Seen, "seen_undated_kept", st.SeenUndated,
 		"retention_days", r.days, "took", time.Since(start).Round(time.Millisecond)}

@@ -64,7 +64,7 @@ func (b blocking) Prune(ctx context.Context, _ time.Time) (boltstore.PruneStats,
 func startRetention(t *testing.T, store pruner) (*retention, *syncWriter) {
 	t.Helper()
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	r := newRetention(store, 30, func() time.Time { return retentionNow }, newLogger(logs, "info"))
+	r := newRetention(store, 30, 0, func() time.Time { return retentionNow }, newLogger(logs, "info"))
 	r.first, r.retry = 0, time.Millisecond
 	if err := r.Open(context.Background()); err != nil {
 		t.Fatal(err)
@@ -263,6 +263,59 @@ func TestWireRetention(t *testing.T) {
 			}
 			if got := len(m.parts) == 1 && m.parts[0].name == "retention"; got != tt.on {
 				t.Errorf("retention part wired = %v, want %v (parts %v)", got, tt.on, m.parts)
+			}
+		})
+	}
+}
+
+// TestRetention_KeepsMarkersForMaxEventAge: whatever retention_days says,
+// dedupe markers are kept at least as long as the longest max_event_age
+// (Zalo, Messenger) plus a day, so an event still young enough to be
+// handled is never taken for new because its marker was pruned.
+func TestRetention_KeepsMarkersForMaxEventAge(t *testing.T) {
+	tests := []struct {
+		name   string
+		config string
+		env    map[string]string
+		before time.Time
+	}{
+		{name: "default: 30 days", before: retentionNow.AddDate(0, 0, -30)},
+		{name: "one day is raised to 24h + a day", config: "retention_days: 1\n", before: retentionNow.Add(-48 * time.Hour)},
+		{name: "messenger's longer age wins", config: "retention_days: 2\nmessenger:\n  max_event_age: 72h\n", before: retentionNow.Add(-96 * time.Hour)},
+		{name: "ZALO_MAX_EVENT_AGE counts", config: "retention_days: 1\n",
+			env: map[string]string{"ZALO_APP_ID": "1", "ZALO_MAX_EVENT_AGE": "120h"}, before: retentionNow.Add(-144 * time.Hour)},
+		{name: "a long retention is kept", config: "retention_days: 10\nzalo:\n  max_event_age: 48h\n", before: retentionNow.AddDate(0, 0, -10)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := ""
+			if tt.config != "" {
+				path = filepath.Join(t.TempDir(), "idicbot.yaml")
+				if err := os.WriteFile(path, []byte(tt.config), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			getenv := func(k string) string { return tt.env[k] }
+			cfg, err := LoadConfig(path, getenv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := &Main{Config: cfg, Getenv: getenv, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return retentionNow }}
+			store := &scripted{befores: make(chan time.Time, 1)}
+			r := m.retentionFor(store)
+			if r == nil {
+				t.Fatal("retention off")
+			}
+			r.first = 0
+			if err := r.Open(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			got := receive(t, store.befores)
+			if err := r.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if !got.Equal(tt.before) {
+				t.Fatalf("pruned before %v (%v ago), want %v (%v ago)", got, retentionNow.Sub(got), tt.before, retentionNow.Sub(tt.before))
 			}
 		})
 	}

@@ -17,6 +17,7 @@ func (m *Main) wireMessenger(ctx context.Context, mux *http.ServeMux) error {
 		return err
 	}
 	opts.Logger, opts.Now = m.Log, m.Now
+	opts.MaxEventAge = m.Config.Messenger.MaxEventAge
 	a, err := messenger.New(m.Core, m.DB, opts)
 	if err != nil {
 		return err

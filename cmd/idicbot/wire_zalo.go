@@ -17,6 +17,9 @@ func (m *Main) wireZalo(ctx context.Context, mux *http.ServeMux) error {
 		return err
 	}
 	opts.Logger, opts.Now = m.Log, m.Now
+	if opts.MaxEventAge == 0 { // ZALO_MAX_EVENT_AGE overrides the file
+		opts.MaxEventAge = m.Config.Zalo.MaxEventAge
+	}
 	a, err := zalo.New(m.Core, m.DB, opts)
 	if err != nil {
 		return err

@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/idicbot/idicbot/adapters/messenger/messengertest"
 	"github.com/idicbot/idicbot/adapters/zalo"
 	"github.com/idicbot/idicbot/adapters/zalo/zalotest"
+	"github.com/idicbot/idicbot/crm"
 )
 
 // channelsUntil polls cond; nothing is timed, the deadline only stops a
@@ -156,4 +160,60 @@ func TestMessengerServe(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// `idicbot serve` refuses signed Zalo and Messenger events older than
+// zalo.max_event_age and messenger.max_event_age from the config file (48h
+// here, against the 24h default): a 47-hour-old event is answered, a
+// 49-hour-old one is acknowledged and not handled.
+func TestServeChannelEventAge(t *testing.T) {
+	zfake, mfake := zalotest.New(t), messengertest.New(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "idicbot.yaml")
+	if err := os.WriteFile(cfg, []byte("zalo:\n  max_event_age: 48h\nmessenger:\n  max_event_age: 48h\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := zaloEnv(zfake)
+	env["IDICBOT_CONFIG"] = cfg
+	env["MESSENGER_PAGE_TOKEN"], env["MESSENGER_APP_SECRET"] = mfake.PageToken, mfake.AppSecret
+	env["MESSENGER_VERIFY_TOKEN"], env["MESSENGER_API_URL"] = messengertest.DefaultVerifyToken, mfake.URL()
+	m, base := startServe(t, filepath.Join(dir, "data"), env)
+	zev, mev := zalotest.Events{AppID: zfake.AppID, OAID: zfake.OAID}, messengertest.Events{PageID: mfake.PageID}
+	post := func(resp *http.Response, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("webhook answered %d, want 200", resp.StatusCode)
+		}
+	}
+	const zStale, zFresh, mStale, mFresh = "7813306842916200001", "7813306842916200002", "2400000000000101", "2400000000000102"
+	stale, fresh := time.Now().Add(-49*time.Hour).UnixMilli(), time.Now().Add(-47*time.Hour).UnixMilli()
+	post(zalotest.Post(http.DefaultClient, base+zalo.WebhookPath, zev.Text(zStale, "a7c2e91d04b35f6e0101", "xin chào", stale), zalotest.DefaultOASecretKey))
+	post(zalotest.Post(http.DefaultClient, base+zalo.WebhookPath, zev.Text(zFresh, "a7c2e91d04b35f6e0102", "xin chào", fresh), zalotest.DefaultOASecretKey))
+	post(messengertest.Post(http.DefaultClient, base+messenger.WebhookPath, mev.Batch(stale, mev.Text(mStale, "m_101", "xin chào", stale)), mfake.AppSecret))
+	post(messengertest.Post(http.DefaultClient, base+messenger.WebhookPath, mev.Batch(fresh, mev.Text(mFresh, "m_102", "xin chào", fresh)), mfake.AppSecret))
+	// Each webhook answers after its commit: what was stored is there now.
+	for _, c := range []struct {
+		ch     crm.Channel
+		user   string
+		stored bool
+	}{{crm.ChannelZalo, zStale, false}, {crm.ChannelZalo, zFresh, true}, {messenger.Channel, mStale, false}, {messenger.Channel, mFresh, true}} {
+		var cu *crm.Customer
+		if err := m.DB.View(context.Background(), func(tx crm.Tx) error {
+			var err error
+			cu, err = tx.FindCustomerByIdentity(c.ch, c.user)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got := cu != nil; got != c.stored {
+			t.Errorf("%s event of %s stored: %v, want %v", c.ch, c.user, got, c.stored)
+		}
+	}
+	if got := zfake.SentTo(zStale); len(got) != 0 {
+		t.Fatalf("a Zalo event older than zalo.max_event_age was answered: %+v", got)
+	}
 }

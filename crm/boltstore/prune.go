@@ -51,7 +51,12 @@ type pruneLimits struct {
 // so Prune finds the first interaction at or after before and deletes the
 // markers of every lower id. Markers of events that logged nothing (id 0)
 // cannot be dated and are kept. before should be well in the past: a
-// pruned marker no longer tells that a redelivered message was handled.
+// pruned marker no longer tells that a redelivered message was handled, so
+// it must be older than the oldest event a channel still accepts (Zalo's
+// and Messenger's max event age, plus a margin; cmd/idicbot's retention
+// makes sure of it whatever retention_days says). A channel event's
+// interaction carries the channel's own timestamp, so its marker is pruned
+// only once the event itself is older than before.
 //
 // Prune reads in short read transactions and deletes in chunks, each chunk
 // one write transaction that checks again every record it deletes, so it

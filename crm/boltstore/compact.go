@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"go.etcd.io/bbolt"
 )
@@ -17,22 +18,29 @@ const compactSuffix = ".compact"
 // so a large file does not need its whole copy in memory.
 const compactTxSize = 64 << 20
 
-// lockWrite takes the gates a write transaction needs (writeGate, then
-// gate: Compact takes them in the same order) and returns their release.
+// lockWrite keeps Compact from starting until the write transaction is
+// done (db.bolt does not change meanwhile) and returns its release.
 func (db *DB) lockWrite() (unlock func()) {
 	db.writeGate.RLock()
-	db.gate.RLock()
-	return func() {
-		db.gate.RUnlock()
-		db.writeGate.RUnlock()
-	}
+	return db.writeGate.RUnlock
+}
+
+// reader returns the current file for a read transaction, counted until
+// done is called: Compact closes a file it replaced after its last reader,
+// so a long reader (a backup being downloaded) neither fails nor holds
+// Compact, or the writers it stops, back.
+func (db *DB) reader() (b *bbolt.DB, done func()) {
+	db.handleMu.RLock()
+	defer db.handleMu.RUnlock()
+	db.users.Add(1)
+	return db.bolt, db.users.Done
 }
 
 // view runs fn in a bbolt read transaction on the current file.
 func (db *DB) view(fn func(*bbolt.Tx) error) error {
-	db.gate.RLock()
-	defer db.gate.RUnlock()
-	return db.bolt.View(fn)
+	b, done := db.reader()
+	defer done()
+	return b.View(fn)
 }
 
 // update runs fn in a bbolt write transaction of its own on the current file.
@@ -52,18 +60,27 @@ func (db *DB) update(fn func(*bbolt.Tx) error) error {
 // file is untouched (Open deletes a new file left behind), and the rename
 // replaces it atomically, so a crash leaves either file whole.
 //
-// It runs while the store is in use: writers wait from its start (nothing
-// may commit to the file being copied), readers only while the files are
-// swapped; with both waiting it takes about as long as copying the file.
-// Backups taken earlier keep what they held.
+// It runs while the store is in use: writers wait while the file is copied
+// (nothing may commit to the file being copied), about as long as copying
+// the file; readers do not wait: those that began on the old file finish
+// there, and Compact returns once the last of them is done and the old
+// file is closed (its space freed). A Store function must therefore not
+// call the store again (a View inside an Update would wait for Compact,
+// which waits for the Update). Backups taken earlier keep what they held.
 func (db *DB) Compact(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	db.writeGate.Lock()
-	defer db.writeGate.Unlock()
-	if err := db.compact(); err != nil {
+	old, oldUsers, err := db.compact()
+	db.writeGate.Unlock()
+	if err != nil {
 		return fmt.Errorf("compact %s: %w", db.path, err)
+	}
+	oldUsers.Wait()
+	// The old file is unlinked; closing it releases its lock and its space.
+	if err := old.Close(); err != nil {
+		return fmt.Errorf("compact %s: close the old file: %w", db.path, err)
 	}
 	return nil
 }
@@ -81,17 +98,17 @@ func (db *DB) finishErase() error {
 	return db.Compact(context.Background())
 }
 
-// compact does Compact's work; the caller holds writeGate, so no write
-// transaction runs (readers may, on the old file, until the swap).
-func (db *DB) compact() (err error) {
+// compact copies the file and swaps the copy in; it returns the old file
+// and its readers. The caller holds writeGate, so no write transaction runs.
+func (db *DB) compact() (old *bbolt.DB, oldUsers *sync.WaitGroup, err error) {
 	tmp := db.path + compactSuffix
 	if err := os.Remove(tmp); err != nil && !os.IsNotExist(err) {
-		return err
+		return nil, nil, err
 	}
 	src := db.bolt // stable: only compact replaces it, under writeGate
 	dst, err := bbolt.Open(tmp, 0o600, db.boltOpts)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	swapped := false
 	defer func() {
@@ -102,33 +119,29 @@ func (db *DB) compact() (err error) {
 	}()
 	dst.MaxBatchSize, dst.MaxBatchDelay = src.MaxBatchSize, src.MaxBatchDelay
 	if err := bbolt.Compact(dst, src, compactTxSize); err != nil {
-		return err
+		return nil, nil, err
 	}
 	// The copy is of a file whose last erase is now compacted away.
 	if err := dst.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bktMeta).Delete([]byte(metaCompactPending))
 	}); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if err := dst.Sync(); err != nil {
-		return err
+		return nil, nil, err
 	}
-
-	db.gate.Lock()
-	defer db.gate.Unlock()
 	if err := os.Rename(tmp, db.path); err != nil {
-		return err
+		return nil, nil, err
 	}
 	swapped = true
 	if d, derr := os.Open(filepath.Dir(db.path)); derr == nil {
 		_ = d.Sync() // make the rename durable; not every platform supports it
 		_ = d.Close()
 	}
-	db.bolt = dst
+	db.handleMu.Lock()
+	old, oldUsers = db.bolt, db.users
+	db.bolt, db.users = dst, new(sync.WaitGroup)
+	db.handleMu.Unlock()
 	db.w.setBolt(dst)
-	// The old file is unlinked; closing it releases its lock and its space.
-	if err := src.Close(); err != nil {
-		return fmt.Errorf("close the file before compaction: %w", err)
-	}
-	return nil
+	return old, oldUsers, nil
 }

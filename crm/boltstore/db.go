@@ -163,12 +163,15 @@ const defaultMaxBatchSize = 1000
 
 // DB is the bbolt-backed store. It is safe for concurrent use.
 type DB struct {
-	// bolt is replaced by Compact: every use takes gate (readers) or
-	// writeGate and gate (writers); see compact.go.
+	// bolt is the open file; Compact replaces it (compact.go). Writers
+	// read it holding writeGate, which Compact holds for the copy and the
+	// swap; readers through reader, which counts them in users so that the
+	// file replaced is closed after its last reader.
 	bolt      *bbolt.DB
 	boltOpts  *bbolt.Options
-	gate      sync.RWMutex
 	writeGate sync.RWMutex
+	handleMu  sync.RWMutex
+	users     *sync.WaitGroup
 	path      string
 	now       func() time.Time
 
@@ -224,7 +227,7 @@ func Open(path string, opts Options) (*DB, error) {
 	// A compaction cut short by a crash leaves its new file behind; the
 	// lock on path is ours now, so no compaction is running.
 	_ = os.Remove(path + compactSuffix)
-	db := &DB{bolt: bdb, boltOpts: bopts, path: path, now: opts.Now, pessimistic: opts.Pessimistic}
+	db := &DB{bolt: bdb, boltOpts: bopts, users: new(sync.WaitGroup), path: path, now: opts.Now, pessimistic: opts.Pessimistic}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -276,8 +279,6 @@ func Open(path string, opts Options) (*DB, error) {
 func (db *DB) Close() error {
 	db.writeGate.Lock()
 	defer db.writeGate.Unlock()
-	db.gate.Lock()
-	defer db.gate.Unlock()
 	db.w.close()
 	err := db.bolt.Update(func(tx *bbolt.Tx) error {
 		// Set inside the write transaction: no other commit reads it now.
@@ -298,8 +299,8 @@ func (db *DB) Path() string { return db.path }
 // hands ids out from memory while it is open. Compact replaces the handle:
 // one kept across a Compact is closed.
 func (db *DB) Bolt() *bbolt.DB {
-	db.gate.RLock()
-	defer db.gate.RUnlock()
+	db.handleMu.RLock()
+	defer db.handleMu.RUnlock()
 	return db.bolt
 }
 

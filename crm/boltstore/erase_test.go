@@ -501,3 +501,65 @@ func personalStrings(v reflect.Value, path string) []string {
 	}
 	return out
 }
+
+// TestCompact_LongReaderDoesNotStallWriters: a read transaction that lasts
+// (a backup being downloaded) keeps reading the old file; Compact swaps the
+// files without waiting for it, so writers go on, and returns once it ends.
+func TestCompact_LongReaderDoesNotStallWriters(t *testing.T) {
+	db := MustOpen(t)
+	ctx := context.Background()
+	update(t, db, func(tx crm.Tx) error { return tx.PutCustomer(&crm.Customer{Name: "Một"}) })
+	started, release := make(chan struct{}), make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		readErr <- db.View(ctx, func(tx crm.Tx) error {
+			close(started)
+			<-release
+			n, err := tx.CustomerCount()
+			if err == nil && n != 1 {
+				err = fmt.Errorf("the long reader sees %d customers, want the 1 of its snapshot", n)
+			}
+			return err
+		})
+	}()
+	<-started
+	before, err := os.Stat(db.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	compacted := make(chan error, 1)
+	go func() { compacted <- db.Compact(ctx) }()
+	// Wait for the swap: the path names the new file.
+	for {
+		if now, err := os.Stat(db.Path()); err == nil && !os.SameFile(before, now) {
+			break
+		}
+		select {
+		case err := <-compacted:
+			t.Fatalf("Compact returned (%v) before the old file's reader was done", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	// A writer commits while the long reader still holds the old file.
+	if err := db.Update(ctx, func(tx crm.Tx) error { return tx.PutCustomer(&crm.Customer{Name: "Hai"}) }); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-compacted:
+		t.Fatalf("Compact returned (%v) before the old file's last reader was done", err)
+	default:
+	}
+	close(release)
+	if err := <-readErr; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-compacted; err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx crm.Tx) error {
+		if n, _ := tx.CustomerCount(); n != 2 {
+			t.Fatalf("%d customers after the compaction, want 2", n)
+		}
+		return nil
+	})
+}

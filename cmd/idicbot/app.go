@@ -274,7 +274,9 @@ func (m *Main) seedOffers(ctx context.Context, segs *crm.Segments) error {
 // serve runs the HTTP server, the channels, the dispatcher and the sweep.
 func (m *Main) serve(ctx context.Context) error {
 	cfg := m.Config
-	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now})
+	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now,
+		MaxWait: cfg.Webchat.MaxWait, MaxWaiters: cfg.Webchat.MaxStreams,
+		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits()})
 	m.Dispatcher.Register(crm.ChannelWeb, m.Webchat)
 	mux := http.NewServeMux()
 	m.Webchat.Routes(mux)
@@ -303,7 +305,7 @@ func (m *Main) serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	m.listener = ln
-	m.HTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.HTTP = newHTTPServer(cfg.HTTP, mux)
 	runCtx, cancel := context.WithCancel(ctx)
 	m.cancel = cancel
 	m.wg.Add(2)
@@ -335,6 +337,20 @@ func (m *Main) serve(ctx context.Context) error {
 	fmt.Fprintf(m.Stderr, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
 	<-ctx.Done()
 	return m.shutdown()
+}
+
+// newHTTPServer is the server of every endpoint, with the http: section's
+// timeouts, so that slow, idle or non-reading clients are dropped. The web
+// chat's long polls and streams lift the write timeout for themselves.
+func newHTTPServer(c HTTPConfig, h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: c.ReadHeaderTimeout,
+		ReadTimeout:       c.ReadTimeout,
+		WriteTimeout:      c.WriteTimeout,
+		IdleTimeout:       c.IdleTimeout,
+		MaxHeaderBytes:    c.MaxHeaderBytes,
+	}
 }
 
 // URL returns the base URL of the running HTTP server.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/configs"
 	"gopkg.in/yaml.v3"
 )
@@ -42,9 +44,39 @@ type Config struct {
 	Messenger struct {
 		MaxEventAge time.Duration `yaml:"max_event_age"`
 	} `yaml:"messenger"`
+	HTTP    HTTPConfig    `yaml:"http"`
+	Webchat WebchatConfig `yaml:"webchat"`
 
 	// dir is where relative file names are resolved ("" for built-in files).
 	dir string
+}
+
+// HTTPConfig is the http: section: the HTTP server's timeouts and header
+// size limit.
+type HTTPConfig struct {
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+}
+
+// WebchatConfig is the webchat: section: the web chat's limits (see
+// webchat.Limits).
+type WebchatConfig struct {
+	SessionsPerIPPerHour int           `yaml:"sessions_per_ip_per_hour"`
+	MessagesPerMinute    int           `yaml:"messages_per_minute"`
+	MessageBurst         int           `yaml:"message_burst"`
+	SessionQuotaBytes    int64         `yaml:"session_quota_bytes"`
+	StreamsPerIP         int           `yaml:"streams_per_ip"`
+	MaxStreams           int           `yaml:"max_streams"`
+	MaxWait              time.Duration `yaml:"max_wait"`
+	StreamLifetime       time.Duration `yaml:"stream_lifetime"`
+	TrustedProxies       []string      `yaml:"trusted_proxies"`
+	MaxTrackedIPs        int           `yaml:"max_tracked_ips"`
+	MaxTrackedSessions   int           `yaml:"max_tracked_sessions"`
+
+	trusted []netip.Prefix // TrustedProxies parsed by validate
 }
 
 // LoadConfig reads the built-in defaults, then the file at path (if any),
@@ -114,7 +146,76 @@ func (c *Config) validate() error {
 	default:
 		return fmt.Errorf("log_level must be debug, info, warn or error, not %q", c.LogLevel)
 	}
+	if err := c.HTTP.validate(); err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	if err := c.Webchat.validate(); err != nil {
+		return fmt.Errorf("webchat: %w", err)
+	}
 	return nil
+}
+
+func (h *HTTPConfig) validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"read_header_timeout", h.ReadHeaderTimeout}, {"read_timeout", h.ReadTimeout},
+		{"write_timeout", h.WriteTimeout}, {"idle_timeout", h.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s must be positive, not %s", d.name, d.v)
+		}
+	}
+	if h.MaxHeaderBytes < 1024 {
+		return fmt.Errorf("max_header_bytes must be at least 1024, not %d", h.MaxHeaderBytes)
+	}
+	return nil
+}
+
+func (w *WebchatConfig) validate() error {
+	for _, n := range []struct {
+		name string
+		v    int64
+	}{
+		{"sessions_per_ip_per_hour", int64(w.SessionsPerIPPerHour)}, {"messages_per_minute", int64(w.MessagesPerMinute)},
+		{"message_burst", int64(w.MessageBurst)}, {"session_quota_bytes", w.SessionQuotaBytes},
+		{"streams_per_ip", int64(w.StreamsPerIP)}, {"max_streams", int64(w.MaxStreams)},
+		{"max_tracked_ips", int64(w.MaxTrackedIPs)}, {"max_tracked_sessions", int64(w.MaxTrackedSessions)},
+		{"max_wait", int64(w.MaxWait)}, {"stream_lifetime", int64(w.StreamLifetime)},
+	} {
+		if n.v <= 0 {
+			return fmt.Errorf("%s must be positive", n.name)
+		}
+	}
+	w.trusted = w.trusted[:0]
+	for _, v := range w.TrustedProxies {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR range", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		w.trusted = append(w.trusted, p.Masked())
+	}
+	return nil
+}
+
+// Limits are the web chat's limits as configured.
+func (w *WebchatConfig) Limits() webchat.Limits {
+	return webchat.Limits{
+		SessionsPerHour:   w.SessionsPerIPPerHour,
+		MessagesPerMinute: w.MessagesPerMinute,
+		MessageBurst:      w.MessageBurst,
+		SessionQuotaBytes: w.SessionQuotaBytes,
+		StreamsPerClient:  w.StreamsPerIP,
+		StreamLifetime:    w.StreamLifetime,
+		TrustedProxies:    w.trusted,
+		MaxClients:        w.MaxTrackedIPs,
+		MaxSessions:       w.MaxTrackedSessions,
+	}
 }
 
 // ReadFile reads a configured file (relative to the config file) or, when

@@ -114,6 +114,11 @@ func TestSlackEscapesCustomerText(t *testing.T) {
 	if _, err := e.core.AddNote(ctx, id, "slack:"+repUser, "<!subteam^S1> call "+evilText); err != nil {
 		t.Fatal(err)
 	}
+	// An author that is not a Slack user id (the admin API, an import) is
+	// text too.
+	if _, err := e.core.AddNote(ctx, id, "slack:U1> <!channel", "by a forged author"); err != nil {
+		t.Fatal(err)
+	}
 
 	// The handoff card.
 	if _, err := e.core.Handle(ctx, bot.Inbound{Channel: crm.ChannelTelegram, UserID: tg, ChatID: tg, MessageID: "evil-2",

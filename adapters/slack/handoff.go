@@ -281,7 +281,7 @@ func (a *Adapter) handleInner(ctx context.Context, ev slackevents.EventsAPIEvent
 			return nil
 		}
 	case h.Agent != agentOf(m.User):
-		a.whisper(cu.ID, m.Channel, m.User, fmt.Sprintf("%s has this conversation; your message was not sent to the customer.", bot.AgentName(h.Agent)))
+		a.whisper(cu.ID, m.Channel, m.User, fmt.Sprintf("%s has this conversation; your message was not sent to the customer.", agentName(h.Agent)))
 		return nil
 	}
 	text := plainText(m.Text)

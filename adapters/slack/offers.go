@@ -310,7 +310,7 @@ func codeBlock(s string) string {
 }
 
 func versionLine(v *crm.Offer, change string) string {
-	by := bot.AgentName(v.UpdatedBy)
+	by := agentName(v.UpdatedBy)
 	if by == "" {
 		by = "someone"
 	}

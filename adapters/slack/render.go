@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -56,6 +57,20 @@ func escapeTrunc(s string, n int) string {
 		used += k
 	}
 	return b.String() + "…"
+}
+
+// slackUserID is what a Slack user id looks like ("U0REP0001", "W123").
+var slackUserID = regexp.MustCompile(`^[UW][A-Z0-9]+$`)
+
+// agentName shows who wrote or holds something: a Slack agent
+// ("slack:U123") as a mention, anything else (an author from the admin API
+// or an import, "slack:" followed by something that is not a user id) as
+// escaped text.
+func agentName(agent string) string {
+	if u, ok := strings.CutPrefix(agent, "slack:"); ok && slackUserID.MatchString(u) {
+		return bot.AgentName(agent)
+	}
+	return escape(agent)
 }
 
 func truncate(s string, n int) string {
@@ -161,7 +176,7 @@ func handoffStatus(h crm.Handoff, now time.Time) string {
 	case h.Agent == "":
 		return "⏳ waiting for a rep since " + ago(now, h.RequestedAt)
 	}
-	return "🙋 with " + bot.AgentName(h.Agent) + " since " + ago(now, h.TakenAt)
+	return "🙋 with " + agentName(h.Agent) + " since " + ago(now, h.TakenAt)
 }
 
 func consentStatus(c crm.Consent) string {
@@ -178,7 +193,7 @@ func interactionLine(it *crm.Interaction) string {
 	if it.Direction == crm.Outbound {
 		arrow = "→"
 		if it.Author != "" {
-			who = " " + bot.AgentName(it.Author)
+			who = " " + agentName(it.Author)
 		} else {
 			who = " bot"
 		}
@@ -269,7 +284,7 @@ func renderCard(card *bot.CustomerCard, now time.Time, banner string) *Reply {
 		notes += "\n*Notes*:"
 		from := max(0, len(cu.Notes)-5)
 		for _, n := range cu.Notes[from:] {
-			notes += fmt.Sprintf("\n• %s %s: %s", day(n.Time), bot.AgentName(n.Author), escape(oneLine(n.Text, 300)))
+			notes += fmt.Sprintf("\n• %s %s: %s", day(n.Time), agentName(n.Author), escape(oneLine(n.Text, 300)))
 		}
 	} else {
 		notes += "\n*Notes*: none"
@@ -463,7 +478,7 @@ func renderHandoff(cu *crm.Customer, recent []*crm.Interaction, now time.Time, r
 			slackapi.NewActionBlock("handoff",
 				slackapi.NewButtonBlockElement(ActionTake, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Take it", false, false)).WithStyle(slackapi.StylePrimary)))
 	default:
-		status = fmt.Sprintf("🙋 Taken by %s · %s. Answer in this thread; the bot stays quiet until it is handed back.", bot.AgentName(cu.Handoff.Agent), when(cu.Handoff.TakenAt))
+		status = fmt.Sprintf("🙋 Taken by %s · %s. Answer in this thread; the bot stays quiet until it is handed back.", agentName(cu.Handoff.Agent), when(cu.Handoff.TakenAt))
 		blocks = append(blocks, contextBlock(status),
 			slackapi.NewActionBlock("handoff",
 				slackapi.NewButtonBlockElement(ActionRelease, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Hand back", false, false))))

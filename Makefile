@@ -1,7 +1,7 @@
 # idicbot — the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test bench build vet fmt clean
+.PHONY: run test bench fuzz build vet fmt clean
 
 ## run: start the bot on the built-in defaults (web chat on http://127.0.0.1:8080, data in ./data)
 run:
@@ -16,6 +16,17 @@ test: vet
 ## bench: throughput and latency of the core and the channels, side by side with raw bbolt
 bench:
 	$(GO) run ./cmd/idicbot bench
+
+## fuzz: run every fuzz target for FUZZTIME each (default 20s), one at a time (FUZZPKGS=./crm/ for one package)
+FUZZTIME ?= 20s
+FUZZPKGS ?= ./...
+fuzz:
+	@set -e; for pkg in $$($(GO) list $(FUZZPKGS)); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$pkg $$target"; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 ## build: a single binary in bin/
 build:

@@ -367,6 +367,7 @@ func maskPhones(s string) string {
 		gbuf   [16]digitGroup
 		vbuf   [64]byte
 		wbuf   [4]phoneWindow
+		hbuf   [64]bool
 		groups = gbuf[:0]
 		vals   = vbuf[:0]
 	)
@@ -418,15 +419,45 @@ func maskPhones(s string) string {
 			j = k
 		}
 		markIPv4(groups, vals)
-		for _, w := range phoneWindows(wbuf[:0], s, groups, vals) {
-			if b.Len() == 0 {
-				b.Grow(len(s))
-			}
-			b.WriteString(s[last:w.start])
-			head := maskedHead(vals[w.vals:w.vals+w.n], w.plus)
-			writeMaskedDigits(&b, s[w.start:w.end], w.n, head, 3)
-			last = w.end
+		windows := phoneWindows(wbuf[:0], s, groups, vals)
+		if len(windows) == 0 {
+			i = j
+			continue
 		}
+		// Windows may overlap ("0700000 0912 345 678" holds two readings):
+		// a digit is hidden when any reading hides it.
+		hide := hbuf[:0]
+		for range vals {
+			hide = append(hide, false)
+		}
+		for _, w := range windows {
+			head, tail := maskedHead(vals[w.vals:w.vals+w.n], w.plus), 3
+			if w.n-head-tail < 3 {
+				head, tail = 2, 2
+			}
+			for k := w.vals + head; k < w.vals+w.n-tail; k++ {
+				hide[k] = true
+			}
+		}
+		if b.Len() == 0 {
+			b.Grow(len(s))
+		}
+		start := groups[0].start
+		b.WriteString(s[last:start])
+		k := 0
+		for _, r := range s[start:j] {
+			if digitValue(r) < 0 {
+				b.WriteRune(r)
+				continue
+			}
+			if hide[k] {
+				b.WriteByte('*')
+			} else {
+				b.WriteRune(r)
+			}
+			k++
+		}
+		last = j
 		i = j
 	}
 	if last == 0 {
@@ -466,13 +497,12 @@ func markIPv4(groups []digitGroup, vals []byte) {
 
 // phoneWindow is a phone number found in a sequence of digit groups.
 type phoneWindow struct {
-	start, end int // byte offsets of its first and after its last digit
-	vals, n    int
-	plus       bool
+	vals, n int // where its digits are in the sequence's values, how many
+	plus    bool
 }
 
 // phoneWindows appends to found the phone numbers in one sequence of digit
-// groups, longest first from the left.
+// groups: for each group that may start one, the longest.
 func phoneWindows(found []phoneWindow, s string, groups []digitGroup, vals []byte) []phoneWindow {
 	plus, glued := sequenceStart(s, groups[0].start)
 	for i := 0; i < len(groups); i++ {
@@ -501,10 +531,8 @@ func phoneWindows(found []phoneWindow, s string, groups []digitGroup, vals []byt
 		if best < 0 {
 			continue
 		}
-		found = append(found, phoneWindow{start: groups[i].start, end: groups[best].end,
-			vals: groups[i].vals, n: n, plus: plus && i == 0})
-		found[len(found)-1].n = groups[best].vals + groups[best].n - groups[i].vals
-		i = best
+		found = append(found, phoneWindow{vals: groups[i].vals, n: groups[best].vals + groups[best].n - groups[i].vals,
+			plus: plus && i == 0})
 	}
 	return found
 }

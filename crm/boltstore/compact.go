@@ -85,14 +85,22 @@ func (db *DB) Compact(ctx context.Context) error {
 	return nil
 }
 
+// CompactPending reports whether an erase was committed whose compaction
+// has not finished, so the erased values may still be in the file's free
+// pages (Compact removes them).
+func (db *DB) CompactPending() (bool, error) {
+	pending := false
+	err := db.view(func(tx *bbolt.Tx) error {
+		pending = tx.Bucket(bktMeta).Get([]byte(metaCompactPending)) != nil
+		return nil
+	})
+	return pending, err
+}
+
 // finishErase compacts the file when an erase committed but the compaction
 // that follows it did not finish (a crash between the two).
 func (db *DB) finishErase() error {
-	pending := false
-	if err := db.view(func(tx *bbolt.Tx) error {
-		pending = tx.Bucket(bktMeta).Get([]byte(metaCompactPending)) != nil
-		return nil
-	}); err != nil || !pending {
+	if pending, err := db.CompactPending(); err != nil || !pending {
 		return err
 	}
 	return db.Compact(context.Background())

@@ -262,10 +262,10 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	db.w = newWriter(bdb, maxBatch, gather)
 	db.w.fill, db.w.fillTarget = fill, min(fillTarget, maxBatch)
-	if err := db.finishErase(); err != nil {
-		_ = db.Close()
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
+	// An erase whose compaction did not finish (a crash, a full disk) is
+	// compacted now. Failing that, the store still opens: the erase itself
+	// is committed, and the next erase or Open tries again (CompactPending).
+	_ = db.finishErase()
 	return db, nil
 }
 

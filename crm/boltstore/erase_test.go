@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -326,6 +327,9 @@ func TestOpen_FinishesAnInterruptedErase(t *testing.T) {
 	db := MustOpen(t)
 	f := newEraseFixture(t, db)
 	erase(t, db, f.lan) // no Compact: as if the process died here
+	if pending, err := db.CompactPending(); err != nil || !pending {
+		t.Fatalf("compaction pending after an erase: %v, %v", pending, err)
+	}
 	path := db.Path()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -339,6 +343,9 @@ func TestOpen_FinishesAnInterruptedErase(t *testing.T) {
 	}
 	if _, err := os.Stat(path + compactSuffix); !os.IsNotExist(err) {
 		t.Fatalf("the interrupted compaction's file is left: %v", err)
+	}
+	if pending, err := db.CompactPending(); err != nil || pending {
+		t.Fatalf("compaction pending after the reopen: %v, %v", pending, err)
 	}
 	checkErased(t, db, f)
 }
@@ -562,4 +569,26 @@ func TestCompact_LongReaderDoesNotStallWriters(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestOpen_CompactionFailsStoreStillOpens: when the pending compaction
+// cannot run at Open (here its new file's name is taken by a directory; in
+// life a full disk), the store still opens, and says the compaction is
+// still pending.
+func TestOpen_CompactionFailsStoreStillOpens(t *testing.T) {
+	db := MustOpen(t)
+	f := newEraseFixture(t, db)
+	erase(t, db, f.lan)
+	path := db.Path()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(path+compactSuffix, "taken"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db = mustOpenPath(t, path)
+	if pending, err := db.CompactPending(); err != nil || !pending {
+		t.Fatalf("compaction pending: %v, %v; want true", pending, err)
+	}
+	checkErased(t, db, f)
 }

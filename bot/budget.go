@@ -43,7 +43,12 @@ func AroundPrice(v int64) *PriceRange {
 }
 
 // minPrice is the smallest amount read as a price: "dưới 5" is not 5 đồng.
-const minPrice = 10_000
+// maxPrice is the largest (a million billion đồng): beyond it an amount is
+// not a price, and AroundPrice's 130% would overflow.
+const (
+	minPrice = 10_000
+	maxPrice = 1_000_000_000_000_000
+)
 
 // amountOf reads an amount matched by amountRe (number, unit); unit, when
 // the number has none, is borrowed ("từ 5 đến 10 triệu").
@@ -56,7 +61,7 @@ func amountOf(num, unit, borrowed string) int64 {
 		unit = borrowed
 	}
 	v, err := ParseAmount(num + unit)
-	if err != nil || v < minPrice {
+	if err != nil || v < minPrice || v > maxPrice {
 		return 0
 	}
 	return v

@@ -69,6 +69,16 @@ type Options struct {
 	// MaxSessions bounds the logins kept at once; the oldest goes first.
 	// 100 when 0.
 	MaxSessions int
+	// BrakeFailures is how many wrong tokens (login form or bearer API) one
+	// client address may present at once before it is braked: then its
+	// requests get 429 with Retry-After, even with the right token, and it
+	// may try once more every BrakeWindow/BrakeFailures. Other addresses are
+	// not affected. DefaultBrakeFailures and DefaultBrakeWindow when 0.
+	BrakeFailures int
+	BrakeWindow   time.Duration
+	// BrakeClients bounds the addresses the brake remembers;
+	// DefaultBrakeClients when 0.
+	BrakeClients int
 }
 
 // Server serves the admin page and API for a core.
@@ -80,9 +90,10 @@ type Server struct {
 	token  [sha256.Size]byte
 	hasTok bool
 
+	brake *brake
+
 	mu       sync.Mutex
 	sessions map[string]*session
-	failures []time.Time // recent failed logins, for a simple brake
 }
 
 type session struct {
@@ -111,7 +122,17 @@ func New(core *bot.Core, opts Options) *Server {
 	if opts.MaxSessions <= 0 {
 		opts.MaxSessions = 100
 	}
-	s := &Server{core: core, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{}}
+	if opts.BrakeFailures <= 0 {
+		opts.BrakeFailures = DefaultBrakeFailures
+	}
+	if opts.BrakeWindow <= 0 {
+		opts.BrakeWindow = DefaultBrakeWindow
+	}
+	if opts.BrakeClients <= 0 {
+		opts.BrakeClients = DefaultBrakeClients
+	}
+	s := &Server{core: core, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{},
+		brake: newBrake(opts.BrakeFailures, opts.BrakeWindow, opts.BrakeClients)}
 	if opts.Token != "" {
 		s.token = sha256.Sum256([]byte(opts.Token))
 		s.hasTok = true
@@ -234,8 +255,16 @@ func (s *Server) api(h apiHandler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		var c caller
 		if auth := r.Header.Get("Authorization"); auth != "" {
+			client := clientKey(r)
+			if wait := s.brake.wait(client, s.now()); wait > 0 {
+				w.Header().Set("Retry-After", retryAfter(wait))
+				writeJSON(w, http.StatusTooManyRequests, errorBody{Error: errorDetail{Code: "rate_limited", Message: brakedMessage(wait)}})
+				return
+			}
 			scheme, tok, _ := strings.Cut(auth, " ")
 			if !strings.EqualFold(scheme, "Bearer") || !s.checkToken(strings.TrimSpace(tok)) {
+				s.brake.fail(client, s.now())
+				s.log.Warn("admin api: wrong token", "remote", client)
 				s.unauthorized(w, "The admin token is wrong.")
 				return
 			}
@@ -368,24 +397,6 @@ func (s *Server) newSession(who string) (string, *session) {
 	return id, sess
 }
 
-// loginBrake reports whether too many logins failed in the last minute.
-func (s *Server) loginBrake(failed bool) bool {
-	now := s.now()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keep := s.failures[:0]
-	for _, t := range s.failures {
-		if now.Sub(t) < time.Minute {
-			keep = append(keep, t)
-		}
-	}
-	s.failures = keep
-	if failed {
-		s.failures = append(s.failures, now)
-	}
-	return len(s.failures) >= 20
-}
-
 func securityHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
@@ -422,13 +433,15 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, http.StatusBadRequest, "Could not read the form.")
 		return
 	}
-	if s.loginBrake(false) {
-		s.loginPage(w, http.StatusTooManyRequests, "Too many failed logins: wait a minute.")
+	client := clientKey(r)
+	if wait := s.brake.wait(client, s.now()); wait > 0 {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		s.loginPage(w, http.StatusTooManyRequests, brakedMessage(wait))
 		return
 	}
 	if !s.checkToken(r.PostForm.Get("token")) {
-		s.loginBrake(true)
-		s.log.Warn("admin login failed", "remote", r.RemoteAddr)
+		s.brake.fail(client, s.now())
+		s.log.Warn("admin login failed", "remote", client)
 		s.loginPage(w, http.StatusUnauthorized, "Wrong admin token.")
 		return
 	}

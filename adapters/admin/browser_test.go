@@ -212,6 +212,17 @@ func TestBrowserEditOffer(t *testing.T) {
 	waitText(`[id="err-templates.vi"]`, "line 2")
 	waitText(`[id="err-templates.vi"]`, "no field .Nope")
 
+	// A loop without end, typed into the editor: the preview refuses it
+	// with the reason ("the template repeats too much" or "the template
+	// takes longer than 10ms", whichever bound stops it first), at once.
+	if err := chromedp.Do(ctx,
+		clear(vi),
+		chromedp.SendKeys(chromedp.CSS(vi), "{{range 1000000000000000}}{{end}}"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	waitText(`[id="err-templates.vi"]`, "the template ")
+
 	newText := "Tuan le vang {{.FirstName}}: ma {{.Code}} giam 30%"
 	if err := chromedp.Do(ctx,
 		clear(vi),

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"go.etcd.io/bbolt"
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/configs"
@@ -124,6 +127,16 @@ func buildEnv(tb testing.TB, dir string, tune func(*bot.Options)) *env {
 
 func (e *env) close() {
 	e.disp.Close()
+	// Every index and count must still agree with the records.
+	if problems, err := e.db.Check(context.Background()); err != nil {
+		if !errors.Is(err, bbolt.ErrDatabaseNotOpen) { // the test closed it
+			e.t.Errorf("store check: %v", err)
+		}
+	} else {
+		for _, p := range problems {
+			e.t.Errorf("store check: %s", p)
+		}
+	}
 	e.db.Close()
 }
 

@@ -1,0 +1,63 @@
+package boltstore
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// Check names each kind of damage it finds.
+func TestCheckFindsBrokenIndexes(t *testing.T) {
+	tests := []struct {
+		name   string
+		damage func(tx *bbolt.Tx) error
+		want   string
+	}{
+		{"identity entry lost", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktIdxIdentity).Delete([]byte("telegram:42"))
+		}, `idx_identity lacks "telegram:42" (customer 1)`},
+		{"phone entry pointing elsewhere", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktIdxPhone).Put([]byte("+84912345678"), idKey(9))
+		}, `idx_phone "+84912345678" points at customer 9, want 1`},
+		{"stray name entry", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktIdxName).Put(strIDKey("ghost", 1), []byte("ghost"))
+		}, `idx_name has an entry "ghost`},
+		{"claim entry lost", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktIdxClaim).Delete(strIDKey("lan@example.com", 1))
+		}, `idx_claim lacks the entry "lan@example.com`},
+		{"segment count off", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktCounters).Put([]byte(counterSegmentPrefix+"new"), intValue(5))
+		}, `segment "new" count says 5, the records 1`},
+		{"customer count off", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktCounters).Put([]byte(counterCustomers), intValue(2))
+		}, `the customer count says 2, the records 1`},
+		{"redirect to nowhere", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktRedirects).Put(idKey(7), idKey(8))
+		}, `customer 7 was merged into 8, which leads to no customer`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			db := mustOpenUnchecked(t, t.TempDir()+"/idicbot.db")
+			putCustomer(t, db, &crm.Customer{Name: "Lan", Phone: "+84912345678", Segment: crm.SegmentAssignment{Name: "new"},
+				Claims:     crm.ContactClaims{Email: "lan@example.com"},
+				Identities: []crm.Identity{{Channel: crm.ChannelTelegram, UserID: "42", Username: "lan"}}})
+			if problems, err := db.Check(context.Background()); err != nil || len(problems) != 0 {
+				t.Fatalf("a sound store: %v, %v", problems, err)
+			}
+			if err := db.bolt.Update(tt.damage); err != nil {
+				t.Fatal(err)
+			}
+			problems, err := db.Check(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(problems) != 1 || !strings.Contains(problems[0], tt.want) {
+				t.Fatalf("problems %q, want one containing %q", problems, tt.want)
+			}
+		})
+	}
+}

@@ -117,12 +117,15 @@ func amounts(text string) []amount {
 			}
 			a.vnd = int64(math.Round(n))
 		}
+		if !a.isPct && (a.vnd < 0 || a.vnd > maxAmount || n > maxAmount) {
+			continue // past int64, or no price at all
+		}
 		out = append(out, a)
 	}
 	for _, m := range millionsAndRe.FindAllStringSubmatch(text, -1) {
 		millions, err1 := strconv.ParseInt(m[1], 10, 64)
 		rest, err2 := strconv.ParseInt(m[2], 10, 64)
-		if err1 != nil || err2 != nil {
+		if err1 != nil || err2 != nil || millions > maxAmount/1_000_000 {
 			continue
 		}
 		// The digits after the unit are the next ones: 15tr5 = 15.5 million.
@@ -133,6 +136,10 @@ func amounts(text string) []amount {
 	}
 	return out
 }
+
+// maxAmount is the largest amount read as money (a million billion đồng);
+// a larger one would not fit an int64 once multiplied by its unit.
+const maxAmount = 1_000_000_000_000_000
 
 // bareAmount is a number of five digits or more written without separators
 // or unit ("18990000"): in a shop's answer, money.

@@ -59,7 +59,7 @@ func FindPhone(text string) string {
 	}
 	// Full-width digits, or another script's, as some keyboards type them.
 	if other && strings.IndexFunc(text, func(r rune) bool { return r >= 0x660 && digitValue(r) >= 0 }) >= 0 {
-		text = asciiDigits(text)
+		text = ASCIIDigits(text)
 		digits = 0
 		for i := 0; i < len(text); i++ {
 			if text[i] >= '0' && text[i] <= '9' {
@@ -78,9 +78,10 @@ func FindPhone(text string) string {
 	return ""
 }
 
-// asciiDigits returns s with every decimal digit written in ASCII and a
-// full-width plus as '+'.
-func asciiDigits(s string) string {
+// ASCIIDigits returns s with every decimal digit written in ASCII and a
+// full-width plus as '+': "０９１２…" (as some keyboards type it) is a
+// phone number to every reader that looks for "0912…".
+func ASCIIDigits(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == '＋' {
 			return '+'

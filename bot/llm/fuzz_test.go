@@ -42,6 +42,7 @@ func FuzzScrub(f *testing.F) {
 	for i, s := range textSeeds {
 		f.Add(s, "", uint32(12345678+i), uint8(i))
 	}
+	f.Add("sdt", "nha", uint32(87654321), uint8(30)) // full-width digits
 	f.Fuzz(func(t *testing.T, prefix, suffix string, n uint32, form uint8) {
 		_ = Scrub(prefix)
 		digits := []byte{'0', "35789"[form%5]}
@@ -57,7 +58,8 @@ func FuzzScrub(f *testing.F) {
 			national[:4] + "-" + national[4:7] + "-" + national[7:],
 			"+84" + national[1:],
 			"84" + national[1:],
-		}[int(form/5)%6]
+			strings.Map(func(r rune) rune { return r - '0' + '０' }, national),
+		}[int(form/5)%7]
 		email := "khach" + national[4:] + "@example.com"
 		text := prefix + " " + phone + " " + suffix + " " + email + " "
 		out := Scrub(text)

@@ -41,6 +41,7 @@ var (
 // prompt. Prices ("15.000.000", "15 triệu", "500k") and product names
 // ("iPhone 15") are kept: the model needs them.
 func Scrub(s string) string {
+	s = crm.ASCIIDigits(s) // so that "０９１２３４５６７８" is found too
 	s = scrubEmail.ReplaceAllString(s, EmailPlaceholder)
 	s = replaceAllIndex(scrubDigits, s, func(m string, rest string) string {
 		trimmed := strings.TrimRight(m, " .-(")

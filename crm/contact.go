@@ -93,14 +93,16 @@ func ASCIIDigits(s string) string {
 	}, s)
 }
 
-// NormalizeEmail validates an address and lower-cases it.
+// NormalizeEmail validates an address and lower-cases it. The domain must
+// be dotted and its last label start with a letter, as every top-level
+// domain does (so that what is read is also what MaskText masks).
 func NormalizeEmail(s string) (string, error) {
 	a, err := mail.ParseAddress(strings.TrimSpace(s))
 	if err != nil || !strings.Contains(a.Address, "@") || strings.ContainsAny(a.Address, " <>") {
 		return "", Errorf(EINVALID, "%q is not an email address", MaskEmail(s))
 	}
 	at := strings.LastIndexByte(a.Address, '@')
-	if !strings.Contains(a.Address[at:], ".") {
+	if !emailDomain(a.Address[at+1:]) || strings.HasSuffix(a.Address, ".") {
 		return "", Errorf(EINVALID, "%s is not an email address", MaskEmail(s))
 	}
 	return strings.ToLower(a.Address), nil

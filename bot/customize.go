@@ -93,7 +93,7 @@ func (t *turn) customize() error {
 		}
 	case IntentOptOut:
 		if !c.Consent.OptedOut {
-			c.Consent = crm.Consent{OptedOut: true, Since: t.now}
+			c.Consent = crm.Consent{OptedOut: true, Since: t.now, Channel: t.in.Channel}
 			if err := t.count("opt_outs", 1); err != nil {
 				return err
 			}
@@ -101,7 +101,7 @@ func (t *turn) customize() error {
 		reply = append(reply, say(lang, "opt_out"))
 	case IntentOptIn:
 		if c.Consent.OptedOut {
-			c.Consent = crm.Consent{OptedOut: false, Since: t.now}
+			c.Consent = crm.Consent{OptedOut: false, Since: t.now, Channel: t.in.Channel}
 		}
 		reply = append(reply, say(lang, "opt_in"))
 	case IntentHandoff:

@@ -60,10 +60,12 @@ type Handoff struct {
 	Thread string `json:"thread,omitempty"`
 }
 
-// Consent records whether the customer accepts promotional offers.
+// Consent records whether the customer accepts promotional offers, since
+// when, and on which channel they said so.
 type Consent struct {
 	OptedOut bool      `json:"opted_out,omitzero"`
 	Since    time.Time `json:"since,omitzero"`
+	Channel  Channel   `json:"channel,omitempty"`
 }
 
 // Note is a free text a rep left on a customer.

@@ -132,6 +132,9 @@ func encodeCustomer(c *crm.Customer) []byte {
 		e.int(int64(v.Attempts))
 	}
 	e.time(c.CodeSentAt)
+	// Added with 0x86 at the end, out of the type's order, so that the
+	// 0x83 layout above is a prefix of this one.
+	e.str(string(c.Consent.Channel))
 	return e.b
 }
 
@@ -226,6 +229,7 @@ func decodeCustomer(key, data []byte, c *crm.Customer) error {
 				Attempts: d.int("verification attempts")}
 		}
 		c.CodeSentAt = d.time("code sent at")
+		c.Consent.Channel = crm.Channel(d.str("consent channel"))
 	}
 	return d.done(bktCustomers, key, "customer record")
 }

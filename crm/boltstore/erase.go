@@ -23,6 +23,7 @@ import (
 //	idx_external     external ids: removed
 //	idx_name         name words: removed
 //	idx_username     usernames: removed
+//	idx_claim        typed (unverified) phones and emails: removed
 //	idx_segment      segment, total spent, id: kept
 //	interaction_log  texts, chat and message ids, buttons, payloads,
 //	                 authors: replaced by crm.ErasedText / emptied; time,
@@ -399,7 +400,7 @@ func (t *Tx) eraseIndexEntries(ids idSet) error {
 			return err
 		}
 	}
-	for _, name := range [][]byte{bktIdxName, bktIdxUsername} {
+	for _, name := range [][]byte{bktIdxName, bktIdxUsername, bktIdxClaim} {
 		if err := t.deleteKeys(name, func(k, _ []byte) bool { return len(k) > 9 && ids[readID(k[len(k)-8:])] }); err != nil {
 			return err
 		}

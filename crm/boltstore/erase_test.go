@@ -30,6 +30,7 @@ const (
 	lanEmail    = "quynh.trinh@example.vn"
 	lanTelegram = "555123777"
 	lanSession  = "sess-9f3a7c21"
+	lanClaim    = "+84911220033"
 	lanText     = "giao giúp mình tới 12 Lý Thường Kiệt nhé"
 	lanAddress  = "12 Lý Thường Kiệt, Hoàn Kiếm"
 	dupText     = "mình muốn xem iphone màu hồng phấn"
@@ -40,7 +41,7 @@ const (
 func newEraseFixture(t *testing.T, db *DB) eraseFixture {
 	t.Helper()
 	var f eraseFixture
-	f.secrets = []string{lanName, lanPhone, lanEmail, lanTelegram, lanSession, lanText, lanAddress, dupText, lanNote, botText,
+	f.secrets = []string{lanName, lanPhone, lanEmail, lanTelegram, lanSession, lanClaim, lanText, lanAddress, dupText, lanNote, botText,
 		"trinh khanh quynh", "quynhtk"}
 	at := testNow.Add(-48 * time.Hour)
 	update(t, db, func(tx crm.Tx) error {
@@ -55,7 +56,8 @@ func newEraseFixture(t *testing.T, db *DB) eraseFixture {
 		if err := tx.PutCustomer(lan); err != nil {
 			return err
 		}
-		dup := &crm.Customer{Email: "quynh.other@example.vn", Identities: []crm.Identity{{Channel: crm.ChannelWeb, UserID: lanSession}}, CreatedAt: at}
+		dup := &crm.Customer{Email: "quynh.other@example.vn", Identities: []crm.Identity{{Channel: crm.ChannelWeb, UserID: lanSession}}, CreatedAt: at,
+			Claims: crm.ContactClaims{Phone: lanClaim, Channel: crm.ChannelWeb, At: at}}
 		if err := tx.PutCustomer(dup); err != nil {
 			return err
 		}
@@ -222,6 +224,9 @@ func TestEraseCustomer_BytesGoneFromFile(t *testing.T) {
 // store's API.
 func checkErased(t *testing.T, db *DB, f eraseFixture) {
 	t.Helper()
+	if problems, err := db.Check(context.Background()); err != nil || len(problems) > 0 {
+		t.Fatalf("the store is inconsistent after the erase: %v %q", err, problems)
+	}
 	view(t, db, func(tx crm.Tx) error {
 		for _, c := range []func() (*crm.Customer, error){
 			func() (*crm.Customer, error) { return tx.FindCustomerByIdentity(crm.ChannelTelegram, lanTelegram) },
@@ -411,6 +416,9 @@ func TestCompact_WhileInUse(t *testing.T) {
 var erasableKept = map[string]bool{
 	"Segment.Name": true,
 	"Segment.Rule": true,
+	// Consent is kept with its time and channel: proof of consent outlives
+	// the data.
+	"Consent.Channel": true,
 }
 
 // TestEraseCustomer_ClearsEveryPersonalField fills every field of

@@ -22,7 +22,7 @@ type builtin struct {
 }
 
 // builtinOrder is the order of the help text.
-var builtinOrder = []string{"find", "customer", "segment", "stats", "order", "note", "tag", "untag", "release"}
+var builtinOrder = []string{"find", "customer", "segment", "stats", "order", "note", "tag", "untag", "release", "verify", "merge"}
 
 var builtins = map[string]builtin{
 	"find":     {"find <phone | name | email | @telegram | id>", "look a customer up: `/crm find 0912 345 678`, `/crm find nguyen van a`, `/crm find @lan_shop`", roleRep},
@@ -34,6 +34,8 @@ var builtins = map[string]builtin{
 	"tag":      {"tag <customer> <tag>", "tag a customer: `/crm tag 42 wholesale`", roleRep},
 	"untag":    {"untag <customer> <tag>", "remove a tag: `/crm untag 42 wholesale`", roleRep},
 	"release":  {"release <customer>", "hand a customer's conversation back to the bot: `/crm release 42`", roleRep},
+	"verify":   {"verify <id>", "confirm the phone/email a customer typed, after calling them: `/crm verify 42`", roleRep},
+	"merge":    {"merge <id to keep> <id to fold in>", "one person, two records (checked by a call or an order): `/crm merge 42 57`", roleRep},
 }
 
 // builtinRun returns the function of a built-in subcommand.
@@ -57,6 +59,10 @@ func (a *Adapter) builtinRun(sub string) func(ctx context.Context, req Request) 
 		return a.cmdUntag
 	case "release":
 		return a.cmdRelease
+	case "verify":
+		return a.cmdVerify
+	case "merge":
+		return a.cmdMerge
 	}
 	return nil
 }

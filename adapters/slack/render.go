@@ -248,8 +248,8 @@ func renderCard(card *bot.CustomerCard, now time.Time, banner string) *Reply {
 		fieldsSection(
 			fmt.Sprintf("*Customer*\n#%d%s · since %s", cu.ID, kind, day(cu.CreatedAt)),
 			seg,
-			"*Phone*\n"+escape(orNone(cu.Phone)),
-			"*Email*\n"+escape(orNone(cu.Email)),
+			"*Phone*\n"+contactLine(cu.Phone, cu.Claims.Phone),
+			"*Email*\n"+contactLine(cu.Email, cu.Claims.Email),
 			"*Channels*\n"+identities(cu),
 			"*Source*\n"+escape(orNone(cu.Source)),
 			"*Consent*\n"+consentStatus(cu.Consent),
@@ -445,6 +445,19 @@ func answersLine(m map[string]int64) string {
 	return line
 }
 
+// contactLine shows a proven phone or email and, apart, one the customer
+// typed: a claim a rep may call back on, but not proof of who they are
+// (`/crm verify` confirms it, `/crm merge` joins two customers).
+func contactLine(proven, claimed string) string {
+	switch {
+	case claimed == "" || claimed == proven:
+		return escape(orNone(proven))
+	case proven == "":
+		return escape(claimed) + " _(typed, unverified)_"
+	}
+	return escape(proven) + "\n" + escape(claimed) + " _(typed, unverified)_"
+}
+
 // renderHandoff is the card posted to the handoff channel. releasedBy is
 // set once the customer went back to the bot.
 func renderHandoff(cu *crm.Customer, recent []*crm.Interaction, now time.Time, releasedBy string) (string, []slackapi.Block) {
@@ -452,7 +465,7 @@ func renderHandoff(cu *crm.Customer, recent []*crm.Interaction, now time.Time, r
 	info := fieldsSection(
 		"*Segment*\n"+escape(orNone(cu.Segment.Name)),
 		"*Channels*\n"+identities(cu),
-		"*Phone*\n"+escape(orNone(cu.Phone)),
+		"*Phone*\n"+contactLine(cu.Phone, cu.Claims.Phone),
 		fmt.Sprintf("*Value*\n%s in %d orders", crm.VND(cu.Stats.TotalSpent), cu.Stats.Orders),
 	)
 	conv := "*Recent conversation*"

@@ -546,3 +546,37 @@ func TestRepCloseFinishesSlackCalls(t *testing.T) {
 		t.Fatalf("after Close the card's thread is %q; the call was cut short", h.Thread)
 	}
 }
+
+// A customer's typed number shows as unverified on the card; a rep confirms
+// it, or merges two records of one person.
+func TestRepVerifyAndMerge(t *testing.T) {
+	e := newEnv(t, false)
+	_, _ = e.say(crm.ChannelWeb, "w-visitor", "mình muốn mua, sđt 0938 777 666")
+	_, _ = e.say(crm.ChannelWeb, "w-visitor2", "xin chào")
+	var visitor, visitor2 *crm.Customer
+	if err := e.db.View(context.Background(), func(tx crm.Tx) error {
+		var err error
+		if visitor, err = tx.FindCustomerByIdentity(crm.ChannelWeb, "w-visitor"); err != nil {
+			return err
+		}
+		visitor2, err = tx.FindCustomerByIdentity(crm.ChannelWeb, "w-visitor2")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	id := strconv.FormatUint(uint64(visitor.ID), 10)
+	contains(t, "card", e.crm(repUser, "customer "+id).all(), "+84938777666 _(typed, unverified)_")
+	contains(t, "find by the typed number", e.crm(repUser, "find 0938777666").all(), "#"+id)
+
+	contains(t, "verify", e.crm(repUser, "verify "+id).all(), "phone +84938777666 confirmed by <@"+repUser+">")
+	lacks(t, "card after verify", e.crm(repUser, "customer "+id).all(), "unverified")
+	contains(t, "verify again", e.crm(repUser, "verify "+id).all(), "no unverified phone or email")
+	contains(t, "verify usage", e.crm(repUser, "verify lan").all(), "is not a customer id")
+
+	id2 := strconv.FormatUint(uint64(visitor2.ID), 10)
+	contains(t, "merge", e.crm(repUser, "merge "+id+" "+id2).all(), "#"+id2+" is now part of", "2 channel identities")
+	if got := e.customer(visitor2.ID); got.ID != visitor.ID {
+		t.Fatalf("#%s resolves to #%d after the merge", id2, got.ID)
+	}
+	contains(t, "merge again", e.crm(repUser, "merge "+id+" "+id2).all(), "already the same customer")
+}

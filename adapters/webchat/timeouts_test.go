@@ -2,10 +2,15 @@ package webchat_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,7 +78,8 @@ func TestLongPollOutlivesServerTimeouts(t *testing.T) {
 // server's read and write timeouts.
 func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	core := newFakeCore()
-	srv, ts := mustServeTimeouts(t, core, webchat.Options{Heartbeat: 50 * time.Millisecond})
+	srv, ts := mustServeTimeouts(t, core, webchat.Options{Heartbeat: 50 * time.Millisecond, WriteTimeout: serverTimeout,
+		Limits: webchat.Limits{StreamLifetime: 3 * time.Second}})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st := openStream(t, ctx, ts, "session=live", "")
@@ -91,5 +97,63 @@ func TestStreamOutlivesServerTimeouts(t *testing.T) {
 	}
 	if _, m := st.next(t); m.ID != id {
 		t.Fatalf("event = %+v, want %d", m, id)
+	}
+	// Then the stream ends at its own lifetime.
+	for range st.events {
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the stream outlived its lifetime")
+	}
+}
+
+// TestStreamDropsClientThatStopsReading: the stream lifts the server's
+// write timeout, but each of its writes still has one, so a client that
+// stops reading loses its connection long before the stream's lifetime.
+func TestStreamDropsClientThatStopsReading(t *testing.T) {
+	core := newFakeCore()
+	core.noReply = true
+	// A backlog far larger than socket buffers: 400 messages of 4000 '<',
+	// each 24 KB as JSON (\u003c).
+	for range 400 {
+		core.reply("hoard", strings.Repeat("<", webchat.MaxTextLength))
+	}
+	srv := webchat.New(core, webchat.Options{WriteTimeout: serverTimeout,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Limits: webchat.Limits{StreamLifetime: time.Hour}})
+	mux := http.NewServeMux()
+	srv.Routes(mux)
+	ts := httptest.NewUnstartedServer(mux)
+	ts.Config.WriteTimeout = serverTimeout
+	closed := make(chan struct{}, 1)
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateClosed {
+			select {
+			case closed <- struct{}{}:
+			default:
+			}
+		}
+	}
+	ts.Start()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		ts.Close()
+	})
+
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+		return errors.Join(err, serr)
+	}}
+	c, err := d.Dial("tcp", ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "GET /webchat/messages?session=hoard HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+	select { // and never read
+	case <-closed:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server still holds the stream of a client that does not read")
 	}
 }

@@ -1,0 +1,112 @@
+package webchat
+
+import (
+	"bytes"
+	"context"
+	encjson "encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"unicode/utf8"
+
+	json "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
+
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/crm"
+)
+
+// FuzzLoneSurrogate checks the surrogate scanner against a JSON decoder
+// that refuses unpaired surrogates itself: on a valid UTF-8 JSON text,
+// they agree.
+func FuzzLoneSurrogate(f *testing.F) {
+	for _, s := range []string{`"a"`, `"\ud800"`, `"\udc00"`, `"\ud83d\ude00"`, `"\ud83d\u0041"`, `"\\ud800"`,
+		`{"text":"x\uD83D"}`, `["\ud800\udc00", "\\\ud800"]`, `"\u0000"`, `{"a":"\"\ud800"}`, `"\uDBFF\uDFFF"`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if !utf8.Valid(b) || !encjson.Valid(b) {
+			return
+		}
+		var v any
+		err := json.Unmarshal(b, &v, jsontext.AllowDuplicateNames(true))
+		if got := loneSurrogate(b); (got != "") != (err != nil) {
+			t.Fatalf("loneSurrogate(%q) = %q, but the strict decoder says %v", b, got, err)
+		}
+	})
+}
+
+// nullCore accepts every event and has no conversations.
+type nullCore struct {
+	mu  sync.Mutex
+	got []bot.Inbound
+}
+
+func (c *nullCore) Handle(_ context.Context, in bot.Inbound) (bot.Result, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.got = append(c.got, in)
+	return bot.Result{}, nil
+}
+
+func (c *nullCore) Conversation(context.Context, crm.Channel, string, crm.ID, int) ([]*crm.Interaction, error) {
+	return nil, nil
+}
+
+// FuzzPost posts arbitrary bodies: the answer is 200, 400 or 429, never
+// an internal error, and what reaches the core is clean text.
+func FuzzPost(f *testing.F) {
+	for _, s := range []string{
+		`{"session":"s","id":"1","text":"xin chào"}`,
+		`{"session":"s","id":"1","text":"a\r\nb\tc"}`,
+		`{"session":"s","id":"1","payload":"offer:welcome:accept","text":"Nhận"}`,
+		`{"session":"s","id":"1","text":"\u0000"}`,
+		`{"session":"s","id":"1","text":"\ud800"}`,
+		`{"session":"s","id":"1","text":"\u202e"}`,
+		"{\"session\":\"s\",\"id\":\"1\",\"text\":\"\xff\"}",
+		`{"session":"s","id":"1","text":null,"payload":null}`,
+		`{"session":"s","id":"1","text":1}`,
+		`[]`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	core := &nullCore{}
+	srv := New(core, Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Limits: Limits{SessionsPerHour: 1 << 20, MessagesPerMinute: 1 << 20, MessageBurst: 1 << 20}})
+	mux := http.NewServeMux()
+	srv.Routes(mux)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		core.mu.Lock()
+		core.got = core.got[:0]
+		core.mu.Unlock()
+		req := httptest.NewRequest("POST", "/webchat/messages", bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 200, 400, 429:
+		default:
+			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
+		}
+		core.mu.Lock()
+		defer core.mu.Unlock()
+		if rec.Code != 200 {
+			if len(core.got) != 0 {
+				t.Fatalf("refused body %q reached the core", body)
+			}
+			return
+		}
+		in := core.got[0]
+		for _, s := range []string{in.Text, in.Payload} {
+			if !utf8.ValidString(s) || strings.ContainsRune(s, '\r') || checkText("text", s) != nil {
+				t.Fatalf("accepted %q: text %q payload %q", body, in.Text, in.Payload)
+			}
+		}
+		if in.Text == "" || utf8.RuneCountInString(in.Text) > MaxTextLength && in.Kind == crm.KindText {
+			t.Fatalf("accepted %q with text %q", body, in.Text)
+		}
+	})
+}

@@ -255,17 +255,7 @@ func (s *Server) api(h apiHandler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		var c caller
 		if auth := r.Header.Get("Authorization"); auth != "" {
-			client := clientKey(r)
-			if wait := s.brake.wait(client, s.now()); wait > 0 {
-				w.Header().Set("Retry-After", retryAfter(wait))
-				writeJSON(w, http.StatusTooManyRequests, errorBody{Error: errorDetail{Code: "rate_limited", Message: brakedMessage(wait)}})
-				return
-			}
-			scheme, tok, _ := strings.Cut(auth, " ")
-			if !strings.EqualFold(scheme, "Bearer") || !s.checkToken(strings.TrimSpace(tok)) {
-				s.brake.fail(client, s.now())
-				s.log.Warn("admin api: wrong token", "remote", client)
-				s.unauthorized(w, "The admin token is wrong.")
+			if !s.bearer(w, r, auth) {
 				return
 			}
 			c = caller{who: cleanName(r.Header.Get(UserHeader), "api"), origin: bot.OriginAPI}
@@ -283,6 +273,41 @@ func (s *Server) api(h apiHandler) http.Handler {
 		}
 		if err := h(w, r, c); err != nil {
 			s.writeError(w, r, err)
+		}
+	})
+}
+
+// bearer checks the bearer token of auth (an Authorization header) behind
+// the brake, and otherwise answers 429 or 401 and returns false.
+func (s *Server) bearer(w http.ResponseWriter, r *http.Request, auth string) bool {
+	client := clientKey(r)
+	if wait := s.brake.wait(client, s.now()); wait > 0 {
+		w.Header().Set("Retry-After", retryAfter(wait))
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: errorDetail{Code: "rate_limited", Message: brakedMessage(wait)}})
+		return false
+	}
+	scheme, tok, _ := strings.Cut(auth, " ")
+	if !strings.EqualFold(scheme, "Bearer") || !s.checkToken(strings.TrimSpace(tok)) {
+		s.brake.fail(client, s.now())
+		s.log.Warn("admin: wrong token", "remote", client, "path", r.URL.Path)
+		s.unauthorized(w, "The admin token is wrong.")
+		return false
+	}
+	return true
+}
+
+// RequireToken serves h only to requests with the admin token as a bearer
+// token, behind the same brake as the API (idicbot guards /metrics with
+// it when the metrics share the main address).
+func (s *Server) RequireToken(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		if auth == "" {
+			s.unauthorized(w, "Send the admin token as \"Authorization: Bearer <token>\".")
+			return
+		}
+		if s.bearer(w, r, auth) {
+			h.ServeHTTP(w, r)
 		}
 	})
 }

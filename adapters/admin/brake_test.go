@@ -1,12 +1,16 @@
 package admin_test
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/idicbot/idicbot/adapters/admin"
 )
 
 // serveFrom serves one request as if it came from the client at ip.
@@ -104,5 +108,37 @@ func TestBrakeManyAddresses(t *testing.T) {
 	}
 	if w := e.apiFrom(owner, token); w.Code != http.StatusOK {
 		t.Fatalf("the owner's API call: %d", w.Code)
+	}
+}
+
+// RequireToken (what guards /metrics on the main address) takes the admin
+// token as a bearer token behind the same brake as the API.
+func TestRequireToken(t *testing.T) {
+	srv := admin.New(nil, admin.Options{Token: token, Logger: slog.New(slog.DiscardHandler)})
+	h := srv.RequireToken(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "metrics") }))
+	get := func(ip, auth string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest("GET", "/metrics", nil)
+		r.RemoteAddr = ip + ":40000"
+		if auth != "" {
+			r.Header.Set("Authorization", auth)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	if w := get(owner, ""); w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") == "" {
+		t.Fatalf("no token: %d %q", w.Code, w.Header())
+	}
+	if w := get(owner, "Bearer "+token); w.Code != http.StatusOK || w.Body.String() != "metrics" {
+		t.Fatalf("the token: %d %q", w.Code, w.Body)
+	}
+	for i := range 50 {
+		if w := get(attacker, "Bearer guess"); w.Code == http.StatusOK {
+			t.Fatalf("guess %d: %d", i, w.Code)
+		}
+	}
+	braked(t, "the attacker with the token", get(attacker, "Bearer "+token))
+	if w := get(owner, "Bearer "+token); w.Code != http.StatusOK {
+		t.Fatalf("the owner after the attack: %d", w.Code)
 	}
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/idicbot/idicbot/crm/boltstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 const usage = `idicbot — a conversational CRM on chat channels
@@ -87,6 +86,12 @@ type Main struct {
 	health []healthCheck
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+
+	// metricsListener is metrics_addr's listener, when it is set.
+	metricsListener net.Listener
+	// requireAdmin guards a handler with the admin token; set by wireAdmin
+	// when the admin is on, for /metrics on the main address.
+	requireAdmin func(http.Handler) http.Handler
 }
 
 // part is a started component (a channel's polling loop, a socket).
@@ -284,6 +289,7 @@ func (m *Main) serve(ctx context.Context) error {
 	// the environment (a token set) or the configuration, or stays off.
 	for _, wire := range []func(context.Context, *http.ServeMux) error{
 		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireZalo, m.wireMessenger, m.wireRetention,
+		m.wireMetrics, // after wireAdmin, whose token guards /metrics
 	} {
 		if err := wire(ctx, mux); err != nil {
 			return err
@@ -292,7 +298,6 @@ func (m *Main) serve(ctx context.Context) error {
 	for ch, s := range m.Senders {
 		m.Dispatcher.Register(ch, s)
 	}
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", m.healthz)
 	mux.HandleFunc("GET /readyz", m.healthz)
 

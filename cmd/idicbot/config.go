@@ -17,6 +17,7 @@ import (
 // Config is idicbot.yaml. Secrets never live here: see Env.
 type Config struct {
 	Addr            string        `yaml:"addr"`
+	MetricsAddr     string        `yaml:"metrics_addr"`
 	Data            string        `yaml:"data"`
 	SegmentsFile    string        `yaml:"segments_file"`
 	OffersFile      string        `yaml:"offers_file"`
@@ -105,6 +106,9 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if v := getenv("IDICBOT_ADDR"); v != "" {
 		c.Addr = v
+	}
+	if v := getenv("IDICBOT_METRICS_ADDR"); v != "" {
+		c.MetricsAddr = v
 	}
 	if v := getenv("IDICBOT_DATA"); v != "" {
 		c.Data = v

@@ -23,6 +23,7 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.DB.Backup, Logger: m.Log, Now: m.Now,
 		Privacy: bot.NewPrivacy(m.DB, m.DB, m.Now)})
 	srv.Routes(mux)
+	m.requireAdmin = srv.RequireToken
 	m.Log.Info("admin is on", "page", "/admin", "api", "/api/admin/")
 	return nil
 }

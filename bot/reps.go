@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -561,7 +562,12 @@ func (c *Core) updateCustomer(ctx context.Context, id crm.ID, cause string, fn f
 	return cust, mv, nil
 }
 
-// AddNote leaves a rep's note on a customer.
+// noteReplayWindow covers Slack's signature window (±5 minutes) with a
+// margin.
+const noteReplayWindow = 15 * time.Minute
+
+// AddNote leaves a rep's note on a customer; the same note by the same
+// author again within noteReplayWindow changes nothing.
 func (c *Core) AddNote(ctx context.Context, id crm.ID, author, text string) (*crm.Customer, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
@@ -572,6 +578,17 @@ func (c *Core) AddNote(ctx context.Context, id crm.ID, author, text string) (*cr
 	}
 	now := c.now()
 	cu, _, err := c.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
+		// The same note by the same author within noteReplayWindow is a
+		// replayed request (a signed Slack command sent again, even after
+		// a restart), not a second note.
+		for _, n := range slices.Backward(cu.Notes) {
+			if now.Sub(n.Time) > noteReplayWindow {
+				break
+			}
+			if n.Author == author && n.Text == text {
+				return nil
+			}
+		}
 		cu.Notes = append(cu.Notes, crm.Note{Time: now, Author: author, Text: text})
 		return nil
 	})

@@ -259,6 +259,18 @@ func TestRepNotesAndTags(t *testing.T) {
 	if _, err := e.core.AddNote(ctx, ids["anh"], "slack:U1", " "); crm.ErrorCode(err) != crm.EINVALID {
 		t.Fatalf("empty note: err = %v", err)
 	}
+	// The same note again within minutes (a replayed command, even after a
+	// restart) is not a second note; later, or by someone else, it is.
+	cu, _ = e.core.AddNote(ctx, ids["anh"], "slack:U1", "gọi lại sau 6 giờ")
+	if len(cu.Notes) != 1 {
+		t.Fatalf("a replayed note was added: %+v", cu.Notes)
+	}
+	cu, _ = e.core.AddNote(ctx, ids["anh"], "slack:U2", "gọi lại sau 6 giờ")
+	e.clock.Add(20 * time.Minute)
+	cu, _ = e.core.AddNote(ctx, ids["anh"], "slack:U1", "gọi lại sau 6 giờ")
+	if len(cu.Notes) != 3 {
+		t.Fatalf("notes = %+v, want 3", cu.Notes)
+	}
 	// b2b is a fact the segment rules see: tagging moves the customer.
 	cu, mv, err := e.core.Tag(ctx, ids["anh"], "B2B")
 	if err != nil {

@@ -261,7 +261,7 @@ func isUsernameByte(b byte) bool {
 // entityText slices text by an entity's offsets, which count UTF-16 code units.
 func entityText(text string, e models.MessageEntity) string {
 	u := utf16.Encode([]rune(text))
-	if e.Offset < 0 || e.Length < 0 || e.Offset+e.Length > len(u) {
+	if e.Offset < 0 || e.Length < 0 || e.Offset > len(u) || e.Length > len(u)-e.Offset { // no overflow
 		return ""
 	}
 	return string(utf16.Decode(u[e.Offset : e.Offset+e.Length]))

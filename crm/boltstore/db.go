@@ -170,6 +170,7 @@ type DB struct {
 	bolt      *bbolt.DB
 	boltOpts  *bbolt.Options
 	writeGate sync.RWMutex
+	compactMu sync.Mutex // one Compact at a time
 	handleMu  sync.RWMutex
 	users     *sync.WaitGroup
 	path      string

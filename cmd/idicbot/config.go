@@ -47,6 +47,11 @@ type Config struct {
 	} `yaml:"messenger"`
 	HTTP    HTTPConfig    `yaml:"http"`
 	Webchat WebchatConfig `yaml:"webchat"`
+	Admin   struct {
+		BrakeFailures  int           `yaml:"brake_failures"`
+		BrakeWindow    time.Duration `yaml:"brake_window"`
+		BrakeAddresses int           `yaml:"brake_addresses"`
+	} `yaml:"admin"`
 
 	// dir is where relative file names are resolved ("" for built-in files).
 	dir string
@@ -142,6 +147,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("sweep_interval must not be negative and shutdown_timeout must be positive")
 	case c.Telegram.GlobalPerSecond < 0 || c.Telegram.PerChatInterval < 0:
 		return fmt.Errorf("telegram limits must not be negative")
+	case c.Admin.BrakeFailures < 1 || c.Admin.BrakeWindow <= 0 || c.Admin.BrakeAddresses < 1:
+		return fmt.Errorf("admin.brake_failures, admin.brake_window and admin.brake_addresses must be positive")
 	case c.Zalo.MaxEventAge <= 0 || c.Messenger.MaxEventAge <= 0:
 		return fmt.Errorf("zalo.max_event_age and messenger.max_event_age must be positive")
 	}

@@ -35,6 +35,7 @@ Usage:
   idicbot offers  [flags] import FILE [--dry-run]
                                           validate FILE, then create/update its offers
   idicbot backup  [flags] FILE            write a consistent copy of the database
+  idicbot check   [flags]                 verify that every index and count agrees with the records
   idicbot customer [flags] export ID      write everything stored about a customer as JSON
   idicbot customer [flags] erase ID --yes erase a customer's personal data (irreversible)
   idicbot bench   [-messages N] [-customers N] [-concurrency N]
@@ -129,7 +130,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	m.Command, args = args[0], args[1:]
 	switch m.Command {
-	case "serve", "chat", "import", "backup", "bench", "offers", "customer":
+	case "serve", "chat", "import", "backup", "bench", "offers", "customer", "check":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -188,6 +189,8 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.runOffers(ctx)
 	case "customer":
 		return m.runCustomer(ctx)
+	case "check":
+		return m.runCheck(ctx)
 	}
 	return m.serve(ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -93,6 +94,26 @@ func (m *Main) runChat(ctx context.Context) error {
 // runBackup writes a consistent copy of the database. It works while the bot
 // is serving only through the admin endpoint; from the command line it
 // opens the file itself.
+// runCheck verifies the store's indexes and counts (idicbot check): it
+// prints each problem and fails when there is one.
+func (m *Main) runCheck(ctx context.Context) error {
+	if len(m.Args) != 0 {
+		return fmt.Errorf("usage: idicbot check")
+	}
+	problems, err := m.DB.Check(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintln(m.Stdout, p)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s: %d problems found", filepath.Join(m.Config.Data, "idicbot.db"), len(problems))
+	}
+	fmt.Fprintf(m.Stdout, "%s: every index and count agrees with the records\n", filepath.Join(m.Config.Data, "idicbot.db"))
+	return nil
+}
+
 func (m *Main) runBackup(ctx context.Context) error {
 	if len(m.Args) != 1 {
 		return fmt.Errorf("usage: idicbot backup FILE")

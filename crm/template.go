@@ -57,10 +57,6 @@ var TemplateFuncs = template.FuncMap{
 	"call": func(any, ...any) (string, error) {
 		return "", &TemplateLimitError{Reason: "call is not available in offer templates"}
 	},
-	// Replaced per render by the budget of the render.
-	stepFunc:  func() (bool, error) { return false, nil },
-	enterFunc: func() (bool, error) { return false, nil },
-	leaveFunc: func() (bool, error) { return false, nil },
 }
 
 // VND formats an amount of Vietnamese dong the way shops write it:
@@ -128,7 +124,9 @@ const (
 
 	timeCheckSteps = 16
 	// The budget checks inserted at the top of every range body (stepFunc)
-	// and around every template body (enterFunc, leaveFunc).
+	// and around every template body (enterFunc, leaveFunc). They are not
+	// in TemplateFuncs, so a template that names one does not parse; each
+	// render's clone gets its own.
 	stepFunc  = "_step"
 	enterFunc = "_enter"
 	leaveFunc = "_leave"

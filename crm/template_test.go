@@ -2,8 +2,10 @@ package crm_test
 
 import (
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,6 +38,49 @@ var templateBombs = []struct {
 	{"recursion through block", `{{block "b" .}}x{{template "b" .}}{{end}}`, "deep"},
 	{"wide template calls", `{{define "a"}}{{range 1000}}{{template "b"}}{{end}}{{end}}{{define "b"}}{{range 1000}}{{end}}{{end}}{{template "a"}}`, repeats + "|" + slower},
 	{"output bomb", `{{range 100000}}Chào {{$.FirstName}}, mã {{$.Code}} giảm 10%! {{end}}`, "longer than"},
+}
+
+// The budget checks cannot be called from a template (to undo them).
+func TestTemplateBudgetNotCallable(t *testing.T) {
+	for _, fn := range []string{"_step", "_enter", "_leave"} {
+		_, err := crm.ParseTemplate("templates.vi", "{{"+fn+"}}")
+		if err == nil || !strings.Contains(err.Error(), `function "`+fn+`" not defined`) {
+			t.Fatalf("%s: %v", fn, err)
+		}
+	}
+}
+
+// Renders of one template from many goroutines each get their own budget
+// and text.
+func TestTemplateConcurrentRenders(t *testing.T) {
+	now := date(2026, 11, 10)
+	o := &crm.Offer{ID: "ok", Status: crm.OfferDraft, Code: "X1", Templates: map[string]string{
+		"vi": `{{define "star"}}*{{end}}{{.FirstName}} {{range .Orders}}{{template "star"}}{{end}}`,
+	}}
+	co, err := crm.CompileOffer(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 8 {
+		wg.Go(func() {
+			c := crm.SampleCustomer(crm.SegmentVIP, now) // 8 orders
+			c.Name = fmt.Sprintf("Khách %d", g)
+			want := fmt.Sprintf("%d ********", g)
+			for range 200 {
+				if got, err := co.Render("vi", c, nil, now); err != nil || got != want {
+					errs <- fmt.Errorf("render = %q, %v; want %q", got, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
 }
 
 func TestTemplateBombs(t *testing.T) {

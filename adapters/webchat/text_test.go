@@ -22,6 +22,8 @@ func TestPostRefusesControlCharacters(t *testing.T) {
 		{"C1 raw", "{\"session\":\"s\",\"id\":\"1\",\"text\":\"a\u009bb\"}", "text contains control character U+009B: only newline and tab are allowed"},
 		{"bidi override", `{"session":"s","id":"1","text":"sđt \u202e876 543 2190"}`, "text contains bidirectional control U+202E"},
 		{"bidi isolate", `{"session":"s","id":"1","text":"a\u2066b\u2069"}`, "text contains bidirectional control U+2066"},
+		{"trailing vertical tab", `{"session":"s","id":"1","text":"hi\u000b"}`, "text contains control character U+000B: only newline and tab are allowed"},
+		{"leading C1 next line", `{"session":"s","id":"1","text":"\u0085hi"}`, "text contains control character U+0085: only newline and tab are allowed"},
 		{"payload NUL", `{"session":"s","id":"1","payload":"offer:x\u0000:accept"}`, "payload contains control character U+0000: only newline and tab are allowed"},
 		{"payload with text ok but label bad", `{"session":"s","id":"1","payload":"offer:x:accept","text":"Nhận\u0000"}`, "text contains control character U+0000: only newline and tab are allowed"},
 		{"lone high surrogate", `{"session":"s","id":"1","text":"a\ud800b"}`, `text has an unpaired surrogate escape (\ud800): send valid Unicode`},

@@ -334,18 +334,21 @@ func (s *Server) parsePost(w http.ResponseWriter, r *http.Request) (bot.Inbound,
 	if err := checkToken("id", req.ID); err != nil {
 		return bot.Inbound{}, err
 	}
-	text := strings.TrimSpace(normalizeNewlines(rawText))
-	if n := utf8.RuneCountInString(text); n > MaxTextLength {
-		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "text is over %d characters", MaxTextLength)
-	}
-	if len(rawPayload) > MaxPayloadLength {
-		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "payload is over %d bytes", MaxPayloadLength)
-	}
+	// Checked before trimming, so that a control character is refused
+	// wherever it is rather than silently cut from the ends.
+	text := normalizeNewlines(rawText)
 	if err := checkText("text", text); err != nil {
 		return bot.Inbound{}, err
 	}
 	if err := checkText("payload", rawPayload); err != nil {
 		return bot.Inbound{}, err
+	}
+	text = strings.TrimSpace(text)
+	if n := utf8.RuneCountInString(text); n > MaxTextLength {
+		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "text is over %d characters", MaxTextLength)
+	}
+	if len(rawPayload) > MaxPayloadLength {
+		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "payload is over %d bytes", MaxPayloadLength)
 	}
 	in := bot.Inbound{
 		Channel:   crm.ChannelWeb,

@@ -10,6 +10,12 @@
 // the page reads the conversation with GET /webchat/messages (plain, long
 // poll or event stream). Send, the channel's bot.Sender, only wakes the
 // session's waiting readers.
+//
+// The endpoints are public, so what one client can do is bounded (Limits):
+// new sessions per address, messages and stored bytes per session, and
+// open long polls and streams per address, each answered with 429 and
+// Retry-After when exceeded; and text with control characters or unpaired
+// surrogates is refused (text.go).
 package webchat
 
 import (
@@ -74,7 +80,8 @@ type Options struct {
 	PageSize int
 	// MaxWaiters bounds the long polls and event streams open at once, so
 	// that a flood of idle connections cannot exhaust the process; further
-	// ones get 503. 1000 when 0.
+	// ones get 503 with Retry-After. 1000 when 0. Limits.StreamsPerClient
+	// keeps one client from taking them all.
 	MaxWaiters int
 	// WriteTimeout bounds each write to a long poll or an event stream.
 	// Those lift the HTTP server's own write timeout, which would cut them,

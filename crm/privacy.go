@@ -38,9 +38,8 @@ type Erasure struct {
 	MergedIDs  []ID      `json:"merged_ids,omitempty"`
 	At         time.Time `json:"at"`
 	By         string    `json:"by"`
-	Consent    Consent   `json:"consent,omitzero"`
-	// ConsentChannel is the channel of the last inbound message at or
-	// before Consent.Since: the channel the consent was given on (empty
-	// when no message dates it, for example an imported opt-out).
-	ConsentChannel Channel `json:"consent_channel,omitempty"`
+	// Consent is the customer's at the erase. A consent recorded before
+	// it kept its channel gets the channel of the last inbound message at
+	// or before its time.
+	Consent Consent `json:"consent,omitzero"`
 }

@@ -222,10 +222,10 @@ func (t *Tx) EraseCustomer(id crm.ID, by string, at time.Time) (*crm.Erasure, er
 		return nil, err
 	}
 	erasure := &crm.Erasure{CustomerID: id, MergedIDs: merged, At: at.UTC(), By: by, Consent: old.Consent}
-	if !old.Consent.Since.IsZero() {
+	if erasure.Consent.Channel == "" && !old.Consent.Since.IsZero() {
 		for _, i := range history {
 			if i.Direction == crm.Inbound && !i.Time.After(old.Consent.Since) {
-				erasure.ConsentChannel = i.Channel
+				erasure.Consent.Channel = i.Channel
 			}
 		}
 	}

@@ -300,7 +300,7 @@ func checkErased(t *testing.T, db *DB, f eraseFixture) {
 		if err != nil {
 			return err
 		}
-		if x.Erasure == nil || x.Erasure.By != "admin:owner" || !x.Erasure.Consent.OptedOut || x.Erasure.ConsentChannel != crm.ChannelTelegram {
+		if x.Erasure == nil || x.Erasure.By != "admin:owner" || !x.Erasure.Consent.OptedOut || x.Erasure.Consent.Channel != crm.ChannelTelegram {
 			t.Fatalf("erasure record %+v", x.Erasure)
 		}
 		return nil
@@ -440,6 +440,9 @@ func TestEraseCustomer_ClearsEveryPersonalField(t *testing.T) {
 	view(t, db, func(tx crm.Tx) (err error) { got, err = tx.Customer(c.ID); return err })
 	if left := personalStrings(reflect.ValueOf(got).Elem(), ""); len(left) > 0 {
 		t.Fatalf("erase left %q", left)
+	}
+	if got.Consent != stored.Consent || got.Segment != stored.Segment {
+		t.Fatalf("erase changed the consent %+v or the segment %+v, which it keeps", got.Consent, got.Segment)
 	}
 }
 

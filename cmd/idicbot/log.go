@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 
@@ -8,7 +9,8 @@ import (
 )
 
 // newLogger returns a JSON logger that masks phone numbers and email
-// addresses in every string it writes.
+// addresses in every string it writes (crm.MaskText says which numbers are
+// phones; IP addresses, amounts and ids are left as they are).
 func newLogger(w io.Writer, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(level))
@@ -20,8 +22,11 @@ func maskAttr(_ []string, a slog.Attr) slog.Attr {
 	case slog.KindString:
 		a.Value = slog.StringValue(crm.MaskText(a.Value.String()))
 	case slog.KindAny:
-		if err, ok := a.Value.Any().(error); ok {
-			a.Value = slog.StringValue(crm.MaskText(err.Error()))
+		switch v := a.Value.Any().(type) {
+		case error:
+			a.Value = slog.StringValue(crm.MaskText(v.Error()))
+		case fmt.Stringer:
+			a.Value = slog.StringValue(crm.MaskText(v.String()))
 		}
 	}
 	return a

@@ -397,29 +397,56 @@ func TestTelegram(t *testing.T) {
 		}
 	})
 
-	t.Run("phone given on the web chat then shared on Telegram is one customer", func(t *testing.T) {
+	t.Run("a phone typed on the web chat, proven on Telegram, joins by a code", func(t *testing.T) {
 		s := main.with(t)
-		body := `{"session":"web-hoa","id":"1","text":"sdt 0912 345 678"}`
-		resp, err := http.Post(s.m.URL()+"/webchat/messages", "application/json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
+		post := func(id, text string) {
+			t.Helper()
+			body := `{"session":"web-hoa","id":"` + id + `","text":"` + text + `"}`
+			resp, err := http.Post(s.m.URL()+"/webchat/messages", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("web chat answered %d", resp.StatusCode)
+			}
 		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			t.Fatalf("web chat answered %d", resp.StatusCode)
-		}
+		post("1", "sdt 0912 345 678")
 		web := s.customer(crm.ChannelWeb, "web-hoa")
-		if web == nil || web.Phone != "+84912345678" {
-			t.Fatalf("web customer %+v, want phone +84912345678", web)
+		if web == nil || web.Phone != "" || web.Claims.Phone != "+84912345678" {
+			t.Fatalf("web customer %+v, want the phone as an unverified claim", web)
 		}
 
+		// Telegram proves the number is Hoa's: she is her own customer,
+		// since a typed number links nothing.
 		hoa := telegramtest.User{ID: 5000003, FirstName: "Hoa", LanguageCode: "vi"}
 		srv.UserContact(hoa, "84912345678", true)
 		waitFor(t, "the contact answered on Telegram", func() bool { return len(sentTo(srv, hoa.ID)) > 0 })
 		c := s.tgCustomer(hoa)
-		if c.ID != web.ID {
-			t.Fatalf("Telegram customer %d, web customer %d: want one customer", c.ID, web.ID)
+		if c.ID == web.ID || c.Phone != "+84912345678" {
+			t.Fatalf("Telegram customer %+v, web customer %d: want two customers", c, web.ID)
 		}
+
+		// On the web chat again, the number now reaches Hoa's Telegram
+		// as a code; typed back, the two are one.
+		n := len(sentTo(srv, hoa.ID))
+		post("2", "0912 345 678")
+		var code string
+		waitFor(t, "a code on Telegram", func() bool {
+			for _, m := range sentTo(srv, hoa.ID)[n:] {
+				if f := strings.Fields(m.Text); len(f) > 0 {
+					for _, w := range f {
+						if w = strings.Trim(w, ".:,()"); len(w) == 6 && strings.Trim(w, "0123456789") == "" {
+							code = w
+							return true
+						}
+					}
+				}
+			}
+			return false
+		})
+		post("3", code)
+		c = s.tgCustomer(hoa)
 		if c.Identity(crm.ChannelWeb, "web-hoa") == nil || c.Identity(crm.ChannelTelegram, "5000003") == nil {
 			t.Fatalf("identities %+v, want the web chat and Telegram", c.Identities)
 		}
@@ -427,8 +454,8 @@ func TestTelegram(t *testing.T) {
 			t.Fatalf("web identity now belongs to customer %d", got.ID)
 		}
 		in, _ := s.interactions(c.ID)
-		if len(in) != 2 || in[0].Channel != crm.ChannelWeb || in[1].Channel != crm.ChannelTelegram {
-			t.Fatalf("history %+v, want the web message then the contact", in)
+		if len(in) != 4 || in[0].Channel != crm.ChannelWeb || in[1].Channel != crm.ChannelTelegram {
+			t.Fatalf("history %+v, want the web message, the contact, then the web messages", in)
 		}
 	})
 

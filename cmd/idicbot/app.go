@@ -216,6 +216,11 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.DB = db
 	m.closers = append(m.closers, db.Close)
+	if pending, err := db.CompactPending(); err == nil && pending {
+		// Open tried and failed (a full disk?): the erased values may still
+		// be in the file's free pages until the next erase or start.
+		m.Log.Warn("an erased customer's data may still be in the data file's free pages: the compaction that removes it failed; free some disk space and restart", "data", cfg.Data)
+	}
 
 	segData, segName, err := cfg.ReadFile(cfg.SegmentsFile, "segments.yaml")
 	if err != nil {

@@ -396,19 +396,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 // may): older than MaxEventAge, further ahead than MaxClockSkew, or
 // without a timestamp while the age is checked.
 func (a *Adapter) stale(t time.Time) string {
-	if a.opts.MaxEventAge < 0 {
-		return ""
-	}
-	now := a.now()
-	switch {
-	case t.IsZero():
-		return "no timestamp"
-	case now.Sub(t) > a.opts.MaxEventAge:
-		return "older than max_event_age"
-	case t.Sub(now) > a.opts.MaxClockSkew:
-		return "timestamped in the future"
-	}
-	return ""
+	return bot.StaleEvent(t, a.now(), a.opts.MaxEventAge, a.opts.MaxClockSkew)
 }
 
 // toInbound maps one messaging item. Echoes, reads and deliveries are not

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
 
@@ -74,19 +75,7 @@ func Verify(appID, oaSecretKey string, raw []byte, header, headerTS string) erro
 // may): older than MaxEventAge, further ahead than MaxClockSkew, or
 // without a timestamp while the age is checked.
 func (a *Adapter) stale(t time.Time) string {
-	if a.opts.MaxEventAge < 0 {
-		return ""
-	}
-	now := a.now()
-	switch {
-	case t.IsZero():
-		return "no timestamp"
-	case now.Sub(t) > a.opts.MaxEventAge:
-		return "older than max_event_age"
-	case t.Sub(now) > a.opts.MaxClockSkew:
-		return "timestamped in the future"
-	}
-	return ""
+	return bot.StaleEvent(t, a.now(), a.opts.MaxEventAge, a.opts.MaxClockSkew)
 }
 
 // Routes registers the webhook: POST for events, GET for Zalo's URL check.

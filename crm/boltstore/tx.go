@@ -262,9 +262,15 @@ func (t *Tx) FindCustomersByUsername(ch crm.Channel, username string) ([]*crm.Cu
 	if !ok {
 		return nil, nil
 	}
-	p := strPrefix(k)
+	return t.customersUnder(bktIdxUsername, k)
+}
+
+// customersUnder returns the customers of a multi-valued index's entries
+// "value 0x00 id", in id order.
+func (t *Tx) customersUnder(bucket []byte, value string) ([]*crm.Customer, error) {
+	p := strPrefix(value)
 	var ids []crm.ID
-	if err := t.scan(bktIdxUsername, p, nil, func(k, _ []byte) error {
+	if err := t.scan(bucket, p, nil, func(k, _ []byte) error {
 		if len(k) == len(p)+8 {
 			ids = append(ids, readID(k[len(p):]))
 		}
@@ -294,26 +300,7 @@ func (t *Tx) FindCustomersByClaim(value string) ([]*crm.Customer, error) {
 	if v == "" || strings.IndexByte(v, 0) >= 0 {
 		return nil, nil
 	}
-	p := strPrefix(v)
-	var ids []crm.ID
-	if err := t.scan(bktIdxClaim, p, nil, func(k, _ []byte) error {
-		if len(k) == len(p)+8 {
-			ids = append(ids, readID(k[len(p):]))
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	out := make([]*crm.Customer, 0, len(ids))
-	for _, id := range ids {
-		cu, err := t.getCustomer(id)
-		if err != nil {
-			return nil, err
-		} else if cu != nil {
-			out = append(out, cu)
-		}
-	}
-	return out, nil
+	return t.customersUnder(bktIdxClaim, v)
 }
 
 func normEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }

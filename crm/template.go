@@ -32,6 +32,59 @@ type TemplateData struct {
 	Now          time.Time
 }
 
+// templateView is what a template executes on: TemplateData with the time
+// behind templateTime, so that a template cannot format its own output
+// again and again into an ever longer text. Templates see the same field
+// names.
+type templateView struct {
+	Name, FirstName, Segment, Lang, Code, Offer, Product string
+	ProductPrice                                         int64
+	Orders                                               int
+	TotalSpent, Points                                   int64
+	Until                                                string
+	Now                                                  templateTime
+}
+
+func (d *TemplateData) view() templateView {
+	return templateView{
+		Name: d.Name, FirstName: d.FirstName, Segment: d.Segment, Lang: d.Lang, Code: d.Code, Offer: d.Offer, Product: d.Product,
+		ProductPrice: d.ProductPrice, Orders: d.Orders, TotalSpent: d.TotalSpent, Points: d.Points, Until: d.Until,
+		Now: templateTime{d.Now},
+	}
+}
+
+// maxLayout bounds a date layout in {{.Now.Format}}: the text of one
+// Format is then a few hundred bytes at most, too long to be a layout again
+// (a layout's digits are themselves layout elements: with the month 11,
+// "1" gives "11", then "1111"…).
+const maxLayout = 64
+
+// templateTime is the time as templates see it: time.Time's everyday
+// methods, with a bounded Format.
+type templateTime struct{ t time.Time }
+
+// Format is time.Time's Format with a layout of at most maxLayout bytes.
+func (t templateTime) Format(layout string) (string, error) {
+	if len(layout) > maxLayout {
+		return "", &TemplateLimitError{Reason: fmt.Sprintf("a date layout is longer than %d bytes", maxLayout)}
+	}
+	return t.t.Format(layout), nil
+}
+
+func (t templateTime) String() string                   { return t.t.String() }
+func (t templateTime) Year() int                        { return t.t.Year() }
+func (t templateTime) Month() time.Month                { return t.t.Month() }
+func (t templateTime) Day() int                         { return t.t.Day() }
+func (t templateTime) Weekday() time.Weekday            { return t.t.Weekday() }
+func (t templateTime) YearDay() int                     { return t.t.YearDay() }
+func (t templateTime) Hour() int                        { return t.t.Hour() }
+func (t templateTime) Minute() int                      { return t.t.Minute() }
+func (t templateTime) Unix() int64                      { return t.t.Unix() }
+func (t templateTime) AddDate(y, m, d int) templateTime { return templateTime{t.t.AddDate(y, m, d)} }
+func (t templateTime) Before(u templateTime) bool       { return t.t.Before(u.t) }
+func (t templateTime) After(u templateTime) bool        { return t.t.After(u.t) }
+func (t templateTime) Sub(u templateTime) time.Duration { return t.t.Sub(u.t) }
+
 // TemplateFuncs are the helpers available in templates. The text/template
 // builtins that build text (print, printf, println, html, js, urlquery) are
 // replaced by bounded versions and call is refused, so that no single call
@@ -112,9 +165,11 @@ const (
 	// MaxTemplateOutput bounds the bytes of one rendered text, and of any
 	// string a helper such as printf builds.
 	MaxTemplateOutput = 8 << 10
-	// MaxTemplateTime bounds the time of one render; it is checked at each
-	// step once a render has made timeCheckSteps of them, so that the few
-	// steps of an ordinary render never read the clock.
+	// MaxTemplateTime bounds the time of one render from its first step
+	// on; it is checked at each step once there were timeCheckSteps, so
+	// that an ordinary render (no loop, or a short one) reads the clock at
+	// most once. Before the first step a template does only what its text
+	// spells out, with bounded helpers.
 	MaxTemplateTime = 10 * time.Millisecond
 	// MaxPrintfWidth bounds the width and precision in a printf format.
 	MaxPrintfWidth = 100
@@ -167,12 +222,11 @@ func (b *boundTemplate) step() (bool, error) {
 	if b.steps > MaxTemplateSteps {
 		return false, &TemplateLimitError{Reason: fmt.Sprintf("the template repeats too much: more than %d loop turns and template calls", MaxTemplateSteps)}
 	}
-	if b.steps > timeCheckSteps {
-		if b.deadline.IsZero() {
-			b.deadline = time.Now().Add(MaxTemplateTime)
-		} else if time.Now().After(b.deadline) {
-			return false, &TemplateLimitError{Reason: fmt.Sprintf("the template takes longer than %v to render", MaxTemplateTime)}
-		}
+	switch {
+	case b.steps == 1:
+		b.deadline = time.Now().Add(MaxTemplateTime)
+	case b.steps > timeCheckSteps && time.Now().After(b.deadline):
+		return false, &TemplateLimitError{Reason: fmt.Sprintf("the template takes longer than %v to render", MaxTemplateTime)}
 	}
 	return false, nil
 }
@@ -300,7 +354,7 @@ func (t *Template) Render(data TemplateData) (string, error) {
 		c.Funcs(template.FuncMap{stepFunc: b.step, enterFunc: b.enter, leaveFunc: b.leave})
 	}
 	b.steps, b.depth, b.deadline, b.out.buf = 0, 0, time.Time{}, b.out.buf[:0]
-	err := b.t.Execute(&b.out, data)
+	err := b.t.Execute(&b.out, data.view())
 	var text string
 	if err == nil {
 		text = string(bytes.TrimSpace(b.out.buf))

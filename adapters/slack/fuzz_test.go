@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -23,8 +24,9 @@ import (
 )
 
 // fuzzServer builds the adapter over a real store once for a fuzz target
-// (newEnv is per test, and a fuzz input is too short-lived for one).
-func fuzzServer(tb testing.TB) http.Handler {
+// (newEnv is per test, and a fuzz input is too short-lived for one); socket
+// switches Socket Mode on instead of signed HTTP.
+func fuzzServer(tb testing.TB, socket bool) (http.Handler, *slacktest.Server) {
 	tb.Helper()
 	db, err := boltstore.Open(filepath.Join(tb.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true})
 	if err != nil {
@@ -44,11 +46,15 @@ func fuzzServer(tb testing.TB) http.Handler {
 	}
 	fake := slacktest.New(tb)
 	fake.SetGroup(repGroup, groupUser)
-	a, err := slack.New(core, slack.Options{
+	opts := slack.Options{
 		BotToken: slacktest.BotToken, APIURL: fake.APIURL(), HandoffChannel: handoffChan, SigningSecret: docSecret,
 		TeamIDs: []string{slacktest.TeamID}, RepIDs: []string{repUser}, RepGroup: repGroup, AdminIDs: []string{adminUser},
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), InlineWait: time.Second,
-	})
+	}
+	if socket {
+		opts.SigningSecret, opts.AppToken = "", slacktest.AppToken
+	}
+	a, err := slack.New(core, opts)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -65,7 +71,7 @@ func fuzzServer(tb testing.TB) http.Handler {
 	})
 	mux := http.NewServeMux()
 	a.Routes(mux)
-	return mux
+	return mux, fake
 }
 
 // FuzzSlackRequests posts slash commands (any text from a rep, an admin or
@@ -88,7 +94,7 @@ func FuzzSlackRequests(f *testing.F) {
 	f.Add(uint8(5), []byte(`{"type":"url_verification","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}`))
 	f.Add(uint8(5), []byte(`{"type":"event_callback","event":{"type":"message","subtype":"message_changed","channel":"C0HANDOFF"}}`))
 	f.Add(uint8(5), []byte(`{"type":"event_callback","event":null}`))
-	h := fuzzServer(f)
+	h, _ := fuzzServer(f, false)
 	f.Fuzz(func(t *testing.T, kind uint8, data []byte) {
 		path, body := slack.CommandsPath, data
 		switch kind % 6 {
@@ -119,3 +125,83 @@ func FuzzSlackRequests(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSocketEnvelopes sends any JSON as the payload of Socket Mode
+// envelopes: a slash command or an interaction the library can read is
+// acknowledged, and whatever came before, the connection still answers the
+// next command.
+func FuzzSocketEnvelopes(f *testing.F) {
+	cmd := func(user, text string) map[string]any {
+		return map[string]any{"token": "legacy", "team_id": slacktest.TeamID, "team_domain": "idic-test", "channel_id": "C0SALES01",
+			"user_id": user, "command": "/crm", "text": text, "api_app_id": "A0IDIC001", "trigger_id": nextTrigger(),
+			"response_url": "https://hooks.slack.test/commands/1"}
+	}
+	for _, c := range []map[string]any{cmd(adminUser, "help"), cmd(repUser, "find Lan"), cmd(strangerUser, "erase 1"), cmd(adminUser, "offer edit vip-care")} {
+		data, _ := json.Marshal(c)
+		f.Add(uint8(0), data)
+	}
+	var p map[string]any
+	_ = json.Unmarshal(interaction(slacktest.TeamID, repUser, handoffChan, "1767225600.000100", "handoff_take", "1"), &p)
+	data, _ := json.Marshal(p)
+	f.Add(uint8(1), data)
+	f.Add(uint8(2), messageEvent("Ev02", slacktest.TeamID, handoffChan, repUser, "1767225600.000100", "1767225601.000200", "chào chị", nil))
+	for _, s := range []string{`{}`, `null`, `[]`, `1`, `"x"`, `{"type":"view_submission","view":null}`, `{"command":"/crm","text":"\u0000"}`,
+		`{"type":"event_callback","event":{"type":"message","text":"\ud800"}}`} {
+		for k := uint8(0); k < 3; k++ {
+			f.Add(k, []byte(s))
+		}
+	}
+	_, fake := fuzzServer(fuzzTB{f}, true)
+	fake.WaitConnected(5 * time.Second)
+	typs := []string{"slash_commands", "interactive", "events_api"}
+	n := 0
+	f.Fuzz(func(t *testing.T, kind uint8, payload []byte) {
+		if !json.Valid(payload) {
+			return // the envelope around it would not be JSON
+		}
+		n++
+		typ := typs[kind%3]
+		id := "fuzz-" + strconv.Itoa(n)
+		fake.SendEnvelope(id, typ, json.RawMessage(payload))
+		var readable bool
+		switch typ {
+		case "slash_commands":
+			var c struct {
+				Command string `json:"command"`
+			}
+			readable = json.Unmarshal(payload, &c) == nil && bytes.HasPrefix(bytes.TrimSpace(payload), []byte("{"))
+		case "interactive":
+			var c struct {
+				Type string `json:"type"`
+			}
+			readable = json.Unmarshal(payload, &c) == nil && bytes.HasPrefix(bytes.TrimSpace(payload), []byte("{")) && c.Type != ""
+		}
+		if readable && !acked(fake, id) {
+			t.Fatalf("%s envelope %s not acknowledged: %s", typ, id, payload)
+		}
+		data, _ := json.Marshal(cmd(adminUser, "help"))
+		probe := id + "-probe"
+		fake.SendEnvelope(probe, "slash_commands", json.RawMessage(data))
+		if !acked(fake, probe) {
+			t.Fatalf("after %s %s, the connection no longer answers a command", typ, payload)
+		}
+	})
+}
+
+// acked waits a while for an envelope's ack.
+func acked(fake *slacktest.Server, id string) bool {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if fake.Acked(id) {
+			return true
+		}
+	}
+	return false
+}
+
+// fuzzTB lets the fake, built once for a fuzz target, be used inside it:
+// testing.F's Helper and Fatal may not be called there.
+type fuzzTB struct{ testing.TB }
+
+func (fuzzTB) Helper()                           {}
+func (fuzzTB) Fatal(args ...any)                 { panic(fmt.Sprint(args...)) }
+func (fuzzTB) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }

@@ -42,7 +42,8 @@ func FuzzScrub(f *testing.F) {
 	for i, s := range textSeeds {
 		f.Add(s, "", uint32(12345678+i), uint8(i))
 	}
-	f.Add("sdt", "nha", uint32(87654321), uint8(30)) // full-width digits
+	f.Add("sdt", "nha", uint32(87654321), uint8(30))          // full-width digits
+	f.Add("sdt", "k biết đúng k", uint32(87654321), uint8(0)) // "k" is "không" here, not thousands
 	f.Fuzz(func(t *testing.T, prefix, suffix string, n uint32, form uint8) {
 		_ = Scrub(prefix)
 		digits := []byte{'0', "35789"[form%5]}

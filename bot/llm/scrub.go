@@ -66,10 +66,15 @@ func Scrub(s string) string {
 }
 
 // isAmount tells a price from a phone number: thousands separators, or a
-// money unit right after the number.
+// money unit right after the number. A number that begins like a phone
+// number (0, +, a parenthesis) is never a price, whatever follows it: in
+// "0912345678 k biết đúng k", "k" is "không", not thousands.
 func isAmount(num, rest string) bool {
 	if groupedAmount.MatchString(num) {
 		return true
+	}
+	if strings.HasPrefix(num, "0") || strings.HasPrefix(num, "+") || strings.HasPrefix(num, "(") {
+		return false
 	}
 	return amountUnit.MatchString(rest)
 }

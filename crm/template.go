@@ -178,81 +178,90 @@ const (
 	MaxTemplateDepth = 100
 
 	timeCheckSteps = 16
-	// The budget checks inserted at the top of every range body (stepFunc)
-	// and around every template body (enterFunc, leaveFunc). They are not
-	// in TemplateFuncs, so a template that names one does not parse; each
-	// render's clone gets its own.
-	stepFunc  = "_step"
-	enterFunc = "_enter"
-	leaveFunc = "_leave"
 )
 
 // TemplateLimitError is a template render stopped by one of its bounds.
 type TemplateLimitError struct {
 	Reason string
+	// Line is the line of the loop or template that went past a bound,
+	// when the error itself does not say where.
+	Line int
 }
 
 func (e *TemplateLimitError) Error() string { return e.Reason }
 
-// Template is a parsed offer template whose execution is bounded: every
-// range body and template body starts with a call that counts a step and
-// fails once there were MaxTemplateSteps of them or the render took longer
-// than MaxTemplateTime, and the output goes to a writer that fails past
-// MaxTemplateOutput bytes. A failing function or writer is what stops
-// text/template, which cannot be interrupted from outside.
-//
-// Each render takes a clone from a pool: a clone's step function counts
-// for that clone's budget, so concurrent renders do not share one.
+// Template is a parsed offer template whose execution is bounded. Every
+// range body and template body starts with a mark, an empty text node whose
+// bytes are a slice of marks; the writer a render writes to recognises a
+// mark by its address, counts it as a step (and a template body's marks as
+// its depth) and fails once a bound is passed, as it does past
+// MaxTemplateOutput bytes. A failing writer is what stops text/template,
+// which cannot be interrupted from outside; a mark costs a call of Write,
+// no reflection.
 type Template struct {
-	base *template.Template // rewritten once when parsed, never executed
-	pool sync.Pool          // of *boundTemplate
+	t     *template.Template // rewritten once when parsed
+	marks []byte             // mark i is the empty slice marks[i:i]
+	kinds []markKind         // what mark i counts
+	lines []int              // the line of the loop or template of mark i
+	pool  sync.Pool          // of *render
 }
 
-// boundTemplate is one clone of a Template with its own budget and buffer.
-type boundTemplate struct {
-	t        *template.Template
+type markKind uint8
+
+const (
+	markStep  markKind = iota // a turn of a range
+	markEnter                 // the start of a template body: a step, one deeper
+	markLeave                 // the end of a template body: one less deep
+)
+
+// render is the state of one render: its text and its budget. It is the
+// writer the template executes to.
+type render struct {
+	tpl      *Template
+	buf      []byte
 	steps    int
 	depth    int
 	deadline time.Time
-	out      limitWriter
 }
 
-func (b *boundTemplate) step() (bool, error) {
-	b.steps++
-	if b.steps > MaxTemplateSteps {
-		return false, &TemplateLimitError{Reason: fmt.Sprintf("the template repeats too much: more than %d loop turns and template calls", MaxTemplateSteps)}
+func (r *render) Write(p []byte) (int, error) {
+	if len(p) == 0 {
+		if m := r.tpl.marks; cap(p) > 0 && cap(p) <= len(m) {
+			if i := len(m) - cap(p); &p[:1][0] == &m[i] {
+				return 0, r.mark(i)
+			}
+		}
+		return 0, nil
 	}
-	switch {
-	case b.steps == 1:
-		b.deadline = time.Now().Add(MaxTemplateTime)
-	case b.steps > timeCheckSteps && time.Now().After(b.deadline):
-		return false, &TemplateLimitError{Reason: fmt.Sprintf("the template takes longer than %v to render", MaxTemplateTime)}
-	}
-	return false, nil
-}
-
-func (b *boundTemplate) enter() (bool, error) {
-	b.depth++
-	if b.depth > MaxTemplateDepth {
-		return false, &TemplateLimitError{Reason: fmt.Sprintf("templates call each other more than %d deep", MaxTemplateDepth)}
-	}
-	return b.step()
-}
-
-func (b *boundTemplate) leave() (bool, error) {
-	b.depth--
-	return false, nil
-}
-
-// limitWriter collects a render's text and fails past MaxTemplateOutput.
-type limitWriter struct{ buf []byte }
-
-func (w *limitWriter) Write(p []byte) (int, error) {
-	if len(w.buf)+len(p) > MaxTemplateOutput {
+	if len(r.buf)+len(p) > MaxTemplateOutput {
 		return 0, &TemplateLimitError{Reason: fmt.Sprintf("the text is longer than %d bytes", MaxTemplateOutput)}
 	}
-	w.buf = append(w.buf, p...)
+	r.buf = append(r.buf, p...)
 	return len(p), nil
+}
+
+// mark counts mark i against the budget.
+func (r *render) mark(i int) error {
+	switch r.tpl.kinds[i] {
+	case markLeave:
+		r.depth--
+		return nil
+	case markEnter:
+		r.depth++
+		if r.depth > MaxTemplateDepth {
+			return &TemplateLimitError{Reason: fmt.Sprintf("templates call each other more than %d deep", MaxTemplateDepth), Line: r.tpl.lines[i]}
+		}
+	}
+	r.steps++
+	switch {
+	case r.steps > MaxTemplateSteps:
+		return &TemplateLimitError{Reason: fmt.Sprintf("the template repeats too much: more than %d loop turns and template calls", MaxTemplateSteps), Line: r.tpl.lines[i]}
+	case r.steps == 1:
+		r.deadline = time.Now().Add(MaxTemplateTime)
+	case r.steps > timeCheckSteps && time.Now().After(r.deadline):
+		return &TemplateLimitError{Reason: fmt.Sprintf("the template takes longer than %v to render", MaxTemplateTime), Line: r.tpl.lines[i]}
+	}
+	return nil
 }
 
 // ParseTemplate parses one offer template. The name appears in errors, which
@@ -262,10 +271,19 @@ func ParseTemplate(name, src string) (*Template, error) {
 	if err != nil {
 		return nil, err
 	}
+	tpl := &Template{t: t}
+	var nodes []*parse.TextNode
+	add := func(kind markKind, pos parse.Pos) *parse.TextNode {
+		n := &parse.TextNode{NodeType: parse.NodeText, Pos: pos}
+		nodes = append(nodes, n)
+		tpl.kinds = append(tpl.kinds, kind)
+		tpl.lines = append(tpl.lines, 1+strings.Count(src[:min(int(pos), len(src))], "\n"))
+		return n
+	}
 	calls := false
 	for _, d := range t.Templates() {
 		if d.Tree != nil && d.Root != nil {
-			calls = insertSteps(d.Root) || calls
+			calls = insertSteps(d.Root, add) || calls
 		}
 	}
 	if calls {
@@ -276,17 +294,21 @@ func ParseTemplate(name, src string) (*Template, error) {
 			if d.Tree == nil || d.Root == nil {
 				continue
 			}
-			pos, line := d.Root.Position(), firstLine(d.Root)
-			d.Root.Nodes = append([]parse.Node{budgetNode(enterFunc, pos, line)}, d.Root.Nodes...)
-			d.Root.Nodes = append(d.Root.Nodes, budgetNode(leaveFunc, pos, line))
+			pos := d.Root.Position()
+			d.Root.Nodes = append([]parse.Node{add(markEnter, pos)}, d.Root.Nodes...)
+			d.Root.Nodes = append(d.Root.Nodes, add(markLeave, pos))
 		}
 	}
-	return &Template{base: t}, nil
+	tpl.marks = make([]byte, len(nodes))
+	for i, n := range nodes {
+		n.Text = tpl.marks[i:i]
+	}
+	return tpl, nil
 }
 
-// insertSteps puts a step at the top of every range body under list and
-// reports whether there is a template call ({{template}}, {{block}}).
-func insertSteps(list *parse.ListNode) (calls bool) {
+// insertSteps puts a step mark at the top of every range body under list
+// and reports whether there is a template call ({{template}}, {{block}}).
+func insertSteps(list *parse.ListNode, add func(markKind, parse.Pos) *parse.TextNode) (calls bool) {
 	if list == nil {
 		return false
 	}
@@ -305,65 +327,41 @@ func insertSteps(list *parse.ListNode) (calls bool) {
 			if b.List == nil {
 				b.List = &parse.ListNode{NodeType: parse.NodeList, Pos: n.Pos}
 			}
-			calls = insertSteps(b.List) || calls
-			b.List.Nodes = append([]parse.Node{budgetNode(stepFunc, n.Pos, n.Line)}, b.List.Nodes...)
-			calls = insertSteps(b.ElseList) || calls
+			calls = insertSteps(b.List, add) || calls
+			b.List.Nodes = append([]parse.Node{add(markStep, n.Pos)}, b.List.Nodes...)
+			calls = insertSteps(b.ElseList, add) || calls
 			continue
 		default:
 			continue
 		}
-		calls = insertSteps(b.List) || calls
-		calls = insertSteps(b.ElseList) || calls
+		calls = insertSteps(b.List, add) || calls
+		calls = insertSteps(b.ElseList, add) || calls
 	}
 	return calls
 }
 
-// budgetNode is {{if fn}}{{end}} at pos: it prints nothing, and its error
-// names the line of the loop or template it guards.
-func budgetNode(fn string, pos parse.Pos, line int) parse.Node {
-	id := parse.NewIdentifier(fn).SetPos(pos)
-	cmd := &parse.CommandNode{NodeType: parse.NodeCommand, Pos: pos, Args: []parse.Node{id}}
-	pipe := &parse.PipeNode{NodeType: parse.NodePipe, Pos: pos, Line: line, Cmds: []*parse.CommandNode{cmd}}
-	return &parse.IfNode{BranchNode: parse.BranchNode{
-		NodeType: parse.NodeIf, Pos: pos, Line: line, Pipe: pipe,
-		List: &parse.ListNode{NodeType: parse.NodeList, Pos: pos},
-	}}
-}
-
-func firstLine(l *parse.ListNode) int {
-	for _, n := range l.Nodes {
-		switch n := n.(type) {
-		case *parse.ActionNode:
-			return n.Line
-		case *parse.TemplateNode:
-			return n.Line
-		}
-	}
-	return 1
-}
-
 // Render executes t on data within the bounds.
 func (t *Template) Render(data TemplateData) (string, error) {
-	b, _ := t.pool.Get().(*boundTemplate)
-	if b == nil {
-		c, err := t.base.Clone()
-		if err != nil {
-			return "", err
-		}
-		b = &boundTemplate{t: c}
-		c.Funcs(template.FuncMap{stepFunc: b.step, enterFunc: b.enter, leaveFunc: b.leave})
+	r, _ := t.pool.Get().(*render)
+	if r == nil {
+		r = &render{tpl: t}
 	}
-	b.steps, b.depth, b.deadline, b.out.buf = 0, 0, time.Time{}, b.out.buf[:0]
-	err := b.t.Execute(&b.out, data.view())
+	r.buf, r.steps, r.depth, r.deadline = r.buf[:0], 0, 0, time.Time{}
+	err := t.t.Execute(r, data.view())
 	var text string
 	if err == nil {
-		text = string(bytes.TrimSpace(b.out.buf))
+		text = string(bytes.TrimSpace(r.buf))
 	}
-	t.pool.Put(b)
+	t.pool.Put(r)
 	if err != nil {
 		return "", t.limitError(err)
 	}
 	return text, nil
+}
+
+// RenderTemplate executes t on data within the bounds.
+func RenderTemplate(t *Template, data TemplateData) (string, error) {
+	return t.Render(data)
 }
 
 // execLocation finds "name:line:col" in a text/template execution error.
@@ -377,16 +375,13 @@ func (t *Template) limitError(err error) error {
 	if !errors.As(err, &lim) {
 		return err
 	}
-	loc := t.base.Name()
+	loc := t.t.Name()
 	if m := execLocation.FindStringSubmatch(err.Error()); m != nil {
 		loc = m[1]
+	} else if lim.Line > 0 {
+		loc += ":" + strconv.Itoa(lim.Line)
 	}
 	return fmt.Errorf("template: %s: %w", loc, lim)
-}
-
-// RenderTemplate executes t on data within the bounds.
-func RenderTemplate(t *Template, data TemplateData) (string, error) {
-	return t.Render(data)
 }
 
 // boundedText refuses a helper's result longer than MaxTemplateOutput.

@@ -46,16 +46,6 @@ var templateBombs = []struct {
 	{"output bomb", `{{range 100000}}Chào {{$.FirstName}}, mã {{$.Code}} giảm 10%! {{end}}`, "longer than"},
 }
 
-// The budget checks cannot be called from a template (to undo them).
-func TestTemplateBudgetNotCallable(t *testing.T) {
-	for _, fn := range []string{"_step", "_enter", "_leave"} {
-		_, err := crm.ParseTemplate("templates.vi", "{{"+fn+"}}")
-		if err == nil || !strings.Contains(err.Error(), `function "`+fn+`" not defined`) {
-			t.Fatalf("%s: %v", fn, err)
-		}
-	}
-}
-
 // Renders of one template from many goroutines each get their own budget
 // and text.
 func TestTemplateConcurrentRenders(t *testing.T) {
@@ -166,6 +156,26 @@ func BenchmarkRenderOffer(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := co.Render("vi", c, products, now); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRenderOfferLoop renders a text with a loop and a template call,
+// which pay for the budget checks on every turn.
+func BenchmarkRenderOfferLoop(b *testing.B) {
+	now := time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)
+	o := &crm.Offer{ID: "stars", Status: crm.OfferActive, Code: "VIP15", Templates: map[string]string{
+		"vi": `{{define "star"}}⭐{{end}}👑 {{.FirstName}} ơi, {{range .Orders}}{{template "star"}}{{end}} cảm ơn bạn! Mã {{.Code}}.`,
+	}}
+	co, err := crm.CompileOffer(o)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := crm.SampleCustomer(crm.SegmentVIP, now) // 8 orders
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := co.Render("vi", c, nil, now); err != nil {
 			b.Fatal(err)
 		}
 	}

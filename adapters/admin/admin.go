@@ -26,12 +26,14 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/idicbot/idicbot/adapters/internal/clientip"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
@@ -56,6 +58,10 @@ const MaxBodyBytes = 1 << 20
 type Options struct {
 	// Token is the admin token (required: an empty token refuses everyone).
 	Token string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client for the brake; without them, behind a proxy, every client
+	// would be the proxy and share one brake.
+	TrustedProxies []netip.Prefix
 	// Backup writes a consistent copy of the database (GET /api/admin/backup);
 	// nil answers 503.
 	Backup func(io.Writer) (int64, error)
@@ -280,7 +286,7 @@ func (s *Server) api(h apiHandler) http.Handler {
 // bearer checks the bearer token of auth (an Authorization header) behind
 // the brake, and otherwise answers 429 or 401 and returns false.
 func (s *Server) bearer(w http.ResponseWriter, r *http.Request, auth string) bool {
-	client := clientKey(r)
+	client := clientip.Key(r, s.opts.TrustedProxies)
 	if wait := s.brake.wait(client, s.now()); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: errorDetail{Code: "rate_limited", Message: brakedMessage(wait)}})
@@ -458,7 +464,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, http.StatusBadRequest, "Could not read the form.")
 		return
 	}
-	client := clientKey(r)
+	client := clientip.Key(r, s.opts.TrustedProxies)
 	if wait := s.brake.wait(client, s.now()); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
 		s.loginPage(w, http.StatusTooManyRequests, brakedMessage(wait))

@@ -2,8 +2,6 @@ package admin
 
 import (
 	"math"
-	"net/http"
-	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -104,22 +102,6 @@ func (b *brake) size() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.clients)
-}
-
-// clientKey names the client of r for the brake: the connection's address,
-// or for IPv6 its /64. The admin trusts no proxy header: behind a reverse
-// proxy every client is the proxy.
-func clientKey(r *http.Request) string {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	ip := ap.Addr().Unmap().WithZone("")
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
 }
 
 // retryAfter is the value of a Retry-After header: whole seconds, at least 1.

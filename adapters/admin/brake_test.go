@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -140,5 +141,43 @@ func TestRequireToken(t *testing.T) {
 	braked(t, "the attacker with the token", get(attacker, "Bearer "+token))
 	if w := get(owner, "Bearer "+token); w.Code != http.StatusOK {
 		t.Fatalf("the owner after the attack: %d", w.Code)
+	}
+}
+
+// Behind a trusted reverse proxy each client has its own brake: an attacker
+// guessing through the proxy does not lock out the owner coming through it
+// too; a client that writes X-Forwarded-For itself, not through a trusted
+// proxy, gains nothing.
+func TestBrakeBehindTrustedProxy(t *testing.T) {
+	e := newEnv(t)
+	mux := http.NewServeMux()
+	admin.New(e.core, admin.Options{Token: token, Logger: slog.New(slog.DiscardHandler),
+		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}}).Routes(mux)
+	call := func(remote, forwarded, tok string) int {
+		r := httptest.NewRequest("GET", "/api/admin/offers", nil)
+		r.Header.Set("Authorization", "Bearer "+tok)
+		r.RemoteAddr = remote + ":40000"
+		if forwarded != "" {
+			r.Header.Set("X-Forwarded-For", forwarded)
+		}
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, r)
+		return w.Code
+	}
+	for i := range 50 {
+		call("10.0.0.1", "203.0.113.9", "guess-"+strconv.Itoa(i))
+	}
+	if got := call("10.0.0.1", "203.0.113.9", token); got != http.StatusTooManyRequests {
+		t.Fatalf("the attacker through the proxy: %d, want 429", got)
+	}
+	if got := call("10.0.0.1", "198.51.100.7", token); got != http.StatusOK {
+		t.Fatalf("the owner through the proxy: %d, want 200", got)
+	}
+	// Not through the proxy: the header is the client's own words.
+	for i := range 50 {
+		call("192.0.2.5", "198.51.100."+strconv.Itoa(i), "guess")
+	}
+	if got := call("192.0.2.5", "198.51.100.99", token); got != http.StatusTooManyRequests {
+		t.Fatalf("a client naming itself in X-Forwarded-For escaped the brake: %d", got)
 	}
 }

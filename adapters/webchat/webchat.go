@@ -35,6 +35,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/idicbot/idicbot/adapters/internal/clientip"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
@@ -288,7 +289,7 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	keep, err := s.admit(r.Context(), clientKey(r, s.opts.Limits.TrustedProxies), in.UserID, storedSize(in.Text, in.Payload))
+	keep, err := s.admit(r.Context(), clientip.Key(r, s.opts.Limits.TrustedProxies), in.UserID, storedSize(in.Text, in.Payload))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -554,7 +555,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, session string, af
 	if wait <= 0 {
 		return s.read(ctx, session, after)
 	}
-	done, err := s.acquireWaiter(clientKey(r, s.opts.Limits.TrustedProxies))
+	done, err := s.acquireWaiter(clientip.Key(r, s.opts.Limits.TrustedProxies))
 	if errors.Is(err, errClosed) {
 		return s.read(ctx, session, after)
 	}
@@ -597,7 +598,7 @@ func (s *Server) poll(w http.ResponseWriter, r *http.Request, session string, af
 // per message, its id the interaction id, then new ones as they come, until
 // the client leaves or the server closes.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request, session string, after crm.ID) {
-	done, err := s.acquireWaiter(clientKey(r, s.opts.Limits.TrustedProxies))
+	done, err := s.acquireWaiter(clientip.Key(r, s.opts.Limits.TrustedProxies))
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -289,7 +289,7 @@ func (m *Main) serve(ctx context.Context) error {
 	cfg := m.Config
 	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now,
 		MaxWait: cfg.Webchat.MaxWait, MaxWaiters: cfg.Webchat.MaxStreams,
-		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits()})
+		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits(cfg.HTTP.Trusted())})
 	m.Dispatcher.Register(crm.ChannelWeb, m.Webchat)
 	mux := http.NewServeMux()
 	m.Webchat.Routes(mux)

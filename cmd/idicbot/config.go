@@ -57,15 +57,21 @@ type Config struct {
 	dir string
 }
 
-// HTTPConfig is the http: section: the HTTP server's timeouts and header
-// size limit.
+// HTTPConfig is the http: section: the HTTP server's timeouts, header size
+// limit and the reverse proxies in front of it.
 type HTTPConfig struct {
 	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
 	ReadTimeout       time.Duration `yaml:"read_timeout"`
 	WriteTimeout      time.Duration `yaml:"write_timeout"`
 	IdleTimeout       time.Duration `yaml:"idle_timeout"`
 	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	TrustedProxies    []string      `yaml:"trusted_proxies"`
+
+	trusted []netip.Prefix // TrustedProxies parsed by validate
 }
+
+// Trusted returns the trusted proxies as parsed.
+func (h *HTTPConfig) Trusted() []netip.Prefix { return h.trusted }
 
 // WebchatConfig is the webchat: section: the web chat's limits (see
 // webchat.Limits).
@@ -78,11 +84,8 @@ type WebchatConfig struct {
 	MaxStreams           int           `yaml:"max_streams"`
 	MaxWait              time.Duration `yaml:"max_wait"`
 	StreamLifetime       time.Duration `yaml:"stream_lifetime"`
-	TrustedProxies       []string      `yaml:"trusted_proxies"`
 	MaxTrackedIPs        int           `yaml:"max_tracked_ips"`
 	MaxTrackedSessions   int           `yaml:"max_tracked_sessions"`
-
-	trusted []netip.Prefix // TrustedProxies parsed by validate
 }
 
 // LoadConfig reads the built-in defaults, then the file at path (if any),
@@ -181,6 +184,18 @@ func (h *HTTPConfig) validate() error {
 	if h.MaxHeaderBytes < 1024 {
 		return fmt.Errorf("max_header_bytes must be at least 1024, not %d", h.MaxHeaderBytes)
 	}
+	h.trusted = h.trusted[:0]
+	for _, v := range h.TrustedProxies {
+		p, err := netip.ParsePrefix(v)
+		if err != nil {
+			a, aerr := netip.ParseAddr(v)
+			if aerr != nil {
+				return fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR range", v)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		h.trusted = append(h.trusted, p.Masked())
+	}
 	return nil
 }
 
@@ -199,23 +214,12 @@ func (w *WebchatConfig) validate() error {
 			return fmt.Errorf("%s must be positive", n.name)
 		}
 	}
-	w.trusted = w.trusted[:0]
-	for _, v := range w.TrustedProxies {
-		p, err := netip.ParsePrefix(v)
-		if err != nil {
-			a, aerr := netip.ParseAddr(v)
-			if aerr != nil {
-				return fmt.Errorf("trusted_proxies: %q is neither an address nor a CIDR range", v)
-			}
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-		w.trusted = append(w.trusted, p.Masked())
-	}
 	return nil
 }
 
-// Limits are the web chat's limits as configured.
-func (w *WebchatConfig) Limits() webchat.Limits {
+// Limits are the web chat's limits as configured, with the HTTP server's
+// trusted proxies.
+func (w *WebchatConfig) Limits(trusted []netip.Prefix) webchat.Limits {
 	return webchat.Limits{
 		SessionsPerHour:   w.SessionsPerIPPerHour,
 		MessagesPerMinute: w.MessagesPerMinute,
@@ -223,7 +227,7 @@ func (w *WebchatConfig) Limits() webchat.Limits {
 		SessionQuotaBytes: w.SessionQuotaBytes,
 		StreamsPerClient:  w.StreamsPerIP,
 		StreamLifetime:    w.StreamLifetime,
-		TrustedProxies:    w.trusted,
+		TrustedProxies:    trusted,
 		MaxClients:        w.MaxTrackedIPs,
 		MaxSessions:       w.MaxTrackedSessions,
 	}

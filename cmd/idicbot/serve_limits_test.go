@@ -213,7 +213,7 @@ func TestConfigLimits(t *testing.T) {
 		StreamsPerClient: webchat.DefaultStreamsPerClient, StreamLifetime: webchat.DefaultStreamLifetime,
 		MaxClients: webchat.DefaultMaxClients, MaxSessions: webchat.DefaultMaxSessions,
 	}
-	if got := c.Webchat.Limits(); fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
+	if got := c.Webchat.Limits(c.HTTP.Trusted()); fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", want) {
 		t.Fatalf("default limits %+v\nwant %+v", got, want)
 	}
 	if h := c.HTTP; h.ReadHeaderTimeout != 10*time.Second || h.ReadTimeout != 30*time.Second || h.WriteTimeout != 30*time.Second ||
@@ -231,23 +231,23 @@ func TestConfigLimits(t *testing.T) {
 		return LoadConfig(path, func(string) string { return "" })
 	}
 	t.Run("trusted proxies", func(t *testing.T) {
-		c, err := load(t, "webchat:\n  trusted_proxies: [10.0.0.0/8, 127.0.0.1, \"::1\", 192.168.1.7/24]\n")
+		c, err := load(t, "http:\n  trusted_proxies: [10.0.0.0/8, 127.0.0.1, \"::1\", 192.168.1.7/24]\n")
 		if err != nil {
 			t.Fatal(err)
 		}
 		var got []string
-		for _, p := range c.Webchat.Limits().TrustedProxies {
+		for _, p := range c.Webchat.Limits(c.HTTP.Trusted()).TrustedProxies {
 			got = append(got, p.String())
 		}
 		if want := "10.0.0.0/8 127.0.0.1/32 ::1/128 192.168.1.0/24"; strings.Join(got, " ") != want {
 			t.Fatalf("trusted proxies %v, want %s", got, want)
 		}
-		if !c.Webchat.Limits().TrustedProxies[0].Contains(netip.MustParseAddr("10.1.2.3")) {
+		if !c.Webchat.Limits(c.HTTP.Trusted()).TrustedProxies[0].Contains(netip.MustParseAddr("10.1.2.3")) {
 			t.Fatal("10.1.2.3 not in the trusted range")
 		}
 	})
 	for _, tt := range []struct{ name, yaml, want string }{
-		{"bad proxy", "webchat:\n  trusted_proxies: [proxy.local]\n", `trusted_proxies: "proxy.local" is neither`},
+		{"bad proxy", "http:\n  trusted_proxies: [proxy.local]\n", `trusted_proxies: "proxy.local" is neither`},
 		{"zero burst", "webchat:\n  message_burst: 0\n", "webchat: message_burst must be positive"},
 		{"negative quota", "webchat:\n  session_quota_bytes: -1\n", "webchat: session_quota_bytes must be positive"},
 		{"zero lifetime", "webchat:\n  stream_lifetime: 0s\n", "webchat: stream_lifetime must be positive"},

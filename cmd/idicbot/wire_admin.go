@@ -22,8 +22,8 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 	}
 	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.DB.Backup, Logger: m.Log, Now: m.Now,
 		TrustedProxies: m.Config.HTTP.Trusted(),
-		Privacy:       bot.NewPrivacy(m.DB, m.DB, m.Now),
-		BrakeFailures: m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
+		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
+		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
 		BrakeClients: m.Config.Admin.BrakeAddresses})
 	srv.Routes(mux)
 	m.requireAdmin = srv.RequireToken

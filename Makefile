@@ -18,13 +18,14 @@ bench:
 	$(GO) run ./cmd/idicbot bench
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 20s), one at a time (FUZZPKGS=./crm/ for one package)
+# Minimizing a new input may take up to 60s by default, longer than a run: 10s.
 FUZZTIME ?= 20s
 FUZZPKGS ?= ./...
 fuzz:
 	@set -e; for pkg in $$($(GO) list $(FUZZPKGS)); do \
 		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 			echo "== $$pkg $$target"; \
-			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg; \
 		done; \
 	done
 

@@ -224,7 +224,7 @@ var yamlSeeds = []string{
 	"a: &a [*a, *a]", "a: &a [x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: [*b,*b,*b,*b,*b,*b,*b,*b,*b]",
 	"segments:\n  - name: x\n    rule: \"true\"\n", "offers:\n  - id: x\n", "products:\n  - id: p\n    name: P\n    price: -1\n",
 	"segments: [null]", "offers: [null]", "products: [null]", "unknown: 1",
-	strings.Repeat("[", 10000), "a: " + strings.Repeat("b", 100000),
+	strings.Repeat("[", 10000), "a: " + strings.Repeat("b", 10000),
 }
 
 // FuzzParseSegments: a segments file either is refused (EINVALID) or yields

@@ -67,16 +67,22 @@ func Scrub(s string) string {
 
 // isAmount tells a price from a phone number: thousands separators, or a
 // money unit right after the number. A number that begins like a phone
-// number (0, +, a parenthesis) is never a price, whatever follows it: in
+// number (0, +, a parenthesis, 84 and a valid number) is never a price, whatever follows it: in
 // "0912345678 k biết đúng k", "k" is "không", not thousands.
 func isAmount(num, rest string) bool {
 	if groupedAmount.MatchString(num) {
 		return true
 	}
-	if strings.HasPrefix(num, "0") || strings.HasPrefix(num, "+") || strings.HasPrefix(num, "(") {
+	if phoneLike(num) || phoneLike(num[strings.LastIndexAny(num, " \t")+1:]) { // "1 84912345678 %"
 		return false
 	}
 	return amountUnit.MatchString(rest)
+}
+
+// phoneLike reports a number that begins as only phone numbers do.
+func phoneLike(num string) bool {
+	return strings.HasPrefix(num, "0") || strings.HasPrefix(num, "+") || strings.HasPrefix(num, "(") ||
+		strings.HasPrefix(num, "84") && crm.FindPhone(num) != "" // 84912345678: the country code without '+'
 }
 
 // replaceAllIndex is ReplaceAllStringFunc with the text after each match.

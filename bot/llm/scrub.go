@@ -66,9 +66,9 @@ func Scrub(s string) string {
 }
 
 // isAmount tells a price from a phone number: thousands separators, or a
-// money unit right after the number. A number that begins like a phone
-// number (0, +, a parenthesis, 84 and a valid number) is never a price, whatever follows it: in
-// "0912345678 k biết đúng k", "k" is "không", not thousands.
+// money unit right after the number. A number that begins as only phone
+// numbers do is never a price, whatever follows it: in "0912345678 k biết
+// đúng k", "k" is "không", not thousands.
 func isAmount(num, rest string) bool {
 	if groupedAmount.MatchString(num) {
 		return true

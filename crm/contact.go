@@ -240,6 +240,13 @@ func MaskText(s string) string {
 	return s
 }
 
+// ContainsPhone reports whether text holds a phone number as MaskText
+// reads them (any grouping and script; not amounts, addresses or ids).
+func ContainsPhone(text string) bool {
+	text = strings.ReplaceAll(text, "@", " ") // emails are not phones
+	return MaskText(text) != text
+}
+
 // emailStop reports whether byte c cannot be part of an email address as
 // written in a log line.
 func emailStop(c byte) bool {

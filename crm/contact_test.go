@@ -188,3 +188,14 @@ func TestFindPhoneInEveryScript(t *testing.T) {
 		}
 	}
 }
+
+func TestContainsPhone(t *testing.T) {
+	for in, want := range map[string]bool{
+		"84339654321 1": true, "gọi (0912) 345 678": true, "０９１２３４５６７８": true,
+		"1.500.000 đ": false, "127.0.0.1": false, "an@example.com": false, "DH0912345678": false, "": false,
+	} {
+		if got := crm.ContainsPhone(in); got != want {
+			t.Errorf("ContainsPhone(%q) = %v, want %v", in, got, want)
+		}
+	}
+}

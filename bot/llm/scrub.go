@@ -79,10 +79,10 @@ func isAmount(num, rest string) bool {
 	return amountUnit.MatchString(rest)
 }
 
-// phoneLike reports a number that begins as only phone numbers do.
+// phoneLike reports a number that begins as only phone numbers do, or
+// holds one ("84912345678 1": the match may run on past it).
 func phoneLike(num string) bool {
-	return strings.HasPrefix(num, "0") || strings.HasPrefix(num, "+") || strings.HasPrefix(num, "(") ||
-		strings.HasPrefix(num, "84") && crm.FindPhone(num) != "" // 84912345678: the country code without '+'
+	return strings.HasPrefix(num, "0") || strings.HasPrefix(num, "+") || strings.HasPrefix(num, "(") || crm.ContainsPhone(num)
 }
 
 // replaceAllIndex is ReplaceAllStringFunc with the text after each match.

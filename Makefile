@@ -15,7 +15,7 @@ test: vet
 
 ## bench: throughput and latency of the core and the channels, side by side with raw bbolt
 bench:
-	$(GO) run ./cmd/idicbot bench
+	$(GO) run ./cmd/idicbot-bench
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 20s), one at a time (FUZZPKGS=./crm/ for one package)
 # Minimizing a new input may take up to 60s by default, longer than a run: 10s.

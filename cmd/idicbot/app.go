@@ -38,8 +38,6 @@ Usage:
   idicbot check   [flags]                 verify that every index and count agrees with the records
   idicbot customer [flags] export ID      write everything stored about a customer as JSON
   idicbot customer [flags] erase ID --yes erase a customer's personal data (irreversible)
-  idicbot bench   [-messages N] [-customers N] [-concurrency N]
-                                          measure throughput against raw bbolt (what make bench runs)
 
 Flags (every subcommand):
 `
@@ -130,17 +128,13 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	m.Command, args = args[0], args[1:]
 	switch m.Command {
-	case "serve", "chat", "import", "backup", "bench", "offers", "customer", "check":
+	case "serve", "chat", "import", "backup", "offers", "customer", "check":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
 	default:
 		fmt.Fprint(m.Stderr, usage)
 		return fmt.Errorf("unknown command %q", m.Command)
-	}
-	if m.Command == "bench" { // bench has flags of its own and uses no data dir
-		m.Args = args
-		args = nil
 	}
 	fs := flag.NewFlagSet("idicbot "+m.Command, flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
@@ -151,9 +145,7 @@ func (m *Main) ParseFlags(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if m.Command != "bench" {
-		m.Args = fs.Args()
-	}
+	m.Args = fs.Args()
 	cfg, err := LoadConfig(m.ConfigPath, m.Getenv)
 	if err != nil {
 		return err
@@ -174,8 +166,6 @@ func (m *Main) Run(ctx context.Context) error {
 	switch m.Command {
 	case "backup":
 		return m.runBackup(ctx)
-	case "bench":
-		return m.runBench(ctx)
 	}
 	if err := m.open(ctx); err != nil {
 		return err

@@ -128,7 +128,7 @@ type nopSender struct{}
 
 func (nopSender) Send(context.Context, *crm.OutboxItem) error { return nil }
 
-// BenchmarkCorePipeline is `idicbot bench` in small: 256 conversations
+// BenchmarkCorePipeline is `make bench` (cmd/idicbot-bench) in small: 256 conversations
 // through Handle and the outbox on a store with fsync on.
 func BenchmarkCorePipeline(b *testing.B) {
 	ctx := context.Background()

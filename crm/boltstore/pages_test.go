@@ -25,7 +25,7 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// TestPagesPerCommit drives the core like `idicbot bench` (fsync off) and
+// TestPagesPerCommit drives the core like `make bench` (fsync off) and
 // logs what bbolt wrote per group commit and per message. It measures, it
 // does not check: run it with IDICBOT_PAGES=messages[,customers], -v.
 func TestPagesPerCommit(t *testing.T) {

@@ -51,7 +51,7 @@ const benchTelegramUserBase = 700000000
 // unconfirmed offset; a webhook's max_connections), while the core-only
 // figure runs 256 conversations: the core-only figure at 100 conversations
 // is printed too, to tell the window's share from the HTTP/JSON hop's.
-func (m *Main) benchTelegram(ctx context.Context, o benchOptions, core benchResult) error {
+func (m *bench) benchTelegram(ctx context.Context, o benchOptions, core benchResult) error {
 	narrow := core
 	if o.Concurrency > benchWebhookConns {
 		o100 := o
@@ -174,7 +174,7 @@ func (noInbound) Handle(context.Context, bot.Inbound) (bot.Result, error) {
 // Telegram's most.
 const benchWebhookConns = 100
 
-func (m *Main) benchTelegramMode(ctx context.Context, o benchOptions, core, narrow benchResult, webhook bool) (telegramRun, error) {
+func (m *bench) benchTelegramMode(ctx context.Context, o benchOptions, core, narrow benchResult, webhook bool) (telegramRun, error) {
 	mode := "polling"
 	if webhook {
 		mode = "webhook"

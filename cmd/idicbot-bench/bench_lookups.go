@@ -27,7 +27,7 @@ func benchName(i int) string {
 // benchLookups measures what reps do in Slack — find by phone (in the forms
 // people type), by id and by name without diacritics, and stats — on a store
 // with o.LookupCustomers customers.
-func (m *Main) benchLookups(ctx context.Context, o benchOptions, _ benchResult) error {
+func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult) error {
 	n := o.LookupCustomers
 	if n <= 0 {
 		return nil

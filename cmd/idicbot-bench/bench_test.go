@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-// TestBenchSmall runs `idicbot bench` end to end on a tiny workload: every
+// TestBenchSmall runs idicbot-bench end to end on a tiny workload: every
 // section runs and prints its figures (no figure is checked against a
 // target: those depend on the machine).
 func TestBenchSmall(t *testing.T) {
@@ -71,17 +71,12 @@ func TestBenchSmall(t *testing.T) {
 	}
 }
 
-// runBench runs `idicbot bench args…` and returns what it printed.
+// runBench runs `idicbot-bench args…` and returns what it printed.
 func runBench(t *testing.T, args ...string) string {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	m := NewMain()
-	m.Stdout, m.Stderr = &stdout, &stderr
-	m.Getenv = func(string) string { return "" }
-	if err := m.ParseFlags(append([]string{"bench"}, args...)); err != nil {
-		t.Fatal(err)
-	}
-	if err := m.Run(context.Background()); err != nil {
+	b := &bench{Stdout: &stdout, Stderr: &stderr, Args: args}
+	if err := b.runBench(context.Background()); err != nil {
 		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	return stdout.String()

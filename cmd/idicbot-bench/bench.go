@@ -24,7 +24,7 @@ import (
 	"go.etcd.io/bbolt"
 )
 
-// benchOptions size the benchmark (`idicbot bench`, run by `make bench`).
+// benchOptions size the benchmark (idicbot-bench, run by `make bench`).
 type benchOptions struct {
 	Messages    int
 	Customers   int
@@ -78,9 +78,9 @@ func percentile(lat []time.Duration, p float64) time.Duration {
 }
 
 // runBench measures the core against the raw bbolt baseline in one run.
-func (m *Main) runBench(ctx context.Context) error {
+func (m *bench) runBench(ctx context.Context) error {
 	o := benchOptions{Out: m.Stdout}
-	fs := flag.NewFlagSet("idicbot bench", flag.ContinueOnError)
+	fs := flag.NewFlagSet("idicbot-bench", flag.ContinueOnError)
 	fs.SetOutput(m.Stderr)
 	fs.IntVar(&o.Messages, "messages", 200000, "inbound messages to drive through the core")
 	fs.IntVar(&o.Customers, "customers", 20000, "distinct customers")
@@ -102,7 +102,7 @@ func (m *Main) runBench(ctx context.Context) error {
 		defer os.RemoveAll(dir)
 		o.Dir = dir
 	}
-	fmt.Fprintf(o.Out, "idicbot bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on\n",
+	fmt.Fprintf(o.Out, "idicbot-bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on\n",
 		o.Messages, o.Customers, o.Returning*100, o.Concurrency)
 	base, err := benchBaseline(ctx, o)
 	if err != nil {
@@ -384,7 +384,7 @@ func runOps(ctx context.Context, n, conc int, op func(w, i int) error, done func
 
 // benchExtras are further figures measured in the same run (channels,
 // lookups), each printing its lines.
-func (m *Main) benchExtras() []func(ctx context.Context, o benchOptions, core benchResult) error {
+func (m *bench) benchExtras() []func(ctx context.Context, o benchOptions, core benchResult) error {
 	return []func(context.Context, benchOptions, benchResult) error{
 		func(ctx context.Context, o benchOptions, core benchResult) error {
 			if !o.Telegram {

@@ -1,0 +1,35 @@
+// Command idicbot-bench measures idicbot's throughput and latency side by
+// side with raw bbolt, in one run (what `make bench` runs). It lives apart
+// from the product binary so that idicbot carries neither the benchmark nor
+// the test fakes it drives.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// bench is one run of the benchmark: its arguments and where it writes.
+type bench struct {
+	Stdout, Stderr io.Writer
+	Args           []string
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	b := &bench{Stdout: os.Stdout, Stderr: os.Stderr, Args: os.Args[1:]}
+	if err := b.runBench(ctx); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "idicbot-bench:", err)
+		os.Exit(1)
+	}
+}

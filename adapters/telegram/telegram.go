@@ -329,7 +329,7 @@ func (a *Adapter) identity() botIdentity {
 // the update may be confirmed to Telegram: committed, ignored, or skipped
 // after repeated panics.
 func (a *Adapter) handleUpdate(ctx context.Context, u *models.Update) error {
-	in, ok, queryID := toInbound(u, a.identity(), a.now)
+	in, ok, queryID := a.mapUpdate(u)
 	if ok {
 		err := a.callHandler(ctx, u.ID, in)
 		if err != nil {
@@ -346,6 +346,20 @@ func (a *Adapter) handleUpdate(ctx context.Context, u *models.Update) error {
 		}
 	}
 	return nil
+}
+
+// mapUpdate is toInbound that survives a bug: reading an update is
+// deterministic, so one that panics would panic again on every delivery;
+// it is logged and skipped (confirmed to Telegram) instead of taking the
+// process down.
+func (a *Adapter) mapUpdate(u *models.Update) (in bot.Inbound, ok bool, queryID string) {
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("telegram update could not be read; skipped", "update_id", u.ID, "panic", fmt.Sprint(r))
+			in, ok, queryID = bot.Inbound{}, false, ""
+		}
+	}()
+	return toInbound(u, a.identity(), a.now)
 }
 
 // errPanic marks a handling attempt that panicked.

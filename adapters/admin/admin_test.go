@@ -704,3 +704,18 @@ func TestAdminOff(t *testing.T) {
 }
 
 func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o600) }
+
+// A JSON body that is not valid text (invalid UTF-8, an unpaired surrogate
+// escape) is refused with 400 and a reason, not saved with U+FFFD in it.
+func TestAPIRefusesInvalidText(t *testing.T) {
+	e := newEnv(t)
+	for _, body := range []string{`{"name":"Ưu đãi \ud800"}`, "{\"name\":\"\xff\"}"} {
+		var out struct {
+			Error struct{ Message string } `json:"error"`
+		}
+		st := e.call("POST", "/api/admin/offers", body, &out)
+		if st != http.StatusBadRequest || !strings.Contains(out.Error.Message, "UTF-8") && !strings.Contains(out.Error.Message, "surrogate") {
+			t.Fatalf("%q: status %d (%s), want 400 naming the bad text", body, st, out.Error.Message)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idicbot/idicbot/adapters/internal/jsonid"
+	"github.com/idicbot/idicbot/adapters/internal/jsontext"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
@@ -343,6 +344,11 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer a.inflight.Done()
+	if err := jsontext.Check(raw); err != nil {
+		a.log.Warn("messenger webhook body refused", "reason", err.Error())
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	var wh webhook
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.UseNumber()

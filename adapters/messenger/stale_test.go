@@ -130,3 +130,25 @@ func TestReplayAfterPrune(t *testing.T) {
 		t.Fatalf("the replayed message was handled as new: %d interactions, want %d", got, before)
 	}
 }
+
+// A validly signed batch that is not valid text (invalid UTF-8, an unpaired
+// surrogate escape) is refused with 400 and nothing is stored, instead of
+// being stored with U+FFFD in place of what was sent.
+func TestInvalidTextRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ name, psid, text string }{
+		{"invalid UTF-8", "24000000000000201", "xin ch\xffo"},
+		{"lone surrogate escape", "24000000000000202", `xin \ud800`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := e.ev.Batch(e.ms(), e.ev.Text(tc.psid, e.mid(), "PLACEHOLDER", e.ms()))
+			body = bytes.Replace(body, []byte("PLACEHOLDER"), []byte(tc.text), 1)
+			if got := e.post(body); got != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400", got)
+			}
+			if c := e.customer(tc.psid); c != nil {
+				t.Fatalf("stored: %+v", c)
+			}
+		})
+	}
+}

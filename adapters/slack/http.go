@@ -13,6 +13,8 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
+
+	"github.com/idicbot/idicbot/adapters/internal/jsontext"
 )
 
 // role is what a Slack user may do.
@@ -136,6 +138,10 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "missing payload", http.StatusBadRequest)
 		return
 	}
+	if err := jsontext.Check([]byte(form.Get("payload"))); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
 	var cb slackapi.InteractionCallback
 	if err := json.Unmarshal([]byte(form.Get("payload")), &cb); err != nil {
 		http.Error(w, "malformed payload", http.StatusBadRequest)
@@ -158,6 +164,10 @@ func (a *Adapter) serveInteractions(w http.ResponseWriter, r *http.Request) {
 func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	body, _, ok := a.readVerified(w, r)
 	if !ok {
+		return
+	}
+	if err := jsontext.Check(body); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	var outer struct {

@@ -1,6 +1,7 @@
 package slack_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -479,4 +480,17 @@ func (r *httpRecorder) Header() http.Header { return r.h }
 func (r *httpRecorder) WriteHeader(c int)   { r.code = c }
 func (r *httpRecorder) Write(b []byte) (int, error) {
 	return r.body.Write(b)
+}
+
+// A signed event that is not valid text is refused with 400, not relayed
+// with U+FFFD in place of what was sent.
+func TestEventsRefuseInvalidText(t *testing.T) {
+	e := newEnv(t, false)
+	for _, text := range []string{"ch\xffo", `\ud800`} {
+		body := messageEvent("Ev-bad-"+strconv.Itoa(len(text)), slacktest.TeamID, "C1", "U1", "", "1767225700.000100", "PLACEHOLDER", nil)
+		body = bytes.Replace(body, []byte("PLACEHOLDER"), []byte(text), 1)
+		if st, out := e.post(slack.EventsPath, "application/json", body, nil); st != http.StatusBadRequest {
+			t.Fatalf("%q: status %d (%s), want 400", text, st, out)
+		}
+	}
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 
 	"github.com/go-telegram/bot/models"
+
+	"github.com/idicbot/idicbot/adapters/internal/jsontext"
 )
 
 // maxUpdateBytes bounds a webhook body; real updates are a few kilobytes.
@@ -37,6 +39,11 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxUpdateBytes))
 	if err != nil {
 		http.Error(w, "cannot read body", http.StatusBadRequest)
+		return
+	}
+	if err := jsontext.Check(body); err != nil {
+		a.log.Warn("telegram webhook body refused", "reason", err.Error())
+		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	u, ok := parseUpdate(body)

@@ -86,7 +86,11 @@ func TestWebhookRefusesWrongSecret(t *testing.T) {
 func TestWebhookRefusesNonUpdates(t *testing.T) {
 	h := newFakeHandler()
 	_, _, url := webhookSetup(t, h)
-	for _, body := range []string{"", "hello", "[]", `{"foo":1}`, `{"update_id":"x"}`, `{"update_id":0}`, `{"update_id":12,`} {
+	// The last two are updates whose text is not valid text: encoding/json
+	// would store U+FFFD in place of what was sent.
+	for _, body := range []string{"", "hello", "[]", `{"foo":1}`, `{"update_id":"x"}`, `{"update_id":0}`, `{"update_id":12,`,
+		`{"update_id":13,"message":{"message_id":1,"date":1767225700,"chat":{"id":5,"type":"private"},"from":{"id":5,"is_bot":false,"first_name":"A"},"text":"x\ud800"}}`,
+		"{\"update_id\":14,\"message\":{\"message_id\":1,\"date\":1767225700,\"chat\":{\"id\":5,\"type\":\"private\"},\"from\":{\"id\":5,\"is_bot\":false,\"first_name\":\"A\"},\"text\":\"x\xff\"}}"} {
 		if code := post(t, url, testSecret, body); code != http.StatusBadRequest {
 			t.Errorf("body %q: status %d, want 400", body, code)
 		}

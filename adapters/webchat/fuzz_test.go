@@ -3,7 +3,6 @@ package webchat
 import (
 	"bytes"
 	"context"
-	encjson "encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -13,32 +12,9 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	json "github.com/go-json-experiment/json"
-	"github.com/go-json-experiment/json/jsontext"
-
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
-
-// FuzzLoneSurrogate checks the surrogate scanner against a JSON decoder
-// that refuses unpaired surrogates itself: on a valid UTF-8 JSON text,
-// they agree.
-func FuzzLoneSurrogate(f *testing.F) {
-	for _, s := range []string{`"a"`, `"\ud800"`, `"\udc00"`, `"\ud83d\ude00"`, `"\ud83d\u0041"`, `"\\ud800"`,
-		`{"text":"x\uD83D"}`, `["\ud800\udc00", "\\\ud800"]`, `"\u0000"`, `{"a":"\"\ud800"}`, `"\uDBFF\uDFFF"`} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if !utf8.Valid(b) || !encjson.Valid(b) {
-			return
-		}
-		var v any
-		err := json.Unmarshal(b, &v, jsontext.AllowDuplicateNames(true))
-		if got := loneSurrogate(b); (got != "") != (err != nil) {
-			t.Fatalf("loneSurrogate(%q) = %q, but the strict decoder says %v", b, got, err)
-		}
-	})
-}
 
 // nullCore accepts every event and has no conversations.
 type nullCore struct {

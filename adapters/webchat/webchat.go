@@ -36,6 +36,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idicbot/idicbot/adapters/internal/clientip"
+	"github.com/idicbot/idicbot/adapters/internal/jsontext"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
@@ -270,7 +271,7 @@ func decodeString(field string, raw json.RawMessage) (string, error) {
 	if len(raw) == 0 {
 		return "", nil
 	}
-	if esc := loneSurrogate(raw); esc != "" {
+	if esc := jsontext.LoneSurrogate(raw); esc != "" {
 		return "", crm.Errorf(crm.EINVALID, "%s has an unpaired surrogate escape (%s): send valid Unicode", field, esc)
 	}
 	var v *string
@@ -333,7 +334,7 @@ func (s *Server) parsePost(w http.ResponseWriter, r *http.Request) (bot.Inbound,
 	if err != nil {
 		return bot.Inbound{}, err
 	}
-	if esc := loneSurrogate(body); esc != "" { // in a field this server ignores
+	if esc := jsontext.LoneSurrogate(body); esc != "" { // in a field this server ignores
 		return bot.Inbound{}, crm.Errorf(crm.EINVALID, "body has an unpaired surrogate escape (%s): send valid Unicode", esc)
 	}
 	if err := checkToken("session", req.Session); err != nil {

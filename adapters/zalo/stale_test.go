@@ -113,3 +113,25 @@ func TestReplayAfterPrune(t *testing.T) {
 		t.Fatalf("the replayed event was handled as new: %d interactions, want %d", got, before)
 	}
 }
+
+// A validly signed body that is not valid text (invalid UTF-8, an unpaired
+// surrogate escape) is refused with 400 and nothing is stored, instead of
+// being stored with U+FFFD in place of what was sent.
+func TestInvalidTextRefused(t *testing.T) {
+	e := newEnv(t, nil)
+	for _, tc := range []struct{ name, user, text string }{
+		{"invalid UTF-8", "8000000000000000001", "xin ch\xffo"},
+		{"lone surrogate escape", "8000000000000000002", `xin \ud800`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := e.ev.Text(tc.user, e.msgID(), "PLACEHOLDER", e.ms())
+			body = bytes.Replace(body, []byte("PLACEHOLDER"), []byte(tc.text), 1)
+			if got := e.post(body); got != http.StatusBadRequest {
+				t.Fatalf("status %d, want 400", got)
+			}
+			if c := e.customer(crm.ChannelZalo, tc.user); c != nil {
+				t.Fatalf("stored: %+v", c)
+			}
+		})
+	}
+}

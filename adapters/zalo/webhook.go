@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idicbot/idicbot/adapters/internal/jsontext"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
@@ -116,6 +117,13 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	a.mu.Lock()
 	a.badSigs = 0
+	a.mu.Unlock()
+	if err := jsontext.Check(raw); err != nil {
+		a.log.Warn("zalo webhook body refused", "reason", err.Error())
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	a.mu.Lock()
 	ready := a.opened && !a.closed
 	if ready {
 		a.inflight.Add(1)

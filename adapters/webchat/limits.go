@@ -33,6 +33,10 @@ type Limits struct {
 	// SessionQuotaBytes is what one session may store in all: each message
 	// counts its text and payload in bytes plus StoredOverhead.
 	SessionQuotaBytes int64
+	// ReadsPerMinute is the pace of one client's reads of conversations
+	// (plain reads, long polls and event streams opened), with a burst of
+	// a tenth of it: each read loads a conversation from the store.
+	ReadsPerMinute int
 	// StreamsPerClient is how many long polls and event streams one client
 	// may hold open at once (Options.MaxWaiters bounds them all together).
 	StreamsPerClient int
@@ -56,6 +60,7 @@ const (
 	DefaultMessagesPerMinute = 20
 	DefaultMessageBurst      = 5
 	DefaultSessionQuotaBytes = 200 << 10
+	DefaultReadsPerMinute    = 240
 	DefaultStreamsPerClient  = 8
 	DefaultStreamLifetime    = 10 * time.Minute
 	DefaultMaxClients        = 10000
@@ -81,6 +86,7 @@ func (l Limits) withDefaults() Limits {
 	setInt(&l.MessagesPerMinute, DefaultMessagesPerMinute)
 	setInt(&l.MessageBurst, DefaultMessageBurst)
 	setInt(&l.StreamsPerClient, DefaultStreamsPerClient)
+	setInt(&l.ReadsPerMinute, DefaultReadsPerMinute)
 	setInt(&l.MaxClients, DefaultMaxClients)
 	setInt(&l.MaxSessions, DefaultMaxSessions)
 	if l.SessionQuotaBytes <= 0 {
@@ -132,6 +138,7 @@ type guard struct {
 
 	mu       sync.Mutex
 	clients  *lru[*rate.Limiter] // new sessions, by client
+	readers  *lru[*rate.Limiter] // reads, by client
 	sessions *lru[*sessionTally]
 }
 
@@ -147,8 +154,26 @@ func newGuard(l Limits) *guard {
 	return &guard{
 		limits:   l,
 		clients:  newLRU[*rate.Limiter](l.MaxClients, idleAfter),
+		readers:  newLRU[*rate.Limiter](l.MaxClients, idleAfter),
 		sessions: newLRU[*sessionTally](l.MaxSessions, idleAfter),
 	}
+}
+
+// admitRead decides whether client may read a conversation now.
+func (s *Server) admitRead(client string) error {
+	g, now := s.guard, s.now()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	l, ok := g.readers.get(client, now)
+	if !ok {
+		n := g.limits.ReadsPerMinute
+		l = rate.NewLimiter(rate.Limit(float64(n)/60), max(1, n/10))
+		g.readers.add(client, l, now)
+	}
+	if d := take(l, now); d > 0 {
+		return &limitError{codeRateLimited, "Too many requests, slow down a little.", d}
+	}
+	return nil
 }
 
 // storedSize is what one message counts toward its session's quota.

@@ -405,3 +405,43 @@ func TestStreamLifetime(t *testing.T) {
 		t.Fatalf("after reconnecting: %+v, want the next message", m)
 	}
 }
+
+// TestReadsPerClient: plain reads of a conversation (each loads it from the
+// store) are paced per client; another client still reads.
+func TestReadsPerClient(t *testing.T) {
+	core := newFakeCore()
+	clk := newClock()
+	_, ts := mustServe(t, core, webchat.Options{Now: clk.Now, Limits: webchat.Limits{ReadsPerMinute: 60}})
+	get := func(remote string) refusal {
+		t.Helper()
+		req := httptest.NewRequest("GET", "/webchat/messages?session=reader&after=0", nil)
+		req.RemoteAddr = remote + ":5000"
+		w := httptest.NewRecorder()
+		ts.Config.Handler.ServeHTTP(w, req)
+		var body struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		_ = json.Unmarshal(w.Body.Bytes(), &body)
+		return refusal{Status: w.Code, RetryAfter: w.Header().Get("Retry-After"), Code: body.Error.Code, Msg: body.Error.Message}
+	}
+	ok := 0
+	var last refusal
+	for range 50 {
+		if r := get("192.0.2.10"); r.Status == 200 {
+			ok++
+		} else {
+			last = r
+		}
+	}
+	if ok != 6 { // a burst of a tenth of 60
+		t.Fatalf("%d reads at once, want 6", ok)
+	}
+	checkTooMany(t, last, "rate_limited")
+	if r := get("192.0.2.11"); r.Status != 200 {
+		t.Fatalf("another client: %+v", r)
+	}
+	clk.Add(time.Second)
+	if r := get("192.0.2.10"); r.Status != 200 {
+		t.Fatalf("a second later: %+v", r)
+	}
+}

@@ -491,6 +491,10 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if err := s.admitRead(clientip.Key(r, s.opts.Limits.TrustedProxies)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	after, err := parseAfter(q.Get("after"))
 	if err != nil {
 		s.writeError(w, r, err)

@@ -80,6 +80,7 @@ type WebchatConfig struct {
 	MessagesPerMinute    int           `yaml:"messages_per_minute"`
 	MessageBurst         int           `yaml:"message_burst"`
 	SessionQuotaBytes    int64         `yaml:"session_quota_bytes"`
+	ReadsPerMinute       int           `yaml:"reads_per_minute"`
 	StreamsPerIP         int           `yaml:"streams_per_ip"`
 	MaxStreams           int           `yaml:"max_streams"`
 	MaxWait              time.Duration `yaml:"max_wait"`
@@ -206,7 +207,7 @@ func (w *WebchatConfig) validate() error {
 	}{
 		{"sessions_per_ip_per_hour", int64(w.SessionsPerIPPerHour)}, {"messages_per_minute", int64(w.MessagesPerMinute)},
 		{"message_burst", int64(w.MessageBurst)}, {"session_quota_bytes", w.SessionQuotaBytes},
-		{"streams_per_ip", int64(w.StreamsPerIP)}, {"max_streams", int64(w.MaxStreams)},
+		{"streams_per_ip", int64(w.StreamsPerIP)}, {"max_streams", int64(w.MaxStreams)}, {"reads_per_minute", int64(w.ReadsPerMinute)},
 		{"max_tracked_ips", int64(w.MaxTrackedIPs)}, {"max_tracked_sessions", int64(w.MaxTrackedSessions)},
 		{"max_wait", int64(w.MaxWait)}, {"stream_lifetime", int64(w.StreamLifetime)},
 	} {
@@ -226,6 +227,7 @@ func (w *WebchatConfig) Limits(trusted []netip.Prefix) webchat.Limits {
 		MessageBurst:      w.MessageBurst,
 		SessionQuotaBytes: w.SessionQuotaBytes,
 		StreamsPerClient:  w.StreamsPerIP,
+		ReadsPerMinute:    w.ReadsPerMinute,
 		StreamLifetime:    w.StreamLifetime,
 		TrustedProxies:    trusted,
 		MaxClients:        w.MaxTrackedIPs,

@@ -209,7 +209,7 @@ func TestConfigLimits(t *testing.T) {
 	// The documented defaults are the webchat package's own.
 	want := webchat.Limits{
 		SessionsPerHour: webchat.DefaultSessionsPerHour, MessagesPerMinute: webchat.DefaultMessagesPerMinute,
-		MessageBurst: webchat.DefaultMessageBurst, SessionQuotaBytes: webchat.DefaultSessionQuotaBytes,
+		MessageBurst: webchat.DefaultMessageBurst, SessionQuotaBytes: webchat.DefaultSessionQuotaBytes, ReadsPerMinute: webchat.DefaultReadsPerMinute,
 		StreamsPerClient: webchat.DefaultStreamsPerClient, StreamLifetime: webchat.DefaultStreamLifetime,
 		MaxClients: webchat.DefaultMaxClients, MaxSessions: webchat.DefaultMaxSessions,
 	}

@@ -1,66 +1,42 @@
 package webchat
 
-import "sync"
+import (
+	"context"
+
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/inproc"
+)
+
+// notifyTopic is the Notifier topic of web chat wake-ups; the key is the
+// session id.
+const notifyTopic = "webchat"
 
 // notifier wakes the requests waiting on a session (long polls and event
-// streams). Each waited-on session has one channel that a wake closes and
-// drops; the next waiter gets a fresh one. A session's entry lives only while
-// someone waits on it, so abandoned sessions cost nothing.
+// streams) through a bot.Notifier, so that a reply committed in one process
+// wakes the readers connected to another. Each wait subscribes afresh and
+// releases when it stops; the in-process Notifier (the default) keeps a
+// session's entry only while someone waits on it, so abandoned sessions
+// cost nothing.
 type notifier struct {
-	mu   sync.Mutex
-	subs map[string]*signal
+	n bot.Notifier
 }
 
-type signal struct {
-	ch   chan struct{}
-	refs int
+func newNotifier(n bot.Notifier) notifier {
+	if n == nil {
+		n = inproc.NewNotifier()
+	}
+	return notifier{n: n}
 }
 
-func newNotifier() *notifier {
-	return &notifier{subs: make(map[string]*signal)}
-}
-
-// subscribe returns a channel closed at the next wake of session, and a
+// subscribe returns a channel ready at the next wake of session, and a
 // release func the caller must call once it stops waiting. Subscribe before
 // reading the conversation so that a wake between the read and the wait is
 // not lost.
-func (n *notifier) subscribe(session string) (<-chan struct{}, func()) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	sig := n.subs[session]
-	if sig == nil {
-		sig = &signal{ch: make(chan struct{})}
-		n.subs[session] = sig
-	}
-	sig.refs++
-	var once sync.Once
-	release := func() {
-		once.Do(func() {
-			n.mu.Lock()
-			defer n.mu.Unlock()
-			sig.refs--
-			// A woken signal was already dropped; do not touch its successor.
-			if sig.refs == 0 && n.subs[session] == sig {
-				delete(n.subs, session)
-			}
-		})
-	}
-	return sig.ch, release
+func (n notifier) subscribe(session string) (<-chan struct{}, func()) {
+	return n.n.Subscribe(notifyTopic, session)
 }
 
-// wake wakes every current waiter of session.
-func (n *notifier) wake(session string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if sig := n.subs[session]; sig != nil {
-		close(sig.ch)
-		delete(n.subs, session)
-	}
-}
-
-// waiting returns the number of sessions with waiters (for tests).
-func (n *notifier) waiting() int {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return len(n.subs)
+// wake wakes every current waiter of session, in every process.
+func (n notifier) wake(ctx context.Context, session string) error {
+	return n.n.Notify(ctx, notifyTopic, session)
 }

@@ -8,19 +8,26 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/inproc"
 	"github.com/idicbot/idicbot/crm"
 )
 
+// TestNotifier checks that wakes are per session: a session's waiters are
+// woken, another session's are not.
 func TestNotifier(t *testing.T) {
-	n := newNotifier()
+	ctx := context.Background()
+	bus := inproc.NewNotifier()
+	n := newNotifier(bus)
 	a, releaseA := n.subscribe("s")
 	b, releaseB := n.subscribe("s")
 	other, releaseOther := n.subscribe("t")
-	if got, want := n.waiting(), 2; got != want {
-		t.Fatalf("waiting = %d, want %d", got, want)
+	if got, want := bus.Keys(), 2; got != want {
+		t.Fatalf("sessions waited on = %d, want %d", got, want)
 	}
 
-	n.wake("s")
+	if err := n.wake(ctx, "s"); err != nil {
+		t.Fatal(err)
+	}
 	for name, ch := range map[string]<-chan struct{}{"a": a, "b": b} {
 		select {
 		case <-ch:
@@ -34,8 +41,7 @@ func TestNotifier(t *testing.T) {
 	default:
 	}
 
-	// A new waiter after the wake gets a fresh channel, which the old
-	// waiters' releases must not drop.
+	// A new waiter after the wake is not woken by it.
 	c, releaseC := n.subscribe("s")
 	releaseA()
 	releaseB()
@@ -45,7 +51,7 @@ func TestNotifier(t *testing.T) {
 		t.Fatal("fresh waiter already woken")
 	default:
 	}
-	n.wake("s")
+	n.wake(ctx, "s")
 	select {
 	case <-c:
 	default:
@@ -53,9 +59,9 @@ func TestNotifier(t *testing.T) {
 	}
 	releaseC()
 	releaseOther()
-	n.wake("nobody")
-	if got := n.waiting(); got != 0 {
-		t.Fatalf("waiting = %d after every waiter left, want 0", got)
+	n.wake(ctx, "nobody")
+	if got := bus.Keys(); got != 0 {
+		t.Fatalf("sessions waited on = %d after every waiter left, want 0", got)
 	}
 }
 
@@ -69,7 +75,8 @@ func (emptyCore) Conversation(context.Context, crm.Channel, string, crm.ID, int)
 // TestWaitersLeaveNothing checks that finished long polls and streams leave
 // no per-session state behind.
 func TestWaitersLeaveNothing(t *testing.T) {
-	s := New(emptyCore{}, Options{MaxWait: 10 * time.Millisecond})
+	bus := inproc.NewNotifier()
+	s := New(emptyCore{}, Options{MaxWait: 10 * time.Millisecond, Notifier: bus})
 	mux := http.NewServeMux()
 	s.Routes(mux)
 	ts := httptest.NewServer(mux)
@@ -88,7 +95,7 @@ func TestWaitersLeaveNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for s.notify.waiting() != 1 { // the stream subscribes after its first flush
+	for bus.Keys() != 1 { // the stream subscribes after its first flush
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
@@ -96,7 +103,7 @@ func TestWaitersLeaveNothing(t *testing.T) {
 	if err := s.Close(); err != nil { // waits for the stream handler to return
 		t.Fatal(err)
 	}
-	if got := s.notify.waiting(); got != 0 {
+	if got := bus.Keys(); got != 0 {
 		t.Fatalf("waiting = %d, want 0", got)
 	}
 }

@@ -92,6 +92,9 @@ type Options struct {
 	WriteTimeout time.Duration
 	// Limits bound what one client may do; see Limits for the defaults.
 	Limits Limits
+	// Notifier carries wake-ups from the process that committed a reply to
+	// the processes whose readers wait for it; in-process when nil.
+	Notifier bot.Notifier
 }
 
 // Server serves the chat page and its endpoints, and is the webchat
@@ -101,7 +104,7 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	opts   Options
-	notify *notifier
+	notify notifier
 	csp    string
 	guard  *guard
 
@@ -148,7 +151,7 @@ func New(core Core, opts Options) *Server {
 		log:     opts.Logger,
 		now:     opts.Now,
 		opts:    opts,
-		notify:  newNotifier(),
+		notify:  newNotifier(opts.Notifier),
 		csp:     pagePolicy(page),
 		guard:   newGuard(opts.Limits),
 		streams: make(map[string]int),
@@ -173,7 +176,10 @@ func (s *Server) Send(ctx context.Context, it *crm.OutboxItem) error {
 	if it.ChatID == "" {
 		return bot.Permanent(fmt.Errorf("webchat: outbox item %d has no chat id", it.ID))
 	}
-	s.notify.wake(it.ChatID)
+	if err := s.notify.wake(ctx, it.ChatID); err != nil {
+		// The reply is in the log; a retried Send wakes the readers again.
+		return fmt.Errorf("webchat: wake session: %w", err)
+	}
 	return nil
 }
 
@@ -303,7 +309,10 @@ func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
 	}
 	// The reply may already be in the conversation; a dispatcher's Send
 	// wakes the session again when it delivers.
-	s.notify.wake(in.ChatID)
+	if err := s.notify.wake(r.Context(), in.ChatID); err != nil {
+		// Committed: the readers see the message at their next read.
+		s.logError(r, err)
+	}
 	writeJSON(w, http.StatusOK, map[string]bool{"accepted": true, "duplicate": res.Duplicate})
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -41,6 +42,10 @@ type Options struct {
 	// (handoff requests, customer messages during a handoff). It is called
 	// after the commit, outside any transaction.
 	Events EventSink
+	// Notifier, when set, tells the other processes on the store that
+	// offers or segment rules were saved here, and tells this one of
+	// theirs (RunReloads). Nil: one process, nothing to tell.
+	Notifier Notifier
 }
 
 // EventSink hears about committed events that need work outside the core
@@ -77,6 +82,10 @@ type Core struct {
 	disp     *Dispatcher
 	after    func(Result)
 	events   EventSink
+	notifier Notifier
+	// reload orders the loads of offers and segment rules, so that a load
+	// that read the store earlier never replaces what a later one made live.
+	reload sync.Mutex
 
 	assistant     Assistant
 	assistTimeout time.Duration
@@ -88,7 +97,7 @@ var _ Handler = (*Core)(nil)
 func New(o Options) *Core {
 	c := &Core{store: o.Store, catalog: o.Catalog, shop: o.Shop, lang: o.DefaultLanguage, now: o.Now,
 		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events,
-		assistant: o.Assistant, assistTimeout: o.AssistTimeout}
+		notifier: o.Notifier, assistant: o.Assistant, assistTimeout: o.AssistTimeout}
 	if c.assistTimeout <= 0 {
 		c.assistTimeout = defaultAssistTimeout
 	}
@@ -133,6 +142,8 @@ func (c *Core) Store() crm.Store { return c.store }
 // LoadOffers reads the stored offers and makes them live. Call it after any
 // change to stored offers.
 func (c *Core) LoadOffers(ctx context.Context) error {
+	c.reload.Lock()
+	defer c.reload.Unlock()
 	var offers []*crm.Offer
 	if err := c.store.View(ctx, func(tx crm.Tx) error {
 		var err error

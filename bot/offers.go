@@ -578,7 +578,9 @@ func (c *Core) storeOffer(ctx context.Context, in *crm.Offer, check func(cur *cr
 		return nil, err
 	}
 	if changed {
-		if err := c.LoadOffers(ctx); err != nil {
+		err = c.LoadOffers(ctx)
+		c.publish(ctx, TopicOffers) // stored, whether or not it loaded here
+		if err != nil {
 			return saved, err
 		}
 		c.log.Info("offer saved", "offer", saved.ID, "version", saved.Version, "by", who, "origin", origin)
@@ -1053,7 +1055,9 @@ func (c *Core) ImportOffers(ctx context.Context, name string, data []byte, dryRu
 		return nil, fmt.Errorf("import offers: %w", err)
 	}
 	if !dryRun && len(rep.Created)+len(rep.Updated) > 0 {
-		if err := c.LoadOffers(ctx); err != nil {
+		err = c.LoadOffers(ctx)
+		c.publish(ctx, TopicOffers) // stored, whether or not it loaded here
+		if err != nil {
 			return rep, err
 		}
 		c.log.Info("offers imported", "file", name, "created", len(rep.Created), "updated", len(rep.Updated), "by", who)

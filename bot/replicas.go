@@ -49,3 +49,56 @@ type Leader interface {
 	// nil when ctx ends (or the Leader closes) first.
 	Run(ctx context.Context, name string, fn func(ctx context.Context) error) error
 }
+
+// publish tells the other processes that the stored state of topic
+// changed. The change is committed and live here already, so a failure is
+// logged, not returned: the others keep the old state until the next
+// change reaches them or they restart.
+func (c *Core) publish(ctx context.Context, topic string) {
+	if c.notifier == nil {
+		return
+	}
+	if err := c.notifier.Notify(ctx, topic, ""); err != nil {
+		c.log.Error("other processes were not told of a change; they keep the old one until the next", "topic", topic, "err", err)
+	}
+}
+
+// RunReloads makes offers and segment rules saved through another process
+// live in this one, each at the first message after the notification
+// reached it, until ctx ends. The process that saved has reloaded already
+// (its next message uses the change); hearing its own notification, it
+// reads the same state again, which costs one read per save. Without a
+// Notifier it returns at once.
+func (c *Core) RunReloads(ctx context.Context) {
+	if c.notifier == nil {
+		return
+	}
+	offers, releaseOffers := c.notifier.Subscribe(TopicOffers, "")
+	defer releaseOffers()
+	segments, releaseSegments := c.notifier.Subscribe(TopicSegments, "")
+	defer releaseSegments()
+	// A save elsewhere between the load at start and the subscriptions
+	// above would otherwise be missed.
+	reloadOffers, reloadSegments := true, true
+	for {
+		if reloadSegments {
+			if err := c.LoadSegmentRules(ctx); err != nil && ctx.Err() == nil {
+				c.log.Error("reload segment rules saved elsewhere", "err", err)
+			}
+		}
+		if reloadOffers {
+			if err := c.LoadOffers(ctx); err != nil && ctx.Err() == nil {
+				c.log.Error("reload offers saved elsewhere", "err", err)
+			}
+		}
+		reloadOffers, reloadSegments = false, false
+		select {
+		case <-ctx.Done():
+			return
+		case <-offers:
+			reloadOffers = true
+		case <-segments:
+			reloadSegments = true
+		}
+	}
+}

@@ -57,6 +57,8 @@ type SegmentRuleChange struct {
 // the rules before; without one the rules from the file given to New stay.
 // Call it once after New, before serving.
 func (c *Core) LoadSegmentRules(ctx context.Context) error {
+	c.reload.Lock()
+	defer c.reload.Unlock()
 	var data []byte
 	if err := c.store.View(ctx, func(tx crm.Tx) error {
 		var err error
@@ -288,13 +290,17 @@ func (c *Core) SaveSegmentRule(ctx context.Context, name, rule, expectedRule, wh
 	}
 	res := &SegmentSave{}
 	if changed {
-		// Another save may have swapped the rules since we read them: then
-		// the store has the newest set.
-		if !c.segments.CompareAndSwap(live, next) {
+		// Another save or a reload may have swapped the rules since we read
+		// them: then the store has the newest set.
+		c.reload.Lock()
+		swapped := c.segments.CompareAndSwap(live, next)
+		c.reload.Unlock()
+		if !swapped {
 			if err := c.LoadSegmentRules(ctx); err != nil {
 				return nil, err
 			}
 		}
+		c.publish(ctx, TopicSegments)
 		c.log.Info("segment rule saved", "segment", name, "by", who, "origin", origin)
 		moved, err := c.Sweep(ctx)
 		if err != nil {

@@ -62,6 +62,9 @@ var allowedUpdates = []string{
 	models.AllowedUpdateChannelPost,
 }
 
+// LeasePolling is the Leader lease under which long polling runs.
+const LeasePolling = "telegram-polling"
+
 // Options configure an Adapter. Zero values take the defaults; a negative
 // PerChatInterval or GlobalPerSecond switches that send limit off.
 type Options struct {
@@ -98,6 +101,10 @@ type Options struct {
 	HandleTimeout time.Duration
 	// RequestTimeout bounds one Bot API call other than getUpdates.
 	RequestTimeout time.Duration
+	// Leader, when set, runs long polling only while this process holds
+	// the "telegram-polling" lease (Telegram answers one getUpdates per bot
+	// at a time); nil polls at once, as one process does.
+	Leader bot.Leader
 
 	Logger *slog.Logger
 	// HTTPClient makes the Bot API calls. Default: a client without its own
@@ -298,7 +305,17 @@ func (a *Adapter) Open(ctx context.Context) (err error) {
 	go func() {
 		defer a.loops.Done()
 		defer stop()
-		a.poll(pctx, context.WithoutCancel(ctx))
+		poll := func(pctx context.Context) error {
+			a.poll(pctx, context.WithoutCancel(ctx))
+			return nil
+		}
+		if a.opts.Leader == nil {
+			poll(pctx)
+			return
+		}
+		if err := a.opts.Leader.Run(pctx, LeasePolling, poll); err != nil {
+			a.log.Error("telegram long polling stopped", "err", err)
+		}
 	}()
 	a.log.Info("telegram long polling started", "bot", me.Username)
 	return nil

@@ -74,6 +74,9 @@ const (
 	PaidAll    = "all"    // bot replies too
 )
 
+// LeaseTokenRefresh is the Leader lease under which tokens are refreshed.
+const LeaseTokenRefresh = "zalo-token-refresh"
+
 // Options configure an Adapter. Zero durations take the defaults.
 type Options struct {
 	AppID        string // required: the webhook MAC and the OAuth calls use it
@@ -136,6 +139,12 @@ type Options struct {
 	RateAttempts    int // after this many -32 answers, an item is retried as temporary
 	HandleTimeout   time.Duration
 	RequestTimeout  time.Duration
+
+	// Leader, when set, runs the token refresh only while this process
+	// holds the "zalo-token-refresh" lease: a refresh token is single-use,
+	// so two processes refreshing at once would lose the OA its token.
+	// Nil refreshes here, as one process does.
+	Leader bot.Leader
 
 	// Tokens stores the OAuth tokens (default: StoreTokens on the store).
 	Tokens     TokenStore
@@ -360,7 +369,16 @@ func (a *Adapter) Open(ctx context.Context) error {
 	a.loops.Add(1)
 	go func() {
 		defer a.loops.Done()
-		a.tokenLoop(lctx)
+		if a.opts.Leader == nil {
+			a.tokenLoop(lctx)
+			return
+		}
+		if err := a.opts.Leader.Run(lctx, LeaseTokenRefresh, func(ctx context.Context) error {
+			a.tokenLoop(ctx)
+			return nil
+		}); err != nil {
+			a.log.Error("zalo token refresh stopped", "err", err)
+		}
 	}()
 	if err := a.tokens.health(); err != nil {
 		a.log.Error("zalo channel started without a usable token", "err", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/inproc"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,6 +63,12 @@ type Main struct {
 	AfterCommit func(bot.Result)
 	// Senders adds or replaces channel senders (tests).
 	Senders map[crm.Channel]bot.Sender
+	// Notifier and Leader are how processes sharing the store coordinate:
+	// wake-ups and reloads, and the singletons (segment sweep, retention,
+	// Telegram long polling, Zalo token refresh), each under its lease. Run
+	// sets the in-process ones (bot/inproc) unless a test set others.
+	Notifier bot.Notifier
+	Leader   bot.Leader
 
 	Log        *slog.Logger
 	DB         *boltstore.DB
@@ -92,6 +99,12 @@ type Main struct {
 	// when the admin is on, for /metrics on the main address.
 	requireAdmin func(http.Handler) http.Handler
 }
+
+// Leases of the singletons started here (the channels name their own).
+const (
+	leaseSweep     = "segment-sweep"
+	leaseRetention = "retention"
+)
 
 // part is a started component (a channel's polling loop, a socket).
 type part struct {
@@ -206,6 +219,14 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.DB = db
 	m.closers = append(m.closers, db.Close)
+	if m.Notifier == nil {
+		m.Notifier = inproc.NewNotifier()
+	}
+	if m.Leader == nil {
+		l := inproc.NewLeader()
+		m.Leader = l
+		m.closers = append(m.closers, l.Close) // before the store closes
+	}
 	if pending, err := db.CompactPending(); err == nil && pending {
 		// Open tried and failed (a full disk?): the erased values may still
 		// be in the file's free pages until the next erase or start.
@@ -242,7 +263,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Core = bot.New(bot.Options{
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
-		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(),
+		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
 	})
 	// Segment rules edited at run time (admin page) are stored and win over
 	// the file.
@@ -279,7 +300,7 @@ func (m *Main) serve(ctx context.Context) error {
 	cfg := m.Config
 	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now,
 		MaxWait: cfg.Webchat.MaxWait, MaxWaiters: cfg.Webchat.MaxStreams,
-		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits(cfg.HTTP.Trusted())})
+		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits(cfg.HTTP.Trusted()), Notifier: m.Notifier})
 	m.Dispatcher.Register(crm.ChannelWeb, m.Webchat)
 	mux := http.NewServeMux()
 	m.Webchat.Routes(mux)
@@ -311,7 +332,7 @@ func (m *Main) serve(ctx context.Context) error {
 	m.HTTP = newHTTPServer(cfg.HTTP, mux)
 	runCtx, cancel := context.WithCancel(ctx)
 	m.cancel = cancel
-	m.wg.Add(2)
+	m.wg.Add(3)
 	go func() {
 		defer m.wg.Done()
 		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -320,7 +341,16 @@ func (m *Main) serve(ctx context.Context) error {
 	}()
 	go func() {
 		defer m.wg.Done()
-		m.Core.RunSweeps(runCtx, cfg.SweepInterval)
+		if err := m.Leader.Run(runCtx, leaseSweep, func(ctx context.Context) error {
+			m.Core.RunSweeps(ctx, cfg.SweepInterval)
+			return nil
+		}); err != nil {
+			m.Log.Error("segment sweep stopped", "err", err)
+		}
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.Core.RunReloads(runCtx) // offers and rules saved by other processes
 	}()
 	for i, p := range m.parts {
 		if err := p.start(runCtx); err != nil {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/zalo"
+	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
@@ -43,6 +44,9 @@ type retention struct {
 	keep time.Duration
 	now  func() time.Time
 	log  *slog.Logger
+	// leader, when set, runs the loop only while this process holds the
+	// retention lease, so that one process prunes a shared store.
+	leader bot.Leader
 	// first, every and retry are the waits before the first prune, between
 	// prunes, and after a failure (doubling).
 	first, every, retry time.Duration
@@ -78,7 +82,9 @@ func (m *Main) retentionFor(store pruner) *retention {
 		m.Log.Info("retention: dedupe markers are kept longer than retention_days, as long as channels may deliver an event plus a day",
 			"retention_days", days, "keep", keep)
 	}
-	return newRetention(store, days, keep, m.Now, m.Log)
+	r := newRetention(store, days, keep, m.Now, m.Log)
+	r.leader = m.Leader
+	return r
 }
 
 // maxEventAge is the oldest a signed channel event may be and still be
@@ -100,7 +106,16 @@ func (r *retention) Open(ctx context.Context) error {
 	r.done = make(chan struct{})
 	go func() {
 		defer close(r.done)
-		r.run(ctx)
+		if r.leader == nil {
+			r.run(ctx)
+			return
+		}
+		if err := r.leader.Run(ctx, leaseRetention, func(ctx context.Context) error {
+			r.run(ctx)
+			return nil
+		}); err != nil {
+			r.log.Error("retention stopped", "err", err)
+		}
 	}()
 	return nil
 }

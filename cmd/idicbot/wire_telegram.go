@@ -42,6 +42,7 @@ func (m *Main) wireTelegram(ctx context.Context, mux *http.ServeMux) error {
 		PerChatInterval:       perChat,
 		GlobalPerSecond:       global,
 		PollTimeout:           cfg.PollTimeout,
+		Leader:                m.Leader,
 		Logger:                m.Log.With("channel", "telegram"),
 	})
 	if err != nil {

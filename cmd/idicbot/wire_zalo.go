@@ -16,7 +16,7 @@ func (m *Main) wireZalo(ctx context.Context, mux *http.ServeMux) error {
 	if err != nil || !ok {
 		return err
 	}
-	opts.Logger, opts.Now = m.Log, m.Now
+	opts.Logger, opts.Now, opts.Leader = m.Log, m.Now, m.Leader
 	if opts.MaxEventAge == 0 { // ZALO_MAX_EVENT_AGE overrides the file
 		opts.MaxEventAge = m.Config.Zalo.MaxEventAge
 	}

@@ -55,7 +55,8 @@ type SegmentRuleChange struct {
 
 // LoadSegmentRules makes the stored rule set live when an admin has edited
 // the rules before; without one the rules from the file given to New stay.
-// Call it once after New, before serving.
+// Call it once after New, before serving; RunReloads calls it again when
+// another process saved rules.
 func (c *Core) LoadSegmentRules(ctx context.Context) error {
 	c.reload.Lock()
 	defer c.reload.Unlock()

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"reflect"
@@ -16,6 +17,7 @@ var txTests = []test{
 	{name: "FailedUpdateStoresNothing", run: testFailedUpdateStoresNothing},
 	{name: "ReadsSeeOwnWrites", run: testReadsSeeOwnWrites},
 	{name: "ConcurrentUpdatesAllCommit", run: testConcurrentUpdates},
+	{name: "CancelledContextCommitsNothing", run: testCancelledContext},
 	{name: "ReturnedRecordsAreCopies", run: testReturnedRecordsAreCopies},
 	{name: "DataPersistsAcrossReopen", reopens: true, run: testPersistsAcrossReopen},
 }
@@ -285,14 +287,19 @@ func testReadsSeeOwnWrites(t *testing.T, o Opener) {
 
 // testConcurrentUpdates: 50 goroutines update one customer (read, change,
 // save), a counter, and the store's lists, while readers check that no
-// View sees half a transaction.
+// View sees half a transaction, and one tails another customer's history
+// as the web chat does (Interactions after the last id it saw): an
+// interaction that commits after a higher id was visible would be missed.
 func testConcurrentUpdates(t *testing.T, o Opener) {
 	s := o.Open(t)
 	shared := &crm.Customer{Name: "Shared"}
-	create(t, s, shared)
+	// tailedCustomer's history is appended to by transactions that read
+	// nothing, so nothing but the store orders those commits.
+	tailedCustomer := &crm.Customer{Name: "Tailed"}
+	create(t, s, shared, tailedCustomer)
 	const writers = 50
 	var wg sync.WaitGroup
-	errs := make(chan error, writers+4)
+	errs := make(chan error, 2*writers+4)
 	for w := range writers {
 		wg.Go(func() {
 			errs <- s.Update(t.Context(), func(tx crm.Tx) error {
@@ -311,6 +318,9 @@ func testConcurrentUpdates(t *testing.T, o Opener) {
 					return err
 				}
 				return tx.AddCounter("test:hits", 1)
+			})
+			errs <- s.Update(t.Context(), func(tx crm.Tx) error {
+				return tx.AppendInteraction(&crm.Interaction{CustomerID: tailedCustomer.ID, Time: base, Direction: crm.Outbound, Text: fmt.Sprint(w)})
 			})
 		})
 	}
@@ -350,9 +360,47 @@ func testConcurrentUpdates(t *testing.T, o Opener) {
 			}
 		})
 	}
+	// The tailer reads on from cursor; after the writers it reads once more.
+	tailed := map[string]int{}
+	var cursor crm.ID
+	tail := func() error {
+		var is []*crm.Interaction
+		err := s.View(t.Context(), func(tx crm.Tx) (err error) {
+			is, err = tx.Interactions(tailedCustomer.ID, cursor, 0)
+			return err
+		})
+		for _, i := range is {
+			tailed[i.Text]++
+			cursor = i.ID
+		}
+		return err
+	}
+	var tailer sync.WaitGroup
+	tailer.Go(func() {
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			if err := tail(); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	})
 	wg.Wait()
 	close(done)
 	readers.Wait()
+	tailer.Wait()
+	if err := tail(); err != nil {
+		t.Fatal(err)
+	}
+	for w := range writers {
+		if n := tailed[fmt.Sprint(w)]; n != 1 {
+			t.Errorf("the history tailer read writer %d's message %d times, want once", w, n)
+		}
+	}
 	close(errs)
 	for err := range errs {
 		if err != nil {
@@ -370,8 +418,8 @@ func testConcurrentUpdates(t *testing.T, o Opener) {
 		if got, err := tx.Counter("test:hits"); err != nil || got != writers {
 			t.Errorf("Counter(test:hits) = %d, %v; want %d", got, err, writers)
 		}
-		if got, err := tx.CustomerCount(); err != nil || got != writers+1 {
-			t.Errorf("CustomerCount = %d, %v; want %d", got, err, writers+1)
+		if got, err := tx.CustomerCount(); err != nil || got != writers+2 {
+			t.Errorf("CustomerCount = %d, %v; want %d", got, err, writers+2)
 		}
 		is, err := tx.Interactions(shared.ID, 0, 0)
 		if err != nil {
@@ -390,7 +438,7 @@ func testConcurrentUpdates(t *testing.T, o Opener) {
 		if len(texts) != writers {
 			t.Errorf("%d distinct messages logged, want %d", len(texts), writers)
 		}
-		seenIDs := map[crm.ID]bool{shared.ID: true}
+		seenIDs := map[crm.ID]bool{shared.ID: true, tailedCustomer.ID: true}
 		for w := range writers {
 			c, err := tx.FindCustomerByPhone(fmt.Sprintf("+849%08d", w))
 			if err != nil {
@@ -401,6 +449,41 @@ func testConcurrentUpdates(t *testing.T, o Opener) {
 				continue
 			}
 			seenIDs[c.ID] = true
+		}
+		return nil
+	})
+}
+
+// An Update or View on a context already cancelled fails with the
+// context's error and stores nothing, whether or not fn ran.
+func testCancelledContext(t *testing.T, o Opener) {
+	s := o.Open(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := s.Update(ctx, func(tx crm.Tx) error {
+		if err := tx.PutCustomer(&crm.Customer{Name: "never", Phone: "+84900000007"}); err != nil {
+			return err
+		}
+		return tx.AddCounter("test:never", 1)
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Update on a cancelled context = %v, want context.Canceled", err)
+	}
+	err = s.View(ctx, func(crm.Tx) error { return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("View on a cancelled context = %v, want context.Canceled", err)
+	}
+	view(t, s, func(tx crm.Tx) error {
+		n, err := tx.CustomerCount()
+		if err != nil {
+			return err
+		}
+		hits, err := tx.Counter("test:never")
+		if err != nil {
+			return err
+		}
+		if c, err := tx.FindCustomerByPhone("+84900000007"); err != nil || c != nil || n != 0 || hits != 0 {
+			t.Errorf("after an Update on a cancelled context: customer %d, %d customers, counter %d, %v; want nothing stored", idOf(c), n, hits, err)
 		}
 		return nil
 	})

@@ -310,7 +310,7 @@ func (a *Adapter) Open(ctx context.Context) (err error) {
 			return nil
 		}
 		if a.opts.Leader == nil {
-			poll(pctx)
+			_ = poll(pctx) // always nil
 			return
 		}
 		if err := a.opts.Leader.Run(pctx, LeasePolling, poll); err != nil {

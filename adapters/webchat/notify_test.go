@@ -51,7 +51,9 @@ func TestNotifier(t *testing.T) {
 		t.Fatal("fresh waiter already woken")
 	default:
 	}
-	n.wake(ctx, "s")
+	if err := n.wake(ctx, "s"); err != nil {
+		t.Fatal(err)
+	}
 	select {
 	case <-c:
 	default:
@@ -59,7 +61,9 @@ func TestNotifier(t *testing.T) {
 	}
 	releaseC()
 	releaseOther()
-	n.wake(ctx, "nobody")
+	if err := n.wake(ctx, "nobody"); err != nil {
+		t.Fatal(err)
+	}
 	if got := bus.Keys(); got != 0 {
 		t.Fatalf("sessions waited on = %d after every waiter left, want 0", got)
 	}

@@ -18,8 +18,15 @@ func ready(ch <-chan struct{}) bool {
 	}
 }
 
+// notify publishes topic and key on n.
+func notify(t *testing.T, n *Notifier, topic, key string) {
+	t.Helper()
+	if err := n.Notify(context.Background(), topic, key); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestNotifierDeliversToItsKeyOnly(t *testing.T) {
-	ctx := context.Background()
 	n := NewNotifier()
 	a, releaseA := n.Subscribe("webchat", "s")
 	b, releaseB := n.Subscribe("webchat", "s")
@@ -29,9 +36,7 @@ func TestNotifierDeliversToItsKeyOnly(t *testing.T) {
 		t.Fatalf("Keys = %d, want %d", got, want)
 	}
 
-	if err := n.Notify(ctx, "webchat", "s"); err != nil {
-		t.Fatal(err)
-	}
+	notify(t, n, "webchat", "s")
 	for name, ch := range map[string]<-chan struct{}{"a": a, "b": b} {
 		if !ready(ch) {
 			t.Fatalf("subscriber %s not woken", name)
@@ -45,14 +50,14 @@ func TestNotifierDeliversToItsKeyOnly(t *testing.T) {
 	}
 
 	// A subscription hears every later notification, not just one.
-	n.Notify(ctx, "webchat", "s")
+	notify(t, n, "webchat", "s")
 	if !ready(a) {
 		t.Fatal("subscriber not woken by a second notification")
 	}
 
 	releaseA()
 	releaseA() // twice is harmless
-	n.Notify(ctx, "webchat", "s")
+	notify(t, n, "webchat", "s")
 	if ready(a) {
 		t.Fatal("released subscription woken")
 	}
@@ -62,7 +67,7 @@ func TestNotifierDeliversToItsKeyOnly(t *testing.T) {
 	releaseB()
 	releaseOK()
 	releaseOT()
-	n.Notify(ctx, "nobody", "")
+	notify(t, n, "nobody", "")
 	if got := n.Keys(); got != 0 {
 		t.Fatalf("Keys = %d after every subscriber left, want 0", got)
 	}
@@ -80,7 +85,10 @@ func TestNotifierNeverBlocks(t *testing.T) {
 	go func() {
 		defer close(done)
 		for range 10000 {
-			n.Notify(ctx, "offers", "")
+			if err := n.Notify(ctx, "offers", ""); err != nil {
+				t.Error(err)
+				return
+			}
 		}
 	}()
 	select {
@@ -127,7 +135,7 @@ func TestLeaderCloseStopsAndWaits(t *testing.T) {
 		runs.Add(1)
 		go func() {
 			defer runs.Done()
-			l.Run(context.Background(), name, func(ctx context.Context) error {
+			err := l.Run(context.Background(), name, func(ctx context.Context) error {
 				mu.Lock()
 				running++
 				mu.Unlock()
@@ -138,6 +146,9 @@ func TestLeaderCloseStopsAndWaits(t *testing.T) {
 				mu.Unlock()
 				return nil
 			})
+			if err != nil {
+				t.Errorf("Run(%s) = %v, want nil", name, err)
+			}
 		}()
 	}
 	started.Wait()
@@ -167,11 +178,13 @@ func TestLeaderOneHolderPerName(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	firstIn := make(chan struct{})
 	secondIn := make(chan struct{})
-	go l.Run(ctx, "sweep", func(ctx context.Context) error {
-		close(firstIn)
-		<-ctx.Done()
-		return nil
-	})
+	go func() {
+		_ = l.Run(ctx, "sweep", func(ctx context.Context) error {
+			close(firstIn)
+			<-ctx.Done()
+			return nil
+		})
+	}()
 	<-firstIn
 	errc := make(chan error, 1)
 	go func() {

@@ -126,7 +126,7 @@ func TestSingletonsWaitForTheLease(t *testing.T) {
 	otherDone := make(chan struct{})
 	go func() {
 		defer close(otherDone)
-		shared.Run(otherCtx, telegram.LeasePolling, func(ctx context.Context) error {
+		_ = shared.Run(otherCtx, telegram.LeasePolling, func(ctx context.Context) error {
 			close(otherHolds)
 			<-ctx.Done()
 			return nil

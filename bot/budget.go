@@ -17,24 +17,24 @@ type PriceRange struct {
 	Around   int64
 }
 
-// Matched on folded text (lower case, no diacritics). An amount needs a
-// unit ("5tr", "5 triệu", "500k", "2 million") or thousands separators
-// ("5.000.000"), so phone numbers and counts are not prices; ParseAmount
-// reads it.
+// The words around an amount, matched on folded text (lower case, no
+// diacritics) that ends where the amount begins. Which amounts crm.FindAmounts
+// finds are prices is decided here: one with a word before it saying which
+// way ("dưới", "trên", "tầm", "từ … đến"), or one with a unit ("5tr", "5
+// triệu", "500k", "2 million") or thousands separators ("5.000.000") on its
+// own; phone numbers, counts ("mua 2 cái") and sizes ("256gb") are not.
 const (
-	amountUnit = `(?:k|nghin|ngan|tr|trieu|cu|m|mil|million|ty|ti)`
-	amountRe   = `(\d[\d.,]*)\s*(` + amountUnit + `(?:\d{1,3})?\b)?\s*(?:d|dong|vnd)?\b`
-	priceWord  = `(?:\s+(?:gia|muc gia|tam gia|price))?`
+	priceWord = `(?:\s+(?:gia|muc gia|tam gia|price))?`
 	// "rẻ hơn tầm 5 củ", "under about 2 million": a ceiling or floor.
 	aboutWord = `(?:\s+(?:tam|khoang|chung|around|about))?`
 )
 
 var (
-	rangeRe  = regexp.MustCompile(`(?:^|\s)(?:tu|from|between)?` + priceWord + `\s*` + amountRe + `\s*(?:den|toi|-|to|and)\s*` + amountRe)
-	maxRe    = regexp.MustCompile(`(?:^|\s)(?:duoi|khong qua|toi da|re hon|under|below|less than|cheaper than|max|up to|at most|within)` + priceWord + aboutWord + `\s*` + amountRe)
-	minRe    = regexp.MustCompile(`(?:^|\s)(?:tren|hon|over|above|more than|at least)` + priceWord + aboutWord + `\s*` + amountRe)
-	aroundRe = regexp.MustCompile(`(?:^|\s)(?:tam|khoang|chung|co|around|about|roughly|approximately)` + priceWord + `\s*` + amountRe)
-	bareRe   = regexp.MustCompile(`(?:^|\s)` + amountRe)
+	rangeFromRe = regexp.MustCompile(`(?:^|\s)(?:tu|from|between)?` + priceWord + `\s*$`)
+	rangeToRe   = regexp.MustCompile(`^\s*(?:den|toi|-|to|and)\s*$`)
+	maxRe       = regexp.MustCompile(`(?:^|\s)(?:duoi|khong qua|toi da|re hon|under|below|less than|cheaper than|max|up to|at most|within)` + priceWord + aboutWord + `\s*$`)
+	minRe       = regexp.MustCompile(`(?:^|\s)(?:tren|hon|over|above|more than|at least)` + priceWord + aboutWord + `\s*$`)
+	aroundRe    = regexp.MustCompile(`(?:^|\s)(?:tam|khoang|chung|co|around|about|roughly|approximately)` + priceWord + `\s*$`)
 )
 
 // AroundPrice is the range "around v": 30% either side.
@@ -43,24 +43,23 @@ func AroundPrice(v int64) *PriceRange {
 }
 
 // minPrice is the smallest amount read as a price: "dưới 5" is not 5 đồng.
-// maxPrice is the largest (a million billion đồng): beyond it an amount is
-// not a price, and AroundPrice's 130% would overflow.
+// maxPrice is the largest: beyond crm.MaxAmount an amount is not a price,
+// and AroundPrice's 130% would overflow.
 const (
 	minPrice = 10_000
-	maxPrice = 1_000_000_000_000_000
+	maxPrice = crm.MaxAmount
 )
 
-// amountOf reads an amount matched by amountRe (number, unit); unit, when
-// the number has none, is borrowed ("từ 5 đến 10 triệu").
-func amountOf(num, unit, borrowed string) int64 {
-	num = strings.TrimRight(num, ".,")
-	if strings.HasPrefix(num, "0") {
+// amountOf reads an amount as a price, or 0; one without a unit borrows
+// that of borrowed, when given ("từ 5 đến 10 triệu").
+func amountOf(m crm.AmountMatch, borrowed *crm.AmountMatch) int64 {
+	if strings.HasPrefix(m.Number, "0") {
 		return 0 // a phone number ("0912.345.678"), not a price
 	}
-	if unit == "" {
-		unit = borrowed
+	v, err := m.VND, m.Err
+	if m.Unit == "" && borrowed != nil && borrowed.Unit != "" {
+		v, err = crm.ParseAmount(m.Number + borrowed.Unit)
 	}
-	v, err := ParseAmount(num + unit)
 	if err != nil || v < minPrice || v > maxPrice {
 		return 0
 	}
@@ -69,39 +68,63 @@ func amountOf(num, unit, borrowed string) int64 {
 
 // findPriceRange reads the price range a folded message names, or nil. An
 // amount without a word saying which way ("điện thoại 5 triệu") is read as
-// "around".
+// "around". Each kind of range is read from the first amount that has its
+// words, the ranges first, then ceilings, floors, "around" and amounts alone.
 func findPriceRange(folded string) *PriceRange {
 	if !strings.ContainsAny(folded, "0123456789") {
-		return nil // most messages: no regexp runs
+		return nil // most messages: no amount to find
 	}
-	if m := rangeRe.FindStringSubmatch(folded); m != nil && (m[2] != "" || m[4] != "") {
-		lo, hi := amountOf(m[1], m[2], m[4]), amountOf(m[3], m[4], "")
-		if lo > 0 && hi > 0 {
-			return &PriceRange{Min: min(lo, hi), Max: max(lo, hi)}
+	ms := crm.FindAmounts(folded)
+	// first returns the first amount that the text before it ends as re
+	// says, or -1.
+	first := func(re *regexp.Regexp) int {
+		for i, m := range ms {
+			if re.MatchString(folded[:m.Start]) {
+				return i
+			}
 		}
+		return -1
 	}
-	if m := maxRe.FindStringSubmatch(folded); m != nil {
-		if v := amountOf(m[1], m[2], ""); v > 0 {
+	for i := 0; i+1 < len(ms); i++ {
+		if !rangeFromRe.MatchString(folded[:ms[i].Start]) || !rangeToRe.MatchString(folded[ms[i].End:ms[i+1].Start]) {
+			continue
+		}
+		if lo, hi := ms[i], ms[i+1]; lo.Unit != "" || hi.Unit != "" {
+			if lo, hi := amountOf(lo, &hi), amountOf(hi, nil); lo > 0 && hi > 0 {
+				return &PriceRange{Min: min(lo, hi), Max: max(lo, hi)}
+			}
+		}
+		break
+	}
+	if i := first(maxRe); i >= 0 {
+		if v := amountOf(ms[i], nil); v > 0 {
 			return &PriceRange{Max: v}
 		}
 	}
-	if m := minRe.FindStringSubmatch(folded); m != nil {
-		if v := amountOf(m[1], m[2], ""); v > 0 {
+	if i := first(minRe); i >= 0 {
+		if v := amountOf(ms[i], nil); v > 0 {
 			return &PriceRange{Min: v}
 		}
 	}
-	for _, re := range []*regexp.Regexp{aroundRe, bareRe} {
-		// Without a word before it, an amount needs a unit or thousands
-		// separators to be a price. Here "m" is a length ("cáp sạc có 1m
-		// không"), not a million.
-		if m := re.FindStringSubmatch(folded); m != nil && m[2] != "m" && (re == aroundRe || m[2] != "" || strings.ContainsAny(m[1], ".,")) {
-			if v := amountOf(m[1], m[2], ""); v > 0 {
-				return AroundPrice(v)
-			}
+	// Without a word before it, an amount needs a unit or thousands
+	// separators to be a price. Here "m" is a length ("cáp sạc có 1m
+	// không"), not a million.
+	length := func(m crm.AmountMatch) bool { return m.Unit == "m" && m.Tail == "" }
+	if i := first(aroundRe); i >= 0 && !length(ms[i]) {
+		if v := amountOf(ms[i], nil); v > 0 {
+			return AroundPrice(v)
+		}
+	}
+	if i := first(spaceBeforeRe); i >= 0 && !length(ms[i]) && (ms[i].Unit != "" || strings.ContainsAny(ms[i].Number, ".,")) {
+		if v := amountOf(ms[i], nil); v > 0 {
+			return AroundPrice(v)
 		}
 	}
 	return nil
 }
+
+// spaceBeforeRe matches the text before an amount that stands alone.
+var spaceBeforeRe = regexp.MustCompile(`(?:^|\s)$`)
 
 func (r *PriceRange) contains(price int64) bool {
 	return price >= r.Min && (r.Max == 0 || price <= r.Max)

@@ -133,3 +133,27 @@ func TestCategoryNamesFromTheCatalog(t *testing.T) {
 		}
 	}
 }
+
+// TestFindPriceRange_Amounts: amounts are read by crm.ParseAmount's rules,
+// the same as a rep's or an importer's.
+func TestFindPriceRange_Amounts(t *testing.T) {
+	for _, tc := range []struct {
+		text string
+		want *PriceRange
+	}{
+		{"dưới 1.500k", &PriceRange{Max: 1_500_000}}, // thousands, as everywhere
+		{"under 1.5 billion", &PriceRange{Max: 1_500_000_000}},
+		{"dưới 2 tỷ", &PriceRange{Max: 2_000_000_000}},
+		{"từ 5 đến 9tr5", &PriceRange{Min: 5_000_000, Max: 9_500_000}}, // 5 borrows "tr", not "tr5"
+		{"tầm 1tr5đ", &PriceRange{Min: 1_050_000, Max: 1_950_000, Around: 1_500_000}},
+		{"dưới 1.500.000k", nil},
+		{"3ng đi, 2b nữa", nil},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			got := findPriceRange(crm.Fold(tc.text))
+			if (got == nil) != (tc.want == nil) || got != nil && *got != *tc.want {
+				t.Fatalf("findPriceRange(%q) = %+v, want %+v", tc.text, got, tc.want)
+			}
+		})
+	}
+}

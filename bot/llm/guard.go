@@ -1,7 +1,6 @@
 package llm
 
 import (
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,10 +8,9 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// amountRe finds a number with the unit after it. The unit decides what the
-// number is: money (₫, đ, VND, k, tr, triệu, nghìn, million), a percentage
-// (%, percent) or a discount ("off").
-var amountRe = regexp.MustCompile(`(?i)(\d+(?:[.,]\d+)*)\s*(₫|đồng|đ|vnđ|vnd|dong|k|nghìn|nghin|ngàn|ngan|tr|triệu|trieu|củ|million|mil|m|%|phần trăm|phan tram|percent|off)?(?:$|[^\p{L}\d])`)
+// percentRe follows a number that is a percentage or a discount: "10%",
+// "50 phần trăm", "30 off".
+var percentRe = regexp.MustCompile(`(?i)^\s*(%|phần trăm|phan tram|percent|off)(?:$|[^\p{L}\d])`)
 
 // discountRe finds a discount named by a word before the number ("giảm 90",
 // "off 50", "sale 30").
@@ -53,10 +51,6 @@ var offerWords = []string{
 // in words ("mười lăm triệu", "fifteen million"), which cannot be checked.
 var moneyWords = map[string]bool{"trieu": true, "million": true, "millions": true, "billion": true}
 
-// millionsAndRe finds the colloquial "18tr990" (18.990.000 ₫) and "15tr5"
-// (15.500.000 ₫).
-var millionsAndRe = regexp.MustCompile(`(?i)(\d+)\s*(?:tr|triệu|trieu|củ)\s*(\d{1,3})(?:$|[^\p{L}\d])`)
-
 var numberSep = regexp.MustCompile(`[.,]`)
 
 // amount is a number the draft names: money in VND or a percentage.
@@ -65,10 +59,14 @@ type amount struct {
 	percent float64
 	isPct   bool
 	text    string
+	// unreadable is money written so that it cannot be read ("1.500.000k"):
+	// a draft may not name one, and shop text allows none.
+	unreadable bool
 }
 
-// parseNumber reads "19.990.000", "1,5", "15", "1.5" as a float: groups of
-// three digits after a separator are thousands, anything else is a decimal.
+// parseNumber reads a percentage or a discount's number, "19.990.000",
+// "1,5", "15", "1.5", as a float: groups of three digits after a separator
+// are thousands, anything else is a decimal.
 func parseNumber(s string) (float64, bool) {
 	parts := numberSep.Split(s, -1)
 	if len(parts) > 1 {
@@ -90,56 +88,43 @@ func parseNumber(s string) (float64, bool) {
 	return n, err == nil
 }
 
-// amounts returns the money and percentages text names with a unit after
-// the number. Numbers without a unit count as money only when written with
-// thousands separators ("19.990.000").
+// amounts returns the money and percentages text names (crm.FindAmounts
+// reads them): money with a unit or a currency after the number ("15
+// triệu", "500k", "18tr990", "19.990.000 ₫"), or without one when written
+// with thousands separators ("19.990.000") or as five digits or more
+// ("18990000"): in a shop's answer, that is money, while "iPhone 15" and
+// "128GB" are not.
 func amounts(text string) []amount {
 	var out []amount
-	for _, m := range amountRe.FindAllStringSubmatch(text, -1) {
-		num, unit := m[1], strings.ToLower(m[2])
-		n, ok := parseNumber(num)
-		if !ok {
-			continue
-		}
-		a := amount{text: strings.TrimSpace(m[1] + " " + m[2])}
-		switch unit {
-		case "%", "phần trăm", "phan tram", "percent", "off":
-			a.isPct, a.percent = true, n
-		case "k", "nghìn", "nghin", "ngàn", "ngan":
-			a.vnd = int64(math.Round(n * 1_000))
-		case "tr", "triệu", "trieu", "củ", "million", "mil", "m":
-			a.vnd = int64(math.Round(n * 1_000_000))
-		case "₫", "đồng", "đ", "vnđ", "vnd", "dong":
-			a.vnd = int64(math.Round(n))
-		default:
-			if !groupedAmount.MatchString(num) && !bareAmount.MatchString(num) {
+	for _, m := range crm.FindAmounts(text) {
+		a := amount{text: text[m.Start:m.End]}
+		switch {
+		case m.Unit != "" || m.Currency != "":
+			a.vnd = m.VND
+		case percentRe.MatchString(text[m.End:]):
+			n, ok := parseNumber(m.Number)
+			if !ok {
 				continue
 			}
-			a.vnd = int64(math.Round(n))
+			a.isPct, a.percent = true, n
+			a.text = strings.TrimSpace(a.text + " " + percentRe.FindStringSubmatch(text[m.End:])[1])
+		case groupedAmount.MatchString(m.Number) || bareAmount.MatchString(m.Number):
+			a.vnd = m.VND
+		default:
+			continue
 		}
-		if !a.isPct && (a.vnd < 0 || a.vnd > maxAmount || n > maxAmount) {
-			continue // past int64, or no price at all
+		if !a.isPct && m.Err != nil {
+			if m.Unit == "" && m.Currency == "" || strings.Trim(m.Number, "0.,") == "" {
+				continue // "1.50.000", "0 đ": no price at all
+			}
+			// "1.500.000k", "1,5 đ", past crm.MaxAmount: money that cannot be
+			// checked.
+			a.vnd, a.unreadable = 0, true
 		}
 		out = append(out, a)
 	}
-	for _, m := range millionsAndRe.FindAllStringSubmatch(text, -1) {
-		millions, err1 := strconv.ParseInt(m[1], 10, 64)
-		rest, err2 := strconv.ParseInt(m[2], 10, 64)
-		if err1 != nil || err2 != nil || millions > maxAmount/1_000_000 {
-			continue
-		}
-		// The digits after the unit are the next ones: 15tr5 = 15.5 million.
-		for i := len(m[2]); i < 3; i++ {
-			rest *= 10
-		}
-		out = append(out, amount{vnd: millions*1_000_000 + rest*1_000, text: strings.TrimSpace(m[0])})
-	}
 	return out
 }
-
-// maxAmount is the largest amount read as money (a million billion đồng);
-// a larger one would not fit an int64 once multiplied by its unit.
-const maxAmount = 1_000_000_000_000_000
 
 // bareAmount is a number of five digits or more written without separators
 // or unit ("18990000"): in a shop's answer, money.
@@ -178,9 +163,11 @@ func newAllowed() *allowed {
 // text: catalog, knowledge, rendered eligible offers).
 func (al *allowed) addText(text string) {
 	for _, a := range amounts(text) {
-		if a.isPct {
+		switch {
+		case a.unreadable:
+		case a.isPct:
 			al.percent[a.percent] = true
-		} else {
+		default:
 			al.vnd[a.vnd] = true
 		}
 	}
@@ -196,6 +183,9 @@ func (al *allowed) check(draft string) string {
 		return "foreign currency"
 	}
 	for _, a := range amounts(draft) {
+		if a.unreadable {
+			return "amount " + a.text + " cannot be read"
+		}
 		if a.isPct && !al.percent[a.percent] {
 			return "percentage " + a.text + " is not offered"
 		}

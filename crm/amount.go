@@ -65,9 +65,9 @@ func (m AmountMatch) Grouped() bool {
 // trailing ₫, đ, đồng or VND. A separator followed by exactly three digits
 // groups thousands, with or without a unit ("1.500" is 1.500 ₫, "1.500k" is
 // 1.500.000 ₫); with a unit, any other single separator is a decimal point
-// ("1,5tr", "1.25 triệu"). The amount must be a positive whole number of đồng
-// of at most MaxAmount; anything else is an EINVALID error that says how to
-// write one.
+// ("1,5tr", "1.25 triệu"), and more than one ("1.500.000k") is refused. The
+// amount must be a positive whole number of đồng of at most MaxAmount;
+// anything else is an EINVALID error that says how to write one.
 func ParseAmount(s string) (int64, error) {
 	m, err := ReadAmount(s)
 	return m.VND, err
@@ -251,6 +251,9 @@ func amountValue(m AmountMatch) (int64, string) {
 	}
 	whole, frac := m.Number, m.Tail
 	if g, ok := groupedDigits(m.Number); ok {
+		if mult > 1 && len(m.Number)-len(g) > 1 {
+			return 0, notAnAmount // "1.500.000k": not a way anyone writes money
+		}
 		whole = g
 	} else if k := strings.IndexAny(m.Number, ".,"); k >= 0 {
 		// One decimal point, and only with a unit: "1,5tr", not "1,5".

@@ -97,6 +97,8 @@ func TestParseAmount(t *testing.T) {
 		{"1.5tr5", "is not an amount"},
 		{"1tr5k", "is not an amount"},
 		{"1tr5000", "is not an amount"},
+		{"1.500.000k", "is not an amount"},
+		{"5.000.000 triệu", "is not an amount"},
 		{"1.5x", "is not an amount"},
 		{"256gb", "is not an amount"},
 		{"1m cáp", "is not an amount"},

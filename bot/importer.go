@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -731,45 +730,26 @@ func findOrderCustomer(tx crm.Tx, key string) (*crm.Customer, error) {
 	return matchImportCustomer(tx, key, phone, email)
 }
 
-// parseImportAmount reads a positive whole number of đồng written 1500000, 1.500.000
-// or 1,500,000, optionally followed by ₫, đ or VND.
+// parseImportAmount reads a positive whole number of đồng written 1500000,
+// 1.500.000 or 1,500,000, optionally followed by ₫, đ or VND. crm.ReadAmount
+// reads it; a file holds đồng, so the shorthand a rep may type ("1.5tr",
+// "500k") is refused: a cell written so was typed by hand, and a slip there
+// would change a total a thousandfold.
 func parseImportAmount(s string) (int64, error) {
-	v := strings.ToLower(strings.TrimSpace(s))
-	for _, suffix := range []string{"₫", "vnđ", "vnd", "đ"} {
-		v = strings.TrimSpace(strings.TrimSuffix(v, suffix))
-	}
 	bad := fmt.Errorf("%q is not an amount in VND (write 1500000, 1.500.000 or 1,500,000)", s)
-	if strings.HasPrefix(v, "-") {
-		return 0, fmt.Errorf("%q: must be positive", s)
-	}
-	digits := v
-	for _, sep := range []string{".", ","} {
-		if !strings.Contains(v, sep) {
-			continue
-		}
-		groups := strings.Split(v, sep)
-		if len(groups[0]) < 1 || len(groups[0]) > 3 {
-			return 0, bad
-		}
-		for _, g := range groups[1:] {
-			if len(g) != 3 {
-				return 0, bad
-			}
-		}
-		digits = strings.Join(groups, "")
-		break
-	}
-	if digits == "" || strings.TrimFunc(digits, func(r rune) bool { return r >= '0' && r <= '9' }) != "" {
+	m, err := crm.ReadAmount(s)
+	switch {
+	case err == nil && m.Unit != "":
 		return 0, bad
-	}
-	n, err := strconv.ParseInt(digits, 10, 64)
-	if err != nil {
+	case err == nil:
+		return m.VND, nil
+	case strings.HasPrefix(strings.TrimSpace(s), "-"), m.Number != "" && strings.Trim(m.Number, "0.,") == "":
+		return 0, fmt.Errorf("%q: must be positive", s)
+	case m.Unit == "" && m.Grouped() || m.Number != "" && !strings.ContainsAny(m.Number, ".,"):
+		// A number written right whose value is refused: past crm.MaxAmount.
 		return 0, fmt.Errorf("%q is too large", s)
 	}
-	if n <= 0 {
-		return 0, fmt.Errorf("%q: must be positive", s)
-	}
-	return n, nil
+	return 0, bad
 }
 
 // Date layouts the import files accept; a date without a time is local

@@ -10,7 +10,6 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
-	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
 
@@ -351,10 +350,6 @@ func (a *Adapter) cmdStats(ctx context.Context, req Request) (*Reply, error) {
 	return renderStats(st), nil
 }
 
-// amountUnits are words that may follow an amount after a space ("500 nghìn").
-var amountUnits = map[string]bool{"k": true, "nghin": true, "ngan": true, "tr": true, "trieu": true, "m": true,
-	"ty": true, "d": true, "dong": true, "vnd": true}
-
 func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) < 2 {
 		return nil, usageErr("order")
@@ -363,15 +358,21 @@ func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	used := 2
-	amountText := req.Args[1]
-	if len(req.Args) > 2 && amountUnits[crm.Fold(req.Args[2])] {
-		amountText += " " + req.Args[2]
-		used = 3
+	// The amount is the longest run of words from the second that is one
+	// ("1,5tr", "500 nghìn", "2 triệu đồng"); the words after it are the note.
+	used := 0
+	var amount int64
+	for n := min(len(req.Args), 4); n > 2 && used == 0; n-- {
+		if v, err := crm.ParseAmount(strings.Join(req.Args[1:n], " ")); err == nil {
+			amount, used = v, n
+		}
 	}
-	amount, err := bot.ParseAmount(amountText)
-	if err != nil {
-		return nil, err
+	if used == 0 {
+		v, err := crm.ParseAmount(req.Args[1])
+		if err != nil {
+			return nil, err
+		}
+		amount, used = v, 2
 	}
 	note := restAfter(req.Rest, used)
 	before := cu.Segment.Name

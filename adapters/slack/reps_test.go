@@ -224,6 +224,32 @@ func TestRepOrderAmounts(t *testing.T) {
 	contains(t, "note", e.crm(repUser, "customer "+e.id("anh")).all(), "Last order: 1.500.000 ₫", "— đơn 3")
 }
 
+// TestRepOrderAmountWords: an amount may take the words after it ("500
+// nghìn", "2 triệu đồng"); the rest is the note.
+func TestRepOrderAmountWords(t *testing.T) {
+	e := newEnv(t, false)
+	var total int64
+	for _, tt := range []struct {
+		args   string
+		amount int64
+		note   string
+	}{
+		{"500 nghìn áo dài", 500_000, "— áo dài"},
+		{"5 củ áo dài", 5_000_000, "— áo dài"}, // "củ" was left in the note, and 5 ₫ recorded
+		{"2 triệu đồng giao sáng", 2_000_000, "— giao sáng"},
+		{"1tr5 2 cái", 1_500_000, "— 2 cái"},
+		{"150000 2 cái", 150_000, "— 2 cái"},
+	} {
+		a := e.crm(repUser, "order "+e.id("anh")+" "+tt.args)
+		contains(t, tt.args, a.all(), "Order of "+crm.VND(tt.amount)+" recorded for Trần Văn Ánh")
+		total += tt.amount
+		if got := e.customer(e.ids["anh"]).Stats.TotalSpent; got != total {
+			t.Fatalf("after %s: total spent %d, want %d", tt.args, got, total)
+		}
+		contains(t, tt.args+" note", e.crm(repUser, "customer "+e.id("anh")).all(), tt.note)
+	}
+}
+
 // TestRepCommandText reads the text as the rep typed it, though Slack
 // encodes &, < and > and may wrap emails and links in its markup.
 func TestRepCommandText(t *testing.T) {

@@ -648,10 +648,26 @@ func (t *Tx) deleteIfOwner(b []byte, key string, id crm.ID) error {
 // still pointing at it and its counts. With mergedInto != 0 it leaves a
 // redirect and moves the customer's orders and interactions to mergedInto
 // (MoveInteractions afterwards is then a no-op); mergedInto 0 deletes
-// without redirect and leaves history in place.
+// without redirect and leaves history in place. A merged-away mergedInto
+// is followed to the customer it leads to; one that leads to no customer,
+// or back to id, is refused, so every redirect leads to a customer.
 func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 	if id == mergedInto {
 		return crm.Errorf(crm.EINVALID, "Cannot merge customer %d into itself.", id)
+	}
+	if mergedInto != 0 {
+		// The redirect must lead to a customer: follow mergedInto's own
+		// redirects, and refuse an unknown id or a cycle back to id.
+		to := t.resolve(mergedInto)
+		if to == id {
+			return crm.Errorf(crm.EINVALID, "Cannot merge customer %d into %d: %d was merged into it.", id, mergedInto, mergedInto)
+		}
+		if c, err := t.getCustomer(to); err != nil {
+			return err
+		} else if c == nil {
+			return crm.Errorf(crm.ENOTFOUND, "Customer %d not found.", mergedInto)
+		}
+		mergedInto = to
 	}
 	old, err := t.getCustomer(id)
 	if err != nil {

@@ -21,6 +21,7 @@ var customerTests = []test{
 	{name: "TakenOverKeySurvivesTheLoser", run: testTakenOverKey},
 	{name: "DeleteWithMergeRedirects", run: testDeleteWithMerge},
 	{name: "DeleteWithoutMerge", run: testDeleteWithoutMerge},
+	{name: "MergeRedirectLeadsToACustomer", run: testMergeRedirectLeadsToACustomer},
 	{name: "ForEachCustomer", run: testForEachCustomer},
 	{name: "SegmentCustomersMostValuableFirst", run: testSegmentCustomers},
 }
@@ -514,6 +515,54 @@ func testDeleteWithoutMerge(t *testing.T, o Opener) {
 	}
 	if got := customer(t, s, stays.ID); got.Name != "Stays" {
 		t.Errorf("after a refused self-merge the customer is %+v", got)
+	}
+}
+
+// A merge redirect must lead to a customer: merging into an unknown id,
+// or into a customer that was merged into this one (a cycle), fails and
+// changes nothing; merging into a merged-away id leads to where that id
+// leads.
+func testMergeRedirectLeadsToACustomer(t *testing.T, o Opener) {
+	s := o.Open(t)
+	a := &crm.Customer{Name: "Alpha", Phone: "+84930000001"}
+	b := &crm.Customer{Name: "Beta"}
+	c := &crm.Customer{Name: "Gamma"}
+	x := &crm.Customer{Name: "Xi"}
+	create(t, s, a, b, c, x)
+	update(t, s, func(tx crm.Tx) error { return tx.DeleteCustomer(b.ID, c.ID) })
+	for _, tt := range []struct {
+		name     string
+		id, into crm.ID
+	}{
+		{"into an unknown id", a.ID, x.ID + 100},
+		{"into a customer merged into it", c.ID, b.ID},
+	} {
+		err := s.Update(t.Context(), func(tx crm.Tx) error { return tx.DeleteCustomer(tt.id, tt.into) })
+		if err == nil {
+			t.Errorf("DeleteCustomer %s succeeded", tt.name)
+		}
+	}
+	view(t, s, func(tx crm.Tx) error {
+		for _, want := range []*crm.Customer{a, c} {
+			if got, err := tx.Customer(want.ID); err != nil || got.ID != want.ID || got.Name != want.Name {
+				t.Errorf("after the refused merges, Customer(%d) = %+v, %v; want %s", want.ID, got, err, want.Name)
+			}
+		}
+		if got, err := tx.Customer(b.ID); err != nil || got.ID != c.ID {
+			t.Errorf("Customer(%d) = %+v, %v; want %d (merged before)", b.ID, got, err, c.ID)
+		}
+		if got, err := tx.FindCustomerByPhone("+84930000001"); err != nil || idOf(got) != a.ID {
+			t.Errorf("Alpha's phone finds %d, %v; want %d", idOf(got), err, a.ID)
+		}
+		if n, err := tx.CustomerCount(); err != nil || n != 3 {
+			t.Errorf("CustomerCount = %d, %v; want 3", n, err)
+		}
+		return nil
+	})
+	if err := s.Update(t.Context(), func(tx crm.Tx) error { return tx.DeleteCustomer(x.ID, b.ID) }); err == nil {
+		if got := customer(t, s, x.ID); got.ID != c.ID {
+			t.Errorf("merged into a merged-away id, Customer(%d) = %d, want %d", x.ID, got.ID, c.ID)
+		}
 	}
 }
 

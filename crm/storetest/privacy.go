@@ -84,7 +84,7 @@ func newPrivacyFixture(t *testing.T, s crm.Store) privacyFixture {
 		}
 		for _, it := range []*crm.OutboxItem{
 			{CustomerID: lan.ID, Channel: crm.ChannelTelegram, ChatID: lanTelegram, UserID: lanTelegram, Text: "Chào chị Quỳnh", CreatedAt: base},
-			{CustomerID: dup.ID, Channel: crm.ChannelWeb, ChatID: lanSession, UserID: lanSession, Text: "Dạ có ạ", CreatedAt: base, Status: crm.OutboxSent, SentAt: base},
+			{CustomerID: dup.ID, Channel: crm.ChannelWeb, ChatID: lanSession, UserID: lanSession, Text: "Dạ có ạ", CreatedAt: base},
 			{CustomerID: other.ID, Channel: crm.ChannelTelegram, ChatID: "42", UserID: "42", Text: "Dạ còn", CreatedAt: base},
 		} {
 			if err := tx.EnqueueOutbox(it); err != nil {

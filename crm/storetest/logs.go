@@ -176,12 +176,14 @@ func testInteractionRoundTrip(t *testing.T, o Opener) {
 	var want crm.Interaction
 	fill(t, &want)
 	want.ID, want.CustomerID = 0, cust[0]
+	var id crm.ID
 	update(t, s, func(tx crm.Tx) error {
-		it := want
+		it := want // ID 0 on every run of fn
 		err := tx.AppendInteraction(&it)
-		want.ID = it.ID
+		id = it.ID
 		return err
 	})
+	want.ID = id
 	var got *crm.Interaction
 	view(t, s, func(tx crm.Tx) (err error) {
 		got, err = tx.Interaction(cust[0], want.ID)
@@ -339,15 +341,17 @@ func testOrderRoundTrip(t *testing.T, o Opener) {
 	var want crm.Order
 	fill(t, &want)
 	want.ID, want.CustomerID = 0, cust[0]
+	var id crm.ID
 	update(t, s, func(tx crm.Tx) error {
-		ord := want
+		ord := want // ID 0 on every run of fn
 		ok, err := tx.AddOrder(&ord)
 		if err == nil && !ok {
 			err = fmt.Errorf("AddOrder of a new ref returned false")
 		}
-		want.ID = ord.ID
+		id = ord.ID
 		return err
 	})
+	want.ID = id
 	var got []*crm.Order
 	view(t, s, func(tx crm.Tx) (err error) {
 		got, err = tx.Orders(cust[0])

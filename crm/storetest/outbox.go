@@ -185,12 +185,14 @@ func testOutboxRoundTrip(t *testing.T, o Opener) {
 	var want crm.OutboxItem
 	fill(t, &want)
 	want.ID, want.CustomerID, want.Status = 0, cust[0], crm.OutboxPending
+	var id crm.ID
 	update(t, s, func(tx crm.Tx) error {
-		it := want
+		it := want // ID 0 on every run of fn
 		err := tx.EnqueueOutbox(&it)
-		want.ID = it.ID
+		id = it.ID
 		return err
 	})
+	want.ID = id
 	read := func() *crm.OutboxItem {
 		var got *crm.OutboxItem
 		view(t, s, func(tx crm.Tx) (err error) {

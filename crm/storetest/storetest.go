@@ -16,6 +16,9 @@
 // Update may run its function more than once (crm.Store), so the suite
 // builds every record inside the function and checks what it read after
 // Update returned, from the run that committed.
+//
+// Only test files import this package: the product binary must not link
+// it (go list -deps ./cmd/idicbot).
 package storetest
 
 import (

@@ -75,8 +75,9 @@ func ParseAmount(s string) (int64, error) {
 
 // ReadAmount reads s, the whole of it but for surrounding spaces, as one
 // amount (see ParseAmount), and returns its parts as well: an importer can
-// refuse "1.5tr" in a file of amounts in đồng. On error the parts read are
-// still returned.
+// refuse "1.5tr" in a file of amounts in đồng. When s is written as one
+// amount whose value is refused (0, past MaxAmount, "1.50.000"), its parts
+// are returned with the error.
 func ReadAmount(s string) (AmountMatch, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "-") || strings.HasPrefix(t, "−") {

@@ -3,14 +3,11 @@ package bot
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/idicbot/idicbot/crm"
 	"gopkg.in/yaml.v3"
@@ -50,54 +47,13 @@ type OfferVersion struct {
 	Change string `json:"change"`
 }
 
-// OfferProblem is one thing wrong with an offer, tied to the field it is in so
-// that an editor can show it next to that field.
-type OfferProblem struct {
-	Field   string `json:"field"`
-	Line    int    `json:"line,omitempty"`
-	Column  int    `json:"column,omitempty"`
-	Segment string `json:"segment,omitempty"`
-	Message string `json:"message"`
-}
+// OfferProblem is one thing wrong with an offer, tied to its field: crm's
+// Problem, which every transport renders.
+type OfferProblem = crm.Problem
 
-func (p OfferProblem) String() string {
-	var b strings.Builder
-	b.WriteString(p.Field)
-	if p.Line > 0 {
-		fmt.Fprintf(&b, " line %d", p.Line)
-	}
-	if p.Segment != "" {
-		fmt.Fprintf(&b, " (sample %s customer)", p.Segment)
-	}
-	b.WriteString(": ")
-	b.WriteString(p.Message)
-	return b.String()
-}
-
-// InvalidOfferError is the refusal of an offer that does not pass
-// validation. It unwraps to an EINVALID crm.Error carrying every problem in
-// its message, so ErrorCode and ErrorMessage work on it.
-type InvalidOfferError struct {
-	ID       string
-	Problems []OfferProblem
-}
-
-func (e *InvalidOfferError) Error() string { return e.domain().Error() }
-
-// Unwrap returns the domain error.
-func (e *InvalidOfferError) Unwrap() error { return e.domain() }
-
-func (e *InvalidOfferError) domain() *crm.Error {
-	parts := make([]string, len(e.Problems))
-	for i, p := range e.Problems {
-		parts[i] = p.String()
-	}
-	id := e.ID
-	if id == "" {
-		id = "(no id)"
-	}
-	return crm.Errorf(crm.EINVALID, "offer %s: %s", id, strings.Join(parts, "; "))
-}
+// InvalidOfferError is the refusal of an offer (or an offers file) that
+// does not pass crm.CheckOffer, with every problem.
+type InvalidOfferError = crm.InvalidOfferError
 
 // ListOffers returns every stored offer with its numbers, by id.
 func (c *Core) ListOffers(ctx context.Context) ([]*OfferView, error) {
@@ -283,131 +239,15 @@ func (c *Core) ValidateOffer(o *crm.Offer) error {
 	if o == nil {
 		return crm.Errorf(crm.EINVALID, "offer is required")
 	}
-	probs := c.offerProblems(o)
-	if len(probs) > 0 {
+	if probs := c.offerProblems(o); len(probs) > 0 {
 		return &InvalidOfferError{ID: o.ID, Problems: probs}
 	}
 	return nil
 }
 
-// offerProblems checks each field on its own, so that every problem is
-// reported next to its field, then runs crm.ValidateOffer for anything the
-// field checks missed.
+// offerProblems checks o against the live segments and catalogue.
 func (c *Core) offerProblems(o *crm.Offer) []OfferProblem {
-	var probs []OfferProblem
-	add := func(field, format string, args ...any) {
-		probs = append(probs, OfferProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
-	now := c.now()
-	segs := c.segments.Load()
-	names := segs.Names()
-
-	switch {
-	case o.ID == "":
-		add("id", "is required")
-	case len(o.ID) > 64:
-		add("id", "is longer than 64 characters")
-	default:
-		for _, r := range o.ID {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
-				add("id", "may hold only a-z, 0-9, _ and -")
-				break
-			}
-		}
-	}
-	if strings.TrimSpace(o.Name) == "" {
-		add("name", "is required")
-	}
-	switch o.Status {
-	case crm.OfferDraft, crm.OfferActive, crm.OfferPaused:
-	default:
-		add("status", "%q must be draft, active or paused", o.Status)
-	}
-	for _, s := range o.Segments {
-		if !slices.Contains(names, s) {
-			add("segments", "segment %q does not exist (segments: %s)", s, strings.Join(names, ", "))
-		}
-	}
-	if o.Eligibility != "" {
-		if _, err := crm.CompileRule(o.Eligibility); err != nil {
-			p := exprProblem("eligibility", err)
-			probs = append(probs, p)
-		}
-	}
-	v := o.Validity
-	if v.From != nil && v.Until != nil && !v.Until.After(*v.From) {
-		add("validity.until", "must be after validity.from (%s)", v.From.Format(time.RFC3339))
-	}
-	if v.Until != nil && o.Status == crm.OfferActive && v.Until.Before(now) {
-		add("validity.until", "is in the past (%s): an active offer would never be shown; move the date or pause the offer", v.Until.Format(time.RFC3339))
-	}
-	if v.LastDaysOfMonth < 0 || v.LastDaysOfMonth > 28 {
-		add("validity.last_days_of_month", "must be between 1 and 28 (0: any day)")
-	}
-	if o.Priority < 0 {
-		add("priority", "must not be negative")
-	}
-	if o.CapDays < 0 {
-		add("cap_days", "must not be negative (0: no waiting time between shows)")
-	}
-	if o.MaxShows < 0 {
-		add("max_shows", "must not be negative (0: no limit)")
-	}
-	for _, b := range o.Buttons {
-		if b != crm.ButtonAccept && b != crm.ButtonMore && b != crm.ButtonDecline {
-			add("buttons", "%q must be accept, more or decline", b)
-		}
-	}
-	if len(o.Templates) == 0 {
-		add("templates", "at least one language is required (%s)", strings.Join(crm.Languages, ", "))
-	}
-	targets := o.Segments
-	if len(targets) == 0 {
-		targets = names
-	}
-	for _, kind := range []string{"templates", "details"} {
-		src := o.Templates
-		if kind == "details" {
-			src = o.Details
-		}
-		for _, lang := range sortedLangs(src) {
-			field := kind + "." + lang
-			if !slices.Contains(crm.Languages, lang) {
-				add(field, "language %q is not one the bot speaks (%s)", lang, strings.Join(crm.Languages, ", "))
-				continue
-			}
-			if kind == "templates" && strings.TrimSpace(src[lang]) == "" {
-				add(field, "is empty")
-				continue
-			}
-			if _, err := crm.ParseTemplate(field, src[lang]); err != nil {
-				probs = append(probs, templateProblem(field, err))
-				continue
-			}
-			// Render for a sample customer of every target segment; one
-			// problem per field is enough to act on.
-			probe := &crm.Offer{ID: "probe", Status: crm.OfferDraft, Templates: map[string]string{lang: src[lang]}, Code: o.Code, Name: o.Name, Validity: o.Validity}
-			co, err := crm.CompileOffer(probe)
-			if err != nil {
-				probs = append(probs, OfferProblem{Field: field, Message: crm.ErrorMessage(err)})
-				continue
-			}
-			for _, s := range targets {
-				if _, err := co.Render(lang, crm.SampleCustomer(s, now), c.product, now); err != nil {
-					p := templateProblem(field, err)
-					p.Segment = s
-					probs = append(probs, p)
-					break
-				}
-			}
-		}
-	}
-	if len(probs) == 0 {
-		if err := crm.ValidateOffer(o, names, now); err != nil {
-			probs = append(probs, OfferProblem{Field: guessField(crm.ErrorMessage(err)), Message: crm.ErrorMessage(err)})
-		}
-	}
-	return probs
+	return crm.CheckOffer(o, c.segments.Load().Names(), c.product, c.now())
 }
 
 func sortedLangs(m map[string]string) []string {
@@ -417,85 +257,6 @@ func sortedLangs(m map[string]string) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-var (
-	// template: templates.vi:1:12: executing "templates.vi" at <.Foo>: reason
-	templateErrRe = regexp.MustCompile(`template: [^:]+:(\d+)(?::(\d+))?: (.*)`)
-	execPrefixRe  = regexp.MustCompile(`^executing "[^"]*" at (<[^>]*>): `)
-	unknownField  = regexp.MustCompile(`can't evaluate field (\w+) in type \S+`)
-	exprPosRe     = regexp.MustCompile(`\((\d+):(\d+)\)\s*$`)
-)
-
-// templateFields lists what offer templates may use, for error messages.
-var templateFields = func() string {
-	t := reflect.TypeFor[crm.TemplateData]()
-	var out []string
-	for i := range t.NumField() {
-		out = append(out, "."+t.Field(i).Name)
-	}
-	return strings.Join(out, " ")
-}()
-
-// templateProblem turns a text/template parse or execution error into a
-// problem with the line, column and a readable reason.
-func templateProblem(field string, err error) OfferProblem {
-	msg := err.Error()
-	p := OfferProblem{Field: field, Message: msg}
-	m := templateErrRe.FindStringSubmatch(msg)
-	if m == nil {
-		// A bound without a place (the text grew too long) says only why.
-		if lim := (*crm.TemplateLimitError)(nil); errors.As(err, &lim) {
-			p.Message = lim.Reason
-		}
-		return p
-	}
-	p.Line, _ = strconv.Atoi(m[1])
-	p.Column, _ = strconv.Atoi(m[2])
-	reason := m[3]
-	where := ""
-	if e := execPrefixRe.FindStringSubmatch(reason); e != nil {
-		where = e[1]
-		reason = strings.TrimPrefix(reason, e[0])
-	}
-	if u := unknownField.FindStringSubmatch(reason); u != nil {
-		reason = fmt.Sprintf("there is no field .%s (fields: %s)", u[1], templateFields)
-	} else if where != "" {
-		reason = where + ": " + reason
-	}
-	p.Message = reason
-	return p
-}
-
-// exprProblem turns an expr compile error into a problem with its position.
-func exprProblem(field string, err error) OfferProblem {
-	msg := err.Error()
-	first, _, _ := strings.Cut(msg, "\n")
-	p := OfferProblem{Field: field, Message: strings.TrimSpace(first)}
-	if m := exprPosRe.FindStringSubmatch(first); m != nil {
-		p.Line, _ = strconv.Atoi(m[1])
-		p.Column, _ = strconv.Atoi(m[2])
-		p.Column++ // expr counts columns from 0
-		p.Message = strings.TrimSpace(strings.TrimSuffix(first, m[0]))
-	}
-	return p
-}
-
-// guessField finds the field a crm validation message names.
-func guessField(msg string) string {
-	for _, f := range []string{"templates.vi", "templates.en", "details.vi", "details.en", "validity.until", "validity.last_days_of_month",
-		"eligibility", "cap_days", "max_shows", "status", "button", "segment", "templates", "id"} {
-		if strings.Contains(msg, f) {
-			switch f {
-			case "button":
-				return "buttons"
-			case "segment":
-				return "segments"
-			}
-			return f
-		}
-	}
-	return "offer"
 }
 
 // SaveOffer validates o completely and stores it as the next version of the
@@ -894,14 +655,14 @@ func (c *Core) PreviewOffer(ctx context.Context, o *crm.Offer, customerID crm.ID
 		co.Offer.ID = in.ID
 		text, err := co.Render(lang, cust, c.product, now)
 		if err != nil {
-			pr := templateProblem("templates."+tlang, err)
+			pr := crm.TemplateProblem("templates."+tlang, err)
 			pt.Error = &pr
 		}
 		pt.Text = text
 		if d, err := co.RenderDetails(lang, cust, c.product, now); err == nil {
 			pt.Details = d
 		} else if pt.Error == nil {
-			pr := templateProblem("details."+dlang, err)
+			pr := crm.TemplateProblem("details."+dlang, err)
 			pt.Error = &pr
 		}
 		pt.Buttons = offerButtons(lang, co)
@@ -993,17 +754,18 @@ func (c *Core) ImportOffers(ctx context.Context, name string, data []byte, dryRu
 	if err != nil {
 		return nil, err
 	}
-	var probs []string
+	var probs []OfferProblem
 	for _, o := range offers {
 		if o.Status == "" {
 			o.Status = crm.OfferDraft
 		}
-		if err := c.ValidateOffer(o); err != nil {
-			probs = append(probs, crm.ErrorMessage(err))
+		for _, p := range c.offerProblems(o) {
+			p.Offer = o.ID
+			probs = append(probs, p)
 		}
 	}
 	if len(probs) > 0 {
-		return nil, crm.Errorf(crm.EINVALID, "%s: %s", name, strings.Join(probs, "\n"))
+		return nil, &InvalidOfferError{File: name, Problems: probs}
 	}
 	var rep *OfferImportReport
 	fn := func(tx crm.Tx) error {

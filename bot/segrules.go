@@ -142,7 +142,7 @@ func withRule(segs *crm.Segments, name, rule string) (*crm.Segments, error) {
 		return nil, crm.Errorf(crm.EINVALID, "segment %s: rule is required", name)
 	}
 	if _, err := crm.CompileRule(rule); err != nil {
-		p := exprProblem("rule", err)
+		p := crm.RuleProblem("rule", err)
 		if p.Line > 0 {
 			return nil, crm.Errorf(crm.EINVALID, "segment %s: rule line %d column %d: %s", name, p.Line, p.Column, p.Message)
 		}

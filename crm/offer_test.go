@@ -134,15 +134,15 @@ func TestOfferValidation(t *testing.T) {
 		want string // part of the message; "" = valid
 	}{
 		{"valid", mk(func(o *crm.Offer) {}), ""},
-		{"template does not parse", mk(func(o *crm.Offer) { o.Templates["vi"] = "Chào\n{{.FirstName" }), "templates.vi:2"},
+		{"template does not parse", mk(func(o *crm.Offer) { o.Templates["vi"] = "Chào\n{{.FirstName" }), "templates.vi line 2: unclosed action"},
 		{"unknown field", mk(func(o *crm.Offer) { o.Templates["en"] = "Hi {{.Nickname}}" }), "Nickname"},
 		{"bad eligibility", mk(func(o *crm.Offer) { o.Eligibility = "total_spent >" }), "eligibility"},
-		{"until before from", mk(func(o *crm.Offer) { o.Validity.From, o.Validity.Until = &from, &until }), "until must be after"},
+		{"until before from", mk(func(o *crm.Offer) { o.Validity.From, o.Validity.Until = &from, &until }), "validity.until: must be after validity.from"},
 		{"negative cap", mk(func(o *crm.Offer) { o.CapDays = -1 }), "must not be negative"},
 		{"unknown segment", mk(func(o *crm.Offer) { o.Segments = []string{"gold"} }), `segment "gold" does not exist`},
 		{"bad status", mk(func(o *crm.Offer) { o.Status = "live" }), "status"},
 		{"no template", mk(func(o *crm.Offer) { o.Templates = nil }), "at least one language"},
-		{"bad id", mk(func(o *crm.Offer) { o.ID = "Tết sale" }), "id may hold only"},
+		{"bad id", mk(func(o *crm.Offer) { o.ID = "Tết sale" }), "id: may hold only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -20,8 +20,10 @@ type CompiledOffer struct {
 // Languages the bot speaks.
 var Languages = []string{"vi", "en"}
 
-// CompileOffer validates an offer's shape, expression and templates. Errors
-// are EINVALID with the field, the line and the reason.
+// CompileOffer compiles an offer's expression and templates, refusing one
+// the engine cannot run. Errors are EINVALID with the field, the line and
+// the reason; CheckOffer is the complete check a save makes, every problem
+// tied to its field.
 func CompileOffer(o *Offer) (*CompiledOffer, error) {
 	if o.ID == "" {
 		return nil, Errorf(EINVALID, "offer: id is required")
@@ -80,30 +82,6 @@ func CompileOffer(o *Offer) (*CompiledOffer, error) {
 		co.details[lang] = t
 	}
 	return co, nil
-}
-
-// Validate compiles o and renders every template for a sample customer of
-// every target segment, so an offer that would fail in front of a customer
-// is refused before it is saved.
-func (co *CompiledOffer) Validate(segments []string, now time.Time) error {
-	segs := co.Segments
-	if len(segs) == 0 {
-		segs = segments
-	}
-	for _, s := range segs {
-		c := SampleCustomer(s, now)
-		for lang := range co.templates {
-			if _, err := co.renderWith(co.templates, lang, c, nil, now); err != nil {
-				return Errorf(EINVALID, "offer %s: segment %s: %v", co.ID, s, err)
-			}
-		}
-		for lang := range co.details {
-			if _, err := co.renderWith(co.details, lang, c, nil, now); err != nil {
-				return Errorf(EINVALID, "offer %s: segment %s: %v", co.ID, s, err)
-			}
-		}
-	}
-	return nil
 }
 
 // SampleCustomer returns a made-up customer of a segment for previews and

@@ -2,7 +2,6 @@ package crm
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"time"
 
@@ -14,10 +13,10 @@ type OffersFile struct {
 	Offers []*Offer `yaml:"offers"`
 }
 
-// ParseOffers reads an offers file and validates every offer (shape,
-// eligibility, templates rendered for a sample customer of each target
-// segment). It returns every problem found, not just the first, so an
-// import changes nothing unless the whole file is right.
+// ParseOffers reads an offers file and checks every offer as ValidateOffer
+// does. It returns every problem found, not just the first, as an
+// *InvalidOfferError naming the file and each problem's offer, so an import
+// changes nothing unless the whole file is right.
 func ParseOffers(file string, data []byte, segments []string, now time.Time) ([]*Offer, error) {
 	var f OffersFile
 	dec := yaml.NewDecoder(bytes.NewReader(data))
@@ -25,44 +24,36 @@ func ParseOffers(file string, data []byte, segments []string, now time.Time) ([]
 	if err := dec.Decode(&f); err != nil {
 		return nil, Errorf(EINVALID, "%s: %v", file, err)
 	}
-	var errs []error
+	var probs []Problem
 	seen := map[string]bool{}
 	for i, o := range f.Offers {
 		if o == nil {
-			errs = append(errs, fmt.Errorf("offer #%d is empty", i+1))
+			probs = append(probs, Problem{Offer: fmt.Sprintf("#%d", i+1), Field: "offer", Message: "is empty"})
 			continue
 		}
 		if seen[o.ID] {
-			errs = append(errs, fmt.Errorf("offer %s: defined twice", o.ID))
+			probs = append(probs, Problem{Offer: o.ID, Field: "id", Message: "defined twice"})
 			continue
 		}
 		seen[o.ID] = true
-		if err := ValidateOffer(o, segments, now); err != nil {
-			errs = append(errs, errors.New(ErrorMessage(err)))
+		for _, p := range checkOffer(o, segments, nil, now, false) {
+			p.Offer = o.ID
+			probs = append(probs, p)
 		}
 	}
-	if len(errs) > 0 {
-		return nil, Errorf(EINVALID, "%s: %v", file, errors.Join(errs...))
+	if len(probs) > 0 {
+		return nil, &InvalidOfferError{File: file, Problems: probs}
 	}
 	return f.Offers, nil
 }
 
-// ValidateOffer checks an offer completely before it may be saved: it
-// compiles, its target segments exist, and every template renders for a
-// sample customer of every target segment.
+// ValidateOffer checks an offer read from a file: CheckOffer without
+// products, and without refusing an active offer that has already ended
+// (a file read at every start outlives its dates; a save refuses it). The
+// error is an *InvalidOfferError listing every problem, or nil.
 func ValidateOffer(o *Offer, segments []string, now time.Time) error {
-	co, err := CompileOffer(o)
-	if err != nil {
-		return err
+	if probs := checkOffer(o, segments, nil, now, false); len(probs) > 0 {
+		return &InvalidOfferError{ID: o.ID, Problems: probs}
 	}
-	known := map[string]bool{}
-	for _, s := range segments {
-		known[s] = true
-	}
-	for _, s := range o.Segments {
-		if len(segments) > 0 && !known[s] {
-			return Errorf(EINVALID, "offer %s: segment %q does not exist", o.ID, s)
-		}
-	}
-	return co.Validate(segments, now)
+	return nil
 }

@@ -2,9 +2,7 @@ package crm
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -200,6 +198,7 @@ func (e *TemplateLimitError) Error() string { return e.Reason }
 // no reflection.
 type Template struct {
 	t     *template.Template // rewritten once when parsed
+	src   string             // the text, to place errors in it
 	marks []byte             // mark i is the empty slice marks[i:i]
 	kinds []markKind         // what mark i counts
 	lines []int              // the line of the loop or template of mark i
@@ -269,9 +268,9 @@ func (r *render) mark(i int) error {
 func ParseTemplate(name, src string) (*Template, error) {
 	t, err := template.New(name).Funcs(TemplateFuncs).Option("missingkey=error").Parse(src)
 	if err != nil {
-		return nil, err
+		return nil, parseError(name, err)
 	}
-	tpl := &Template{t: t}
+	tpl := &Template{t: t, src: src}
 	var nodes []*parse.TextNode
 	add := func(kind markKind, pos parse.Pos) *parse.TextNode {
 		n := &parse.TextNode{NodeType: parse.NodeText, Pos: pos}
@@ -354,7 +353,7 @@ func (t *Template) Render(data TemplateData) (string, error) {
 	}
 	t.pool.Put(r)
 	if err != nil {
-		return "", t.limitError(err)
+		return "", t.renderError(err)
 	}
 	return text, nil
 }
@@ -362,26 +361,6 @@ func (t *Template) Render(data TemplateData) (string, error) {
 // RenderTemplate executes t on data within the bounds.
 func RenderTemplate(t *Template, data TemplateData) (string, error) {
 	return t.Render(data)
-}
-
-// execLocation finds "name:line:col" in a text/template execution error.
-var execLocation = regexp.MustCompile(`^template: ([^:]+:\d+:\d+): `)
-
-// limitError rewrites an error that a bound stopped into "template:
-// name:line:col: reason" (the location when text/template gave one), still
-// wrapping the *TemplateLimitError; other errors are returned as they are.
-func (t *Template) limitError(err error) error {
-	var lim *TemplateLimitError
-	if !errors.As(err, &lim) {
-		return err
-	}
-	loc := t.t.Name()
-	if m := execLocation.FindStringSubmatch(err.Error()); m != nil {
-		loc = m[1]
-	} else if lim.Line > 0 {
-		loc += ":" + strconv.Itoa(lim.Line)
-	}
-	return fmt.Errorf("template: %s: %w", loc, lim)
 }
 
 // boundedText refuses a helper's result longer than MaxTemplateOutput.

@@ -121,7 +121,7 @@ func TestTemplateWithinBounds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := &crm.Offer{ID: "ok", Status: crm.OfferDraft, Code: "X1", Templates: map[string]string{"vi": tt.src}}
+			o := &crm.Offer{ID: "ok", Name: "OK", Status: crm.OfferDraft, Code: "X1", Templates: map[string]string{"vi": tt.src}}
 			if err := crm.ValidateOffer(o, []string{crm.SegmentNew}, now); err != nil {
 				t.Fatalf("validate: %v", err)
 			}

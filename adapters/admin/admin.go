@@ -537,8 +537,9 @@ type errorBody struct {
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
-	// Problems lists every reason an offer was refused, by field.
-	Problems []bot.OfferProblem `json:"problems,omitempty"`
+	// Problems lists every reason an offer (or each offer of a file) was
+	// refused, by field, with its line and column.
+	Problems []crm.Problem `json:"problems,omitempty"`
 }
 
 // methodNotAllowed is a known path asked with a method it does not take: 405.
@@ -592,7 +593,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		s.log.Error("admin api", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	d := errorDetail{Code: code, Message: crm.ErrorMessage(err)}
-	var inv *bot.InvalidOfferError
+	var inv *crm.InvalidOfferError
 	if errors.As(err, &inv) {
 		d.Problems = inv.Problems
 	}

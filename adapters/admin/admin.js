@@ -146,6 +146,13 @@ function toLocalInput(s) {
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+// problemText is a problem as the server checked it (crm.Problem), shown
+// next to its field: "line 2, column 5: (sample vip customer) reason".
+function problemText(p) {
+  return (p.line ? `line ${p.line}${p.column ? ', column ' + p.column : ''}: ` : '') +
+    (p.segment ? `(sample ${p.segment} customer) ` : '') + p.message;
+}
+
 function field(name, label, input, hint) {
   return h('div', {class: 'field', 'data-field': name},
     h('label', {}, label, hint ? h('small', {}, ' ' + hint) : null, input),
@@ -284,9 +291,7 @@ async function showEditor(id) {
       let f = p.field;
       if (!document.getElementById('err-' + f)) f = 'offer';
       const e = document.getElementById('err-' + f);
-      const where = (p.line ? `line ${p.line}${p.column ? ', column ' + p.column : ''}: ` : '') +
-        (p.segment ? `(sample ${p.segment} customer) ` : '');
-      const text = (f === 'offer' ? p.field + ': ' : '') + where + p.message;
+      const text = (f === 'offer' ? p.field + ': ' : '') + problemText(p);
       e.textContent = e.textContent ? e.textContent + '\n' + text : text;
       const inp = document.getElementById('f-' + f);
       if (inp) inp.classList.add('invalid');
@@ -312,7 +317,7 @@ async function showEditor(id) {
           ' · segment ' + p.customer.segment + ' · ' + (p.eligible ? 'would be shown now' : 'not shown now (status, segment, validity or eligibility)')),
         ...p.texts.map((t) => h('div', {class: 'lang', 'data-lang': t.lang},
           h('div', {class: 'tag'}, t.lang + (t.fallback ? ' (no ' + t.lang + ' template: uses ' + t.fallback + ')' : '')),
-          t.error ? h('div', {class: 'err'}, t.error.field + (t.error.line ? ' line ' + t.error.line : '') + ': ' + t.error.message) : null,
+          t.error ? h('div', {class: 'err'}, t.error.field + ': ' + problemText(t.error)) : null,
           t.text ? h('div', {class: 'bubble', id: 'preview-' + t.lang}, t.text) : null,
           t.details ? h('div', {class: 'details'}, 'ℹ️ ' + t.details) : null,
           h('div', {class: 'btns'}, t.buttons.map((b) => h('span', {}, b.label))))));

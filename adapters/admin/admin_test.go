@@ -516,6 +516,20 @@ func TestImportExportBackup(t *testing.T) {
 	if e.getOffer("vip-care").Code != "VIP15" {
 		t.Fatal("a refused import changed an offer")
 	}
+	// Each problem of a refused file names its offer and field, as a save's do.
+	er = apiError{}
+	bad = strings.Replace(changed, "cap_days: 14", "cap_days: -14", 1)
+	bad = strings.Replace(bad, "{{.FirstName}} ơi, là khách VIP", "{{.FirstName}} ơi,\\nlà {{.Tier}} VIP", 1)
+	if st := e.call("POST", "/api/admin/import?dry_run=1", bad, &er); st != 422 || er.Error.Code != "invalid" {
+		t.Fatalf("bad file: %d %+v", st, er)
+	}
+	if p := er.Error.Problems; len(p) != 2 || p[0].Offer != "loyal-points" || p[0].Field != "cap_days" ||
+		p[1].Offer != "vip-care" || p[1].Field != "templates.vi" || p[1].Line != 2 || !strings.Contains(p[1].Message, "no field .Tier") {
+		t.Fatalf("problems of a bad file = %#v", p)
+	}
+	if msg := er.Error.Message; !strings.Contains(msg, "offer loyal-points: cap_days: must not be negative") || !strings.Contains(msg, "offer vip-care: templates.vi line 2") {
+		t.Fatalf("message of a bad file = %q", msg)
+	}
 	if st := e.call("POST", "/api/admin/import", changed, &rep); st != 200 || rep.DryRun || strings.Join(rep.Updated, ",") != "vip-care" {
 		t.Fatalf("import: %d %+v", st, rep)
 	}

@@ -276,7 +276,9 @@ func TestInboundEvents(t *testing.T) {
 				t.Fatal("no customer")
 			}
 			var its []*crm.Interaction
-			e.db.View(context.Background(), func(tx crm.Tx) error { its, _ = tx.Interactions(c.ID, 0, 0); return nil })
+			if err := e.db.View(context.Background(), func(tx crm.Tx) error { its, _ = tx.Interactions(c.ID, 0, 0); return nil }); err != nil {
+				t.Fatal(err)
+			}
 			if its[0].Kind != tt.kind {
 				t.Fatalf("logged as %s, want %s", its[0].Kind, tt.kind)
 			}
@@ -300,7 +302,9 @@ func TestInboundEvents(t *testing.T) {
 			t.Fatalf("redelivery sent %d more", got-n)
 		}
 		var its []*crm.Interaction
-		e.db.View(context.Background(), func(tx crm.Tx) error { its, _ = tx.Interactions(e.customer(psid).ID, 0, 0); return nil })
+		if err := e.db.View(context.Background(), func(tx crm.Tx) error { its, _ = tx.Interactions(e.customer(psid).ID, 0, 0); return nil }); err != nil {
+			t.Fatal(err)
+		}
 		var in []string
 		for _, it := range its {
 			if it.Direction == crm.Inbound {
@@ -392,7 +396,9 @@ func TestWindow(t *testing.T) {
 			defer cancel()
 			e.disp.Flush(fctx)
 			var got *crm.OutboxItem
-			e.db.View(ctx, func(tx crm.Tx) error { got, _ = tx.OutboxItem(ob.ID); return nil })
+			if err := e.db.View(ctx, func(tx crm.Tx) error { got, _ = tx.OutboxItem(ob.ID); return nil }); err != nil {
+				t.Fatal(err)
+			}
 			sent := e.sentTo(psid)
 			if human {
 				if got.Status != crm.OutboxSent || sent[len(sent)-1].Tag != "HUMAN_AGENT" || sent[len(sent)-1].MessagingType != "MESSAGE_TAG" {
@@ -542,7 +548,9 @@ func TestWebhookIDsAsStringsOrNumbers(t *testing.T) {
 				t.Fatalf("%s answered: %v, want %v", tc.psid, got, tc.answered)
 			}
 			var its []*crm.Interaction
-			e.db.View(context.Background(), func(tx crm.Tx) error { its, _ = tx.Interactions(c.ID, 0, 0); return nil })
+			if err := e.db.View(context.Background(), func(tx crm.Tx) error { its, _ = tx.Interactions(c.ID, 0, 0); return nil }); err != nil {
+				t.Fatal(err)
+			}
 			if !its[0].Time.Equal(tc.at) {
 				t.Fatalf("logged at %v, want the event's timestamp %v", its[0].Time, tc.at)
 			}

@@ -15,8 +15,9 @@ import (
 func (a *Adapter) runSocket() {
 	go func() {
 		defer a.workers.Done()
-		err := a.sock.RunContext(a.ctx)
-		if err != nil && !errors.Is(err, context.Canceled) {
+		// RunContext always ends with an error: the context's when we
+		// closed, another when the library gave up.
+		if err := a.sock.RunContext(a.ctx); !errors.Is(err, context.Canceled) {
 			a.log.Error("slack socket mode stopped", "err", err)
 		}
 	}()

@@ -223,7 +223,7 @@ func (m *bench) benchTelegramMode(ctx context.Context, o benchOptions, core, nar
 			return telegramRun{}, err
 		}
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go hs.Serve(ln)
+		go func() { _ = hs.Serve(ln) }()
 		defer hs.Close()
 		if err := a.Open(ctx); err != nil {
 			return telegramRun{}, err
@@ -233,7 +233,12 @@ func (m *bench) benchTelegramMode(ctx context.Context, o benchOptions, core, nar
 		go func() {
 			done <- srv.ServeWebhook(dctx, "http://"+ln.Addr().String()+telegram.WebhookPath, 50*time.Millisecond)
 		}()
-		defer func() { stop(); <-done }()
+		defer func() {
+			stop()
+			if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+				fmt.Fprintln(m.Stderr, "idicbot-bench: the fake server's webhook delivery:", err)
+			}
+		}()
 	} else if err := a.Open(ctx); err != nil {
 		return telegramRun{}, err
 	}

@@ -355,7 +355,9 @@ func (m *Main) serve(ctx context.Context) error {
 	for i, p := range m.parts {
 		if err := p.start(runCtx); err != nil {
 			for j := i - 1; j >= 0; j-- {
-				m.parts[j].stop()
+				if err := m.parts[j].stop(); err != nil {
+					m.Log.Warn("stop after a failed start", "part", m.parts[j].name, "err", err)
+				}
 			}
 			m.parts = nil
 			cancel()

@@ -210,7 +210,9 @@ func TestConfigErrors(t *testing.T) {
 		{"bad language", "default_language: fr\n", "default_language"},
 		{"bad segments file", "segments_file: segs.yaml\n", `segment "vip"`},
 	}
-	os.WriteFile(filepath.Join(dir, "segs.yaml"), []byte("segments:\n  - name: vip\n    rule: 'total_spent >>'\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "segs.yaml"), []byte("segments:\n  - name: vip\n    rule: 'total_spent >>'\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, tt.name+".yaml")

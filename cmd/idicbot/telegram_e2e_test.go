@@ -342,7 +342,7 @@ func TestTelegram(t *testing.T) {
 		if st := c.Offers[offerID]; st == nil || st.Accepted != 1 || c.Stats.OffersTaken != 1 {
 			t.Fatalf("offer %s stats %+v (taken %d), want accepted once", offerID, st, c.Stats.OffersTaken)
 		}
-		c = s.settled(lan, 2)
+		s.settled(lan, 2)
 		sent = sentTo(srv, lan.ID)
 		reply := sent[len(sent)-1]
 		if !strings.Contains(reply.Text, "đã ghi nhận ưu đãi") {

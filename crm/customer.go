@@ -42,7 +42,8 @@ func (i Identity) Key() string { return IdentityKey(i.Channel, i.UserID) }
 // IdentityKey returns the identity index key for a channel user id.
 func IdentityKey(ch Channel, userID string) string { return string(ch) + ":" + userID }
 
-// Segment assignment, with the rule that made it and since when.
+// SegmentAssignment is a customer's segment, with the rule that made it and
+// since when.
 type SegmentAssignment struct {
 	Name  string    `json:"name"`
 	Rule  string    `json:"rule"`

@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
@@ -63,7 +63,7 @@ func openChecked(t *testing.T, path string) *checkedDB {
 func (db *checkedDB) check(t *testing.T) {
 	t.Helper()
 	problems, err := db.Check(context.Background())
-	if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 		return
 	} else if err != nil {
 		t.Errorf("check: %v", err)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/idicbot/idicbot/crm"
 )
@@ -50,7 +51,7 @@ func mustCheck(tb testing.TB, db *DB) {
 	tb.Helper()
 	problems, err := db.Check(context.Background())
 	if err != nil {
-		if errors.Is(err, bbolt.ErrDatabaseNotOpen) {
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
 			return // the test closed it
 		}
 		tb.Errorf("check: %v", err)

@@ -190,14 +190,14 @@ func TestPagesPerCommit(t *testing.T) {
 	// beside them).
 	if err := db.bolt.View(func(tx *bbolt.Tx) error {
 		n, size, big := 0, 0, 0
-		tx.Bucket(bktCustomers).ForEach(func(k, v []byte) error {
+		err := tx.Bucket(bktCustomers).ForEach(func(k, v []byte) error {
 			if len(k) == 8 {
 				n, size, big = n+1, size+len(v), max(big, len(v))
 			}
 			return nil
 		})
 		t.Logf("customer records: %d, %d bytes on average, largest %d", n, size/max(1, n), big)
-		return nil
+		return err
 	}); err != nil {
 		t.Fatal(err)
 	}

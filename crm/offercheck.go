@@ -30,13 +30,16 @@ type Problem struct {
 	Message string `json:"message"`
 }
 
-// String is the problem in one line: "templates.vi line 2 (sample vip
-// customer): reason".
+// String is the problem in one line: "templates.vi line 2, column 6
+// (sample vip customer): reason".
 func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.Field)
 	if p.Line > 0 {
 		fmt.Fprintf(&b, " line %d", p.Line)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, ", column %d", p.Column)
+		}
 	}
 	if p.Segment != "" {
 		fmt.Fprintf(&b, " (sample %s customer)", p.Segment)

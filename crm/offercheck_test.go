@@ -133,7 +133,7 @@ func TestInvalidOfferError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	if got, want := crm.ErrorMessage(err), "offer x: cap_days: must not be negative (0: no waiting time between shows); "+
-		"templates.vi line 1 (sample new customer): there is no field .Nope"; !strings.HasPrefix(got, want) {
+		"templates.vi line 1, column 3 (sample new customer): there is no field .Nope"; !strings.HasPrefix(got, want) {
 		t.Fatalf("message = %q, want %q…", got, want)
 	}
 

@@ -159,7 +159,7 @@ func (a *Adapter) offerSetStatus(ctx context.Context, id, status, user string) (
 	}
 	saved, err := a.core.SetOfferStatus(ctx, id, status, agentOf(user), bot.OriginSlack)
 	if err != nil {
-		var inv *bot.InvalidOfferError
+		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {
 			a.log.Info("slack: offer activation refused", "offer", id, "user", user, "problems", len(inv.Problems))
 			return problemsReply(fmt.Sprintf("⚠️ Offer `%s` was *not* activated; it stays %s. Fix this first (`/crm offer edit %s`, or the admin page), then activate it again:",
@@ -176,7 +176,7 @@ func (a *Adapter) offerSetStatus(ctx context.Context, id, status, user string) (
 	return r, false, err
 }
 
-func problemsReply(title string, probs []bot.OfferProblem) *Reply {
+func problemsReply(title string, probs []crm.Problem) *Reply {
 	lines := make([]string, 0, len(probs))
 	for _, p := range probs {
 		lines = append(lines, "• "+escape(p.String()))
@@ -500,7 +500,7 @@ func renderOfferPreview(o *crm.Offer, previews []*bot.OfferPreview) *Reply {
 
 // problemText is a problem as shown next to a template field:
 // "line 2: reason".
-func problemText(p bot.OfferProblem) string {
+func problemText(p crm.Problem) string {
 	s := p.Message
 	if p.Line > 0 {
 		s = fmt.Sprintf("line %d: %s", p.Line, p.Message)
@@ -630,7 +630,7 @@ func (a *Adapter) offerSubmit(ctx context.Context, cb slackapi.InteractionCallba
 	}
 	saved, err := a.core.SaveOffer(ctx, &next, md.Version, agentOf(user), bot.OriginSlack)
 	if err != nil {
-		var inv *bot.InvalidOfferError
+		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {
 			return slackapi.NewErrorsViewSubmissionResponse(problemErrors(inv.Problems, cur.Offer))
 		}
@@ -656,7 +656,7 @@ func (a *Adapter) offerSubmit(ctx context.Context, cb slackapi.InteractionCallba
 // problemErrors maps validation problems to the editor's input blocks: a
 // template's problem goes under that language's field as "line N: reason";
 // anything else goes under the first field, named.
-func problemErrors(probs []bot.OfferProblem, o *crm.Offer) map[string]string {
+func problemErrors(probs []crm.Problem, o *crm.Offer) map[string]string {
 	first := OfferTemplateBlock + crm.Languages[0]
 	out := map[string]string{}
 	langs := offerLangs(o)

@@ -89,6 +89,10 @@ func (m *Main) importOffers(ctx context.Context, args []string) error {
 	}
 	rep, err := m.Core.ImportOffers(ctx, name, data, *dry, who+" (cli)")
 	if err != nil {
+		var inv *crm.InvalidOfferError
+		if errors.As(err, &inv) {
+			return fmt.Errorf("offers import: nothing changed; %s has %d problem(s):\n%s", name, len(inv.Problems), problemLines(inv.Problems))
+		}
 		if crm.ErrorCode(err) == crm.EINVALID {
 			return fmt.Errorf("offers import: nothing changed:\n%s", crm.ErrorMessage(err))
 		}
@@ -109,4 +113,17 @@ func (m *Main) importOffers(ctx context.Context, args []string) error {
 		fmt.Fprintf(m.Stdout, "offers not in the file are kept as they are: %s\n", strings.Join(rep.Kept, ", "))
 	}
 	return nil
+}
+
+// problemLines lists problems one a line, each under its offer: "  offer
+// vip-care: templates.vi line 2, column 6 (sample vip customer): reason".
+func problemLines(probs []crm.Problem) string {
+	lines := make([]string, len(probs))
+	for i, p := range probs {
+		lines[i] = "  " + p.String()
+		if p.Offer != "" {
+			lines[i] = "  offer " + p.Offer + ": " + p.String()
+		}
+	}
+	return strings.Join(lines, "\n")
 }

@@ -83,6 +83,15 @@ func TestOffersExportImport(t *testing.T) {
 	if out, _ := runOffersCmd(t, dir, "export"); !strings.Contains(out, "code: WELCOME10") {
 		t.Fatal("a refused import changed the offers")
 	}
+	// Every problem on a line of its own, under its offer, with its place.
+	write(strings.Replace(strings.Replace(changed, "cap_days: 30", "cap_days: -30", 1), "Chào mừng {{.FirstName}}!", "Chào mừng {{.Nick}}!", 1))
+	_, err = runOffersCmd(t, dir, "import", file, "--dry-run")
+	want := "offers import: nothing changed; offers.yaml has 2 problem(s):\n" +
+		"  offer birthday: cap_days: must not be negative (0: no waiting time between shows)\n" +
+		"  offer welcome-new: templates.vi line 1, column 15 (sample new customer): there is no field .Nick (fields: "
+	if err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Fatalf("bad file: %v\nwant: %s…", err, want)
+	}
 
 	write(changed)
 	got, err = runOffersCmd(t, dir, "import", "--dry-run=false", file)

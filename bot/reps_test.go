@@ -265,7 +265,9 @@ func TestRepNotesAndTags(t *testing.T) {
 	if len(cu.Notes) != 1 {
 		t.Fatalf("a replayed note was added: %+v", cu.Notes)
 	}
-	cu, _ = e.core.AddNote(ctx, ids["anh"], "slack:U2", "gọi lại sau 6 giờ")
+	if _, err := e.core.AddNote(ctx, ids["anh"], "slack:U2", "gọi lại sau 6 giờ"); err != nil {
+		t.Fatal(err)
+	}
 	e.clock.Add(20 * time.Minute)
 	cu, _ = e.core.AddNote(ctx, ids["anh"], "slack:U1", "gọi lại sau 6 giờ")
 	if len(cu.Notes) != 3 {

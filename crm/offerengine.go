@@ -227,7 +227,7 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// Catalogue of compiled offers, the set the core selects from.
+// OfferSet is the catalogue of compiled offers, the set the core selects from.
 type OfferSet struct {
 	Offers []*CompiledOffer
 }
@@ -294,7 +294,7 @@ func (s *OfferSet) Select(c *Customer, now time.Time, ignoreCap bool) *CompiledO
 	return nil
 }
 
-// RecordShown notes on c that offer id was shown at now.
+// RecordOfferShown notes on c that offer id was shown at now.
 func (c *Customer) RecordOfferShown(id string, now time.Time) {
 	if c.Offers == nil {
 		c.Offers = map[string]*OfferStat{}

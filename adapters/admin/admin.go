@@ -14,6 +14,7 @@
 package admin
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -37,6 +38,39 @@ import (
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
+
+// Core is what the admin needs of the conversation core: offer
+// administration, segment rules and the reps' customer search. It is
+// defined here, where it is used; *bot.Core implements it.
+type Core interface {
+	OfferAdmin
+	SegmentRules
+	FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error)
+}
+
+// OfferAdmin creates, edits, previews and versions offer templates.
+type OfferAdmin interface {
+	ListOffers(ctx context.Context) ([]*bot.OfferView, error)
+	GetOffer(ctx context.Context, id string) (*bot.OfferView, error)
+	OfferHistory(ctx context.Context, id string) ([]*bot.OfferVersion, error)
+	SaveOffer(ctx context.Context, o *crm.Offer, expectedVersion int, who, origin string) (*crm.Offer, error)
+	SetOfferStatus(ctx context.Context, id, status, who, origin string) (*crm.Offer, error)
+	Rollback(ctx context.Context, id string, version int, who, origin string) (*crm.Offer, error)
+	DiffOffer(ctx context.Context, id string, from, to int) (*bot.OfferDiff, error)
+	PreviewOffer(ctx context.Context, o *crm.Offer, customerID crm.ID, segment string) (*bot.OfferPreview, error)
+	ExportOffers(ctx context.Context) ([]byte, error)
+	ImportOffers(ctx context.Context, name string, data []byte, dryRun bool, who string) (*bot.OfferImportReport, error)
+}
+
+// SegmentRules lists, previews and saves the segment rules.
+type SegmentRules interface {
+	SegmentList(ctx context.Context) ([]*bot.SegmentInfo, error)
+	SegmentHistory(ctx context.Context) ([]bot.SegmentRuleChange, error)
+	PreviewSegmentRule(ctx context.Context, name, rule string) (*bot.SegmentPreview, error)
+	SaveSegmentRule(ctx context.Context, name, rule, expectedRule, who, origin string) (*bot.SegmentSave, error)
+}
+
+var _ Core = (*bot.Core)(nil)
 
 // TokenEnv is the environment variable holding the admin token.
 const TokenEnv = "IDICBOT_ADMIN_TOKEN"
@@ -89,7 +123,7 @@ type Options struct {
 
 // Server serves the admin page and API for a core.
 type Server struct {
-	core   *bot.Core
+	core   Core
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
@@ -115,7 +149,7 @@ var assets embed.FS
 var pages = template.Must(template.ParseFS(assets, "page.html"))
 
 // New returns a Server. It starts nothing.
-func New(core *bot.Core, opts Options) *Server {
+func New(core Core, opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}

@@ -259,8 +259,8 @@ type customerHit struct {
 	Language string `json:"language,omitempty"`
 }
 
-// customers finds customers to preview an offer for: ?q= is an id, a
-// phone number or words of the name.
+// customers finds customers to preview an offer for: ?q= as reps search
+// (bot's FindCustomers).
 func (s *Server) customers(w http.ResponseWriter, r *http.Request, _ caller) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	hits := []customerHit{}
@@ -268,35 +268,15 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request, _ caller) err
 		writeJSON(w, http.StatusOK, map[string]any{"customers": hits})
 		return nil
 	}
-	var found []*crm.Customer
-	err := s.core.Store().View(r.Context(), func(tx crm.Tx) error {
-		found = found[:0]
-		if n, err := strconv.ParseUint(strings.TrimPrefix(q, "#"), 10, 64); err == nil && len(q) < 9 {
-			cu, err := tx.Customer(crm.ID(n))
-			if err == nil {
-				found = append(found, cu)
-			} else if crm.ErrorCode(err) != crm.ENOTFOUND {
-				return err
-			}
-		}
-		if p, err := crm.NormalizePhone(q); err == nil && p != "" {
-			cu, err := tx.FindCustomerByPhone(p)
-			if err != nil {
-				return err
-			}
-			if cu != nil {
-				found = append(found, cu)
-			}
-		}
-		byName, err := tx.FindCustomersByName(q, 20)
-		if err != nil {
+	// The reps' search, one syntax everywhere: an id, a phone (the customer
+	// who holds it, then those who typed it), an email, @username or words
+	// of a name.
+	found, err := s.core.FindCustomers(r.Context(), q)
+	if err != nil {
+		if crm.ErrorCode(err) != crm.EINVALID {
 			return err
 		}
-		found = append(found, byName...)
-		return nil
-	})
-	if err != nil {
-		return err
+		found = nil // not a phone or email after all: nothing matches
 	}
 	seen := map[crm.ID]bool{}
 	for _, cu := range found {

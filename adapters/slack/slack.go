@@ -172,7 +172,7 @@ type Reply struct {
 
 // Adapter is the Slack side: router, handoff worker, Socket Mode loop.
 type Adapter struct {
-	core *bot.Core
+	core Core
 	opts Options
 	log  *slog.Logger
 	api  *slackapi.Client
@@ -214,7 +214,7 @@ var _ bot.EventSink = (*Adapter)(nil)
 type job func(ctx context.Context)
 
 // New checks the options and builds an Adapter. It does no I/O.
-func New(core *bot.Core, opts Options) (*Adapter, error) {
+func New(core Core, opts Options) (*Adapter, error) {
 	if core == nil {
 		return nil, errors.New("slack: nil core")
 	}

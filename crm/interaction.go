@@ -79,8 +79,22 @@ const (
 	OutboxCancelled = "cancelled"
 )
 
+// Outbox priorities: a store hands out items with a lower priority first,
+// so a live reply never waits behind anything sent on the shop's own
+// initiative. A store keeps priorities from 0 to 255.
+const (
+	PriorityReply     = 0
+	PriorityProactive = 10
+)
+
 // OutboxItem is a reply waiting to leave through a channel. Replies leave only
 // through the outbox, so a crash after the commit never loses one.
+//
+// The outbox is also a scheduler: an item is not handed out before Due (zero:
+// at once), lower Priority first, and a sender claims it with a lease
+// (LeaseOwner until LeaseUntil) so that no other process sends it meanwhile;
+// an expired lease lets another sender take it. Saving the item with a
+// status other than pending clears the lease.
 type OutboxItem struct {
 	ID            ID        `json:"id"`
 	CustomerID    ID        `json:"customer_id"`
@@ -98,6 +112,10 @@ type OutboxItem struct {
 	LastError     string    `json:"last_error,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	SentAt        time.Time `json:"sent_at,omitzero"`
+	Priority      int       `json:"priority,omitzero"`
+	Due           time.Time `json:"due,omitzero"`
+	LeaseOwner    string    `json:"lease_owner,omitempty"`
+	LeaseUntil    time.Time `json:"lease_until,omitzero"`
 }
 
 // SegmentChange records a customer moving between segments.

@@ -84,13 +84,36 @@ type Tx interface {
 	// SegmentChanges calls fn for changes at or after since, oldest first.
 	SegmentChanges(since time.Time, fn func(*SegmentChange) error) error
 
-	// EnqueueOutbox assigns an id and stores a pending item.
+	// EnqueueOutbox assigns an id and stores a pending item. An item with a
+	// LeaseOwner is stored leased to it until LeaseUntil: the process that
+	// will send it claims it in the transaction that creates it. A Priority
+	// outside 0–255 is EINVALID.
 	EnqueueOutbox(it *OutboxItem) error
+	// PutOutbox saves an item's delivery state. A pending item keeps the
+	// Priority, Due and lease it is saved with; any other status takes the
+	// item out of the pending set and clears its lease.
 	PutOutbox(it *OutboxItem) error
 	OutboxItem(id ID) (*OutboxItem, error)
-	// PendingOutbox calls fn for pending items in id order.
+	// PendingOutbox calls fn for pending items in id order, leased or not.
 	PendingOutbox(fn func(*OutboxItem) error) error
 	OutboxDepth() (int64, error)
+	// ClaimOutbox leases to owner, until now+lease, at most max pending
+	// items that are due at now (Due zero or not after now) and not leased
+	// (or whose lease ended by now, whoever held it), and returns them:
+	// lower Priority first, then earlier Due (zero first), then lower id.
+	// An item owner holds on a lease that has not ended is not returned
+	// again. Two owners never get the same item from leases that overlap.
+	ClaimOutbox(owner string, now time.Time, lease time.Duration, max int) ([]*OutboxItem, error)
+	// RenewOutbox extends to until owner's leases on ids and returns the ids
+	// it still holds; an item no longer pending, or leased by another owner
+	// since owner's lease ended, is left out.
+	RenewOutbox(owner string, ids []ID, until time.Time) ([]ID, error)
+	// ReleaseOutbox ends owner's leases on ids: they stay pending, free for
+	// any sender. Items owner does not hold are left as they are.
+	ReleaseOutbox(owner string, ids []ID) error
+	// NextOutboxDue returns the earliest Due after now among pending items,
+	// or the zero time when none is due later.
+	NextOutboxDue(now time.Time) (time.Time, error)
 
 	// AddCounter adds delta to a named counter (for O(1) stats).
 	AddCounter(name string, delta int64) error

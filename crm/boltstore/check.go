@@ -3,6 +3,7 @@ package boltstore
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -19,7 +20,8 @@ const maxProblems = 100
 // Check verifies that every customer index and count agrees with the
 // customer records: identities, phones, emails, external ids, names,
 // usernames, typed claims, the segment index and the segment and customer
-// counts, and that merge redirects lead to a customer. It returns one line
+// counts, that merge redirects lead to a customer, and that the outbox's
+// pending set and claim index hold exactly the pending items. It returns one line
 // for each problem (at most maxProblems), none when the file is consistent.
 // It reads one snapshot and writes nothing.
 func (db *DB) Check(ctx context.Context) ([]string, error) {
@@ -132,6 +134,9 @@ func (c *checker) run(ctx context.Context) error {
 	}
 	c.counts(customers, segments)
 	c.redirects()
+	if err := c.outbox(ctx); err != nil {
+		return err
+	}
 	if c.more > 0 {
 		c.problems = append(c.problems, fmt.Sprintf("… and %d more problems", c.more))
 	}
@@ -229,4 +234,61 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// outbox checks that outbox_pending holds exactly the pending items, each
+// naming its own outbox_claim entry, and that outbox_claim holds nothing
+// else, with leases that read.
+func (c *checker) outbox(ctx context.Context) error {
+	items, states := c.tx.Bucket(bktOutbox), c.tx.Bucket(bktOutboxState)
+	pending, claim := c.tx.Bucket(bktOutboxPending), c.tx.Bucket(bktOutboxClaim)
+	err := items.ForEach(func(k, v []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var it crm.OutboxItem
+		if err := decodeOutboxItem(k, v, &it); err != nil {
+			c.addf("outbox item %d does not decode: %v", readID(k), err)
+			return nil
+		}
+		if s := states.Get(k); s != nil {
+			st, err := decodeOutboxState(k, s)
+			if err != nil {
+				c.addf("outbox item %d: delivery state does not decode: %v", readID(k), err)
+				return nil
+			}
+			it.Status = st.Status
+		}
+		if queued := pending.Get(k) != nil; queued != (it.Status == crm.OutboxPending) {
+			c.addf("outbox item %d is %s but the pending set says %v", readID(k), it.Status, queued)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	named := map[string]bool{}
+	_ = pending.ForEach(func(k, ck []byte) error {
+		id := readID(k)
+		switch {
+		case items.Get(k) == nil:
+			c.addf("outbox_pending holds %d, which is no outbox item", id)
+		case len(ck) != 17 || crm.ID(binary.BigEndian.Uint64(ck[9:])) != id:
+			c.addf("outbox_pending entry of %d names the claim key %x, not one of its own", id, ck)
+		case claim.Get(ck) == nil:
+			c.addf("outbox_claim lacks the entry %x of pending item %d", ck, id)
+		}
+		named[string(ck)] = true
+		return nil
+	})
+	_ = claim.ForEach(func(k, v []byte) error {
+		if !named[string(k)] {
+			c.addf("outbox_claim has an entry %x no pending item names", k)
+		}
+		if _, _, ok := readLease(v); !ok {
+			c.addf("outbox_claim entry %x holds a lease that does not read (%x)", k, v)
+		}
+		return nil
+	})
+	return nil
 }

@@ -33,10 +33,14 @@ import (
 const (
 	customerFormat    = 0x86
 	interactionFormat = 0x84
-	outboxFormat      = 0x85
+	outboxFormat      = 0x87
 	// customerFormatV1 is the customer layout before contact claims and
 	// one-time codes (schema 5): it still decodes, without them.
 	customerFormatV1 = 0x83
+	// outboxFormatV1 is the outbox item layout before priorities, due times
+	// and leases (schema 6): it still decodes, as priority 0, due at once
+	// and not leased.
+	outboxFormatV1 = 0x85
 )
 
 func encodeCustomer(c *crm.Customer) []byte {
@@ -305,13 +309,18 @@ func encodeOutboxItem(it *crm.OutboxItem) []byte {
 	e.str(it.LastError)
 	e.time(it.CreatedAt)
 	e.time(it.SentAt)
+	// Added with 0x87, so that the 0x85 layout above is a prefix of this one.
+	e.int(int64(it.Priority))
+	e.time(it.Due)
+	e.str(it.LeaseOwner)
+	e.time(it.LeaseUntil)
 	return e.b
 }
 
 // decodeOutboxItem reads an outbox item as queued (its delivery state is
 // kept apart): the binary form, or the JSON of older binaries.
 func decodeOutboxItem(key, data []byte, it *crm.OutboxItem) error {
-	if len(data) == 0 || data[0] != outboxFormat {
+	if len(data) == 0 || data[0] != outboxFormat && data[0] != outboxFormatV1 {
 		return decode(bktOutbox, key, data, it)
 	}
 	d := newBinDecoder(data)
@@ -331,6 +340,12 @@ func decodeOutboxItem(key, data []byte, it *crm.OutboxItem) error {
 	it.LastError = d.str("last error")
 	it.CreatedAt = d.time("created at")
 	it.SentAt = d.time("sent at")
+	if data[0] == outboxFormat {
+		it.Priority = d.int("priority")
+		it.Due = d.time("due")
+		it.LeaseOwner = d.str("lease owner")
+		it.LeaseUntil = d.time("lease until")
+	}
 	return d.done(bktOutbox, key, "outbox item")
 }
 

@@ -239,3 +239,26 @@ func BenchmarkCustomerCodec(b *testing.B) {
 		}
 	})
 }
+
+// An outbox item in the 0x85 layout (schema 6) still decodes: priority 0,
+// due at once, not leased.
+func TestOutboxItemV1Decodes(t *testing.T) {
+	at := time.Date(2026, 11, 30, 8, 0, 0, 123, time.UTC)
+	want := &crm.OutboxItem{ID: 3, CustomerID: 7, InteractionID: 10, Channel: crm.ChannelZalo, ChatID: "z1", UserID: "z1",
+		Text: "Chào bạn", Buttons: []crm.Button{{Label: "A", Payload: "a"}}, Status: crm.OutboxPending, Attempts: 2,
+		NextAttempt: at, LastError: "429", CreatedAt: at}
+	old := encodeOutboxItemV1(want)
+	if old[0] != 0x85 {
+		t.Fatalf("format byte %#x, want 0x85", old[0])
+	}
+	var got crm.OutboxItem
+	if err := decodeOutboxItem(idKey(3), old, &got); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := asJSON(t, want), asJSON(t, &got); a != b {
+		t.Fatalf("0x85 item decoded as\n%s\nwant\n%s", b, a)
+	}
+	if err := decodeOutboxItem(idKey(3), append(old, 0), &got); err == nil {
+		t.Fatal("a 0x85 item with a trailing byte decoded")
+	}
+}

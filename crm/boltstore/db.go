@@ -55,6 +55,7 @@
 package boltstore
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -500,7 +501,8 @@ func (db *DB) BackupFile(path string) (err error) {
 //	offer_events    seq → OfferEvent
 //	segment_changes time (unix ns, sign-flipped) + seq → SegmentChange
 //	outbox          id → OutboxItem
-//	outbox_pending  id → empty, present iff the item's status is pending
+//	outbox_pending  id → its outbox_claim key, present iff the item's status is pending
+//	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner
 //	counters        name → int64
 //
 // Interactions are logged by id alone, so each message appends to the last
@@ -543,6 +545,11 @@ var (
 	bktOutboxState    = []byte("outbox_state")
 	bktCounters       = []byte("counters")
 
+	// bktOutboxClaim holds the pending outbox items in the order senders
+	// claim them (priority, due time, id), each with its lease, so a claim
+	// reads the next items and the leases in flight, not every item.
+	bktOutboxClaim = []byte("outbox_claim")
+
 	// bktInteractionsV1 held interactions under customer id + interaction
 	// id up to schema version 1.
 	bktInteractionsV1 = []byte("interactions")
@@ -555,6 +562,7 @@ var allBuckets = [][]byte{
 	bktInteractions, bktSeen, bktOrders,
 	bktIdxOrderRef, bktOffers, bktOfferVersions, bktOfferEvents,
 	bktSegmentChanges, bktOutbox, bktOutboxPending, bktOutboxState, bktCounters, bktIdxClaim,
+	bktOutboxClaim,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -608,6 +616,40 @@ var migrations = []func(*bbolt.Tx) error{
 		_, err := tx.CreateBucketIfNotExists(bktIdxClaim)
 		return err
 	},
+	// 7: the outbox is a scheduler. Items carry a priority, a due time and
+	// a lease (outboxFormat 0x87; 0x85 still reads); outbox_claim orders
+	// the pending ones for claims and holds their leases, and each
+	// outbox_pending entry names its claim key. Items queued before are
+	// replies: priority 0, due at once, not leased.
+	migrateOutboxClaim,
+}
+
+func migrateOutboxClaim(tx *bbolt.Tx) error {
+	claim, err := tx.CreateBucketIfNotExists(bktOutboxClaim)
+	if err != nil {
+		return err
+	}
+	pending := tx.Bucket(bktOutboxPending)
+	var ids [][]byte
+	if err := pending.ForEach(func(k, _ []byte) error {
+		ids = append(ids, bytes.Clone(k))
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, k := range ids {
+		if len(k) != 8 {
+			return fmt.Errorf("outbox_pending: bad key %x", k)
+		}
+		ck := claimKey(0, time.Time{}, readID(k))
+		if err := pending.Put(k, ck); err != nil {
+			return err
+		}
+		if err := claim.Put(ck, nil); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion is the schema version this binary writes.

@@ -384,7 +384,7 @@ func (t *Tx) eraseOutbox(ids idSet) error {
 				return err
 			}
 		}
-		if err := t.pending(k, it.Status); err != nil {
+		if err := t.pending(k, it); err != nil {
 			return err
 		}
 	}

@@ -369,3 +369,56 @@ func openFromSchema(t *testing.T, v int, fill func(tx *bbolt.Tx) error) *DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// encodeOutboxItemV1 writes an item in the 0x85 layout of schema 6 (no
+// priority, due time or lease).
+func encodeOutboxItemV1(it *crm.OutboxItem) []byte {
+	v := *it
+	v.Priority, v.Due, v.LeaseOwner, v.LeaseUntil = 0, time.Time{}, "", time.Time{}
+	b := encodeOutboxItem(&v)
+	b = b[:len(b)-4] // the four zero fields 0x87 added, a byte each
+	b[0] = outboxFormatV1
+	return b
+}
+
+// A schema-6 file listed pending items with empty values and had no claim
+// index: after the move to schema 7 its pending items are replies due at
+// once, free to claim, in id order, and the file checks clean.
+func TestMigrate_V6OutboxClaims(t *testing.T) {
+	db := openFromSchema(t, 6, func(tx *bbolt.Tx) error {
+		for _, it := range []*crm.OutboxItem{
+			{ID: 1, CustomerID: 1, Text: "sent", Status: crm.OutboxSent, SentAt: testNow, CreatedAt: testNow},
+			{ID: 2, CustomerID: 1, Text: "waiting", Status: crm.OutboxPending, CreatedAt: testNow},
+			{ID: 3, CustomerID: 1, Text: "waiting too", Status: crm.OutboxPending, CreatedAt: testNow},
+		} {
+			if err := tx.Bucket(bktOutbox).Put(idKey(it.ID), encodeOutboxItemV1(it)); err != nil {
+				return err
+			}
+			if it.Status == crm.OutboxPending {
+				if err := tx.Bucket(bktOutboxPending).Put(idKey(it.ID), nil); err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bktOutbox).SetSequence(3)
+	})
+	if problems, err := db.Check(t.Context()); err != nil || len(problems) > 0 {
+		t.Fatalf("check after migration: %v, %v", problems, err)
+	}
+	var claimed []*crm.OutboxItem
+	update(t, db, func(tx crm.Tx) (err error) {
+		claimed, err = tx.ClaimOutbox("a", testNow, time.Minute, 10)
+		return err
+	})
+	if len(claimed) != 2 || claimed[0].Text != "waiting" || claimed[1].Text != "waiting too" ||
+		claimed[0].Priority != crm.PriorityReply || !claimed[0].Due.IsZero() || claimed[0].LeaseOwner != "a" {
+		t.Fatalf("claimed after migration: %+v", claimed)
+	}
+	view(t, db, func(tx crm.Tx) error {
+		it, err := tx.OutboxItem(1)
+		if err != nil || it.Status != crm.OutboxSent || it.Text != "sent" || it.LeaseOwner != "" {
+			t.Errorf("sent item after migration = %+v, %v", it, err)
+		}
+		return nil
+	})
+}

@@ -1144,6 +1144,9 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 	if it == nil {
 		return crm.Errorf(crm.EINVALID, "No outbox item.")
 	}
+	if err := checkPriority(it.Priority); err != nil {
+		return err
+	}
 	id, err := t.nextID(bktOutbox, it.ID)
 	if err != nil {
 		return err
@@ -1158,14 +1161,26 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 	return t.putOutbox(it)
 }
 
-// PutOutbox implements crm.Tx and keeps the pending set in step with Status.
-// An item is stored in two parts: what to send, written once when the item
-// is new, and its delivery state (status, attempts, errors, when sent),
-// written on every later save. Recording a send thus writes a few dozen
-// bytes instead of rewriting the item, whose full pages would split.
+func checkPriority(p int) error {
+	if p < 0 || p > 255 {
+		return crm.Errorf(crm.EINVALID, "Outbox priority %d is not between 0 and 255.", p)
+	}
+	return nil
+}
+
+// PutOutbox implements crm.Tx and keeps the pending set and the claim index
+// in step with Status. An item is stored in two parts: what to send,
+// written once when the item is new, and its delivery state (status,
+// attempts, errors, when sent), written on every later save. Recording a
+// send thus writes a few dozen bytes instead of rewriting the item, whose
+// full pages would split. A pending item's priority, due time and lease
+// live in its outbox_claim entry, which a save moves or rewrites.
 func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if it == nil || it.ID == 0 {
 		return crm.Errorf(crm.EINVALID, "Outbox item without id.")
+	}
+	if err := checkPriority(it.Priority); err != nil {
+		return err
 	}
 	if _, err := t.nextID(bktOutbox, it.ID); err != nil {
 		return err
@@ -1178,7 +1193,7 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if err := t.ops.put(bktOutboxState, k, encodeOutboxState(&st)); err != nil {
 		return err
 	}
-	return t.pending(k, it.Status)
+	return t.pending(k, it)
 }
 
 // outboxState is the part of an outbox item that changes after it is
@@ -1191,22 +1206,100 @@ type outboxState struct {
 	SentAt      time.Time `json:"sent_at,omitzero"`
 }
 
+// putOutbox stores a new item (nothing of it is stored yet).
 func (t *Tx) putOutbox(it *crm.OutboxItem) error {
 	k := idKey(it.ID)
 	if err := t.ops.put(bktOutbox, k, encodeOutboxItem(it)); err != nil {
 		return err
 	}
-	return t.pending(k, it.Status)
-}
-
-func (t *Tx) pending(k []byte, status string) error {
-	if status == crm.OutboxPending {
-		return t.ops.put(bktOutboxPending, k, nil)
+	if it.Status != crm.OutboxPending {
+		return nil
 	}
-	return t.ops.del(bktOutboxPending, k)
+	ck := claimKey(it.Priority, it.Due, it.ID)
+	if err := t.ops.put(bktOutboxPending, k, ck); err != nil {
+		return err
+	}
+	return t.ops.put(bktOutboxClaim, bytes.Clone(ck), leaseValue(it.LeaseOwner, it.LeaseUntil))
 }
 
-// OutboxItem implements crm.Tx.
+// pending keeps outbox_pending (id → claim key) and outbox_claim (claim key
+// → lease) in step with a saved item: a pending item is (re)placed at its
+// priority and due time with its lease, any other leaves both.
+func (t *Tx) pending(k []byte, it *crm.OutboxItem) error {
+	old := t.get(bktOutboxPending, k)
+	if it.Status != crm.OutboxPending {
+		if old == nil {
+			return nil
+		}
+		if err := t.ops.del(bktOutboxClaim, bytes.Clone(old)); err != nil {
+			return err
+		}
+		return t.ops.del(bktOutboxPending, k)
+	}
+	ck := claimKey(it.Priority, it.Due, it.ID)
+	if old != nil && !bytes.Equal(old, ck) {
+		if err := t.ops.del(bktOutboxClaim, bytes.Clone(old)); err != nil {
+			return err
+		}
+	}
+	if old == nil || !bytes.Equal(old, ck) {
+		if err := t.ops.put(bktOutboxPending, bytes.Clone(k), ck); err != nil {
+			return err
+		}
+	}
+	return t.ops.put(bktOutboxClaim, bytes.Clone(ck), leaseValue(it.LeaseOwner, it.LeaseUntil))
+}
+
+// claimKey is an outbox_claim key: priority (one byte), due time (8 bytes,
+// signed nanoseconds with the sign bit flipped; 0 for "at once"), id; so a
+// scan meets items in the order they are handed out.
+func claimKey(priority int, due time.Time, id crm.ID) []byte {
+	k := make([]byte, 17)
+	k[0] = byte(priority)
+	copy(k[1:9], dueBytes(due))
+	binary.BigEndian.PutUint64(k[9:], uint64(id))
+	return k
+}
+
+func dueBytes(due time.Time) []byte {
+	b := make([]byte, 8)
+	if !due.IsZero() {
+		binary.BigEndian.PutUint64(b, uint64(due.UnixNano())^(1<<63))
+	}
+	return b
+}
+
+func claimDue(ck []byte) time.Time {
+	n := binary.BigEndian.Uint64(ck[1:9])
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, int64(n^(1<<63))).UTC()
+}
+
+// leaseValue is an outbox_claim value: empty when free, else the end of the
+// lease (8 bytes, Unix nanoseconds) and the owner.
+func leaseValue(owner string, until time.Time) []byte {
+	if owner == "" {
+		return nil
+	}
+	v := make([]byte, 8, 8+len(owner))
+	binary.BigEndian.PutUint64(v, uint64(until.UnixNano()))
+	return append(v, owner...)
+}
+
+func readLease(v []byte) (owner string, until time.Time, ok bool) {
+	if len(v) == 0 {
+		return "", time.Time{}, true
+	}
+	if len(v) < 9 {
+		return "", time.Time{}, false
+	}
+	return string(v[8:]), time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), true
+}
+
+// OutboxItem implements crm.Tx. A pending item's priority, due time and
+// lease are those of its claim entry.
 func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 	k := idKey(id)
 	v := t.get(bktOutbox, k)
@@ -1224,6 +1317,22 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 		}
 		it.Status, it.Attempts, it.NextAttempt, it.LastError, it.SentAt = st.Status, st.Attempts, st.NextAttempt, st.LastError, st.SentAt
 	}
+	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
+	ck := t.get(bktOutboxPending, k)
+	if len(ck) != 17 {
+		return it, nil
+	}
+	if p := int(ck[0]); p != it.Priority {
+		it.Priority = p
+	}
+	if due := claimDue(ck); !due.Equal(it.Due) {
+		it.Due = due
+	}
+	owner, until, ok := readLease(t.get(bktOutboxClaim, ck))
+	if !ok {
+		return nil, fmt.Errorf("%s/%x: bad lease", bktOutboxClaim, ck)
+	}
+	it.LeaseOwner, it.LeaseUntil = owner, until
 	return it, nil
 }
 
@@ -1237,6 +1346,119 @@ func (t *Tx) PendingOutbox(fn func(*crm.OutboxItem) error) error {
 		}
 		return fn(it)
 	})
+}
+
+// ClaimOutbox implements crm.Tx with one walk of outbox_claim, which holds
+// the pending items in the order they are handed out: per priority, the
+// walk skips to the next priority at the first item not yet due, and steps
+// over items leased until after now (the items in flight).
+func (t *Tx) ClaimOutbox(owner string, now time.Time, lease time.Duration, max int) ([]*crm.OutboxItem, error) {
+	if owner == "" {
+		return nil, crm.Errorf(crm.EINVALID, "An outbox claim needs an owner.")
+	}
+	if max <= 0 {
+		return nil, nil
+	}
+	b, err := t.bucket(bktOutboxClaim)
+	if err != nil {
+		return nil, err
+	}
+	due := dueBytes(now)
+	var keys [][]byte
+	c := b.Cursor()
+	for k, v := c.First(); k != nil && len(keys) < max; {
+		if len(k) != 17 {
+			return nil, fmt.Errorf("%s/%x: bad claim key", bktOutboxClaim, k)
+		}
+		if bytes.Compare(k[1:9], due) > 0 {
+			if k[0] == 0xff {
+				break
+			}
+			k, v = c.Seek([]byte{k[0] + 1})
+			continue
+		}
+		_, until, ok := readLease(v)
+		if !ok {
+			return nil, fmt.Errorf("%s/%x: bad lease", bktOutboxClaim, k)
+		}
+		if len(v) == 0 || !until.After(now) {
+			keys = append(keys, bytes.Clone(k))
+		}
+		k, v = c.Next()
+	}
+	out := make([]*crm.OutboxItem, 0, len(keys))
+	lv := leaseValue(owner, now.Add(lease))
+	for _, k := range keys {
+		if err := t.ops.put(bktOutboxClaim, k, bytes.Clone(lv)); err != nil {
+			return nil, err
+		}
+		it, err := t.OutboxItem(crm.ID(binary.BigEndian.Uint64(k[9:])))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// RenewOutbox implements crm.Tx with point reads and writes only.
+func (t *Tx) RenewOutbox(owner string, ids []crm.ID, until time.Time) ([]crm.ID, error) {
+	return t.release(owner, ids, leaseValue(owner, until))
+}
+
+// ReleaseOutbox implements crm.Tx.
+func (t *Tx) ReleaseOutbox(owner string, ids []crm.ID) error {
+	_, err := t.release(owner, ids, nil)
+	return err
+}
+
+// release sets the lease value of the pending items of ids that owner
+// holds to v, and returns their ids.
+func (t *Tx) release(owner string, ids []crm.ID, v []byte) ([]crm.ID, error) {
+	if owner == "" {
+		return nil, crm.Errorf(crm.EINVALID, "An outbox lease needs an owner.")
+	}
+	held := make([]crm.ID, 0, len(ids))
+	for _, id := range ids {
+		ck := t.get(bktOutboxPending, idKey(id))
+		if len(ck) != 17 {
+			continue
+		}
+		ck = bytes.Clone(ck)
+		o, _, ok := readLease(t.get(bktOutboxClaim, ck))
+		if !ok || o != owner {
+			continue
+		}
+		if err := t.ops.put(bktOutboxClaim, ck, bytes.Clone(v)); err != nil {
+			return nil, err
+		}
+		held = append(held, id)
+	}
+	return held, nil
+}
+
+// NextOutboxDue implements crm.Tx: per priority, one seek past now.
+func (t *Tx) NextOutboxDue(now time.Time) (time.Time, error) {
+	b, err := t.bucket(bktOutboxClaim)
+	if err != nil {
+		return time.Time{}, err
+	}
+	after := append(dueBytes(now), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+	var next time.Time
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil; {
+		p := k[0]
+		if k, _ = c.Seek(append([]byte{p}, after...)); k != nil && k[0] == p {
+			if due := claimDue(k); next.IsZero() || due.Before(next) {
+				next = due
+			}
+		}
+		if p == 0xff {
+			break
+		}
+		k, _ = c.Seek([]byte{p + 1})
+	}
+	return next, nil
 }
 
 // OutboxDepth implements crm.Tx: the size of the pending set (walks only

@@ -355,10 +355,7 @@ func (t *turn) seen() (bool, error) {
 // save stores the turn's segment moves and the customer.
 func (t *turn) save() error {
 	for _, mv := range t.moves {
-		if err := t.tx.AppendSegmentChange(mv); err != nil {
-			return err
-		}
-		if err := t.count("segment_moves:"+mv.To, 1); err != nil {
+		if _, err := recordMove(t.tx, t.now, t.cust.ID, mv); err != nil {
 			return err
 		}
 	}

@@ -157,11 +157,10 @@ func (c *Core) ImportCustomers(ctx context.Context, r io.Reader, name string) (I
 				if err := tx.PutCustomer(cust); err != nil {
 					return fmt.Errorf("line %d: %w", row.line, err)
 				}
+				if mv, err = recordMove(tx, now, cust.ID, mv); err != nil {
+					return err
+				}
 				if mv != nil {
-					mv.CustomerID = cust.ID
-					if err := storeSegmentMove(tx, now, mv); err != nil {
-						return err
-					}
 					moves = append(moves, mv)
 				}
 			}
@@ -178,7 +177,7 @@ func (c *Core) ImportCustomers(ctx context.Context, r io.Reader, name string) (I
 				rep.SegmentChanged++
 			}
 		}
-		c.countSegmentMoves(moves)
+		c.countMoves(moves...)
 	}
 	c.log.Info("customers imported", "file", name, "rows", rep.Rows, "created", rep.Created, "updated", rep.Updated,
 		"segment_changes", rep.SegmentChanged)
@@ -254,9 +253,9 @@ func (c *Core) ImportOrders(ctx context.Context, r io.Reader, name string) (Impo
 					byRow[row.customerID], byID[cu.ID] = cu, cu
 					cust = cu
 				}
-				ord := &crm.Order{CustomerID: cust.ID, Ref: row.ref, Amount: row.amount, Time: row.time,
+				ord := &crm.Order{Ref: row.ref, Amount: row.amount, Time: row.time,
 					Note: row.note, OfferID: row.offerID, Source: importCause}
-				ok, err := tx.AddOrder(ord)
+				ok, err := addOrder(tx, cust, ord)
 				if err != nil {
 					return fmt.Errorf("line %d: %w", row.line, err)
 				}
@@ -269,29 +268,17 @@ func (c *Core) ImportOrders(ctx context.Context, r io.Reader, name string) (Impo
 					isChanged[cust] = true
 					changed = append(changed, cust)
 				}
-				cust.Stats.RecordOrder(ord.Amount, ord.Time)
 				cust.UpdatedAt = now
-				if err := addCounter(tx, ord.Time, "orders", 1); err != nil {
-					return err
-				}
-				if err := addCounter(tx, ord.Time, "revenue", ord.Amount); err != nil {
-					return err
-				}
-				if ord.OfferID != "" {
-					if err := addCounter(tx, ord.Time, "offer:"+ord.OfferID+":ordered", 1); err != nil {
-						return err
-					}
-				}
 			}
 			for _, cust := range changed {
-				mv := segs.Apply(cust, now, importCause)
+				mv, err := moveSegment(tx, segs, cust, now, importCause)
+				if err != nil {
+					return err
+				}
 				if err := tx.PutCustomer(cust); err != nil {
 					return err
 				}
 				if mv != nil {
-					if err := storeSegmentMove(tx, now, mv); err != nil {
-						return err
-					}
 					moves = append(moves, mv)
 				}
 			}
@@ -304,28 +291,11 @@ func (c *Core) ImportOrders(ctx context.Context, r io.Reader, name string) (Impo
 		rep.New += added
 		rep.AlreadyImported += skipped
 		rep.SegmentChanged += len(moves)
-		c.countSegmentMoves(moves)
+		c.countMoves(moves...)
 	}
 	c.log.Info("orders imported", "file", name, "rows", rep.Rows, "new", rep.New, "already_imported", rep.AlreadyImported,
 		"segment_changes", rep.SegmentChanged)
 	return rep, nil
-}
-
-// storeSegmentMove stores a segment change and counts it.
-func storeSegmentMove(tx crm.Tx, now time.Time, mv *crm.SegmentChange) error {
-	if err := tx.AppendSegmentChange(mv); err != nil {
-		return err
-	}
-	return addCounter(tx, now, "segment_moves:"+mv.To, 1)
-}
-
-func (c *Core) countSegmentMoves(moves []*crm.SegmentChange) {
-	if c.metrics == nil {
-		return
-	}
-	for _, mv := range moves {
-		c.metrics.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
-	}
 }
 
 // matchImportCustomer finds the customer a row means: by external id, then phone,

@@ -74,17 +74,14 @@ func (c *Core) Sweep(ctx context.Context) (int, error) {
 				if err != nil {
 					return err
 				}
-				mv := segs.Apply(cust, now, "sweep")
+				mv, err := moveSegment(tx, segs, cust, now, "sweep")
+				if err != nil {
+					return err
+				}
 				if mv == nil {
 					continue
 				}
 				if err := tx.PutCustomer(cust); err != nil {
-					return err
-				}
-				if err := tx.AppendSegmentChange(mv); err != nil {
-					return err
-				}
-				if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
 					return err
 				}
 				changes = append(changes, mv)
@@ -95,11 +92,7 @@ func (c *Core) Sweep(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("sweep: %w", err)
 		}
 		n += len(changes)
-		if m := c.metrics; m != nil {
-			for _, mv := range changes {
-				m.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
-			}
-		}
+		c.countMoves(changes...)
 	}
 	if n > 0 {
 		c.log.Info("segment sweep moved customers", "moved", n)
@@ -151,32 +144,12 @@ func (c *Core) RecordOrder(ctx context.Context, o crm.Order, cause string) (cust
 			return err
 		}
 		ord := o
-		ord.CustomerID = cu.ID
-		ok, err := tx.AddOrder(&ord)
-		if err != nil || !ok {
+		if added, err = addOrder(tx, cu, &ord); err != nil || !added {
 			cust = cu
 			return err
 		}
-		added = true
-		cu.Stats.RecordOrder(ord.Amount, ord.Time)
-		if err := addCounter(tx, now, "orders", 1); err != nil {
+		if mv, err = moveSegment(tx, c.segments.Load(), cu, now, cause); err != nil {
 			return err
-		}
-		if err := addCounter(tx, now, "revenue", ord.Amount); err != nil {
-			return err
-		}
-		if ord.OfferID != "" {
-			if err := addCounter(tx, now, "offer:"+ord.OfferID+":ordered", 1); err != nil {
-				return err
-			}
-		}
-		if mv = c.segments.Load().Apply(cu, now, cause); mv != nil {
-			if err := tx.AppendSegmentChange(mv); err != nil {
-				return err
-			}
-			if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
-				return err
-			}
 		}
 		cu.UpdatedAt = now
 		cust = cu
@@ -185,9 +158,7 @@ func (c *Core) RecordOrder(ctx context.Context, o crm.Order, cause string) (cust
 	if err != nil {
 		return nil, nil, false, fmt.Errorf("record order: %w", err)
 	}
-	if mv != nil && c.metrics != nil {
-		c.metrics.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
-	}
+	c.countMoves(mv)
 	return cust, mv, added, nil
 }
 

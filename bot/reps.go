@@ -538,15 +538,8 @@ func (c *Core) updateCustomer(ctx context.Context, id crm.ID, cause string, fn f
 			return err
 		}
 		if cause != "" {
-			if segs := c.segments.Load(); segs != nil {
-				if mv = segs.Apply(cu, now, cause); mv != nil {
-					if err := tx.AppendSegmentChange(mv); err != nil {
-						return err
-					}
-					if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
-						return err
-					}
-				}
+			if mv, err = moveSegment(tx, c.segments.Load(), cu, now, cause); err != nil {
+				return err
 			}
 		}
 		cu.UpdatedAt = now
@@ -556,9 +549,7 @@ func (c *Core) updateCustomer(ctx context.Context, id crm.ID, cause string, fn f
 	if err != nil {
 		return nil, nil, err
 	}
-	if mv != nil && c.metrics != nil {
-		c.metrics.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
-	}
+	c.countMoves(mv)
 	return cust, mv, nil
 }
 

@@ -414,3 +414,30 @@ func BenchmarkRepFind(b *testing.B) {
 		}
 	})
 }
+
+// An order counts on the day it was made, whether a rep records it or a
+// file brings it: the two used to disagree (the recording day for reps).
+func TestOrderCountsOnItsOwnDay(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	e.say(bot.Inbound{UserID: "buyer", Text: "xin chào"})
+	c := e.customer(crm.ChannelWeb, "buyer")
+	day := e.clock.Now().AddDate(0, 0, -3)
+	if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: 500_000, Time: day}, "order"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.db.View(ctx, func(tx crm.Tx) error {
+		for key, want := range map[string]int64{
+			"d:" + day.UTC().Format("20060102") + ":orders":           1,
+			"d:" + day.UTC().Format("20060102") + ":revenue":          500_000,
+			"d:" + e.clock.Now().UTC().Format("20060102") + ":orders": 0,
+		} {
+			if got, err := tx.Counter(key); err != nil || got != want {
+				t.Errorf("%s = %d (%v), want %d", key, got, err, want)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

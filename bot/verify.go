@@ -288,18 +288,11 @@ func (c *Core) MergeCustomers(ctx context.Context, keep, from crm.ID, who string
 		if err := tx.DeleteCustomer(f.ID, k.ID); err != nil {
 			return err
 		}
-		if segs := c.segments.Load(); segs != nil {
-			if mv := segs.Apply(k, now, "merge"); mv != nil {
-				mv.CustomerID = k.ID
-				moves = append(moves, mv)
-				if err := tx.AppendSegmentChange(mv); err != nil {
-					return err
-				}
-				if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
-					return err
-				}
-			}
+		mv, err := moveSegment(tx, c.segments.Load(), k, now, "merge")
+		if err != nil {
+			return err
 		}
+		moves = append(moves, mv)
 		k.UpdatedAt = now
 		if err := tx.PutCustomer(k); err != nil {
 			return err
@@ -310,11 +303,7 @@ func (c *Core) MergeCustomers(ctx context.Context, keep, from crm.ID, who string
 	if err != nil {
 		return nil, fmt.Errorf("merge #%d into #%d: %w", from, keep, err)
 	}
-	if c.metrics != nil {
-		for _, mv := range moves {
-			c.metrics.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
-		}
-	}
+	c.countMoves(moves...)
 	return out, nil
 }
 

@@ -1,0 +1,77 @@
+package bot
+
+import (
+	"time"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// The bookkeeping every use case shares — a customer moving between
+// segments, an order added to a customer — each in one home, so that a
+// message, a sweep, a rep's order or tag, a merge and an import count alike.
+
+// moveSegment applies segs to cust at now. A move is recorded in tx (the
+// change log and the "segment_moves:" counters of now's day) and returned,
+// for the caller to count in the metrics once committed (countMoves). cust
+// must have its id already, so that the change names it.
+func moveSegment(tx crm.Tx, segs *crm.Segments, cust *crm.Customer, now time.Time, cause string) (*crm.SegmentChange, error) {
+	if segs == nil {
+		return nil, nil
+	}
+	return recordMove(tx, now, cust.ID, segs.Apply(cust, now, cause))
+}
+
+// recordMove records in tx a move that crm.Segments.Apply returned (nil:
+// none) for customer id: for a customer stored only after it was
+// classified (a new one gets its id when first put).
+func recordMove(tx crm.Tx, now time.Time, id crm.ID, mv *crm.SegmentChange) (*crm.SegmentChange, error) {
+	if mv == nil {
+		return nil, nil
+	}
+	mv.CustomerID = id
+	if err := tx.AppendSegmentChange(mv); err != nil {
+		return nil, err
+	}
+	if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
+		return nil, err
+	}
+	return mv, nil
+}
+
+// countMoves counts committed segment moves in the metrics.
+func (c *Core) countMoves(moves ...*crm.SegmentChange) {
+	if c.metrics == nil {
+		return
+	}
+	for _, mv := range moves {
+		if mv != nil {
+			c.metrics.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
+		}
+	}
+}
+
+// addOrder stores ord (Time set) for cust and, unless its Ref was stored
+// before (added false: nothing changes), adds it to the customer's totals
+// and to the "orders", "revenue" and offer-attribution counters of the
+// order's own day: a sale counts on the day it was made, whether a rep
+// records it that day or a file brings it later.
+func addOrder(tx crm.Tx, cust *crm.Customer, ord *crm.Order) (added bool, err error) {
+	ord.CustomerID = cust.ID
+	ok, err := tx.AddOrder(ord)
+	if err != nil || !ok {
+		return false, err
+	}
+	cust.Stats.RecordOrder(ord.Amount, ord.Time)
+	if err := addCounter(tx, ord.Time, "orders", 1); err != nil {
+		return false, err
+	}
+	if err := addCounter(tx, ord.Time, "revenue", ord.Amount); err != nil {
+		return false, err
+	}
+	if ord.OfferID != "" {
+		if err := addCounter(tx, ord.Time, "offer:"+ord.OfferID+":ordered", 1); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
+}

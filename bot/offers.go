@@ -4,14 +4,38 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/idicbot/idicbot/crm"
 	"gopkg.in/yaml.v3"
 )
+
+// OfferAdmin is offer administration: listing, editing with versions and
+// conflict checks, previews, diffs, rollbacks and offers files. It is a use
+// case of its own beside the conversation (Core), which only reads the live
+// offers; a save makes the change live here (reload) and tells other
+// processes (publish).
+type OfferAdmin struct {
+	store    crm.Store
+	segments interface{ Load() *crm.Segments }
+	product  func(id string) (name string, price int64)
+	now      func() time.Time
+	log      *slog.Logger
+	reload   func(ctx context.Context) error
+	publish  func(ctx context.Context, topic string)
+}
+
+// OfferAdmin returns the offer administration of the core's store, rules
+// and catalog, whose saves make offers live in c.
+func (c *Core) OfferAdmin() *OfferAdmin {
+	return &OfferAdmin{store: c.store, segments: &c.segments, product: c.product, now: c.now, log: c.log,
+		reload: c.LoadOffers, publish: c.publish}
+}
 
 // Origins of an offer change, kept on every stored version.
 const (
@@ -56,7 +80,7 @@ type OfferProblem = crm.Problem
 type InvalidOfferError = crm.InvalidOfferError
 
 // ListOffers returns every stored offer with its numbers, by id.
-func (c *Core) ListOffers(ctx context.Context) ([]*OfferView, error) {
+func (c *OfferAdmin) ListOffers(ctx context.Context) ([]*OfferView, error) {
 	var out []*OfferView
 	err := c.store.View(ctx, func(tx crm.Tx) error {
 		offers, err := tx.Offers()
@@ -91,7 +115,7 @@ func offerStats(counters map[string]int64, id string) OfferStats {
 }
 
 // GetOffer returns one stored offer with its numbers.
-func (c *Core) GetOffer(ctx context.Context, id string) (*OfferView, error) {
+func (c *OfferAdmin) GetOffer(ctx context.Context, id string) (*OfferView, error) {
 	var out *OfferView
 	err := c.store.View(ctx, func(tx crm.Tx) error {
 		o, err := tx.Offer(id)
@@ -113,7 +137,7 @@ func (c *Core) GetOffer(ctx context.Context, id string) (*OfferView, error) {
 
 // OfferHistory returns every stored version of an offer, newest first,
 // each with who changed it, when, from where, and what changed.
-func (c *Core) OfferHistory(ctx context.Context, id string) ([]*OfferVersion, error) {
+func (c *OfferAdmin) OfferHistory(ctx context.Context, id string) ([]*OfferVersion, error) {
 	var versions []*crm.Offer
 	err := c.store.View(ctx, func(tx crm.Tx) error {
 		if _, err := tx.Offer(id); err != nil {
@@ -235,7 +259,7 @@ func sameContent(a, b *crm.Offer) bool { return bytes.Equal(OfferYAML(a), OfferY
 // ValidateOffer checks an offer completely, the way SaveOffer does before
 // it stores anything, and returns an *InvalidOfferError listing every
 // problem found, or nil.
-func (c *Core) ValidateOffer(o *crm.Offer) error {
+func (c *OfferAdmin) ValidateOffer(o *crm.Offer) error {
 	if o == nil {
 		return crm.Errorf(crm.EINVALID, "offer is required")
 	}
@@ -246,7 +270,7 @@ func (c *Core) ValidateOffer(o *crm.Offer) error {
 }
 
 // offerProblems checks o against the live segments and catalogue.
-func (c *Core) offerProblems(o *crm.Offer) []OfferProblem {
+func (c *OfferAdmin) offerProblems(o *crm.Offer) []OfferProblem {
 	return crm.CheckOffer(o, c.segments.Load().Names(), c.product, c.now())
 }
 
@@ -265,7 +289,7 @@ func sortedLangs(m map[string]string) []string {
 // offer (a conflict if the id exists); any other value must be the stored
 // version, or the save is refused with ECONFLICT and nothing changes.
 // Saving content equal to the stored version stores nothing and returns it.
-func (c *Core) SaveOffer(ctx context.Context, o *crm.Offer, expectedVersion int, who, origin string) (*crm.Offer, error) {
+func (c *OfferAdmin) SaveOffer(ctx context.Context, o *crm.Offer, expectedVersion int, who, origin string) (*crm.Offer, error) {
 	if o == nil {
 		return nil, crm.Errorf(crm.EINVALID, "offer is required")
 	}
@@ -305,7 +329,7 @@ func conflict(cur *crm.Offer, expected int) error {
 // storeOffer stores in as the next version in one transaction after check
 // accepts the current version (nil when there is none), then reloads the
 // live offers. Equal content stores nothing.
-func (c *Core) storeOffer(ctx context.Context, in *crm.Offer, check func(cur *crm.Offer) error, who, origin string) (*crm.Offer, error) {
+func (c *OfferAdmin) storeOffer(ctx context.Context, in *crm.Offer, check func(cur *crm.Offer) error, who, origin string) (*crm.Offer, error) {
 	var saved *crm.Offer
 	changed := false
 	err := c.store.Update(ctx, func(tx crm.Tx) error {
@@ -339,7 +363,7 @@ func (c *Core) storeOffer(ctx context.Context, in *crm.Offer, check func(cur *cr
 		return nil, err
 	}
 	if changed {
-		err = c.LoadOffers(ctx)
+		err = c.reload(ctx)
 		c.publish(ctx, TopicOffers) // stored, whether or not it loaded here
 		if err != nil {
 			return saved, err
@@ -384,7 +408,7 @@ func cloneMap(m map[string]string) map[string]string {
 // SetOfferStatus pauses or activates an offer (or sets it back to draft) as
 // a new version. Activating validates the offer again; pausing always works,
 // so a broken offer can always be stopped.
-func (c *Core) SetOfferStatus(ctx context.Context, id, status, who, origin string) (*crm.Offer, error) {
+func (c *OfferAdmin) SetOfferStatus(ctx context.Context, id, status, who, origin string) (*crm.Offer, error) {
 	switch status {
 	case crm.OfferActive, crm.OfferPaused, crm.OfferDraft:
 	default:
@@ -418,7 +442,7 @@ func (c *Core) SetOfferStatus(ctx context.Context, id, status, who, origin strin
 }
 
 // OfferVersionContent returns one stored version of an offer.
-func (c *Core) OfferVersionContent(ctx context.Context, id string, version int) (*crm.Offer, error) {
+func (c *OfferAdmin) OfferVersionContent(ctx context.Context, id string, version int) (*crm.Offer, error) {
 	var out *crm.Offer
 	err := c.store.View(ctx, func(tx crm.Tx) error {
 		vs, err := tx.OfferVersions(id)
@@ -442,7 +466,7 @@ func (c *Core) OfferVersionContent(ctx context.Context, id string, version int) 
 // Rollback stores the content of an earlier version of an offer as its new
 // current version (the history keeps everything in between). The old
 // content is validated again, since segments may have changed since.
-func (c *Core) Rollback(ctx context.Context, id string, version int, who, origin string) (*crm.Offer, error) {
+func (c *OfferAdmin) Rollback(ctx context.Context, id string, version int, who, origin string) (*crm.Offer, error) {
 	old, err := c.OfferVersionContent(ctx, id, version)
 	if err != nil {
 		return nil, fmt.Errorf("roll back offer %s: %w", id, err)
@@ -481,7 +505,7 @@ type OfferDiff struct {
 }
 
 // DiffOffer compares two versions of an offer in their YAML form.
-func (c *Core) DiffOffer(ctx context.Context, id string, from, to int) (*OfferDiff, error) {
+func (c *OfferAdmin) DiffOffer(ctx context.Context, id string, from, to int) (*OfferDiff, error) {
 	a, err := c.OfferVersionContent(ctx, id, from)
 	if err != nil {
 		return nil, err
@@ -579,7 +603,7 @@ type OfferPreview struct {
 // customer (customerID) or a sample customer of a segment (the offer's
 // first target segment when segment is empty). It also reports every
 // problem that would stop a save, so an editor can show them as one types.
-func (c *Core) PreviewOffer(ctx context.Context, o *crm.Offer, customerID crm.ID, segment string) (*OfferPreview, error) {
+func (c *OfferAdmin) PreviewOffer(ctx context.Context, o *crm.Offer, customerID crm.ID, segment string) (*OfferPreview, error) {
 	if o == nil {
 		return nil, crm.Errorf(crm.EINVALID, "offer is required")
 	}
@@ -708,7 +732,7 @@ const exportHeader = `# Offers exported by idicbot. Re-import with:
 `
 
 // ExportOffers writes every stored offer in the shape of configs/offers.yaml.
-func (c *Core) ExportOffers(ctx context.Context) ([]byte, error) {
+func (c *OfferAdmin) ExportOffers(ctx context.Context) ([]byte, error) {
 	var offers []*crm.Offer
 	if err := c.store.View(ctx, func(tx crm.Tx) error {
 		var err error
@@ -748,7 +772,7 @@ type OfferImportReport struct {
 // validates every offer in it and, unless dryRun, stores each new or
 // changed one as a new version in one transaction. Anything wrong anywhere
 // in the file: an EINVALID error listing every problem, and nothing changes.
-func (c *Core) ImportOffers(ctx context.Context, name string, data []byte, dryRun bool, who string) (*OfferImportReport, error) {
+func (c *OfferAdmin) ImportOffers(ctx context.Context, name string, data []byte, dryRun bool, who string) (*OfferImportReport, error) {
 	now := c.now()
 	offers, err := crm.ParseOffers(name, data, c.segments.Load().Names(), now)
 	if err != nil {
@@ -817,7 +841,7 @@ func (c *Core) ImportOffers(ctx context.Context, name string, data []byte, dryRu
 		return nil, fmt.Errorf("import offers: %w", err)
 	}
 	if !dryRun && len(rep.Created)+len(rep.Updated) > 0 {
-		err = c.LoadOffers(ctx)
+		err = c.reload(ctx)
 		c.publish(ctx, TopicOffers) // stored, whether or not it loaded here
 		if err != nil {
 			return rep, err

@@ -16,7 +16,7 @@ const welcomeV1 = "🎁 Chào mừng bạn! Giảm 10% cho đơn hàng đầu ti
 
 func (e *env) offer(id string) *crm.Offer {
 	e.t.Helper()
-	v, err := e.core.GetOffer(context.Background(), id)
+	v, err := e.core.OfferAdmin().GetOffer(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestSaveOfferUsedByNextMessage(t *testing.T) {
 	}
 	o := e.offer("welcome-new")
 	o.Templates["vi"] = "🎁 Chào {{.FirstName}}! Tuần này giảm 20% với mã {{.Code}}."
-	saved, err := e.core.SaveOffer(ctx, o, 1, "lan", bot.OriginAPI)
+	saved, err := e.core.OfferAdmin().SaveOffer(ctx, o, 1, "lan", bot.OriginAPI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestSaveOfferUsedByNextMessage(t *testing.T) {
 		t.Fatalf("the next message got %q, want %q", got, want)
 	}
 	// Saving the same content again stores nothing.
-	again, err := e.core.SaveOffer(ctx, saved, 2, "lan", bot.OriginAPI)
+	again, err := e.core.OfferAdmin().SaveOffer(ctx, saved, 2, "lan", bot.OriginAPI)
 	if err != nil || again.Version != 2 {
 		t.Fatalf("unchanged save = v%d, %v", again.Version, err)
 	}
@@ -99,7 +99,7 @@ func TestSaveOfferRefused(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			o := e.offer("welcome-new")
 			tt.edit(o)
-			_, err := e.core.SaveOffer(ctx, o, 1, "lan", bot.OriginAPI)
+			_, err := e.core.OfferAdmin().SaveOffer(ctx, o, 1, "lan", bot.OriginAPI)
 			if got := crm.ErrorCode(err); got != crm.EINVALID {
 				t.Fatalf("code = %q (%v), want invalid", got, err)
 			}
@@ -130,10 +130,10 @@ func TestSaveOfferConflict(t *testing.T) {
 	ctx := context.Background()
 	a, b := e.offer("welcome-new"), e.offer("welcome-new")
 	a.Code, b.Code = "AAA", "BBB"
-	if _, err := e.core.SaveOffer(ctx, a, 1, "an", bot.OriginWeb); err != nil {
+	if _, err := e.core.OfferAdmin().SaveOffer(ctx, a, 1, "an", bot.OriginWeb); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.core.SaveOffer(ctx, b, 1, "binh", bot.OriginWeb)
+	_, err := e.core.OfferAdmin().SaveOffer(ctx, b, 1, "binh", bot.OriginWeb)
 	if got := crm.ErrorCode(err); got != crm.ECONFLICT {
 		t.Fatalf("second save from version 1: %v, want a conflict", err)
 	}
@@ -145,16 +145,16 @@ func TestSaveOfferConflict(t *testing.T) {
 	}
 	// Creating an id that exists is a conflict too; a new id is version 1.
 	c := e.offer("winback")
-	if _, err := e.core.SaveOffer(ctx, c, 0, "an", bot.OriginAPI); crm.ErrorCode(err) != crm.ECONFLICT {
+	if _, err := e.core.OfferAdmin().SaveOffer(ctx, c, 0, "an", bot.OriginAPI); crm.ErrorCode(err) != crm.ECONFLICT {
 		t.Fatalf("create existing: %v", err)
 	}
 	c.ID, c.Version = "winback-2", 0
-	if got, err := e.core.SaveOffer(ctx, c, 0, "an", bot.OriginAPI); err != nil || got.Version != 1 {
+	if got, err := e.core.OfferAdmin().SaveOffer(ctx, c, 0, "an", bot.OriginAPI); err != nil || got.Version != 1 {
 		t.Fatalf("create: %+v, %v", got, err)
 	}
 	// Editing an offer that does not exist: not found.
 	c.ID = "nope"
-	if _, err := e.core.SaveOffer(ctx, c, 3, "an", bot.OriginAPI); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.core.OfferAdmin().SaveOffer(ctx, c, 3, "an", bot.OriginAPI); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("edit missing: %v", err)
 	}
 }
@@ -164,17 +164,17 @@ func TestRollbackHistoryDiff(t *testing.T) {
 	ctx := context.Background()
 	o := e.offer("welcome-new")
 	o.Templates["vi"] = "Mới: {{.Code}}"
-	if _, err := e.core.SaveOffer(ctx, o, 1, "lan", bot.OriginWeb); err != nil {
+	if _, err := e.core.OfferAdmin().SaveOffer(ctx, o, 1, "lan", bot.OriginWeb); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(time.Hour)
-	if _, err := e.core.SetOfferStatus(ctx, "welcome-new", crm.OfferPaused, "minh", bot.OriginSlack); err != nil {
+	if _, err := e.core.OfferAdmin().SetOfferStatus(ctx, "welcome-new", crm.OfferPaused, "minh", bot.OriginSlack); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.greet("paused"); contains(got, "Mới: WELCOME10") || len(got) != 1 {
 		t.Fatalf("a paused offer was shown: %q", got)
 	}
-	back, err := e.core.Rollback(ctx, "welcome-new", 1, "lan", bot.OriginWeb)
+	back, err := e.core.OfferAdmin().Rollback(ctx, "welcome-new", 1, "lan", bot.OriginWeb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestRollbackHistoryDiff(t *testing.T) {
 	if got := e.greet("rolled"); !contains(got, welcomeV1) {
 		t.Fatalf("after rollback the bot said %q", got)
 	}
-	hist, err := e.core.OfferHistory(ctx, "welcome-new")
+	hist, err := e.core.OfferAdmin().OfferHistory(ctx, "welcome-new")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,21 +196,21 @@ func TestRollbackHistoryDiff(t *testing.T) {
 	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("history:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
 	}
-	d, err := e.core.DiffOffer(ctx, "welcome-new", 1, 2)
+	d, err := e.core.OfferAdmin().DiffOffer(ctx, "welcome-new", 1, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(d.Unified, "+   vi: 'Mới: {{.Code}}'") || !strings.Contains(d.Unified, "-   vi: \"🎁 Chào mừng") || !strings.Contains(d.Unified, "  id: welcome-new") {
 		t.Fatalf("diff:\n%s", d.Unified)
 	}
-	if _, err := e.core.Rollback(ctx, "welcome-new", 9, "lan", bot.OriginWeb); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.core.OfferAdmin().Rollback(ctx, "welcome-new", 9, "lan", bot.OriginWeb); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("rollback to a missing version: %v", err)
 	}
 }
 
 func (e *env) mustVersion(id string, v int) *crm.Offer {
 	e.t.Helper()
-	o, err := e.core.OfferVersionContent(context.Background(), id, v)
+	o, err := e.core.OfferAdmin().OfferVersionContent(context.Background(), id, v)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -234,7 +234,7 @@ func TestPreviewOffer(t *testing.T) {
 	o := e.offer("loyal-points")
 	o.Templates["vi"] = "{{.FirstName}} có {{.Points}} điểm"
 	delete(o.Templates, "en")
-	p, err := e.core.PreviewOffer(ctx, o, 0, "")
+	p, err := e.core.OfferAdmin().PreviewOffer(ctx, o, 0, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestPreviewOffer(t *testing.T) {
 	e.say(bot.Inbound{UserID: "real", Text: "hello there", Name: "Tran Thi Mai"})
 	cu := e.customer(crm.ChannelWeb, "real")
 	o.Templates["en"] = "Hi {{.FirstName}} {{.Nope}}"
-	p, err = e.core.PreviewOffer(ctx, o, cu.ID, "")
+	p, err = e.core.OfferAdmin().PreviewOffer(ctx, o, cu.ID, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +264,7 @@ func TestPreviewOffer(t *testing.T) {
 	if len(p.Problems) == 0 || p.Problems[0].Field != "templates.en" {
 		t.Fatalf("problems = %+v", p.Problems)
 	}
-	if _, err := e.core.PreviewOffer(ctx, o, 9999, ""); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.core.OfferAdmin().PreviewOffer(ctx, o, 9999, ""); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("unknown customer: %v", err)
 	}
 }
@@ -272,11 +272,11 @@ func TestPreviewOffer(t *testing.T) {
 func TestImportOffers(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
-	data, err := e.core.ExportOffers(ctx)
+	data, err := e.core.OfferAdmin().ExportOffers(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := e.core.ImportOffers(ctx, "offers.yaml", data, false, "lan")
+	rep, err := e.core.OfferAdmin().ImportOffers(ctx, "offers.yaml", data, false, "lan")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +293,7 @@ func TestImportOffers(t *testing.T) {
     templates:
       vi: "Chúc mừng năm mới {{.FirstName}}!"
 `
-	rep, err = e.core.ImportOffers(ctx, "offers.yaml", []byte(added), true, "lan")
+	rep, err = e.core.OfferAdmin().ImportOffers(ctx, "offers.yaml", []byte(added), true, "lan")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,13 +310,13 @@ func TestImportOffers(t *testing.T) {
     templates:
       vi: "{{.Nope}}"
 `
-	if _, err := e.core.ImportOffers(ctx, "offers.yaml", []byte(bad), false, "lan"); crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(crm.ErrorMessage(err), "broken") {
+	if _, err := e.core.OfferAdmin().ImportOffers(ctx, "offers.yaml", []byte(bad), false, "lan"); crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(crm.ErrorMessage(err), "broken") {
 		t.Fatalf("bad import: %v", err)
 	}
-	if _, err := e.core.GetOffer(ctx, "tet"); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.core.OfferAdmin().GetOffer(ctx, "tet"); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("a refused import stored an offer: %v", err)
 	}
-	rep, err = e.core.ImportOffers(ctx, "offers.yaml", []byte(added), false, "lan")
+	rep, err = e.core.OfferAdmin().ImportOffers(ctx, "offers.yaml", []byte(added), false, "lan")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestListOffersNumbers(t *testing.T) {
 	e := newEnv(t, "")
 	e.greet("n1")
 	e.greet("n2")
-	list, err := e.core.ListOffers(context.Background())
+	list, err := e.core.OfferAdmin().ListOffers(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

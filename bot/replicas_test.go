@@ -117,7 +117,7 @@ func TestSaveOnOneProcessLiveOnAnother(t *testing.T) {
 
 	o := e.offer("welcome-new")
 	o.Templates["vi"] = "🎁 Chào {{.FirstName}}! Tuần này giảm 20% với mã {{.Code}}."
-	if _, err := coreA.SaveOffer(ctx, o, 1, "lan", bot.OriginAPI); err != nil {
+	if _, err := coreA.OfferAdmin().SaveOffer(ctx, o, 1, "lan", bot.OriginAPI); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "core B serves version 2 of the offer saved on core A", func() bool {

@@ -39,11 +39,10 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// Core is what the admin needs of the conversation core: offer
-// administration, segment rules and the reps' customer search. It is
+// Core is what the admin needs of the conversation core: segment rules and
+// the reps' customer search (offers come from Options.Offers). It is
 // defined here, where it is used; *bot.Core implements it.
 type Core interface {
-	OfferAdmin
 	SegmentRules
 	FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error)
 }
@@ -70,7 +69,10 @@ type SegmentRules interface {
 	SaveSegmentRule(ctx context.Context, name, rule, expectedRule, who, origin string) (*bot.SegmentSave, error)
 }
 
-var _ Core = (*bot.Core)(nil)
+var (
+	_ Core       = (*bot.Core)(nil)
+	_ OfferAdmin = (*bot.OfferAdmin)(nil)
+)
 
 // TokenEnv is the environment variable holding the admin token.
 const TokenEnv = "IDICBOT_ADMIN_TOKEN"
@@ -92,6 +94,9 @@ const MaxBodyBytes = 1 << 20
 type Options struct {
 	// Token is the admin token (required: an empty token refuses everyone).
 	Token string
+	// Offers is the offer administration; nil: the core's own, when it has
+	// one (bot.Core.OfferAdmin), else the offer API is not served.
+	Offers OfferAdmin
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client for the brake; without them, behind a proxy, every client
 	// would be the proxy and share one brake.
@@ -124,6 +129,7 @@ type Options struct {
 // Server serves the admin page and API for a core.
 type Server struct {
 	core   Core
+	offers OfferAdmin
 	opts   Options
 	log    *slog.Logger
 	now    func() time.Time
@@ -171,7 +177,10 @@ func New(core Core, opts Options) *Server {
 	if opts.BrakeClients <= 0 {
 		opts.BrakeClients = DefaultBrakeClients
 	}
-	s := &Server{core: core, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{},
+	if p, ok := core.(interface{ OfferAdmin() *bot.OfferAdmin }); ok && opts.Offers == nil {
+		opts.Offers = p.OfferAdmin()
+	}
+	s := &Server{core: core, offers: opts.Offers, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{},
 		brake: newBrake(opts.BrakeFailures, opts.BrakeWindow, opts.BrakeClients)}
 	if opts.Token != "" {
 		s.token = sha256.Sum256([]byte(opts.Token))
@@ -195,18 +204,20 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		routes = append(routes, pattern)
 		mux.Handle(pattern, s.api(h))
 	}
-	api("GET /api/admin/offers", s.listOffers)
-	api("POST /api/admin/offers", s.createOffer)
-	api("POST /api/admin/offers/preview", s.previewOffer)
-	api("GET /api/admin/offers/{id}", s.getOffer)
-	api("PUT /api/admin/offers/{id}", s.putOffer)
-	api("POST /api/admin/offers/{id}/pause", s.setStatus(crm.OfferPaused))
-	api("POST /api/admin/offers/{id}/activate", s.setStatus(crm.OfferActive))
-	api("GET /api/admin/offers/{id}/versions", s.versions)
-	api("GET /api/admin/offers/{id}/diff", s.diff)
-	api("POST /api/admin/offers/{id}/rollback", s.rollback)
-	api("GET /api/admin/export", s.export)
-	api("POST /api/admin/import", s.importOffers)
+	if s.offers != nil {
+		api("GET /api/admin/offers", s.listOffers)
+		api("POST /api/admin/offers", s.createOffer)
+		api("POST /api/admin/offers/preview", s.previewOffer)
+		api("GET /api/admin/offers/{id}", s.getOffer)
+		api("PUT /api/admin/offers/{id}", s.putOffer)
+		api("POST /api/admin/offers/{id}/pause", s.setStatus(crm.OfferPaused))
+		api("POST /api/admin/offers/{id}/activate", s.setStatus(crm.OfferActive))
+		api("GET /api/admin/offers/{id}/versions", s.versions)
+		api("GET /api/admin/offers/{id}/diff", s.diff)
+		api("POST /api/admin/offers/{id}/rollback", s.rollback)
+		api("GET /api/admin/export", s.export)
+		api("POST /api/admin/import", s.importOffers)
+	}
 	api("GET /api/admin/customers", s.customers)
 	api("GET /api/admin/segments", s.segments)
 	api("POST /api/admin/segments/{name}/preview", s.previewSegment)

@@ -55,7 +55,7 @@ type offerBody struct {
 }
 
 func (s *Server) listOffers(w http.ResponseWriter, r *http.Request, _ caller) error {
-	offers, err := s.core.ListOffers(r.Context())
+	offers, err := s.offers.ListOffers(r.Context())
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (s *Server) listOffers(w http.ResponseWriter, r *http.Request, _ caller) er
 }
 
 func (s *Server) getOffer(w http.ResponseWriter, r *http.Request, _ caller) error {
-	o, err := s.core.GetOffer(r.Context(), r.PathValue("id"))
+	o, err := s.offers.GetOffer(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -83,7 +83,7 @@ func (s *Server) createOffer(w http.ResponseWriter, r *http.Request, c caller) e
 	if body.Version != 0 {
 		return badRequestf("A new offer has no version; to change an existing offer use PUT /api/admin/offers/{id}.")
 	}
-	saved, err := s.core.SaveOffer(r.Context(), &body.Offer, 0, c.who, c.origin)
+	saved, err := s.offers.SaveOffer(r.Context(), &body.Offer, 0, c.who, c.origin)
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func (s *Server) putOffer(w http.ResponseWriter, r *http.Request, c caller) erro
 	if body.Version <= 0 {
 		return badRequestf("\"version\" is required: the version your edit started from (to create an offer use POST /api/admin/offers).")
 	}
-	saved, err := s.core.SaveOffer(r.Context(), &body.Offer, body.Version, c.who, c.origin)
+	saved, err := s.offers.SaveOffer(r.Context(), &body.Offer, body.Version, c.who, c.origin)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (s *Server) putOffer(w http.ResponseWriter, r *http.Request, c caller) erro
 
 func (s *Server) setStatus(status string) apiHandler {
 	return func(w http.ResponseWriter, r *http.Request, c caller) error {
-		saved, err := s.core.SetOfferStatus(r.Context(), r.PathValue("id"), status, c.who, c.origin)
+		saved, err := s.offers.SetOfferStatus(r.Context(), r.PathValue("id"), status, c.who, c.origin)
 		if err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func (s *Server) setStatus(status string) apiHandler {
 }
 
 func (s *Server) versions(w http.ResponseWriter, r *http.Request, _ caller) error {
-	vs, err := s.core.OfferHistory(r.Context(), r.PathValue("id"))
+	vs, err := s.offers.OfferHistory(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request, _ caller) error {
 		return err
 	}
 	if to == 0 {
-		cur, err := s.core.GetOffer(r.Context(), id)
+		cur, err := s.offers.GetOffer(r.Context(), id)
 		if err != nil {
 			return err
 		}
@@ -168,7 +168,7 @@ func (s *Server) diff(w http.ResponseWriter, r *http.Request, _ caller) error {
 	if from == 0 {
 		from = max(to-1, 1)
 	}
-	d, err := s.core.DiffOffer(r.Context(), id, from, to)
+	d, err := s.offers.DiffOffer(r.Context(), id, from, to)
 	if err != nil {
 		return err
 	}
@@ -186,7 +186,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request, c caller) erro
 	if body.Version < 1 {
 		return badRequestf("\"version\" is required: the version to go back to.")
 	}
-	saved, err := s.core.Rollback(r.Context(), r.PathValue("id"), body.Version, c.who, c.origin)
+	saved, err := s.offers.Rollback(r.Context(), r.PathValue("id"), body.Version, c.who, c.origin)
 	if err != nil {
 		return err
 	}
@@ -209,7 +209,7 @@ func (s *Server) previewOffer(w http.ResponseWriter, r *http.Request, _ caller) 
 	if body.Offer == nil {
 		return badRequestf("\"offer\" is required.")
 	}
-	p, err := s.core.PreviewOffer(r.Context(), &body.Offer.Offer, body.CustomerID, body.Segment)
+	p, err := s.offers.PreviewOffer(r.Context(), &body.Offer.Offer, body.CustomerID, body.Segment)
 	if err != nil {
 		return err
 	}
@@ -218,7 +218,7 @@ func (s *Server) previewOffer(w http.ResponseWriter, r *http.Request, _ caller) 
 }
 
 func (s *Server) export(w http.ResponseWriter, r *http.Request, _ caller) error {
-	data, err := s.core.ExportOffers(r.Context())
+	data, err := s.offers.ExportOffers(r.Context())
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func (s *Server) importOffers(w http.ResponseWriter, r *http.Request, c caller) 
 	default:
 		return badRequestf("dry_run must be true or false.")
 	}
-	rep, err := s.core.ImportOffers(r.Context(), "offers file", data, dry, c.who)
+	rep, err := s.offers.ImportOffers(r.Context(), "offers file", data, dry, c.who)
 	if err != nil {
 		return err
 	}

@@ -112,7 +112,7 @@ func TestBrowserEditOffer(t *testing.T) {
 		}
 		waitText("#version", "saved: version")
 		if after := e.getOffer(id); after.Version != before.Version || text("#version") != fmt.Sprintf("saved: version %d", before.Version) {
-			d, _ := e.core.DiffOffer(context.Background(), id, before.Version, after.Version)
+			d, _ := e.core.OfferAdmin().DiffOffer(context.Background(), id, before.Version, after.Version)
 			t.Fatalf("opening and saving %s unchanged made version %d:\n%s", id, after.Version, d.Unified)
 		}
 	}

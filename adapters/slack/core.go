@@ -9,12 +9,11 @@ import (
 )
 
 // Core is what the Slack adapter needs of the conversation core, in the
-// groups its commands use. It is defined here, where it is used; *bot.Core
-// implements it.
+// groups its commands use (offers come from Options.Offers). It is defined
+// here, where it is used; *bot.Core implements it.
 type Core interface {
 	Reps
 	Handoffs
-	Offers
 	// Now is the core's clock, so cards and commands agree with it.
 	Now() time.Time
 }
@@ -56,4 +55,7 @@ type Offers interface {
 	SetOfferStatus(ctx context.Context, id, status, who, origin string) (*crm.Offer, error)
 }
 
-var _ Core = (*bot.Core)(nil)
+var (
+	_ Core   = (*bot.Core)(nil)
+	_ Offers = (*bot.OfferAdmin)(nil)
+)

@@ -56,6 +56,9 @@ type offerEditMeta struct {
 // (SLACK_ADMIN_IDS only) and turns on the offer card buttons and the
 // template editor modal. Call it before Open.
 func (a *Adapter) RegisterOfferCommands() error {
+	if a.offers == nil {
+		return errors.New("slack: offer commands need Options.Offers (bot.Core.OfferAdmin)")
+	}
 	if err := a.Register(Subcommand{Name: "offers", Usage: "offers",
 		Help:  "every offer: status, target segments, priority, validity, shown / accepted / conversion",
 		Admin: true, Run: a.cmdOffers}); err != nil {
@@ -88,7 +91,7 @@ func (a *Adapter) cmdOffers(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) > 0 {
 		return nil, crm.Errorf(crm.EINVALID, "Usage: /crm offers (one offer: /crm offer <id>)")
 	}
-	list, err := a.core.ListOffers(ctx)
+	list, err := a.offers.ListOffers(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -149,7 +152,7 @@ func (a *Adapter) cmdOffer(ctx context.Context, req Request) (*Reply, error) {
 // answers with its card; an offer that fails validation is not activated
 // (refused) and the answer lists why.
 func (a *Adapter) offerSetStatus(ctx context.Context, id, status, user string) (r *Reply, refused bool, err error) {
-	cur, err := a.core.GetOffer(ctx, id)
+	cur, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
@@ -157,7 +160,7 @@ func (a *Adapter) offerSetStatus(ctx context.Context, id, status, user string) (
 		r, err = a.offerCard(ctx, id, fmt.Sprintf("Offer `%s` is already *%s* (version %d).", escape(id), status, cur.Version))
 		return r, false, err
 	}
-	saved, err := a.core.SetOfferStatus(ctx, id, status, agentOf(user), bot.OriginSlack)
+	saved, err := a.offers.SetOfferStatus(ctx, id, status, agentOf(user), bot.OriginSlack)
 	if err != nil {
 		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {
@@ -188,11 +191,11 @@ func problemsReply(title string, probs []crm.Problem) *Reply {
 // offerCard is the answer to /crm offer <id>: every field, the templates,
 // the numbers, the last versions and the buttons.
 func (a *Adapter) offerCard(ctx context.Context, id, banner string) (*Reply, error) {
-	v, err := a.core.GetOffer(ctx, id)
+	v, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	hist, err := a.core.OfferHistory(ctx, id)
+	hist, err := a.offers.OfferHistory(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -412,7 +415,7 @@ func containsString(list []string, s string) bool {
 // (ref: id, phone, email, @username) or, without one, for a sample
 // customer of each target segment.
 func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, error) {
-	v, err := a.core.GetOffer(ctx, id)
+	v, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +425,7 @@ func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, err
 		if err != nil {
 			return nil, err
 		}
-		p, err := a.core.PreviewOffer(ctx, v.Offer, cu.ID, "")
+		p, err := a.offers.PreviewOffer(ctx, v.Offer, cu.ID, "")
 		if err != nil {
 			return nil, err
 		}
@@ -433,7 +436,7 @@ func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, err
 			segs = a.core.Segments().Names()
 		}
 		for _, s := range segs {
-			p, err := a.core.PreviewOffer(ctx, v.Offer, 0, s)
+			p, err := a.offers.PreviewOffer(ctx, v.Offer, 0, s)
 			if err != nil {
 				return nil, err
 			}
@@ -569,7 +572,7 @@ func (a *Adapter) openOfferEditor(ctx context.Context, triggerID, id, channel, u
 	if triggerID == "" {
 		return 0, crm.Errorf(crm.EINVALID, "Slack sent no trigger to open a window with; use the ✏️ Edit template button on `/crm offer %s`.", id)
 	}
-	v, err := a.core.GetOffer(ctx, id)
+	v, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -601,7 +604,7 @@ func (a *Adapter) offerSubmit(ctx context.Context, cb slackapi.InteractionCallba
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &md); err != nil || md.Offer == "" || md.Version <= 0 {
 		return fail("This window does not say which offer it edits. Close it and open the editor again.")
 	}
-	cur, err := a.core.GetOffer(ctx, md.Offer)
+	cur, err := a.offers.GetOffer(ctx, md.Offer)
 	if err != nil {
 		return fail(a.modalErrorText(err))
 	}
@@ -628,7 +631,7 @@ func (a *Adapter) offerSubmit(ctx context.Context, cb slackapi.InteractionCallba
 			next.Templates[lang] = text
 		}
 	}
-	saved, err := a.core.SaveOffer(ctx, &next, md.Version, agentOf(user), bot.OriginSlack)
+	saved, err := a.offers.SaveOffer(ctx, &next, md.Version, agentOf(user), bot.OriginSlack)
 	if err != nil {
 		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {

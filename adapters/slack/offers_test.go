@@ -56,7 +56,7 @@ func seedOffers(t *testing.T, e *env) {
 
 func (e *env) offer(id string) *crm.Offer {
 	e.t.Helper()
-	v, err := e.core.GetOffer(context.Background(), id)
+	v, err := e.core.OfferAdmin().GetOffer(context.Background(), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -246,7 +246,7 @@ func TestOfferSlack(t *testing.T) {
 		old.ID, old.Name, old.Status = "old-promo", "Old promo", crm.OfferPaused
 		past := time.Now().Add(-48 * time.Hour)
 		old.Validity.Until = &past
-		if _, err := e.core.SaveOffer(ctx, old, 0, "test", bot.OriginAPI); err != nil {
+		if _, err := e.core.OfferAdmin().SaveOffer(ctx, old, 0, "test", bot.OriginAPI); err != nil {
 			t.Fatal(err)
 		}
 		a = e.crm(adminUser, "offer activate old-promo")
@@ -394,7 +394,7 @@ func TestOfferSlack(t *testing.T) {
 		// Someone else saves from the admin page meanwhile.
 		other := e.offer(welcomeID)
 		other.Templates["en"] = "🎁 Hello! 15% off with {{.Code}}."
-		saved, err := e.core.SaveOffer(ctx, other, other.Version, "admin-page", bot.OriginWeb)
+		saved, err := e.core.OfferAdmin().SaveOffer(ctx, other, other.Version, "admin-page", bot.OriginWeb)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -57,6 +57,9 @@ const (
 // Options configure an Adapter. Lists come from comma-separated environment
 // variables (see OptionsFromEnv).
 type Options struct {
+	// Offers is the offer administration behind /crm offer…; nil: the
+	// core's own (bot.Core.OfferAdmin); RegisterOfferCommands needs one.
+	Offers        Offers
 	BotToken      string // xoxb-…; required
 	SigningSecret string // verifies HTTP requests; required unless AppToken is set
 	AppToken      string // xapp-…; switches Socket Mode on
@@ -172,12 +175,13 @@ type Reply struct {
 
 // Adapter is the Slack side: router, handoff worker, Socket Mode loop.
 type Adapter struct {
-	core Core
-	opts Options
-	log  *slog.Logger
-	api  *slackapi.Client
-	http *http.Client
-	sock *socketmode.Client
+	core   Core
+	offers Offers
+	opts   Options
+	log    *slog.Logger
+	api    *slackapi.Client
+	http   *http.Client
+	sock   *socketmode.Client
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
@@ -257,13 +261,17 @@ func New(core Core, opts Options) (*Adapter, error) {
 	if opts.GroupTTL <= 0 {
 		opts.GroupTTL = DefaultGroupTTL
 	}
+	if p, ok := core.(interface{ OfferAdmin() *bot.OfferAdmin }); ok && opts.Offers == nil {
+		opts.Offers = p.OfferAdmin()
+	}
 	a := &Adapter{
-		core:  core,
-		opts:  opts,
-		log:   opts.Logger.With("part", "slack"),
-		http:  opts.HTTPClient,
-		slots: make(chan struct{}, opts.CommandSlots),
-		seen:  newDedupe(2*time.Hour, 20000),
+		core:   core,
+		offers: opts.Offers,
+		opts:   opts,
+		log:    opts.Logger.With("part", "slack"),
+		http:   opts.HTTPClient,
+		slots:  make(chan struct{}, opts.CommandSlots),
+		seen:   newDedupe(2*time.Hour, 20000),
 		// A replay is answered, never run: commands that change data (an
 		// order, a note) stay single within the signature window.
 		replays: newDedupe(ReplayWindow, replayMax),

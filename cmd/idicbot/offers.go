@@ -39,7 +39,7 @@ func (m *Main) runOffers(ctx context.Context) error {
 		if len(m.Args) != 1 {
 			return errors.New(offersUsage)
 		}
-		data, err := m.Core.ExportOffers(ctx)
+		data, err := m.Core.OfferAdmin().ExportOffers(ctx)
 		if err != nil {
 			return err
 		}
@@ -87,7 +87,7 @@ func (m *Main) importOffers(ctx context.Context, args []string) error {
 	if who == "" {
 		who = "idicbot"
 	}
-	rep, err := m.Core.ImportOffers(ctx, name, data, *dry, who+" (cli)")
+	rep, err := m.Core.OfferAdmin().ImportOffers(ctx, name, data, *dry, who+" (cli)")
 	if err != nil {
 		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {

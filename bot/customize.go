@@ -314,6 +314,9 @@ func (c *Core) enqueue(tx crm.Tx, cust *crm.Customer, ch crm.Channel, userID, ch
 	}
 	ob := &crm.OutboxItem{CustomerID: cust.ID, InteractionID: it.ID, Channel: ch, ChatID: chatID, UserID: userID,
 		Text: m.Text, Buttons: m.Buttons, RequestPhone: m.RequestPhone, OfferID: m.OfferID, Status: crm.OutboxPending, CreatedAt: now}
+	if c.disp != nil {
+		c.disp.lease(ob) // it sends what this commit queues: no other sender may claim it
+	}
 	if err := tx.EnqueueOutbox(ob); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,12 +29,42 @@ type DispatcherOptions struct {
 	Metrics    *Metrics
 	// Sleep waits for d or until ctx ends (tests replace it).
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	// Owner is the name this dispatcher claims outbox items under. It must
+	// differ between dispatchers sharing a store at the same time, and stay
+	// the same across restarts of one process: a dispatcher that opens
+	// takes back at once what its name still holds (a crash left it), where
+	// another waits for the lease to end. Default "idicbot" (one process
+	// per bbolt file).
+	Owner string
+	// Lease is how long a claim holds an item; the dispatcher renews the
+	// leases of what it holds every third of it. Default one minute.
+	Lease time.Duration
+	// Poll is the longest wait between two claims: items whose lease ended
+	// (their sender died) and items queued by other processes are found
+	// within it. Default ten seconds.
+	Poll time.Duration
+	// MaxClaimed bounds the claimed items held in memory (queued or in
+	// flight); the rest wait in the store, in the order they are claimed.
+	// Items this process queued itself are always held. Default 4096.
+	MaxClaimed int
+	// After returns a channel that receives after d (time.After; tests
+	// replace it to move time by hand).
+	After func(d time.Duration) <-chan time.Time
 }
 
 // Dispatcher sends outbox items through the channels' senders: in order per
-// chat, retried with backoff on temporary errors, waiting exactly the
-// channel's retry-after on rate limits, never retrying permanent errors.
-// Items still pending at start (a crash, a restart) are sent then.
+// chat, live replies before anything proactive, retried with backoff on
+// temporary errors, waiting exactly the channel's retry-after on rate
+// limits, never retrying permanent errors.
+//
+// It sends only what it holds a lease on (crm.Tx.ClaimOutbox), so two
+// dispatchers sharing a store never send the same item while both live.
+// Replies the core queues are leased to this dispatcher in the transaction
+// that creates them (lease) and handed over after the commit (Enqueue);
+// everything else (items pending at start, items due later, items whose
+// sender died) is claimed from the store: at Open, on a wake-up, when the
+// next item falls due, and at least every Poll.
 type Dispatcher struct {
 	store   crm.Store
 	opts    DispatcherOptions
@@ -41,11 +72,24 @@ type Dispatcher struct {
 	mu      sync.Mutex
 	senders map[crm.Channel]Sender
 	lanes   []*lane
-	queued  map[crm.ID]bool // ids queued or in flight, so nothing is sent twice
-	idle    *sync.Cond
-	busy    int
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
+	// held are the ids this dispatcher holds a lease on, queued or in
+	// flight: renewed while held, and never queued twice.
+	held map[crm.ID]bool
+	// lost are held ids whose lease was taken by another owner: a lane
+	// drops them instead of sending.
+	lost map[crm.ID]bool
+	idle *sync.Cond
+	busy int
+	// more: the store may hold due items the claimer has not claimed yet
+	// (a claim was full, or free items were enqueued); Flush waits for it.
+	more bool
+	// open is true from Open to Close; unsent are items a lane let go of
+	// unsent while closing, released by Close with what is still queued.
+	open   bool
+	unsent []crm.ID
+	wake   chan struct{}
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 
 	// results carries send outcomes from the lanes to the writer, which
 	// records many of them in one transaction: a lane never waits for a
@@ -100,7 +144,23 @@ func NewDispatcher(store crm.Store, opts DispatcherOptions) *Dispatcher {
 	if opts.Sleep == nil {
 		opts.Sleep = sleepCtx
 	}
-	d := &Dispatcher{store: store, opts: opts, log: opts.Logger, senders: map[crm.Channel]Sender{}, queued: map[crm.ID]bool{}}
+	if opts.Owner == "" {
+		opts.Owner = "idicbot"
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = time.Minute
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 10 * time.Second
+	}
+	if opts.MaxClaimed <= 0 {
+		opts.MaxClaimed = 4096
+	}
+	if opts.After == nil {
+		opts.After = time.After
+	}
+	d := &Dispatcher{store: store, opts: opts, log: opts.Logger, senders: map[crm.Channel]Sender{},
+		held: map[crm.ID]bool{}, lost: map[crm.ID]bool{}, wake: make(chan struct{}, 1)}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
 	}
@@ -130,31 +190,67 @@ func (d *Dispatcher) Register(ch crm.Channel, s Sender) {
 	d.senders[ch] = s
 }
 
-// Open starts the lanes and queues every item left pending in the store.
+// Open takes back what the dispatcher's name still holds from a previous
+// run, claims what is due, and starts the lanes and the claimer.
 func (d *Dispatcher) Open(ctx context.Context) error {
-	var pending []*crm.OutboxItem
+	var mine []*crm.OutboxItem
 	if err := d.store.View(ctx, func(tx crm.Tx) error {
-		pending = pending[:0]
+		mine = mine[:0]
 		return tx.PendingOutbox(func(it *crm.OutboxItem) error {
-			pending = append(pending, it)
+			if it.LeaseOwner == d.opts.Owner {
+				mine = append(mine, it)
+			}
 			return nil
 		})
 	}); err != nil {
 		return fmt.Errorf("load pending outbox: %w", err)
 	}
+	if len(mine) > 0 {
+		// Left by this name's previous run (a crash): renewed, unless
+		// another owner took them since the lease ended.
+		ids := make([]crm.ID, 0, len(mine))
+		d.mu.Lock()
+		for _, it := range mine {
+			if !d.held[it.ID] {
+				ids = append(ids, it.ID)
+			}
+		}
+		d.mu.Unlock()
+		var kept []crm.ID
+		if err := d.store.Update(ctx, func(tx crm.Tx) (err error) {
+			kept, err = tx.RenewOutbox(d.opts.Owner, ids, d.opts.Now().Add(d.opts.Lease))
+			return err
+		}); err != nil {
+			return fmt.Errorf("take back outbox leases: %w", err)
+		}
+		keep := make(map[crm.ID]bool, len(kept))
+		for _, id := range kept {
+			keep[id] = true
+		}
+		mine = slices.DeleteFunc(mine, func(it *crm.OutboxItem) bool { return !keep[it.ID] })
+		if len(mine) > 0 {
+			d.log.Info("resending outbox items left pending", "count", len(mine))
+		}
+		d.hold(mine...)
+	}
 	ctx, d.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	d.mu.Lock()
+	d.open = true
+	d.mu.Unlock()
 	d.writerWG.Add(1)
 	go func() {
 		defer d.writerWG.Done()
 		d.write()
 	}()
-	// Pending items are queued before any lane runs: an item committed and
-	// enqueued meanwhile by the core is then deduplicated by the queued set,
-	// never sent twice.
-	if len(pending) > 0 {
-		d.log.Info("resending outbox items left pending", "count", len(pending))
+	// The first claim is queued before any lane runs, as the items taken
+	// back are: what was pending goes before what comes next.
+	d.mu.Lock()
+	d.more = true
+	d.mu.Unlock()
+	more, err := d.claim(ctx, 0)
+	if err != nil {
+		d.log.Error("claim outbox items", "err", err)
 	}
-	d.Enqueue(pending...)
 	for _, l := range d.lanes {
 		d.wg.Add(1)
 		go func(l *lane) {
@@ -162,18 +258,58 @@ func (d *Dispatcher) Open(ctx context.Context) error {
 			d.run(ctx, l)
 		}(l)
 	}
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.claimLoop(ctx, more)
+	}()
 	return nil
 }
 
+// lease makes it, a new item the core is about to store, leased to this
+// dispatcher: the core hands it over after the commit (Enqueue), so no
+// other dispatcher claims it meanwhile.
+func (d *Dispatcher) lease(it *crm.OutboxItem) {
+	it.LeaseOwner, it.LeaseUntil = d.opts.Owner, d.opts.Now().Add(d.opts.Lease)
+}
+
 // Enqueue hands committed outbox items to their lanes. It never blocks.
+// Items leased to this dispatcher are queued at once; any other wakes the
+// claimer, which claims what is due from the store.
 func (d *Dispatcher) Enqueue(items ...*crm.OutboxItem) {
+	free := 0
+	for _, it := range items {
+		if it.LeaseOwner == d.opts.Owner {
+			d.hold(it)
+		} else {
+			free++
+		}
+	}
+	if free > 0 {
+		d.mu.Lock()
+		d.more = true
+		d.mu.Unlock()
+		d.poke()
+	}
+}
+
+func (d *Dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// hold queues items this dispatcher holds a lease on, each in its chat's
+// lane, skipping what it holds already.
+func (d *Dispatcher) hold(items ...*crm.OutboxItem) {
 	for _, it := range items {
 		d.mu.Lock()
-		if d.queued[it.ID] {
+		if d.held[it.ID] {
 			d.mu.Unlock()
 			continue
 		}
-		d.queued[it.ID] = true
+		d.held[it.ID] = true
 		d.busy++
 		d.mu.Unlock()
 		if m := d.opts.Metrics; m != nil {
@@ -181,11 +317,148 @@ func (d *Dispatcher) Enqueue(items ...*crm.OutboxItem) {
 		}
 		l := d.lanes[laneOf(it, len(d.lanes))]
 		l.mu.Lock()
-		l.items = append(l.items, it)
+		l.push(it)
 		l.mu.Unlock()
 		select {
 		case l.wake <- struct{}{}:
 		default:
+		}
+	}
+}
+
+// push queues it after every item of its priority or a lower one: a live
+// reply overtakes proactive messages queued in its lane, and items of one
+// priority keep their order.
+func (l *lane) push(it *crm.OutboxItem) {
+	i := len(l.items)
+	for i > 0 && l.items[i-1].Priority > it.Priority {
+		i--
+	}
+	l.items = slices.Insert(l.items, i, it)
+}
+
+// claim claims due items for the lanes: up to the room left under
+// MaxClaimed, and at least extra. It reports whether the store may hold
+// more that is due (the claim was full).
+func (d *Dispatcher) claim(ctx context.Context, extra int) (bool, error) {
+	d.mu.Lock()
+	room := max(d.opts.MaxClaimed-d.busy, extra)
+	d.mu.Unlock()
+	if room <= 0 {
+		return true, nil
+	}
+	var items []*crm.OutboxItem
+	err := d.store.Update(ctx, func(tx crm.Tx) (err error) {
+		items, err = tx.ClaimOutbox(d.opts.Owner, d.opts.Now(), d.opts.Lease, room)
+		return err
+	})
+	if err != nil {
+		d.mu.Lock()
+		d.more = false // tried; the next poll tries again
+		d.idle.Broadcast()
+		d.mu.Unlock()
+		return false, err
+	}
+	d.hold(items...)
+	full := len(items) == room
+	d.mu.Lock()
+	d.more = full
+	d.idle.Broadcast()
+	d.mu.Unlock()
+	return full, nil
+}
+
+// claimLoop claims again on every wake-up, when the next item falls due,
+// after a full claim once the lanes have room, and at least every Poll; and
+// renews the leases of what the dispatcher holds every third of a lease.
+func (d *Dispatcher) claimLoop(ctx context.Context, more bool) {
+	renewAt := d.opts.Now().Add(d.opts.Lease / 3)
+	for {
+		wait := d.opts.Poll
+		if more {
+			wait = 0
+		} else if next, err := d.nextDue(ctx); err == nil && !next.IsZero() {
+			wait = min(wait, max(next.Sub(d.opts.Now()), 0))
+		}
+		wait = min(wait, max(renewAt.Sub(d.opts.Now()), 0))
+		extra := 0
+		if wait > 0 || !more {
+			select {
+			case <-ctx.Done():
+				return
+			case <-d.wake:
+				extra = 1
+			case <-d.opts.After(wait):
+			}
+		} else if ctx.Err() != nil {
+			return
+		}
+		if now := d.opts.Now(); !now.Before(renewAt) {
+			d.renew(ctx)
+			renewAt = now.Add(d.opts.Lease / 3)
+		}
+		var err error
+		if more, err = d.claim(ctx, extra); err != nil && ctx.Err() == nil {
+			d.log.Error("claim outbox items", "err", err)
+		}
+		if more {
+			// Full: wait for room in the lanes (done pokes) or the poll.
+			d.mu.Lock()
+			full := d.busy >= d.opts.MaxClaimed
+			d.mu.Unlock()
+			if full {
+				more = false
+			}
+		}
+	}
+}
+
+// nextDue returns when the next item not yet due falls due (zero: none).
+func (d *Dispatcher) nextDue(ctx context.Context) (time.Time, error) {
+	var next time.Time
+	err := d.store.View(ctx, func(tx crm.Tx) (err error) {
+		next, err = tx.NextOutboxDue(d.opts.Now())
+		return err
+	})
+	return next, err
+}
+
+// renew extends the leases of every item held; those another owner took
+// meanwhile (the lease ran out: a stalled process) are dropped by the lanes.
+func (d *Dispatcher) renew(ctx context.Context) {
+	d.mu.Lock()
+	ids := make([]crm.ID, 0, len(d.held))
+	for id := range d.held {
+		ids = append(ids, id)
+	}
+	d.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	var kept []crm.ID
+	err := d.store.Update(ctx, func(tx crm.Tx) (err error) {
+		kept, err = tx.RenewOutbox(d.opts.Owner, ids, d.opts.Now().Add(d.opts.Lease))
+		return err
+	})
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Error("renew outbox leases", "count", len(ids), "err", err)
+		}
+		return
+	}
+	if len(kept) == len(ids) {
+		return
+	}
+	keep := make(map[crm.ID]bool, len(kept))
+	for _, id := range kept {
+		keep[id] = true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, id := range ids {
+		// Sent or failed since the snapshot is no longer held either.
+		if !keep[id] && d.held[id] {
+			d.lost[id] = true
 		}
 	}
 }
@@ -198,12 +471,13 @@ func laneOf(it *crm.OutboxItem, n int) int {
 	return int(h.Sum32() % uint32(n))
 }
 
-// Flush waits until every queued item has been sent or given up, or ctx ends.
+// Flush waits until every item held or due has been sent or given up, or
+// ctx ends. Items due later do not hold it up.
 func (d *Dispatcher) Flush(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		d.mu.Lock()
-		for d.busy > 0 && ctx.Err() == nil {
+		for (d.busy > 0 || d.more && d.open) && ctx.Err() == nil {
 			d.idle.Wait()
 		}
 		d.mu.Unlock()
@@ -222,7 +496,8 @@ func (d *Dispatcher) Flush(ctx context.Context) error {
 }
 
 // Close stops the lanes and waits for them. Items not yet sent stay pending
-// in the store and are sent at the next start. Call Flush first to drain.
+// in the store, their leases released, so the next start or another
+// process sends them. Call Flush first to drain.
 func (d *Dispatcher) Close() error {
 	if d.cancel == nil {
 		return nil
@@ -230,8 +505,26 @@ func (d *Dispatcher) Close() error {
 	d.cancel()
 	d.wg.Wait()
 	d.cancel = nil
+	d.mu.Lock()
+	d.open = false
+	d.idle.Broadcast()
+	d.mu.Unlock()
 	close(d.results)
 	d.writerWG.Wait()
+	d.mu.Lock()
+	ids := d.unsent
+	for id := range d.held {
+		ids = append(ids, id)
+	}
+	d.unsent = nil
+	d.mu.Unlock()
+	if len(ids) > 0 {
+		err := d.store.Update(context.Background(), func(tx crm.Tx) error { return tx.ReleaseOutbox(d.opts.Owner, ids) })
+		if err != nil {
+			// They are taken back at the next start, or by others when the leases end.
+			d.log.Warn("release outbox leases", "count", len(ids), "err", err)
+		}
+	}
 	return nil
 }
 
@@ -252,9 +545,17 @@ func (d *Dispatcher) run(ctx context.Context, l *lane) {
 				continue
 			}
 		}
-		if d.stillRefused(ctx, l, it) {
+		if d.isLost(it) {
+			d.log.Warn("outbox item taken by another sender after its lease ran out; not sending it", "outbox", it.ID)
+			d.done(it)
+		} else if d.stillRefused(ctx, l, it) {
 			d.results <- result{it, crm.OutboxFailed, "not sent: " + ErrUnreachable.Error() + " (an earlier message was refused)", false}
 		} else if !d.deliver(ctx, l, it) {
+			if ctx.Err() != nil { // left pending: released at Close
+				d.mu.Lock()
+				d.unsent = append(d.unsent, it.ID)
+				d.mu.Unlock()
+			}
 			d.done(it) // left pending (shutting down or already handled)
 		}
 		if ctx.Err() != nil {
@@ -263,15 +564,27 @@ func (d *Dispatcher) run(ctx context.Context, l *lane) {
 	}
 }
 
-// done forgets an item that is no longer queued.
+func (d *Dispatcher) isLost(it *crm.OutboxItem) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lost[it.ID]
+}
+
+// done forgets an item that is no longer queued; after a full claim, room
+// in the lanes wakes the claimer.
 func (d *Dispatcher) done(it *crm.OutboxItem) {
 	d.mu.Lock()
-	delete(d.queued, it.ID)
+	delete(d.held, it.ID)
+	delete(d.lost, it.ID)
 	d.busy--
 	if d.busy == 0 {
 		d.idle.Broadcast()
 	}
+	wake := d.more && d.busy == d.opts.MaxClaimed/2
 	d.mu.Unlock()
+	if wake {
+		d.poke()
+	}
 	if m := d.opts.Metrics; m != nil {
 		m.OutboxDepth.Dec()
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -270,6 +271,9 @@ func (c *checker) outbox(ctx context.Context) error {
 	named := map[string]bool{}
 	_ = pending.ForEach(func(k, ck []byte) error {
 		id := readID(k)
+		if len(ck) == 0 {
+			ck = claimKey(0, time.Time{}, id)
+		}
 		switch {
 		case items.Get(k) == nil:
 			c.addf("outbox_pending holds %d, which is no outbox item", id)

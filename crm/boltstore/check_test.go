@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -38,6 +39,15 @@ func TestCheckFindsBrokenIndexes(t *testing.T) {
 		{"redirect to nowhere", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bktRedirects).Put(idKey(7), idKey(8))
 		}, `customer 7 was merged into 8, which leads to no customer`},
+		{"outbox claim entry lost", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktOutboxClaim).Delete(claimKey(crm.PriorityProactive, testNow, 1))
+		}, `outbox_claim lacks the entry`},
+		{"stray outbox claim entry", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktOutboxClaim).Put(claimKey(0, time.Time{}, 9), []byte{})
+		}, `outbox_claim has an entry`},
+		{"sent item still pending", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktOutboxState).Put(idKey(1), encodeOutboxState(&outboxState{Status: crm.OutboxSent}))
+		}, `outbox item 1 is sent but the pending set says true`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -45,6 +55,10 @@ func TestCheckFindsBrokenIndexes(t *testing.T) {
 			putCustomer(t, db, &crm.Customer{Name: "Lan", Phone: "+84912345678", Segment: crm.SegmentAssignment{Name: "new"},
 				Claims:     crm.ContactClaims{Email: "lan@example.com"},
 				Identities: []crm.Identity{{Channel: crm.ChannelTelegram, UserID: "42", Username: "lan"}}})
+			update(t, db, func(tx crm.Tx) error {
+				return tx.EnqueueOutbox(&crm.OutboxItem{CustomerID: 1, Text: "sinh nhật", Priority: crm.PriorityProactive, Due: testNow,
+					LeaseOwner: "a", LeaseUntil: testNow})
+			})
 			if problems, err := db.Check(context.Background()); err != nil || len(problems) != 0 {
 				t.Fatalf("a sound store: %v, %v", problems, err)
 			}

@@ -55,7 +55,6 @@
 package boltstore
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -501,7 +500,7 @@ func (db *DB) BackupFile(path string) (err error) {
 //	offer_events    seq → OfferEvent
 //	segment_changes time (unix ns, sign-flipped) + seq → SegmentChange
 //	outbox          id → OutboxItem
-//	outbox_pending  id → its outbox_claim key, present iff the item's status is pending
+//	outbox_pending  id → its outbox_claim key (empty: priority 0, due at once), present iff the item's status is pending
 //	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner
 //	counters        name → int64
 //
@@ -618,9 +617,9 @@ var migrations = []func(*bbolt.Tx) error{
 	},
 	// 7: the outbox is a scheduler. Items carry a priority, a due time and
 	// a lease (outboxFormat 0x87; 0x85 still reads); outbox_claim orders
-	// the pending ones for claims and holds their leases, and each
-	// outbox_pending entry names its claim key. Items queued before are
-	// replies: priority 0, due at once, not leased.
+	// the pending ones for claims and holds their leases, and an
+	// outbox_pending entry names its claim key unless it is a reply due at
+	// once. Items queued before are such replies, not leased.
 	migrateOutboxClaim,
 }
 
@@ -629,27 +628,12 @@ func migrateOutboxClaim(tx *bbolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	pending := tx.Bucket(bktOutboxPending)
-	var ids [][]byte
-	if err := pending.ForEach(func(k, _ []byte) error {
-		ids = append(ids, bytes.Clone(k))
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, k := range ids {
+	return tx.Bucket(bktOutboxPending).ForEach(func(k, _ []byte) error {
 		if len(k) != 8 {
 			return fmt.Errorf("outbox_pending: bad key %x", k)
 		}
-		ck := claimKey(0, time.Time{}, readID(k))
-		if err := pending.Put(k, ck); err != nil {
-			return err
-		}
-		if err := claim.Put(ck, nil); err != nil {
-			return err
-		}
-	}
-	return nil
+		return claim.Put(claimKey(0, time.Time{}, readID(k)), []byte{})
+	})
 }
 
 // SchemaVersion is the schema version this binary writes.

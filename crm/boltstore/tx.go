@@ -1206,48 +1206,77 @@ type outboxState struct {
 	SentAt      time.Time `json:"sent_at,omitzero"`
 }
 
-// putOutbox stores a new item (nothing of it is stored yet).
+// putOutbox stores a new item (nothing of it is stored yet). Its lease is
+// kept in outbox_claim only, which OutboxItem reads: the record would
+// carry it (some twenty bytes an item) for nothing.
 func (t *Tx) putOutbox(it *crm.OutboxItem) error {
 	k := idKey(it.ID)
-	if err := t.ops.put(bktOutbox, k, encodeOutboxItem(it)); err != nil {
+	owner, until := it.LeaseOwner, it.LeaseUntil
+	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
+	v := encodeOutboxItem(it)
+	it.LeaseOwner, it.LeaseUntil = owner, until
+	if err := t.ops.put(bktOutbox, k, v); err != nil {
 		return err
 	}
 	if it.Status != crm.OutboxPending {
 		return nil
 	}
 	ck := claimKey(it.Priority, it.Due, it.ID)
-	if err := t.ops.put(bktOutboxPending, k, ck); err != nil {
+	if err := t.ops.put(bktOutboxPending, k, pendingValue(ck)); err != nil {
 		return err
 	}
-	return t.ops.put(bktOutboxClaim, bytes.Clone(ck), leaseValue(it.LeaseOwner, it.LeaseUntil))
+	return t.ops.put(bktOutboxClaim, ck, leaseValue(it.LeaseOwner, it.LeaseUntil))
 }
 
-// pending keeps outbox_pending (id → claim key) and outbox_claim (claim key
-// → lease) in step with a saved item: a pending item is (re)placed at its
+// pendingValue is what outbox_pending holds for an item with claim key ck:
+// nothing for a reply due at once (priority 0, zero due: the key follows
+// from the id), else ck.
+func pendingValue(ck []byte) []byte {
+	if ck[0] == 0 && binary.BigEndian.Uint64(ck[1:9]) == 0 {
+		return []byte{} // not nil: bbolt reads a nil value put in this transaction as absent
+	}
+	return bytes.Clone(ck)
+}
+
+// claimKeyOf returns the outbox_claim key of the pending item k, nil when
+// k is not pending.
+func (t *Tx) claimKeyOf(k []byte) []byte {
+	v := t.get(bktOutboxPending, k)
+	if v == nil {
+		return nil
+	}
+	if len(v) == 0 {
+		return claimKey(0, time.Time{}, readID(k))
+	}
+	return bytes.Clone(v)
+}
+
+// pending keeps outbox_pending (id → claim key, see pendingValue) and
+// outbox_claim (claim key → lease) in step with a saved item: a pending item is (re)placed at its
 // priority and due time with its lease, any other leaves both.
 func (t *Tx) pending(k []byte, it *crm.OutboxItem) error {
-	old := t.get(bktOutboxPending, k)
+	old := t.claimKeyOf(k)
 	if it.Status != crm.OutboxPending {
 		if old == nil {
 			return nil
 		}
-		if err := t.ops.del(bktOutboxClaim, bytes.Clone(old)); err != nil {
+		if err := t.ops.del(bktOutboxClaim, old); err != nil {
 			return err
 		}
 		return t.ops.del(bktOutboxPending, k)
 	}
 	ck := claimKey(it.Priority, it.Due, it.ID)
 	if old != nil && !bytes.Equal(old, ck) {
-		if err := t.ops.del(bktOutboxClaim, bytes.Clone(old)); err != nil {
+		if err := t.ops.del(bktOutboxClaim, old); err != nil {
 			return err
 		}
 	}
 	if old == nil || !bytes.Equal(old, ck) {
-		if err := t.ops.put(bktOutboxPending, bytes.Clone(k), ck); err != nil {
+		if err := t.ops.put(bktOutboxPending, bytes.Clone(k), pendingValue(ck)); err != nil {
 			return err
 		}
 	}
-	return t.ops.put(bktOutboxClaim, bytes.Clone(ck), leaseValue(it.LeaseOwner, it.LeaseUntil))
+	return t.ops.put(bktOutboxClaim, ck, leaseValue(it.LeaseOwner, it.LeaseUntil))
 }
 
 // claimKey is an outbox_claim key: priority (one byte), due time (8 bytes,
@@ -1256,16 +1285,20 @@ func (t *Tx) pending(k []byte, it *crm.OutboxItem) error {
 func claimKey(priority int, due time.Time, id crm.ID) []byte {
 	k := make([]byte, 17)
 	k[0] = byte(priority)
-	copy(k[1:9], dueBytes(due))
+	putDue(k[1:9], due)
 	binary.BigEndian.PutUint64(k[9:], uint64(id))
 	return k
 }
 
-func dueBytes(due time.Time) []byte {
-	b := make([]byte, 8)
+func putDue(b []byte, due time.Time) {
 	if !due.IsZero() {
 		binary.BigEndian.PutUint64(b, uint64(due.UnixNano())^(1<<63))
 	}
+}
+
+func dueBytes(due time.Time) []byte {
+	b := make([]byte, 8)
+	putDue(b, due)
 	return b
 }
 
@@ -1281,7 +1314,7 @@ func claimDue(ck []byte) time.Time {
 // lease (8 bytes, Unix nanoseconds) and the owner.
 func leaseValue(owner string, until time.Time) []byte {
 	if owner == "" {
-		return nil
+		return []byte{} // not nil: see pendingValue
 	}
 	v := make([]byte, 8, 8+len(owner))
 	binary.BigEndian.PutUint64(v, uint64(until.UnixNano()))
@@ -1318,7 +1351,7 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 		it.Status, it.Attempts, it.NextAttempt, it.LastError, it.SentAt = st.Status, st.Attempts, st.NextAttempt, st.LastError, st.SentAt
 	}
 	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
-	ck := t.get(bktOutboxPending, k)
+	ck := t.claimKeyOf(k)
 	if len(ck) != 17 {
 		return it, nil
 	}
@@ -1408,7 +1441,7 @@ func (t *Tx) RenewOutbox(owner string, ids []crm.ID, until time.Time) ([]crm.ID,
 
 // ReleaseOutbox implements crm.Tx.
 func (t *Tx) ReleaseOutbox(owner string, ids []crm.ID) error {
-	_, err := t.release(owner, ids, nil)
+	_, err := t.release(owner, ids, []byte{})
 	return err
 }
 
@@ -1420,11 +1453,10 @@ func (t *Tx) release(owner string, ids []crm.ID, v []byte) ([]crm.ID, error) {
 	}
 	held := make([]crm.ID, 0, len(ids))
 	for _, id := range ids {
-		ck := t.get(bktOutboxPending, idKey(id))
+		ck := t.claimKeyOf(idKey(id))
 		if len(ck) != 17 {
 			continue
 		}
-		ck = bytes.Clone(ck)
 		o, _, ok := readLease(t.get(bktOutboxClaim, ck))
 		if !ok || o != owner {
 			continue

@@ -1,7 +1,7 @@
 # idicbot — the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test bench fuzz build vet fmt clean
+.PHONY: run test bench fuzz lint build vet fmt clean
 
 ## run: start the bot on the built-in defaults (web chat on http://127.0.0.1:8080, data in ./data)
 run:
@@ -28,6 +28,16 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s $$pkg; \
 		done; \
 	done
+
+## lint: golangci-lint with .golangci.yml (installs the pinned version into GOPATH/bin when missing)
+GOLANGCI_LINT_VERSION ?= v2.15.0
+lint:
+	@lint=$$($(GO) env GOPATH)/bin/golangci-lint; \
+	if ! $$lint --version 2>/dev/null | grep -q "version $(GOLANGCI_LINT_VERSION:v%=%) "; then \
+		echo "installing golangci-lint $(GOLANGCI_LINT_VERSION)"; \
+		$(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION); \
+	fi; \
+	$$lint run ./...
 
 ## build: a single binary in bin/
 build:

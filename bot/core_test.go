@@ -116,14 +116,16 @@ func TestSweepMovesLoyalToAtRisk(t *testing.T) {
 		t.Fatalf("segment after sweep: %+v", c.Segment)
 	}
 	var changes []*crm.SegmentChange
-	e.db.View(ctx, func(tx crm.Tx) error {
+	if err := e.db.View(ctx, func(tx crm.Tx) error {
 		return tx.SegmentChanges(time.Time{}, func(ch *crm.SegmentChange) error {
 			if ch.CustomerID == a.ID {
 				changes = append(changes, ch)
 			}
 			return nil
 		})
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if last := changes[len(changes)-1]; last.From != crm.SegmentLoyal || last.To != crm.SegmentAtRisk || last.Cause != "sweep" {
 		t.Fatalf("last change: %+v", last)
 	}
@@ -169,11 +171,13 @@ func TestEditUpdatesLogWithoutReply(t *testing.T) {
 		t.Fatalf("an edit was answered: %v", sent)
 	}
 	var it *crm.Interaction
-	e.db.View(context.Background(), func(tx crm.Tx) error {
+	if err := e.db.View(context.Background(), func(tx crm.Tx) error {
 		var err error
 		it, err = tx.Interaction(res.CustomerID, res.InteractionID)
 		return err
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	if it == nil || it.Text != "giá iphone 15" || it.Original != "gia iphon" || !it.Edited {
 		t.Fatalf("edited interaction: %+v", it)
 	}
@@ -232,11 +236,13 @@ func TestDispatcherErrors(t *testing.T) {
 			}
 			var it *crm.OutboxItem
 			var cust *crm.Customer
-			e.db.View(ctx, func(tx crm.Tx) error {
+			if err := e.db.View(ctx, func(tx crm.Tx) error {
 				it, _ = tx.OutboxItem(res.Outbox[0])
 				cust, _ = tx.Customer(res.CustomerID)
 				return nil
-			})
+			}); err != nil {
+				t.Fatal(err)
+			}
 			if it.Status != tt.wantStatus {
 				t.Fatalf("status %s (%s), want %s", it.Status, it.LastError, tt.wantStatus)
 			}
@@ -291,7 +297,7 @@ func TestDispatcherStopsAfterRefusal(t *testing.T) {
 	}
 	blocked = false
 	e.rec.mu.Unlock()
-	e.db.View(ctx, func(tx crm.Tx) error {
+	if err := e.db.View(ctx, func(tx crm.Tx) error {
 		for _, id := range res.Outbox {
 			it, _ := tx.OutboxItem(id)
 			if it.Status != crm.OutboxFailed || !strings.Contains(it.LastError, "unreachable") {
@@ -303,7 +309,9 @@ func TestDispatcherStopsAfterRefusal(t *testing.T) {
 			t.Errorf("identity not marked unreachable")
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	say("2", "cảm ơn") // unblocked and writing again
 	if sent := e.rec.take(); len(sent) != 1 {
 		t.Fatalf("after the customer wrote again: %d sent, want the answer", len(sent))

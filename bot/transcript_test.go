@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/configs"
@@ -129,7 +129,7 @@ func (e *env) close() {
 	e.disp.Close()
 	// Every index and count must still agree with the records.
 	if problems, err := e.db.Check(context.Background()); err != nil {
-		if !errors.Is(err, bbolt.ErrDatabaseNotOpen) { // the test closed it
+		if !errors.Is(err, berrors.ErrDatabaseNotOpen) { // the test closed it
 			e.t.Errorf("store check: %v", err)
 		}
 	} else {

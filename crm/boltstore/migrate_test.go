@@ -250,7 +250,9 @@ func TestMigrate_V2OutboxStateInItem(t *testing.T) {
 			t.Errorf("sent item after migration = %+v, %v", it, err)
 		}
 		var pending []crm.ID
-		tx.PendingOutbox(func(it *crm.OutboxItem) error { pending = append(pending, it.ID); return nil })
+		if err := tx.PendingOutbox(func(it *crm.OutboxItem) error { pending = append(pending, it.ID); return nil }); err != nil {
+			return err
+		}
 		if !slices.Equal(pending, []crm.ID{2}) {
 			t.Errorf("pending = %v, want [2]", pending)
 		}

@@ -492,10 +492,12 @@ func TestOutbox_PendingInStepWithStatus(t *testing.T) {
 		t.Fatalf("enqueued item = %+v", items[0])
 	}
 	var body []byte
-	db.bolt.View(func(btx *bbolt.Tx) error {
+	if err := db.bolt.View(func(btx *bbolt.Tx) error {
 		body = slices.Clone(btx.Bucket(bktOutbox).Get(idKey(items[0].ID)))
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 	// The dispatcher marks items while it walks the pending set.
 	sentAt := testNow.Add(time.Minute)
 	update(t, db, func(tx crm.Tx) error {
@@ -537,7 +539,7 @@ func TestOutbox_PendingInStepWithStatus(t *testing.T) {
 	})
 	// Saving an item again records its state beside it: the item as queued
 	// is not rewritten.
-	db.bolt.View(func(btx *bbolt.Tx) error {
+	if err := db.bolt.View(func(btx *bbolt.Tx) error {
 		if now := btx.Bucket(bktOutbox).Get(idKey(items[0].ID)); !bytes.Equal(now, body) {
 			t.Errorf("the queued item was rewritten:\n%s\n%s", body, now)
 		}
@@ -545,7 +547,9 @@ func TestOutbox_PendingInStepWithStatus(t *testing.T) {
 			t.Error("no delivery state stored")
 		}
 		return nil
-	})
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestCounters(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 )
 
@@ -44,7 +45,7 @@ func TestDedupeConcurrent(t *testing.T) {
 	if firsts != 1 {
 		t.Fatalf("%d deliveries were handled as new, want 1", firsts)
 	}
-	if sent := e.rec.take(); len(sent) != 2 {
+	if sent := e.rec.Take(); len(sent) != 2 {
 		t.Fatalf("sent %d messages, want 2 (greeting + offer)", len(sent))
 	}
 	c := e.customer(crm.ChannelWeb, "s1")
@@ -207,7 +208,7 @@ func TestDispatcherErrors(t *testing.T) {
 			var mu sync.Mutex
 			var sleeps []time.Duration
 			calls := 0
-			rec := &recorder{fail: func(*crm.OutboxItem) error {
+			rec := &bottest.Recorder{Fail: func(*crm.OutboxItem) error {
 				calls++
 				if calls <= len(tt.errs) {
 					return tt.errs[calls-1]
@@ -268,15 +269,15 @@ func TestDispatcherStopsAfterRefusal(t *testing.T) {
 	e := newEnv(t, "")
 	ctx := context.Background()
 	calls, blocked := 0, true
-	e.rec.mu.Lock()
-	e.rec.fail = func(*crm.OutboxItem) error {
-		calls++
-		if blocked {
-			return fmt.Errorf("403 Forbidden: bot was blocked by the user: %w", bot.ErrUnreachable)
+	e.rec.Locked(func() {
+		e.rec.Fail = func(*crm.OutboxItem) error {
+			calls++
+			if blocked {
+				return fmt.Errorf("403 Forbidden: bot was blocked by the user: %w", bot.ErrUnreachable)
+			}
+			return nil
 		}
-		return nil
-	}
-	e.rec.mu.Unlock()
+	})
 	say := func(id, text string) bot.Result {
 		res, err := e.core.Handle(ctx, bot.Inbound{Channel: crm.ChannelTelegram, UserID: "9", MessageID: id, Text: text})
 		if err != nil {
@@ -291,12 +292,12 @@ func TestDispatcherStopsAfterRefusal(t *testing.T) {
 	if len(res.Outbox) < 2 {
 		t.Fatalf("%d replies queued, want a greeting and an offer", len(res.Outbox))
 	}
-	e.rec.mu.Lock()
-	if calls != 1 {
-		t.Fatalf("%d sends to a recipient who blocked the bot, want 1", calls)
-	}
-	blocked = false
-	e.rec.mu.Unlock()
+	e.rec.Locked(func() {
+		if calls != 1 {
+			t.Fatalf("%d sends to a recipient who blocked the bot, want 1", calls)
+		}
+		blocked = false
+	})
 	if err := e.db.View(ctx, func(tx crm.Tx) error {
 		for _, id := range res.Outbox {
 			it, _ := tx.OutboxItem(id)
@@ -313,7 +314,7 @@ func TestDispatcherStopsAfterRefusal(t *testing.T) {
 		t.Fatal(err)
 	}
 	say("2", "cảm ơn") // unblocked and writing again
-	if sent := e.rec.take(); len(sent) != 1 {
+	if sent := e.rec.Take(); len(sent) != 1 {
 		t.Fatalf("after the customer wrote again: %d sent, want the answer", len(sent))
 	}
 }
@@ -340,7 +341,7 @@ func TestDispatcherOrderPerChat(t *testing.T) {
 	e.disp.Flush(ctx)
 	last := map[string]crm.ID{}
 	n := 0
-	for _, it := range e.rec.take() {
+	for _, it := range e.rec.Take() {
 		if it.ID <= last[it.ChatID] {
 			t.Fatalf("chat %s: item %d sent after %d", it.ChatID, it.ID, last[it.ChatID])
 		}

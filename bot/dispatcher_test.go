@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 )
 
@@ -259,7 +260,7 @@ func TestDispatcherReplyBeforeProactive(t *testing.T) {
 	queueItems(t, e.db, items)
 	gate, first := make(chan struct{}), make(chan struct{})
 	var once sync.Once
-	rec := &recorder{fail: func(*crm.OutboxItem) error {
+	rec := &bottest.Recorder{Fail: func(*crm.OutboxItem) error {
 		once.Do(func() { close(first); <-gate }) // the first send is slow
 		return nil
 	}}
@@ -279,7 +280,7 @@ func TestDispatcherReplyBeforeProactive(t *testing.T) {
 	if err := disp.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	sent := rec.take()
+	sent := rec.Take()
 	if len(sent) != 1000+len(res.Outbox) {
 		t.Fatalf("sent %d, want %d", len(sent), 1000+len(res.Outbox))
 	}

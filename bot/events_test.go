@@ -56,7 +56,7 @@ func (e *env) sent() []*crm.OutboxItem {
 	if err := e.disp.Flush(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
-	return e.rec.take()
+	return e.rec.Take()
 }
 
 // A customer first heard of through an event that is not their message is

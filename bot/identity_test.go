@@ -42,7 +42,7 @@ func (e *env) victimOn(t *testing.T, ch crm.Channel) (*crm.Customer, string) {
 			Contact: &bot.Contact{Phone: victimPhone, FirstName: "Lan", LastName: "Nguyễn", Self: true}})
 	}
 	e.say(bot.Inbound{Channel: ch, UserID: user, Text: victimAddress})
-	e.rec.take()
+	e.rec.Take()
 	v := e.customer(ch, user)
 	if v.Phone != victimE164 {
 		t.Fatalf("victim on %s: phone %q, want it proven", ch, v.Phone)

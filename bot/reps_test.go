@@ -333,7 +333,7 @@ func TestRepHandoffTakeRelease(t *testing.T) {
 	if err := e.disp.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if sent := e.rec.take(); len(sent) != 1 || sent[0].Text != "Chào chị, em là Hoa" || sent[0].UserID != "h1" {
+	if sent := e.rec.Take(); len(sent) != 1 || sent[0].Text != "Chào chị, em là Hoa" || sent[0].UserID != "h1" {
 		t.Fatalf("agent message sent = %+v", sent)
 	}
 	if _, err := e.core.ReleaseHandoff(ctx, id, "slack:U2"); crm.ErrorCode(err) != crm.ECONFLICT {

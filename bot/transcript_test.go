@@ -2,20 +2,17 @@ package bot_test
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	berrors "go.etcd.io/bbolt/errors"
-
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/configs"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
@@ -23,52 +20,16 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden transcripts with what the bot says now")
 
-// recorder is a bot.Sender that keeps what was sent.
-type recorder struct {
-	mu   sync.Mutex
-	sent []*crm.OutboxItem
-	fail func(*crm.OutboxItem) error
-}
-
-func (r *recorder) Send(_ context.Context, it *crm.OutboxItem) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		if err := r.fail(it); err != nil {
-			return err
-		}
-	}
-	cp := *it
-	r.sent = append(r.sent, &cp)
-	return nil
-}
-
-func (r *recorder) take() []*crm.OutboxItem {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.sent
-	r.sent = nil
-	return out
-}
-
-// clock is an injectable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Set(t time.Time)     { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
-// env is a core on a real bbolt file with default configs and a recording sender.
+// env is the kit's core (bottest.NewCore) with the names this package's
+// tests use, and a message counter for say.
 type env struct {
 	t     testing.TB
+	kit   *bottest.Env
 	db    *boltstore.DB
 	core  *bot.Core
 	disp  *bot.Dispatcher
-	rec   *recorder
-	clock *clock
+	rec   *bottest.Recorder
+	clock *bottest.Clock
 	seq   int
 }
 
@@ -84,61 +45,20 @@ func mustRead(tb testing.TB, name string) []byte {
 func newEnv(tb testing.TB, dir string) *env { return buildEnv(tb, dir, nil) }
 
 // buildEnv is newEnv with a chance to change the core's options (an
-// assistant, for example) before the core is built.
+// assistant, for example) before the core is built. The stored segment
+// rules stay unloaded, as a restart test expects.
 func buildEnv(tb testing.TB, dir string, tune func(*bot.Options)) *env {
 	tb.Helper()
-	if dir == "" {
-		dir = tb.TempDir()
-	}
-	clk := &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))}
-	db, err := boltstore.Open(filepath.Join(dir, "idicbot.db"), boltstore.Options{NoSync: true, Now: clk.Now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	def, err := configs.Load(clk.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := bot.SeedOffers(ctx, db, def.Offers, clk.Now()); err != nil {
-		tb.Fatal(err)
-	}
-	rec := &recorder{}
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Now: clk.Now,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
-	for _, ch := range []crm.Channel{crm.ChannelWeb, crm.ChannelConsole, crm.ChannelTelegram, crm.ChannelZalo, "messenger"} {
-		disp.Register(ch, rec)
-	}
-	opts := bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Now: clk.Now, Dispatcher: disp}
+	opts := []bottest.Option{bottest.InDir(dir), bottest.NoStoredSegmentRules()}
 	if tune != nil {
-		tune(&opts)
+		opts = append(opts, bottest.CoreOptions(tune))
 	}
-	core := bot.New(opts)
-	if err := core.LoadOffers(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	if err := disp.Open(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	e := &env{t: tb, db: db, core: core, disp: disp, rec: rec, clock: clk}
-	tb.Cleanup(e.close)
-	return e
+	k := bottest.NewCore(tb, opts...)
+	return &env{t: tb, kit: k, db: k.DB, core: k.Core, disp: k.Disp, rec: k.Rec, clock: k.Clock}
 }
 
-func (e *env) close() {
-	e.disp.Close()
-	// Every index and count must still agree with the records.
-	if problems, err := e.db.Check(context.Background()); err != nil {
-		if !errors.Is(err, berrors.ErrDatabaseNotOpen) { // the test closed it
-			e.t.Errorf("store check: %v", err)
-		}
-	} else {
-		for _, p := range problems {
-			e.t.Errorf("store check: %s", p)
-		}
-	}
-	e.db.Close()
-}
+// close closes the core and checks the store, before cleanup would.
+func (e *env) close() { e.kit.Close() }
 
 // say sends one inbound event and returns what the bot sent back.
 func (e *env) say(in bot.Inbound) (bot.Result, []*crm.OutboxItem) {
@@ -164,7 +84,7 @@ func (e *env) say(in bot.Inbound) (bot.Result, []*crm.OutboxItem) {
 	if err := e.disp.Flush(ctx); err != nil {
 		e.t.Fatal(err)
 	}
-	return res, e.rec.take()
+	return res, e.rec.Take()
 }
 
 func (e *env) customer(ch crm.Channel, user string) *crm.Customer {

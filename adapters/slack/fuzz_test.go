@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -18,9 +17,8 @@ import (
 	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/adapters/slack/slacktest"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
-	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
 // fuzzServer builds the adapter over a real store once for a fuzz target
@@ -28,22 +26,10 @@ import (
 // switches Socket Mode on instead of signed HTTP.
 func fuzzServer(tb testing.TB, socket bool) (http.Handler, *slacktest.Server) {
 	tb.Helper()
-	db, err := boltstore.Open(filepath.Join(tb.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	def, err := configs.Load(time.Now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 1, Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
-	disp.Register(crm.ChannelWeb, &recorder{})
-	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
+	kit := bottest.NewCore(tb, bottest.NoOffers(), bottest.WithNow(time.Now), bottest.OnChannels(crm.ChannelWeb),
+		bottest.DispatcherOptions(func(o *bot.DispatcherOptions) { o.Lanes, o.MaxBackoff = 1, 2*time.Millisecond }))
+	core := kit.Core
 	ctx := context.Background()
-	if err := disp.Open(ctx); err != nil {
-		tb.Fatal(err)
-	}
 	fake := slacktest.New(tb)
 	fake.SetGroup(repGroup, groupUser)
 	opts := slack.Options{
@@ -64,10 +50,8 @@ func fuzzServer(tb testing.TB, socket bool) (http.Handler, *slacktest.Server) {
 	if err := a.Open(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(func() {
+	tb.Cleanup(func() { // before the kit closes the core and checks the store
 		a.Close()
-		disp.Close()
-		db.Close()
 	})
 	mux := http.NewServeMux()
 	a.Routes(mux)

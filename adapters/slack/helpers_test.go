@@ -13,7 +13,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/adapters/slack/slacktest"
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/configs"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
@@ -50,28 +50,6 @@ const (
 	handoffChan  = "C0HANDOFF"
 )
 
-// recorder is a bot.Sender that keeps what was sent to customers.
-type recorder struct {
-	mu   sync.Mutex
-	sent []*crm.OutboxItem
-}
-
-func (r *recorder) Send(_ context.Context, it *crm.OutboxItem) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cp := *it
-	r.sent = append(r.sent, &cp)
-	return nil
-}
-
-func (r *recorder) take() []*crm.OutboxItem {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	out := r.sent
-	r.sent = nil
-	return out
-}
-
 // sinks lets the core be built before the adapter that listens to it.
 type sinks struct {
 	mu   sync.Mutex
@@ -91,10 +69,11 @@ func (s *sinks) CoreEvent(ctx context.Context, e bot.Event) {
 // env is a core on a real bbolt file, a fake Slack and the adapter.
 type env struct {
 	t     *testing.T
+	kit   *bottest.Env
 	db    *boltstore.DB
 	core  *bot.Core
 	disp  *bot.Dispatcher
-	rec   *recorder
+	rec   *bottest.Recorder
 	sinks *sinks
 	fake  *slacktest.Server
 	a     *slack.Adapter
@@ -136,27 +115,14 @@ func mustRead(tb testing.TB, name string) []byte {
 // (an app token, no signing secret).
 func newEnv(t *testing.T, socket bool) *env {
 	t.Helper()
-	db, err := boltstore.Open(filepath.Join(t.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	def, err := configs.Load(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	segs, cat := def.Segments, def.Catalog
-	rec := &recorder{}
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond,
-		Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
-	for _, ch := range []crm.Channel{crm.ChannelWeb, crm.ChannelTelegram} {
-		disp.Register(ch, rec)
-	}
+	// The store starts without offers (the tests that need them seed
+	// them) and runs on real time, as Slack's timestamps do.
 	sk := &sinks{}
-	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Dispatcher: disp, Events: sk})
+	kit := bottest.NewCore(t, bottest.NoOffers(), bottest.WithNow(time.Now), bottest.WithEvents(sk),
+		bottest.OnChannels(crm.ChannelWeb, crm.ChannelTelegram),
+		bottest.DispatcherOptions(func(o *bot.DispatcherOptions) { o.Lanes = 2 }))
+	db, core, disp, rec := kit.DB, kit.Core, kit.Disp, kit.Rec
 	ctx := context.Background()
-	if err := disp.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
 	fake := slacktest.New(t)
 	fake.SetGroup(repGroup, groupUser)
 	logs := &logBuffer{}
@@ -177,18 +143,16 @@ func newEnv(t *testing.T, socket bool) *env {
 	sk.add(a)
 	mux := http.NewServeMux()
 	a.Routes(mux)
-	e := &env{t: t, db: db, core: core, disp: disp, rec: rec, sinks: sk, fake: fake, a: a, http: httptest.NewServer(mux), logs: logs}
+	e := &env{t: t, kit: kit, db: db, core: core, disp: disp, rec: rec, sinks: sk, fake: fake, a: a, http: httptest.NewServer(mux), logs: logs}
 	if err := a.RegisterOfferCommands(); err != nil {
 		t.Fatal(err)
 	}
 	if err := a.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before the kit closes the core and checks the store
 		e.http.Close()
 		a.Close()
-		disp.Close()
-		db.Close()
 	})
 	e.ids = seed(t, e)
 	return e
@@ -260,7 +224,7 @@ func (e *env) flush() []*crm.OutboxItem {
 	if err := e.disp.Flush(context.Background()); err != nil {
 		e.t.Fatal(err)
 	}
-	return e.rec.take()
+	return e.rec.Take()
 }
 
 func (e *env) customer(id crm.ID) *crm.Customer {

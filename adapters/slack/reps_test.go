@@ -27,11 +27,7 @@ const formType = "application/x-www-form-urlencoded"
 func withOffers(t *testing.T, e *env) {
 	t.Helper()
 	ctx := context.Background()
-	def, err := configs.Load(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := bot.SeedOffers(ctx, e.db, def.Offers, time.Now()); err != nil {
+	if _, err := bot.SeedOffers(ctx, e.db, e.kit.Defaults.Offers, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.core.LoadOffers(ctx); err != nil {

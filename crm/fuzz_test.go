@@ -408,6 +408,9 @@ func FuzzTemplate(f *testing.F) {
 			return
 		}
 		out2, err2 := tpl.Render(data)
+		if err2 != nil && strings.Contains(err2.Error(), "takes longer than") {
+			return // the time bound depends on how busy the machine is
+		}
 		if err2 != nil || out2 != out {
 			t.Fatalf("second render differs: %q, %v; first %q", out2, err2, out)
 		}

@@ -22,8 +22,10 @@ func TestOfferTemplateBombs(t *testing.T) {
 		{"infinite range", "Chào {{.FirstName}}\n{{range 1000000000000000}}{{end}}", 2, loop},
 		{"nested range bomb", "{{range 1000}}{{range 1000}}{{range 1000}}{{end}}{{end}}{{end}}", 1, loop},
 		{"huge printf width", `{{printf "%0999999d" 1}}`, 1, "printf width 999999 is more than 100"},
-		{"recursion through define", `{{define "a"}}{{template "a" .}}{{template "a" .}}{{end}}{{template "a" .}}`, 1, "more than 100 deep"},
-		{"output bomb", "{{range 100000}}Chào {{$.FirstName}}, mã {{$.Code}}! {{end}}", 0, "the text is longer than 8192 bytes"},
+		{"recursion through define", `{{define "a"}}{{template "a" .}}{{template "a" .}}{{end}}{{template "a" .}}`, 1, "more than 100 deep|" + loop},
+		// Plain text past the bound: no loop, so the time bound cannot
+		// stop it first on a busy machine.
+		{"output bomb", strings.Repeat("Chào bạn, mã WELCOME10! ", 400), 0, "the text is longer than 8192 bytes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -22,7 +22,7 @@ import (
 	"github.com/idicbot/idicbot/adapters/admin"
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
@@ -41,28 +41,9 @@ type env struct {
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	now := func() time.Time { return time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600)) }
-	db, err := boltstore.Open(filepath.Join(tb.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true, Now: now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	def, err := configs.Load(now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	segs, cat := def.Segments, def.Catalog
-	ctx := context.Background()
-	if _, err := bot.SeedOffers(ctx, db, def.Offers, now()); err != nil {
-		tb.Fatal(err)
-	}
-	core := bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: now})
-	if err := core.LoadSegmentRules(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	if err := core.LoadOffers(ctx); err != nil {
-		tb.Fatal(err)
-	}
+	// No dispatcher: replies stay in the outbox; the clock stands still.
+	kit := bottest.NewCore(tb, bottest.NoDispatcher())
+	db, core, now := kit.DB, kit.Core, kit.Now
 	mux := http.NewServeMux()
 	webchat.New(core, webchat.Options{Now: now}).Routes(mux)
 	admin.New(core, admin.Options{Token: token, Backup: db.Backup, Now: now, Logger: slog.New(slog.DiscardHandler)}).Routes(mux)

@@ -8,64 +8,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/configs"
-	"github.com/idicbot/idicbot/crm/boltstore"
+	"github.com/idicbot/idicbot/bot/bottest"
 )
 
-// clock is a settable time for the limits, which count on the server's Now.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// newClock is a settable time for the limits, which count on the server's Now.
+func newClock() *bottest.Clock { return bottest.NewClock(time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)) }
 
-func newClock() *clock { return &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// mustBoltCore is the real conversation core on a bbolt file in a temp dir,
-// with the shipped segments, catalog and offers.
+// mustBoltCore is the real conversation core on a bbolt file in dir, with
+// the shipped segments, catalog and offers, and no dispatcher.
 func mustBoltCore(tb testing.TB, dir string, now func() time.Time) *bot.Core {
 	tb.Helper()
-	db, err := boltstore.Open(filepath.Join(dir, "idicbot.db"), boltstore.Options{NoSync: true, Now: now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	def, err := configs.Load(now())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := bot.SeedOffers(ctx, db, def.Offers, now()); err != nil {
-		tb.Fatal(err)
-	}
-	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Now: now})
-	if err := core.LoadSegmentRules(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	if err := core.LoadOffers(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return core
+	return bottest.NewCore(tb, bottest.InDir(dir), bottest.WithNow(now), bottest.NoDispatcher()).Core
 }
 
 // clientFrom returns an HTTP client whose connections come from the

@@ -7,42 +7,17 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/zalo"
 	"github.com/idicbot/idicbot/adapters/zalo/zalotest"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
-
-// clock is an injectable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
-
-// recorder is a bot.Sender for the other channels of a test.
-type recorder struct {
-	mu   sync.Mutex
-	sent []*crm.OutboxItem
-}
-
-func (r *recorder) Send(_ context.Context, it *crm.OutboxItem) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	cp := *it
-	r.sent = append(r.sent, &cp)
-	return nil
-}
 
 // env is the real core on a bbolt file, its dispatcher, the Zalo adapter
 // sending to a fake OA API and serving its webhook on an httptest server.
@@ -54,9 +29,9 @@ type env struct {
 	fake  *zalotest.Server
 	a     *zalo.Adapter
 	web   *httptest.Server
-	clock *clock
+	clock *bottest.Clock
 	ev    zalotest.Events
-	tg    *recorder
+	tg    *bottest.Recorder // the telegram channel of a test
 	seq   int
 	// wrap, when set (by newEnvWith's change), wraps the core the adapter
 	// is given, to inject failures.
@@ -93,27 +68,11 @@ func newEnv(t *testing.T, change func(*zalo.Options)) *env {
 // its fake).
 func newEnvWith(t *testing.T, change func(*env, *zalo.Options)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))}, tg: &recorder{}}
-	db, err := boltstore.Open(filepath.Join(t.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.db = db
-	def, err := configs.Load(e.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	segs, cat := def.Segments, def.Catalog
-	ctx := context.Background()
-	if _, err := bot.SeedOffers(ctx, db, def.Offers, e.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxAttempts: 3,
-		Now: e.clock.Now, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
-	e.core = bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: e.clock.Now, Dispatcher: e.disp})
-	if err := e.core.LoadOffers(ctx); err != nil {
-		t.Fatal(err)
-	}
+	kit := bottest.NewCore(t, bottest.OnChannels(crm.ChannelTelegram), bottest.Unopened(),
+		bottest.DispatcherOptions(func(o *bot.DispatcherOptions) { o.MaxBackoff, o.MaxAttempts = 2*time.Millisecond, 3 }))
+	e := &env{t: t, db: kit.DB, core: kit.Core, disp: kit.Disp, clock: kit.Clock, tg: kit.Rec}
+	db, ctx := kit.DB, context.Background()
+	var err error
 	e.fake = zalotest.New(t)
 	e.ev = zalotest.Events{AppID: e.fake.AppID, OAID: e.fake.OAID}
 	opts := zalo.Options{
@@ -132,7 +91,6 @@ func newEnvWith(t *testing.T, change func(*env, *zalo.Options)) *env {
 		t.Fatal(err)
 	}
 	e.disp.Register(crm.ChannelZalo, e.a)
-	e.disp.Register(crm.ChannelTelegram, e.tg)
 	mux := http.NewServeMux()
 	e.a.Routes(mux)
 	e.web = httptest.NewServer(mux)
@@ -142,12 +100,10 @@ func newEnvWith(t *testing.T, change func(*env, *zalo.Options)) *env {
 	if err := e.a.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before the kit closes the dispatcher and checks the store
 		e.web.Close()
 		e.a.Close()
 		e.fake.WaitEchoes()
-		e.disp.Close()
-		e.db.Close()
 	})
 	return e
 }

@@ -114,6 +114,7 @@ type config struct {
 	noDisp     bool
 	noOffers   bool
 	noSegRules bool
+	unopened   bool
 }
 
 // Option changes what NewCore builds.
@@ -157,6 +158,10 @@ func OnChannels(chs ...crm.Channel) Option { return func(c *config) { c.channels
 // NoDispatcher builds the core without a dispatcher: outbox items stay
 // pending in the store.
 func NoDispatcher() Option { return func(c *config) { c.noDisp = true } }
+
+// Unopened leaves the dispatcher unopened, for a test that registers a
+// sender built on the core (an adapter) first; the test opens it.
+func Unopened() Option { return func(c *config) { c.unopened = true } }
 
 // NoOffers leaves the shipped offers out of the store.
 func NoOffers() Option { return func(c *config) { c.noOffers = true } }
@@ -227,7 +232,7 @@ func NewCore(tb testing.TB, opts ...Option) *Env {
 	if err := e.Core.LoadOffers(ctx); err != nil {
 		tb.Fatal(err)
 	}
-	if e.Disp != nil {
+	if e.Disp != nil && !cfg.unopened {
 		if err := e.Disp.Open(ctx); err != nil {
 			tb.Fatal(err)
 		}

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,18 +18,10 @@ import (
 	"github.com/idicbot/idicbot/adapters/messenger"
 	"github.com/idicbot/idicbot/adapters/messenger/messengertest"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 type env struct {
 	t     *testing.T
@@ -40,34 +31,18 @@ type env struct {
 	fake  *messengertest.Server
 	a     *messenger.Adapter
 	web   *httptest.Server
-	clock *clock
+	clock *bottest.Clock
 	ev    messengertest.Events
 	seq   int
 }
 
 func newEnv(t *testing.T, change func(*messenger.Options)) *env {
 	t.Helper()
-	e := &env{t: t, clock: &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)}}
-	db, err := boltstore.Open(filepath.Join(t.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true, Now: e.clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.db = db
-	def, err := configs.Load(e.clock.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	segs, cat := def.Segments, def.Catalog
-	ctx := context.Background()
-	if _, err := bot.SeedOffers(ctx, db, def.Offers, e.clock.Now()); err != nil {
-		t.Fatal(err)
-	}
-	e.disp = bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 2 * time.Millisecond, MaxAttempts: 3,
-		Now: e.clock.Now, Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }})
-	e.core = bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs, Now: e.clock.Now, Dispatcher: e.disp})
-	if err := e.core.LoadOffers(ctx); err != nil {
-		t.Fatal(err)
-	}
+	kit := bottest.NewCore(t, bottest.StartAt(time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)), bottest.OnChannels(), bottest.Unopened(),
+		bottest.DispatcherOptions(func(o *bot.DispatcherOptions) { o.MaxBackoff, o.MaxAttempts = 2*time.Millisecond, 3 }))
+	e := &env{t: t, db: kit.DB, core: kit.Core, disp: kit.Disp, clock: kit.Clock}
+	db, ctx := kit.DB, context.Background()
+	var err error
 	e.fake = messengertest.New(t)
 	e.ev = messengertest.Events{PageID: e.fake.PageID}
 	opts := messenger.Options{PageToken: e.fake.PageToken, AppSecret: e.fake.AppSecret, VerifyToken: messengertest.DefaultVerifyToken,
@@ -86,11 +61,9 @@ func newEnv(t *testing.T, change func(*messenger.Options)) *env {
 	if err := e.disp.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
+	t.Cleanup(func() { // before the kit closes the dispatcher and checks the store
 		e.web.Close()
 		e.a.Close()
-		e.disp.Close()
-		e.db.Close()
 	})
 	return e
 }

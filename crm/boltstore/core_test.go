@@ -7,37 +7,21 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/configs"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
-// newCore is the real pipeline on a fresh store, without a dispatcher.
+// newCore is the real pipeline on a fresh store, without a dispatcher or
+// offers, on real time.
 func newCore(t *testing.T) (*boltstore.DB, *bot.Core) {
 	t.Helper()
-	db, err := boltstore.Open(filepath.Join(t.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	read := func(name string) []byte {
-		b, err := configs.Files.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
-	segs, err := crm.ParseSegments("segments.yaml", read("segments.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := crm.ParseCatalog("catalog.yaml", read("catalog.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, bot.New(bot.Options{Store: db, Catalog: cat, Segments: segs})
+	kit := bottest.NewCore(t, bottest.NoDispatcher(), bottest.NoOffers(), bottest.WithNow(time.Now))
+	return kit.DB, kit.Core
 }
 
 func inbound(tx crm.Tx, userID string) (*crm.Customer, []*crm.Interaction, error) {

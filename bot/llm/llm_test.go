@@ -13,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/bot/llm"
 	"github.com/idicbot/idicbot/bot/llm/llmtest"
 	"github.com/idicbot/idicbot/configs"
@@ -27,21 +28,13 @@ type fixture struct {
 	reg    *prometheus.Registry
 	cat    *crm.Catalog
 	offers map[string]*crm.CompiledOffer
-	clock  *clock
+	clock  *bottest.Clock
 }
 
 // tlog writes the assistant's log to the test log.
 type tlog struct{ t *testing.T }
 
 func (w tlog) Write(p []byte) (int, error) { w.t.Log(strings.TrimSpace(string(p))); return len(p), nil }
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
 func read(tb testing.TB, name string) []byte {
 	tb.Helper()
@@ -54,7 +47,7 @@ func read(tb testing.TB, name string) []byte {
 
 func newFixture(t *testing.T, edit func(*llm.Options)) *fixture {
 	t.Helper()
-	clk := &clock{t: time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))}
+	clk := bottest.NewClock(bottest.Start)
 	cat, err := crm.ParseCatalog("catalog.yaml", read(t, "catalog.yaml"))
 	if err != nil {
 		t.Fatal(err)

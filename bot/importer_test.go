@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +12,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 	"golang.org/x/text/unicode/norm"
@@ -24,44 +23,13 @@ import (
 var importNow = time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600))
 
 // openImportCore returns a core on a fresh bbolt file with the shipped
-// segment rules and offers, its clock at importNow.
+// segment rules and offers (no catalog, no dispatcher), its clock at
+// importNow.
 func openImportCore(tb testing.TB) (*bot.Core, *boltstore.DB) {
 	tb.Helper()
-	now := func() time.Time { return importNow }
-	db, err := boltstore.Open(filepath.Join(tb.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true, Now: now})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { db.Close() })
-	segData, err := fs.ReadFile(configs.Files, "segments.yaml")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	segs, err := crm.ParseSegments("segments.yaml", segData)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	offerData, err := fs.ReadFile(configs.Files, "offers.yaml")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	offers, err := crm.ParseOffers("offers.yaml", offerData, segs.Names(), importNow)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := db.Update(context.Background(), func(tx crm.Tx) error {
-		for _, o := range offers {
-			cp := *o
-			cp.Version = 1
-			if err := tx.PutOffer(&cp); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		tb.Fatal(err)
-	}
-	return bot.New(bot.Options{Store: db, Segments: segs, Now: now}), db
+	kit := bottest.NewCore(tb, bottest.StartAt(importNow), bottest.NoDispatcher(),
+		bottest.CoreOptions(func(o *bot.Options) { o.Catalog = nil }))
+	return kit.Core, kit.DB
 }
 
 // importTestFile imports a file of testdata/import, or inline CSV text when

@@ -7,28 +7,22 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/admin"
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
-	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
 // newPrivacyEnv is an admin server with the data rights routes on, over a
 // store holding one customer with a phone, a Telegram id and a message.
 func newPrivacyEnv(t *testing.T) (*env, crm.ID) {
 	t.Helper()
-	now := func() time.Time { return time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC) }
-	db, err := boltstore.Open(filepath.Join(t.TempDir(), "idicbot.db"), boltstore.Options{NoSync: true, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	core := bot.New(bot.Options{Store: db, Now: now})
+	kit := bottest.NewCore(t, bottest.StartAt(time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC)), bottest.NoDispatcher(), bottest.NoOffers())
+	db, core, now := kit.DB, kit.Core, kit.Now
 	mux := http.NewServeMux()
 	admin.New(core, admin.Options{Token: token, Privacy: bot.NewPrivacy(db, db, now), Now: now,
 		Logger: slog.New(slog.DiscardHandler)}).Routes(mux)

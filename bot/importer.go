@@ -2,7 +2,7 @@ package bot
 
 // This file imports customers and orders from CSV files, so value segments
 // are real from the first day. The columns are documented on
-// Core.ImportCustomers and Core.ImportOrders.
+// Importer.ImportCustomers and Importer.ImportOrders.
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -28,6 +29,24 @@ const importChunk = 500
 
 // importCause is the cause recorded on segment changes made by imports.
 const importCause = "import"
+
+// Importer brings customers and orders from CSV files into the store, each
+// classified by the live segment rules. It is a use case of its own beside
+// the conversation (Core); the segment moves it commits are counted in the
+// core's metrics (countMoves).
+type Importer struct {
+	store      crm.Store
+	segments   interface{ Load() *crm.Segments }
+	now        func() time.Time
+	log        *slog.Logger
+	countMoves func(moves ...*crm.SegmentChange)
+}
+
+// Importer returns the import of CSV files into the core's store, under the
+// core's live segment rules and metrics.
+func (c *Core) Importer() *Importer {
+	return &Importer{store: c.store, segments: &c.segments, now: c.now, log: c.log, countMoves: c.countMoves}
+}
 
 // ImportSummary says what an import did.
 type ImportSummary struct {
@@ -118,7 +137,7 @@ func (e *ImportError) Unwrap() error {
 // match (by phone or email) a customer imported with another external_id, or
 // when two rows of the file would update the same customer. Every customer
 // imported has their segment recomputed.
-func (c *Core) ImportCustomers(ctx context.Context, r io.Reader, name string) (ImportSummary, error) {
+func (c *Importer) ImportCustomers(ctx context.Context, r io.Reader, name string) (ImportSummary, error) {
 	now := c.now()
 	probs := &rowProblems{}
 	tab, err := readCSV(r, customerColumns, []string{"external_id"}, probs)
@@ -205,7 +224,7 @@ func (c *Core) ImportCustomers(ctx context.Context, r io.Reader, name string) (I
 // on the order's day), "offer:ID:ordered" for an attributed order, and the
 // customer's segment. A customer's orders are written in one transaction, so
 // their segment moves at most once per import.
-func (c *Core) ImportOrders(ctx context.Context, r io.Reader, name string) (ImportSummary, error) {
+func (c *Importer) ImportOrders(ctx context.Context, r io.Reader, name string) (ImportSummary, error) {
 	now := c.now()
 	probs := &rowProblems{}
 	tab, err := readCSV(r, orderColumns, []string{"order_ref", "customer", "amount", "date"}, probs)

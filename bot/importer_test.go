@@ -48,9 +48,9 @@ func importTestFile(tb testing.TB, core *bot.Core, kind, name string) (bot.Impor
 	}
 	switch kind {
 	case "customers":
-		return core.ImportCustomers(context.Background(), r, name)
+		return core.Importer().ImportCustomers(context.Background(), r, name)
 	case "orders":
-		return core.ImportOrders(context.Background(), r, name)
+		return core.Importer().ImportOrders(context.Background(), r, name)
 	}
 	tb.Fatalf("unknown import kind %q", kind)
 	return bot.ImportSummary{}, nil

@@ -130,7 +130,7 @@ func TestSaveOnOneProcessLiveOnAnother(t *testing.T) {
 
 	old := coreA.Segments().Rule("potential").Rule
 	const rule = "order_count == 0 && messages_30d >= 1"
-	if _, err := coreA.SaveSegmentRule(ctx, "potential", rule, old, "lan", bot.OriginWeb); err != nil {
+	if _, err := coreA.SegmentAdmin().SaveSegmentRule(ctx, "potential", rule, old, "lan", bot.OriginWeb); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "core B uses the segment rule saved on core A", func() bool {

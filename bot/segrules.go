@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -53,6 +54,30 @@ type SegmentRuleChange struct {
 	Moved int `json:"moved"`
 }
 
+// SegmentAdmin is the editing of segment rules: listing with counts,
+// history, previews and saves with conflict checks. It is a use case of its
+// own beside the conversation (Core), which only reads the live rules; a
+// save makes the new rules live here (makeLive), moves every customer the
+// new rules place elsewhere (sweep) and tells other processes (publish).
+type SegmentAdmin struct {
+	store    crm.Store
+	segments interface{ Load() *crm.Segments }
+	now      func() time.Time
+	log      *slog.Logger
+	// makeLive replaces the live rules old by next; when they are no longer
+	// old (another save or a reload came first), it loads the stored ones.
+	makeLive func(ctx context.Context, old, next *crm.Segments) error
+	sweep    func(ctx context.Context) (int, error)
+	publish  func(ctx context.Context, topic string)
+}
+
+// SegmentAdmin returns the segment-rule editing of the core's store, whose
+// saves make rules live in c and sweep c's customers.
+func (c *Core) SegmentAdmin() *SegmentAdmin {
+	return &SegmentAdmin{store: c.store, segments: &c.segments, now: c.now, log: c.log,
+		makeLive: c.swapSegments, sweep: c.Sweep, publish: c.publish}
+}
+
 // LoadSegmentRules makes the stored rule set live when an admin has edited
 // the rules before; without one the rules from the file given to New stay.
 // Call it once after New, before serving; RunReloads calls it again when
@@ -79,8 +104,21 @@ func (c *Core) LoadSegmentRules(ctx context.Context) error {
 	return nil
 }
 
+// swapSegments makes next the live rules if old still is, under the reload
+// lock; otherwise another save or a reload swapped them since old was read,
+// and the store has the newest set.
+func (c *Core) swapSegments(ctx context.Context, old, next *crm.Segments) error {
+	c.reload.Lock()
+	swapped := c.segments.CompareAndSwap(old, next)
+	c.reload.Unlock()
+	if swapped {
+		return nil
+	}
+	return c.LoadSegmentRules(ctx)
+}
+
 // SegmentList returns the live segments in rule order with their counts.
-func (c *Core) SegmentList(ctx context.Context) ([]*SegmentInfo, error) {
+func (c *SegmentAdmin) SegmentList(ctx context.Context) ([]*SegmentInfo, error) {
 	segs := c.segments.Load()
 	var out []*SegmentInfo
 	err := c.store.View(ctx, func(tx crm.Tx) error {
@@ -101,7 +139,7 @@ func (c *Core) SegmentList(ctx context.Context) ([]*SegmentInfo, error) {
 }
 
 // SegmentHistory returns the recorded rule changes, newest first.
-func (c *Core) SegmentHistory(ctx context.Context) ([]SegmentRuleChange, error) {
+func (c *SegmentAdmin) SegmentHistory(ctx context.Context) ([]SegmentRuleChange, error) {
 	var hist []SegmentRuleChange
 	err := c.store.View(ctx, func(tx crm.Tx) error {
 		var err error
@@ -179,7 +217,7 @@ type SegmentPreview struct {
 
 // PreviewSegmentRule evaluates a new rule for segment name over every
 // customer, without changing anything.
-func (c *Core) PreviewSegmentRule(ctx context.Context, name, rule string) (*SegmentPreview, error) {
+func (c *SegmentAdmin) PreviewSegmentRule(ctx context.Context, name, rule string) (*SegmentPreview, error) {
 	cur := c.segments.Load()
 	next, err := withRule(cur, name, rule)
 	if err != nil {
@@ -229,7 +267,7 @@ type SegmentSave struct {
 // it and the save is refused with ECONFLICT. The new rule set is stored,
 // made live for the next event, recorded with who and when, and applied to
 // every customer at once (a sweep).
-func (c *Core) SaveSegmentRule(ctx context.Context, name, rule, expectedRule, who, origin string) (*SegmentSave, error) {
+func (c *SegmentAdmin) SaveSegmentRule(ctx context.Context, name, rule, expectedRule, who, origin string) (*SegmentSave, error) {
 	live := c.segments.Load()
 	if _, err := withRule(live, name, rule); err != nil {
 		return nil, err
@@ -291,19 +329,12 @@ func (c *Core) SaveSegmentRule(ctx context.Context, name, rule, expectedRule, wh
 	}
 	res := &SegmentSave{}
 	if changed {
-		// Another save or a reload may have swapped the rules since we read
-		// them: then the store has the newest set.
-		c.reload.Lock()
-		swapped := c.segments.CompareAndSwap(live, next)
-		c.reload.Unlock()
-		if !swapped {
-			if err := c.LoadSegmentRules(ctx); err != nil {
-				return nil, err
-			}
+		if err := c.makeLive(ctx, live, next); err != nil {
+			return nil, err
 		}
 		c.publish(ctx, TopicSegments)
 		c.log.Info("segment rule saved", "segment", name, "by", who, "origin", origin)
-		moved, err := c.Sweep(ctx)
+		moved, err := c.sweep(ctx)
 		if err != nil {
 			return nil, err
 		}

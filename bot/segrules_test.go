@@ -23,28 +23,28 @@ func TestSegmentRulePreviewAndSave(t *testing.T) {
 	}
 	// potential by 2+ messages: a and b move in (each sent one greeting… no:
 	// they sent one message each, so only a rule on messages_30d >= 1 takes them).
-	p, err := e.core.PreviewSegmentRule(ctx, "potential", "order_count == 0 && messages_30d >= 1")
+	p, err := e.core.SegmentAdmin().PreviewSegmentRule(ctx, "potential", "order_count == 0 && messages_30d >= 1")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Customers != 3 || p.Current != 1 || p.After != 3 || p.In != 2 || p.Out != 0 || p.Moves["new → potential"] != 2 {
 		t.Fatalf("preview = %+v", p)
 	}
-	p, err = e.core.PreviewSegmentRule(ctx, "potential", "false")
+	p, err = e.core.SegmentAdmin().PreviewSegmentRule(ctx, "potential", "false")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Out != 1 || p.In != 0 || p.Moves["potential → new"] != 1 {
 		t.Fatalf("preview out = %+v", p)
 	}
-	if _, err := e.core.PreviewSegmentRule(ctx, "potential", "messages_30d >="); crm.ErrorCode(err) != crm.EINVALID {
+	if _, err := e.core.SegmentAdmin().PreviewSegmentRule(ctx, "potential", "messages_30d >="); crm.ErrorCode(err) != crm.EINVALID {
 		t.Fatalf("bad rule: %v", err)
 	}
-	if _, err := e.core.PreviewSegmentRule(ctx, "whales", "true"); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.core.SegmentAdmin().PreviewSegmentRule(ctx, "whales", "true"); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("unknown segment: %v", err)
 	}
 	old := e.core.Segments().Rule("potential").Rule
-	res, err := e.core.SaveSegmentRule(ctx, "potential", "order_count == 0 && messages_30d >= 1", old, "lan", bot.OriginWeb)
+	res, err := e.core.SegmentAdmin().SaveSegmentRule(ctx, "potential", "order_count == 0 && messages_30d >= 1", old, "lan", bot.OriginWeb)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,17 +55,17 @@ func TestSegmentRulePreviewAndSave(t *testing.T) {
 		t.Fatalf("a is %s after the save", got)
 	}
 	// A second save from the old rule is a conflict.
-	if _, err := e.core.SaveSegmentRule(ctx, "potential", "false", old, "binh", bot.OriginAPI); crm.ErrorCode(err) != crm.ECONFLICT {
+	if _, err := e.core.SegmentAdmin().SaveSegmentRule(ctx, "potential", "false", old, "binh", bot.OriginAPI); crm.ErrorCode(err) != crm.ECONFLICT {
 		t.Fatalf("stale save: %v", err)
 	}
-	hist, err := e.core.SegmentHistory(ctx)
+	hist, err := e.core.SegmentAdmin().SegmentHistory(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(hist) != 1 || hist[0].By != "lan" || hist[0].From != old || hist[0].Moved != 2 {
 		t.Fatalf("history = %+v", hist)
 	}
-	list, err := e.core.SegmentList(ctx)
+	list, err := e.core.SegmentAdmin().SegmentList(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

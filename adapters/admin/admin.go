@@ -39,11 +39,10 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// Core is what the admin needs of the conversation core: segment rules and
-// the reps' customer search (offers come from Options.Offers). It is
+// Core is what the admin needs of the conversation core: the reps'
+// customer search (offers and segment rules come from Options). It is
 // defined here, where it is used; *bot.Core implements it.
 type Core interface {
-	SegmentRules
 	FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error)
 }
 
@@ -70,8 +69,9 @@ type SegmentRules interface {
 }
 
 var (
-	_ Core       = (*bot.Core)(nil)
-	_ OfferAdmin = (*bot.OfferAdmin)(nil)
+	_ Core         = (*bot.Core)(nil)
+	_ OfferAdmin   = (*bot.OfferAdmin)(nil)
+	_ SegmentRules = (*bot.SegmentAdmin)(nil)
 )
 
 // TokenEnv is the environment variable holding the admin token.
@@ -97,6 +97,9 @@ type Options struct {
 	// Offers is the offer administration; nil: the core's own, when it has
 	// one (bot.Core.OfferAdmin), else the offer API is not served.
 	Offers OfferAdmin
+	// Segments is the segment-rule editing; nil: the core's own, when it
+	// has one (bot.Core.SegmentAdmin), else the segment API is not served.
+	Segments SegmentRules
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client for the brake; without them, behind a proxy, every client
 	// would be the proxy and share one brake.
@@ -128,13 +131,14 @@ type Options struct {
 
 // Server serves the admin page and API for a core.
 type Server struct {
-	core   Core
-	offers OfferAdmin
-	opts   Options
-	log    *slog.Logger
-	now    func() time.Time
-	token  [sha256.Size]byte
-	hasTok bool
+	core     Core
+	offers   OfferAdmin
+	segments SegmentRules
+	opts     Options
+	log      *slog.Logger
+	now      func() time.Time
+	token    [sha256.Size]byte
+	hasTok   bool
 
 	brake *brake
 
@@ -180,7 +184,10 @@ func New(core Core, opts Options) *Server {
 	if p, ok := core.(interface{ OfferAdmin() *bot.OfferAdmin }); ok && opts.Offers == nil {
 		opts.Offers = p.OfferAdmin()
 	}
-	s := &Server{core: core, offers: opts.Offers, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{},
+	if p, ok := core.(interface{ SegmentAdmin() *bot.SegmentAdmin }); ok && opts.Segments == nil {
+		opts.Segments = p.SegmentAdmin()
+	}
+	s := &Server{core: core, offers: opts.Offers, segments: opts.Segments, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{},
 		brake: newBrake(opts.BrakeFailures, opts.BrakeWindow, opts.BrakeClients)}
 	if opts.Token != "" {
 		s.token = sha256.Sum256([]byte(opts.Token))
@@ -219,9 +226,11 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		api("POST /api/admin/import", s.importOffers)
 	}
 	api("GET /api/admin/customers", s.customers)
-	api("GET /api/admin/segments", s.segments)
-	api("POST /api/admin/segments/{name}/preview", s.previewSegment)
-	api("PUT /api/admin/segments/{name}", s.putSegment)
+	if s.segments != nil {
+		api("GET /api/admin/segments", s.listSegments)
+		api("POST /api/admin/segments/{name}/preview", s.previewSegment)
+		api("PUT /api/admin/segments/{name}", s.putSegment)
+	}
 	api("GET /api/admin/backup", s.backup)
 	api("GET /api/admin/customers/{id}/export", s.exportCustomer)
 	api("POST /api/admin/customers/{id}/erase", s.eraseCustomer)

@@ -290,12 +290,12 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request, _ caller) err
 	return nil
 }
 
-func (s *Server) segments(w http.ResponseWriter, r *http.Request, _ caller) error {
-	list, err := s.core.SegmentList(r.Context())
+func (s *Server) listSegments(w http.ResponseWriter, r *http.Request, _ caller) error {
+	list, err := s.segments.SegmentList(r.Context())
 	if err != nil {
 		return err
 	}
-	hist, err := s.core.SegmentHistory(r.Context())
+	hist, err := s.segments.SegmentHistory(r.Context())
 	if err != nil {
 		return err
 	}
@@ -313,7 +313,7 @@ func (s *Server) previewSegment(w http.ResponseWriter, r *http.Request, _ caller
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	p, err := s.core.PreviewSegmentRule(r.Context(), r.PathValue("name"), body.Rule)
+	p, err := s.segments.PreviewSegmentRule(r.Context(), r.PathValue("name"), body.Rule)
 	if err != nil {
 		return err
 	}
@@ -332,7 +332,7 @@ func (s *Server) putSegment(w http.ResponseWriter, r *http.Request, c caller) er
 	if body.ExpectedRule == nil {
 		return badRequestf("\"expected_rule\" is required: the rule your edit started from.")
 	}
-	res, err := s.core.SaveSegmentRule(r.Context(), r.PathValue("name"), body.Rule, *body.ExpectedRule, c.who, c.origin)
+	res, err := s.segments.SaveSegmentRule(r.Context(), r.PathValue("name"), body.Rule, *body.ExpectedRule, c.who, c.origin)
 	if err != nil {
 		return err
 	}

@@ -295,7 +295,7 @@ func TestBrowserEditOffer(t *testing.T) {
 	}
 	waitText("#toast", "Saved the rule of potential; 3 customer(s) moved.")
 	waitText(`#segments tr[data-segment="potential"] .seg-count`, "3")
-	hist, err := e.core.SegmentHistory(context.Background())
+	hist, err := e.core.SegmentAdmin().SegmentHistory(context.Background())
 	if err != nil || len(hist) != 1 || hist[0].By != "Lan" || hist[0].Origin != "web" || hist[0].Moved != 3 {
 		t.Fatalf("segment history = %+v, %v", hist, err)
 	}

@@ -22,12 +22,13 @@ func (m *Main) runImport(ctx context.Context) error {
 		return errors.New(importUsage)
 	}
 	kind, path := m.Args[0], m.Args[1]
+	imp := m.Core.Importer()
 	var importFile func(context.Context, io.Reader, string) (bot.ImportSummary, error)
 	switch kind {
 	case "customers":
-		importFile = m.Core.ImportCustomers
+		importFile = imp.ImportCustomers
 	case "orders":
-		importFile = m.Core.ImportOrders
+		importFile = imp.ImportOrders
 	default:
 		return fmt.Errorf("import: unknown kind %q; %s", kind, importUsage)
 	}

@@ -20,7 +20,9 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 	if len(token) < 16 {
 		m.Log.Warn("the admin token is short; use a long random secret (openssl rand -hex 32)", "env", admin.TokenEnv)
 	}
-	srv := admin.New(m.Core, admin.Options{Token: token, Offers: m.Core.OfferAdmin(), Backup: m.DB.Backup, Logger: m.Log, Now: m.Now,
+	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.DB.Backup, Logger: m.Log, Now: m.Now,
+		Offers:         m.Core.OfferAdmin(),
+		Segments:       m.Core.SegmentAdmin(),
 		TrustedProxies: m.Config.HTTP.Trusted(),
 		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
 		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,

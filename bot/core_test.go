@@ -93,7 +93,7 @@ func TestSweepMovesLoyalToAtRisk(t *testing.T) {
 	e.say(bot.Inbound{UserID: "b", Text: "xin chào"})
 	a := e.customer(crm.ChannelWeb, "a")
 	for i := 0; i < 2; i++ {
-		if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: a.ID, Amount: 1_000_000, Time: e.clock.Now().AddDate(0, 0, -10*i)}, "test"); err != nil {
+		if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: a.ID, Amount: 1_000_000, Time: e.clock.Now().AddDate(0, 0, -10*i)}, "test"); err != nil {
 			t.Fatal(err)
 		}
 	}

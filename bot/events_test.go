@@ -27,7 +27,7 @@ func (e *env) interactions(id crm.ID) []*crm.Interaction {
 // stats returns today's business numbers, as /crm stats shows them.
 func (e *env) stats() *bot.Stats {
 	e.t.Helper()
-	st, err := e.core.Stats(context.Background(), 1)
+	st, err := e.core.Reps().Stats(context.Background(), 1)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func (e *env) stats() *bot.Stats {
 // the customer, and how many customers it counts.
 func (e *env) inSegment(name string, id crm.ID) (bool, int64) {
 	e.t.Helper()
-	p, err := e.core.SegmentPage(context.Background(), name, 1, 100)
+	p, err := e.core.Reps().SegmentPage(context.Background(), name, 1, 100)
 	if err != nil {
 		e.t.Fatal(err)
 	}

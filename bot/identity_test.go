@@ -289,10 +289,10 @@ func TestRepMergeKeepsSessionsApart(t *testing.T) {
 	e.say(bot.Inbound{UserID: "sess-a", Text: "giao giúp mình tới 12 Lý Thường Kiệt nhé, sđt 0912345678"})
 	e.say(bot.Inbound{UserID: "sess-b", Text: "xin chào"})
 	a, b := e.customer(crm.ChannelWeb, "sess-a"), e.customer(crm.ChannelWeb, "sess-b")
-	if _, err := e.core.MergeCustomers(ctx, a.ID, a.ID, "U1"); crm.ErrorCode(err) != crm.EINVALID {
+	if _, err := e.core.Reps().MergeCustomers(ctx, a.ID, a.ID, "U1"); crm.ErrorCode(err) != crm.EINVALID {
 		t.Fatalf("merging a customer with itself: %v", err)
 	}
-	m, err := e.core.MergeCustomers(ctx, a.ID, b.ID, "U1")
+	m, err := e.core.Reps().MergeCustomers(ctx, a.ID, b.ID, "U1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,14 +311,14 @@ func TestRepMergeKeepsSessionsApart(t *testing.T) {
 			t.Fatalf("session b reads session a's message: %+v", it)
 		}
 	}
-	c, err := e.core.ConfirmClaims(ctx, a.ID, "U1")
+	c, err := e.core.Reps().ConfirmClaims(ctx, a.ID, "U1")
 	if err != nil || c.Phone != "+84912345678" || c.Claims.Phone != "" {
 		t.Fatalf("confirm: %+v, %v", c, err)
 	}
 	// Another customer claiming the same number is told to merge instead.
 	e.say(bot.Inbound{UserID: "sess-c", Text: "0912345678"})
 	other := e.customer(crm.ChannelWeb, "sess-c")
-	if _, err := e.core.ConfirmClaims(ctx, other.ID, "U1"); crm.ErrorCode(err) != crm.ECONFLICT {
+	if _, err := e.core.Reps().ConfirmClaims(ctx, other.ID, "U1"); crm.ErrorCode(err) != crm.ECONFLICT {
 		t.Fatalf("confirming a number another customer holds: %v", err)
 	}
 }
@@ -330,7 +330,7 @@ func TestRepsFindClaimedNumbers(t *testing.T) {
 	victim, _ := e.victimOn(t, crm.ChannelTelegram)
 	e.say(bot.Inbound{UserID: "web-1", Text: "sđt mình 0987 654 321"})
 	web := e.customer(crm.ChannelWeb, "web-1")
-	found, err := e.core.FindCustomers(context.Background(), "0987654321")
+	found, err := e.core.Reps().FindCustomers(context.Background(), "0987654321")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,10 +339,10 @@ func TestRepsFindClaimedNumbers(t *testing.T) {
 	}
 	// A new claim replaces the old one in the index.
 	e.say(bot.Inbound{UserID: "web-1", Text: "à nhầm, số mình là 0912 345 678"})
-	if found, _ := e.core.FindCustomers(context.Background(), "0987654321"); len(found) != 1 {
+	if found, _ := e.core.Reps().FindCustomers(context.Background(), "0987654321"); len(found) != 1 {
 		t.Fatalf("the old claim still finds the customer: %d found", len(found))
 	}
-	if found, _ := e.core.FindCustomers(context.Background(), "0912345678"); len(found) != 1 || found[0].ID != web.ID {
+	if found, _ := e.core.Reps().FindCustomers(context.Background(), "0912345678"); len(found) != 1 || found[0].ID != web.ID {
 		t.Fatalf("the new claim does not find the customer")
 	}
 }

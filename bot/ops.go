@@ -126,42 +126,6 @@ func addCounter(tx crm.Tx, now time.Time, name string, n int64) error {
 	return tx.AddCounter("d:"+now.UTC().Format("20060102")+":"+name, n)
 }
 
-// RecordOrder adds an order to a customer and recomputes their segment at
-// once. It returns the customer after the change and the segment change, if
-// any. An order whose Ref was recorded before changes nothing (added=false).
-func (c *Core) RecordOrder(ctx context.Context, o crm.Order, cause string) (cust *crm.Customer, mv *crm.SegmentChange, added bool, err error) {
-	if o.Amount <= 0 {
-		return nil, nil, false, crm.Errorf(crm.EINVALID, "amount must be positive")
-	}
-	now := c.now()
-	if o.Time.IsZero() {
-		o.Time = now
-	}
-	err = c.store.Update(ctx, func(tx crm.Tx) error {
-		cust, mv, added = nil, nil, false
-		cu, err := tx.Customer(o.CustomerID)
-		if err != nil {
-			return err
-		}
-		ord := o
-		if added, err = addOrder(tx, cu, &ord); err != nil || !added {
-			cust = cu
-			return err
-		}
-		if mv, err = moveSegment(tx, c.segments.Load(), cu, now, cause); err != nil {
-			return err
-		}
-		cu.UpdatedAt = now
-		cust = cu
-		return tx.PutCustomer(cu)
-	})
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("record order: %w", err)
-	}
-	c.countMoves(mv)
-	return cust, mv, added, nil
-}
-
 // SendAsAgent sends a message a human wrote to a customer on the channel they
 // last wrote from. It goes through the outbox like any reply.
 func (c *Core) SendAsAgent(ctx context.Context, customer crm.ID, author, text string) (*crm.OutboxItem, error) {

@@ -15,10 +15,31 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// This file holds what sales reps do to customers from a rep tool (Slack):
-// look them up, read their card, list a segment, read the stats, annotate
-// them and take over their conversation. Every operation is one store
-// transaction and makes no network call.
+// Reps is what sales reps do to customers from a rep tool (Slack, the
+// admin's customer picker): look them up, read their card, list a segment,
+// read the stats, record an order, annotate and tag them, merge two of them
+// and confirm the contact data one typed. It is a use case of its own beside
+// the conversation (Core), which keeps the handoffs; both share the store,
+// the live segment rules and the bookkeeping of segment moves and orders.
+// Every operation is one store transaction and makes no network call.
+type Reps struct {
+	store    crm.Store
+	segments interface{ Load() *crm.Segments }
+	offers   interface{ Load() *crm.OfferSet }
+	now      func() time.Time
+	// countMoves counts committed segment moves in the metrics.
+	countMoves func(moves ...*crm.SegmentChange)
+}
+
+// Reps returns the reps' operations on the core's store, with its live
+// segment rules and offers (for names) and its clock; their segment moves
+// count in the core's metrics.
+func (c *Core) Reps() *Reps {
+	return &Reps{store: c.store, segments: &c.segments, offers: &c.offers, now: c.now, countMoves: c.countMoves}
+}
+
+// Segments returns the live segment rules.
+func (r *Reps) Segments() *crm.Segments { return r.segments.Load() }
 
 // MaxFindResults bounds the customers FindCustomers returns.
 const MaxFindResults = 20
@@ -41,13 +62,13 @@ const LifetimeYears = 3
 //     ("nguyen van a" finds "Nguyễn Văn A"), then the external id.
 //
 // It returns at most MaxFindResults customers; none is not an error.
-func (c *Core) FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error) {
+func (r *Reps) FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return nil, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.")
 	}
 	var out []*crm.Customer
-	err := c.store.View(ctx, func(tx crm.Tx) error {
+	err := r.store.View(ctx, func(tx crm.Tx) error {
 		var err error
 		out, err = findCustomers(tx, q)
 		return err
@@ -171,8 +192,8 @@ func findByUsername(tx crm.Tx, username string) ([]*crm.Customer, error) {
 // ResolveCustomer finds the one customer a rep means by ref (anything
 // FindCustomers takes). Several matches is an EINVALID error listing them,
 // none is ENOTFOUND.
-func (c *Core) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, error) {
-	found, err := c.FindCustomers(ctx, ref)
+func (r *Reps) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, error) {
+	found, err := r.FindCustomers(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -229,9 +250,9 @@ type CustomerCard struct {
 }
 
 // CustomerCard returns a customer's card.
-func (c *Core) CustomerCard(ctx context.Context, id crm.ID) (*CustomerCard, error) {
+func (r *Reps) CustomerCard(ctx context.Context, id crm.ID) (*CustomerCard, error) {
 	card := &CustomerCard{}
-	err := c.store.View(ctx, func(tx crm.Tx) error {
+	err := r.store.View(ctx, func(tx crm.Tx) error {
 		cu, err := tx.Customer(id)
 		if err != nil {
 			return err
@@ -247,7 +268,7 @@ func (c *Core) CustomerCard(ctx context.Context, id crm.ID) (*CustomerCard, erro
 		card.Orders = summarizeOrders(cu, orders)
 		for oid, st := range cu.Offers {
 			line := OfferLine{ID: oid, Name: oid, Shown: st.Shown, Accepted: st.Accepted, Declined: st.Declined}
-			if o := c.offers.Load().Get(oid); o != nil && o.Name != "" {
+			if o := r.offers.Load().Get(oid); o != nil && o.Name != "" {
 				line.Name = o.Name
 			}
 			card.Offers = append(card.Offers, line)
@@ -315,9 +336,9 @@ type SegmentPage struct {
 
 // SegmentPage returns page (1-based) of size customers of a segment, most
 // valuable first. It reads every customer of the segment to sort them.
-func (c *Core) SegmentPage(ctx context.Context, name string, page, size int) (*SegmentPage, error) {
+func (r *Reps) SegmentPage(ctx context.Context, name string, page, size int) (*SegmentPage, error) {
 	name = strings.ToLower(strings.TrimSpace(name))
-	segs := c.segments.Load()
+	segs := r.segments.Load()
 	if segs == nil || segs.Rule(name) == nil {
 		var known []string
 		if segs != nil {
@@ -334,7 +355,7 @@ func (c *Core) SegmentPage(ctx context.Context, name string, page, size int) (*S
 	out := &SegmentPage{Segment: name, Page: page, Size: size}
 	// The index lists a segment most valuable first: a page is read as a
 	// run of ids, and only its customers are decoded.
-	err := c.store.View(ctx, func(tx crm.Tx) error {
+	err := r.store.View(ctx, func(tx crm.Tx) error {
 		var err error
 		if out.Count, err = tx.SegmentCount(name); err != nil {
 			return err
@@ -418,14 +439,14 @@ type Stats struct {
 
 // Stats returns the numbers of the last days days, today included (days < 1
 // means today only). Days are UTC days, as the counters are.
-func (c *Core) Stats(ctx context.Context, days int) (*Stats, error) {
+func (r *Reps) Stats(ctx context.Context, days int) (*Stats, error) {
 	if days < 1 {
 		days = 1
 	}
 	if days > 366 {
 		return nil, crm.Errorf(crm.EINVALID, "Stats cover at most 366 days.")
 	}
-	now := c.now().UTC()
+	now := r.now().UTC()
 	st := &Stats{Days: days, To: now.Format("2006-01-02"), From: now.AddDate(0, 0, -(days - 1)).Format("2006-01-02"),
 		MessagesIn: map[string]int64{}, MessagesOut: map[string]int64{}, SegmentMoves: map[string]int64{}, Answers: map[string]int64{}, Moods: map[string]int64{}}
 	offers := map[string]*OfferPeriod{}
@@ -433,19 +454,19 @@ func (c *Core) Stats(ctx context.Context, days int) (*Stats, error) {
 		o := offers[id]
 		if o == nil {
 			o = &OfferPeriod{ID: id, Name: id}
-			if co := c.offers.Load().Get(id); co != nil && co.Name != "" {
+			if co := r.offers.Load().Get(id); co != nil && co.Name != "" {
 				o.Name = co.Name
 			}
 			offers[id] = o
 		}
 		return o
 	}
-	err := c.store.View(ctx, func(tx crm.Tx) error {
+	err := r.store.View(ctx, func(tx crm.Tx) error {
 		var err error
 		if st.Customers, err = tx.CustomerCount(); err != nil {
 			return err
 		}
-		if segs := c.segments.Load(); segs != nil {
+		if segs := r.segments.Load(); segs != nil {
 			for _, n := range segs.Names() {
 				cnt, err := tx.SegmentCount(n)
 				if err != nil {
@@ -522,13 +543,51 @@ func (c *Core) Stats(ctx context.Context, days int) (*Stats, error) {
 	return st, nil
 }
 
+// RecordOrder adds an order to a customer and recomputes their segment at
+// once. It returns the customer after the change and the segment change, if
+// any. An order whose Ref was recorded before changes nothing (added=false).
+func (r *Reps) RecordOrder(ctx context.Context, o crm.Order, cause string) (cust *crm.Customer, mv *crm.SegmentChange, added bool, err error) {
+	if o.Amount <= 0 {
+		return nil, nil, false, crm.Errorf(crm.EINVALID, "amount must be positive")
+	}
+	now := r.now()
+	if o.Time.IsZero() {
+		o.Time = now
+	}
+	err = r.store.Update(ctx, func(tx crm.Tx) error {
+		cust, mv, added = nil, nil, false
+		cu, err := tx.Customer(o.CustomerID)
+		if err != nil {
+			return err
+		}
+		ord := o
+		if added, err = addOrder(tx, cu, &ord); err != nil || !added {
+			cust = cu
+			return err
+		}
+		if mv, err = moveSegment(tx, r.segments.Load(), cu, now, cause); err != nil {
+			return err
+		}
+		cu.UpdatedAt = now
+		cust = cu
+		return tx.PutCustomer(cu)
+	})
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("record order: %w", err)
+	}
+	r.countMoves(mv)
+	return cust, mv, added, nil
+}
+
 // updateCustomer loads a customer, lets fn change it, recomputes the segment
-// (tags are facts the rules see), and saves it, all in one transaction.
-func (c *Core) updateCustomer(ctx context.Context, id crm.ID, cause string, fn func(cu *crm.Customer) error) (*crm.Customer, *crm.SegmentChange, error) {
-	now := c.now()
+// under segs when there is a cause (tags are facts the rules see), and saves
+// it, all in one transaction at now. The caller counts the move it returns
+// once committed. Reps and the conversation's handoffs (TakeHandoff, no
+// cause) share it.
+func updateCustomer(ctx context.Context, store crm.Store, segs *crm.Segments, now time.Time, id crm.ID, cause string, fn func(cu *crm.Customer) error) (*crm.Customer, *crm.SegmentChange, error) {
 	var cust *crm.Customer
 	var mv *crm.SegmentChange
-	err := c.store.Update(ctx, func(tx crm.Tx) error {
+	err := store.Update(ctx, func(tx crm.Tx) error {
 		cust, mv = nil, nil
 		cu, err := tx.Customer(id)
 		if err != nil {
@@ -538,7 +597,7 @@ func (c *Core) updateCustomer(ctx context.Context, id crm.ID, cause string, fn f
 			return err
 		}
 		if cause != "" {
-			if mv, err = moveSegment(tx, c.segments.Load(), cu, now, cause); err != nil {
+			if mv, err = moveSegment(tx, segs, cu, now, cause); err != nil {
 				return err
 			}
 		}
@@ -549,8 +608,18 @@ func (c *Core) updateCustomer(ctx context.Context, id crm.ID, cause string, fn f
 	if err != nil {
 		return nil, nil, err
 	}
-	c.countMoves(mv)
 	return cust, mv, nil
+}
+
+// updateCustomer is the package's updateCustomer on the reps' store, rules
+// and clock, with the move counted.
+func (r *Reps) updateCustomer(ctx context.Context, id crm.ID, cause string, fn func(cu *crm.Customer) error) (*crm.Customer, *crm.SegmentChange, error) {
+	cu, mv, err := updateCustomer(ctx, r.store, r.segments.Load(), r.now(), id, cause, fn)
+	if err != nil {
+		return nil, nil, err
+	}
+	r.countMoves(mv)
+	return cu, mv, nil
 }
 
 // noteReplayWindow covers Slack's signature window (±5 minutes) with a
@@ -559,7 +628,7 @@ const noteReplayWindow = 15 * time.Minute
 
 // AddNote leaves a rep's note on a customer; the same note by the same
 // author again within noteReplayWindow changes nothing.
-func (c *Core) AddNote(ctx context.Context, id crm.ID, author, text string) (*crm.Customer, error) {
+func (r *Reps) AddNote(ctx context.Context, id crm.ID, author, text string) (*crm.Customer, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
 		return nil, crm.Errorf(crm.EINVALID, "The note is empty.")
@@ -567,8 +636,8 @@ func (c *Core) AddNote(ctx context.Context, id crm.ID, author, text string) (*cr
 	if len([]rune(text)) > MaxTextLen {
 		return nil, crm.Errorf(crm.EINVALID, "A note is at most %d characters.", MaxTextLen)
 	}
-	now := c.now()
-	cu, _, err := c.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
+	now := r.now()
+	cu, _, err := r.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
 		// The same note by the same author within noteReplayWindow is a
 		// replayed request (a signed Slack command sent again, even after
 		// a restart), not a second note.
@@ -605,12 +674,12 @@ func NormalizeTag(tag string) (string, error) {
 }
 
 // Tag adds a tag to a customer and recomputes their segment.
-func (c *Core) Tag(ctx context.Context, id crm.ID, tag string) (*crm.Customer, *crm.SegmentChange, error) {
+func (r *Reps) Tag(ctx context.Context, id crm.ID, tag string) (*crm.Customer, *crm.SegmentChange, error) {
 	t, err := NormalizeTag(tag)
 	if err != nil {
 		return nil, nil, err
 	}
-	cu, mv, err := c.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error { cu.AddTag(t); return nil })
+	cu, mv, err := r.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error { cu.AddTag(t); return nil })
 	if err != nil {
 		return nil, nil, fmt.Errorf("tag %d: %w", id, err)
 	}
@@ -618,12 +687,12 @@ func (c *Core) Tag(ctx context.Context, id crm.ID, tag string) (*crm.Customer, *
 }
 
 // Untag removes a tag from a customer and recomputes their segment.
-func (c *Core) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer, *crm.SegmentChange, error) {
+func (r *Reps) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer, *crm.SegmentChange, error) {
 	t, err := NormalizeTag(tag)
 	if err != nil {
 		return nil, nil, err
 	}
-	cu, mv, err := c.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error {
+	cu, mv, err := r.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error {
 		if !cu.HasTag(t) {
 			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t)
 		}
@@ -635,169 +704,3 @@ func (c *Core) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer,
 	}
 	return cu, mv, nil
 }
-
-// handoffMetaPrefix keys the thread → customer lookup kept in the store's
-// meta bucket, so a thread reply finds its customer after a restart.
-const handoffMetaPrefix = "handoff_thread:"
-
-// SetHandoffThread records where a tool discusses a customer's handoff (for
-// Slack "channel:ts") and makes it findable with CustomerByHandoffThread.
-// It fails with ECONFLICT when the customer has no active handoff.
-func (c *Core) SetHandoffThread(ctx context.Context, id crm.ID, thread string) (*crm.Customer, error) {
-	if thread == "" {
-		return nil, crm.Errorf(crm.EINVALID, "empty thread")
-	}
-	now := c.now()
-	var cust *crm.Customer
-	err := c.store.Update(ctx, func(tx crm.Tx) error {
-		cu, err := tx.Customer(id)
-		if err != nil {
-			return err
-		}
-		if !cu.Handoff.Active {
-			return crm.Errorf(crm.ECONFLICT, "%s is not waiting for a human any more.", cu.DisplayName())
-		}
-		cu.Handoff.Thread = thread
-		cu.UpdatedAt = now
-		if err := tx.PutMeta(handoffMetaPrefix+thread, []byte(strconv.FormatUint(uint64(cu.ID), 10))); err != nil {
-			return err
-		}
-		cust = cu
-		return tx.PutCustomer(cu)
-	})
-	if err != nil {
-		return nil, fmt.Errorf("set handoff thread of %d: %w", id, err)
-	}
-	return cust, nil
-}
-
-// CustomerByHandoffThread returns the customer whose active handoff is
-// discussed in thread, or nil.
-func (c *Core) CustomerByHandoffThread(ctx context.Context, thread string) (*crm.Customer, error) {
-	var cust *crm.Customer
-	err := c.store.View(ctx, func(tx crm.Tx) error {
-		v, err := tx.Meta(handoffMetaPrefix + thread)
-		if err != nil || v == nil {
-			return err
-		}
-		n, err := strconv.ParseUint(string(v), 10, 64)
-		if err != nil {
-			return nil
-		}
-		cu, err := tx.Customer(crm.ID(n))
-		if crm.ErrorCode(err) == crm.ENOTFOUND {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		if cu.Handoff.Active && cu.Handoff.Thread == thread {
-			cust = cu
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("handoff thread: %w", err)
-	}
-	return cust, nil
-}
-
-// TakeHandoff gives a customer's conversation to agent: from then on the bot
-// sends that customer nothing automatic. Taking it again is a no-op; a
-// conversation another agent has is an ECONFLICT error. A customer who did
-// not ask for a human can be taken too (a rep steps in).
-func (c *Core) TakeHandoff(ctx context.Context, id crm.ID, agent string) (*crm.Customer, error) {
-	if agent == "" {
-		return nil, crm.Errorf(crm.EINVALID, "agent is required")
-	}
-	now := c.now()
-	cu, _, err := c.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
-		h := &cu.Handoff
-		if h.Active && h.Agent != "" && h.Agent != agent {
-			return crm.Errorf(crm.ECONFLICT, "%s is already talking with %s.", AgentName(h.Agent), cu.DisplayName())
-		}
-		if h.Agent == agent && h.Active {
-			return nil
-		}
-		if !h.Active {
-			h.Active, h.RequestedAt, h.Thread = true, now, ""
-		}
-		h.Agent, h.TakenAt = agent, now
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("take handoff of %d: %w", id, err)
-	}
-	return cu, nil
-}
-
-// ReleaseHandoff returns a customer to the bot. agent must be the one who
-// has the conversation (or anyone while nobody took it); an empty agent
-// releases regardless of who has it (admins). It returns the handoff as it
-// was, so the caller can update the thread.
-func (c *Core) ReleaseHandoff(ctx context.Context, id crm.ID, agent string) (crm.Handoff, error) {
-	var before crm.Handoff
-	now := c.now()
-	err := c.store.Update(ctx, func(tx crm.Tx) error {
-		cu, err := tx.Customer(id)
-		if err != nil {
-			return err
-		}
-		before = cu.Handoff
-		h := cu.Handoff
-		if !h.Active {
-			return crm.Errorf(crm.ECONFLICT, "%s is already with the bot.", cu.DisplayName())
-		}
-		if agent != "" && h.Agent != "" && h.Agent != agent {
-			return crm.Errorf(crm.ECONFLICT, "%s has this conversation; only they (or an admin) can hand it back.", AgentName(h.Agent))
-		}
-		if h.Thread != "" {
-			if err := tx.PutMeta(handoffMetaPrefix+h.Thread, nil); err != nil {
-				return err
-			}
-		}
-		cu.Handoff = crm.Handoff{}
-		cu.UpdatedAt = now
-		return tx.PutCustomer(cu)
-	})
-	if err != nil {
-		return crm.Handoff{}, fmt.Errorf("release handoff of %d: %w", id, err)
-	}
-	return before, nil
-}
-
-// AgentName returns the display form of an agent reference: Slack agents
-// ("slack:U123") as a Slack mention, others as they are.
-func AgentName(agent string) string {
-	if u, ok := strings.CutPrefix(agent, "slack:"); ok {
-		return "<@" + u + ">"
-	}
-	return agent
-}
-
-// RecentWindow is how far back HandoffConversation looks.
-const RecentWindow = 8
-
-// HandoffConversation returns the customer and their last n interactions,
-// oldest first: what a rep needs to pick up a handed-off conversation.
-func (c *Core) HandoffConversation(ctx context.Context, id crm.ID, n int) (*crm.Customer, []*crm.Interaction, error) {
-	if n <= 0 {
-		n = RecentWindow
-	}
-	var cust *crm.Customer
-	var recent []*crm.Interaction
-	err := c.store.View(ctx, func(tx crm.Tx) error {
-		var err error
-		if cust, err = tx.Customer(id); err != nil {
-			return err
-		}
-		recent, err = tx.RecentInteractions(cust.ID, n)
-		return err
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("handoff conversation of %d: %w", id, err)
-	}
-	return cust, recent, nil
-}
-
-// Now returns the core's clock, so tools show times consistent with the data.
-func (c *Core) Now() time.Time { return c.now() }

@@ -52,7 +52,7 @@ func seedReps(t *testing.T, e *env) map[string]crm.ID {
 	for _, p := range repPeople {
 		for i, amt := range p.orders {
 			e.clock.Add(time.Duration(i+1) * time.Hour)
-			if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: ids[p.key], Amount: amt, Note: "seed"}, "order"); err != nil {
+			if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: ids[p.key], Amount: amt, Note: "seed"}, "order"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -99,7 +99,7 @@ func TestRepFindCustomers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.query, func(t *testing.T) {
-			got, err := e.core.FindCustomers(ctx, tt.query)
+			got, err := e.core.Reps().FindCustomers(ctx, tt.query)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,13 +108,13 @@ func TestRepFindCustomers(t *testing.T) {
 			}
 		})
 	}
-	if _, err := e.core.FindCustomers(ctx, "  "); crm.ErrorCode(err) != crm.EINVALID {
+	if _, err := e.core.Reps().FindCustomers(ctx, "  "); crm.ErrorCode(err) != crm.EINVALID {
 		t.Fatalf("empty query: err = %v, want EINVALID", err)
 	}
-	if _, err := e.core.ResolveCustomer(ctx, "nguyen"); crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(crm.ErrorMessage(err), "2 customers match") {
+	if _, err := e.core.Reps().ResolveCustomer(ctx, "nguyen"); crm.ErrorCode(err) != crm.EINVALID || !strings.Contains(crm.ErrorMessage(err), "2 customers match") {
 		t.Fatalf("ambiguous ResolveCustomer: err = %v", err)
 	}
-	if _, err := e.core.ResolveCustomer(ctx, "nobody"); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.core.Reps().ResolveCustomer(ctx, "nobody"); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("ResolveCustomer(nobody): err = %v, want ENOTFOUND", err)
 	}
 }
@@ -128,7 +128,7 @@ func TestRepCustomerCard(t *testing.T) {
 	// Two interactions through the core, so the card has history.
 	e.say(bot.Inbound{UserID: "w-lan", Text: "xin chào"})
 	e.say(bot.Inbound{UserID: "w-lan", Text: "giá áo thun bao nhiêu?"})
-	card, err := e.core.CustomerCard(ctx, ids["lan"])
+	card, err := e.core.Reps().CustomerCard(ctx, ids["lan"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +149,7 @@ func TestRepCustomerCard(t *testing.T) {
 	if card.Customer.Segment.Name != crm.SegmentLoyal {
 		t.Fatalf("segment = %q, want loyal", card.Customer.Segment.Name)
 	}
-	if _, err := e.core.CustomerCard(ctx, 9999); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, err := e.core.Reps().CustomerCard(ctx, 9999); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("unknown id: err = %v, want ENOTFOUND", err)
 	}
 }
@@ -180,25 +180,25 @@ func TestRepSegmentPage(t *testing.T) {
 	ids := seedReps(t, e)
 	ctx := context.Background()
 	// new: Ánh (0) and Dũng (300k); loyal: Lan; vip: Văn A.
-	p, err := e.core.SegmentPage(ctx, "new", 1, 1)
+	p, err := e.core.Reps().SegmentPage(ctx, "new", 1, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p.Count != 2 || p.Pages != 2 || len(p.Customers) != 1 || p.Customers[0].ID != ids["dung"] {
 		t.Fatalf("page 1 = count %d pages %d %q, want Dũng (most valuable) of 2", p.Count, p.Pages, names(p.Customers))
 	}
-	p, err = e.core.SegmentPage(ctx, "NEW", 2, 1)
+	p, err = e.core.Reps().SegmentPage(ctx, "NEW", 2, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(p.Customers) != 1 || p.Customers[0].ID != ids["anh"] {
 		t.Fatalf("page 2 = %q, want Ánh", names(p.Customers))
 	}
-	p, err = e.core.SegmentPage(ctx, "vip", 1, 10)
+	p, err = e.core.Reps().SegmentPage(ctx, "vip", 1, 10)
 	if err != nil || names(p.Customers) != "Nguyễn Văn A" {
 		t.Fatalf("vip = %v %v", p, err)
 	}
-	if _, err := e.core.SegmentPage(ctx, "gold", 1, 10); crm.ErrorCode(err) != crm.ENOTFOUND || !strings.Contains(crm.ErrorMessage(err), "vip") {
+	if _, err := e.core.Reps().SegmentPage(ctx, "gold", 1, 10); crm.ErrorCode(err) != crm.ENOTFOUND || !strings.Contains(crm.ErrorMessage(err), "vip") {
 		t.Fatalf("unknown segment: err = %v, want ENOTFOUND listing segments", err)
 	}
 }
@@ -209,7 +209,7 @@ func TestRepStats(t *testing.T) {
 	ctx := context.Background()
 	e.say(bot.Inbound{UserID: "w-new", Text: "xin chào"})
 	e.say(bot.Inbound{UserID: "w-new", Text: "gặp nhân viên"})
-	st, err := e.core.Stats(ctx, 1)
+	st, err := e.core.Reps().Stats(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,10 +237,10 @@ func TestRepStats(t *testing.T) {
 	}
 	// Tomorrow, "today" is empty but 7 days still hold the orders.
 	e.clock.Add(24 * time.Hour)
-	if st, _ = e.core.Stats(ctx, 1); st.Orders != 0 {
+	if st, _ = e.core.Reps().Stats(ctx, 1); st.Orders != 0 {
 		t.Fatalf("tomorrow's orders = %d, want 0", st.Orders)
 	}
-	if st, _ = e.core.Stats(ctx, 7); st.Orders != 4 || st.Days != 7 {
+	if st, _ = e.core.Reps().Stats(ctx, 7); st.Orders != 4 || st.Days != 7 {
 		t.Fatalf("7-day orders = %d, want 4", st.Orders)
 	}
 }
@@ -249,49 +249,49 @@ func TestRepNotesAndTags(t *testing.T) {
 	e := newEnv(t, "")
 	ids := seedReps(t, e)
 	ctx := context.Background()
-	cu, err := e.core.AddNote(ctx, ids["anh"], "slack:U1", "  gọi lại sau 6 giờ  ")
+	cu, err := e.core.Reps().AddNote(ctx, ids["anh"], "slack:U1", "  gọi lại sau 6 giờ  ")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(cu.Notes) != 1 || cu.Notes[0].Text != "gọi lại sau 6 giờ" || cu.Notes[0].Author != "slack:U1" {
 		t.Fatalf("notes = %+v", cu.Notes)
 	}
-	if _, err := e.core.AddNote(ctx, ids["anh"], "slack:U1", " "); crm.ErrorCode(err) != crm.EINVALID {
+	if _, err := e.core.Reps().AddNote(ctx, ids["anh"], "slack:U1", " "); crm.ErrorCode(err) != crm.EINVALID {
 		t.Fatalf("empty note: err = %v", err)
 	}
 	// The same note again within minutes (a replayed command, even after a
 	// restart) is not a second note; later, or by someone else, it is.
-	cu, _ = e.core.AddNote(ctx, ids["anh"], "slack:U1", "gọi lại sau 6 giờ")
+	cu, _ = e.core.Reps().AddNote(ctx, ids["anh"], "slack:U1", "gọi lại sau 6 giờ")
 	if len(cu.Notes) != 1 {
 		t.Fatalf("a replayed note was added: %+v", cu.Notes)
 	}
-	if _, err := e.core.AddNote(ctx, ids["anh"], "slack:U2", "gọi lại sau 6 giờ"); err != nil {
+	if _, err := e.core.Reps().AddNote(ctx, ids["anh"], "slack:U2", "gọi lại sau 6 giờ"); err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Add(20 * time.Minute)
-	cu, _ = e.core.AddNote(ctx, ids["anh"], "slack:U1", "gọi lại sau 6 giờ")
+	cu, _ = e.core.Reps().AddNote(ctx, ids["anh"], "slack:U1", "gọi lại sau 6 giờ")
 	if len(cu.Notes) != 3 {
 		t.Fatalf("notes = %+v, want 3", cu.Notes)
 	}
 	// b2b is a fact the segment rules see: tagging moves the customer.
-	cu, mv, err := e.core.Tag(ctx, ids["anh"], "B2B")
+	cu, mv, err := e.core.Reps().Tag(ctx, ids["anh"], "B2B")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !cu.HasTag("b2b") || mv == nil || mv.To != crm.SegmentBusiness || cu.Segment.Name != crm.SegmentBusiness {
 		t.Fatalf("after tag: tags %v segment %q move %+v", cu.Tags, cu.Segment.Name, mv)
 	}
-	cu, mv, err = e.core.Untag(ctx, ids["anh"], "b2b")
+	cu, mv, err = e.core.Reps().Untag(ctx, ids["anh"], "b2b")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cu.HasTag("b2b") || mv == nil || cu.Segment.Name != crm.SegmentNew {
 		t.Fatalf("after untag: tags %v segment %q", cu.Tags, cu.Segment.Name)
 	}
-	if _, _, err := e.core.Untag(ctx, ids["anh"], "b2b"); crm.ErrorCode(err) != crm.ENOTFOUND {
+	if _, _, err := e.core.Reps().Untag(ctx, ids["anh"], "b2b"); crm.ErrorCode(err) != crm.ENOTFOUND {
 		t.Fatalf("untag missing: err = %v", err)
 	}
-	if _, _, err := e.core.Tag(ctx, ids["anh"], "two words"); crm.ErrorCode(err) != crm.EINVALID {
+	if _, _, err := e.core.Reps().Tag(ctx, ids["anh"], "two words"); crm.ErrorCode(err) != crm.EINVALID {
 		t.Fatalf("bad tag: err = %v", err)
 	}
 }
@@ -390,25 +390,25 @@ func newRepBench(b *testing.B) *env {
 }
 
 func BenchmarkRepFind(b *testing.B) {
-	e := newRepBench(b)
+	reps := newRepBench(b).core.Reps()
 	ctx := context.Background()
 	b.Run("phone", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
-			if got, err := e.core.FindCustomers(ctx, "090 "+strconv.Itoa(1000000+i%benchCustomers)); err != nil || len(got) != 1 {
+			if got, err := reps.FindCustomers(ctx, "090 "+strconv.Itoa(1000000+i%benchCustomers)); err != nil || len(got) != 1 {
 				b.Fatalf("%d %v", len(got), err)
 			}
 		}
 	})
 	b.Run("name", func(b *testing.B) {
 		for b.Loop() {
-			if got, err := e.core.FindCustomers(ctx, "nguyen van lan"); err != nil || len(got) == 0 {
+			if got, err := reps.FindCustomers(ctx, "nguyen van lan"); err != nil || len(got) == 0 {
 				b.Fatalf("%d %v", len(got), err)
 			}
 		}
 	})
 	b.Run("stats30d", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := e.core.Stats(ctx, 30); err != nil {
+			if _, err := reps.Stats(ctx, 30); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -423,7 +423,7 @@ func TestOrderCountsOnItsOwnDay(t *testing.T) {
 	e.say(bot.Inbound{UserID: "buyer", Text: "xin chào"})
 	c := e.customer(crm.ChannelWeb, "buyer")
 	day := e.clock.Now().AddDate(0, 0, -3)
-	if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: 500_000, Time: day}, "order"); err != nil {
+	if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: 500_000, Time: day}, "order"); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.db.View(ctx, func(tx crm.Tx) error {

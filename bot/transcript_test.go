@@ -228,7 +228,7 @@ func directive(t *testing.T, e *env, line string, user, locale *string) {
 	case "@order":
 		amount, _ := strconv.ParseInt(arg, 10, 64)
 		c := cust()
-		if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: amount, Time: e.clock.Now()}, "test"); err != nil {
+		if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: amount, Time: e.clock.Now()}, "test"); err != nil {
 			t.Fatal(err)
 		}
 	case "@business", "@birthday":

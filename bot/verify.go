@@ -24,7 +24,7 @@ import (
 // it may prove they are that customer with a one-time code the shop sends
 // over that customer's verified channel (Telegram, Zalo, Messenger): typed
 // back here, it merges the two. A rep can also merge two customers from
-// Slack (MergeCustomers).
+// Slack (Reps.MergeCustomers).
 
 const (
 	// codeTTL is how long a one-time code can be typed back.
@@ -263,11 +263,11 @@ func (t *turn) verifyReply(lang string) string {
 // knows they are the same person: they called them, or checked an order):
 // identities, contact data, history and totals move to keep, and from's id
 // redirects to keep. who is recorded in a note on keep.
-func (c *Core) MergeCustomers(ctx context.Context, keep, from crm.ID, who string) (*crm.Customer, error) {
-	now := c.now()
+func (r *Reps) MergeCustomers(ctx context.Context, keep, from crm.ID, who string) (*crm.Customer, error) {
+	now := r.now()
 	var out *crm.Customer
 	var moves []*crm.SegmentChange
-	err := c.store.Update(ctx, func(tx crm.Tx) error {
+	err := r.store.Update(ctx, func(tx crm.Tx) error {
 		out, moves = nil, nil
 		k, err := tx.Customer(keep)
 		if err != nil {
@@ -288,7 +288,7 @@ func (c *Core) MergeCustomers(ctx context.Context, keep, from crm.ID, who string
 		if err := tx.DeleteCustomer(f.ID, k.ID); err != nil {
 			return err
 		}
-		mv, err := moveSegment(tx, c.segments.Load(), k, now, "merge")
+		mv, err := moveSegment(tx, r.segments.Load(), k, now, "merge")
 		if err != nil {
 			return err
 		}
@@ -303,7 +303,7 @@ func (c *Core) MergeCustomers(ctx context.Context, keep, from crm.ID, who string
 	if err != nil {
 		return nil, fmt.Errorf("merge #%d into #%d: %w", from, keep, err)
 	}
-	c.countMoves(moves...)
+	r.countMoves(moves...)
 	return out, nil
 }
 
@@ -311,10 +311,10 @@ func (c *Core) MergeCustomers(ctx context.Context, keep, from crm.ID, who string
 // contact data, on a rep's word (they called the number). A value another
 // customer already holds is refused with that customer's id: merge them
 // instead.
-func (c *Core) ConfirmClaims(ctx context.Context, id crm.ID, who string) (*crm.Customer, error) {
-	now := c.now()
+func (r *Reps) ConfirmClaims(ctx context.Context, id crm.ID, who string) (*crm.Customer, error) {
+	now := r.now()
 	var out *crm.Customer
-	err := c.store.Update(ctx, func(tx crm.Tx) error {
+	err := r.store.Update(ctx, func(tx crm.Tx) error {
 		out = nil
 		cu, err := tx.Customer(id)
 		if err != nil {

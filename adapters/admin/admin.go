@@ -39,10 +39,15 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// Core is what the admin needs of the conversation core: the reps'
-// customer search (offers and segment rules come from Options). It is
-// defined here, where it is used; *bot.Core implements it.
-type Core interface {
+// Core is the conversation core, from which the admin takes the use cases
+// Options leaves out (bot.Core.Reps, OfferAdmin, SegmentAdmin): the admin
+// needs nothing of the conversation itself. It may be nil when Options
+// names them all.
+type Core any
+
+// Reps is the reps' customer search, one syntax everywhere, behind the
+// customer picker of the offer preview. *bot.Reps implements it.
+type Reps interface {
 	FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error)
 }
 
@@ -69,7 +74,7 @@ type SegmentRules interface {
 }
 
 var (
-	_ Core         = (*bot.Core)(nil)
+	_ Reps         = (*bot.Reps)(nil)
 	_ OfferAdmin   = (*bot.OfferAdmin)(nil)
 	_ SegmentRules = (*bot.SegmentAdmin)(nil)
 )
@@ -94,6 +99,9 @@ const MaxBodyBytes = 1 << 20
 type Options struct {
 	// Token is the admin token (required: an empty token refuses everyone).
 	Token string
+	// Reps is the reps' customer search (GET /api/admin/customers); nil:
+	// the core's own (bot.Core.Reps), else that API is not served.
+	Reps Reps
 	// Offers is the offer administration; nil: the core's own, when it has
 	// one (bot.Core.OfferAdmin), else the offer API is not served.
 	Offers OfferAdmin
@@ -131,7 +139,7 @@ type Options struct {
 
 // Server serves the admin page and API for a core.
 type Server struct {
-	core     Core
+	reps     Reps
 	offers   OfferAdmin
 	segments SegmentRules
 	opts     Options
@@ -181,13 +189,16 @@ func New(core Core, opts Options) *Server {
 	if opts.BrakeClients <= 0 {
 		opts.BrakeClients = DefaultBrakeClients
 	}
+	if p, ok := core.(interface{ Reps() *bot.Reps }); ok && opts.Reps == nil {
+		opts.Reps = p.Reps()
+	}
 	if p, ok := core.(interface{ OfferAdmin() *bot.OfferAdmin }); ok && opts.Offers == nil {
 		opts.Offers = p.OfferAdmin()
 	}
 	if p, ok := core.(interface{ SegmentAdmin() *bot.SegmentAdmin }); ok && opts.Segments == nil {
 		opts.Segments = p.SegmentAdmin()
 	}
-	s := &Server{core: core, offers: opts.Offers, segments: opts.Segments, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{},
+	s := &Server{reps: opts.Reps, offers: opts.Offers, segments: opts.Segments, opts: opts, log: opts.Logger, now: opts.Now, sessions: map[string]*session{},
 		brake: newBrake(opts.BrakeFailures, opts.BrakeWindow, opts.BrakeClients)}
 	if opts.Token != "" {
 		s.token = sha256.Sum256([]byte(opts.Token))
@@ -225,7 +236,9 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		api("GET /api/admin/export", s.export)
 		api("POST /api/admin/import", s.importOffers)
 	}
-	api("GET /api/admin/customers", s.customers)
+	if s.reps != nil {
+		api("GET /api/admin/customers", s.customers)
+	}
 	if s.segments != nil {
 		api("GET /api/admin/segments", s.listSegments)
 		api("POST /api/admin/segments/{name}/preview", s.previewSegment)

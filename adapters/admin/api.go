@@ -260,7 +260,7 @@ type customerHit struct {
 }
 
 // customers finds customers to preview an offer for: ?q= as reps search
-// (bot's FindCustomers).
+// (bot.Reps.FindCustomers).
 func (s *Server) customers(w http.ResponseWriter, r *http.Request, _ caller) error {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	hits := []customerHit{}
@@ -271,7 +271,7 @@ func (s *Server) customers(w http.ResponseWriter, r *http.Request, _ caller) err
 	// The reps' search, one syntax everywhere: an id, a phone (the customer
 	// who holds it, then those who typed it), an email, @username or words
 	// of a name.
-	found, err := s.core.FindCustomers(r.Context(), q)
+	found, err := s.reps.FindCustomers(r.Context(), q)
 	if err != nil {
 		if crm.ErrorCode(err) != crm.EINVALID {
 			return err

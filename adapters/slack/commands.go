@@ -268,7 +268,7 @@ func (a *Adapter) cmdFind(ctx context.Context, req Request) (*Reply, error) {
 	if req.Rest == "" {
 		return nil, usageErr("find")
 	}
-	found, err := a.core.FindCustomers(ctx, req.Rest)
+	found, err := a.reps.FindCustomers(ctx, req.Rest)
 	if err != nil {
 		return nil, err
 	}
@@ -277,7 +277,7 @@ func (a *Adapter) cmdFind(ctx context.Context, req Request) (*Reply, error) {
 		text := fmt.Sprintf("No customer matches “%s”.", escape(req.Rest))
 		return &Reply{Text: text}, nil
 	case 1:
-		card, err := a.core.CustomerCard(ctx, found[0].ID)
+		card, err := a.reps.CustomerCard(ctx, found[0].ID)
 		if err != nil {
 			return nil, err
 		}
@@ -291,11 +291,11 @@ func (a *Adapter) cmdCustomer(ctx context.Context, req Request) (*Reply, error) 
 	if req.Rest == "" {
 		return nil, usageErr("customer")
 	}
-	cu, err := a.core.ResolveCustomer(ctx, req.Rest)
+	cu, err := a.reps.ResolveCustomer(ctx, req.Rest)
 	if err != nil {
 		return nil, err
 	}
-	card, err := a.core.CustomerCard(ctx, cu.ID)
+	card, err := a.reps.CustomerCard(ctx, cu.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +317,7 @@ func (a *Adapter) cmdSegment(ctx context.Context, req Request) (*Reply, error) {
 		}
 		page = n
 	}
-	p, err := a.core.SegmentPage(ctx, req.Args[0], page, SegmentPageSize)
+	p, err := a.reps.SegmentPage(ctx, req.Args[0], page, SegmentPageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -343,7 +343,7 @@ func (a *Adapter) cmdStats(ctx context.Context, req Request) (*Reply, error) {
 			return nil, usageErr("stats")
 		}
 	}
-	st, err := a.core.Stats(ctx, days)
+	st, err := a.reps.Stats(ctx, days)
 	if err != nil {
 		return nil, err
 	}
@@ -354,7 +354,7 @@ func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) < 2 {
 		return nil, usageErr("order")
 	}
-	cu, err := a.core.ResolveCustomer(ctx, req.Args[0])
+	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +383,7 @@ func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	if req.Key != "" {
 		ref = "slack:" + req.Key
 	}
-	cu, mv, added, err := a.core.RecordOrder(ctx, crm.Order{CustomerID: cu.ID, Amount: amount, Note: note, Source: req.Agent, Ref: ref}, "order")
+	cu, mv, added, err := a.reps.RecordOrder(ctx, crm.Order{CustomerID: cu.ID, Amount: amount, Note: note, Source: req.Agent, Ref: ref}, "order")
 	if err != nil {
 		return nil, err
 	}
@@ -397,7 +397,7 @@ func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	} else {
 		banner += fmt.Sprintf("\nSegment unchanged: *%s*.", escape(orNone(before)))
 	}
-	card, err := a.core.CustomerCard(ctx, cu.ID)
+	card, err := a.reps.CustomerCard(ctx, cu.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -408,11 +408,11 @@ func (a *Adapter) cmdNote(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) < 2 {
 		return nil, usageErr("note")
 	}
-	cu, err := a.core.ResolveCustomer(ctx, req.Args[0])
+	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
 		return nil, err
 	}
-	cu, err = a.core.AddNote(ctx, cu.ID, req.Agent, restAfter(req.Rest, 1))
+	cu, err = a.reps.AddNote(ctx, cu.ID, req.Agent, restAfter(req.Rest, 1))
 	if err != nil {
 		return nil, err
 	}
@@ -435,15 +435,15 @@ func (a *Adapter) tag(ctx context.Context, req Request, add bool) (*Reply, error
 	if len(req.Args) != 2 {
 		return nil, usageErr(sub)
 	}
-	cu, err := a.core.ResolveCustomer(ctx, req.Args[0])
+	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
 		return nil, err
 	}
 	var mv *crm.SegmentChange
 	if add {
-		cu, mv, err = a.core.Tag(ctx, cu.ID, req.Args[1])
+		cu, mv, err = a.reps.Tag(ctx, cu.ID, req.Args[1])
 	} else {
-		cu, mv, err = a.core.Untag(ctx, cu.ID, req.Args[1])
+		cu, mv, err = a.reps.Untag(ctx, cu.ID, req.Args[1])
 	}
 	if err != nil {
 		return nil, err
@@ -463,7 +463,7 @@ func (a *Adapter) cmdRelease(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) != 1 {
 		return nil, usageErr("release")
 	}
-	cu, err := a.core.ResolveCustomer(ctx, req.Args[0])
+	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
 		return nil, err
 	}

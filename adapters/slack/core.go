@@ -8,18 +8,19 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// Core is what the Slack adapter needs of the conversation core, in the
-// groups its commands use (offers come from Options.Offers). It is defined
-// here, where it is used; *bot.Core implements it.
+// Core is what the Slack adapter needs of the conversation core: its
+// handoffs and its clock (the reps' operations come from Options.Reps,
+// offers from Options.Offers). It is defined here, where it is used;
+// *bot.Core implements it.
 type Core interface {
-	Reps
 	Handoffs
 	// Now is the core's clock, so cards and commands agree with it.
 	Now() time.Time
 }
 
 // Reps are the reps' operations on customers: look up, cards, segments,
-// stats, orders, notes, tags, and turning claims into identity.
+// stats, orders, notes, tags, and turning claims into identity. *bot.Reps
+// implements it.
 type Reps interface {
 	FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error)
 	ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, error)
@@ -57,5 +58,6 @@ type Offers interface {
 
 var (
 	_ Core   = (*bot.Core)(nil)
+	_ Reps   = (*bot.Reps)(nil)
 	_ Offers = (*bot.OfferAdmin)(nil)
 )

@@ -111,12 +111,12 @@ func TestSlackEscapesCustomerText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.core.AddNote(ctx, id, "slack:"+repUser, "<!subteam^S1> call "+evilText); err != nil {
+	if _, err := e.core.Reps().AddNote(ctx, id, "slack:"+repUser, "<!subteam^S1> call "+evilText); err != nil {
 		t.Fatal(err)
 	}
 	// An author that is not a Slack user id (the admin API, an import) is
 	// text too.
-	if _, err := e.core.AddNote(ctx, id, "slack:U1> <!channel", "by a forged author"); err != nil {
+	if _, err := e.core.Reps().AddNote(ctx, id, "slack:U1> <!channel", "by a forged author"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -196,7 +196,7 @@ func seed(t *testing.T, e *env) map[string]crm.ID {
 	}
 	for _, p := range people {
 		for _, amt := range p.orders {
-			if _, _, _, err := e.core.RecordOrder(ctx, crm.Order{CustomerID: ids[p.key], Amount: amt, Note: "seed"}, "order"); err != nil {
+			if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: ids[p.key], Amount: amt, Note: "seed"}, "order"); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -43,7 +43,7 @@ func (a *Adapter) roleOf(ctx context.Context, user string) role {
 	if a.admins[user] {
 		return roleAdmin
 	}
-	if a.reps[user] {
+	if a.repIDs[user] {
 		return roleRep
 	}
 	if a.opts.RepGroup == "" {

@@ -32,7 +32,7 @@ func (a *Adapter) cmdVerify(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	cu, err := a.core.ConfirmClaims(ctx, id, req.Agent)
+	cu, err := a.reps.ConfirmClaims(ctx, id, req.Agent)
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func (a *Adapter) cmdMerge(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	cu, err := a.core.MergeCustomers(ctx, keep, from, req.Agent)
+	cu, err := a.reps.MergeCustomers(ctx, keep, from, req.Agent)
 	if err != nil {
 		return nil, err
 	}

@@ -421,7 +421,7 @@ func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, err
 	}
 	var previews []*bot.OfferPreview
 	if strings.TrimSpace(ref) != "" {
-		cu, err := a.core.ResolveCustomer(ctx, strings.TrimSpace(ref))
+		cu, err := a.reps.ResolveCustomer(ctx, strings.TrimSpace(ref))
 		if err != nil {
 			return nil, err
 		}
@@ -433,7 +433,7 @@ func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, err
 	} else {
 		segs := v.Segments
 		if len(segs) == 0 {
-			segs = a.core.Segments().Names()
+			segs = a.reps.Segments().Names()
 		}
 		for _, s := range segs {
 			p, err := a.offers.PreviewOffer(ctx, v.Offer, 0, s)

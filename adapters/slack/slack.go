@@ -57,6 +57,10 @@ const (
 // Options configure an Adapter. Lists come from comma-separated environment
 // variables (see OptionsFromEnv).
 type Options struct {
+	// Reps are the reps' operations behind /crm find, card, segment,
+	// stats, order, note, tag, verify and merge; nil: the core's own
+	// (bot.Core.Reps), else New fails.
+	Reps Reps
 	// Offers is the offer administration behind /crm offer…; nil: the
 	// core's own (bot.Core.OfferAdmin); RegisterOfferCommands needs one.
 	Offers        Offers
@@ -176,6 +180,7 @@ type Reply struct {
 // Adapter is the Slack side: router, handoff worker, Socket Mode loop.
 type Adapter struct {
 	core   Core
+	reps   Reps
 	offers Offers
 	opts   Options
 	log    *slog.Logger
@@ -198,7 +203,7 @@ type Adapter struct {
 	offerCmds bool
 
 	teams  map[string]bool
-	reps   map[string]bool
+	repIDs map[string]bool
 	admins map[string]bool
 
 	mu          sync.Mutex
@@ -261,11 +266,18 @@ func New(core Core, opts Options) (*Adapter, error) {
 	if opts.GroupTTL <= 0 {
 		opts.GroupTTL = DefaultGroupTTL
 	}
+	if p, ok := core.(interface{ Reps() *bot.Reps }); ok && opts.Reps == nil {
+		opts.Reps = p.Reps()
+	}
+	if opts.Reps == nil {
+		return nil, errors.New("slack: no reps' operations (set Options.Reps to bot.Core.Reps())")
+	}
 	if p, ok := core.(interface{ OfferAdmin() *bot.OfferAdmin }); ok && opts.Offers == nil {
 		opts.Offers = p.OfferAdmin()
 	}
 	a := &Adapter{
 		core:   core,
+		reps:   opts.Reps,
 		offers: opts.Offers,
 		opts:   opts,
 		log:    opts.Logger.With("part", "slack"),
@@ -277,7 +289,7 @@ func New(core Core, opts Options) (*Adapter, error) {
 		replays: newDedupe(ReplayWindow, replayMax),
 		extra:   map[string]Subcommand{},
 		teams:   set(opts.TeamIDs),
-		reps:    set(opts.RepIDs),
+		repIDs:  set(opts.RepIDs),
 		admins:  set(opts.AdminIDs),
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
@@ -369,7 +381,7 @@ func (a *Adapter) Open(ctx context.Context) error {
 		a.teams[who.TeamID] = true
 	}
 	a.mu.Unlock()
-	if len(a.reps) == 0 && a.opts.RepGroup == "" && len(a.admins) == 0 {
+	if len(a.repIDs) == 0 && a.opts.RepGroup == "" && len(a.admins) == 0 {
 		a.log.Warn("no Slack reps configured (SLACK_REP_IDS, SLACK_REP_GROUP, SLACK_ADMIN_IDS): every data command will be refused")
 	}
 	if a.opts.HandoffChannel == "" {

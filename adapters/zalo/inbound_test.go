@@ -201,14 +201,14 @@ func TestFollowCreatesSegmentedCustomer(t *testing.T) {
 		t.Fatalf("segment %q, language %q; want %q, vi", c.Segment.Name, c.Language, crm.SegmentNew)
 	}
 	e.postOK(f) // redelivered
-	page, err := e.core.SegmentPage(ctx, crm.SegmentNew, 1, 10)
+	page, err := e.core.Reps().SegmentPage(ctx, crm.SegmentNew, 1, 10)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if page.Count != 1 || len(page.Customers) != 1 || page.Customers[0].ID != c.ID {
 		t.Fatalf("segment %q lists %d of %d customers, want the follower only", crm.SegmentNew, len(page.Customers), page.Count)
 	}
-	st, err := e.core.Stats(ctx, 1)
+	st, err := e.core.Reps().Stats(ctx, 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -61,13 +61,14 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 	}
 	fmt.Fprintf(o.Out, "lookups: a store of %d customers built in %.1fs\n", n, time.Since(t0).Seconds())
 	rng := rand.New(rand.NewPCG(3, 4))
+	reps := env.core.Reps()
 	measure := func(name string, runs int, target time.Duration, query func(i int) string, check func([]*crm.Customer) bool) error {
 		lat := make([]time.Duration, 0, runs)
 		start := time.Now()
 		for r := 0; r < runs; r++ {
 			q := query(rng.IntN(n))
 			t := time.Now()
-			got, err := env.core.FindCustomers(ctx, q)
+			got, err := reps.FindCustomers(ctx, q)
 			lat = append(lat, time.Since(t))
 			if err != nil {
 				return fmt.Errorf("%s %q: %w", name, q, err)
@@ -113,7 +114,7 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 	for r := 0; r < 300; r++ {
 		page := 1 + rng.IntN(100)
 		t := time.Now()
-		p, err := env.core.SegmentPage(ctx, crm.SegmentNew, page, 10)
+		p, err := reps.SegmentPage(ctx, crm.SegmentNew, page, 10)
 		segLat = append(segLat, time.Since(t))
 		if err != nil {
 			return err
@@ -133,7 +134,7 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 	start := time.Now()
 	for r := 0; r < 100; r++ {
 		t := time.Now()
-		if _, err := env.core.Stats(ctx, []int{1, 7, 30}[r%3]); err != nil {
+		if _, err := reps.Stats(ctx, []int{1, 7, 30}[r%3]); err != nil {
 			return err
 		}
 		lat = append(lat, time.Since(t))

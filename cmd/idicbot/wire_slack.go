@@ -21,6 +21,7 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 		return nil
 	}
 	opts.Logger = m.Log
+	opts.Reps = m.Core.Reps()
 	opts.Offers = m.Core.OfferAdmin()
 	a, err := slack.New(m.Core, opts)
 	if err != nil {

@@ -346,3 +346,20 @@ func TestRepsFindClaimedNumbers(t *testing.T) {
 		t.Fatalf("the new claim does not find the customer")
 	}
 }
+
+// One asker has at most one code pending: typing a second holder's number
+// right after the first sends nothing to the second.
+func TestOneCodePendingPerAsker(t *testing.T) {
+	e := newEnv(t, "")
+	e.victimOn(t, crm.ChannelTelegram)
+	e.say(bot.Inbound{Channel: crm.ChannelZalo, UserID: "z-2", Kind: crm.KindContact, Contact: &bot.Contact{Phone: "0912345678", Self: true}})
+	e.rec.Take()
+	_, out := e.say(bot.Inbound{UserID: "asker", Text: victimPhone})
+	if _, others := split(out, crm.ChannelWeb, "asker"); len(others) != 1 {
+		t.Fatalf("first claim: %d codes sent, want 1", len(others))
+	}
+	_, out = e.say(bot.Inbound{UserID: "asker", Text: "0912345678"})
+	if _, others := split(out, crm.ChannelWeb, "asker"); len(others) != 0 {
+		t.Fatalf("a second holder got a code while the first was pending: %s", texts(others))
+	}
+}

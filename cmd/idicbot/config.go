@@ -33,6 +33,7 @@ type Config struct {
 		MaxAttempts int           `yaml:"max_attempts"`
 		Backoff     time.Duration `yaml:"backoff"`
 		MaxBackoff  time.Duration `yaml:"max_backoff"`
+		Owner       string        `yaml:"owner"`
 	} `yaml:"outbox"`
 	Telegram struct {
 		PerChatInterval time.Duration `yaml:"per_chat_interval"`
@@ -121,6 +122,9 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if v := getenv("IDICBOT_DATA"); v != "" {
 		c.Data = v
+	}
+	if v := getenv("IDICBOT_OUTBOX_OWNER"); v != "" {
+		c.Outbox.Owner = v
 	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("config: %w", err)

@@ -262,3 +262,21 @@ func TestConfigLimits(t *testing.T) {
 		})
 	}
 }
+
+// The outbox owner comes from the file or the environment; with neither it
+// is the dispatcher's default.
+func TestConfigOutboxOwner(t *testing.T) {
+	c, err := LoadConfig("", func(string) string { return "" })
+	if err != nil || c.Outbox.Owner != "" {
+		t.Fatalf("default owner %q, %v", c.Outbox.Owner, err)
+	}
+	c, err = LoadConfig("", func(k string) string {
+		if k == "IDICBOT_OUTBOX_OWNER" {
+			return "replica-b"
+		}
+		return ""
+	})
+	if err != nil || c.Outbox.Owner != "replica-b" {
+		t.Fatalf("owner from the environment %q, %v", c.Outbox.Owner, err)
+	}
+}

@@ -7,31 +7,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/messenger"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 )
-
-// logBuffer collects log lines; safe for the adapter's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 var metaTimes = regexp.MustCompile(`,"(timestamp|time)":[0-9]+`)
 
@@ -40,7 +22,7 @@ var metaTimes = regexp.MustCompile(`,"(timestamp|time)":[0-9]+`)
 // without a timestamp is skipped with a log line; the batch is answered 200
 // (Meta stops retrying) and the fresh items in it are handled.
 func TestStaleEventsRefused(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &bottest.LogBuffer{}
 	e := newEnv(t, func(o *messenger.Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	now := e.clock.Now()
 	for i, tc := range []struct {

@@ -80,26 +80,7 @@ type env struct {
 	http  *httptest.Server // the adapter's routes
 	ids   map[string]crm.ID
 	seq   int
-	logs  *logBuffer // what the adapter logged
-}
-
-// logBuffer collects log lines; safe for the adapter's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// String returns everything logged so far.
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
+	logs  *bottest.LogBuffer // what the adapter logged
 }
 
 func mustRead(tb testing.TB, name string) []byte {
@@ -125,7 +106,7 @@ func newEnv(t *testing.T, socket bool) *env {
 	ctx := context.Background()
 	fake := slacktest.New(t)
 	fake.SetGroup(repGroup, groupUser)
-	logs := &logBuffer{}
+	logs := &bottest.LogBuffer{}
 	opts := slack.Options{
 		BotToken: slacktest.BotToken, APIURL: fake.APIURL(), HandoffChannel: handoffChan,
 		TeamIDs: []string{slacktest.TeamID, docTeam}, RepIDs: []string{repUser, rep2User}, RepGroup: repGroup,

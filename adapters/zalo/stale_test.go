@@ -7,31 +7,13 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/zalo"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 )
-
-// logBuffer collects log lines; safe for the adapter's goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
 
 var zaloTimestamp = regexp.MustCompile(`,"timestamp":"[0-9]+"`)
 
@@ -40,7 +22,7 @@ var zaloTimestamp = regexp.MustCompile(`,"timestamp":"[0-9]+"`)
 // timestamp is acknowledged (200, so Zalo stops retrying), logged and not
 // handled: no customer, no message stored, no answer.
 func TestStaleEventsRefused(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &bottest.LogBuffer{}
 	e := newEnv(t, func(o *zalo.Options) { o.Logger = slog.New(slog.NewTextHandler(logs, nil)) })
 	now := e.clock.Now()
 	for i, tc := range []struct {

@@ -1,29 +1,17 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 )
 
 func runCheckCmd(t *testing.T, dir string) (string, error) {
 	t.Helper()
-	var out bytes.Buffer
-	m := NewMain()
-	m.Stdout, m.Stderr = &out, &out
-	m.Getenv = func(string) string { return "" }
-	if err := m.ParseFlags([]string{"check", "--data", dir}); err != nil {
-		t.Fatal(err)
-	}
-	err := m.Run(context.Background())
-	if cerr := m.Close(); cerr != nil {
-		t.Fatal(cerr)
-	}
-	return out.String(), err
+	return runCmd(t, time.Now(), "check", "--data", dir)
 }
 
 // idicbot check says a sound store is sound and names what is broken.

@@ -15,28 +15,10 @@ import (
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
 
-// runCustomerCmd runs `idicbot customer --data dir args…` through Main and
-// returns stdout.
+// runCustomerCmd runs `idicbot customer --data dir args…` and returns stdout.
 func runCustomerCmd(t *testing.T, dir string, args ...string) (string, error) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	m := NewMain()
-	m.Stdout, m.Stderr = &stdout, &stderr
-	m.Getenv = func(k string) string {
-		if k == "USER" {
-			return "lan"
-		}
-		return ""
-	}
-	m.Now = func() time.Time { return time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC) }
-	err := m.ParseFlags(append([]string{"customer", "--data", dir}, args...))
-	if err == nil {
-		err = m.Run(context.Background())
-	}
-	if cerr := m.Close(); cerr != nil {
-		t.Fatalf("close: %v", cerr)
-	}
-	return stdout.String(), err
+	return runCmd(t, time.Date(2026, 11, 10, 10, 0, 0, 0, time.UTC), append([]string{"customer", "--data", dir}, args...)...)
 }
 
 func TestCustomerExportErase_CLI(t *testing.T) {

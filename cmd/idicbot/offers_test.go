@@ -19,32 +19,7 @@ import (
 // runOffersCmd runs `idicbot offers --data dir args…` and returns stdout.
 func runOffersCmd(t *testing.T, dir string, args ...string) (string, error) {
 	t.Helper()
-	var stdout, stderr bytes.Buffer
-	m := NewMain()
-	m.Stdout, m.Stderr = &stdout, &stderr
-	m.Getenv = func(k string) string {
-		if k == "USER" {
-			return "lan"
-		}
-		return ""
-	}
-	m.Now = func() time.Time { return time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600)) }
-	// ParseFlags learns "offers" from the lead's wiring; until then parse
-	// the flags as another command and switch.
-	err := m.ParseFlags(append([]string{"offers", "--data", dir}, args...))
-	if err != nil && strings.Contains(err.Error(), "unknown command") {
-		stderr.Reset()
-		err = m.ParseFlags(append([]string{"import", "--data", dir}, args...))
-		m.Command = "offers"
-	}
-	if err == nil {
-		m.Log = newLogger(m.Stderr, m.Config.LogLevel)
-		err = m.runOffers(context.Background())
-	}
-	if cerr := m.Close(); cerr != nil {
-		t.Fatalf("close: %v", cerr)
-	}
-	return stdout.String(), err
+	return runCmd(t, time.Date(2026, 11, 10, 10, 0, 0, 0, time.FixedZone("ICT", 7*3600)), append([]string{"offers", "--data", dir}, args...)...)
 }
 
 func TestOffersExportImport(t *testing.T) {

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/idicbot/idicbot/adapters/telegram"
 	"github.com/idicbot/idicbot/adapters/telegram/telegramtest"
@@ -53,34 +50,10 @@ func (l *recordingLeader) state() (map[string]int, int) {
 // srv, a sweep every hour and retention on, under leader.
 func startLeaderServe(t *testing.T, srv *telegramtest.Server, leader *recordingLeader) *served {
 	t.Helper()
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "idicbot.yaml")
 	conf := strings.Replace(telegramTestConfig, "sweep_interval: 0s", "sweep_interval: 1h", 1)
-	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	env := map[string]string{"TELEGRAM_BOT_TOKEN": srv.Token, "TELEGRAM_API_URL": srv.URL(), "IDICBOT_ADDR": "127.0.0.1:0"}
-	out := &serveOutput{}
-	m := NewMain()
-	m.Stdin = strings.NewReader("")
-	m.Stdout, m.Stderr = out, out
-	m.Getenv = func(k string) string { return env[k] }
-	m.Leader = leader
-	if err := m.ParseFlags([]string{"serve", "--data", dir, "--config", cfg}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &served{t: t, m: m, srv: srv, out: out, stop: cancel, done: make(chan error, 1)}
-	go func() { s.done <- m.Run(ctx) }()
-	select {
-	case <-m.Ready():
-	case err := <-s.done:
-		cancel()
-		m.Close()
-		t.Fatalf("serve ended before it was up: %v\n%s", err, out)
-	case <-time.After(20 * time.Second):
-		t.Fatalf("serve did not come up\n%s", out)
-	}
+	env := map[string]string{"TELEGRAM_BOT_TOKEN": srv.Token, "TELEGRAM_API_URL": srv.URL()}
+	s := startServeWith(t, t.TempDir(), env, conf, func(m *Main) { m.Leader = leader })
+	s.srv = srv
 	return s
 }
 

@@ -84,12 +84,19 @@ func startTelegramMain(tb testing.TB, srv *telegramtest.Server, dir string, extr
 	return s
 }
 
-// startServe runs `idicbot serve` on data in dir, with the test
+// startTelegramServe runs `idicbot serve` on data in dir, with the test
 // configuration, the environment env and a local address of its own.
 func startTelegramServe(tb testing.TB, dir string, env map[string]string, after func(bot.Result)) *served {
 	tb.Helper()
+	return startServeWith(tb, dir, env, telegramTestConfig, func(m *Main) { m.AfterCommit = after })
+}
+
+// startServeWith is startTelegramServe with a configuration of its own and
+// a chance to change Main (its Leader, say) before it parses its flags.
+func startServeWith(tb testing.TB, dir string, env map[string]string, conf string, tune func(*Main)) *served {
+	tb.Helper()
 	cfg := filepath.Join(dir, "idicbot.yaml")
-	if err := os.WriteFile(cfg, []byte(telegramTestConfig), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(conf), 0o600); err != nil {
 		tb.Fatal(err)
 	}
 	env["IDICBOT_ADDR"] = "127.0.0.1:0"
@@ -98,7 +105,9 @@ func startTelegramServe(tb testing.TB, dir string, env map[string]string, after 
 	m.Stdin = strings.NewReader("")
 	m.Stdout, m.Stderr = out, out
 	m.Getenv = func(k string) string { return env[k] }
-	m.AfterCommit = after
+	if tune != nil {
+		tune(m)
+	}
 	if err := m.ParseFlags([]string{"serve", "--data", dir, "--config", cfg}); err != nil {
 		tb.Fatal(err)
 	}

@@ -2,13 +2,11 @@ package messenger_test
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -16,31 +14,11 @@ import (
 	"github.com/idicbot/idicbot/adapters/messenger"
 	"github.com/idicbot/idicbot/adapters/messenger/messengertest"
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 )
 
 const fuzzSecret = "app-secret"
-
-// recordingHandler is a core that accepts everything and keeps what it got.
-type recordingHandler struct {
-	mu  sync.Mutex
-	got []bot.Inbound
-}
-
-func (h *recordingHandler) Handle(_ context.Context, in bot.Inbound) (bot.Result, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.got = append(h.got, in)
-	return bot.Result{}, nil
-}
-
-func (h *recordingHandler) take() []bot.Inbound {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	got := h.got
-	h.got = nil
-	return got
-}
 
 // FuzzWebhook posts any body, signed and unsigned, to the webhook: signed,
 // it is answered 200 or 4xx (never an error that makes Meta deliver it
@@ -66,7 +44,7 @@ func FuzzWebhook(f *testing.F) {
 	} {
 		f.Add(s, true)
 	}
-	h := &recordingHandler{}
+	h := &bottest.Handler{}
 	a, err := messenger.New(h, nopStore{}, messenger.Options{PageToken: "page-token", AppSecret: fuzzSecret, VerifyToken: "verify",
 		APIURL: "http://127.0.0.1:1", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }})
 	if err != nil {
@@ -83,7 +61,7 @@ func FuzzWebhook(f *testing.F) {
 		}
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
-		got := h.take()
+		got := h.Take()
 		if !signed {
 			if rec.Code != http.StatusUnauthorized || len(got) > 0 {
 				t.Fatalf("unsigned body: %d, %d events handled", rec.Code, len(got))

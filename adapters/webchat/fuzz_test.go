@@ -8,26 +8,15 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 
-	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/bot/bottest"
 	"github.com/idicbot/idicbot/crm"
 )
 
 // nullCore accepts every event and has no conversations.
-type nullCore struct {
-	mu  sync.Mutex
-	got []bot.Inbound
-}
-
-func (c *nullCore) Handle(_ context.Context, in bot.Inbound) (bot.Result, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.got = append(c.got, in)
-	return bot.Result{}, nil
-}
+type nullCore struct{ bottest.Handler }
 
 func (c *nullCore) Conversation(context.Context, crm.Channel, string, crm.ID, int) ([]*crm.Interaction, error) {
 	return nil, nil
@@ -56,9 +45,7 @@ func FuzzPost(f *testing.F) {
 	mux := http.NewServeMux()
 	srv.Routes(mux)
 	f.Fuzz(func(t *testing.T, body []byte) {
-		core.mu.Lock()
-		core.got = core.got[:0]
-		core.mu.Unlock()
+		core.Take()
 		req := httptest.NewRequest("POST", "/webchat/messages", bytes.NewReader(body))
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, req)
@@ -67,15 +54,14 @@ func FuzzPost(f *testing.F) {
 		default:
 			t.Fatalf("status %d for %q: %s", rec.Code, body, rec.Body)
 		}
-		core.mu.Lock()
-		defer core.mu.Unlock()
+		got := core.Take()
 		if rec.Code != 200 {
-			if len(core.got) != 0 {
+			if len(got) != 0 {
 				t.Fatalf("refused body %q reached the core", body)
 			}
 			return
 		}
-		in := core.got[0]
+		in := got[0]
 		for _, s := range []string{in.Text, in.Payload} {
 			if !utf8.ValidString(s) || strings.ContainsRune(s, '\r') || checkText("text", s) != nil {
 				t.Fatalf("accepted %q: text %q payload %q", body, in.Text, in.Payload)

@@ -562,6 +562,7 @@ var allBuckets = [][]byte{
 	bktIdxOrderRef, bktOffers, bktOfferVersions, bktOfferEvents,
 	bktSegmentChanges, bktOutbox, bktOutboxPending, bktOutboxState, bktCounters, bktIdxClaim,
 	bktOutboxClaim,
+	bktCampaigns, bktCampaignSends, bktCampaignOutbox, bktPromotions,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -621,6 +622,10 @@ var migrations = []func(*bbolt.Tx) error{
 	// outbox_pending entry names its claim key unless it is a reply due at
 	// once. Items queued before are such replies, not leased.
 	migrateOutboxClaim,
+	// 8: campaigns and journeys (campaign.go): the campaigns, what each
+	// did for each customer, the campaign of each outbox item it queued,
+	// and the promotions each customer received (the cap).
+	migrateCampaigns,
 }
 
 func migrateOutboxClaim(tx *bbolt.Tx) error {

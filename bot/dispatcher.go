@@ -824,6 +824,18 @@ func (d *Dispatcher) finish(tx crm.Tx, r result) error {
 	if err := tx.PutOutbox(cur); err != nil {
 		return err
 	}
+	if cs, ok := tx.(crm.Campaigns); ok && it.Priority > crm.PriorityReply {
+		// A campaign's progress: counted with the status, in its transaction.
+		camp, _, err := cs.CampaignOfOutbox(it.ID)
+		if err != nil {
+			return err
+		}
+		if camp != "" {
+			if err := tx.AddCounter("campaign:"+camp+":"+r.status, 1); err != nil {
+				return err
+			}
+		}
+	}
 	if !r.unreachable {
 		return nil
 	}

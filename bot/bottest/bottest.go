@@ -210,7 +210,7 @@ func NewCore(tb testing.TB, opts ...Option) *Env {
 		// clock and do not wait for real seconds (budget tests set them).
 		do := bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Now: e.Now,
 			Budgets: map[crm.Channel]bot.Budget{},
-			Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
+			Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
 		for _, f := range cfg.tuneDisp {
 			f(&do)
 		}

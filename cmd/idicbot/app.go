@@ -74,6 +74,7 @@ type Main struct {
 	DB         *boltstore.DB
 	Core       *bot.Core
 	Dispatcher *bot.Dispatcher
+	Outreach   *bot.Outreach
 	Webchat    *webchat.Server
 	Slack      *slack.Adapter // nil unless Slack is configured
 	HTTP       *http.Server
@@ -259,6 +260,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Dispatcher = bot.NewDispatcher(db, bot.DispatcherOptions{
 		Lanes: cfg.Outbox.Lanes, MaxAttempts: cfg.Outbox.MaxAttempts, Backoff: cfg.Outbox.Backoff,
 		MaxBackoff: cfg.Outbox.MaxBackoff, Now: m.Now, Logger: m.Log, Metrics: metrics, Owner: cfg.Outbox.Owner,
+		Budgets: cfg.budgets(),
 	})
 	m.Core = bot.New(bot.Options{
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
@@ -273,7 +275,10 @@ func (m *Main) open(ctx context.Context) error {
 	if err := m.seedOffers(ctx, m.Core.Segments()); err != nil {
 		return err
 	}
-	return m.Core.LoadOffers(ctx)
+	if err := m.Core.LoadOffers(ctx); err != nil {
+		return err
+	}
+	return m.openOutreach()
 }
 
 // seedOffers stores the offers file in a fresh database. After that the
@@ -332,7 +337,16 @@ func (m *Main) serve(ctx context.Context) error {
 	m.HTTP = newHTTPServer(cfg.HTTP, mux)
 	runCtx, cancel := context.WithCancel(ctx)
 	m.cancel = cancel
-	m.wg.Add(3)
+	m.wg.Add(4)
+	go func() {
+		defer m.wg.Done()
+		if err := m.Leader.Run(runCtx, bot.LeaseOutreach, func(ctx context.Context) error {
+			m.Outreach.Run(ctx)
+			return nil
+		}); err != nil {
+			m.Log.Error("campaigns and journeys stopped", "err", err)
+		}
+	}()
 	go func() {
 		defer m.wg.Done()
 		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

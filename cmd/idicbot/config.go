@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+	_ "time/tzdata" // the shop's time zone on a system without a zone database
 
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/configs"
@@ -28,7 +29,12 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
 	RetentionDays   int           `yaml:"retention_days"` // 0 or less: keep forever
-	Outbox          struct {
+	// Timezone is the shop's time zone: days, quiet hours and journey
+	// times are read in it.
+	Timezone     string         `yaml:"timezone"`
+	JourneysFile string         `yaml:"journeys_file"`
+	Outreach     OutreachConfig `yaml:"outreach"`
+	Outbox       struct {
 		Lanes       int           `yaml:"lanes"`
 		MaxAttempts int           `yaml:"max_attempts"`
 		Backoff     time.Duration `yaml:"backoff"`
@@ -56,6 +62,23 @@ type Config struct {
 
 	// dir is where relative file names are resolved ("" for built-in files).
 	dir string
+}
+
+// OutreachConfig is the outreach: section: what keeps messages the shop
+// sends first from annoying anyone (docs/outreach.md).
+type OutreachConfig struct {
+	Cap        int           `yaml:"cap"`        // promotional messages per customer…
+	CapWindow  time.Duration `yaml:"cap_window"` // …in this window
+	QuietFrom  string        `yaml:"quiet_from"` // HH:MM local; equal to quiet_until: none
+	QuietUntil string        `yaml:"quiet_until"`
+	// MessengerWindow and ZaloWindow: how long after a customer's last
+	// message the channel lets the shop write first.
+	MessengerWindow time.Duration `yaml:"messenger_window"`
+	ZaloWindow      time.Duration `yaml:"zalo_window"`
+	Every           time.Duration `yaml:"every"`
+
+	loc                   *time.Location
+	quietFrom, quietUntil int
 }
 
 // HTTPConfig is the http: section: the HTTP server's timeouts, header size
@@ -160,6 +183,14 @@ func (c *Config) validate() error {
 	case c.Zalo.MaxEventAge <= 0 || c.Messenger.MaxEventAge <= 0:
 		return fmt.Errorf("zalo.max_event_age and messenger.max_event_age must be positive")
 	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		return fmt.Errorf("timezone %q is not a time zone (for example Asia/Ho_Chi_Minh)", c.Timezone)
+	}
+	c.Outreach.loc = loc
+	if err := c.Outreach.validate(); err != nil {
+		return fmt.Errorf("outreach: %w", err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -173,6 +204,27 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+func (o *OutreachConfig) validate() error {
+	if o.Cap < 1 || o.CapWindow <= 0 || o.MessengerWindow <= 0 || o.ZaloWindow <= 0 || o.Every <= 0 {
+		return fmt.Errorf("cap, cap_window, messenger_window, zalo_window and every must be positive")
+	}
+	for _, v := range []struct {
+		name string
+		s    string
+		m    *int
+	}{{"quiet_from", o.QuietFrom, &o.quietFrom}, {"quiet_until", o.QuietUntil, &o.quietUntil}} {
+		t, err := time.Parse("15:04", v.s)
+		if err != nil {
+			return fmt.Errorf("%s %q is not HH:MM", v.name, v.s)
+		}
+		*v.m = t.Hour()*60 + t.Minute()
+	}
+	return nil
+}
+
+// Location is the shop's time zone.
+func (c *Config) Location() *time.Location { return c.Outreach.loc }
 
 func (h *HTTPConfig) validate() error {
 	for _, d := range []struct {

@@ -233,13 +233,13 @@ func (o *Outreach) TestSend(ctx context.Context, c *crm.Campaign, customer crm.I
 
 // CampaignStats measure what a campaign or journey occurrence caused.
 type CampaignStats struct {
-	Delivered    int64 // sent
-	Replied48h   int64 // wrote back within 48 hours of the message
-	Accepted     int64 // accepted the offer since
-	Orders       int64 // orders within AttributionDays of the message
-	Revenue      int64 // VND, of those orders
-	OptOuts      int64 // opted out within 48 hours of the message
-	ResponseRate float64
+	Delivered    int64   `json:"delivered"`     // sent
+	Replied48h   int64   `json:"replied_48h"`   // wrote back within 48 hours of the message
+	Accepted     int64   `json:"accepted"`      // accepted the offer since
+	Orders       int64   `json:"orders"`        // orders within AttributionDays of the message
+	Revenue      int64   `json:"revenue"`       // VND, of those orders
+	OptOuts      int64   `json:"opt_outs"`      // opted out within 48 hours of the message
+	ResponseRate float64 `json:"response_rate"` // Replied48h / Delivered
 }
 
 // AttributionDays is how long after a campaign message an order counts

@@ -42,6 +42,9 @@ type OutreachOptions struct {
 	Every    time.Duration
 	Journeys []Journey
 	Logger   *slog.Logger
+	// AfterPage is called after each expansion page commits, before its
+	// items go to the dispatcher (crash tests).
+	AfterPage func(campaign string)
 }
 
 // Outreach sends campaigns and journeys: the bot speaking first.

@@ -274,6 +274,9 @@ func (o *Outreach) expandPage(ctx context.Context, id string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if o.opts.AfterPage != nil {
+		o.opts.AfterPage(id)
+	}
 	if len(items) > 0 && o.core.disp != nil {
 		o.core.disp.Enqueue(items...) // not leased: wakes the claimer
 	}

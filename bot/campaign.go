@@ -293,7 +293,7 @@ func (o *Outreach) CancelCampaign(ctx context.Context, id string) (*crm.Campaign
 }
 
 // holdUntil is the Due of a paused campaign's queued items.
-var holdUntil = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+var holdUntil = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC) // within UnixNano
 
 func (o *Outreach) setStatus(ctx context.Context, id, status string) (*crm.Campaign, error) {
 	var out *crm.Campaign
@@ -308,17 +308,21 @@ func (o *Outreach) setStatus(ctx context.Context, id, status string) (*crm.Campa
 			return err
 		}
 		switch {
-		case c.Status == crm.CampaignCancelled || c.Status == crm.CampaignDone && status != crm.CampaignCancelled:
-			return crm.Errorf(crm.ECONFLICT, "Campaign %q is %s already.", id, c.Status)
+		case c.Status == crm.CampaignCancelled:
+			return crm.Errorf(crm.ECONFLICT, "Campaign %q is cancelled already.", id)
 		case status == crm.CampaignRunning && c.Status != crm.CampaignPaused:
 			return crm.Errorf(crm.ECONFLICT, "Campaign %q is %s, not paused.", id, c.Status)
 		}
+		// A done campaign (every customer expanded) may still hold queued
+		// messages: it can be paused or cancelled too.
 		prev := c.Status
 		c.Status, c.UpdatedAt = status, now
-		if status == crm.CampaignRunning && c.StartedAt.IsZero() {
+		switch {
+		case status == crm.CampaignRunning && c.StartedAt.IsZero():
 			c.Status = crm.CampaignScheduled // paused before it started
-		}
-		if status == crm.CampaignCancelled {
+		case status == crm.CampaignRunning && !c.FinishedAt.IsZero():
+			c.Status = crm.CampaignDone // paused after its expansion ended
+		case status == crm.CampaignCancelled:
 			c.FinishedAt = now
 		}
 		if err := cs.PutCampaign(c); err != nil {

@@ -92,6 +92,9 @@ type Dispatcher struct {
 	// more: the store may hold due items the claimer has not claimed yet
 	// (a claim was full, or free items were enqueued); Flush waits for it.
 	more bool
+	// freed counts Enqueue calls with free items, so a claim that started
+	// before one knows to claim again.
+	freed uint64
 	// open is true from Open to Close; unsent are items a lane let go of
 	// unsent while closing, released by Close with what is still queued.
 	open   bool
@@ -314,6 +317,7 @@ func (d *Dispatcher) Enqueue(items ...*crm.OutboxItem) {
 	if free > 0 {
 		d.mu.Lock()
 		d.more = true
+		d.freed++
 		d.mu.Unlock()
 		d.poke()
 	}
@@ -369,6 +373,7 @@ func (l *lane) push(it *crm.OutboxItem) {
 func (d *Dispatcher) claim(ctx context.Context, extra int) (bool, error) {
 	d.mu.Lock()
 	room := max(d.opts.MaxClaimed-d.busy, extra)
+	gen := d.freed
 	d.mu.Unlock()
 	if room <= 0 {
 		return true, nil
@@ -386,8 +391,10 @@ func (d *Dispatcher) claim(ctx context.Context, extra int) (bool, error) {
 		return false, err
 	}
 	d.hold(items...)
-	full := len(items) == room
+	// Free items enqueued while this claim ran may have committed after
+	// its snapshot: claim again rather than let Flush miss them.
 	d.mu.Lock()
+	full := len(items) == room || d.freed != gen
 	d.more = full
 	d.idle.Broadcast()
 	d.mu.Unlock()

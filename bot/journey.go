@@ -16,6 +16,10 @@ const (
 	JourneySegmentEntry = "segment_entry" // Days days after entering Segment
 	JourneyAfterOrder   = "after_order"   // Days days after the last order
 	JourneyReengage     = "reengage"      // Days days after the last message, still in Segment
+	// JourneyUnfinished: asked a price or to buy, and neither ordered nor
+	// left a phone within Hours hours. It is looked at every hour (one
+	// occurrence an hour, for the asks of one hour).
+	JourneyUnfinished = "unfinished"
 )
 
 // Journey is an always-on program: every day at At (local time) it becomes
@@ -28,6 +32,7 @@ type Journey struct {
 	Kind     string            `yaml:"kind"`
 	At       string            `yaml:"at"` // "09:00" by default
 	Days     int               `yaml:"days"`
+	Hours    int               `yaml:"hours"`
 	Segment  string            `yaml:"segment"`
 	Audience crm.Audience      `yaml:"audience"`
 	Offer    string            `yaml:"offer"`
@@ -62,12 +67,16 @@ func CheckJourneys(js []Journey) error {
 			if j.Days < 1 {
 				return crm.Errorf(crm.EINVALID, "journey %s: days must be at least 1", j.ID)
 			}
+		case JourneyUnfinished:
+			if j.Hours < 1 {
+				return crm.Errorf(crm.EINVALID, "journey %s: hours must be at least 1", j.ID)
+			}
 		case JourneySegmentEntry, JourneyReengage:
 			if j.Days < 1 || j.Segment == "" {
 				return crm.Errorf(crm.EINVALID, "journey %s: needs a segment and days of at least 1", j.ID)
 			}
 		default:
-			return crm.Errorf(crm.EINVALID, "journey %s: kind %q is not birthday, payday, segment_entry, after_order or reengage", j.ID, j.Kind)
+			return crm.Errorf(crm.EINVALID, "journey %s: kind %q is not birthday, payday, segment_entry, after_order, reengage or unfinished", j.ID, j.Kind)
 		}
 		if _, err := j.atMinutes(); err != nil {
 			return err
@@ -101,13 +110,15 @@ func (o *Outreach) startJourneys(ctx context.Context) error {
 		for i := range o.opts.Journeys {
 			j := &o.opts.Journeys[i]
 			at, err := j.atMinutes()
-			if err != nil || j.Off || minute < at {
-				continue
-			}
-			if j.Kind == JourneyPayday && !lastDays(local, j.Days) {
-				continue
-			}
 			id := occurrenceID(j.ID, local)
+			if j.Kind == JourneyUnfinished {
+				id += local.Format("15") // every hour
+			} else if minute < at {
+				continue
+			}
+			if err != nil || j.Off || j.Kind == JourneyPayday && !lastDays(local, j.Days) {
+				continue
+			}
 			if _, err := cs.Campaign(id); err == nil {
 				continue
 			} else if crm.ErrorCode(err) != crm.ENOTFOUND {
@@ -183,6 +194,33 @@ func (o *Outreach) journeyWants(tx crm.Tx, cs crm.Campaigns, c *crm.Campaign, cu
 		return sameDay(cu.Stats.LastOrder, j.Days), nil
 	case JourneyReengage:
 		return cu.Segment.Name == j.Segment && sameDay(cu.Stats.LastSeen, j.Days), nil
+	case JourneyUnfinished:
+		return unfinished(tx, cu, c.CreatedAt, j.Hours)
 	}
 	return false, nil
+}
+
+// unfinished reports whether the customer's last price or buy question
+// fell in the hour that ended hours before the occurrence's hour, and no
+// order or phone followed.
+func unfinished(tx crm.Tx, cu *crm.Customer, occ time.Time, hours int) (bool, error) {
+	end := occ.Truncate(time.Hour).Add(-time.Duration(hours) * time.Hour)
+	start := end.Add(-time.Hour)
+	if cu.Stats.LastSeen.Before(start) || cu.Phone != "" || cu.Claims.Phone != "" {
+		return false, nil
+	}
+	recent, err := tx.RecentInteractions(cu.ID, 30)
+	if err != nil {
+		return false, err
+	}
+	var asked time.Time
+	for _, in := range recent {
+		if in.Direction == crm.Inbound && (in.Intent == IntentPrice || in.Intent == IntentBuy) {
+			asked = in.Time
+		}
+	}
+	if asked.Before(start) || !asked.Before(end) {
+		return false, nil
+	}
+	return !cu.Stats.LastOrder.After(asked), nil
 }

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -180,5 +181,104 @@ func TestCampaignInQuietHoursWaitsUntilEight(t *testing.T) {
 	}
 	if p.Sent != 1 || p.Pending != 0 || p.Skipped[crm.SkipCapped] != 2 {
 		t.Fatalf("progress sent %d pending %d skipped %v, want 1, 0 and 2 capped", p.Sent, p.Pending, p.Skipped)
+	}
+}
+
+// Each journey kind picks the customers its day (or hour) is about, once.
+func TestJourneyKinds(t *testing.T) {
+	ctx := context.Background()
+	at := func(d, h, m int) time.Time { return time.Date(2026, 3, d, h, m, 0, 0, ict) }
+	k := bottest.NewCore(t, bottest.StartAt(at(1, 10, 0)))
+	ids := map[string]crm.ID{}
+	write := func(name, text string, when time.Time) {
+		k.Clock.Set(when)
+		res, err := k.Core.Handle(ctx, bot.Inbound{Channel: crm.ChannelTelegram, UserID: name, MessageID: name + text + when.String(), Text: text})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[name] = res.CustomerID
+	}
+	for _, n := range []string{"winback", "winback-later", "ordered", "ordered-other-day", "payday"} {
+		write(n, "xin chào", at(1, 10, 0))
+	}
+	write("asked", "iphone 15 giá bao nhiêu", at(10, 6, 30))
+	write("asked-early", "iphone 15 giá bao nhiêu", at(10, 5, 30))
+	err := k.DB.Update(ctx, func(tx crm.Tx) error {
+		set := func(name string, f func(*crm.Customer)) error {
+			c, err := tx.Customer(ids[name])
+			if err != nil {
+				return err
+			}
+			f(c)
+			return tx.PutCustomer(c)
+		}
+		for name, f := range map[string]func(*crm.Customer){
+			"winback":           func(c *crm.Customer) { c.Segment = crm.SegmentAssignment{Name: crm.SegmentAtRisk, Since: at(7, 3, 0)} },
+			"winback-later":     func(c *crm.Customer) { c.Segment = crm.SegmentAssignment{Name: crm.SegmentAtRisk, Since: at(8, 3, 0)} },
+			"ordered":           func(c *crm.Customer) { c.Stats.Orders, c.Stats.LastOrder = 1, at(3, 20, 0) },
+			"ordered-other-day": func(c *crm.Customer) { c.Stats.Orders, c.Stats.LastOrder = 1, at(2, 20, 0) },
+		} {
+			if err := set(name, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	k.Disp.Flush(ctx)
+	k.Rec.Take()
+	text := map[string]string{"vi": "Tin nhắn"}
+	o := k.Core.Outreach(bot.OutreachOptions{Location: ict, Cap: 100, Journeys: []bot.Journey{
+		{ID: "winback", Kind: bot.JourneySegmentEntry, Segment: crm.SegmentAtRisk, Days: 3, Text: text},
+		{ID: "next", Kind: bot.JourneyAfterOrder, Days: 7, Text: text},
+		{ID: "unfinished", Kind: bot.JourneyUnfinished, Hours: 2, Text: text},
+	}})
+	if err := bot.CheckJourneys([]bot.Journey{{ID: "x", Kind: bot.JourneyUnfinished, Text: text}}); err == nil {
+		t.Fatal("an unfinished journey without hours passed the check")
+	}
+	run := func(when time.Time) map[string]int {
+		t.Helper()
+		k.Clock.Set(when)
+		if err := o.Tick(ctx); err != nil {
+			t.Fatal(err)
+		}
+		k.Disp.Enqueue(&crm.OutboxItem{})
+		if err := k.Disp.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		for _, it := range k.Rec.Take() {
+			for n, id := range ids {
+				if id == it.CustomerID {
+					got[n]++
+				}
+			}
+		}
+		return got
+	}
+	got := run(at(10, 9, 5))
+	want := map[string]int{"winback": 1, "ordered": 1, "asked": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("on the 10th at 09:05 sent to %v, want %v", got, want)
+	}
+	if got := run(at(10, 9, 50)); len(got) != 0 {
+		t.Fatalf("again within the hour sent to %v, want nobody", got)
+	}
+
+	// Payday: the last 3 days of March, once in the month.
+	pay := k.Core.Outreach(bot.OutreachOptions{Location: ict, Cap: 100, Journeys: []bot.Journey{
+		{ID: "payday", Kind: bot.JourneyPayday, Days: 3, At: "10:00", Text: text, Audience: crm.Audience{Rule: `language == "vi"`}},
+	}})
+	o = pay
+	if got := run(at(28, 11, 0)); len(got) != 0 {
+		t.Fatalf("payday on the 28th sent to %v, want nobody", got)
+	}
+	if got := run(at(29, 10, 0)); got["payday"] != 1 || len(got) != len(ids) {
+		t.Fatalf("payday on the 29th sent to %v, want everyone once", got)
+	}
+	if got := run(at(30, 10, 0)); len(got) != 0 {
+		t.Fatalf("payday on the 30th sent to %v, want nobody again this month", got)
 	}
 }

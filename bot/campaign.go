@@ -35,7 +35,9 @@ type OutreachOptions struct {
 	// lets the shop write first (Messenger 24 h, Zalo OA 7 days); a channel
 	// not listed has no window (Telegram, web chat).
 	Windows map[crm.Channel]time.Duration
-	// PageSize is how many customers one expansion transaction reads.
+	// PageSize is how many customers one expansion transaction reads
+	// (default 100: a short transaction, so live replies waiting for the
+	// store's writer wait little).
 	PageSize int
 	// Every is how often the loop looks for due campaigns and journeys
 	// (default one minute); Wake makes it look at once.
@@ -76,7 +78,7 @@ func (c *Core) Outreach(opts OutreachOptions) *Outreach {
 		opts.Windows = DefaultWindows()
 	}
 	if opts.PageSize <= 0 {
-		opts.PageSize = 500
+		opts.PageSize = 100
 	}
 	if opts.Every <= 0 {
 		opts.Every = time.Minute
@@ -165,6 +167,7 @@ func (o *Outreach) Tick(ctx context.Context) error {
 	}
 	for _, id := range due {
 		for ctx.Err() == nil {
+			start := time.Now()
 			more, err := o.expandPage(ctx, id)
 			if err != nil {
 				return fmt.Errorf("campaign %s: %w", id, err)
@@ -172,6 +175,16 @@ func (o *Outreach) Tick(ctx context.Context) error {
 			if !more {
 				break
 			}
+			// The store has one writer: after each page, leave it to the
+			// conversations as long as the page held it, so live replies
+			// keep their latency while a big campaign expands
+			// (docs/performance.md, the campaign figure).
+			t := time.NewTimer(time.Since(start))
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
 		}
 	}
 	return ctx.Err()

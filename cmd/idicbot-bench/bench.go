@@ -37,6 +37,8 @@ type benchOptions struct {
 	LookupCustomers int
 	// Telegram: measure the Telegram end-to-end figure too.
 	Telegram bool
+	// CampaignCustomers sizes the campaign benchmark (0 skips it).
+	CampaignCustomers int
 }
 
 // benchResult is one measured figure.
@@ -90,6 +92,7 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file (and of the Telegram runs to FILE.telegram-polling, -webhook, -send)")
 	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
+	fs.IntVar(&o.CampaignCustomers, "campaign-customers", 1000000, "customers a campaign goes to in the campaign benchmark (0 skips it)")
 	if err := fs.Parse(m.Args); err != nil {
 		return err
 	}
@@ -195,7 +198,8 @@ func newBenchEnv(ctx context.Context, path string) (*benchEnv, error) {
 	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
 		return nil, err
 	}
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 8})
+	// Channel limits off: the bench measures idicbot, not the channels' rates.
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 8, Budgets: map[crm.Channel]bot.Budget{}})
 	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
 	if err := core.LoadOffers(ctx); err != nil {
 		return nil, err
@@ -393,5 +397,6 @@ func (m *bench) benchExtras() []func(ctx context.Context, o benchOptions, core b
 			return m.benchTelegram(ctx, o, core)
 		},
 		m.benchLookups,
+		m.benchCampaign,
 	}
 }

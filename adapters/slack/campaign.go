@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	slackapi "github.com/slack-go/slack"
+
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
@@ -35,6 +37,9 @@ const campaignUsage = "Usage: /crm campaign list | <id> | preview <segment|all> 
 // RegisterCampaignCommands adds the admin subcommand "campaign"
 // (SLACK_ADMIN_IDS only). Call it before Open.
 func (a *Adapter) RegisterCampaignCommands(c Campaigns) error {
+	a.mu.Lock()
+	a.campaigns = c
+	a.mu.Unlock()
 	return a.Register(Subcommand{Name: "campaign",
 		Usage: "campaign list | <id> | preview <segment|all> <text> | new <id> <segment|all> <text> | pause | resume | cancel <id>",
 		Help:  "campaigns and journeys: progress and results, a preview (who is skipped and why), a new one to a segment, pause, resume, cancel: `/crm campaign new tet vip Chúc mừng năm mới!`",
@@ -168,4 +173,47 @@ func previewText(p *bot.CampaignPreview) string {
 		fmt.Fprintf(&b, "[%s] %s\n", l, escape(p.Samples[l]))
 	}
 	return b.String()
+}
+
+// addCampaignStats adds to /crm stats the results of the campaigns and
+// journey occurrences started in the period (the last days days, shop
+// time as the core's clock reads it).
+func (a *Adapter) addCampaignStats(ctx context.Context, r *Reply, days int) error {
+	a.mu.Lock()
+	c := a.campaigns
+	a.mu.Unlock()
+	if c == nil {
+		return nil
+	}
+	list, err := c.ListCampaigns(ctx)
+	if err != nil {
+		return err
+	}
+	now := a.core.Now()
+	y, m, d := now.Date()
+	since := time.Date(y, m, d, 0, 0, 0, 0, now.Location()).AddDate(0, 0, 1-days)
+	var b strings.Builder
+	b.WriteString("*Campaigns and journeys*:")
+	n := 0
+	for _, p := range list {
+		if p.CreatedAt.Before(since) {
+			continue
+		}
+		if n++; n > 10 {
+			b.WriteString("\n• … `/crm campaign list` for all")
+			break
+		}
+		st, err := c.Stats(ctx, p.ID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(&b, "\n• %s: delivered %d · replied within 48 h %d (%.0f%%) · accepted %d · orders %d, %s · opt-outs %d",
+			escape(p.Name), st.Delivered, st.Replied48h, st.ResponseRate*100, st.Accepted, st.Orders, crm.VND(st.Revenue), st.OptOuts)
+	}
+	if n == 0 {
+		b.WriteString(" none")
+	}
+	r.Text += "\n" + b.String()
+	r.Blocks = append(r.Blocks, slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, b.String(), false, false), nil, nil))
+	return nil
 }

@@ -55,4 +55,5 @@ func TestCrmCampaign(t *testing.T) {
 	contains(t, "progress", e.crm(adminUser, "campaign weekend").all(),
 		"done: sent "+fmt.Sprint(reachable), fmt.Sprintf("Delivered %d", reachable), "opt-outs 0")
 	contains(t, "unknown", e.crm(adminUser, "campaign pause nope").all(), "not found")
+	contains(t, "stats", e.crm(repUser, "stats").all(), "Campaigns and journeys", fmt.Sprintf("delivered %d", reachable))
 }

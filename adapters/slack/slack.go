@@ -201,6 +201,9 @@ type Adapter struct {
 	// offerCmds is set by RegisterOfferCommands: offer buttons and the
 	// offer editor modal are handled.
 	offerCmds bool
+	// campaigns, once RegisterCampaignCommands ran, add their results
+	// to /crm stats.
+	campaigns Campaigns
 
 	teams  map[string]bool
 	repIDs map[string]bool

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -394,6 +393,3 @@ func (o *Outreach) quietDue(now time.Time) time.Time {
 	}
 	return end
 }
-
-// errPageFull stops a page's scan.
-var errPageFull = errors.New("page full")

@@ -27,17 +27,17 @@ const (
 // to the customers of its audience its kind picks that day. A customer
 // gets each occurrence at most once, and a payday journey once a month.
 type Journey struct {
-	ID       string            `yaml:"id"`
-	Name     string            `yaml:"name"`
-	Kind     string            `yaml:"kind"`
-	At       string            `yaml:"at"` // "09:00" by default
-	Days     int               `yaml:"days"`
-	Hours    int               `yaml:"hours"`
-	Segment  string            `yaml:"segment"`
-	Audience crm.Audience      `yaml:"audience"`
-	Offer    string            `yaml:"offer"`
-	Text     map[string]string `yaml:"text"`
-	Off      bool              `yaml:"off"`
+	ID       string            `yaml:"id" json:"id"`
+	Name     string            `yaml:"name" json:"name"`
+	Kind     string            `yaml:"kind" json:"kind"`
+	At       string            `yaml:"at" json:"at,omitempty"` // "09:00" by default
+	Days     int               `yaml:"days" json:"days,omitempty"`
+	Hours    int               `yaml:"hours" json:"hours,omitempty"`
+	Segment  string            `yaml:"segment" json:"segment,omitempty"`
+	Audience crm.Audience      `yaml:"audience" json:"audience"`
+	Offer    string            `yaml:"offer" json:"offer,omitempty"`
+	Text     map[string]string `yaml:"text" json:"text,omitempty"`
+	Off      bool              `yaml:"off" json:"off,omitempty"`
 }
 
 // atMinutes is At in minutes after midnight.
@@ -224,3 +224,6 @@ func unfinished(tx crm.Tx, cu *crm.Customer, occ time.Time, hours int) (bool, er
 	}
 	return !cu.Stats.LastOrder.After(asked), nil
 }
+
+// Journeys returns the journeys as configured.
+func (o *Outreach) Journeys() []Journey { return append([]Journey(nil), o.opts.Journeys...) }

@@ -113,6 +113,10 @@ type Campaigns interface {
 	// t; Promotions counts those at or after since (the per-customer cap).
 	AddPromotion(customer ID, t time.Time, campaign string) error
 	Promotions(customer ID, since time.Time) (int, error)
+	// CustomersAfter returns at most limit customers with ids above after,
+	// in id order: one page of an audience, read from where the last
+	// page stopped.
+	CustomersAfter(after ID, limit int) ([]*Customer, error)
 }
 
 // CampaignsOf returns the Campaigns of a store transaction, or an

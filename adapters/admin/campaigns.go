@@ -22,12 +22,14 @@ type Campaigns interface {
 	ResumeCampaign(ctx context.Context, id string) (*crm.Campaign, error)
 	CancelCampaign(ctx context.Context, id string) (*crm.Campaign, error)
 	Stats(ctx context.Context, id string) (*bot.CampaignStats, error)
+	Journeys() []bot.Journey
 }
 
 var _ Campaigns = (*bot.Outreach)(nil)
 
 // campaignRoutes registers the campaign API.
 func (s *Server) campaignRoutes(api func(string, apiHandler)) {
+	api("GET /api/admin/journeys", s.listJourneys)
 	api("GET /api/admin/campaigns", s.listCampaigns)
 	api("POST /api/admin/campaigns", s.createCampaign)
 	api("POST /api/admin/campaigns/preview", s.previewCampaign)
@@ -201,4 +203,11 @@ func (s *Server) steerCampaign(f func(context.Context, string) (*crm.Campaign, e
 		writeJSON(w, http.StatusOK, viewOf(p))
 		return nil
 	}
+}
+
+// listJourneys answers the journeys as configured (configs/journeys.yaml);
+// their occurrences are campaigns of kind "journey".
+func (s *Server) listJourneys(w http.ResponseWriter, _ *http.Request, _ caller) error {
+	writeJSON(w, http.StatusOK, s.opts.Campaigns.Journeys())
+	return nil
 }

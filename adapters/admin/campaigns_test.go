@@ -34,13 +34,17 @@ func TestCampaignAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	kit.Rec.Take()
-	out := kit.Core.Outreach(bot.OutreachOptions{Location: ict})
+	out := kit.Core.Outreach(bot.OutreachOptions{Location: ict, Journeys: []bot.Journey{{ID: "birthday", Kind: bot.JourneyBirthday, Offer: "birthday"}}})
 	mux := http.NewServeMux()
 	admin.New(kit.Core, admin.Options{Token: token, Now: kit.Now, Logger: slog.New(slog.DiscardHandler), Campaigns: out}).Routes(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	e := &env{t: t, db: kit.DB, core: kit.Core, srv: srv}
 
+	var journeys []bot.Journey
+	if code := e.call("GET", "/api/admin/journeys", nil, &journeys); code != http.StatusOK || len(journeys) != 1 || journeys[0].Offer != "birthday" {
+		t.Fatalf("journeys: %d %+v", code, journeys)
+	}
 	body := map[string]any{"id": "spring", "name": "Spring sale", "text": map[string]string{"vi": "Giảm 20% tuần này.", "en": "20% off this week."}}
 	var prev struct {
 		Audience int64             `json:"audience"`
@@ -103,7 +107,10 @@ func TestCampaignAPI(t *testing.T) {
 		view.Remaining != 0 || view.Stats == nil || view.Stats.Delivered != 2 {
 		t.Fatalf("after the run %+v, want done, 2 queued and sent, 1 opted out, nothing remaining, 2 delivered", view)
 	}
-	if code := e.call("POST", "/api/admin/campaigns/spring/pause", nil, nil); code != http.StatusConflict {
-		t.Fatalf("pause a finished campaign: %d, want 409", code)
+	if code := e.call("POST", "/api/admin/campaigns/spring/cancel", nil, &view); code != http.StatusOK || view.Status != crm.CampaignCancelled {
+		t.Fatalf("cancel: %d %+v", code, view)
+	}
+	if code := e.call("POST", "/api/admin/campaigns/spring/resume", nil, nil); code != http.StatusConflict {
+		t.Fatalf("resume a cancelled campaign: %d, want 409", code)
 	}
 }

@@ -146,3 +146,26 @@ func (t *Tx) Promotions(customer crm.ID, since time.Time) (int, error) {
 	})
 	return n, err
 }
+
+// CustomersAfter implements crm.Campaigns: the customers with ids above
+// after, in id order, at most limit, read from after's key on (a page
+// costs its own customers, whatever came before).
+func (t *Tx) CustomersAfter(after crm.ID, limit int) ([]*crm.Customer, error) {
+	b, err := t.bucket(bktCustomers)
+	if err != nil {
+		return nil, err
+	}
+	var out []*crm.Customer
+	c := b.Cursor()
+	for k, v := c.Seek(idKey(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
+		if len(k) != 8 {
+			continue // a history key
+		}
+		cu := new(crm.Customer)
+		if err := decodeCustomer(k, v, cu); err != nil {
+			return nil, err
+		}
+		out = append(out, cu)
+	}
+	return out, nil
+}

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Meta keys of the run-time segment rules.

@@ -30,10 +30,8 @@ func main() {
 	if cerr := m.Close(); err == nil {
 		err = cerr
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	} else if err != nil {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "idicbot:", err)
-		os.Exit(1)
 	}
+	os.Exit(ExitCode(err))
 }

@@ -205,8 +205,8 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct{ name, yaml, want string }{
-		{"unknown key", "adr: 1.2.3.4:80\n", "field adr not found"},
-		{"bad duration", "sweep_interval: often\n", "line 1: cannot unmarshal"},
+		{"unknown key", "adr: 1.2.3.4:80\n", `unknown key "adr" (did you mean "addr"?)`},
+		{"bad duration", "sweep_interval: often\n", `line 1: sweep_interval: write a duration like 10s, 500ms or 2h, not "often"`},
 		{"bad language", "default_language: fr\n", "default_language"},
 		{"bad segments file", "segments_file: segs.yaml\n", `segment "vip"`},
 	}

@@ -211,6 +211,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return m.checkHealth(ctx)
 	}
 	m.Log = newLogger(m.Stderr, m.Config.LogLevel, m.Config.LogFormat)
+	if m.Command == "serve" {
+		b := currentBuild()
+		m.Log.Info("idicbot starting", "version", b.Version, "revision", b.Revision, "go", b.GoVersion,
+			"platform", b.Platform, "data", m.Config.Data, "addr", m.Config.Addr)
+	}
 	switch m.Command {
 	case "backup":
 		return m.runBackup(ctx)
@@ -286,6 +291,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerBuildInfo(m.Registry, currentBuild())
 	metrics := bot.NewMetrics(m.Registry)
 	assistant, err := m.newAssistant()
 	if err != nil {

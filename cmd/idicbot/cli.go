@@ -152,7 +152,7 @@ nothing changes if anything is wrong. While the bot runs, use its admin API.`,
 	{
 		name: "backup", synopsis: "FILE",
 		summary: "write a consistent copy of the database",
-		about:   `Writes a copy of the database that opens as it is. The bot must be stopped; while it runs, use the admin
+		about: `Writes a copy of the database that opens as it is. The bot must be stopped; while it runs, use the admin
 API: GET /api/admin/backup.`,
 		examples: `  idicbot backup /srv/backup/idicbot-$(date +%F).db`,
 		args:     argsExactly(1, "the FILE to write"),
@@ -192,7 +192,7 @@ hold it); it asks for --yes.`,
 	},
 	{
 		name: "version", summary: "print the version and exit",
-		about:    `Prints the version, the commit it was built from, the Go version and the platform.`,
+		about: `Prints the version, the commit it was built from, the Go version and the platform.`,
 		examples: `  idicbot version
   idicbot --version`,
 		args: argsExactly(0, ""),

@@ -26,7 +26,7 @@ type Config struct {
 	SweepInterval   time.Duration `yaml:"sweep_interval"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
-	LogFormat       string        `yaml:"log_format"` // text, json, or "": text on a terminal
+	LogFormat       string        `yaml:"log_format"`     // text, json, or "": text on a terminal
 	RetentionDays   int           `yaml:"retention_days"` // 0 or less: keep forever
 	Outbox          struct {
 		Lanes       int           `yaml:"lanes"`

@@ -42,6 +42,9 @@ type Main struct {
 	NoProgress  bool   // import --no-progress
 	DryRun      bool   // offers import --dry-run
 	Yes         bool   // customer erase --yes
+	// Terminal says whether w is a terminal a person watches (progress
+	// lines, log format); nil asks the file.
+	Terminal func(w io.Writer) bool
 
 	Stdin  io.Reader
 	Stdout io.Writer

@@ -152,8 +152,8 @@ nothing changes if anything is wrong. While the bot runs, use its admin API.`,
 	{
 		name: "backup", synopsis: "FILE",
 		summary: "write a consistent copy of the database",
-		about: `Writes a copy of the database that opens as it is. The bot must be stopped; while it runs, use the admin
-API: GET /api/admin/backup.`,
+		about: `Writes a copy of the database that opens as it is. The bot must be stopped;
+while it runs, use the admin API: GET /api/admin/backup.`,
 		examples: `  idicbot backup /srv/backup/idicbot-$(date +%F).db`,
 		args:     argsExactly(1, "the FILE to write"),
 	},

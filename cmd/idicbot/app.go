@@ -245,7 +245,7 @@ func (m *Main) Run(ctx context.Context) error {
 func (m *Main) open(ctx context.Context) error {
 	cfg := m.Config
 	path := filepath.Join(cfg.Data, "idicbot.db")
-	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now})
+	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now, Logger: m.Log})
 	if err != nil {
 		if errors.Is(err, boltstore.ErrLocked) {
 			hint := "stop it first, or use --data for another directory"

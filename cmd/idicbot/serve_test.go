@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -138,6 +139,10 @@ func TestServeWebChat(t *testing.T) {
 		}
 		if path == "/metrics" && !strings.Contains(string(b), `idicbot_messages_in_total{channel="webchat"} 2`) {
 			t.Fatalf("metrics lack the inbound count:\n%.2000s", b)
+		}
+		build := fmt.Sprintf(`idicbot_build_info{goversion=%q,revision=%q,version=%q} 1`, currentBuild().GoVersion, currentBuild().Revision, currentBuild().Version)
+		if path == "/metrics" && !strings.Contains(string(b), build) {
+			t.Fatalf("metrics lack %s", build)
 		}
 	}
 }

@@ -24,7 +24,7 @@ func TestAccessLogRequestID(t *testing.T) {
 			http.Error(w, "no", http.StatusBadGateway)
 			return
 		}
-		w.Write([]byte("hello"))
+		_, _ = w.Write([]byte("hello"))
 	}))
 	srv := httptest.NewServer(h)
 	defer srv.Close()

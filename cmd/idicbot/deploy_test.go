@@ -178,7 +178,7 @@ func freeAddr(t *testing.T) string {
 
 // startProcess starts argv with env and returns a function that stops it
 // with SIGTERM and returns its exit error and output.
-func startProcess(t *testing.T, argv []string, env []string) (stop func() (error, string)) {
+func startProcess(t *testing.T, argv []string, env []string) (stop func() (string, error)) {
 	t.Helper()
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = env
@@ -195,7 +195,7 @@ func startProcess(t *testing.T, argv []string, env []string) (stop func() (error
 		once    sync.Once
 		exitErr error
 	)
-	stop = func() (error, string) {
+	stop = func() (string, error) {
 		once.Do(func() {
 			_ = cmd.Process.Signal(syscall.SIGTERM)
 			select {
@@ -207,9 +207,9 @@ func startProcess(t *testing.T, argv []string, env []string) (stop func() (error
 		})
 		mu.Lock()
 		defer mu.Unlock()
-		return exitErr, out.String()
+		return out.String(), exitErr
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() { _, _ = stop() })
 	return stop
 }
 
@@ -275,11 +275,11 @@ func TestDockerfileRuns(t *testing.T) {
 		cmd.Env = env
 		last, err = cmd.CombinedOutput()
 		return err
-	}, func() string { _, out := stop(); return out + "\nhealthcheck: " + string(last) })
+	}, func() string { out, _ := stop(); return out + "\nhealthcheck: " + string(last) })
 	if !strings.Contains(string(last), "ready") {
 		t.Fatalf("healthcheck printed %q", last)
 	}
-	err, out := stop()
+	out, err := stop()
 	if err != nil {
 		t.Fatalf("docker stop: %v\n%s", err, out)
 	}
@@ -390,14 +390,14 @@ func TestSystemdUnitRuns(t *testing.T) {
 			err = fmt.Errorf("/readyz %d", code)
 		}
 		return err
-	}, func() string { _, out := stop(); return out })
+	}, func() string { out, _ := stop(); return out })
 	if code, err := get("/api/admin/offers", token); err != nil || code != http.StatusOK {
 		t.Errorf("admin with the credential's token: %d %v", code, err)
 	}
 	if code, err := get("/api/admin/offers", "wrong"); err != nil || code != http.StatusUnauthorized {
 		t.Errorf("admin with a wrong token: %d %v", code, err)
 	}
-	err, out := stop()
+	out, err := stop()
 	if err != nil {
 		t.Fatalf("systemctl stop: %v\n%s", err, out)
 	}

@@ -113,7 +113,7 @@ func writeBadRows(path string, ie *bot.ImportError, data []byte) (int, error) {
 	}
 	w := bufio.NewWriter(f)
 	// A byte order mark, so that Excel opens the Vietnamese text as UTF-8.
-	w.WriteString("\ufeff")
+	_, _ = w.WriteString("\ufeff") // errors come back from Flush
 	cw := csv.NewWriter(w)
 	_ = cw.Write(append([]string{"line", "problems"}, header...))
 	for _, line := range lines {

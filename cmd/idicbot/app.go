@@ -413,7 +413,10 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	close(m.ready)
 	m.Log.Info("idicbot is running", "web_chat", "http://"+ln.Addr().String()+"/", "data", cfg.Data)
-	fmt.Fprintf(m.Stderr, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
+	if m.isTerminal(m.Stdout) {
+		// For the person who typed `make run`; a service's log has the line above.
+		fmt.Fprintf(m.Stdout, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
+	}
 	<-ctx.Done()
 	return m.shutdown()
 }

@@ -104,12 +104,14 @@ same data directory.`,
 		summary: "import customers or orders from a CSV file",
 		about: `Checks the whole file first: if any row is bad nothing is imported, the first
 20 problems are printed and, with --errors, every bad row goes to a CSV file
-with its line, the problem and the row's own values, to fix and import again.
-Importing the same file twice doubles nothing. The columns are in the README (Import your customers).`,
+with its line, its problems and its own values, to fix and import again.
+Importing the same file twice doubles nothing. On a terminal a progress line
+shows rows/s and the time left. The columns: README, "Import your existing
+customers and orders".`,
 		examples: `  idicbot import customers khach-hang.csv
   idicbot import orders don-hang.csv --errors loi.csv`,
 		flags: func(m *Main, fs *flag.FlagSet) {
-			fs.StringVar(&m.ErrorsFile, "errors", "", "write every bad row (line, column, problem, the row's values) to this CSV `file`")
+			fs.StringVar(&m.ErrorsFile, "errors", "", "write every bad row (its line, its problems, its values) to this CSV `file`")
 			fs.BoolVar(&m.NoProgress, "no-progress", false, "do not draw the progress line (it is only drawn on a terminal)")
 		},
 		args: func(m *Main, args []string) error {

@@ -29,6 +29,9 @@ func newProgressLine(w io.Writer, label string, now func() time.Time) *progressL
 // step (done == total) is always drawn.
 func (p *progressLine) Update(done, total int) {
 	t := p.now()
+	if done == 0 {
+		p.start = t // the rate is of the writing, not of the check before it
+	}
 	if done < total && !p.drawn.IsZero() && t.Sub(p.drawn) < p.redraw {
 		return
 	}
@@ -37,9 +40,15 @@ func (p *progressLine) Update(done, total int) {
 	pad := max(p.width-len([]rune(line)), 0)
 	fmt.Fprintf(p.w, "\r%s%s", line, strings.Repeat(" ", pad))
 	p.width = len([]rune(line))
+	if total > 0 && done >= total {
+		// Finished: what is printed next (a log line) starts on its own line.
+		fmt.Fprintln(p.w)
+		p.width = 0
+	}
 }
 
-// Done ends the line, so what follows starts on a line of its own.
+// Done ends a line left unfinished (an import that failed half-way), so
+// what follows starts on a line of its own.
 func (p *progressLine) Done() {
 	if p.width > 0 {
 		fmt.Fprintln(p.w)

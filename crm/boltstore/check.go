@@ -22,7 +22,9 @@ const maxProblems = 100
 // customer records: identities, phones, emails, external ids, names,
 // usernames, typed claims, the segment index and the segment and customer
 // counts, that merge redirects lead to a customer, and that the outbox's
-// pending set and claim index hold exactly the pending items. It returns one line
+// pending set and claim index hold exactly the pending items, and that every
+// event reads and the customer event index holds exactly the events it
+// should (every kind but messages). It returns one line
 // for each problem (at most maxProblems), none when the file is consistent.
 // It reads one snapshot and writes nothing.
 func (db *DB) Check(ctx context.Context) ([]string, error) {
@@ -136,6 +138,9 @@ func (c *checker) run(ctx context.Context) error {
 	c.counts(customers, segments)
 	c.redirects()
 	if err := c.outbox(ctx); err != nil {
+		return err
+	}
+	if err := c.events(ctx); err != nil {
 		return err
 	}
 	if c.more > 0 {
@@ -294,5 +299,31 @@ func (c *checker) outbox(ctx context.Context) error {
 		}
 		return nil
 	})
+	return nil
+}
+
+// events checks that every event decodes and that idx_event_customer holds
+// exactly one entry for each event but the message events, under the
+// customer the event names.
+func (c *checker) events(ctx context.Context) error {
+	exp := want{}
+	err := c.tx.Bucket(bktEvents).ForEach(func(k, v []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e, err := decodeEvent(k, v)
+		if err != nil {
+			c.addf("%v", err)
+			return nil
+		}
+		if !isMessageEvent(e.Kind) {
+			exp[string(eventCustomerKey(e.CustomerID, k))] = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.compare(bktIdxEventCustomer, exp, false)
 	return nil
 }

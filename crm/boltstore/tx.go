@@ -688,6 +688,9 @@ func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 	if err := t.ops.put(bktRedirects, idKey(id), idKey(mergedInto)); err != nil {
 		return err
 	}
+	if err := t.moveEvents(id, mergedInto); err != nil {
+		return err
+	}
 	if err := t.moveOrders(id, mergedInto); err != nil {
 		return err
 	}
@@ -1005,6 +1008,9 @@ func (t *Tx) AddOrder(o *crm.Order) (bool, error) {
 	if o == nil || o.CustomerID == 0 {
 		return false, crm.Errorf(crm.EINVALID, "Order without customer.")
 	}
+	if err := crm.CheckOrder(o); err != nil {
+		return false, err
+	}
 	if o.Ref != "" && t.get(bktIdxOrderRef, []byte(o.Ref)) != nil {
 		return false, nil
 	}
@@ -1101,41 +1107,6 @@ func (t *Tx) OfferVersions(id string) ([]*crm.Offer, error) {
 		return nil
 	})
 	return out, err
-}
-
-// AppendOfferEvent implements crm.Tx; a zero Time is set to now.
-func (t *Tx) AppendOfferEvent(e *crm.OfferEvent) error {
-	if e.Time.IsZero() {
-		e.Time = t.now()
-	}
-	seq, err := t.ops.nextSeq(bktOfferEvents)
-	if err != nil {
-		return err
-	}
-	return t.putJSON(bktOfferEvents, u64(seq), e)
-}
-
-// AppendSegmentChange implements crm.Tx; a zero Time is set to now.
-func (t *Tx) AppendSegmentChange(e *crm.SegmentChange) error {
-	if e.Time.IsZero() {
-		e.Time = t.now()
-	}
-	seq, err := t.ops.nextSeq(bktSegmentChanges)
-	if err != nil {
-		return err
-	}
-	return t.putJSON(bktSegmentChanges, timeKey(e.Time, seq), e)
-}
-
-// SegmentChanges implements crm.Tx with one seek to since.
-func (t *Tx) SegmentChanges(since time.Time, fn func(*crm.SegmentChange) error) error {
-	return t.scanUser(bktSegmentChanges, nil, timeKey(since, 0), func(k, v []byte) error {
-		e := new(crm.SegmentChange)
-		if err := decode(bktSegmentChanges, k, v, e); err != nil {
-			return err
-		}
-		return fn(e)
-	})
 }
 
 // EnqueueOutbox implements crm.Tx. An empty Status becomes pending and a
@@ -1529,23 +1500,6 @@ func readInt(v []byte) int64 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint64(v))
-}
-
-// Meta implements crm.Tx; a missing key gives nil.
-func (t *Tx) Meta(key string) ([]byte, error) {
-	return bytes.Clone(t.get(bktMeta, []byte(key))), nil
-}
-
-// PutMeta implements crm.Tx; a nil value deletes the key. The schema
-// version key is reserved.
-func (t *Tx) PutMeta(key string, value []byte) error {
-	if key == "" || key == metaSchemaVersion {
-		return crm.Errorf(crm.EINVALID, "Meta key %q is reserved.", key)
-	}
-	if value == nil {
-		return t.ops.del(bktMeta, []byte(key))
-	}
-	return t.ops.put(bktMeta, []byte(key), bytes.Clone(value))
 }
 
 func (t *Tx) putJSON(b []byte, k []byte, v any) error {

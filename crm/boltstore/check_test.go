@@ -41,7 +41,7 @@ func TestCheckFindsBrokenIndexes(t *testing.T) {
 		}, `customer 7 was merged into 8, which leads to no customer`},
 		{"outbox claim entry lost", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bktOutboxClaim).Delete(claimKey(crm.PriorityProactive, testNow, 1))
-		}, `outbox_claim lacks the entry`},
+		}, `outbox item 1 is pending but the pending set says false`},
 		{"stray outbox claim entry", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bktOutboxClaim).Put(claimKey(0, time.Time{}, 9), []byte{})
 		}, `outbox_claim has an entry`},

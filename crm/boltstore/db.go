@@ -501,8 +501,8 @@ func (db *DB) BackupFile(path string) (err error) {
 //	idx_event_customer customer id + time + seq → empty (events.go)
 //	settings        typed settings (events.go); handoff_threads, channel_tokens
 //	outbox          id → OutboxItem
-//	outbox_pending  id → its outbox_claim key (empty: priority 0, due at once), present iff the item's status is pending
-//	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner
+//	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner;
+//	                the pending set: an entry iff the item's status is pending
 //	counters        name → int64
 //
 // Interactions are logged by id alone, so each message appends to the last
@@ -541,7 +541,7 @@ var (
 	bktOfferEvents    = []byte("offer_events")
 	bktSegmentChanges = []byte("segment_changes")
 	bktOutbox         = []byte("outbox")
-	bktOutboxPending  = []byte("outbox_pending")
+	bktOutboxPending  = []byte("outbox_pending") // the pending set up to schema 7
 	bktOutboxState    = []byte("outbox_state")
 	bktCounters       = []byte("counters")
 
@@ -567,7 +567,7 @@ var allBuckets = [][]byte{
 	bktIdxEmail, bktIdxExternal, bktIdxName, bktIdxSegment, bktIdxUsername,
 	bktInteractions, bktSeen, bktOrders,
 	bktIdxOrderRef, bktOffers, bktOfferVersions,
-	bktOutbox, bktOutboxPending, bktOutboxState, bktCounters, bktIdxClaim,
+	bktOutbox, bktOutboxState, bktCounters, bktIdxClaim,
 	bktOutboxClaim, bktEvents, bktIdxEventCustomer, bktSettings,
 	bktHandoffThreads, bktChannelTokens,
 }

@@ -43,8 +43,9 @@ type v7SegmentChange struct {
 }
 
 // migrateTypedLog is migration 8: offer events, segment changes and logged
-// messages become events of the typed log, and the settings kept in meta
-// move to their typed buckets. Unknown meta keys are left as they are.
+// messages become events of the typed log, the settings kept in meta move
+// to their typed buckets (unknown meta keys are left as they are), and
+// outbox_pending goes: outbox_claim is the pending set.
 // Orders recorded before become order events too.
 func migrateTypedLog(tx *bbolt.Tx) error {
 	var bk = map[string]*bbolt.Bucket{}
@@ -132,7 +133,53 @@ func migrateTypedLog(tx *bbolt.Tx) error {
 	if err := followRedirects(tx, events, index); err != nil {
 		return err
 	}
+	if err := dropOutboxPending(tx); err != nil {
+		return err
+	}
 	return moveMetaSettings(tx, bk)
+}
+
+// dropOutboxPending removes outbox_pending, which repeated outbox_claim:
+// the claim index is the pending set now. An item placed elsewhere than
+// its record says (its pending entry named the claim key) gets the
+// priority and due time of its place in its record, where claimKeyOf
+// looks for them.
+func dropOutboxPending(tx *bbolt.Tx) error {
+	pending, items := tx.Bucket(bktOutboxPending), tx.Bucket(bktOutbox)
+	if pending == nil {
+		return nil
+	}
+	type fix struct {
+		k  []byte
+		it crm.OutboxItem
+	}
+	var fixes []fix
+	if err := pending.ForEach(func(k, ck []byte) error {
+		if len(ck) != 17 {
+			return nil // a reply due at once: its key follows from the id
+		}
+		v := items.Get(k)
+		if v == nil {
+			return nil
+		}
+		var it crm.OutboxItem
+		if err := decodeOutboxItem(k, v, &it); err != nil {
+			return err
+		}
+		if p, due := int(ck[0]), claimDue(ck); p != it.Priority || !due.Equal(it.Due) {
+			it.Priority, it.Due = p, due
+			fixes = append(fixes, fix{bytes.Clone(k), it})
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, f := range fixes {
+		if err := items.Put(f.k, encodeOutboxItem(&f.it)); err != nil {
+			return err
+		}
+	}
+	return tx.DeleteBucket(bktOutboxPending)
 }
 
 // followRedirects re-keys index entries of merged (redirected) customers

@@ -47,7 +47,6 @@
   }
   const chatIcon = icon('M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z');
   const closeIcon = icon('M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12l5.6 5.6-1.4 1.4-5.6-5.6L6.4 19 5 17.6 10.6 12 5 6.4z');
-  launcher.append(chatIcon);
 
   const panel = document.createElement('div');
   panel.id = 'idicbot-chat';
@@ -59,6 +58,26 @@
   });
   let frame = null;
   let open = false;
+  let unread = 0;
+  // The badge counts replies that came while the chat was closed.
+  // It sits beside the button, not in it, so that the button's name is
+  // its label alone; the label says the count in words.
+  const badge = document.createElement('span');
+  badge.id = 'idicbot-unread';
+  badge.setAttribute('aria-hidden', 'true');
+  css(badge, {
+    all: 'initial', position: 'fixed', bottom: '66px', [side]: '14px', 'z-index': '2147483001', 'pointer-events': 'none', 'min-width': '20px',
+    height: '20px', 'border-radius': '10px', background: '#b91c1c', color: '#ffffff', font: '700 12px/20px system-ui, sans-serif',
+    'text-align': 'center', padding: '0 5px', 'box-sizing': 'border-box', display: 'none',
+  });
+  launcher.append(chatIcon);
+  function showUnread() {
+    badge.textContent = unread > 9 ? '9+' : String(unread);
+    css(badge, { display: unread && !(open && narrow()) ? 'block' : 'none' });
+    const more = unread ? (vi ? ' (' + unread + ' tin nhắn mới)' : ' (' + unread + (unread === 1 ? ' new message)' : ' new messages)')) : '';
+    launcher.setAttribute('aria-label', label + more);
+    launcher.title = label + more;
+  }
 
   function narrow() { return window.matchMedia('(max-width: 480px)').matches; }
   function layout() {
@@ -85,18 +104,23 @@
     css(panel, { display: open ? 'block' : 'none' });
     launcher.setAttribute('aria-expanded', String(open));
     launcher.replaceChildren(open ? closeIcon : chatIcon);
+    if (open) unread = 0;
+    showUnread();
     layout();
+    frame.contentWindow.postMessage({ type: 'idicbot:shown', open }, origin);
     if (open) frame.focus(); else launcher.focus();
   }
   launcher.addEventListener('click', () => setOpen(!open));
   window.addEventListener('resize', layout);
   // The chat's close button and Escape key, from the chat's frame only.
   window.addEventListener('message', (e) => {
-    if (frame && e.source === frame.contentWindow && e.origin === origin && e.data && e.data.type === 'idicbot:close') setOpen(false);
+    if (!frame || e.source !== frame.contentWindow || e.origin !== origin || !e.data) return;
+    if (e.data.type === 'idicbot:close' && open) setOpen(false);
+    if (e.data.type === 'idicbot:unread' && !open) { unread++; showUnread(); }
   });
 
   function mount() {
-    document.body.append(panel, launcher);
+    document.body.append(panel, launcher, badge);
     if (opt.open === 'true') setOpen(true);
   }
   if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);

@@ -133,9 +133,10 @@ func TestBrowserWidget(t *testing.T) {
 	})
 	ctx := webchattest.NewBrowser(t)
 
-	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL), chromedp.WaitVisible(chromedp.ID("idicbot-launcher"))); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(pageURL)); err != nil {
 		t.Fatalf("open the shop's page: %v", err)
 	}
+	waitFor(t, ctx, "the launcher", `document.getElementById('idicbot-launcher') !== null`)
 	if got, want := eval[string](t, ctx, `document.getElementById('idicbot-launcher').getAttribute('aria-label')`), "Trò chuyện với Cửa hàng Hoa Mai"; got != want {
 		t.Fatalf("launcher label = %q, want %q", got, want)
 	}
@@ -242,4 +243,19 @@ func TestBrowserWidget(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "the widget closed", `document.getElementById('idicbot-launcher').getAttribute('aria-expanded') === 'false' && getComputedStyle(document.getElementById('idicbot-chat')).display === 'none'`)
+
+	// A rep answers while the chat is closed: the launcher says so.
+	core.reply(session, "Chào chị, em là Lan bên cửa hàng ạ.")
+	if err := chat.srv.Send(context.Background(), &crm.OutboxItem{ID: 2, Channel: crm.ChannelWeb, ChatID: session}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the unread badge", `document.getElementById('idicbot-launcher').getAttribute('aria-label') === 'Trò chuyện với Cửa hàng Hoa Mai (1 tin nhắn mới)' && getComputedStyle(document.getElementById('idicbot-unread')).display === 'block'`)
+	if got := eval[string](t, ctx, `document.getElementById('idicbot-unread').textContent`); got != "1" {
+		t.Fatalf("badge = %q, want 1", got)
+	}
+	axetest.Check(t, ctx, "shop page with an unread reply")
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("idicbot-launcher"))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the badge cleared on open", `document.getElementById('idicbot-launcher').getAttribute('aria-label') === 'Trò chuyện với Cửa hàng Hoa Mai' && getComputedStyle(document.getElementById('idicbot-unread')).display === 'none'`)
 }

@@ -11,6 +11,9 @@
 // poll or event stream). Send, the channel's bot.Sender, only wakes the
 // session's waiting readers.
 //
+// A shop's own site shows the chat with the widget (embed.go): a script
+// that opens the page in an iframe, allowed only on the configured origins.
+//
 // The endpoints are public, so what one client can do is bounded (Limits):
 // new sessions per address, messages and stored bytes per session, and
 // open long polls and streams per address, each answered with 429 and

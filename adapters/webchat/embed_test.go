@@ -1,6 +1,7 @@
 package webchat_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
@@ -166,5 +167,28 @@ func TestBrandingValidate(t *testing.T) {
 	}
 	if _, err := webchat.ParseOrigins([]string{"https://*.shop.example"}); err == nil {
 		t.Error("a wildcard origin is accepted")
+	}
+}
+
+// TestDisplayFormats: what the core sends reads as people write it (a
+// phone in national format, an amount kept with its "₫"); what the
+// customer typed comes back as typed.
+func TestDisplayFormats(t *testing.T) {
+	core := newFakeCore()
+	core.noReply = true
+	_, ts := mustServe(t, core, webchat.Options{})
+	if r := post(t, ts, `{"session":"s1","id":"m1","text":"số mình +84912888999, ngân sách 500.000 ₫"}`); r.Status != 200 {
+		t.Fatalf("post: %+v", r)
+	}
+	core.reply("s1", "Giá 1.250.000 ₫. Nhân viên gọi +84912888999 hoặc +6591234567.")
+	_, got := get(t, context.Background(), ts, "session=s1")
+	if len(got.Messages) != 2 {
+		t.Fatalf("messages = %+v", got.Messages)
+	}
+	if in, want := got.Messages[0].Text, "số mình +84912888999, ngân sách 500.000 ₫"; in != want {
+		t.Errorf("the customer's text = %q, want it as typed %q", in, want)
+	}
+	if out, want := got.Messages[1].Text, "Giá 1.250.000\u00a0₫. Nhân viên gọi 0912 888 999 hoặc +65 9123 4567."; out != want {
+		t.Errorf("the reply = %q, want %q", out, want)
 	}
 }

@@ -171,7 +171,8 @@ func New(core Core, opts Options) *Server {
 			origins = append(origins, v...)
 		}
 	}
-	if opts.Branding.Validate() != nil {
+	if err := opts.Branding.Validate(); err != nil {
+		opts.Logger.Warn("webchat: branding ignored", "err", err)
 		opts.Branding = Branding{Shop: opts.Branding.Shop}
 		if checkText("shop", opts.Branding.Shop) != nil {
 			opts.Branding.Shop = ""

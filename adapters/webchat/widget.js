@@ -97,7 +97,6 @@
       frame = document.createElement('iframe');
       frame.src = origin + '/webchat/embed' + (opt.lang === 'en' ? '?lang=en' : '');
       frame.title = label;
-      frame.setAttribute('allow', 'clipboard-write');
       css(frame, { all: 'initial', width: '100%', height: '100%', border: '0', display: 'block' });
       panel.append(frame);
     }

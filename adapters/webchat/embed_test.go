@@ -2,6 +2,7 @@ package webchat_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -190,5 +191,22 @@ func TestDisplayFormats(t *testing.T) {
 	}
 	if out, want := got.Messages[1].Text, "Giá 1.250.000\u00a0₫. Nhân viên gọi 0912 888 999 hoặc +65 9123 4567."; out != want {
 		t.Errorf("the reply = %q, want %q", out, want)
+	}
+}
+
+// TestPostLang: the language chosen on the page is the customer's hint,
+// over the browser's; anything else than vi or en is ignored.
+func TestPostLang(t *testing.T) {
+	core := newFakeCore()
+	_, ts := mustServe(t, core, webchat.Options{})
+	for i, tt := range []struct{ lang, want string }{{"en", "en"}, {"vi", "vi"}, {"fr", "vi-VN"}, {"", "vi-VN"}} {
+		body := fmt.Sprintf(`{"session":"s1","id":"m%d","text":"hello","lang":%q}`, i, tt.lang)
+		if r := post(t, ts, body, "Accept-Language", "vi-VN,vi;q=0.9"); r.Status != 200 {
+			t.Fatalf("post: %+v", r)
+		}
+		calls := core.inbound()
+		if got := calls[len(calls)-1].Locale; got != tt.want {
+			t.Errorf("lang %q: locale = %q, want %q", tt.lang, got, tt.want)
+		}
 	}
 }

@@ -319,6 +319,9 @@ type postRequest struct {
 	// Payload is set when the customer pressed a button; Text may then
 	// carry the button's label.
 	Payload json.RawMessage `json:"payload"`
+	// Lang is the language the customer chose on the page ("vi" or "en"),
+	// a better hint than the browser's Accept-Language; others are ignored.
+	Lang string `json:"lang"`
 }
 
 // decodeString decodes the raw JSON string of field: absent or null is "".
@@ -433,6 +436,9 @@ func (s *Server) parsePost(w http.ResponseWriter, r *http.Request) (bot.Inbound,
 		Kind:      crm.KindText,
 		Text:      text,
 		Locale:    acceptLocale(r.Header.Get("Accept-Language")),
+	}
+	if req.Lang == "vi" || req.Lang == "en" {
+		in.Locale = req.Lang
 	}
 	switch payload := strings.TrimSpace(rawPayload); {
 	case payload != "":

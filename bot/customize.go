@@ -64,7 +64,7 @@ func (t *turn) customize() error {
 			reply = append(reply, say(lang, "buy_generic"))
 		}
 		if p := c.CallbackPhone(); p != "" {
-			reply = append(reply, say(lang, "will_call", p))
+			reply = append(reply, say(lang, "will_call", crm.DisplayPhone(p)))
 		} else {
 			reply = append(reply, say(lang, "ask_phone"))
 			requestPhone = true
@@ -77,7 +77,7 @@ func (t *turn) customize() error {
 	case IntentContact:
 		var saved []string
 		if u.Phone != "" {
-			saved = append(saved, u.Phone)
+			saved = append(saved, crm.DisplayPhone(u.Phone))
 		}
 		if u.Email != "" {
 			saved = append(saved, u.Email)
@@ -86,7 +86,7 @@ func (t *turn) customize() error {
 		case len(saved) == 0:
 			reply = append(reply, say(lang, "contact_bad"))
 		case c.Dialog == "order_phone" && u.Phone != "":
-			reply = append(reply, say(lang, "contact_order", u.Phone))
+			reply = append(reply, say(lang, "contact_order", crm.DisplayPhone(u.Phone)))
 			c.Dialog = ""
 		default:
 			reply = append(reply, say(lang, "contact_saved", strings.Join(saved, ", ")))
@@ -262,7 +262,7 @@ func (t *turn) button() error {
 			ask = true
 			c.Dialog = "order_phone"
 		} else {
-			msg = append(msg, say(lang, "will_call", p))
+			msg = append(msg, say(lang, "will_call", crm.DisplayPhone(p)))
 		}
 		return t.send(strings.Join(msg, "\n"), nil, ask, id)
 	case crm.ButtonDecline:

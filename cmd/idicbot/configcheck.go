@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -61,7 +62,11 @@ func yamlSyntax(err error) string {
 	return strings.TrimPrefix(msg, "yaml: ")
 }
 
-var durationType = reflect.TypeFor[time.Duration]()
+var (
+	durationType        = reflect.TypeFor[time.Duration]()
+	unmarshalerType     = reflect.TypeFor[yaml.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+)
 
 // checkNode checks n against the Go type t the decoder will fill.
 func checkNode(n *yaml.Node, t reflect.Type, path string, report func(line int, format string, args ...any)) {
@@ -73,6 +78,9 @@ func checkNode(n *yaml.Node, t reflect.Type, path string, report func(line int, 
 	}
 	if n.Kind == yaml.AliasNode || n.Tag == "!!null" {
 		return
+	}
+	if reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+		return // the type reads itself; the decoder reports its errors
 	}
 	at := ""
 	if path != "" {

@@ -22,6 +22,8 @@ func TestConfigMessages(t *testing.T) {
 			nil, `idicbot.yaml line 3: unknown key "adr" (did you mean "addr"?)`},
 		{"typo in a section", "http:\n  read_timout: 5s\n",
 			nil, `idicbot.yaml line 2: unknown key "read_timout" in http (did you mean "read_timeout"?)`},
+		{"words of a key", "webchat:\n  messages_minute: 5\n",
+			nil, `idicbot.yaml line 2: unknown key "messages_minute" in webchat (did you mean "messages_per_minute"?)`},
 		{"no near key", "colour: red\n",
 			nil, `idicbot.yaml line 1: unknown key "colour"`},
 		{"duration as a number", "shutdown_timeout: 5\n",

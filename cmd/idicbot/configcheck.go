@@ -163,16 +163,39 @@ func yamlKeys(t reflect.Type) map[string]reflect.StructField {
 	return keys
 }
 
-// closest is the known key k is most likely a typo of, or "".
+// closest is the known key k is most likely a typo of (at most two edits
+// away), or else the shortest key holding k's words in order
+// (sessions_per_hour: sessions_per_ip_per_hour), or "".
 func closest(k string, keys map[string]reflect.StructField) string {
-	best, bestD := "", 3 // at most two edits away
+	k = strings.ToLower(k)
+	best, bestD := "", 3
 	for name := range keys {
-		d := editDistance(strings.ToLower(k), name)
+		d := editDistance(k, name)
 		if d < bestD || d == bestD && name < best {
 			best, bestD = name, d
 		}
 	}
+	if best != "" {
+		return best
+	}
+	for name := range keys {
+		if wordsInOrder(strings.Split(k, "_"), strings.Split(name, "_")) &&
+			(best == "" || len(name) < len(best) || len(name) == len(best) && name < best) {
+			best = name
+		}
+	}
 	return best
+}
+
+// wordsInOrder reports whether every word of sub is in words, in order.
+func wordsInOrder(sub, words []string) bool {
+	i := 0
+	for _, w := range words {
+		if i < len(sub) && w == sub[i] {
+			i++
+		}
+	}
+	return len(sub) > 1 && i == len(sub)
 }
 
 // editDistance is the Levenshtein distance between a and b.

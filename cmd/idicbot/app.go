@@ -170,7 +170,7 @@ func (m *Main) ParseFlags(args []string) error {
 		return err
 	}
 	m.Args = pos
-	if name == "version" {
+	if name == "version" || name == "completion" {
 		return nil
 	}
 	cfg, err := LoadConfig(m.ConfigPath, m.Getenv)
@@ -196,7 +196,7 @@ func (m *Main) flagSet(c *command) *flag.FlagSet {
 	fs := flag.NewFlagSet("idicbot "+c.name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	if c.name != "version" {
+	if c.name != "version" && c.name != "completion" {
 		fs.StringVar(&m.ConfigPath, "config", "", "configuration `file` (default: built-in; env IDICBOT_CONFIG)")
 		fs.StringVar(&m.DataDir, "data", "", "data `directory` (default ./data; env IDICBOT_DATA)")
 	}
@@ -211,6 +211,9 @@ func (m *Main) Run(ctx context.Context) error {
 	switch {
 	case m.Command == "version":
 		fmt.Fprintln(m.Stdout, currentBuild())
+		return nil
+	case m.Command == "completion":
+		printBashCompletion(m.Stdout)
 		return nil
 	case m.HealthCheck:
 		return m.checkHealth(ctx)

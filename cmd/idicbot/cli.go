@@ -193,6 +193,19 @@ hold it); it asks for --yes.`,
 		},
 	},
 	{
+		name: "completion", synopsis: "bash",
+		summary: "print the bash completion script",
+		about:   `Prints a bash script that completes commands, flags and file names.`,
+		examples: `  source <(idicbot completion bash)
+  idicbot completion bash | sudo tee /etc/bash_completion.d/idicbot`,
+		args: func(m *Main, args []string) error {
+			if len(args) != 1 || args[0] != "bash" {
+				return usagef("completion", "completion needs the shell: bash")
+			}
+			return nil
+		},
+	},
+	{
 		name: "version", summary: "print the version and exit",
 		about: `Prints the version, the commit it was built from, the Go version and the platform.`,
 		examples: `  idicbot version

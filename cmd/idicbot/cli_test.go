@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
@@ -19,7 +21,7 @@ func parseCmd(t *testing.T, env map[string]string, args ...string) (stdout, stde
 	m.Stdout, m.Stderr = &out, &errw
 	m.Getenv = func(k string) string { return env[k] }
 	err = m.ParseFlags(args)
-	if err == nil && m.Command == "version" {
+	if err == nil && (m.Command == "version" || m.Command == "completion") {
 		err = m.Run(context.Background())
 	}
 	if cerr := m.Close(); cerr != nil {
@@ -125,5 +127,51 @@ func TestBuildInfo(t *testing.T) {
 				t.Fatalf("%q, want %q + platform", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestBashCompletion: the script is valid bash and completes commands,
+// their words and their flags.
+func TestBashCompletion(t *testing.T) {
+	out, _, err := parseCmd(t, nil, "completion", "bash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("bash"); err != nil {
+		t.Skip("no bash")
+	}
+	script := filepath.Join(t.TempDir(), "idicbot.bash")
+	if err := os.WriteFile(script, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	complete := func(words ...string) string {
+		t.Helper()
+		line := "source " + script + "; COMP_WORDS=(idicbot " + strings.Join(words, " ") + "); COMP_CWORD=" +
+			fmt.Sprint(len(words)) + "; _idicbot; echo \"${COMPREPLY[*]}\""
+		got, err := exec.Command("bash", "-c", line).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v: %v\n%s", words, err, got)
+		}
+		return strings.TrimSpace(string(got))
+	}
+	for _, tt := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"im"}, "import"},
+		{[]string{"c"}, "chat check customer completion"},
+		{[]string{"import", "c"}, "customers"},
+		{[]string{"import", "--e"}, "--errors"},
+		{[]string{"serve", "--c"}, "--check --config"},
+		{[]string{"customer", "e"}, "export erase"},
+		{[]string{"help", "of"}, "offers"},
+		{[]string{"completion", ""}, "bash"},
+	} {
+		if got := complete(tt.words...); got != tt.want {
+			t.Errorf("%v: %q, want %q", tt.words, got, tt.want)
+		}
+	}
+	if out, _, err := parseCmd(t, nil, "completion", "zsh"); ExitCode(err) != 2 || out != "" {
+		t.Errorf("completion zsh: %v %q", err, out)
 	}
 }

@@ -152,6 +152,10 @@ func (m *Main) ParseFlags(args []string) error {
 		return usagef("", "help: unknown command %q", strings.Join(args, " "))
 	case "-version", "--version":
 		name = "version"
+	default:
+		if strings.HasPrefix(name, "-") { // `idicbot --data x`: serve, as with no command
+			name, args = "serve", append([]string{name}, args...)
+		}
 	}
 	c := findCommand(name)
 	if c == nil {

@@ -51,6 +51,8 @@ func TestCommandLine(t *testing.T) {
 		{"customer -h", []string{"customer", "-h"}, 0, []string{"erase ID --yes", "-yes"}, nil, ""},
 		{"version -h", []string{"version", "-h"}, 0, []string{"Usage: idicbot version [flags]"}, []string{"-data"}, ""},
 		{"unknown command", []string{"frobnicate"}, 2, nil, nil, `unknown command "frobnicate" (see 'idicbot help')`},
+		{"flags without a command are serve's", []string{"--data", dir, "--check", "x"}, 2, nil, nil, `serve takes no arguments, got "x"`},
+		{"a flag serve lacks", []string{"--frob"}, 2, nil, nil, "serve: flag provided but not defined: -frob"},
 		{"help on an unknown command", []string{"help", "nope"}, 2, nil, nil, `help: unknown command "nope"`},
 		{"import without arguments", []string{"import", "--data", dir}, 2, nil, nil, "import needs what to import and a file"},
 		{"import a wrong kind", []string{"import", "--data", dir, "products", "p.csv"}, 2, nil, nil, `unknown kind "products"`},

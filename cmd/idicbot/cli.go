@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -120,6 +121,9 @@ customers and orders".`,
 			}
 			if args[0] != "customers" && args[0] != "orders" {
 				return usagef("import", "import: unknown kind %q: customers or orders", args[0])
+			}
+			if m.ErrorsFile != "" && filepath.Clean(m.ErrorsFile) == filepath.Clean(args[1]) {
+				return usagef("import", "import: --errors %s would overwrite the file imported; name another file", m.ErrorsFile)
 			}
 			return nil
 		},

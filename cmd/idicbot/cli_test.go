@@ -66,6 +66,7 @@ func TestCommandLine(t *testing.T) {
 		{"customer bad id", []string{"customer", "--data", dir, "export", "bob"}, 2, nil, nil, `"bob" is not a customer id`},
 		{"erase without --yes", []string{"customer", "--data", dir, "erase", "42"}, 2, nil, nil, "add --yes to confirm"},
 		{"erase with --yes before the id", []string{"customer", "--data", dir, "erase", "--yes", "42"}, 0, nil, nil, ""},
+		{"errors file over the input", []string{"import", "--data", dir, "orders", "o.csv", "--errors", "./o.csv"}, 2, nil, nil, "would overwrite the file imported"},
 		{"a flag needs its value", []string{"import", "customers", "c.csv", "--errors"}, 2, nil, nil, "flag needs an argument: -errors"},
 	}
 	for _, tt := range tests {

@@ -64,6 +64,14 @@ func TestComposeAndCaddyAgree(t *testing.T) {
 			t.Errorf("%s=%s is not a secret compose mounts", k, v)
 		}
 	}
+	// The environment is a valid configuration that trusts Caddy.
+	cfg, err := LoadConfig("", func(k string) string { return bot.Environment[k] })
+	if err != nil {
+		t.Fatalf("compose's environment: %v", err)
+	}
+	if len(cfg.HTTP.Trusted()) == 0 {
+		t.Error("compose trusts no proxy: every visitor would share Caddy's web chat limits")
+	}
 	if caddy := c.Services["caddy"]; !slices.Contains(caddy.Ports, "443:443") {
 		t.Errorf("caddy does not publish 443: %v", caddy.Ports)
 	}

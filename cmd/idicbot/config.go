@@ -136,6 +136,14 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	if v := getenv("IDICBOT_OUTBOX_OWNER"); v != "" {
 		c.Outbox.Owner = v
 	}
+	if v := getenv("IDICBOT_TRUSTED_PROXIES"); v != "" {
+		c.HTTP.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.HTTP.TrustedProxies = append(c.HTTP.TrustedProxies, p)
+			}
+		}
+	}
 	if v := getenv("IDICBOT_LOG_LEVEL"); v != "" {
 		c.LogLevel = strings.ToLower(strings.TrimSpace(v))
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,13 +70,20 @@ func TestConfigMessages(t *testing.T) {
 }
 
 func TestConfigFromEnvironment(t *testing.T) {
-	env := map[string]string{"IDICBOT_LOG_LEVEL": "DEBUG", "IDICBOT_LOG_FORMAT": "text"}
+	env := map[string]string{"IDICBOT_LOG_LEVEL": "DEBUG", "IDICBOT_LOG_FORMAT": "text", "IDICBOT_TRUSTED_PROXIES": "172.16.0.0/12, 10.0.0.1"}
 	c, err := LoadConfig("", func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.LogLevel != "debug" || c.LogFormat != "text" {
 		t.Fatalf("level %q format %q", c.LogLevel, c.LogFormat)
+	}
+	if got := fmt.Sprint(c.HTTP.Trusted()); got != "[172.16.0.0/12 10.0.0.1/32]" {
+		t.Fatalf("trusted proxies %s", got)
+	}
+	env["IDICBOT_TRUSTED_PROXIES"] = "caddy"
+	if _, err := LoadConfig("", func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), `"caddy" is neither an address nor a CIDR range`) {
+		t.Fatalf("err = %v", err)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/idicbot/idicbot/crm"
 )
 
 // command is one subcommand: its help and how its arguments are checked.
@@ -40,6 +42,9 @@ func (e *usageError) Error() string {
 	}
 	return fmt.Sprintf("%s (see '%s')", e.msg, hint)
 }
+
+// Unwrap returns the domain error (EINVALID) the usage error is.
+func (e *usageError) Unwrap() error { return &crm.Error{Code: crm.EINVALID, Message: e.msg} }
 
 // ExitCode is the process's exit status for what ParseFlags or Run returned:
 // 0 for success and asked-for help, 2 for a usage error, 1 otherwise.

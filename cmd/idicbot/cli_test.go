@@ -10,6 +10,8 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/idicbot/idicbot/crm"
 )
 
 // parseCmd runs ParseFlags (and Run when it accepts the line) in an empty
@@ -77,6 +79,9 @@ func TestCommandLine(t *testing.T) {
 			}
 			if tt.errWants != "" && (err == nil || !strings.Contains(err.Error(), tt.errWants)) {
 				t.Errorf("error %v, want %q in it", err, tt.errWants)
+			}
+			if tt.exit == 2 && crm.ErrorCode(err) != crm.EINVALID {
+				t.Errorf("code %q, want EINVALID", crm.ErrorCode(err))
 			}
 			for _, w := range tt.stdout {
 				if !strings.Contains(out, w) {

@@ -215,7 +215,7 @@ func (o *Outreach) TestSend(ctx context.Context, c *crm.Campaign, customer crm.I
 		}
 		in := &crm.Interaction{CustomerID: cu.ID, Time: now, Direction: crm.Outbound, Channel: d.channel, ChatID: d.chatID,
 			Kind: crm.KindText, Text: d.text, Buttons: d.buttons, Author: "campaign-test:" + c.ID}
-		if err := tx.AppendInteraction(in); err != nil {
+		if err := logInteraction(tx, in); err != nil {
 			return err
 		}
 		it = &crm.OutboxItem{CustomerID: cu.ID, InteractionID: in.ID, Channel: d.channel, ChatID: d.chatID, UserID: d.userID,

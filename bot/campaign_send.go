@@ -157,6 +157,10 @@ func (o *Outreach) queue(tx crm.Tx, cs crm.Campaigns, c *crm.Campaign, cu *crm.C
 	if err := tx.AppendInteraction(in); err != nil {
 		return nil, err
 	}
+	if err := tx.AppendEvent(&crm.Event{CustomerID: cu.ID, Time: now, Kind: crm.EventMessageOut, Channel: d.channel,
+		InteractionID: in.ID, OfferID: c.OfferID, Campaign: c.ID}); err != nil {
+		return nil, err
+	}
 	it := &crm.OutboxItem{CustomerID: cu.ID, InteractionID: in.ID, Channel: d.channel, ChatID: d.chatID, UserID: d.userID,
 		Text: d.text, Buttons: d.buttons, OfferID: c.OfferID, Status: crm.OutboxPending, CreatedAt: now,
 		Priority: crm.PriorityProactive}
@@ -172,7 +176,8 @@ func (o *Outreach) queue(tx crm.Tx, cs crm.Campaigns, c *crm.Campaign, cu *crm.C
 			s.AcceptedBefore = st.Accepted
 		}
 		cu.RecordOfferShown(c.OfferID, now)
-		if err := tx.AppendOfferEvent(&crm.OfferEvent{CustomerID: cu.ID, OfferID: c.OfferID, Time: now, Kind: crm.OfferShown, Channel: d.channel}); err != nil {
+		if err := tx.AppendEvent(&crm.Event{CustomerID: cu.ID, OfferID: c.OfferID, Time: now, Kind: crm.EventOfferShown,
+			Channel: d.channel, Campaign: c.ID}); err != nil {
 			return nil, err
 		}
 		if err := addCounter(tx, now, "offer:"+c.OfferID+":"+crm.OfferShown, 1); err != nil {

@@ -154,7 +154,7 @@ func (c *Core) LoadOffers(ctx context.Context) error {
 	}
 	set, errs := crm.NewOfferSet(offers)
 	for _, err := range errs {
-		c.log.Error("stored offer does not compile; left out", "err", err)
+		c.log.ErrorContext(ctx, "stored offer does not compile; left out", "err", err)
 	}
 	c.offers.Store(set)
 	return nil
@@ -303,7 +303,7 @@ func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 		}
 	}
 	if !t.res.Duplicate {
-		c.log.Debug("handled", "channel", t.in.Channel, "customer", t.res.CustomerID, "intent", t.res.Intent, "replies", len(t.items))
+		c.log.DebugContext(ctx, "handled", "channel", t.in.Channel, "customer", t.res.CustomerID, "intent", t.res.Intent, "replies", len(t.items))
 	}
 	if c.after != nil {
 		c.after(t.res)
@@ -365,7 +365,7 @@ func (t *turn) save() error {
 
 // record stores an interaction of the event and marks the event handled.
 func (t *turn) record(it *crm.Interaction) error {
-	if err := t.tx.AppendInteraction(it); err != nil {
+	if err := logInteraction(t.tx, it); err != nil {
 		return err
 	}
 	if err := t.tx.MarkMessage(t.in.Channel, t.in.MessageID, it.ID); err != nil {

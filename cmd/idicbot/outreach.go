@@ -30,8 +30,8 @@ func (m *Main) openOutreach() error {
 		return err
 	}
 	var jf journeysFile
-	if err := decodeStrict(data, &jf); err != nil {
-		return fmt.Errorf("journeys %s: %w", name, err)
+	if err := decodeConfig(name, data, &jf); err != nil {
+		return err
 	}
 	if err := bot.CheckJourneys(jf.Journeys); err != nil {
 		return fmt.Errorf("journeys %s: %s", name, crm.ErrorMessage(err))

@@ -10,7 +10,7 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// The campaign buckets (schema 8):
+// The campaign buckets (schema 9):
 //
 //	campaigns        id → Campaign
 //	campaign_sends   campaign id + 0x00 + customer id → CampaignSend

@@ -60,6 +60,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -127,6 +128,8 @@ type Options struct {
 	// Pessimistic disables the optimistic path: every Update runs fn inside
 	// bbolt's Batch, serialized with the other writers.
 	Pessimistic bool
+	// Logger, when set, hears about the slow steps of Open (openlog.go).
+	Logger *slog.Logger
 }
 
 // DefaultMmapSize is the initial memory mapping: address space, not memory,
@@ -213,7 +216,13 @@ func Open(path string, opts Options) (*DB, error) {
 		NoSync:          opts.NoSync,
 		InitialMmapSize: mmapSize(opts.InitialMmapSize),
 	}
+	endRebuild := func(error) {}
+	if missing, size := freelistMissing(path); missing {
+		endRebuild = step(opts.Logger, "rebuilding the free page list: the last run did not stop cleanly, so every page is read (about 20 s a GB)",
+			"still rebuilding the free page list", "free page list rebuilt", "file", path, "mb", size>>20)
+	}
 	bdb, err := bbolt.Open(path, 0o600, bopts)
+	endRebuild(err)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("another idicbot instance holds %s: %w", path, ErrLocked)
 	} else if err != nil {
@@ -232,7 +241,14 @@ func Open(path string, opts Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
-	if err := bdb.Update(migrate); err != nil {
+	endMigrate := func(error) {}
+	if from := schemaVersionOf(bdb); from > 0 && from < uint64(SchemaVersion()) {
+		endMigrate = step(opts.Logger, "migrating the data file", "still migrating the data file", "data file migrated",
+			"file", path, "from_version", from, "to_version", SchemaVersion())
+	}
+	err = bdb.Update(migrate)
+	endMigrate(err)
+	if err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -481,7 +497,7 @@ func (db *DB) BackupFile(path string) (err error) {
 
 // Bucket names. Layout (keys → values; "id" is 8-byte big-endian):
 //
-//	meta            "schema_version" → uint64; other keys → raw bytes (Meta/PutMeta)
+//	meta            "schema_version" → uint64; the store's own records (erasures)
 //	customers       id → Customer; id + interaction id → empty (history)
 //	redirects       merged id → id it was merged into
 //	idx_identity    "channel:user" → customer id
@@ -497,11 +513,12 @@ func (db *DB) BackupFile(path string) (err error) {
 //	idx_order_ref   ref → customer id + order id
 //	offers          offer id → current Offer
 //	offer_versions  offer id 0x00 uint64(version) → Offer
-//	offer_events    seq → OfferEvent
-//	segment_changes time (unix ns, sign-flipped) + seq → SegmentChange
+//	events          time (unix ns, sign-flipped) + seq → Event (events.go)
+//	idx_event_customer customer id + time + seq → empty (events.go)
+//	settings        typed settings (events.go); handoff_threads, channel_tokens
 //	outbox          id → OutboxItem
-//	outbox_pending  id → its outbox_claim key (empty: priority 0, due at once), present iff the item's status is pending
-//	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner
+//	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner;
+//	                the pending set: an entry iff the item's status is pending
 //	counters        name → int64
 //
 // Interactions are logged by id alone, so each message appends to the last
@@ -540,7 +557,7 @@ var (
 	bktOfferEvents    = []byte("offer_events")
 	bktSegmentChanges = []byte("segment_changes")
 	bktOutbox         = []byte("outbox")
-	bktOutboxPending  = []byte("outbox_pending")
+	bktOutboxPending  = []byte("outbox_pending") // the pending set up to schema 7
 	bktOutboxState    = []byte("outbox_state")
 	bktCounters       = []byte("counters")
 
@@ -548,6 +565,12 @@ var (
 	// claim them (priority, due time, id), each with its lease, so a claim
 	// reads the next items and the leases in flight, not every item.
 	bktOutboxClaim = []byte("outbox_claim")
+
+	bktEvents           = []byte("events")
+	bktIdxEventCustomer = []byte("idx_event_customer")
+	bktSettings         = []byte("settings")
+	bktHandoffThreads   = []byte("handoff_threads")
+	bktChannelTokens    = []byte("channel_tokens")
 
 	// bktInteractionsV1 held interactions under customer id + interaction
 	// id up to schema version 1.
@@ -559,9 +582,10 @@ var allBuckets = [][]byte{
 	bktMeta, bktCustomers, bktRedirects, bktIdxIdentity, bktIdxPhone,
 	bktIdxEmail, bktIdxExternal, bktIdxName, bktIdxSegment, bktIdxUsername,
 	bktInteractions, bktSeen, bktOrders,
-	bktIdxOrderRef, bktOffers, bktOfferVersions, bktOfferEvents,
-	bktSegmentChanges, bktOutbox, bktOutboxPending, bktOutboxState, bktCounters, bktIdxClaim,
-	bktOutboxClaim,
+	bktIdxOrderRef, bktOffers, bktOfferVersions,
+	bktOutbox, bktOutboxState, bktCounters, bktIdxClaim,
+	bktOutboxClaim, bktEvents, bktIdxEventCustomer, bktSettings,
+	bktHandoffThreads, bktChannelTokens,
 	bktCampaigns, bktCampaignSends, bktCampaignOutbox, bktPromotions,
 }
 
@@ -622,7 +646,13 @@ var migrations = []func(*bbolt.Tx) error{
 	// outbox_pending entry names its claim key unless it is a reply due at
 	// once. Items queued before are such replies, not leased.
 	migrateOutboxClaim,
-	// 8: campaigns and journeys (campaign.go): the campaigns, what each
+	// 8: the store speaks the domain. Offer events and segment changes
+	// become the typed event log (events, idx_event_customer; orders and
+	// messages are logged there from now on), and the meta catch-all's
+	// settings move to typed homes: settings, handoff_threads and
+	// channel_tokens (migrate8.go).
+	migrateTypedLog,
+	// 9: campaigns and journeys (campaign.go): the campaigns, what each
 	// did for each customer, the campaign of each outbox item it queued,
 	// and the promotions each customer received (the cap).
 	migrateCampaigns,

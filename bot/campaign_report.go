@@ -246,8 +246,9 @@ type CampaignStats struct {
 // for it.
 const AttributionDays = 7
 
-// Stats measures a campaign from its sends: one pass over its records,
-// reading each delivered customer's next messages and orders.
+// Stats measures a campaign from its sends and the event log: for each
+// customer it reached, their events from the message on (one range of the
+// log, keyed by customer and time).
 func (o *Outreach) Stats(ctx context.Context, id string) (*CampaignStats, error) {
 	st := &CampaignStats{}
 	err := o.core.store.View(ctx, func(tx crm.Tx) error {
@@ -260,6 +261,8 @@ func (o *Outreach) Stats(ctx context.Context, id string) (*CampaignStats, error)
 		if err != nil {
 			return err
 		}
+		const replyWindow = 48 * time.Hour
+		attribution := AttributionDays * 24 * time.Hour
 		return cs.CampaignSends(id, func(s *crm.CampaignSend) error {
 			if s.Outbox == 0 {
 				return nil
@@ -270,36 +273,42 @@ func (o *Outreach) Stats(ctx context.Context, id string) (*CampaignStats, error)
 			}
 			st.Delivered++
 			sent := it.SentAt
+			replied, accepted, optedOut := false, false, false
+			err = tx.CustomerEvents(s.Customer, sent, sent.Add(max(attribution, replyWindow)), func(e *crm.Event) error {
+				within48 := e.Time.Sub(sent) < replyWindow
+				switch e.Kind {
+				case crm.EventOfferAccepted:
+					accepted = accepted || c.OfferID != "" && e.OfferID == c.OfferID
+				case crm.EventOptOut:
+					optedOut = optedOut || within48
+				case crm.EventOrder:
+					if e.Time.Sub(sent) < attribution {
+						st.Orders++
+						st.Revenue += e.Amount
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return err
+			}
+			// Messages are the conversation log's, not the event log's.
 			next, err := tx.Interactions(s.Customer, it.InteractionID, 20)
 			if err != nil {
 				return err
 			}
 			for _, in := range next {
-				if in.Direction == crm.Inbound && !in.Time.Before(sent) && in.Time.Sub(sent) <= 48*time.Hour {
-					st.Replied48h++
+				if in.Direction == crm.Inbound && !in.Time.Before(sent) && in.Time.Sub(sent) <= replyWindow {
+					replied = true
 					break
 				}
 			}
-			cu, err := tx.Customer(s.Customer)
-			if err != nil {
-				return err
-			}
-			if c.OfferID != "" {
-				if os := cu.Offers[c.OfferID]; os != nil && os.Accepted > s.AcceptedBefore {
-					st.Accepted++
-				}
-			}
-			if cu.Consent.OptedOut && !cu.Consent.Since.Before(sent) && cu.Consent.Since.Sub(sent) <= 48*time.Hour {
-				st.OptOuts++
-			}
-			orders, err := tx.Orders(s.Customer)
-			if err != nil {
-				return err
-			}
-			for _, od := range orders {
-				if !od.Time.Before(sent) && od.Time.Sub(sent) <= AttributionDays*24*time.Hour {
-					st.Orders++
-					st.Revenue += od.Amount
+			for _, b := range []struct {
+				ok bool
+				n  *int64
+			}{{replied, &st.Replied48h}, {accepted, &st.Accepted}, {optedOut, &st.OptOuts}} {
+				if b.ok {
+					*b.n++
 				}
 			}
 			return nil

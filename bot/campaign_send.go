@@ -172,9 +172,6 @@ func (o *Outreach) queue(tx crm.Tx, cs crm.Campaigns, c *crm.Campaign, cu *crm.C
 	}
 	s := &crm.CampaignSend{Campaign: c.ID, Customer: cu.ID, Time: now, Channel: d.channel, Outbox: it.ID}
 	if c.OfferID != "" {
-		if st := cu.Offers[c.OfferID]; st != nil {
-			s.AcceptedBefore = st.Accepted
-		}
 		cu.RecordOfferShown(c.OfferID, now)
 		if err := tx.AppendEvent(&crm.Event{CustomerID: cu.ID, OfferID: c.OfferID, Time: now, Kind: crm.EventOfferShown,
 			Channel: d.channel, Campaign: c.ID}); err != nil {

@@ -102,7 +102,7 @@ func TestCampaignStats(t *testing.T) {
 		ids = append(ids, res.CustomerID)
 	}
 	o := k.Core.Outreach(bot.OutreachOptions{QuietFrom: -1, QuietUntil: -1})
-	if _, err := o.CreateCampaign(ctx, &crm.Campaign{ID: "m", Name: "m", Text: map[string]string{"vi": "Giảm giá"}}, "owner"); err != nil {
+	if _, err := o.CreateCampaign(ctx, &crm.Campaign{ID: "m", Name: "m", OfferID: "welcome-new"}, "owner"); err != nil {
 		t.Fatal(err)
 	}
 	if err := o.Tick(ctx); err != nil {
@@ -121,6 +121,10 @@ func TestCampaignStats(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	if _, err := k.Core.Handle(ctx, bot.Inbound{Channel: crm.ChannelTelegram, UserID: "0", MessageID: "press", Kind: crm.KindButton,
+		Payload: "offer:welcome-new:accept"}); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, _, err := k.Core.Reps().RecordOrder(ctx, crm.Order{CustomerID: ids[0], Amount: 450000, Time: k.Now(), Ref: "o1"}, "test"); err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +136,8 @@ func TestCampaignStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Delivered != 3 || st.Replied48h != 2 || st.Orders != 1 || st.Revenue != 450000 || st.OptOuts != 1 {
-		t.Fatalf("stats %+v, want 3 delivered, 2 replied within 48 h, 1 order of 450000, 1 opt-out", st)
+	if st.Delivered != 3 || st.Replied48h != 2 || st.Accepted != 1 || st.Orders != 1 || st.Revenue != 450000 || st.OptOuts != 1 {
+		t.Fatalf("stats %+v, want 3 delivered, 2 replied within 48 h, 1 accepted, 1 order of 450000, 1 opt-out", st)
 	}
 }
 

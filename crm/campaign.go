@@ -86,9 +86,6 @@ type CampaignSend struct {
 	Channel  Channel   `json:"channel,omitempty"`
 	Outbox   ID        `json:"outbox,omitzero"`
 	Skipped  string    `json:"skipped,omitempty"`
-	// AcceptedBefore is how many times the customer had accepted the offer
-	// when it was queued: a higher count later is an acceptance.
-	AcceptedBefore int `json:"accepted_before,omitzero"`
 }
 
 // Campaigns is the storage of campaigns and their sends. A store's Tx

@@ -207,19 +207,21 @@ func validate(in *Inbound) error {
 // turn is the state of one Handle call inside its transaction. It is rebuilt
 // on every attempt, because DB.Batch may run the transaction more than once.
 type turn struct {
-	core   *Core
-	tx     crm.Tx
-	in     Inbound
-	u      Understanding
-	now    time.Time
-	cust   *crm.Customer
-	lang   string
-	res    Result
-	items  []*crm.OutboxItem
-	events []Event
-	shown  []string
-	taken  []string
-	moves  []*crm.SegmentChange
+	core  *Core
+	tx    crm.Tx
+	in    Inbound
+	u     Understanding
+	now   time.Time
+	cust  *crm.Customer
+	lang  string
+	res   Result
+	items []*crm.OutboxItem
+	// notices are for the reps (ChannelReps), not the customer.
+	notices []*crm.OutboxItem
+	events  []Event
+	shown   []string
+	taken   []string
+	moves   []*crm.SegmentChange
 	// outbound marks a turn for a message to the customer (a human's,
 	// typed in the channel's own console) rather than from them.
 	outbound bool
@@ -310,6 +312,9 @@ func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 	}
 	if c.disp != nil && len(t.items) > 0 {
 		c.disp.Enqueue(t.items...)
+	}
+	if c.disp != nil && len(t.notices) > 0 {
+		c.disp.Enqueue(t.notices...)
 	}
 	if c.events != nil {
 		for _, e := range t.events {

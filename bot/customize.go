@@ -122,6 +122,9 @@ func (t *turn) customize() error {
 				return err
 			}
 			t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
+			if err := t.noticeReps(RepNoticeHandoff); err != nil {
+				return err
+			}
 			reply = append(reply, say(lang, "handoff"))
 		}
 		if c.CallbackPhone() == "" {

@@ -824,6 +824,8 @@ func (d *Dispatcher) finish(tx crm.Tx, r result) error {
 	cur.Status, cur.Attempts, cur.LastError = r.status, it.Attempts, r.why
 	if r.status == crm.OutboxSent {
 		cur.SentAt = now
+	}
+	if r.status == crm.OutboxSent && it.Channel != ChannelReps { // a notice to reps is no message out
 		if err := addCounter(tx, now, "msg_out:"+string(it.Channel), 1); err != nil {
 			return err
 		}

@@ -32,6 +32,8 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	if err := a.RegisterOfferCommands(); err != nil {
 		return err
 	}
+	// Handoff cards through the outbox: queued with the customer's request.
+	m.Dispatcher.Register(bot.ChannelReps, a.RepNotices())
 	// The admins' campaign commands (/crm campaign …).
 	if err := a.RegisterCampaignCommands(m.Outreach); err != nil {
 		return err

@@ -367,12 +367,18 @@ func (l *lane) push(it *crm.OutboxItem) {
 	l.items = slices.Insert(l.items, i, it)
 }
 
+// claimBatch bounds the items one claim transaction leases.
+const claimBatch = 512
+
 // claim claims due items for the lanes: up to the room left under
 // MaxClaimed, and at least extra. It reports whether the store may hold
 // more that is due (the claim was full).
 func (d *Dispatcher) claim(ctx context.Context, extra int) (bool, error) {
 	d.mu.Lock()
-	room := max(d.opts.MaxClaimed-d.busy, extra)
+	// At most claimBatch a transaction: a full claim of a campaign's
+	// thousands would hold the store's one writer while live replies wait
+	// to commit; a full batch claims again at once.
+	room := min(max(d.opts.MaxClaimed-d.busy, extra), claimBatch)
 	gen := d.freed
 	d.mu.Unlock()
 	if room <= 0 {

@@ -207,21 +207,19 @@ func validate(in *Inbound) error {
 // turn is the state of one Handle call inside its transaction. It is rebuilt
 // on every attempt, because DB.Batch may run the transaction more than once.
 type turn struct {
-	core  *Core
-	tx    crm.Tx
-	in    Inbound
-	u     Understanding
-	now   time.Time
-	cust  *crm.Customer
-	lang  string
-	res   Result
-	items []*crm.OutboxItem
-	// notices are for the reps (ChannelReps), not the customer.
-	notices []*crm.OutboxItem
-	events  []Event
-	shown   []string
-	taken   []string
-	moves   []*crm.SegmentChange
+	core   *Core
+	tx     crm.Tx
+	in     Inbound
+	u      Understanding
+	now    time.Time
+	cust   *crm.Customer
+	lang   string
+	res    Result
+	items  []*crm.OutboxItem
+	events []Event
+	shown  []string
+	taken  []string
+	moves  []*crm.SegmentChange
 	// outbound marks a turn for a message to the customer (a human's,
 	// typed in the channel's own console) rather than from them.
 	outbound bool
@@ -243,6 +241,8 @@ type turn struct {
 	// verify is the outcome of a typed one-time code: "ok", "wrong",
 	// "expired" ("" when none was typed).
 	verify string
+	// notices are for the reps (ChannelReps), not the customer.
+	notices []*crm.OutboxItem
 }
 
 // Handle runs one inbound event through Identify, Interact, Differentiate and

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -35,6 +36,9 @@ type Catalog struct {
 	// A category without a name here is named by the bot's defaults
 	// (phone, laptop, accessory) or by its id.
 	CategoryNames map[string]map[string]string `yaml:"categories,omitempty"`
+	// masks are every product's folded names and keywords, longest first
+	// (MaskPadded).
+	masks []string
 }
 
 // ParseCatalog reads a catalog file.
@@ -68,6 +72,10 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 			}
 		}
 	}
+	for _, p := range c.Products {
+		c.masks = append(c.masks, p.folded...)
+	}
+	slices.SortStableFunc(c.masks, func(a, b string) int { return len(b) - len(a) })
 	used := map[string]bool{}
 	for _, p := range c.Products {
 		used[p.Category] = true
@@ -139,6 +147,18 @@ func (c *Catalog) MatchPadded(padded string) []*Product {
 		out[i] = h.p
 	}
 	return out
+}
+
+// MaskPadded replaces every product name or keyword in padded (as
+// MatchPadded reads it) by token, so that understanding reads "giá
+// iPhone 15" and "giá Redmi" alike.
+func (c *Catalog) MaskPadded(padded, token string) string {
+	for _, kw := range c.masks {
+		if strings.Contains(padded, kw) {
+			padded = strings.ReplaceAll(padded, kw, " "+token+" ")
+		}
+	}
+	return padded
 }
 
 // Categories returns the distinct categories in catalog order.

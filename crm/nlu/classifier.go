@@ -1,0 +1,392 @@
+// Package nlu understands customers' messages without a language model: an
+// intent learned from example utterances (Vietnamese with and without
+// diacritics, chat shorthand, English) by a nearest-neighbour classifier
+// over TF-IDF word and character n-grams, and entities (products, phones,
+// emails, order references, addresses) read by rules.
+//
+// The classifier is built at start-up from the examples in a few
+// milliseconds; nothing is downloaded and nothing calls the network.
+package nlu
+
+import (
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// Tokens that stand in for entities in the text the classifier reads, so
+// that "giá iPhone 15" teaches "giá Redmi" too.
+const (
+	tokProduct = "xsp"
+	tokNumber  = "xso"
+	tokMoney   = "xtien"
+	tokPhone   = "xphone"
+	tokEmail   = "xemail"
+	tokRef     = "xref"
+)
+
+// Unknown is the intent of a message the classifier cannot place.
+const Unknown = "unknown"
+
+// Classifier finds the intent of a message from examples. It is read-only
+// once built and safe for concurrent use.
+type Classifier struct {
+	catalog  *crm.Catalog
+	intents  []string
+	vocab    map[string]int
+	idf      []float64
+	example  []int32 // example → intent
+	postings [][]posting
+	seen     map[string]string // normalised example → intent
+}
+
+type posting struct {
+	example int32
+	weight  float32
+}
+
+// Prediction is what the classifier made of a message.
+type Prediction struct {
+	Intent string
+	// Confidence is the winning intent's similarity to its examples, 0 to 1.
+	Confidence float64
+	// Runner is the second-best intent and RunnerScore its similarity.
+	Runner      string
+	RunnerScore float64
+}
+
+// Result is a message understood: its intent and its entities.
+type Result struct {
+	Prediction
+	Entities
+	// Text is the message as the classifier read it (normalised, entities
+	// masked); Negated says a refusal word governs a buying verb ("ko mua
+	// đâu", "chưa cần").
+	Text    string
+	Negated bool
+	// Greeted says the message opened with a greeting the intent is not.
+	Greeted bool
+}
+
+// New builds a classifier from intents. The catalog (may be nil) masks
+// product names in examples and messages alike.
+func New(intents []*Intent, cat *crm.Catalog) (*Classifier, error) {
+	c := &Classifier{catalog: cat, vocab: map[string]int{}, seen: map[string]string{}}
+	var docs [][]feature
+	df := map[string]int{}
+	for i, in := range intents {
+		c.intents = append(c.intents, in.Name)
+		for _, ex := range in.Examples {
+			words, _ := c.prepare(ex)
+			key := strings.Join(words, " ")
+			if prev, ok := c.seen[key]; ok && prev != in.Name {
+				return nil, crm.Errorf(crm.EINVALID, "intent example %q is both %s and %s", ex, prev, in.Name)
+			}
+			c.seen[key] = in.Name
+			fs := features(words)
+			if len(fs) == 0 {
+				continue
+			}
+			docs = append(docs, fs)
+			c.example = append(c.example, int32(i))
+			uniq := map[string]bool{}
+			for _, f := range fs {
+				if !uniq[f.name] {
+					uniq[f.name] = true
+					df[f.name]++
+				}
+			}
+		}
+	}
+	if len(docs) == 0 {
+		return nil, crm.Errorf(crm.EINVALID, "no intent examples")
+	}
+	names := make([]string, 0, len(df))
+	for n := range df {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	c.idf = make([]float64, len(names))
+	for i, n := range names {
+		c.vocab[n] = i
+		c.idf[i] = math.Log(float64(len(docs)+1)/float64(df[n]+1)) + 1
+	}
+	c.postings = make([][]posting, len(names))
+	for d, fs := range docs {
+		for _, w := range c.vector(fs) {
+			c.postings[w.idx] = append(c.postings[w.idx], posting{example: int32(d), weight: float32(w.w)})
+		}
+	}
+	return c, nil
+}
+
+// Intents returns the intents the classifier knows, in the order given.
+func (c *Classifier) Intents() []string { return slices.Clone(c.intents) }
+
+// Example returns the intent of an example that reads as text once
+// normalised, or "": an evaluation message must not be one.
+func (c *Classifier) Example(text string) string {
+	words, _ := c.prepare(text)
+	return c.seen[strings.Join(words, " ")]
+}
+
+// Analyze reads the intent and entities of a message.
+func (c *Classifier) Analyze(text string) Result {
+	var r Result
+	r.Email = crm.FindEmail(text)
+	r.Phone = crm.FindPhone(text)
+	r.Address = findAddress(text)
+	folded := crm.Fold(text)
+	r.OrderRef = findRef(folded)
+	if c.catalog != nil {
+		r.Products = c.catalog.Match(folded)
+	}
+	words, neg := c.prepare(text)
+	r.Text, r.Negated = strings.Join(words, " "), neg
+	r.Prediction = c.classify(words)
+	// "shop ơi có gì dưới 2 triệu không": the greeting opens the question,
+	// the question is what to answer.
+	if rest := afterGreeting(words); len(rest) > 0 && len(rest) < len(words) {
+		if p := c.classify(rest); p.Intent != Unknown && p.Intent != "greeting" && p.Confidence >= greetedMin {
+			r.Prediction, r.Greeted = p, true
+		}
+	}
+	return r
+}
+
+// greetedMin is how sure the classifier must be of what follows a greeting
+// to answer it instead of the greeting.
+const greetedMin = 0.2
+
+// greetings open a message, as normalised words ("shop ơi" is "shop": the
+// particle is dropped); "cho mình hỏi" is skipped with them.
+var greetings = [][]string{
+	{"xin", "chao"}, {"chao"}, {"hello"}, {"hi"}, {"hey"}, {"alo"}, {"good", "morning"}, {"good", "afternoon"}, {"good", "evening"},
+	{"shop"}, {"em"}, {"minh"}, {"chi"}, {"anh"}, {"ban"}, {"da"}, {"vang"}, {"cho", "minh", "hoi"}, {"cho", "em", "hoi"}, {"cho", "hoi"},
+	{"cho", "toi", "hoi"}, {"cho", "chi", "hoi"}, {"cho", "anh", "hoi"}, {"hoi", "chut"}, {"there"}, {"ok"},
+}
+
+// afterGreeting returns words without the greeting and filler they open
+// with, or nil when they open with none.
+func afterGreeting(words []string) []string {
+	rest := words
+	greeted := false
+	for changed := true; changed && len(rest) > 0; {
+		changed = false
+		for _, g := range greetings {
+			if len(rest) >= len(g) && hasPrefix(rest, g) {
+				rest = rest[len(g):]
+				greeted, changed = greeted || g[0] != "em" && g[0] != "minh" && g[0] != "chi" && g[0] != "anh" && g[0] != "ban" && g[0] != "ok", true
+				break
+			}
+		}
+	}
+	if !greeted {
+		return nil
+	}
+	return rest
+}
+
+// prepare turns a message into the words the classifier reads: entities
+// masked, folded, shorthand expanded. It also reports a negated buying verb.
+func (c *Classifier) prepare(text string) ([]string, bool) {
+	// Emails and phones before folding: "mua.hang@congtyabc.vn" is not "mua".
+	var b strings.Builder
+	for i, f := range strings.Fields(text) {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if strings.Contains(f, "@") && crm.FindEmail(f) != "" {
+			b.WriteString(tokEmail)
+			continue
+		}
+		b.WriteString(f)
+	}
+	s := phoneRe.ReplaceAllString(b.String(), " "+tokPhone+" ")
+	folded := apostrophes.Replace(crm.Fold(s))
+	folded = refRe.ReplaceAllStringFunc(folded, func(m string) string {
+		if strings.HasPrefix(m, "#") {
+			return " " + tokRef + " "
+		}
+		// "đơn DH1234": keep the word that says it is an order.
+		return strings.Fields(m)[0] + " " + tokRef + " "
+	})
+	padded := " " + strings.Join(crm.Words(folded), " ") + " "
+	if c.catalog != nil {
+		padded = c.catalog.MaskPadded(padded, tokProduct)
+	}
+	raw := crm.Words(padded)
+	words := make([]string, 0, len(raw))
+	for i := 0; i < len(raw); i++ {
+		w := raw[i]
+		if strings.ContainsAny(w, "0123456789") {
+			tok := tokNumber
+			if moneyWord(w) {
+				tok = tokMoney
+			} else if i+1 < len(raw) && moneyUnit[raw[i+1]] {
+				tok = tokMoney
+				i++
+			}
+			words = append(words, tok)
+			continue
+		}
+		words = append(words, w)
+	}
+	words = normalizeWords(words)
+	return words, negated(words)
+}
+
+// moneyUnit are words after a number that make it an amount of money.
+var moneyUnit = map[string]bool{"trieu": true, "tr": true, "cu": true, "nghin": true, "ngan": true, "k": true, "million": true,
+	"m": true, "dong": true, "vnd": true, "d": true, "ty": true, "xi": true, "lit": true, "usd": true}
+
+func moneyWord(w string) bool {
+	for _, u := range []string{"k", "tr", "trieu", "m", "d", "vnd", "ty", "cu"} {
+		if strings.HasSuffix(w, u) && w[0] >= '0' && w[0] <= '9' {
+			return true
+		}
+	}
+	return strings.Contains(w, "tr") && w[0] >= '0' && w[0] <= '9' // "1tr5"
+}
+
+// Negation words and the buying verbs they turn into a refusal when they
+// come just before them ("ko mua", "chưa cần", "thôi không lấy"); a
+// "không" after the verb asks a question ("mua được không").
+var (
+	negWords  = map[string]bool{"khong": true, "chua": true, "thoi": true, "dung": true, "not": true, "no": true, "never": true, "chang": true, "cha": true}
+	buyVerbs  = map[string]bool{"mua": true, "lay": true, "can": true, "dat": true, "chot": true, "buy": true, "need": true, "want": true, "order": true, "interested": true, "muon": true, "thich": true}
+	negFeat   = "neg_buy"
+	negWindow = 3
+)
+
+func negated(words []string) bool {
+	for i, w := range words {
+		if !negWords[w] {
+			continue
+		}
+		for j := i + 1; j < len(words) && j <= i+negWindow; j++ {
+			if buyVerbs[words[j]] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+type feature struct {
+	name string
+	w    float64
+}
+
+type weighted struct {
+	idx int
+	w   float64
+}
+
+// features are a message's word unigrams and bigrams and the character
+// 3- and 4-grams of each word (typos and missing diacritics keep most of
+// them), each with a weight for its kind.
+func features(words []string) []feature {
+	var fs []feature
+	for i, w := range words {
+		fs = append(fs, feature{"w:" + w, 1})
+		if i+1 < len(words) {
+			fs = append(fs, feature{"b:" + w + "_" + words[i+1], 1})
+		}
+		if strings.HasPrefix(w, "x") && (w == tokProduct || w == tokNumber || w == tokMoney || w == tokPhone || w == tokEmail || w == tokRef) {
+			continue
+		}
+		p := "<" + w + ">"
+		for n := 3; n <= 4; n++ {
+			for k := 0; k+n <= len(p); k++ {
+				fs = append(fs, feature{"c:" + p[k:k+n], 0.35})
+			}
+		}
+	}
+	if negated(words) {
+		fs = append(fs, feature{negFeat, 2})
+	}
+	return fs
+}
+
+// vector is fs weighted by tf-idf (sublinear tf), L2-normalised, with
+// features the examples never had left out.
+func (c *Classifier) vector(fs []feature) []weighted {
+	tf := map[int]float64{}
+	kind := map[int]float64{}
+	for _, f := range fs {
+		i, ok := c.vocab[f.name]
+		if !ok {
+			continue
+		}
+		tf[i]++
+		kind[i] = f.w
+	}
+	out := make([]weighted, 0, len(tf))
+	var norm float64
+	for i, n := range tf {
+		w := (1 + math.Log(n)) * c.idf[i] * kind[i]
+		out = append(out, weighted{i, w})
+		norm += w * w
+	}
+	if norm == 0 {
+		return nil
+	}
+	norm = math.Sqrt(norm)
+	for k := range out {
+		out[k].w /= norm
+	}
+	return out
+}
+
+// classify scores each intent by its three nearest examples (cosine,
+// weighted 1, ½, ¼), so that one lucky example does not outvote an intent
+// many examples agree on.
+func (c *Classifier) classify(words []string) Prediction {
+	q := c.vector(features(words))
+	if len(q) == 0 {
+		return Prediction{Intent: Unknown}
+	}
+	sims := make([]float64, len(c.example))
+	for _, w := range q {
+		for _, p := range c.postings[w.idx] {
+			sims[p.example] += w.w * float64(p.weight)
+		}
+	}
+	top := make([][3]float64, len(c.intents))
+	for e, s := range sims {
+		if s <= 0 {
+			continue
+		}
+		t := &top[c.example[e]]
+		switch {
+		case s > t[0]:
+			t[0], t[1], t[2] = s, t[0], t[1]
+		case s > t[1]:
+			t[1], t[2] = s, t[1]
+		case s > t[2]:
+			t[2] = s
+		}
+	}
+	best, second := -1, -1
+	scores := make([]float64, len(c.intents))
+	for i, t := range top {
+		scores[i] = (t[0] + 0.5*t[1] + 0.25*t[2]) / 1.75
+		switch {
+		case best < 0 || scores[i] > scores[best]:
+			best, second = i, best
+		case second < 0 || scores[i] > scores[second]:
+			second = i
+		}
+	}
+	p := Prediction{Intent: c.intents[best], Confidence: scores[best]}
+	if second >= 0 {
+		p.Runner, p.RunnerScore = c.intents[second], scores[second]
+	}
+	if p.Confidence <= 0 {
+		p.Intent = Unknown
+	}
+	return p
+}

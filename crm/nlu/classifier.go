@@ -145,16 +145,27 @@ func (c *Classifier) Analyze(text string) Result {
 	}
 	words, neg := c.prepare(text)
 	r.Text, r.Negated = strings.Join(words, " "), neg
-	r.Prediction = c.classify(words)
+	r.Prediction = tieBreak(c.classify(words), words)
 	// "shop ơi có gì dưới 2 triệu không": the greeting opens the question,
 	// the question is what to answer.
-	if rest := afterGreeting(words); len(rest) > 0 && len(rest) < len(words) {
-		if p := c.classify(rest); p.Intent != Unknown && p.Intent != "greeting" && p.Confidence >= greetedMin {
+	if rest := afterGreeting(words); rest != nil && len(rest) < len(words) {
+		p := Prediction{Intent: Unknown}
+		if len(rest) > 0 {
+			p = tieBreak(c.classify(rest), rest)
+		}
+		switch {
+		case p.Intent != Unknown && p.Intent != greeting && p.Confidence >= greetedMin:
 			r.Prediction, r.Greeted = p, true
+		case !c.Sure(r.Prediction) && !c.Sure(p):
+			// "shop ơi cho hỏi xíu": a greeting and nothing the
+			// classifier can place; the rule says greeting.
+			r.Prediction = Prediction{Intent: greeting, Confidence: MinConfidence, Runner: r.Intent, RunnerScore: r.Confidence}
 		}
 	}
 	return r
 }
+
+const greeting = "greeting"
 
 // greetedMin is how sure the classifier must be of what follows a greeting
 // to answer it instead of the greeting.
@@ -275,6 +286,15 @@ func negated(words []string) bool {
 	return false
 }
 
+// stopWords say little of the intent alone (pronouns, particles, English
+// function words): they count in bigrams, and a little alone.
+var stopWords = map[string]bool{
+	"the": true, "a": true, "an": true, "is": true, "are": true, "you": true, "i": true, "my": true, "me": true, "it": true,
+	"to": true, "of": true, "for": true, "do": true, "can": true, "this": true, "that": true, "am": true, "be": true, "your": true,
+	"shop": true, "minh": true, "em": true, "ban": true, "anh": true, "chi": true, "toi": true, "cho": true, "vay": true,
+	"voi": true, "nhe": true, "roi": true, "la": true, "thi": true, "ma": true, "cai": true, "nay": true, "would": true, "like": true, "please": true, "shop_": true,
+}
+
 type feature struct {
 	name string
 	w    float64
@@ -291,10 +311,14 @@ type weighted struct {
 func features(words []string) []feature {
 	var fs []feature
 	for i, w := range words {
-		fs = append(fs, feature{"w:" + w, 1})
 		if i+1 < len(words) {
 			fs = append(fs, feature{"b:" + w + "_" + words[i+1], 1})
 		}
+		if stopWords[w] {
+			fs = append(fs, feature{"w:" + w, 0.3})
+			continue
+		}
+		fs = append(fs, feature{"w:" + w, 1})
 		if strings.HasPrefix(w, "x") && (w == tokProduct || w == tokNumber || w == tokMoney || w == tokPhone || w == tokEmail || w == tokRef) {
 			continue
 		}
@@ -389,4 +413,37 @@ func (c *Classifier) classify(words []string) Prediction {
 		p.Intent = Unknown
 	}
 	return p
+}
+
+// optOutWords turn offers off ("tắt", "đừng gửi", "stop"); without one, a
+// message between opt_in and opt_out asks for offers.
+var optOutWords = map[string]bool{"tat": true, "dung": true, "ngung": true, "ngat": true, "huy": true, "stop": true, "unsubscribe": true,
+	"unsub": true, "khong": true, "no": true, "not": true, "bo": true, "chan": true, "block": true, "spam": true}
+
+// tieBreak settles by keyword rules what examples cannot: whether offers
+// go on or off is one word ("bật" or "tắt" khuyến mãi).
+func tieBreak(p Prediction, words []string) Prediction {
+	pair := p.Intent == "opt_in" && p.Runner == "opt_out" || p.Intent == "opt_out" && p.Runner == "opt_in"
+	if !pair {
+		return p
+	}
+	off := false
+	for _, w := range words {
+		off = off || optOutWords[w]
+	}
+	if off == (p.Intent == "opt_out") {
+		return p
+	}
+	p.Intent, p.Runner = p.Runner, p.Intent
+	p.Confidence, p.RunnerScore = p.RunnerScore, p.Confidence
+	return p
+}
+
+// MinConfidence is how sure the classifier must be for the bot to act on
+// its intent; below it the bot asks a short question or offers a person.
+const MinConfidence = 0.3
+
+// Sure reports whether p is confident enough to act on.
+func (c *Classifier) Sure(p Prediction) bool {
+	return p.Intent != Unknown && p.Confidence >= MinConfidence
 }

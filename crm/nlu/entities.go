@@ -2,6 +2,7 @@ package nlu
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/idicbot/idicbot/crm"
@@ -33,10 +34,20 @@ var addressCues = [][]string{
 	{"giao", "ve"}, {"giao", "toi"}, {"giao", "den"}, {"giao", "hang", "ve"}, {"giao", "hang", "toi"}, {"giao", "hang", "den"},
 	{"ship", "ve"}, {"ship", "toi"}, {"ship", "den"}, {"gui", "ve"}, {"gui", "hang", "ve"}, {"chuyen", "ve"},
 	{"dia", "chi", "moi", "la"}, {"dia", "chi", "cua", "minh", "la"}, {"dia", "chi", "cua", "em", "la"}, {"dia", "chi", "cua", "toi", "la"},
+	{"dia", "chi", "minh", "la"}, {"dia", "chi", "em", "la"}, {"dia", "chi", "toi", "la"}, {"dia", "chi", "nha", "minh", "la"},
+	{"dia", "chi", "giao", "hang"}, {"dia", "chi", "nhan", "hang"}, {"dia", "chi", "nhan"},
 	{"dia", "chi", "nhan", "hang", "la"}, {"dia", "chi", "giao", "hang", "la"}, {"dia", "chi", "la"}, {"dia", "chi", "sang"}, {"dia", "chi"}, {"dc"},
 	{"deliver", "to"}, {"ship", "it", "to"}, {"ship", "to"}, {"send", "it", "to"}, {"my", "address", "is"}, {"address", "is"}, {"address"},
 	{"nha", "minh", "o"}, {"nha", "em", "o"}, {"nha", "toi", "o"},
 }
+
+// cuesLongestFirst are addressCues, the longest first, so that "địa chỉ
+// mình là" is read before "địa chỉ".
+var cuesLongestFirst = func() [][]string {
+	out := slices.Clone(addressCues)
+	slices.SortStableFunc(out, func(a, b []string) int { return len(b) - len(a) })
+	return out
+}()
 
 // addressWords tell an address from other words after a cue ("giao về
 // nhanh không"): a digit, or one of these.
@@ -45,7 +56,7 @@ var addressWords = map[string]bool{"duong": true, "pho": true, "phuong": true, "
 	"road": true, "district": true, "ward": true, "city": true, "hcm": true, "ha": true, "noi": true, "kiet": true, "chung": true, "cu": true, "toa": true, "lo": true}
 
 // addressTail are words that end a request, not an address.
-var addressTail = map[string]bool{"giup": true, "gium": true, "nhe": true, "nha": true, "a": true, "ak": true, "please": true, "pls": true, "nhen": true, "voi": true, "di": true, "thanks": true, "shop": true, "ad": true, "minh": true, "em": true, "nhe.": true, "cam": true, "on": true, "nhanh": true}
+var addressTail = map[string]bool{"giup": true, "gium": true, "nhe": true, "nha": true, "a": true, "ak": true, "please": true, "pls": true, "nhen": true, "voi": true, "di": true, "thanks": true, "shop": true, "ad": true, "minh": true, "em": true, "nhe.": true, "cam": true, "on": true, "nhanh": true, "chi": true, "anh": true, "ban": true, "giupminh": true}
 
 // findAddress returns the delivery address a message gives, in the
 // original spelling, or "".
@@ -56,7 +67,7 @@ func findAddress(text string) string {
 		folded[i] = strings.Join(crm.Words(crm.Fold(f)), "")
 	}
 	for i := range folded {
-		for _, cue := range addressCues {
+		for _, cue := range cuesLongestFirst {
 			if i+len(cue) > len(folded) || !hasPrefix(folded[i:], cue) {
 				continue
 			}

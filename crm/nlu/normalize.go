@@ -77,5 +77,9 @@ func normalizeWords(words []string) []string {
 			out = append(out, strings.Fields(r)...)
 		}
 	}
+	// A closing "ạ" says nothing of the intent ("xin chào ạ").
+	for len(out) > 1 && (out[len(out)-1] == "a" || out[len(out)-1] == "ah") {
+		out = out[:len(out)-1]
+	}
 	return out
 }

@@ -423,19 +423,21 @@ var optOutWords = map[string]bool{"tat": true, "dung": true, "ngung": true, "nga
 // tieBreak settles by keyword rules what examples cannot: whether offers
 // go on or off is one word ("bật" or "tắt" khuyến mãi).
 func tieBreak(p Prediction, words []string) Prediction {
-	pair := p.Intent == "opt_in" && p.Runner == "opt_out" || p.Intent == "opt_out" && p.Runner == "opt_in"
-	if !pair {
+	if p.Intent != "opt_in" && p.Intent != "opt_out" {
 		return p
 	}
 	off := false
-	for _, w := range words {
-		off = off || optOutWords[w]
+	for i, w := range words {
+		// A closing "không" asks a question ("gửi khuyến mãi không").
+		off = off || optOutWords[w] && (w != "khong" || i < len(words)-1)
 	}
-	if off == (p.Intent == "opt_out") {
-		return p
+	switch {
+	case p.Intent == "opt_in" && off:
+		p.Intent, p.Runner, p.RunnerScore = "opt_out", "opt_in", p.Confidence
+	case p.Intent == "opt_out" && !off && p.Runner == "opt_in":
+		p.Intent, p.Runner = "opt_in", "opt_out"
+		p.Confidence, p.RunnerScore = p.RunnerScore, p.Confidence
 	}
-	p.Intent, p.Runner = p.Runner, p.Intent
-	p.Confidence, p.RunnerScore = p.RunnerScore, p.Confidence
 	return p
 }
 

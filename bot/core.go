@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/nlu"
 )
 
 // MaxTextLen is the longest inbound text the core accepts, in characters.
@@ -42,6 +43,15 @@ type Options struct {
 	// (handoff requests, customer messages during a handoff). It is called
 	// after the commit, outside any transaction.
 	Events EventSink
+	// Classifier, when set, reads the intent of a text from examples
+	// (configs/intents.yaml and the knowledge's questions); without one the
+	// keyword rules decide alone.
+	Classifier *nlu.Classifier
+	// Knowledge holds the shop's FAQ entries the bot answers by the rules.
+	Knowledge *crm.Knowledge
+	// Location is the shop's time zone for the dates in answers (default
+	// Asia/Ho_Chi_Minh, UTC+7 all year).
+	Location *time.Location
 	// Notifier, when set, tells the other processes on the store that
 	// offers or segment rules were saved here, and tells this one of
 	// theirs (RunReloads). Nil: one process, nothing to tell.
@@ -89,6 +99,10 @@ type Core struct {
 
 	assistant     Assistant
 	assistTimeout time.Duration
+
+	classifier *nlu.Classifier
+	knowledge  *crm.Knowledge
+	loc        *time.Location
 }
 
 var _ Handler = (*Core)(nil)
@@ -97,7 +111,11 @@ var _ Handler = (*Core)(nil)
 func New(o Options) *Core {
 	c := &Core{store: o.Store, catalog: o.Catalog, shop: o.Shop, lang: o.DefaultLanguage, now: o.Now,
 		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events,
-		notifier: o.Notifier, assistant: o.Assistant, assistTimeout: o.AssistTimeout}
+		notifier: o.Notifier, assistant: o.Assistant, assistTimeout: o.AssistTimeout,
+		classifier: o.Classifier, knowledge: o.Knowledge, loc: o.Location}
+	if c.loc == nil {
+		c.loc = time.FixedZone("ICT", 7*3600) // Vietnam keeps no daylight saving
+	}
 	if c.assistTimeout <= 0 {
 		c.assistTimeout = defaultAssistTimeout
 	}
@@ -256,7 +274,7 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	}
 	// Outside the transaction: the rules, then (only when they are unsure)
 	// the assistant, which may call the network.
-	u := Understand(in, c.catalog)
+	u := c.understand(in)
 	ar, assisted := c.assist(ctx, in, u)
 	if assisted && ar.Understanding.Intent != "" {
 		u = mergeUnderstanding(u, ar.Understanding)

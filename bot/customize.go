@@ -122,6 +122,53 @@ func (t *turn) customize() error {
 		}
 	case IntentThanks:
 		reply = append(reply, say(lang, "thanks"))
+	case IntentComplaint:
+		r, err := t.complaint(lang)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentOrderStatus:
+		r, err := t.orderStatus(lang)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentCancelOrder, IntentChangeOrder:
+		r, err := t.changeOrder(lang, u.Intent)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentPriceObjection:
+		var r []string
+		r, offer = t.priceObjection(lang)
+		reply = append(reply, r...)
+	case IntentRefuse:
+		if c.Dialog == "order_phone" {
+			c.Dialog = ""
+		}
+		reply = append(reply, say(lang, "declined"))
+	case IntentAvailability:
+		reply = append(reply, t.availability(lang)...)
+		offer = true
+	case IntentAddress:
+		reply = append(reply, t.address(lang)...)
+	case IntentSmalltalk:
+		reply = append(reply, say(lang, "smalltalk", t.core.shop))
+	case IntentFAQ:
+		if e := t.core.knowledge.Entry(u.Topic); e != nil {
+			reply = append(reply, e.AnswerIn(lang))
+		} else {
+			reply = append(reply, say(lang, "unknown"))
+		}
+	case IntentClarify:
+		if t.assist.Answer != "" {
+			reply = append(reply, t.assist.Answer)
+			offer = t.assist.OfferID != ""
+		} else {
+			reply = append(reply, t.clarify(lang))
+		}
 	case IntentMedia:
 		reply = append(reply, say(lang, "media"))
 	case IntentVerify:
@@ -137,7 +184,7 @@ func (t *turn) customize() error {
 		}
 	}
 	source := "rules"
-	if t.assist.Answer != "" && (u.Intent == IntentUnknown || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
+	if t.assist.Answer != "" && (u.Intent == IntentUnknown || u.Intent == IntentClarify || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
 		source = "llm"
 	}
 	if err := t.count("answers:"+source, 1); err != nil {

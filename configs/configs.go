@@ -49,3 +49,9 @@ func Load(now time.Time) (Defaults, error) {
 	d.Offers, err = crm.ParseOffers("configs/offers.yaml", read("offers.yaml"), d.Segments.Names(), now)
 	return d, err
 }
+
+// Classifier builds the intent classifier from the built-in intents and the
+// knowledge entries' questions, with the built-in catalog's products masked.
+func (d Defaults) Classifier() (*nlu.Classifier, error) {
+	return nlu.New(nlu.Merge(d.Intents, nlu.FromKnowledge(d.Knowledge)), d.Catalog)
+}

@@ -16,6 +16,9 @@ type KnowledgeEntry struct {
 	ID        string            `yaml:"id" json:"id"`
 	Questions []string          `yaml:"questions" json:"questions"`
 	Answer    map[string]string `yaml:"answer" json:"answer"`
+	// Topic names the entry in a clarifying question ("Bạn muốn hỏi về phí
+	// giao hàng?"), per language; optional.
+	Topic map[string]string `yaml:"topic,omitempty" json:"topic,omitempty"`
 }
 
 // AnswerIn returns the entry's answer in lang, else in Vietnamese, else any.

@@ -369,6 +369,9 @@ func (c *Classifier) vector(fs []feature) []weighted {
 // weighted 1, ½, ¼), so that one lucky example does not outvote an intent
 // many examples agree on.
 func (c *Classifier) classify(words []string) Prediction {
+	if !slices.ContainsFunc(words, func(w string) bool { return w != tokNumber && w != tokMoney }) {
+		return Prediction{Intent: Unknown} // "123": nothing but a number
+	}
 	q := c.vector(features(words))
 	if len(q) == 0 {
 		return Prediction{Intent: Unknown}

@@ -1,0 +1,227 @@
+package bot
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// handOver asks a person to take the conversation for a reason the bot saw
+// (a complaint, an order to check or cancel). It reports whether the
+// customer was already waiting for one; an urgent request makes a waiting
+// one urgent.
+func (t *turn) handOver(reason string, urgent bool) (bool, error) {
+	c := t.cust
+	if c.Handoff.Active {
+		if urgent && !c.Handoff.Urgent {
+			c.Handoff.Urgent, c.Handoff.Reason = true, reason
+		}
+		return true, nil
+	}
+	c.Handoff = crm.Handoff{Active: true, RequestedAt: t.now, Reason: reason, Urgent: urgent}
+	if err := t.count("handoffs", 1); err != nil {
+		return false, err
+	}
+	t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
+	return false, nil
+}
+
+// complaint apologises and asks a person to take over first thing; it
+// never goes with an offer. The interaction is marked negative (interact)
+// and counted here.
+func (t *turn) complaint(lang string) ([]string, error) {
+	if err := t.count("complaints", 1); err != nil {
+		return nil, err
+	}
+	already, err := t.handOver(IntentComplaint, true)
+	if err != nil {
+		return nil, err
+	}
+	if already {
+		return []string{say(lang, "complaint_again")}, nil
+	}
+	return []string{say(lang, "complaint")}, nil
+}
+
+// orderStatus tells the customer's recorded order (the one they name, else
+// the latest) and asks a person to check its delivery; without one it asks
+// for the order reference or phone.
+func (t *turn) orderStatus(lang string) ([]string, error) {
+	orders, err := t.tx.Orders(t.cust.ID)
+	if err != nil {
+		return nil, err
+	}
+	var reply []string
+	ref := t.u.OrderRef
+	var found *crm.Order
+	for _, o := range orders {
+		if ref != "" && !strings.EqualFold(strings.TrimPrefix(o.Ref, "#"), ref) {
+			continue
+		}
+		if found == nil || o.Time.After(found.Time) {
+			found = o
+		}
+	}
+	switch {
+	case found != nil:
+		key := "order_last"
+		if ref != "" {
+			key = "order_ref"
+		}
+		reply = append(reply, say(lang, key, t.orderName(lang, found), crm.VND(found.Amount), t.day(lang, found)), say(lang, "order_check"))
+	case ref != "":
+		reply = append(reply, say(lang, "order_ref_unknown", "#"+ref))
+	default:
+		reply = append(reply, say(lang, "order_ask"))
+	}
+	if _, err := t.handOver(IntentOrderStatus, false); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+func (t *turn) orderName(lang string, o *crm.Order) string {
+	if o.Ref == "" {
+		return say(lang, "order_no_ref")
+	}
+	return "#" + strings.TrimPrefix(o.Ref, "#")
+}
+
+// day is the order's date in the shop's time zone, as the language writes
+// dates.
+func (t *turn) day(lang string, o *crm.Order) string {
+	d := o.Time.In(t.core.loc)
+	if lang == "en" {
+		return d.Format("2 Jan 2006")
+	}
+	return d.Format("02/01/2006")
+}
+
+// changeOrder confirms a request to cancel or change an order and asks a
+// person to carry it out; it never touches the customer's consent to offers.
+func (t *turn) changeOrder(lang, intent string) ([]string, error) {
+	ref := ""
+	if t.u.OrderRef != "" {
+		ref = " #" + t.u.OrderRef
+	}
+	if a := t.u.Address; a != "" && intent == IntentChangeOrder {
+		t.cust.Address = a
+	}
+	if err := t.count(intent+"_requests", 1); err != nil {
+		return nil, err
+	}
+	if _, err := t.handOver(intent, false); err != nil {
+		return nil, err
+	}
+	return []string{say(lang, intent, ref)}, nil
+}
+
+// subject is the product a message is about: the one it names, else the
+// one the customer last asked about.
+func (t *turn) subject() *crm.Product {
+	if len(t.u.Products) > 0 {
+		return t.u.Products[0]
+	}
+	if n := len(t.cust.Interests); n > 0 {
+		return t.core.catalog.Product(t.cust.Interests[n-1])
+	}
+	return nil
+}
+
+// priceObjection answers "đắt quá": cheaper products of the same category
+// that are in stock, else the customer's eligible offer, else kind words.
+func (t *turn) priceObjection(lang string) (reply []string, offer bool) {
+	if p := t.subject(); p != nil {
+		var cheaper []*crm.Product
+		for _, q := range t.core.catalog.Products {
+			if q.Category == p.Category && q.Price < p.Price && q.Available() {
+				cheaper = append(cheaper, q)
+			}
+		}
+		slices.SortStableFunc(cheaper, func(a, b *crm.Product) int { return cmp.Compare(b.Price, a.Price) })
+		if len(cheaper) > 0 {
+			return []string{say(lang, "objection_cheaper"), productLines(lang, cheaper, 3)}, false
+		}
+	}
+	c := t.cust
+	if !c.Consent.OptedOut && !c.Handoff.Active && t.core.offers.Load().Select(c, t.now, false) != nil {
+		return []string{say(lang, "objection_offer")}, true
+	}
+	return []string{say(lang, "objection_none")}, false
+}
+
+// availability answers "còn hàng không", "còn màu hồng không" from the
+// catalog's stock and variants.
+func (t *turn) availability(lang string) []string {
+	p := t.subject()
+	if p == nil {
+		return []string{say(lang, "avail_ask"), t.catalogOverview(lang)}
+	}
+	padded := " " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "
+	name := p.DisplayName(lang)
+	asked := p.MatchVariants(padded)
+	var reply []string
+	for _, v := range asked {
+		key := "avail_out"
+		if v.Available() {
+			key = "avail_in"
+		}
+		reply = append(reply, say(lang, key, name+" – "+v.DisplayName(lang)))
+	}
+	if len(asked) == 0 {
+		key := "avail_out"
+		if p.Available() {
+			key = "avail_in"
+		}
+		reply = append(reply, say(lang, key, name))
+	}
+	// What else there is, when the customer asked for something missing
+	// or did not say which.
+	missing := len(asked) == 0 || slices.ContainsFunc(asked, func(v *crm.Variant) bool { return !v.Available() })
+	if len(p.Variants) > 0 && missing {
+		var other []string
+		for _, v := range p.Variants {
+			if v.Available() && !slices.Contains(asked, v) {
+				other = append(other, v.DisplayName(lang))
+			}
+		}
+		if len(other) > 0 {
+			reply = append(reply, say(lang, "avail_options", strings.Join(other, ", ")))
+		} else if len(asked) > 0 {
+			reply = append(reply, say(lang, "avail_none_left"))
+		}
+	}
+	return reply
+}
+
+// address saves a delivery address given in the chat and confirms it.
+func (t *turn) address(lang string) []string {
+	a := t.u.Address
+	if a == "" {
+		return []string{say(lang, "address_ask")}
+	}
+	t.cust.Address = a
+	reply := []string{say(lang, "address_saved", a)}
+	return reply
+}
+
+// clarify asks whether the customer meant the classifier's best guess.
+func (t *turn) clarify(lang string) string {
+	topic := ""
+	if id, ok := strings.CutPrefix(t.u.Guess, "faq:"); ok {
+		if e := t.core.knowledge.Entry(id); e != nil {
+			topic = e.Topic[lang]
+			if topic == "" {
+				topic = e.Topic["vi"]
+			}
+		}
+	} else if _, ok := phrases[lang]["topic_"+t.u.Guess]; ok {
+		topic = say(lang, "topic_"+t.u.Guess)
+	}
+	if topic == "" {
+		return say(lang, "unknown")
+	}
+	return say(lang, "clarify", topic)
+}

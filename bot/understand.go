@@ -1,0 +1,100 @@
+package bot
+
+import (
+	"strings"
+
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/nlu"
+)
+
+// Intents the example classifier adds to the rules' (crm/nlu,
+// configs/intents.yaml).
+const (
+	IntentAvailability   = "availability"
+	IntentRefuse         = "refuse"
+	IntentPriceObjection = "price_objection"
+	IntentComplaint      = "complaint"
+	IntentOrderStatus    = "order_status"
+	IntentCancelOrder    = "cancel_order"
+	IntentChangeOrder    = "change_order"
+	IntentAddress        = "address"
+	IntentSmalltalk      = "smalltalk"
+	// IntentFAQ is a question the shop's knowledge answers; Understanding's
+	// Topic names the entry.
+	IntentFAQ = "faq"
+	// IntentClarify is a message the classifier could not place with
+	// confidence but had a guess for: the bot asks which one was meant.
+	IntentClarify = "clarify"
+)
+
+// classifierIntents maps the classifier's intent names to the core's.
+var classifierIntents = map[string]string{
+	"greeting": IntentGreeting, "thanks": IntentThanks, "product": IntentProduct, "price": IntentPrice,
+	"promotion": IntentPromo, "buy": IntentBuy, "contact": IntentContact, "opt_out": IntentOptOut,
+	"opt_in": IntentOptIn, "handoff": IntentHandoff, "availability": IntentAvailability, "refuse": IntentRefuse,
+	"price_objection": IntentPriceObjection, "complaint": IntentComplaint, "order_status": IntentOrderStatus,
+	"cancel_order": IntentCancelOrder, "change_order": IntentChangeOrder, "address": IntentAddress,
+	"smalltalk": IntentSmalltalk,
+}
+
+// clarifyMin is the least confidence for a guess worth asking about ("Bạn
+// muốn hỏi về phí giao hàng phải không?"); below it the bot says what it can
+// do instead.
+const clarifyMin = 0.2
+
+// understand reads an inbound event: the rules for events without text and
+// for entities, the example classifier (when the core has one) for the
+// intent of a text, the rules' intent as its tie-breaker.
+func (c *Core) understand(in Inbound) Understanding {
+	u := Understand(in, c.catalog)
+	if c.classifier == nil || in.Kind != crm.KindText || in.Contact != nil || in.Command != "" || strings.TrimSpace(in.Text) == "" {
+		return u
+	}
+	r := c.classifier.Analyze(in.Text)
+	u.Confidence, u.Guess = r.Confidence, r.Intent
+	u.OrderRef, u.Address, u.Greeted = r.OrderRef, r.Address, r.Greeted
+	rule := u.Intent
+	intent, sure := "", c.classifier.Sure(r.Prediction)
+	if sure {
+		intent = c.intentOf(r.Intent, &u)
+	}
+	switch {
+	case intent != "":
+	case rule != IntentUnknown && u.Sure && (rule == c.intentOf(r.Intent, &Understanding{}) || rule == c.intentOf(r.Runner, &Understanding{})):
+		// Unsure, but the keyword rules name one of its two best guesses.
+		intent = rule
+	case r.Intent != nlu.Unknown && r.Confidence >= clarifyMin:
+		intent = IntentClarify
+	default:
+		intent = IntentUnknown
+	}
+	// A price range is a product question, whatever else the words say.
+	if u.Range != nil && (intent == IntentUnknown || intent == IntentClarify || intent == IntentPrice || intent == IntentAvailability || intent == IntentGreeting) {
+		intent = IntentProduct
+	}
+	if (u.Phone != "" || u.Email != "") && (intent == IntentUnknown || intent == IntentClarify || intent == IntentGreeting || intent == IntentThanks || intent == IntentSmalltalk) {
+		intent = IntentContact
+	}
+	if u.Range != nil && intent != IntentProduct {
+		u.Range, u.Suggest, u.InRange = nil, nil, false
+	}
+	if intent == IntentComplaint && u.Sentiment == "" {
+		u.Sentiment = "negative"
+	}
+	u.Intent = intent
+	u.Sure = intent != IntentUnknown && intent != IntentClarify
+	return u
+}
+
+// intentOf is the core's intent for the classifier's name, with the FAQ
+// entry in u.Topic; "" for a name the core does not know.
+func (c *Core) intentOf(name string, u *Understanding) string {
+	if id, ok := strings.CutPrefix(name, nlu.FAQPrefix); ok {
+		if c.knowledge.Entry(id) == nil {
+			return ""
+		}
+		u.Topic = id
+		return IntentFAQ
+	}
+	return classifierIntents[name]
+}

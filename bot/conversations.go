@@ -207,21 +207,36 @@ func (t *turn) address(lang string) []string {
 	return reply
 }
 
-// clarify asks whether the customer meant the classifier's best guess.
+// clarify asks whether the customer meant the classifier's best guess (or
+// its second one).
 func (t *turn) clarify(lang string) string {
-	topic := ""
-	if id, ok := strings.CutPrefix(t.u.Guess, "faq:"); ok {
-		if e := t.core.knowledge.Entry(id); e != nil {
-			topic = e.Topic[lang]
-			if topic == "" {
-				topic = e.Topic["vi"]
-			}
-		}
-	} else if _, ok := phrases[lang]["topic_"+t.u.Guess]; ok {
-		topic = say(lang, "topic_"+t.u.Guess)
-	}
-	if topic == "" {
+	first, second := t.topic(lang, t.u.Guess), t.topic(lang, t.u.Runner)
+	switch {
+	case first == "":
 		return say(lang, "unknown")
+	case second != "" && second != first:
+		return say(lang, "clarify_two", first, second)
 	}
-	return say(lang, "clarify", topic)
+	return say(lang, "clarify", first)
+}
+
+// topic names what an intent is about, for a clarifying question; "" for
+// one the bot has no words for.
+func (t *turn) topic(lang, intent string) string {
+	if id, ok := strings.CutPrefix(intent, "faq:"); ok {
+		if e := t.core.knowledge.Entry(id); e != nil {
+			if n := e.Topic[lang]; n != "" {
+				return n
+			}
+			return e.Topic["vi"]
+		}
+		return ""
+	}
+	if intent == "" {
+		return ""
+	}
+	if _, ok := phrases[lang]["topic_"+intent]; ok {
+		return say(lang, "topic_"+intent)
+	}
+	return ""
 }

@@ -52,6 +52,7 @@ type Understanding struct {
 	// reference and a delivery address given, and whether a greeting opened
 	// the question.
 	Guess      string
+	Runner     string // the second guess, when close enough to ask about
 	Confidence float64
 	Topic      string
 	OrderRef   string

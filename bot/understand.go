@@ -52,6 +52,9 @@ func (c *Core) understand(in Inbound) Understanding {
 	}
 	r := c.classifier.Analyze(in.Text)
 	u.Confidence, u.Guess = r.Confidence, r.Intent
+	if r.RunnerScore >= clarifyMin {
+		u.Runner = r.Runner
+	}
 	u.OrderRef, u.Address, u.Greeted = r.OrderRef, r.Address, r.Greeted
 	rule := u.Intent
 	intent, sure := "", c.classifier.Sure(r.Prediction)
@@ -68,7 +71,17 @@ func (c *Core) understand(in Inbound) Understanding {
 	default:
 		intent = IntentUnknown
 	}
-	// A price range is a product question, whatever else the words say.
+	// A price range is a product question, whatever else the words say
+	// ("shop ơi có gì dưới 2 triệu không": the rules stopped at the
+	// greeting).
+	if u.Range == nil && u.Phone == "" && (intent == IntentProduct || intent == IntentUnknown || intent == IntentClarify || intent == IntentPrice || intent == IntentAvailability) {
+		folded := crm.Fold(in.Text)
+		if r := findPriceRange(folded); r != nil {
+			padded := " " + strings.Join(crm.Words(folded), " ") + " "
+			u.Range = r
+			u.Suggest, u.InRange = ProductsInRange(c.catalog, r, categoryOf(c.catalog, padded), u.Products)
+		}
+	}
 	if u.Range != nil && (intent == IntentUnknown || intent == IntentClarify || intent == IntentPrice || intent == IntentAvailability || intent == IntentGreeting) {
 		intent = IntentProduct
 	}

@@ -426,6 +426,12 @@ var optOutWords = map[string]bool{"tat": true, "dung": true, "ngung": true, "nga
 // tieBreak settles by keyword rules what examples cannot: whether offers
 // go on or off is one word ("bật" or "tắt" khuyến mãi).
 func tieBreak(p Prediction, words []string) Prediction {
+	if p.Intent == "refuse" && objectsToPrice(words) {
+		// "mắc quá, ko mua đâu": a refusal because of the price, which
+		// cheaper products may still answer.
+		p.Intent, p.Runner, p.RunnerScore = "price_objection", "refuse", p.Confidence
+		return p
+	}
 	if p.Intent != "opt_in" && p.Intent != "opt_out" {
 		return p
 	}
@@ -444,11 +450,38 @@ func tieBreak(p Prediction, words []string) Prediction {
 	return p
 }
 
+// objectsToPrice reports words that say the price is too high: "mắc",
+// "chát", "đắt quá" ("đặt" folds to the same "dat", so "dat" needs the word
+// after it), "expensive".
+func objectsToPrice(words []string) bool {
+	for i, w := range words {
+		switch w {
+		case "mac", "chat", "expensive", "pricey", "costly":
+			return true
+		case "dat":
+			if i+1 < len(words) && (words[i+1] == "qua" || words[i+1] == "the" || words[i+1] == "vay" || words[i+1] == "vl" || words[i+1] == "wa") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // MinConfidence is how sure the classifier must be for the bot to act on
 // its intent; below it the bot asks a short question or offers a person.
 const MinConfidence = 0.3
 
+// SureMargin is how far ahead of the runner-up a guess below SureAlone must
+// be: "hàng" alone reads as warranty and as buying nearly alike.
+const (
+	SureMargin = 0.02
+	SureAlone  = 0.5
+)
+
 // Sure reports whether p is confident enough to act on.
 func (c *Classifier) Sure(p Prediction) bool {
-	return p.Intent != Unknown && p.Confidence >= MinConfidence
+	if p.Intent == Unknown || p.Confidence < MinConfidence {
+		return false
+	}
+	return p.Confidence >= SureAlone || p.Confidence-p.RunnerScore >= SureMargin
 }

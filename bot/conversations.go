@@ -9,23 +9,22 @@ import (
 )
 
 // handOver asks a person to take the conversation for a reason the bot saw
-// (a complaint, an order to check or cancel). It reports whether the
-// customer was already waiting for one; an urgent request makes a waiting
-// one urgent.
+// (a complaint, an order to check or cancel): the event tells the reps'
+// side why, and whether to answer first. It reports whether the customer
+// was already waiting for one; an urgent reason tells the reps again.
 func (t *turn) handOver(reason string, urgent bool) (bool, error) {
 	c := t.cust
-	if c.Handoff.Active {
-		if urgent && !c.Handoff.Urgent {
-			c.Handoff.Urgent, c.Handoff.Reason = true, reason
+	already := c.Handoff.Active
+	if !already {
+		c.Handoff = crm.Handoff{Active: true, RequestedAt: t.now}
+		if err := t.count("handoffs", 1); err != nil {
+			return false, err
 		}
-		return true, nil
 	}
-	c.Handoff = crm.Handoff{Active: true, RequestedAt: t.now, Reason: reason, Urgent: urgent}
-	if err := t.count("handoffs", 1); err != nil {
-		return false, err
+	if !already || urgent {
+		t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID, Reason: reason, Urgent: urgent})
 	}
-	t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
-	return false, nil
+	return already, nil
 }
 
 // complaint apologises and asks a person to take over first thing; it

@@ -75,6 +75,11 @@ type Event struct {
 	Kind        string
 	CustomerID  crm.ID
 	Interaction *crm.Interaction
+	// Reason says why the bot asked for a person (a handoff it requested:
+	// "complaint", "order_status", "cancel_order", "change_order"; empty
+	// when the customer asked), Urgent that reps should answer it first.
+	Reason string
+	Urgent bool
 }
 
 // Core is the IDIC pipeline. It is safe for concurrent use; offers and

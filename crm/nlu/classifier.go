@@ -177,7 +177,12 @@ var greetings = [][]string{
 	{"xin", "chao"}, {"chao"}, {"hello"}, {"hi"}, {"hey"}, {"alo"}, {"good", "morning"}, {"good", "afternoon"}, {"good", "evening"},
 	{"shop"}, {"em"}, {"minh"}, {"chi"}, {"anh"}, {"ban"}, {"da"}, {"vang"}, {"cho", "minh", "hoi"}, {"cho", "em", "hoi"}, {"cho", "hoi"},
 	{"cho", "toi", "hoi"}, {"cho", "chi", "hoi"}, {"cho", "anh", "hoi"}, {"hoi", "chut"}, {"there"}, {"ok"},
+	{"chut"}, {"xiu"}, {"ti"},
 }
+
+// fillers open messages with or without a greeting: they are skipped but
+// say nothing of one.
+var fillers = map[string]bool{"em": true, "minh": true, "chi": true, "anh": true, "ban": true, "ok": true, "chut": true, "xiu": true, "ti": true}
 
 // afterGreeting returns words without the greeting and filler they open
 // with, or nil when they open with none.
@@ -189,7 +194,7 @@ func afterGreeting(words []string) []string {
 		for _, g := range greetings {
 			if len(rest) >= len(g) && hasPrefix(rest, g) {
 				rest = rest[len(g):]
-				greeted, changed = greeted || g[0] != "em" && g[0] != "minh" && g[0] != "chi" && g[0] != "anh" && g[0] != "ban" && g[0] != "ok", true
+				greeted, changed = greeted || !fillers[g[0]], true
 				break
 			}
 		}

@@ -74,7 +74,9 @@ func (c *Core) understand(in Inbound) Understanding {
 	// A price range is a product question, whatever else the words say
 	// ("shop ơi có gì dưới 2 triệu không": the rules stopped at the
 	// greeting).
-	if u.Range == nil && u.Phone == "" && (intent == IntentProduct || intent == IntentUnknown || intent == IntentClarify || intent == IntentPrice || intent == IntentAvailability) {
+	budget := intent == IntentProduct || intent == IntentUnknown || intent == IntentClarify || intent == IntentPrice ||
+		intent == IntentAvailability || intent == IntentPriceObjection || intent == IntentGreeting
+	if u.Range == nil && u.Phone == "" && budget {
 		folded := crm.Fold(in.Text)
 		if r := findPriceRange(folded); r != nil {
 			padded := " " + strings.Join(crm.Words(folded), " ") + " "
@@ -82,7 +84,7 @@ func (c *Core) understand(in Inbound) Understanding {
 			u.Suggest, u.InRange = ProductsInRange(c.catalog, r, categoryOf(c.catalog, padded), u.Products)
 		}
 	}
-	if u.Range != nil && (intent == IntentUnknown || intent == IntentClarify || intent == IntentPrice || intent == IntentAvailability || intent == IntentGreeting) {
+	if u.Range != nil && budget {
 		intent = IntentProduct
 	}
 	if (u.Phone != "" || u.Email != "") && (intent == IntentUnknown || intent == IntentClarify || intent == IntentGreeting || intent == IntentThanks || intent == IntentSmalltalk) {

@@ -59,11 +59,6 @@ type Handoff struct {
 	TakenAt time.Time `json:"taken_at,omitzero"`
 	// Thread is an adapter reference (for example a Slack channel+ts).
 	Thread string `json:"thread,omitempty"`
-	// Reason says why the bot asked for a person ("complaint",
-	// "order_status", "cancel_order" …; empty when the customer asked);
-	// Urgent asks reps to answer first (a complaint).
-	Reason string `json:"reason,omitempty"`
-	Urgent bool   `json:"urgent,omitzero"`
 }
 
 // Consent records whether the customer accepts promotional offers, since

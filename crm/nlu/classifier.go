@@ -437,6 +437,15 @@ func tieBreak(p Prediction, words []string) Prediction {
 		p.Intent, p.Runner, p.RunnerScore = "price_objection", "refuse", p.Confidence
 		return p
 	}
+	if p.Intent == "opt_out" && !optOutCue(words) {
+		// Turning offers off takes words that say so; "can I send it
+		// back if I don't like it" does not.
+		p.Intent, p.Confidence, p.Runner, p.RunnerScore = p.Runner, p.RunnerScore, "opt_out", p.Confidence
+		if p.Intent == "" {
+			p.Intent = Unknown
+		}
+		return p
+	}
 	if p.Intent != "opt_in" && p.Intent != "opt_out" {
 		return p
 	}
@@ -453,6 +462,30 @@ func tieBreak(p Prediction, words []string) Prediction {
 		p.Confidence, p.RunnerScore = p.RunnerScore, p.Confidence
 	}
 	return p
+}
+
+// optOutCues are the words (and pairs) without which no message turns
+// offers off.
+var (
+	optOutCueWords = map[string]bool{"stop": true, "unsubscribe": true, "unsub": true, "opt": true, "dung": true, "ngung": true, "tat": true,
+		"huy": true, "spam": true, "phien": true, "block": true, "chan": true, "ngat": true}
+	optOutCuePairs = [][2]string{{"not", "send"}, {"no", "more"}, {"khong", "nhan"}, {"khong", "muon"}, {"khong", "can"}, {"bo", "theo"}, {"not", "want"}}
+)
+
+func optOutCue(words []string) bool {
+	for i, w := range words {
+		if optOutCueWords[w] {
+			return true
+		}
+		if i+1 < len(words) {
+			for _, p := range optOutCuePairs {
+				if w == p[0] && words[i+1] == p[1] {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // objectsToPrice reports words that say the price is too high: "mắc",

@@ -49,6 +49,10 @@ type Options struct {
 	Classifier *nlu.Classifier
 	// Knowledge holds the shop's FAQ entries the bot answers by the rules.
 	Knowledge *crm.Knowledge
+	// SourceLabels name acquisition sources (deep-link codes such as
+	// "ad_tet2027") in what customers read, per language ("vi", "en"); a
+	// source without a label is never shown to the customer.
+	SourceLabels map[string]map[string]string
 	// Location is the shop's time zone for the dates in answers (default
 	// Asia/Ho_Chi_Minh, UTC+7 all year).
 	Location *time.Location
@@ -108,6 +112,7 @@ type Core struct {
 	classifier *nlu.Classifier
 	knowledge  *crm.Knowledge
 	loc        *time.Location
+	sources    map[string]map[string]string
 }
 
 var _ Handler = (*Core)(nil)
@@ -117,7 +122,7 @@ func New(o Options) *Core {
 	c := &Core{store: o.Store, catalog: o.Catalog, shop: o.Shop, lang: o.DefaultLanguage, now: o.Now,
 		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events,
 		notifier: o.Notifier, assistant: o.Assistant, assistTimeout: o.AssistTimeout,
-		classifier: o.Classifier, knowledge: o.Knowledge, loc: o.Location}
+		classifier: o.Classifier, knowledge: o.Knowledge, loc: o.Location, sources: o.SourceLabels}
 	if c.loc == nil {
 		c.loc = time.FixedZone("ICT", 7*3600) // Vietnam keeps no daylight saving
 	}
@@ -188,6 +193,27 @@ func (c *Core) product(id string) (string, int64) {
 		return p.Name, p.Price
 	}
 	return "", 0
+}
+
+// sourceLabel is how customers read an acquisition source in lang, or ""
+// when the shop gave it no label (the raw code is not for customers).
+func (c *Core) sourceLabel(lang, source string) string {
+	l := c.sources[source]
+	if n := l[lang]; n != "" {
+		return n
+	}
+	return l["vi"]
+}
+
+// productIn is product with the name a language's customers read ("AirPods
+// Pro 2 earbuds" in an English offer, not "Tai nghe AirPods Pro 2").
+func (c *Core) productIn(lang string) func(id string) (string, int64) {
+	return func(id string) (string, int64) {
+		if p := c.catalog.Product(id); p != nil {
+			return p.DisplayName(lang), p.Price
+		}
+		return "", 0
+	}
 }
 
 // validate rejects inbound events the core cannot take, with a reason.

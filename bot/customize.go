@@ -26,7 +26,11 @@ func (t *turn) customize() error {
 			name = say(lang, "friend")
 		}
 		if u.Intent == IntentStart && t.in.Source != "" {
-			reply = append(reply, say(lang, "start_source", t.core.shop, t.in.Source))
+			if l := t.core.sourceLabel(lang, t.in.Source); l != "" {
+				reply = append(reply, say(lang, "start_source", t.core.shop, l))
+			} else {
+				reply = append(reply, say(lang, "start_thanks", t.core.shop))
+			}
 		}
 		reply = append(reply, say(lang, "greeting", name, t.core.shop))
 		offer = true
@@ -235,7 +239,7 @@ func (t *turn) catalogOverview(lang string) string {
 
 // showOffer renders an offer and records it as shown.
 func (t *turn) showOffer(o *crm.CompiledOffer) error {
-	text, err := o.Render(t.lang, t.cust, t.core.product, t.now)
+	text, err := o.Render(t.lang, t.cust, t.core.productIn(t.lang), t.now)
 	if err != nil {
 		// A stored offer is validated when saved, so this is a data problem:
 		// log it and answer without the offer rather than fail the message.
@@ -313,7 +317,7 @@ func (t *turn) button() error {
 		if err := t.offerEvent(id, crm.OfferMore); err != nil {
 			return err
 		}
-		text, err := o.RenderDetails(lang, c, t.core.product, t.now)
+		text, err := o.RenderDetails(lang, c, t.core.productIn(lang), t.now)
 		if err != nil || text == "" {
 			text = say(lang, "more_default", o.Name)
 		}

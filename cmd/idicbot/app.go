@@ -272,7 +272,7 @@ func (m *Main) open(ctx context.Context) error {
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
-		Classifier: classifier, Knowledge: knowledge,
+		Classifier: classifier, Knowledge: knowledge, SourceLabels: cfg.Sources,
 	})
 	// Segment rules edited at run time (admin page) are stored and win over
 	// the file.

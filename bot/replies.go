@@ -12,6 +12,7 @@ var phrases = map[string]map[string]string{
 	"vi": {
 		"greeting":              "Xin chào %s! Mình là trợ lý của %s. Bạn muốn xem sản phẩm, hỏi giá hay xem khuyến mãi ạ?",
 		"start_source":          "Cảm ơn bạn đã ghé %s qua %s!",
+		"start_thanks":          "Cảm ơn bạn đã ghé %s!",
 		"products_intro":        "Shop có các sản phẩm này:",
 		"product_line":          "• %s: %s",
 		"catalog_intro":         "Shop đang bán %s. Một vài sản phẩm nổi bật:",
@@ -94,6 +95,7 @@ var phrases = map[string]map[string]string{
 	"en": {
 		"greeting":              "Hello %s! I'm the assistant of %s. Would you like to see products, ask a price or check our promotions?",
 		"start_source":          "Thanks for finding %s through %s!",
+		"start_thanks":          "Thanks for stopping by %s!",
 		"products_intro":        "Here is what we have:",
 		"product_line":          "• %s: %s",
 		"catalog_intro":         "We sell %s. A few favourites:",

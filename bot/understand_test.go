@@ -19,7 +19,7 @@ func TestStartSourceLabel(t *testing.T) {
 	}
 	_, sent = e.say(bot.Inbound{UserID: "b", Command: "start", Source: "fb_ad-42"})
 	if len(sent) == 0 || strings.Contains(sent[0].Text, "fb_ad-42") || !strings.HasPrefix(sent[0].Text, "Cảm ơn bạn đã ghé Cửa hàng An Phát!") {
-		t.Fatalf("unlabelled source: %+v", sent)
+		t.Fatalf("unlabelled source: %q", sent[0].Text)
 	}
 }
 

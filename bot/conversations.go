@@ -239,3 +239,35 @@ func (t *turn) topic(lang, intent string) string {
 	}
 	return ""
 }
+
+// recommend answers a customer who has a product with what the catalog
+// says goes with it (in stock), and the model up for one who uses it.
+func (t *turn) recommend(lang string) []string {
+	cat := t.core.catalog
+	var names []string
+	var with, next []*crm.Product
+	for _, p := range t.u.Owned {
+		names = append(names, p.DisplayName(lang))
+		for _, id := range p.GoesWith {
+			if q := cat.Product(id); q != nil && q.Available() && !slices.Contains(with, q) && !slices.Contains(t.u.Owned, q) {
+				with = append(with, q)
+			}
+		}
+		for _, id := range p.Next {
+			if q := cat.Product(id); q != nil && q.Available() && !slices.Contains(next, q) {
+				next = append(next, q)
+			}
+		}
+	}
+	reply := []string{say(lang, "owned", strings.Join(names, ", "))}
+	if len(with) > 0 {
+		reply = append(reply, say(lang, "goes_with"), productLines(lang, with, 3))
+	}
+	if t.u.Upgrade && len(next) > 0 {
+		reply = append(reply, say(lang, "next_up"), productLines(lang, next, 2))
+	}
+	if len(with) == 0 && (!t.u.Upgrade || len(next) == 0) {
+		reply = append(reply, say(lang, "owned_nothing"))
+	}
+	return reply
+}

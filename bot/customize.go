@@ -158,6 +158,8 @@ func (t *turn) customize() error {
 		offer = true
 	case IntentAddress:
 		reply = append(reply, t.address(lang)...)
+	case IntentRecommend:
+		reply = append(reply, t.recommend(lang)...)
 	case IntentSmalltalk:
 		reply = append(reply, say(lang, "smalltalk", t.core.shop))
 	case IntentFAQ:

@@ -58,6 +58,10 @@ type Understanding struct {
 	OrderRef   string
 	Address    string
 	Greeted    bool
+	// Owned are products the customer says they have ("mới mua iphone
+	// 15"); Upgrade that they use it (the model up is worth telling).
+	Owned   []*crm.Product
+	Upgrade bool
 }
 
 // phrase lists are folded (no diacritics, lower case); matching is on whole

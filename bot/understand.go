@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/idicbot/idicbot/crm"
@@ -22,6 +23,9 @@ const (
 	// IntentFAQ is a question the shop's knowledge answers; Understanding's
 	// Topic names the entry.
 	IntentFAQ = "faq"
+	// IntentRecommend answers a customer who has a product ("mới mua
+	// iphone 15") with what goes with it.
+	IntentRecommend = "recommend"
 	// IntentClarify is a message the classifier could not place with
 	// confidence but had a guess for: the bot asks which one was meant.
 	IntentClarify = "clarify"
@@ -96,9 +100,64 @@ func (c *Core) understand(in Inbound) Understanding {
 	if intent == IntentComplaint && u.Sentiment == "" {
 		u.Sentiment = "negative"
 	}
+	u.Owned, u.Upgrade = ownedProducts(c.catalog, in.Text)
+	if len(u.Owned) > 0 {
+		var rest []*crm.Product
+		for _, p := range u.Products {
+			if !slices.Contains(u.Owned, p) {
+				rest = append(rest, p)
+			}
+		}
+		u.Products = rest
+		switch intent {
+		case IntentBuy, IntentProduct, IntentPrice, IntentAvailability, IntentUnknown, IntentClarify, IntentGreeting:
+			if len(rest) == 0 {
+				// "em mới mua iphone 15, cần mua thêm ốp lưng với sạc":
+				// what goes with it, not the phone again.
+				intent = IntentRecommend
+			}
+		}
+	}
 	u.Intent = intent
 	u.Sure = intent != IntentUnknown && intent != IntentClarify
 	return u
+}
+
+// ownedCues say the customer has a product: just bought ("mới mua") or
+// uses it ("đang dùng"; upgrade true: the model up is worth telling).
+var ownedCues = []struct {
+	words   []string
+	upgrade bool
+}{
+	{[]string{"moi", "mua"}, false}, {[]string{"vua", "mua"}, false}, {[]string{"da", "mua"}, false}, {[]string{"moi", "sam"}, false},
+	{[]string{"vua", "sam"}, false}, {[]string{"just", "bought"}, false}, {[]string{"i", "bought"}, false}, {[]string{"recently", "bought"}, false},
+	{[]string{"dang", "dung"}, true}, {[]string{"da", "co"}, true}, {[]string{"i", "have"}, true}, {[]string{"i", "use"}, true},
+	{[]string{"using"}, true}, {[]string{"i", "own"}, true},
+}
+
+// ownedProducts returns the catalog products the text says the customer has
+// (named within a few words after a cue), and whether they use it rather
+// than just bought it.
+func ownedProducts(cat *crm.Catalog, text string) ([]*crm.Product, bool) {
+	words := crm.Words(crm.Fold(text))
+	var out []*crm.Product
+	upgrade := false
+	for i := range words {
+		for _, cue := range ownedCues {
+			if i+len(cue.words) > len(words) || !slices.Equal(words[i:i+len(cue.words)], cue.words) {
+				continue
+			}
+			from := i + len(cue.words)
+			to := min(from+4, len(words))
+			for _, p := range cat.MatchPadded(" " + strings.Join(words[from:to], " ") + " ") {
+				if !slices.Contains(out, p) {
+					out = append(out, p)
+					upgrade = upgrade || cue.upgrade
+				}
+			}
+		}
+	}
+	return out, upgrade
 }
 
 // intentOf is the core's intent for the classifier's name, with the FAQ

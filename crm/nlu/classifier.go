@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/idicbot/idicbot/crm"
 )
@@ -35,11 +36,13 @@ const Unknown = "unknown"
 type Classifier struct {
 	catalog  *crm.Catalog
 	intents  []string
-	vocab    map[string]int
+	vocab    map[uint64]int32
 	idf      []float64
 	example  []int32 // example → intent
 	postings [][]posting
 	seen     map[string]string // normalised example → intent
+	// sims are the per-example similarity buffers of classify calls.
+	sims sync.Pool
 }
 
 type posting struct {
@@ -73,9 +76,9 @@ type Result struct {
 // New builds a classifier from intents. The catalog (may be nil) masks
 // product names in examples and messages alike.
 func New(intents []*Intent, cat *crm.Catalog) (*Classifier, error) {
-	c := &Classifier{catalog: cat, vocab: map[string]int{}, seen: map[string]string{}}
+	c := &Classifier{catalog: cat, vocab: map[uint64]int32{}, seen: map[string]string{}}
 	var docs [][]feature
-	df := map[string]int{}
+	df := map[uint64]int{}
 	for i, in := range intents {
 		c.intents = append(c.intents, in.Name)
 		for _, ex := range in.Examples {
@@ -91,11 +94,11 @@ func New(intents []*Intent, cat *crm.Catalog) (*Classifier, error) {
 			}
 			docs = append(docs, fs)
 			c.example = append(c.example, int32(i))
-			uniq := map[string]bool{}
+			uniq := map[uint64]bool{}
 			for _, f := range fs {
-				if !uniq[f.name] {
-					uniq[f.name] = true
-					df[f.name]++
+				if !uniq[f.h] {
+					uniq[f.h] = true
+					df[f.h]++
 				}
 			}
 		}
@@ -103,14 +106,16 @@ func New(intents []*Intent, cat *crm.Catalog) (*Classifier, error) {
 	if len(docs) == 0 {
 		return nil, crm.Errorf(crm.EINVALID, "no intent examples")
 	}
-	names := make([]string, 0, len(df))
+	n := len(docs)
+	c.sims.New = func() any { b := make([]float64, n); return &b }
+	names := make([]uint64, 0, len(df))
 	for n := range df {
 		names = append(names, n)
 	}
 	slices.Sort(names)
 	c.idf = make([]float64, len(names))
 	for i, n := range names {
-		c.vocab[n] = i
+		c.vocab[n] = int32(i)
 		c.idf[i] = math.Log(float64(len(docs)+1)/float64(df[n]+1)) + 1
 	}
 	c.postings = make([][]posting, len(names))
@@ -135,15 +140,25 @@ func (c *Classifier) Example(text string) string {
 // Analyze reads the intent and entities of a message.
 func (c *Classifier) Analyze(text string) Result {
 	var r Result
-	r.Email = crm.FindEmail(text)
-	r.Phone = crm.FindPhone(text)
-	r.Address = findAddress(text)
 	folded := crm.Fold(text)
-	r.OrderRef = findRef(folded)
-	if c.catalog != nil {
-		r.Products = c.catalog.Match(folded)
+	digits := countDigits(folded)
+	if strings.Contains(text, "@") {
+		r.Email = crm.FindEmail(text)
 	}
-	words, neg := c.prepare(text)
+	if digits >= 9 {
+		r.Phone = crm.FindPhone(text)
+	}
+	if mayHaveRef(folded, digits) {
+		r.OrderRef = findRef(folded)
+	}
+	raw := crm.Words(folded)
+	if hasAddressCue(raw) {
+		r.Address = findAddress(text)
+	}
+	if c.catalog != nil {
+		r.Products = c.catalog.MatchPadded(" " + strings.Join(raw, " ") + " ")
+	}
+	words, neg := c.prepareFolded(folded, digits)
 	r.Text, r.Negated = strings.Join(words, " "), neg
 	r.Prediction = tieBreak(c.classify(words), words)
 	// "shop ơi có gì dưới 2 triệu không": the greeting opens the question,
@@ -208,27 +223,61 @@ func afterGreeting(words []string) []string {
 // prepare turns a message into the words the classifier reads: entities
 // masked, folded, shorthand expanded. It also reports a negated buying verb.
 func (c *Classifier) prepare(text string) ([]string, bool) {
-	// Emails and phones before folding: "mua.hang@congtyabc.vn" is not "mua".
-	var b strings.Builder
-	for i, f := range strings.Fields(text) {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		if strings.Contains(f, "@") && crm.FindEmail(f) != "" {
-			b.WriteString(tokEmail)
-			continue
-		}
-		b.WriteString(f)
+	folded := crm.Fold(text)
+	return c.prepareFolded(folded, countDigits(folded))
+}
+
+// mayHaveRef says whether folded text may hold an order reference: a "#",
+// or digits and a word that names an order. Most messages do not, and are
+// spared the reference's regular expression.
+func mayHaveRef(folded string, digits int) bool {
+	if strings.Contains(folded, "#") {
+		return true
 	}
-	s := phoneRe.ReplaceAllString(b.String(), " "+tokPhone+" ")
-	folded := apostrophes.Replace(crm.Fold(s))
-	folded = refRe.ReplaceAllStringFunc(folded, func(m string) string {
-		if strings.HasPrefix(m, "#") {
-			return " " + tokRef + " "
+	return digits >= 3 && (strings.Contains(folded, "don") || strings.Contains(folded, "order") || strings.Contains(folded, "ma "))
+}
+
+func countDigits(s string) int {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			n++
 		}
-		// "đơn DH1234": keep the word that says it is an order.
-		return strings.Fields(m)[0] + " " + tokRef + " "
-	})
+	}
+	return n
+}
+
+// prepareFolded is prepare on folded text; digits is how many digits it has
+// (0: none, so no phone, reference or amount to mask).
+func (c *Classifier) prepareFolded(folded string, digits int) ([]string, bool) {
+	// Emails and phones first: "mua.hang@congtyabc.vn" is not "mua".
+	if strings.Contains(folded, "@") {
+		var b strings.Builder
+		for i, f := range strings.Fields(folded) {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			if strings.Contains(f, "@") && crm.FindEmail(f) != "" {
+				b.WriteString(tokEmail)
+				continue
+			}
+			b.WriteString(f)
+		}
+		folded = b.String()
+	}
+	if digits >= 9 {
+		folded = phoneRe.ReplaceAllString(folded, " "+tokPhone+" ")
+	}
+	folded = apostrophes.Replace(folded)
+	if mayHaveRef(folded, digits) {
+		folded = refRe.ReplaceAllStringFunc(folded, func(m string) string {
+			if strings.HasPrefix(m, "#") {
+				return " " + tokRef + " "
+			}
+			// "đơn DH1234": keep the word that says it is an order.
+			return strings.Fields(m)[0] + " " + tokRef + " "
+		})
+	}
 	padded := " " + strings.Join(crm.Words(folded), " ") + " "
 	if c.catalog != nil {
 		padded = c.catalog.MaskPadded(padded, tokProduct)
@@ -300,42 +349,82 @@ var stopWords = map[string]bool{
 	"voi": true, "nhe": true, "roi": true, "la": true, "thi": true, "ma": true, "cai": true, "nay": true, "would": true, "like": true, "please": true, "shop_": true,
 }
 
+// feature is a hashed n-gram with the weight of its kind; hashing spares a
+// string per n-gram (a message has a hundred or so).
 type feature struct {
-	name string
-	w    float64
+	h uint64
+	w float64
 }
 
 type weighted struct {
-	idx int
+	idx int32
 	w   float64
+}
+
+// FNV-1a, 64 bits, over a kind byte and the n-gram's bytes.
+const (
+	fnvOffset = 14695981039346656037
+	fnvPrime  = 1099511628211
+)
+
+func hashOf(kind byte, parts ...string) uint64 {
+	h := uint64(fnvOffset)
+	h = (h ^ uint64(kind)) * fnvPrime
+	for i, p := range parts {
+		if i > 0 {
+			h = (h ^ ' ') * fnvPrime
+		}
+		for j := 0; j < len(p); j++ {
+			h = (h ^ uint64(p[j])) * fnvPrime
+		}
+	}
+	return h
+}
+
+// hashNgram hashes the n bytes of "<"+w+">" from k, without building it.
+func hashNgram(w string, k, n int) uint64 {
+	h := uint64(fnvOffset)
+	h = (h ^ 'c') * fnvPrime
+	for j := k; j < k+n; j++ {
+		var b byte
+		switch {
+		case j == 0:
+			b = '<'
+		case j == len(w)+1:
+			b = '>'
+		default:
+			b = w[j-1]
+		}
+		h = (h ^ uint64(b)) * fnvPrime
+	}
+	return h
 }
 
 // features are a message's word unigrams and bigrams and the character
 // 3- and 4-grams of each word (typos and missing diacritics keep most of
 // them), each with a weight for its kind.
 func features(words []string) []feature {
-	var fs []feature
+	fs := make([]feature, 0, 16*len(words)+1)
 	for i, w := range words {
 		if i+1 < len(words) {
-			fs = append(fs, feature{"b:" + w + "_" + words[i+1], 1})
+			fs = append(fs, feature{hashOf('b', w, words[i+1]), 1})
 		}
 		if stopWords[w] {
-			fs = append(fs, feature{"w:" + w, 0.3})
+			fs = append(fs, feature{hashOf('w', w), 0.3})
 			continue
 		}
-		fs = append(fs, feature{"w:" + w, 1})
+		fs = append(fs, feature{hashOf('w', w), 1})
 		if strings.HasPrefix(w, "x") && (w == tokProduct || w == tokNumber || w == tokMoney || w == tokPhone || w == tokEmail || w == tokRef) {
 			continue
 		}
-		p := "<" + w + ">"
 		for n := 3; n <= 4; n++ {
-			for k := 0; k+n <= len(p); k++ {
-				fs = append(fs, feature{"c:" + p[k:k+n], 0.35})
+			for k := 0; k+n <= len(w)+2; k++ {
+				fs = append(fs, feature{hashNgram(w, k, n), 0.35})
 			}
 		}
 	}
 	if negated(words) {
-		fs = append(fs, feature{negFeat, 2})
+		fs = append(fs, feature{hashOf('n', negFeat), 2})
 	}
 	return fs
 }
@@ -343,31 +432,38 @@ func features(words []string) []feature {
 // vector is fs weighted by tf-idf (sublinear tf), L2-normalised, with
 // features the examples never had left out.
 func (c *Classifier) vector(fs []feature) []weighted {
-	tf := map[int]float64{}
-	kind := map[int]float64{}
+	out := make([]weighted, 0, len(fs))
 	for _, f := range fs {
-		i, ok := c.vocab[f.name]
-		if !ok {
-			continue
+		if i, ok := c.vocab[f.h]; ok {
+			out = append(out, weighted{i, f.w})
 		}
-		tf[i]++
-		kind[i] = f.w
 	}
-	out := make([]weighted, 0, len(tf))
-	var norm float64
-	for i, n := range tf {
-		w := (1 + math.Log(n)) * c.idf[i] * kind[i]
-		out = append(out, weighted{i, w})
-		norm += w * w
-	}
-	if norm == 0 {
+	if len(out) == 0 {
 		return nil
 	}
-	norm = math.Sqrt(norm)
-	for k := range out {
-		out[k].w /= norm
+	slices.SortFunc(out, func(a, b weighted) int { return int(a.idx) - int(b.idx) })
+	// Merge repeats: tf counts them, the kind's weight is the first's.
+	merged := out[:0]
+	var tf []float64
+	for _, w := range out {
+		if n := len(merged); n > 0 && merged[n-1].idx == w.idx {
+			tf[n-1]++
+			continue
+		}
+		merged = append(merged, w)
+		tf = append(tf, 1)
 	}
-	return out
+	var norm float64
+	for k := range merged {
+		w := (1 + math.Log(tf[k])) * c.idf[merged[k].idx] * merged[k].w
+		merged[k].w = w
+		norm += w * w
+	}
+	norm = math.Sqrt(norm)
+	for k := range merged {
+		merged[k].w /= norm
+	}
+	return merged
 }
 
 // classify scores each intent by its three nearest examples (cosine,
@@ -381,7 +477,10 @@ func (c *Classifier) classify(words []string) Prediction {
 	if len(q) == 0 {
 		return Prediction{Intent: Unknown}
 	}
-	sims := make([]float64, len(c.example))
+	simsp := c.sims.Get().(*[]float64)
+	defer c.sims.Put(simsp)
+	sims := *simsp
+	clear(sims)
 	for _, w := range q {
 		for _, p := range c.postings[w.idx] {
 			sims[p.example] += w.w * float64(p.weight)

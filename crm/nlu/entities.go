@@ -58,6 +58,18 @@ var addressWords = map[string]bool{"duong": true, "pho": true, "phuong": true, "
 // addressTail are words that end a request, not an address.
 var addressTail = map[string]bool{"giup": true, "gium": true, "nhe": true, "nha": true, "a": true, "ak": true, "please": true, "pls": true, "nhen": true, "voi": true, "di": true, "thanks": true, "shop": true, "ad": true, "minh": true, "em": true, "nhe.": true, "cam": true, "on": true, "nhanh": true, "chi": true, "anh": true, "ban": true, "giupminh": true}
 
+// hasAddressCue reports whether folded words hold the first word of an
+// address cue: most messages do not, and are spared findAddress.
+func hasAddressCue(words []string) bool {
+	for _, w := range words {
+		switch w {
+		case "giao", "ship", "gui", "chuyen", "dia", "dc", "deliver", "send", "address", "nha", "my":
+			return true
+		}
+	}
+	return false
+}
+
 // findAddress returns the delivery address a message gives, in the
 // original spelling, or "".
 func findAddress(text string) string {

@@ -145,3 +145,14 @@ func TestMergeTeachesNewIntent(t *testing.T) {
 		t.Fatalf("read %s (%.2f), want faq:tradein", r.Intent, r.Confidence)
 	}
 }
+
+// BenchmarkAnalyze: understanding one message (docs/performance.md).
+func BenchmarkAnalyze(b *testing.B) {
+	c := defaultClassifier(b)
+	texts := []string{"xin chào", "giá iphone 15 bao nhiêu", "sp em mua bị lỗi, màn hình bị sọc", "phí ship ra Đà Nẵng bao nhiêu",
+		"shop ơi có gì dưới 2 triệu không", "đơn #1234 của mình tới đâu rồi", "hello, how much is the macbook?", "sdt của mình là 0912345678"}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		c.Analyze(texts[i%len(texts)])
+	}
+}

@@ -69,8 +69,17 @@ func cmdExport(ctx context.Context, p *bot.Privacy, req Request) (*Reply, error)
 	if e := x.Erasure; e != nil {
 		fmt.Fprintf(&b, " — erased %s by %s", e.At.UTC().Format(time.RFC3339), escape(e.By))
 	}
+	var offers, moves int
+	for _, e := range x.Events {
+		switch e.Kind {
+		case crm.EventOfferShown, crm.EventOfferAccepted, crm.EventOfferDeclined, crm.EventOfferMore:
+			offers++
+		case crm.EventSegmentChange:
+			moves++
+		}
+	}
 	fmt.Fprintf(&b, "\n%d identities, %d messages, %d orders, %d offer events, %d segment changes, %d queued replies",
-		len(c.Identities), len(x.Interactions), len(x.Orders), len(x.OfferEvents), len(x.SegmentChanges), len(x.Outbox))
+		len(c.Identities), len(x.Interactions), len(x.Orders), offers, moves, len(x.Outbox))
 	if c.Consent.OptedOut {
 		fmt.Fprintf(&b, "; opted out of offers since %s", c.Consent.Since.UTC().Format("2006-01-02"))
 	}

@@ -2,8 +2,10 @@ package bot
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/idicbot/idicbot/crm"
 )
@@ -69,7 +71,11 @@ func (t *turn) orderStatus(lang string) ([]string, error) {
 		if ref != "" {
 			key = "order_ref"
 		}
-		reply = append(reply, say(lang, key, t.orderName(lang, found), crm.VND(found.Amount), t.day(lang, found)), say(lang, "order_check"))
+		reply = append(reply, say(lang, key, t.orderName(lang, found), crm.VND(found.Amount), t.day(lang, found)))
+		if items := t.orderItems(lang, found); items != "" {
+			reply = append(reply, items)
+		}
+		reply = append(reply, say(lang, "order_check"))
 	case ref != "":
 		reply = append(reply, say(lang, "order_ref_unknown", "#"+ref))
 	default:
@@ -79,6 +85,22 @@ func (t *turn) orderStatus(lang string) ([]string, error) {
 		return nil, err
 	}
 	return reply, nil
+}
+
+// orderItems lists an order's lines ("• iPhone 15 128GB × 1"), or "".
+func (t *turn) orderItems(lang string, o *crm.Order) string {
+	var b strings.Builder
+	for i, it := range o.Items {
+		name := it.Product
+		if p := t.core.catalog.Product(it.Product); p != nil {
+			name = p.DisplayName(lang)
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		fmt.Fprintf(&b, "• %s × %d", name, it.Quantity)
+	}
+	return b.String()
 }
 
 func (t *turn) orderName(lang string, o *crm.Order) string {
@@ -270,4 +292,45 @@ func (t *turn) recommend(lang string) []string {
 		reply = append(reply, say(lang, "owned_nothing"))
 	}
 	return reply
+}
+
+// recentOrderDays is how long after an order a greeting suggests what goes
+// with it.
+const recentOrderDays = 30
+
+// afterOrder suggests, to a customer whose orders of the last
+// recentOrderDays had catalog products, what goes with them and they have
+// not bought yet ("bought X, not yet Y"); nil when there is nothing to say.
+func (t *turn) afterOrder(lang string) ([]string, error) {
+	orders, err := t.tx.Orders(t.cust.ID)
+	if err != nil {
+		return nil, err
+	}
+	cat := t.core.catalog
+	bought := map[string]bool{}
+	var recent []*crm.Product
+	for _, o := range orders {
+		for _, it := range o.Items {
+			bought[it.Product] = true
+			if p := cat.Product(it.Product); p != nil && t.now.Sub(o.Time) <= recentOrderDays*24*time.Hour && !slices.Contains(recent, p) {
+				recent = append(recent, p)
+			}
+		}
+	}
+	var names []string
+	var with []*crm.Product
+	for _, p := range recent {
+		for _, id := range p.GoesWith {
+			if q := cat.Product(id); q != nil && !bought[id] && q.Available() && !slices.Contains(with, q) {
+				with = append(with, q)
+				if !slices.Contains(names, p.DisplayName(lang)) {
+					names = append(names, p.DisplayName(lang))
+				}
+			}
+		}
+	}
+	if len(with) == 0 {
+		return nil, nil
+	}
+	return []string{say(lang, "after_order", strings.Join(names, ", ")), productLines(lang, with, 3)}, nil
 }

@@ -33,6 +33,13 @@ func (t *turn) customize() error {
 			}
 		}
 		reply = append(reply, say(lang, "greeting", name, t.core.shop))
+		if u.Intent == IntentGreeting {
+			r, err := t.afterOrder(lang)
+			if err != nil {
+				return err
+			}
+			reply = append(reply, r...)
+		}
 		offer = true
 	case IntentProduct, IntentPrice:
 		if u.Range != nil && len(u.Suggest) > 0 {

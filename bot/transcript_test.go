@@ -109,7 +109,7 @@ func (e *env) customer(ch crm.Channel, user string) *crm.Customer {
 //	<   [label]         a button under the previous bot message
 //	@now 2026-11-29     the clock (date, or RFC 3339)
 //	@advance 90d        move the clock forward (d, h)
-//	@order 1500000 [REF] a sale recorded for this customer (with its reference)
+//	@order 1500000 [REF [PRODUCT…]] a sale recorded for this customer (with its reference and lines)
 //	@address TEXT       assert the customer's saved address
 //	@handoff yes        assert whether a person is asked for (yes, no)
 //	@sentiment negative assert the customer's sentiment
@@ -235,8 +235,12 @@ func directive(t *testing.T, e *env, line string, user, locale *string) {
 		if len(f) > 2 {
 			ref = f[2]
 		}
+		var items []crm.OrderItem
+		for _, id := range f[min(3, len(f)):] {
+			items = append(items, crm.OrderItem{Product: id, Quantity: 1, Price: amount})
+		}
 		c := cust()
-		if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: amount, Time: e.clock.Now(), Ref: ref}, "test"); err != nil {
+		if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: amount, Time: e.clock.Now(), Ref: ref, Items: items}, "test"); err != nil {
 			t.Fatal(err)
 		}
 	case "@business", "@birthday":

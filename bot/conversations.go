@@ -245,7 +245,7 @@ func (t *turn) clarify(lang string) string {
 // one the bot has no words for.
 func (t *turn) topic(lang, intent string) string {
 	if id, ok := strings.CutPrefix(intent, "faq:"); ok {
-		if e := t.core.knowledge.Entry(id); e != nil {
+		if e := t.core.Knowledge().Entry(id); e != nil {
 			if n := e.Topic[lang]; n != "" {
 				return n
 			}

@@ -109,10 +109,11 @@ type Core struct {
 	assistant     Assistant
 	assistTimeout time.Duration
 
-	classifier *nlu.Classifier
-	knowledge  *crm.Knowledge
-	loc        *time.Location
-	sources    map[string]map[string]string
+	// und is the classifier and the knowledge it answers from, swapped
+	// together (SetUnderstanding).
+	und     atomic.Pointer[understander]
+	loc     *time.Location
+	sources map[string]map[string]string
 }
 
 var _ Handler = (*Core)(nil)
@@ -122,7 +123,8 @@ func New(o Options) *Core {
 	c := &Core{store: o.Store, catalog: o.Catalog, shop: o.Shop, lang: o.DefaultLanguage, now: o.Now,
 		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events,
 		notifier: o.Notifier, assistant: o.Assistant, assistTimeout: o.AssistTimeout,
-		classifier: o.Classifier, knowledge: o.Knowledge, loc: o.Location, sources: o.SourceLabels}
+		loc: o.Location, sources: o.SourceLabels}
+	c.und.Store(&understander{classifier: o.Classifier, knowledge: o.Knowledge})
 	if c.loc == nil {
 		c.loc = time.FixedZone("ICT", 7*3600) // Vietnam keeps no daylight saving
 	}

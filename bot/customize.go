@@ -179,7 +179,7 @@ func (t *turn) customize() error {
 	case IntentSmalltalk:
 		reply = append(reply, say(lang, "smalltalk", t.core.shop))
 	case IntentFAQ:
-		if e := t.core.knowledge.Entry(u.Topic); e != nil {
+		if e := t.core.Knowledge().Entry(u.Topic); e != nil {
 			reply = append(reply, e.AnswerIn(lang))
 		} else {
 			reply = append(reply, say(lang, "unknown"))

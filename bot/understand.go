@@ -31,6 +31,25 @@ const (
 	IntentClarify = "clarify"
 )
 
+// understander is the example classifier and the knowledge entries whose
+// questions it learned, which the core answers from.
+type understander struct {
+	classifier *nlu.Classifier
+	knowledge  *crm.Knowledge
+}
+
+// SetUnderstanding swaps the classifier and the knowledge entries; the next
+// message uses them. A knowledge source other than the configuration file
+// (entries edited in the admin, crm.KnowledgeSource) builds the classifier
+// with nlu.New from the intents and the entries, then calls this. Nil
+// classifier: the keyword rules alone.
+func (c *Core) SetUnderstanding(cl *nlu.Classifier, k *crm.Knowledge) {
+	c.und.Store(&understander{classifier: cl, knowledge: k})
+}
+
+// Knowledge returns the shop's knowledge entries the core answers from.
+func (c *Core) Knowledge() *crm.Knowledge { return c.und.Load().knowledge }
+
 // classifierIntents maps the classifier's intent names to the core's.
 var classifierIntents = map[string]string{
 	"greeting": IntentGreeting, "thanks": IntentThanks, "product": IntentProduct, "price": IntentPrice,
@@ -51,17 +70,18 @@ const clarifyMin = 0.2
 // intent of a text, the rules' intent as its tie-breaker.
 func (c *Core) understand(in Inbound) Understanding {
 	u := Understand(in, c.catalog)
-	if c.classifier == nil || in.Kind != crm.KindText || in.Contact != nil || in.Command != "" || strings.TrimSpace(in.Text) == "" {
+	und := c.und.Load()
+	if und.classifier == nil || in.Kind != crm.KindText || in.Contact != nil || in.Command != "" || strings.TrimSpace(in.Text) == "" {
 		return u
 	}
-	r := c.classifier.Analyze(in.Text)
+	r := und.classifier.Analyze(in.Text)
 	u.Confidence, u.Guess = r.Confidence, r.Intent
 	if r.RunnerScore >= clarifyMin {
 		u.Runner = r.Runner
 	}
 	u.OrderRef, u.Address, u.Greeted = r.OrderRef, r.Address, r.Greeted
 	rule := u.Intent
-	intent, sure := "", c.classifier.Sure(r.Prediction)
+	intent, sure := "", und.classifier.Sure(r.Prediction)
 	if sure {
 		intent = c.intentOf(r.Intent, &u)
 	}
@@ -164,7 +184,7 @@ func ownedProducts(cat *crm.Catalog, text string) ([]*crm.Product, bool) {
 // entry in u.Topic; "" for a name the core does not know.
 func (c *Core) intentOf(name string, u *Understanding) string {
 	if id, ok := strings.CutPrefix(name, nlu.FAQPrefix); ok {
-		if c.knowledge.Entry(id) == nil {
+		if c.und.Load().knowledge.Entry(id) == nil {
 			return ""
 		}
 		u.Topic = id

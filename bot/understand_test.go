@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/nlu"
 )
 
 // A deep link's source code is shown by the label the shop gave it, and
@@ -35,5 +37,26 @@ func TestEnglishOfferNamesProductInEnglish(t *testing.T) {
 	}
 	if !strings.Contains(offer, "AirPods Pro 2 earbuds") || strings.Contains(offer, "Tai nghe") {
 		t.Fatalf("offer %q, want the English product name", offer)
+	}
+}
+
+// The shop's knowledge can be swapped at run time with the classifier that
+// learned its questions: the next message is answered from the new entries.
+func TestSetUnderstanding(t *testing.T) {
+	e := newEnv(t, "")
+	k, err := crm.ParseKnowledge("k.yaml", []byte("entries:\n  - id: tradein\n    questions: [thu cũ đổi mới không, nhận máy cũ không, trade in my old phone]\n    answer: {vi: Shop nhận thu cũ đổi mới., en: We take trade-ins.}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := e.kit.Defaults
+	cl, err := nlu.New(nlu.Merge(d.Intents, nlu.FromKnowledge(k)), d.Catalog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, before := e.say(bot.Inbound{UserID: "a", Text: "shop có thu cũ đổi mới không"})
+	e.core.SetUnderstanding(cl, k)
+	_, after := e.say(bot.Inbound{UserID: "a", Text: "shop có thu cũ đổi mới không"})
+	if len(before) == 0 || before[0].Text == "Shop nhận thu cũ đổi mới." || len(after) == 0 || after[0].Text != "Shop nhận thu cũ đổi mới." {
+		t.Fatalf("before %q, after %q", texts(before), texts(after))
 	}
 }

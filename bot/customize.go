@@ -51,6 +51,9 @@ func (t *turn) customize() error {
 			reply = append(reply, productLines(lang, u.Suggest, 3))
 		} else if len(u.Products) > 0 {
 			reply = append(reply, productLines(lang, u.Products, 3))
+		} else if p := t.subject(); u.Intent == IntentPrice && p != nil && t.assist.Answer == "" {
+			// "giá nhiu vậy" after asking about a product: its price.
+			reply = append(reply, productLines(lang, []*crm.Product{p}, 1))
 		} else if t.assist.Answer != "" {
 			reply = append(reply, t.assist.Answer)
 		} else if u.Intent == IntentPrice {
@@ -69,8 +72,14 @@ func (t *turn) customize() error {
 			offer, ignoreCap = true, true
 		}
 	case IntentBuy:
-		if len(u.Products) > 0 {
-			reply = append(reply, say(lang, "buy_product", u.Products[0].DisplayName(lang)+" ("+crm.VND(u.Products[0].Price)+")"))
+		if p := t.subject(); p != nil {
+			// "ok lấy 1 cái màu xanh nha": the product asked about last,
+			// in the variant named.
+			name := p.DisplayName(lang)
+			if v := p.MatchVariants(" " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "); len(v) == 1 {
+				name += " – " + v[0].DisplayName(lang)
+			}
+			reply = append(reply, say(lang, "buy_product", name+" ("+crm.VND(p.Price)+")"))
 		} else {
 			reply = append(reply, say(lang, "buy_generic"))
 		}

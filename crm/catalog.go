@@ -139,6 +139,11 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 			for _, n := range []string{v.Name, v.NameEN} {
 				if w := Words(Fold(n)); len(w) > 0 {
 					v.folded = append(v.folded, " "+strings.Join(w, " ")+" ")
+					if len(w) > 1 {
+						// "màu xanh" names "Xanh dương" when no other
+						// variant says more.
+						v.folded = append(v.folded, " mau "+w[0]+" ", " color "+w[0]+" ")
+					}
 				}
 			}
 		}

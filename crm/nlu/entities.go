@@ -56,7 +56,8 @@ var addressWords = map[string]bool{"duong": true, "pho": true, "phuong": true, "
 	"road": true, "district": true, "ward": true, "city": true, "hcm": true, "ha": true, "noi": true, "kiet": true, "chung": true, "cu": true, "toa": true, "lo": true}
 
 // addressTail are words that end a request, not an address.
-var addressTail = map[string]bool{"giup": true, "gium": true, "nhe": true, "nha": true, "a": true, "ak": true, "please": true, "pls": true, "nhen": true, "voi": true, "di": true, "thanks": true, "shop": true, "ad": true, "minh": true, "em": true, "nhe.": true, "cam": true, "on": true, "nhanh": true, "chi": true, "anh": true, "ban": true, "giupminh": true}
+var addressTail = map[string]bool{"giup": true, "gium": true, "nhe": true, "nha": true, "a": true, "ak": true, "please": true, "pls": true, "nhen": true, "voi": true, "di": true, "thanks": true, "shop": true, "ad": true, "minh": true, "em": true, "nhe.": true, "cam": true, "on": true, "nhanh": true, "chi": true, "anh": true, "ban": true, "giupminh": true,
+	"e": true, "c": true, "mik": true, "mk": true, "dum": true, "ho": true, "nghen": true, "toi": true}
 
 // hasAddressCue reports whether folded words hold the first word of an
 // address cue: most messages do not, and are spared findAddress.

@@ -103,6 +103,10 @@ func testLLMServeLocalServer(t *testing.T, stream string) {
 	if len(reqs) != 2 {
 		t.Fatalf("%d LLM requests, want understanding and answer", len(reqs))
 	}
+	// The answer is grounded in the knowledge entries the rules answer from.
+	if p := reqs[len(reqs)-1].Prompt(); !strings.Contains(p, "xuất hóa đơn VAT") || !strings.Contains(p, "Orders from 3,000,000 ₫ can be paid in 0% installments") {
+		t.Errorf("the answer's prompt lacks the knowledge entries:\n%s", p)
+	}
 	for _, r := range reqs {
 		if r.Model != "qwen2.5:7b" {
 			t.Errorf("model %q, want OPENAI_MODEL", r.Model)

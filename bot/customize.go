@@ -112,6 +112,13 @@ func (t *turn) customize() error {
 			reply = append(reply, say(lang, "contact_saved", strings.Join(saved, ", ")))
 		}
 	case IntentOptOut:
+		if c.Dialog == "order_phone" && cancelsOrderInProgress(t.in.Text) {
+			// "hủy" while the bot waits for the phone of an order: the
+			// order is called off, offers stay as they are.
+			c.Dialog = ""
+			reply = append(reply, say(lang, "order_dropped"))
+			break
+		}
 		if !c.Consent.OptedOut {
 			c.Consent = crm.Consent{OptedOut: true, Since: t.now, Channel: t.in.Channel}
 			if err := t.count("opt_outs", 1); err != nil {
@@ -250,6 +257,19 @@ func (t *turn) customize() error {
 		return t.send(say(lang, "no_promo"), nil, false, "")
 	}
 	return nil
+}
+
+// cancelsOrderInProgress reports a bare "hủy" / "cancel": while an order
+// waits for a phone number it calls the order off, not the offers.
+func cancelsOrderInProgress(text string) bool {
+	for _, w := range crm.Words(crm.Fold(text)) {
+		switch w {
+		case "huy", "cancel", "thoi", "di", "nha", "nhe", "a", "it", "order", "don", "do", "please":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (t *turn) catalogOverview(lang string) string {

@@ -536,6 +536,13 @@ func tieBreak(p Prediction, words []string) Prediction {
 		p.Intent, p.Runner, p.RunnerScore = "price_objection", "refuse", p.Confidence
 		return p
 	}
+	if p.Intent == "refuse" && p.Runner == "opt_out" && p.RunnerScore >= 0.9*p.Confidence && stopsMessages(words) {
+		// "mình không mua nữa, đừng nhắn nữa": the refusal ends with
+		// asking for no more messages.
+		p.Intent, p.Runner = "opt_out", "refuse"
+		p.Confidence, p.RunnerScore = p.RunnerScore, p.Confidence
+		return p
+	}
 	if p.Intent == "opt_out" && !optOutCue(words) {
 		// Turning offers off takes words that say so; "can I send it
 		// back if I don't like it" does not.
@@ -570,6 +577,22 @@ var (
 		"huy": true, "spam": true, "phien": true, "block": true, "chan": true, "ngat": true}
 	optOutCuePairs = [][2]string{{"not", "send"}, {"no", "more"}, {"khong", "nhan"}, {"khong", "muon"}, {"khong", "can"}, {"bo", "theo"}, {"not", "want"}}
 )
+
+// stopsMessages reports words asking for no more messages: "đừng nhắn",
+// "đừng gửi", "stop", "unsubscribe".
+func stopsMessages(words []string) bool {
+	for i, w := range words {
+		switch w {
+		case "stop", "unsubscribe", "unsub", "spam":
+			return true
+		case "dung", "ngung":
+			if i+1 < len(words) && (words[i+1] == "nhan" || words[i+1] == "gui" || words[i+1] == "spam") {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func optOutCue(words []string) bool {
 	for i, w := range words {

@@ -72,11 +72,24 @@ func (t *turn) customize() error {
 			offer, ignoreCap = true, true
 		}
 	case IntentBuy:
-		if p := t.subject(); p != nil {
+		padded := " " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "
+		if cat := categoryOf(t.core.catalog, padded); len(u.Products) == 0 && cat != "" {
+			// "cần mua 10 cái laptop": which one, from the category.
+			var ps []*crm.Product
+			for _, p := range t.core.catalog.Products {
+				if p.Category == cat && p.Available() {
+					ps = append(ps, p)
+				}
+			}
+			reply = append(reply, say(lang, "buy_category", categoryName(t.core.catalog, lang, cat)))
+			if len(ps) > 0 {
+				reply = append(reply, productLines(lang, ps, 4))
+			}
+		} else if p := t.subject(); p != nil {
 			// "ok lấy 1 cái màu xanh nha": the product asked about last,
 			// in the variant named.
 			name := p.DisplayName(lang)
-			if v := p.MatchVariants(" " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "); len(v) == 1 {
+			if v := p.MatchVariants(padded); len(v) == 1 {
 				name += " – " + v[0].DisplayName(lang)
 			}
 			reply = append(reply, say(lang, "buy_product", name+" ("+crm.VND(p.Price)+")"))

@@ -50,9 +50,12 @@ func (t *turn) complaint(lang string) ([]string, error) {
 // the latest) and asks a person to check its delivery; without one it asks
 // for the order reference or phone.
 func (t *turn) orderStatus(lang string) ([]string, error) {
-	orders, err := t.tx.Orders(t.cust.ID)
-	if err != nil {
-		return nil, err
+	var orders []*crm.Order
+	if t.cust.Stats.Orders > 0 {
+		var err error
+		if orders, err = t.tx.Orders(t.cust.ID); err != nil {
+			return nil, err
+		}
 	}
 	var reply []string
 	ref := t.u.OrderRef
@@ -302,6 +305,9 @@ const recentOrderDays = 30
 // recentOrderDays had catalog products, what goes with them and they have
 // not bought yet ("bought X, not yet Y"); nil when there is nothing to say.
 func (t *turn) afterOrder(lang string) ([]string, error) {
+	if t.cust.Stats.Orders == 0 || t.now.Sub(t.cust.Stats.LastOrder) > recentOrderDays*24*time.Hour {
+		return nil, nil // most greetings: no order to read
+	}
 	orders, err := t.tx.Orders(t.cust.ID)
 	if err != nil {
 		return nil, err

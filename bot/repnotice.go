@@ -2,6 +2,7 @@ package bot
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/idicbot/idicbot/crm"
 )
@@ -12,8 +13,36 @@ import (
 const ChannelReps crm.Channel = "reps"
 
 // RepNoticeHandoff is the Text of a reps' notice that a customer asked for
-// a person.
+// a person; a notice the bot raised for a reason reads
+// "handoff:<reason>", and "handoff!:<reason>" when it is urgent.
 const RepNoticeHandoff = "handoff"
+
+// repNotice is the Text of a handoff notice for reason, urgent or not.
+func repNotice(reason string, urgent bool) string {
+	switch {
+	case urgent:
+		return RepNoticeHandoff + "!:" + reason
+	case reason != "":
+		return RepNoticeHandoff + ":" + reason
+	}
+	return RepNoticeHandoff
+}
+
+// ParseRepNotice reads a handoff notice's Text back.
+func ParseRepNotice(text string) (reason string, urgent, ok bool) {
+	rest, found := strings.CutPrefix(text, RepNoticeHandoff)
+	switch {
+	case !found:
+		return "", false, false
+	case rest == "":
+		return "", false, true
+	case strings.HasPrefix(rest, "!:"):
+		return rest[2:], true, true
+	case strings.HasPrefix(rest, ":"):
+		return rest[1:], false, true
+	}
+	return "", false, false
+}
 
 // Has reports whether a sender is registered for ch.
 func (d *Dispatcher) Has(ch crm.Channel) bool {

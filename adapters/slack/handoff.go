@@ -24,7 +24,7 @@ func (a *Adapter) CoreEvent(_ context.Context, e bot.Event) {
 		if a.notices.Load() {
 			return // the card comes through the outbox (RepNotices)
 		}
-		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e.CustomerID) })
+		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e) })
 	case bot.EventHandoffMessage:
 		if e.Interaction == nil {
 			return
@@ -42,16 +42,27 @@ func splitThread(ref string) (channel, ts string, ok bool) {
 	return channel, ts, ok && channel != "" && ts != ""
 }
 
+// urgentLine is what the card's thread says when the bot asked for a
+// person for a reason that cannot wait (a complaint).
+func urgentLine(reason string) string {
+	if reason == "" {
+		reason = "urgent"
+	}
+	return "🚨 " + reason + ": the bot apologised and promised a quick answer — please take this one first."
+}
+
 // postHandoffCard posts the "wants a person" card and remembers its thread.
-func (a *Adapter) postHandoffCard(ctx context.Context, id crm.ID) {
-	if err := a.handoffCard(ctx, id); err != nil {
-		a.log.Error("slack: post handoff card", "customer", id, "channel", a.opts.HandoffChannel, "err", err)
+func (a *Adapter) postHandoffCard(ctx context.Context, e bot.Event) {
+	if err := a.handoffCard(ctx, e); err != nil {
+		a.log.Error("slack: post handoff card", "customer", e.CustomerID, "channel", a.opts.HandoffChannel, "err", err)
 	}
 }
 
-// handoffCard posts the card unless the customer was handed back or has
-// one already, and remembers its thread.
-func (a *Adapter) handoffCard(ctx context.Context, id crm.ID) error {
+// handoffCard posts the "wants a person" card and remembers its thread,
+// unless the customer was handed back; an urgent request (a complaint) is
+// flagged in the thread, also on a card already posted.
+func (a *Adapter) handoffCard(ctx context.Context, e bot.Event) error {
+	id := e.CustomerID
 	if a.opts.HandoffChannel == "" {
 		return nil
 	}
@@ -59,8 +70,14 @@ func (a *Adapter) handoffCard(ctx context.Context, id crm.ID) error {
 	if err != nil {
 		return fmt.Errorf("read handoff conversation: %w", err)
 	}
-	if !cu.Handoff.Active || cu.Handoff.Thread != "" {
-		return nil // handed back already, or already posted
+	if !cu.Handoff.Active {
+		return nil // handed back already
+	}
+	if cu.Handoff.Thread != "" {
+		if ch, ts, ok := splitThread(cu.Handoff.Thread); ok && e.Urgent {
+			a.say(ctx, ch, ts, urgentLine(e.Reason))
+		}
+		return nil // already posted
 	}
 	text, blocks := renderHandoff(cu, recent, a.core.Now(), "")
 	ch, ts, err := a.api.PostMessageContext(ctx, a.opts.HandoffChannel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
@@ -76,6 +93,9 @@ func (a *Adapter) handoffCard(ctx context.Context, id crm.ID) error {
 		// Posted: sending the notice again would post a second card.
 		a.log.Error("slack: remember handoff thread", "customer", id, "err", err)
 	}
+	if e.Urgent {
+		a.say(ctx, ch, ts, urgentLine(e.Reason))
+	}
 	return nil
 }
 
@@ -88,10 +108,11 @@ var _ bot.Sender = repNotices{}
 // dispatcher tries again with backoff: the notice stays in the outbox
 // until the card is posted.
 func (r repNotices) Send(ctx context.Context, it *crm.OutboxItem) error {
-	if it.Text != bot.RepNoticeHandoff {
+	reason, urgent, ok := bot.ParseRepNotice(it.Text)
+	if !ok {
 		return bot.Permanent(fmt.Errorf("unknown reps' notice %q", it.Text))
 	}
-	return r.a.handoffCard(ctx, it.CustomerID)
+	return r.a.handoffCard(ctx, bot.Event{Kind: bot.EventHandoffRequested, CustomerID: it.CustomerID, Reason: reason, Urgent: urgent})
 }
 
 // RepNotices returns the sender of the reps' notices, to register with the

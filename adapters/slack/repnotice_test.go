@@ -2,7 +2,9 @@ package slack_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
@@ -51,4 +53,34 @@ func TestHandoffCardThroughOutbox(t *testing.T) {
 	if len(notices) != 1 || notices[0].CustomerID != res.CustomerID || notices[0].Status != crm.OutboxSent {
 		t.Fatalf("reps' notices %+v, want one, sent, for the customer", notices)
 	}
+}
+
+// The complaint's urgent flag travels with the notice through the outbox:
+// the card and its urgent line, and the line again on a card already
+// posted.
+func TestUrgentHandoffThroughOutbox(t *testing.T) {
+	e := newEnv(t, false)
+	e.disp.Register(bot.ChannelReps, e.a.RepNotices())
+	e.say(crm.ChannelWeb, "w-u1", "sp em mua bị lỗi, màn hình bị sọc")
+	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
+	urgentIn := func(ts string) func() bool {
+		return func() bool {
+			for _, c := range e.fake.Calls("chat.postMessage") {
+				if c.Form.Get("thread_ts") == ts && strings.Contains(c.Form.Get("text"), "🚨 complaint") {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	eventually(t, "urgent line in the card's thread", urgentIn(card.TS))
+	res, _ := e.say(crm.ChannelWeb, "w-u2", "gặp nhân viên")
+	calls := e.fake.Wait("chat.postMessage", 3, 5*time.Second)
+	second := calls[len(calls)-1]
+	if urgentIn(second.TS)() {
+		t.Fatalf("a plain request for a person was flagged urgent")
+	}
+	eventually(t, "thread stored", func() bool { return e.customer(res.CustomerID).Handoff.Thread != "" })
+	e.say(crm.ChannelWeb, "w-u2", "giao sai màu rồi, thất vọng quá")
+	eventually(t, "urgent line on the card already posted", urgentIn(second.TS))
 }

@@ -63,9 +63,12 @@ type Main struct {
 	Notifier bot.Notifier
 	Leader   bot.Leader
 
-	Log        *slog.Logger
-	DB         *boltstore.DB
-	Core       *bot.Core
+	Log  *slog.Logger
+	DB   *boltstore.DB
+	Core *bot.Core
+	// Knowledge is the shop's FAQ entries, answered by the rules and
+	// grounding the LLM.
+	Knowledge  *crm.Knowledge
 	Dispatcher *bot.Dispatcher
 	Outreach   *bot.Outreach
 	Webchat    *webchat.Server
@@ -305,6 +308,11 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("catalog: %s", crm.ErrorMessage(err))
 	}
+	classifier, knowledge, err := understanding(cfg, cat)
+	if err != nil {
+		return err
+	}
+	m.Knowledge = knowledge
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerBuildInfo(m.Registry, currentBuild())
@@ -322,6 +330,7 @@ func (m *Main) open(ctx context.Context) error {
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
+		Classifier: classifier, Knowledge: knowledge, SourceLabels: cfg.Sources,
 	})
 	// Segment rules edited at run time (admin page) are stored and win over
 	// the file.

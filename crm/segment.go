@@ -35,15 +35,15 @@ type Facts struct {
 	Interests             []string `expr:"interests"`
 	// Bought are the products of the customer's order lines: `"iphone-15"
 	// in bought && !("op-lung-ip15" in bought)` targets the next stage.
-	Bought []string `expr:"bought"`
-	Tags                  []string `expr:"tags"`
-	IsBusiness            bool     `expr:"is_business"`
-	OptedOut              bool     `expr:"opted_out"`
-	HasPhone              bool     `expr:"has_phone"`
-	Segment               string   `expr:"segment"` // current segment (offers)
-	Language              string   `expr:"language"`
-	Source                string   `expr:"source"`
-	OffersAccepted        int      `expr:"offers_accepted"`
+	Bought         []string `expr:"bought"`
+	Tags           []string `expr:"tags"`
+	IsBusiness     bool     `expr:"is_business"`
+	OptedOut       bool     `expr:"opted_out"`
+	HasPhone       bool     `expr:"has_phone"`
+	Segment        string   `expr:"segment"` // current segment (offers)
+	Language       string   `expr:"language"`
+	Source         string   `expr:"source"`
+	OffersAccepted int      `expr:"offers_accepted"`
 	// Sentiment is the latest the LLM read ("positive", "neutral",
 	// "negative"), "" without an LLM.
 	Sentiment string `expr:"sentiment"`

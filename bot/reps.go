@@ -44,6 +44,10 @@ func (r *Reps) Segments() *crm.Segments { return r.segments.Load() }
 // MaxFindResults bounds the customers FindCustomers returns.
 const MaxFindResults = 20
 
+// MaxFindCount bounds how many matches FindCustomersCounted counts: past
+// it a rep is told "more than MaxFindCount" and asked to narrow the search.
+const MaxFindCount = 500
+
 // RecentOnCard is how many interactions a customer card shows.
 const RecentOnCard = 10
 
@@ -70,7 +74,7 @@ func (r *Reps) FindCustomers(ctx context.Context, query string) ([]*crm.Customer
 	var out []*crm.Customer
 	err := r.store.View(ctx, func(tx crm.Tx) error {
 		var err error
-		out, err = findCustomers(tx, q)
+		out, err = findCustomers(tx, q, MaxFindResults)
 		return err
 	})
 	if err != nil {
@@ -79,7 +83,31 @@ func (r *Reps) FindCustomers(ctx context.Context, query string) ([]*crm.Customer
 	return out, nil
 }
 
-func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
+// FindCustomersCounted is FindCustomers with the number of customers that
+// match: found holds at most MaxFindResults of them, total counts up to
+// MaxFindCount+1 (more than MaxFindCount), so a rep reads "152 match,
+// showing 20", not "20 match".
+func (r *Reps) FindCustomersCounted(ctx context.Context, query string) (found []*crm.Customer, total int, err error) {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return nil, 0, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.")
+	}
+	err = r.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		found, err = findCustomers(tx, q, MaxFindCount+1)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("find customers: %w", err)
+	}
+	total = len(found)
+	if len(found) > MaxFindResults {
+		found = found[:MaxFindResults]
+	}
+	return found, total, nil
+}
+
+func findCustomers(tx crm.Tx, q string, limit int) ([]*crm.Customer, error) {
 	one := func(cu *crm.Customer, err error) ([]*crm.Customer, error) {
 		if err != nil || cu == nil {
 			if crm.ErrorCode(err) == crm.ENOTFOUND {
@@ -91,18 +119,18 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 	}
 	switch {
 	case strings.HasPrefix(q, "@") && len(q) > 1:
-		return findByUsername(tx, q[1:])
+		return findByUsername(tx, q[1:], limit)
 	case strings.Contains(q, "@"):
 		e, err := crm.NormalizeEmail(q)
 		if err != nil {
 			return nil, err
 		}
-		return withClaims(tx, e, tx.FindCustomerByEmail)
+		return withClaims(tx, e, tx.FindCustomerByEmail, limit)
 	}
 	if id, ok := parseCustomerID(q); ok {
 		// A long number is a phone number; a short one an id.
 		if p, err := crm.NormalizePhone(q); err == nil && len(strings.TrimPrefix(q, "#")) >= 9 {
-			return withClaims(tx, p, tx.FindCustomerByPhone)
+			return withClaims(tx, p, tx.FindCustomerByPhone, limit)
 		}
 		return one(tx.Customer(id))
 	}
@@ -111,12 +139,12 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return withClaims(tx, p, tx.FindCustomerByPhone)
+		return withClaims(tx, p, tx.FindCustomerByPhone, limit)
 	}
 	if ch, user, ok := strings.Cut(q, ":"); ok && user != "" && !strings.ContainsAny(q, " ") {
 		return one(tx.FindCustomerByIdentity(crm.Channel(strings.ToLower(ch)), user))
 	}
-	found, err := tx.FindCustomersByName(q, MaxFindResults)
+	found, err := tx.FindCustomersByName(q, limit)
 	if err != nil || len(found) > 0 {
 		return found, err
 	}
@@ -126,7 +154,7 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 // withClaims finds the customer proven to hold a phone or email, then the
 // customers who typed it (unverified): a rep calling back a web visitor
 // searches by the number they left.
-func withClaims(tx crm.Tx, v string, proven func(string) (*crm.Customer, error)) ([]*crm.Customer, error) {
+func withClaims(tx crm.Tx, v string, proven func(string) (*crm.Customer, error), limit int) ([]*crm.Customer, error) {
 	var out []*crm.Customer
 	cu, err := proven(v)
 	if err != nil {
@@ -143,7 +171,7 @@ func withClaims(tx crm.Tx, v string, proven func(string) (*crm.Customer, error))
 		if cu == nil || c.ID != cu.ID {
 			out = append(out, c)
 		}
-		if len(out) == MaxFindResults {
+		if len(out) == limit {
 			break
 		}
 	}
@@ -181,10 +209,10 @@ func looksLikePhone(s string) bool {
 
 // findByUsername finds customers by Telegram username through the store's
 // username index (case-insensitive, without the @).
-func findByUsername(tx crm.Tx, username string) ([]*crm.Customer, error) {
+func findByUsername(tx crm.Tx, username string, limit int) ([]*crm.Customer, error) {
 	out, err := tx.FindCustomersByUsername(crm.ChannelTelegram, username)
-	if len(out) > MaxFindResults {
-		out = out[:MaxFindResults]
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out, err
 }

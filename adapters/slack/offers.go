@@ -726,9 +726,10 @@ func (a *Adapter) offerAction(cb slackapi.InteractionCallback, channel string, a
 				a.log.Error("slack: offer action panicked", "action", act.ActionID, "panic", r)
 			}
 		}()
+		t := a.printerFor(ctx, cb.Team.ID, user)
 		if a.roleOf(ctx, user) < roleAdmin {
 			a.log.Warn("slack: refused an offer action", "action", act.ActionID, "offer", id, "user", user, "team", cb.Team.ID, "needs", "admin")
-			a.answerAction(ctx, cb, channel, ephemeral(refusal("offer", roleAdmin)), false)
+			a.answerAction(ctx, cb, channel, ephemeral(refusal(t, "offer", roleAdmin)), false)
 			return
 		}
 		var (
@@ -759,7 +760,7 @@ func (a *Adapter) offerAction(cb slackapi.InteractionCallback, channel string, a
 		}
 		var msg *slackapi.Msg
 		if err != nil {
-			msg = a.errorMsg("offer", err)
+			msg = a.errorMsg(t, "offer", err)
 		} else {
 			msg = a.toMsg(r, false)
 		}

@@ -410,7 +410,7 @@ func TestOfferSlack(t *testing.T) {
 		before := e.offer(welcomeID)
 		for _, text := range []string{"offers", "offer welcome-new", "offer pause welcome-new", "offer preview welcome-new", "offer edit welcome-new"} {
 			a := e.crm(repUser, text)
-			contains(t, "rep "+text, a.Text, "🚫", "admins only", "SLACK_ADMIN_IDS")
+			contains(t, "rep "+text, a.Text, "🚫", "chỉ dành cho quản trị viên", "SLACK_ADMIN_IDS")
 			lacks(t, "rep "+text, a.all(), "WELCOME10", welcomeName)
 		}
 		e.fake.Reset()
@@ -420,7 +420,7 @@ func TestOfferSlack(t *testing.T) {
 				t.Fatalf("click status %d", status)
 			}
 			r := e.waitResponse(id)
-			contains(t, "rep click "+act, r["all"].(string), "admins only")
+			contains(t, "rep click "+act, r["all"].(string), "chỉ dành cho quản trị viên")
 			lacks(t, "rep click "+act, r["all"].(string), "WELCOME10")
 		}
 		if n := len(e.fake.OpenedViews()); n != 0 {
@@ -470,5 +470,5 @@ func TestOfferSlackSocketMode(t *testing.T) {
 		t.Fatalf("stored v%d %q by %q from %q", o.Version, o.Templates["vi"], o.UpdatedBy, o.Origin)
 	}
 	ack = e.fake.WaitAck(e.fake.Send("slash_commands", cmd(repUser, "offers")), quickWait)
-	contains(t, "socket refusal", string(ack.Payload), "admins only")
+	contains(t, "socket refusal", string(ack.Payload), "chỉ dành cho quản trị viên")
 }

@@ -320,6 +320,9 @@ function route() {
   for (const a of document.querySelectorAll('.top nav a')) {
     a.classList.toggle('active', hash.startsWith(a.getAttribute('href')));
   }
+  // The language switch comes back to the view the admin is on.
+  const sw = document.getElementById('lang-switch');
+  if (sw) sw.search = '?to=' + (LANG === 'vi' ? 'en' : 'vi') + '&back=' + encodeURIComponent(hash);
   put(view, h('p', {class: 'muted'}, t('loading')));
   const fail = (e) => put(view, h('p', {class: 'alert'}, e.message));
   switch (parts[0]) {

@@ -1,0 +1,107 @@
+package admin_test
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/idicbot/idicbot/adapters/admin"
+)
+
+// get fetches a page with the language cookie set to lang ("" for none),
+// without following redirects.
+func get(t *testing.T, rawURL, lang string) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", rawURL, nil)
+	if lang != "" {
+		req.AddCookie(&http.Cookie{Name: admin.LangCookie, Value: lang})
+	}
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(body)
+}
+
+// TestAdminOffServesAssets: with the admin off, its page is still styled
+// (the stylesheet and script are served, not the 503 page) and reads in
+// the chosen language.
+func TestAdminOffServesAssets(t *testing.T) {
+	mux := http.NewServeMux()
+	admin.Off(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for file, ctype := range map[string]string{"admin.css": "text/css", "admin.js": "text/javascript"} {
+		resp, body := get(t, srv.URL+"/admin/assets/"+file, "")
+		if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), ctype) || strings.Contains(body, admin.TokenEnv) {
+			t.Fatalf("%s with the admin off: %d %s", file, resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+	}
+	if resp, _ := get(t, srv.URL+"/admin/assets/nope.css", ""); resp.StatusCode != 404 {
+		t.Fatalf("an unknown asset: %d, want 404", resp.StatusCode)
+	}
+	resp, body := get(t, srv.URL+"/admin", "")
+	if resp.StatusCode != 503 || !strings.Contains(body, `<html lang="vi">`) || !strings.Contains(body, "đang tắt") {
+		t.Fatalf("off page: %d %s", resp.StatusCode, body)
+	}
+	resp, body = get(t, srv.URL+"/admin", "en")
+	if resp.StatusCode != 503 || !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "idicbot admin is off") {
+		t.Fatalf("off page in English: %d %s", resp.StatusCode, body)
+	}
+}
+
+// TestAdminLanguage: Vietnamese unless the browser chose English; the
+// switch sets the cookie and goes back to the page only.
+func TestAdminLanguage(t *testing.T) {
+	e := newEnv(t)
+	_, body := get(t, e.srv.URL+"/admin", "")
+	for _, want := range []string{`<html lang="vi">`, "Token quản trị", "Đăng nhập", `href="/admin/lang?to=en"`} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("login page lacks %q:\n%s", want, body)
+		}
+	}
+	_, body = get(t, e.srv.URL+"/admin", "en")
+	for _, want := range []string{`<html lang="en">`, "Admin token", "Log in", `href="/admin/lang?to=vi"`} {
+		if !strings.Contains(body, want) {
+			t.Fatalf("English login page lacks %q:\n%s", want, body)
+		}
+	}
+	// A wrong token is told in the reader's language.
+	form := url.Values{"token": {"wrong"}}
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.srv.URL)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 401 || !strings.Contains(string(b), "Sai token quản trị.") {
+		t.Fatalf("wrong token: %d %s", resp.StatusCode, b)
+	}
+
+	for _, tt := range []struct{ query, cookie, location string }{
+		{"to=en", "en", "/admin"},
+		{"to=vi&back=%23%2Foffer%2Fwelcome-new", "vi", "/admin#/offer/welcome-new"},
+		{"to=en&back=https%3A%2F%2Fevil.example%2F%23x", "en", "/admin"},
+		{"to=fr", "vi", "/admin"},
+	} {
+		resp, _ := get(t, e.srv.URL+"/admin/lang?"+tt.query, "")
+		var got string
+		for _, c := range resp.Cookies() {
+			if c.Name == admin.LangCookie {
+				got = c.Value
+			}
+		}
+		if resp.StatusCode != http.StatusSeeOther || got != tt.cookie || resp.Header.Get("Location") != tt.location {
+			t.Errorf("lang?%s: %d cookie %q location %q; want cookie %q location %q", tt.query, resp.StatusCode, got, resp.Header.Get("Location"), tt.cookie, tt.location)
+		}
+	}
+}

@@ -35,6 +35,12 @@ type Catalog struct {
 	// A category without a name here is named by the bot's defaults
 	// (phone, laptop, accessory) or by its id.
 	CategoryNames map[string]map[string]string `yaml:"categories,omitempty"`
+	// Phrases is the shop's wording of the bot's own phrases, by language
+	// and phrase id, over the built-in ones: what the messages file
+	// (messages.yaml, bot.ParseMessages) sets, never read from the catalog
+	// file. It travels with the catalog because both are the shop's words
+	// in answers and the core reads both at start-up.
+	Phrases map[string]map[string]string `yaml:"-"`
 }
 
 // ParseCatalog reads a catalog file.

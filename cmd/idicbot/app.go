@@ -249,6 +249,13 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("catalog: %s", crm.ErrorMessage(err))
 	}
+	msgData, msgName, err := cfg.ReadFile(cfg.MessagesFile, "messages.yaml")
+	if err != nil {
+		return err
+	}
+	if cat.Phrases, err = bot.ParseMessages(msgName, msgData); err != nil {
+		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
+	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(m.Registry)

@@ -22,6 +22,7 @@ type Config struct {
 	SegmentsFile    string        `yaml:"segments_file"`
 	OffersFile      string        `yaml:"offers_file"`
 	CatalogFile     string        `yaml:"catalog_file"`
+	MessagesFile    string        `yaml:"messages_file"`
 	Shop            string        `yaml:"shop"`
 	DefaultLanguage string        `yaml:"default_language"`
 	SweepInterval   time.Duration `yaml:"sweep_interval"`

@@ -1,0 +1,218 @@
+package bot
+
+import (
+	"bytes"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// A shop words the bot's own phrases in its messages file (messages.yaml,
+// the embedded default in configs): the form of address in Vietnamese
+// (how the bot calls itself and the customer: mình/bạn, em/anh/chị,
+// shop/quý khách) and, per phrase id of replies.go and language, its own
+// text. ParseMessages checks the file against the built-in phrases and
+// returns only what differs from them, so a shop that changes nothing gets
+// exactly the built-in replies, and a phrase added to replies.go is
+// editable at once, under its id.
+
+// MessagesFile is the messages file's shape.
+type MessagesFile struct {
+	// Address is how the Vietnamese phrases speak: Self is the bot ("mình",
+	// "em", "shop"), Customer the customer ("bạn", "anh/chị", "quý
+	// khách"). The built-in phrases say mình and bạn.
+	Address struct {
+		Self     string `yaml:"self"`
+		Customer string `yaml:"customer"`
+	} `yaml:"address"`
+	// Phrases are texts by phrase id and language ("vi", "en"). A text
+	// keeps the built-in phrase's verbs (%s, %d) in their order: they are
+	// what the bot fills in (a name, a price, a code); in such a phrase a
+	// percent sign is written %%. A phrase without verbs is shown as
+	// written.
+	Phrases map[string]map[string]string `yaml:"phrases"`
+}
+
+// Built-in words of the form of address (replies.go).
+const (
+	defaultSelf     = "mình"
+	defaultCustomer = "bạn"
+)
+
+// PhraseIDs are the ids of the bot's phrases, sorted: what a messages file
+// may set.
+func PhraseIDs() []string {
+	ids := make([]string, 0, len(phrases["vi"]))
+	for id := range phrases["vi"] {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// ParseMessages reads a messages file and returns the phrases that differ
+// from the built-in ones, by language and id (crm.Catalog.Phrases). An
+// unknown id or language, or a text whose verbs differ from the built-in
+// phrase's, is an EINVALID error that says what is allowed.
+func ParseMessages(file string, data []byte) (map[string]map[string]string, error) {
+	var f MessagesFile
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && err.Error() != "EOF" {
+		return nil, crm.Errorf(crm.EINVALID, "%s: %v", file, err)
+	}
+	out := map[string]map[string]string{}
+	set := func(lang, id, text string) {
+		if text == phrases[lang][id] {
+			return
+		}
+		if out[lang] == nil {
+			out[lang] = map[string]string{}
+		}
+		out[lang][id] = text
+	}
+	var problems []string
+	for _, id := range sortedKeys(f.Phrases) {
+		if _, ok := phrases["vi"][id]; !ok {
+			problems = append(problems, fmt.Sprintf("phrases: %q is not a phrase of the bot (phrases: %s)", id, strings.Join(PhraseIDs(), ", ")))
+			continue
+		}
+		for _, lang := range sortedKeys(f.Phrases[id]) {
+			text := f.Phrases[id][lang]
+			def, ok := phrases[lang][id]
+			if !ok {
+				problems = append(problems, fmt.Sprintf("phrases.%s: %q is not a language of the bot (vi, en)", id, lang))
+				continue
+			}
+			if !utf8.ValidString(text) {
+				problems = append(problems, fmt.Sprintf("phrases.%s.%s: not valid UTF-8", id, lang))
+				continue
+			}
+			// A phrase the bot fills in is a format (%% for a percent
+			// sign); one it does not is shown as written.
+			if got, want := verbs(text), verbs(def); len(want) > 0 && !slices.Equal(got, want) {
+				problems = append(problems, fmt.Sprintf("phrases.%s.%s: the text must hold %s in this order (what the bot fills in), it holds %s; the built-in text is %q",
+					id, lang, verbList(want), verbList(got), def))
+				continue
+			}
+			set(lang, id, text)
+		}
+	}
+	self, customer := strings.TrimSpace(f.Address.Self), strings.TrimSpace(f.Address.Customer)
+	if self == "" {
+		self = defaultSelf
+	}
+	if customer == "" {
+		customer = defaultCustomer
+	}
+	if self != defaultSelf || customer != defaultCustomer {
+		// The form of address applies to every Vietnamese phrase the file
+		// leaves as built in.
+		for id, def := range phrases["vi"] {
+			if _, own := f.Phrases[id]["vi"]; own {
+				continue
+			}
+			set("vi", id, readdress(def, self, customer))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, crm.Errorf(crm.EINVALID, "%s: %s", file, strings.Join(problems, "; "))
+	}
+	return out, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+var verbRE = regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z%]`)
+
+// verbs lists the formatting verbs of a phrase, %% left out.
+func verbs(s string) []string {
+	var out []string
+	for _, v := range verbRE.FindAllString(s, -1) {
+		if v != "%%" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func verbList(v []string) string {
+	if len(v) == 0 {
+		return "no %s or %d"
+	}
+	return strings.Join(v, " ")
+}
+
+// readdress puts the shop's form of address in a built-in Vietnamese
+// phrase: the words "mình" (the bot) and "bạn" (the customer), whole words
+// only, a capital kept at the start of a sentence.
+func readdress(s, self, customer string) string {
+	words := map[string]string{defaultSelf: self, defaultCustomer: customer}
+	var b strings.Builder
+	rs := []rune(s)
+	for i := 0; i < len(rs); {
+		if !unicode.IsLetter(rs[i]) {
+			b.WriteRune(rs[i])
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && unicode.IsLetter(rs[j]) {
+			j++
+		}
+		w := string(rs[i:j])
+		if to, ok := words[strings.ToLower(w)]; ok {
+			if unicode.IsUpper(rs[i]) {
+				r, n := utf8.DecodeRuneInString(to)
+				to = string(unicode.ToUpper(r)) + to[n:]
+			}
+			w = to
+		}
+		b.WriteString(w)
+		i = j
+	}
+	return b.String()
+}
+
+// phrasebook is the shop's phrases over the built-in ones.
+type phrasebook map[string]map[string]string
+
+func (p phrasebook) say(lang, key string, args ...any) string {
+	if s, ok := p[lang][key]; ok {
+		if len(args) == 0 {
+			return s
+		}
+		return fmt.Sprintf(s, args...)
+	}
+	return say(lang, key, args...)
+}
+
+// say is a phrase as the shop words it (its messages file), else as built
+// in.
+func (t *turn) say(lang, key string, args ...any) string {
+	return phrasebook(t.core.catalog.Phrases).say(lang, key, args...)
+}
+
+// offerButtons are an offer's buttons, labelled as the shop words them.
+func (t *turn) offerButtons(lang string, o *crm.CompiledOffer) []crm.Button {
+	out := offerButtons(lang, o)
+	for i, k := range o.ButtonKinds() {
+		out[i].Label = t.say(lang, "btn_"+k)
+	}
+	return out
+}

@@ -69,7 +69,7 @@ const LifetimeYears = 3
 func (r *Reps) FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
-		return nil, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.")
+		return nil, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.").Say("find_empty")
 	}
 	var out []*crm.Customer
 	err := r.store.View(ctx, func(tx crm.Tx) error {
@@ -90,7 +90,7 @@ func (r *Reps) FindCustomers(ctx context.Context, query string) ([]*crm.Customer
 func (r *Reps) FindCustomersCounted(ctx context.Context, query string) (found []*crm.Customer, total int, err error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
-		return nil, 0, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.")
+		return nil, 0, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.").Say("find_empty")
 	}
 	err = r.store.View(ctx, func(tx crm.Tx) error {
 		var err error
@@ -227,7 +227,7 @@ func (r *Reps) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, 
 	}
 	switch len(found) {
 	case 0:
-		return nil, crm.Errorf(crm.ENOTFOUND, "No customer matches %q.", ref)
+		return nil, crm.Errorf(crm.ENOTFOUND, "No customer matches %q.", ref).Say("customer_not_found", ref)
 	case 1:
 		return found[0], nil
 	}
@@ -239,7 +239,8 @@ func (r *Reps) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, 
 		}
 		names = append(names, fmt.Sprintf("#%d %s", cu.ID, cu.DisplayName()))
 	}
-	return nil, crm.Errorf(crm.EINVALID, "%d customers match %q (%s): use the customer id.", len(found), ref, strings.Join(names, ", "))
+	return nil, crm.Errorf(crm.EINVALID, "%d customers match %q (%s): use the customer id.", len(found), ref, strings.Join(names, ", ")).
+		Say("customer_ambiguous", len(found), ref, strings.Join(names, ", "))
 }
 
 // OrderSummary is a customer's buying history in numbers.
@@ -372,7 +373,8 @@ func (r *Reps) SegmentPage(ctx context.Context, name string, page, size int) (*S
 		if segs != nil {
 			known = segs.Names()
 		}
-		return nil, crm.Errorf(crm.ENOTFOUND, "There is no segment %q. Segments: %s.", name, strings.Join(known, ", "))
+		return nil, crm.Errorf(crm.ENOTFOUND, "There is no segment %q. Segments: %s.", name, strings.Join(known, ", ")).
+			Say("segment_unknown", name, strings.Join(known, ", "))
 	}
 	if size <= 0 {
 		size = 10
@@ -659,10 +661,10 @@ const noteReplayWindow = 15 * time.Minute
 func (r *Reps) AddNote(ctx context.Context, id crm.ID, author, text string) (*crm.Customer, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return nil, crm.Errorf(crm.EINVALID, "The note is empty.")
+		return nil, crm.Errorf(crm.EINVALID, "The note is empty.").Say("note_empty")
 	}
 	if len([]rune(text)) > MaxTextLen {
-		return nil, crm.Errorf(crm.EINVALID, "A note is at most %d characters.", MaxTextLen)
+		return nil, crm.Errorf(crm.EINVALID, "A note is at most %d characters.", MaxTextLen).Say("note_long", MaxTextLen)
 	}
 	now := r.now()
 	cu, _, err := r.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
@@ -691,11 +693,11 @@ func (r *Reps) AddNote(ctx context.Context, id crm.ID, author, text string) (*cr
 func NormalizeTag(tag string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(tag))
 	if t == "" || len([]rune(t)) > 40 {
-		return "", crm.Errorf(crm.EINVALID, "A tag is 1 to 40 characters.")
+		return "", crm.Errorf(crm.EINVALID, "A tag is 1 to 40 characters.").Say("tag_length")
 	}
 	for _, r := range t {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
-			return "", crm.Errorf(crm.EINVALID, "A tag is one word (letters, digits, - _ .): %q is not.", tag)
+			return "", crm.Errorf(crm.EINVALID, "A tag is one word (letters, digits, - _ .): %q is not.", tag).Say("tag_word", tag)
 		}
 	}
 	return t, nil
@@ -722,7 +724,7 @@ func (r *Reps) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer,
 	}
 	cu, mv, err := r.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error {
 		if !cu.HasTag(t) {
-			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t)
+			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t).Say("tag_missing", cu.DisplayName(), t)
 		}
 		cu.RemoveTag(t)
 		return nil

@@ -210,7 +210,16 @@ func (a *Adapter) errorMsg(t *i18n.Printer, sub string, err error) *slackapi.Msg
 		a.log.Error("slack: subcommand failed", "subcommand", sub, "err", crm.MaskText(err.Error()))
 		return ephemeral(t.T("cmd.failed"))
 	}
-	return ephemeral("⚠️ " + escape(crm.ErrorMessage(err)))
+	return ephemeral("⚠️ " + escape(errText(t, err)))
+}
+
+// errText is a domain error's message in the reader's language when the
+// catalog has its phrase ("err.<phrase>"), else as the core wrote it.
+func errText(t *i18n.Printer, err error) string {
+	if p, args := crm.ErrorPhrase(err); p != "" && catalog.Has("err."+p) {
+		return t.T("err."+p, args...)
+	}
+	return crm.ErrorMessage(err)
 }
 
 func ephemeral(text string) *slackapi.Msg {

@@ -227,7 +227,7 @@ func (a *Adapter) errorText(t *i18n.Printer, err error) string {
 		a.log.Error("slack: action failed", "err", crm.MaskText(err.Error()))
 		return t.T("cmd.failed")
 	}
-	return "⚠️ " + escape(crm.ErrorMessage(err))
+	return "⚠️ " + escape(errText(t, err))
 }
 
 // event handles one Events API event, at most once per event_id. A failure

@@ -29,6 +29,7 @@ func TestLangPerUserAndWorkspace(t *testing.T) {
 	// Another rep still reads Vietnamese.
 	contains(t, "other rep", e.crm(rep2User, "customer "+lan).all(), "*Giá trị*")
 	contains(t, "bad lang", e.crm(repUser, "lang fr").Text, "Vietnamese (`vi`) and English (`en`)")
+	contains(t, "core error in English", e.crm(repUser, "segment gold").Text, `There is no segment "gold". Segments: business, vip`)
 
 	// The workspace: admins only.
 	contains(t, "rep sets workspace", e.crm(rep2User, "lang en workspace").Text, "Chỉ quản trị viên")

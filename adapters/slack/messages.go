@@ -151,6 +151,17 @@ var messages = []i18n.Message{
 	{ID: "verify.bad", VI: "“%[1]s” không phải mã khách (tìm bằng /crm find). Cách dùng: /crm %[2]s", EN: "%[1]q is not a customer id (find it with /crm find). Usage: /crm %[2]s"},
 	{ID: "merge.done", VI: "🔗 %[1]s đã được gộp vào %[2]s: %[3]s. <@%[4]s> đã gộp.", EN: "🔗 %[1]s is now part of %[2]s: %[3]s. Merged by <@%[4]s>."},
 
+	// Errors of the core (crm.Error phrases), in the reader's language.
+	{ID: "err.find_empty", VI: "Cho mình biết cần tìm gì: số điện thoại, tên, email, @tên Telegram hoặc mã khách.", EN: "Tell me what to look for: a phone, a name, an email, @username or a customer id."},
+	{ID: "err.customer_not_found", VI: "Không có khách nào khớp “%[1]s”.", EN: "No customer matches %[1]q."},
+	{ID: "err.customer_ambiguous", VI: "%[1]d khách khớp “%[2]s” (%[3]s): hãy dùng mã khách.", EN: "%[1]d customers match %[2]q (%[3]s): use the customer id."},
+	{ID: "err.segment_unknown", VI: "Không có nhóm “%[1]s”. Các nhóm: %[2]s.", EN: "There is no segment %[1]q. Segments: %[2]s."},
+	{ID: "err.note_empty", VI: "Ghi chú đang trống.", EN: "The note is empty."},
+	{ID: "err.note_long", VI: "Ghi chú dài tối đa %[1]d ký tự.", EN: "A note is at most %[1]d characters."},
+	{ID: "err.tag_length", VI: "Nhãn dài từ 1 đến 40 ký tự.", EN: "A tag is 1 to 40 characters."},
+	{ID: "err.tag_word", VI: "Nhãn là một từ (chữ, số, - _ .): “%[1]s” thì không phải.", EN: "A tag is one word (letters, digits, - _ .): %[1]q is not."},
+	{ID: "err.tag_missing", VI: "%[1]s không có nhãn “%[2]s”.", EN: "%[1]s has no tag %[2]q."},
+
 	// Counts inside longer texts.
 	{ID: "n.identities", VI: "%[1]d tài khoản kênh", EN: i18n.Plural(1, "%[1]d channel identity", "%[1]d channel identities")},
 	{ID: "n.messages", VI: "%[1]d tin nhắn", EN: i18n.Plural(1, "%[1]d message", "%[1]d messages")},

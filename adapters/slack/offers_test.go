@@ -280,7 +280,7 @@ func TestOfferSlack(t *testing.T) {
 		}
 		a = e.crm(adminUser, "offer preview vip-care "+e.id("vana"))
 		contains(t, "vip preview", a.all(), "Nguyễn Văn A", "segment vip", "would be shown now: *yes*", "25.000.000")
-		contains(t, "ambiguous", e.crm(adminUser, "offer preview vip-care nguyen").Text, "2 customers match")
+		contains(t, "ambiguous", e.crm(adminUser, "offer preview vip-care nguyen").Text, "2 khách khớp “nguyen”")
 
 		// From the card's Preview button.
 		if status, _ := e.interact(e.offerClick(adminUser, slack.ActionOfferPreview, vipOfferID, "prev1")); status != http.StatusOK {

@@ -129,8 +129,8 @@ func TestRepSlack(t *testing.T) {
 		contains(t, "card", a.all(), "Nguyễn Văn A", "#"+e.id("vana"), "Khách VIP", "quy tắc:", "total_spent", "+84903111222", "vana@example.vn",
 			"webchat (w-vana)", "seed", "nhận ưu đãi", "bot đang trả lời", "25.000.000", "Giá trị vòng đời", "Đơn gần nhất",
 			"giá áo thun bao nhiêu?", "Ưu đãi", "Nhãn", "Ghi chú")
-		contains(t, "ambiguous", e.crm(repUser, "customer nguyen").Text, "2 customers match")
-		contains(t, "unknown", e.crm(repUser, "customer 9999").Text, "No customer matches")
+		contains(t, "ambiguous", e.crm(repUser, "customer nguyen").Text, "2 khách khớp “nguyen”", "hãy dùng mã khách")
+		contains(t, "unknown", e.crm(repUser, "customer 9999").Text, "Không có khách nào khớp “9999”")
 	})
 
 	t.Run("segment", func(t *testing.T) {
@@ -140,7 +140,7 @@ func TestRepSlack(t *testing.T) {
 			t.Fatalf("segment not sorted by value:\n%s", a.Text)
 		}
 		contains(t, "page 2", e.crm(repUser, "segment new 2").Text, "Trang này không có khách nào")
-		contains(t, "unknown", e.crm(repUser, "segment gold").Text, "no segment", "vip")
+		contains(t, "unknown", e.crm(repUser, "segment gold").Text, "Không có nhóm “gold”", "vip")
 		contains(t, "bad page", e.crm(repUser, "segment vip x").Text, "Trang là một số")
 	})
 
@@ -183,7 +183,7 @@ func TestRepSlack(t *testing.T) {
 		contains(t, "tag", e.crm(repUser, "tag "+e.id("dung")+" B2B").Text, "Đã gắn nhãn `b2b` cho Lê Đức Dũng", "→ *Khách doanh nghiệp*")
 		contains(t, "card shows note and tag", e.crm(repUser, "customer "+e.id("dung")).all(), "khách sỉ, gọi sau 18h", "b2b")
 		contains(t, "untag", e.crm(repUser, "untag "+e.id("dung")+" b2b").Text, "Đã gỡ nhãn")
-		contains(t, "untag missing", e.crm(repUser, "untag "+e.id("dung")+" b2b").Text, "has no tag")
+		contains(t, "untag missing", e.crm(repUser, "untag "+e.id("dung")+" b2b").Text, "không có nhãn “b2b”")
 		contains(t, "note usage", e.crm(repUser, "note "+e.id("dung")).Text, "Cách dùng: /crm note")
 	})
 

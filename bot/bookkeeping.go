@@ -29,7 +29,7 @@ func recordMove(tx crm.Tx, now time.Time, id crm.ID, mv *crm.SegmentChange) (*cr
 		return nil, nil
 	}
 	mv.CustomerID = id
-	if err := tx.AppendSegmentChange(mv); err != nil {
+	if err := tx.AppendEvent(crm.SegmentChangeEvent(mv)); err != nil {
 		return nil, err
 	}
 	if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
@@ -51,8 +51,8 @@ func (c *Core) countMoves(moves ...*crm.SegmentChange) {
 }
 
 // addOrder stores ord (Time set) for cust and, unless its Ref was stored
-// before (added false: nothing changes), adds it to the customer's totals
-// and to the "orders", "revenue" and offer-attribution counters of the
+// before (added false: nothing changes), adds it to the customer's totals,
+// to the event log, and to the "orders", "revenue" and offer-attribution counters of the
 // order's own day: a sale counts on the day it was made, whether a rep
 // records it that day or a file brings it later.
 func addOrder(tx crm.Tx, cust *crm.Customer, ord *crm.Order) (added bool, err error) {
@@ -62,6 +62,10 @@ func addOrder(tx crm.Tx, cust *crm.Customer, ord *crm.Order) (added bool, err er
 		return false, err
 	}
 	cust.Stats.RecordOrder(ord.Amount, ord.Time)
+	if err := tx.AppendEvent(&crm.Event{CustomerID: cust.ID, Time: ord.Time, Kind: crm.EventOrder,
+		OrderID: ord.ID, Amount: ord.Amount, OfferID: ord.OfferID}); err != nil {
+		return false, err
+	}
 	if err := addCounter(tx, ord.Time, "orders", 1); err != nil {
 		return false, err
 	}
@@ -74,4 +78,22 @@ func addOrder(tx crm.Tx, cust *crm.Customer, ord *crm.Order) (added bool, err er
 		}
 	}
 	return true, nil
+}
+
+// logInteraction appends it to the conversation log and its message event
+// to the event log: every message counts in the reports as it is logged.
+func logInteraction(tx crm.Tx, it *crm.Interaction) error {
+	if err := tx.AppendInteraction(it); err != nil {
+		return err
+	}
+	kind := crm.EventMessageIn
+	if it.Direction == crm.Outbound {
+		kind = crm.EventMessageOut
+	}
+	return tx.AppendEvent(&crm.Event{CustomerID: it.CustomerID, Time: it.Time, Kind: kind, Channel: it.Channel, InteractionID: it.ID})
+}
+
+// event appends an event of the turn's customer, on the turn's channel.
+func (t *turn) event(kind crm.EventKind, cause string) error {
+	return t.tx.AppendEvent(&crm.Event{CustomerID: t.cust.ID, Time: t.now, Kind: kind, Channel: t.in.Channel, Cause: cause})
 }

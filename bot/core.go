@@ -365,7 +365,7 @@ func (t *turn) save() error {
 
 // record stores an interaction of the event and marks the event handled.
 func (t *turn) record(it *crm.Interaction) error {
-	if err := t.tx.AppendInteraction(it); err != nil {
+	if err := logInteraction(t.tx, it); err != nil {
 		return err
 	}
 	if err := t.tx.MarkMessage(t.in.Channel, t.in.MessageID, it.ID); err != nil {

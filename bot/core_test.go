@@ -118,9 +118,9 @@ func TestSweepMovesLoyalToAtRisk(t *testing.T) {
 	}
 	var changes []*crm.SegmentChange
 	if err := e.db.View(ctx, func(tx crm.Tx) error {
-		return tx.SegmentChanges(time.Time{}, func(ch *crm.SegmentChange) error {
-			if ch.CustomerID == a.ID {
-				changes = append(changes, ch)
+		return tx.CustomerEvents(a.ID, time.Time{}, time.Time{}, func(ev *crm.Event) error {
+			if ev.Kind == crm.EventSegmentChange {
+				changes = append(changes, ev.SegmentChange())
 			}
 			return nil
 		})

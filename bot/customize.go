@@ -64,7 +64,7 @@ func (t *turn) customize() error {
 			reply = append(reply, t.say(lang, "buy_generic"))
 		}
 		if p := c.CallbackPhone(); p != "" {
-			reply = append(reply, t.say(lang, "will_call", p))
+			reply = append(reply, t.say(lang, "will_call", crm.DisplayPhone(p)))
 		} else {
 			reply = append(reply, t.say(lang, "ask_phone"))
 			requestPhone = true
@@ -77,7 +77,7 @@ func (t *turn) customize() error {
 	case IntentContact:
 		var saved []string
 		if u.Phone != "" {
-			saved = append(saved, u.Phone)
+			saved = append(saved, crm.DisplayPhone(u.Phone))
 		}
 		if u.Email != "" {
 			saved = append(saved, u.Email)
@@ -86,7 +86,7 @@ func (t *turn) customize() error {
 		case len(saved) == 0:
 			reply = append(reply, t.say(lang, "contact_bad"))
 		case c.Dialog == "order_phone" && u.Phone != "":
-			reply = append(reply, t.say(lang, "contact_order", u.Phone))
+			reply = append(reply, t.say(lang, "contact_order", crm.DisplayPhone(u.Phone)))
 			c.Dialog = ""
 		default:
 			reply = append(reply, t.say(lang, "contact_saved", strings.Join(saved, ", ")))
@@ -97,11 +97,17 @@ func (t *turn) customize() error {
 			if err := t.count("opt_outs", 1); err != nil {
 				return err
 			}
+			if err := t.event(crm.EventOptOut, ""); err != nil {
+				return err
+			}
 		}
 		reply = append(reply, t.say(lang, "opt_out"))
 	case IntentOptIn:
 		if c.Consent.OptedOut {
 			c.Consent = crm.Consent{OptedOut: false, Since: t.now, Channel: t.in.Channel}
+			if err := t.event(crm.EventOptIn, ""); err != nil {
+				return err
+			}
 		}
 		reply = append(reply, t.say(lang, "opt_in"))
 	case IntentHandoff:
@@ -110,6 +116,9 @@ func (t *turn) customize() error {
 		} else {
 			c.Handoff = crm.Handoff{Active: true, RequestedAt: t.now}
 			if err := t.count("handoffs", 1); err != nil {
+				return err
+			}
+			if err := t.event(crm.EventHandoff, "customer"); err != nil {
 				return err
 			}
 			t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
@@ -204,7 +213,7 @@ func (t *turn) showOffer(o *crm.CompiledOffer) error {
 }
 
 func (t *turn) offerEvent(id, kind string) error {
-	if err := t.tx.AppendOfferEvent(&crm.OfferEvent{CustomerID: t.cust.ID, OfferID: id, Time: t.now, Kind: kind, Channel: t.in.Channel}); err != nil {
+	if err := t.tx.AppendEvent(&crm.Event{CustomerID: t.cust.ID, OfferID: id, Time: t.now, Kind: crm.OfferEventKind(kind), Channel: t.in.Channel}); err != nil {
 		return err
 	}
 	return t.count("offer:"+id+":"+kind, 1)
@@ -253,7 +262,7 @@ func (t *turn) button() error {
 			ask = true
 			c.Dialog = "order_phone"
 		} else {
-			msg = append(msg, t.say(lang, "will_call", p))
+			msg = append(msg, t.say(lang, "will_call", crm.DisplayPhone(p)))
 		}
 		return t.send(strings.Join(msg, "\n"), nil, ask, id)
 	case crm.ButtonDecline:
@@ -309,7 +318,7 @@ func (c *Core) enqueue(tx crm.Tx, cust *crm.Customer, ch crm.Channel, userID, ch
 	}
 	it := &crm.Interaction{CustomerID: cust.ID, Time: now, Direction: crm.Outbound, Channel: ch, ChatID: chatID,
 		Kind: kind, Text: m.Text, Buttons: m.Buttons, OfferID: m.OfferID, Author: m.Author}
-	if err := tx.AppendInteraction(it); err != nil {
+	if err := logInteraction(tx, it); err != nil {
 		return err
 	}
 	ob := &crm.OutboxItem{CustomerID: cust.ID, InteractionID: it.ID, Channel: ch, ChatID: chatID, UserID: userID,

@@ -220,6 +220,9 @@ func (t *turn) agentMessage(author string) error {
 	switch {
 	case !h.Active:
 		*h = crm.Handoff{Active: true, RequestedAt: t.now, Agent: author, TakenAt: t.now}
+		if err := t.event(crm.EventHandoff, "agent"); err != nil {
+			return err
+		}
 	case h.Agent == "" || h.Agent == author:
 		// Waiting for a human, or this agent's already: the pause starts
 		// again now.
@@ -261,7 +264,7 @@ func (c *Core) ResumeAfter(ctx context.Context, ch crm.Channel, userID, agent st
 		if err != nil || !stale(cu) {
 			return err
 		}
-		if err := endHandoff(tx, cu); err != nil {
+		if err := endHandoff(tx, cu, now); err != nil {
 			return err
 		}
 		cu.UpdatedAt = now
@@ -279,9 +282,14 @@ func (c *Core) ResumeAfter(ctx context.Context, ch crm.Channel, userID, agent st
 
 // endHandoff returns the customer to the bot and forgets where the handoff
 // was discussed.
-func endHandoff(tx crm.Tx, cu *crm.Customer) error {
+func endHandoff(tx crm.Tx, cu *crm.Customer, now time.Time) error {
 	if th := cu.Handoff.Thread; th != "" {
-		if err := tx.PutMeta(handoffMetaPrefix+th, nil); err != nil {
+		if err := tx.PutHandoffThread(th, 0); err != nil {
+			return err
+		}
+	}
+	if cu.Handoff.Active {
+		if err := tx.AppendEvent(&crm.Event{CustomerID: cu.ID, Time: now, Kind: crm.EventHandoffEnd, Cause: "pause_over"}); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,6 @@ package bot
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,10 +14,6 @@ import (
 // releasing it, the recent messages a rep reads to pick it up). They belong
 // to the conversation, not to the reps' operations (Reps): while a rep has
 // it, Handle sends that customer nothing automatic.
-
-// handoffMetaPrefix keys the thread → customer lookup kept in the store's
-// meta bucket, so a thread reply finds its customer after a restart.
-const handoffMetaPrefix = "handoff_thread:"
 
 // SetHandoffThread records where a tool discusses a customer's handoff (for
 // Slack "channel:ts") and makes it findable with CustomerByHandoffThread.
@@ -39,7 +34,7 @@ func (c *Core) SetHandoffThread(ctx context.Context, id crm.ID, thread string) (
 		}
 		cu.Handoff.Thread = thread
 		cu.UpdatedAt = now
-		if err := tx.PutMeta(handoffMetaPrefix+thread, []byte(strconv.FormatUint(uint64(cu.ID), 10))); err != nil {
+		if err := tx.PutHandoffThread(thread, cu.ID); err != nil {
 			return err
 		}
 		cust = cu
@@ -56,15 +51,11 @@ func (c *Core) SetHandoffThread(ctx context.Context, id crm.ID, thread string) (
 func (c *Core) CustomerByHandoffThread(ctx context.Context, thread string) (*crm.Customer, error) {
 	var cust *crm.Customer
 	err := c.store.View(ctx, func(tx crm.Tx) error {
-		v, err := tx.Meta(handoffMetaPrefix + thread)
-		if err != nil || v == nil {
+		id, err := tx.HandoffThread(thread)
+		if err != nil || id == 0 {
 			return err
 		}
-		n, err := strconv.ParseUint(string(v), 10, 64)
-		if err != nil {
-			return nil
-		}
-		cu, err := tx.Customer(crm.ID(n))
+		cu, err := tx.Customer(id)
 		if crm.ErrorCode(err) == crm.ENOTFOUND {
 			return nil
 		} else if err != nil {
@@ -90,19 +81,27 @@ func (c *Core) TakeHandoff(ctx context.Context, id crm.ID, agent string) (*crm.C
 		return nil, crm.Errorf(crm.EINVALID, "agent is required")
 	}
 	now := c.now()
-	cu, _, err := updateCustomer(ctx, c.store, nil, now, id, "", func(cu *crm.Customer) error {
-		h := &cu.Handoff
-		if h.Active && h.Agent != "" && h.Agent != agent {
-			return crm.Errorf(crm.ECONFLICT, "%s is already talking with %s.", AgentName(h.Agent), cu.DisplayName())
+	var cu *crm.Customer
+	err := c.store.Update(ctx, func(tx crm.Tx) error {
+		cu = nil
+		cust, err := tx.Customer(id)
+		if err != nil {
+			return err
 		}
-		if h.Agent == agent && h.Active {
-			return nil
+		h := &cust.Handoff
+		if h.Active && h.Agent != "" && h.Agent != agent {
+			return crm.Errorf(crm.ECONFLICT, "%s is already talking with %s.", AgentName(h.Agent), cust.DisplayName())
 		}
 		if !h.Active {
 			h.Active, h.RequestedAt, h.Thread = true, now, ""
+			if err := tx.AppendEvent(&crm.Event{CustomerID: cust.ID, Time: now, Kind: crm.EventHandoff, Cause: "rep"}); err != nil {
+				return err
+			}
 		}
 		h.Agent, h.TakenAt = agent, now
-		return nil
+		cust.UpdatedAt = now
+		cu = cust
+		return tx.PutCustomer(cust)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("take handoff of %d: %w", id, err)
@@ -131,9 +130,12 @@ func (c *Core) ReleaseHandoff(ctx context.Context, id crm.ID, agent string) (crm
 			return crm.Errorf(crm.ECONFLICT, "%s has this conversation; only they (or an admin) can hand it back.", AgentName(h.Agent))
 		}
 		if h.Thread != "" {
-			if err := tx.PutMeta(handoffMetaPrefix+h.Thread, nil); err != nil {
+			if err := tx.PutHandoffThread(h.Thread, 0); err != nil {
 				return err
 			}
+		}
+		if err := tx.AppendEvent(&crm.Event{CustomerID: cu.ID, Time: now, Kind: crm.EventHandoffEnd, Cause: "released"}); err != nil {
+			return err
 		}
 		cu.Handoff = crm.Handoff{}
 		cu.UpdatedAt = now

@@ -330,9 +330,9 @@ func TestImportOrders(t *testing.T) {
 					}
 					counters[name] = n
 				}
-				if err := tx.SegmentChanges(time.Time{}, func(sc *crm.SegmentChange) error {
-					if sc.Cause == "import" && sc.From == crm.SegmentNew {
-						moves = append(moves, sc.To)
+				if err := tx.EventsBetween(time.Time{}, time.Time{}, func(ev *crm.Event) error {
+					if ev.Kind == crm.EventSegmentChange && ev.Cause == "import" && ev.From == crm.SegmentNew {
+						moves = append(moves, ev.To)
 					}
 					return nil
 				}); err != nil {

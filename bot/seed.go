@@ -7,17 +7,15 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// offersSeededKey marks a store whose offers were seeded: from then on the
-// store, not the offers file, is the source of truth.
-const offersSeededKey = "offers_seeded"
-
 // SeedOffers stores offers as their first version in a store that was never
 // seeded, in one transaction. It reports whether it did.
 func SeedOffers(ctx context.Context, store crm.Store, offers []*crm.Offer, now time.Time) (bool, error) {
 	seeded := false
 	err := store.Update(ctx, func(tx crm.Tx) error {
 		seeded = false
-		if mark, err := tx.Meta(offersSeededKey); err != nil || mark != nil {
+		// Once seeded, the store, not the offers file, is the source of
+		// truth.
+		if at, err := tx.OffersSeeded(); err != nil || !at.IsZero() {
 			return err
 		}
 		for _, o := range offers {
@@ -28,7 +26,7 @@ func SeedOffers(ctx context.Context, store crm.Store, offers []*crm.Offer, now t
 			}
 		}
 		seeded = true
-		return tx.PutMeta(offersSeededKey, []byte(now.UTC().Format(time.RFC3339)))
+		return tx.MarkOffersSeeded(now)
 	})
 	return seeded, err
 }

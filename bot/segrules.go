@@ -3,7 +3,6 @@ package bot
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -12,18 +11,6 @@ import (
 	"github.com/idicbot/idicbot/crm"
 	"gopkg.in/yaml.v3"
 )
-
-// Meta keys of the run-time segment rules.
-const (
-	// MetaSegmentsYAML holds the live rule set (segments.yaml shape) once an
-	// admin has edited a rule; from then on it wins over the file.
-	MetaSegmentsYAML = "segments_yaml"
-	// MetaSegmentsHistory holds the recorded rule changes (JSON, newest last).
-	MetaSegmentsHistory = "segments_history"
-)
-
-// maxSegmentHistory bounds the stored rule-change history.
-const maxSegmentHistory = 500
 
 // segmentsDoc is the segments.yaml shape.
 type segmentsDoc struct {
@@ -43,16 +30,7 @@ type SegmentInfo struct {
 }
 
 // SegmentRuleChange records one saved rule change.
-type SegmentRuleChange struct {
-	Time    time.Time `json:"time"`
-	By      string    `json:"by"`
-	Origin  string    `json:"origin"`
-	Segment string    `json:"segment"`
-	From    string    `json:"from"`
-	To      string    `json:"to"`
-	// Moved is how many customers the sweep after the save moved.
-	Moved int `json:"moved"`
-}
+type SegmentRuleChange = crm.SegmentRuleChange
 
 // SegmentAdmin is the editing of segment rules: listing with counts,
 // history, previews and saves with conflict checks. It is a use case of its
@@ -88,7 +66,7 @@ func (c *Core) LoadSegmentRules(ctx context.Context) error {
 	var data []byte
 	if err := c.store.View(ctx, func(tx crm.Tx) error {
 		var err error
-		data, err = tx.Meta(MetaSegmentsYAML)
+		data, err = tx.SegmentRules()
 		return err
 	}); err != nil {
 		return fmt.Errorf("load segment rules: %w", err)
@@ -156,16 +134,8 @@ func (c *SegmentAdmin) SegmentHistory(ctx context.Context) ([]SegmentRuleChange,
 	return out, nil
 }
 
-func readSegmentHistory(tx crm.Tx) ([]SegmentRuleChange, error) {
-	data, err := tx.Meta(MetaSegmentsHistory)
-	if err != nil || data == nil {
-		return nil, err
-	}
-	var hist []SegmentRuleChange
-	if err := json.Unmarshal(data, &hist); err != nil {
-		return nil, fmt.Errorf("decode segment history: %w", err)
-	}
-	return hist, nil
+func readSegmentHistory(tx crm.Settings) ([]SegmentRuleChange, error) {
+	return tx.SegmentRuleChanges()
 }
 
 // withRule returns a copy of the rule set with segment name's rule
@@ -280,7 +250,7 @@ func (c *SegmentAdmin) SaveSegmentRule(ctx context.Context, name, rule, expected
 		// The stored rules are the truth when there are some: another
 		// admin's save of another segment must not be lost.
 		base := live
-		if data, err := tx.Meta(MetaSegmentsYAML); err != nil {
+		if data, err := tx.SegmentRules(); err != nil {
 			return err
 		} else if data != nil {
 			if base, err = crm.ParseSegments("stored segment rules", data); err != nil {
@@ -306,7 +276,7 @@ func (c *SegmentAdmin) SaveSegmentRule(ctx context.Context, name, rule, expected
 		if err != nil {
 			return err
 		}
-		if err := tx.PutMeta(MetaSegmentsYAML, data); err != nil {
+		if err := tx.PutSegmentRules(data); err != nil {
 			return err
 		}
 		hist, err := readSegmentHistory(tx)
@@ -314,15 +284,8 @@ func (c *SegmentAdmin) SaveSegmentRule(ctx context.Context, name, rule, expected
 			return err
 		}
 		hist = append(hist, SegmentRuleChange{Time: c.now(), By: who, Origin: origin, Segment: name, From: r.Rule, To: rule})
-		if len(hist) > maxSegmentHistory {
-			hist = hist[len(hist)-maxSegmentHistory:]
-		}
-		hd, err := json.Marshal(hist)
-		if err != nil {
-			return err
-		}
 		changed = true
-		return tx.PutMeta(MetaSegmentsHistory, hd)
+		return tx.PutSegmentRuleChanges(hist)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("save segment %s: %w", name, err)
@@ -349,11 +312,7 @@ func (c *SegmentAdmin) SaveSegmentRule(ctx context.Context, name, rule, expected
 				return nil
 			}
 			last.Moved = moved
-			hd, err := json.Marshal(hist)
-			if err != nil {
-				return err
-			}
-			return tx.PutMeta(MetaSegmentsHistory, hd)
+			return tx.PutSegmentRuleChanges(hist)
 		}); err != nil {
 			return nil, fmt.Errorf("save segment %s: %w", name, err)
 		}

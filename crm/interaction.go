@@ -69,6 +69,56 @@ type Order struct {
 	Note       string    `json:"note,omitempty"`
 	OfferID    string    `json:"offer_id,omitempty"` // attributed offer
 	Source     string    `json:"source,omitempty"`   // import, slack:U123 …
+	// Items are the order's lines, when known (a rep's order may give only
+	// an amount).
+	Items []OrderItem `json:"items,omitempty"`
+}
+
+// OrderItem is one line of an order: which product, how many, at what
+// unit price (VND).
+type OrderItem struct {
+	// Product is the catalog id when the product is in the catalog, else
+	// the name as written.
+	Product  string `json:"product"`
+	Quantity int    `json:"quantity"`
+	Price    int64  `json:"price"`
+}
+
+// Bounds of an order's lines.
+const (
+	MaxOrderItems    = 200
+	maxOrderQuantity = 1_000_000
+	maxOrderProduct  = 200
+)
+
+// CheckOrder returns an EINVALID error naming the first bad line of o's
+// items (no product, quantity below 1, negative price, too many lines),
+// or when the lines add up to more than an int64 holds. With lines and no
+// Amount, Amount becomes their total.
+func CheckOrder(o *Order) error {
+	if len(o.Items) > MaxOrderItems {
+		return Errorf(EINVALID, "An order has at most %d lines (this one has %d).", MaxOrderItems, len(o.Items))
+	}
+	var total int64
+	for i, it := range o.Items {
+		switch {
+		case it.Product == "" || len(it.Product) > maxOrderProduct:
+			return Errorf(EINVALID, "Order line %d: a product (at most %d bytes) is required.", i+1, maxOrderProduct)
+		case it.Quantity < 1 || it.Quantity > maxOrderQuantity:
+			return Errorf(EINVALID, "Order line %d: quantity must be between 1 and %d.", i+1, maxOrderQuantity)
+		case it.Price < 0 || it.Price > MaxAmount:
+			return Errorf(EINVALID, "Order line %d: the price must be between 0 and %d.", i+1, MaxAmount)
+		}
+		line := it.Price * int64(it.Quantity)
+		if line/int64(it.Quantity) != it.Price || total+line < total {
+			return Errorf(EINVALID, "Order line %d: the total is too large.", i+1)
+		}
+		total += line
+	}
+	if o.Amount == 0 && len(o.Items) > 0 {
+		o.Amount = total
+	}
+	return nil
 }
 
 // Outbox statuses.
@@ -128,16 +178,7 @@ type SegmentChange struct {
 	Cause      string    `json:"cause"` // message, order, sweep, import
 }
 
-// OfferEvent records an offer shown, accepted or declined.
-type OfferEvent struct {
-	CustomerID ID        `json:"customer_id"`
-	OfferID    string    `json:"offer_id"`
-	Time       time.Time `json:"time"`
-	Kind       string    `json:"kind"` // shown, accepted, declined, more
-	Channel    Channel   `json:"channel"`
-}
-
-// Offer event kinds.
+// Offer answers, as counted per offer (and, as events, EventOfferShown…).
 const (
 	OfferShown    = "shown"
 	OfferAccepted = "accepted"

@@ -18,10 +18,10 @@ type CustomerExport struct {
 	// Interactions is the whole conversation history, oldest first.
 	Interactions []*Interaction `json:"interactions"`
 	Orders       []*Order       `json:"orders"`
-	// OfferEvents are the offers shown to the customer and their answers.
-	OfferEvents []*OfferEvent `json:"offer_events"`
-	// SegmentChanges is the customer's segment history, oldest first.
-	SegmentChanges []*SegmentChange `json:"segment_changes"`
+	// Events is the customer's event log, oldest first: offers shown and
+	// answered, orders, segment moves, handoffs, consent (messages are in
+	// Interactions).
+	Events []*Event `json:"events"`
 	// Outbox holds the replies queued for the customer that are still kept
 	// (sent ones are pruned after a while).
 	Outbox []*OutboxItem `json:"outbox"`

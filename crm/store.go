@@ -14,16 +14,37 @@ type Store interface {
 	View(ctx context.Context, fn func(Tx) error) error
 }
 
-// Tx is one store transaction. Records returned are copies the caller owns.
-// Lookups that "find" return (nil, nil) when there is no match; lookups by
-// id return an ENOTFOUND error.
+// Tx is one store transaction: every repository below, so that one
+// transaction can span them (a message, its reply, the customer's new
+// totals and their events commit together). Records returned are copies
+// the caller owns. Lookups that "find" return (nil, nil) when there is no
+// match; lookups by id return an ENOTFOUND error. Code that needs one
+// repository takes that interface, not Tx.
 type Tx interface {
+	Dedupe
+	Customers
+	ConversationLog
+	Orders
+	Offers
+	Events
+	Settings
+	Outbox
+	Counters
+}
+
+// Dedupe remembers which channel messages were handled, so that a replayed
+// update changes nothing.
+type Dedupe interface {
 	// SeenMessage reports whether (channel, message id) was already handled,
 	// and the interaction it produced.
 	SeenMessage(ch Channel, msgID string) (ID, bool, error)
 	// MarkMessage remembers (channel, message id) as handled.
 	MarkMessage(ch Channel, msgID string, interaction ID) error
+}
 
+// Customers is the customer repository: records, the indexes that find
+// them, the per-segment counts, and one customer's export and erasure.
+type Customers interface {
 	// Customer returns a customer by id, following merge redirects.
 	Customer(id ID) (*Customer, error)
 	FindCustomerByIdentity(ch Channel, userID string) (*Customer, error)
@@ -55,6 +76,23 @@ type Tx interface {
 	SegmentCount(segment string) (int64, error)
 	CustomerCount() (int64, error)
 
+	// CustomerRecords returns everything stored about a customer (redirects
+	// followed), with the records of the customers merged into it: for
+	// data access requests (Export), not for the hot path.
+	CustomerRecords(id ID) (*CustomerExport, error)
+	// EraseCustomer removes a customer's personal data from every record and
+	// index, irreversibly, and records the erasure (by, at; nothing erased).
+	// The record keeps its id, segment, aggregates, offer statistics and
+	// consent, its orders their amounts and line items' products, and its
+	// events (which hold no text), so reports still add up. An erased
+	// customer gives an ECONFLICT error and changes nothing; an unknown id
+	// gives ENOTFOUND. The old bytes may remain in the store's file until
+	// the store reclaims them (see the store's documentation).
+	EraseCustomer(id ID, by string, at time.Time) (*Erasure, error)
+}
+
+// ConversationLog is every message in and out, per customer.
+type ConversationLog interface {
 	// AppendInteraction assigns an id and stores the interaction.
 	AppendInteraction(i *Interaction) error
 	// PutInteraction replaces a stored interaction (edits, status).
@@ -65,25 +103,75 @@ type Tx interface {
 	Interactions(customer ID, after ID, limit int) ([]*Interaction, error)
 	// RecentInteractions returns the customer's last n interactions, oldest first.
 	RecentInteractions(customer ID, n int) ([]*Interaction, error)
-	// MoveInteractions re-keys every interaction of from under to (merge).
+	// MoveInteractions re-keys every interaction, order and event of from
+	// under to (merge).
 	MoveInteractions(from, to ID) error
+}
 
+// Orders are the customers' purchases with their line items.
+type Orders interface {
 	// AddOrder stores an order; it returns false and stores nothing if an
-	// order with the same non-empty Ref exists.
+	// order with the same non-empty Ref exists. Line items are checked
+	// (CheckOrder); an order with items and no Amount gets their total.
 	AddOrder(o *Order) (bool, error)
+	// Orders returns a customer's orders, oldest first.
 	Orders(customer ID) ([]*Order, error)
+}
 
+// Offers are the offer templates and every saved version of each.
+type Offers interface {
 	Offers() ([]*Offer, error)
 	Offer(id string) (*Offer, error)
 	// PutOffer stores o as the current version and appends it to its history.
 	PutOffer(o *Offer) error
 	OfferVersions(id string) ([]*Offer, error)
+}
 
-	AppendOfferEvent(e *OfferEvent) error
-	AppendSegmentChange(e *SegmentChange) error
-	// SegmentChanges calls fn for changes at or after since, oldest first.
-	SegmentChanges(since time.Time, fn func(*SegmentChange) error) error
+// Events is the typed event log, keyed by customer and time.
+type Events interface {
+	// AppendEvent checks e (CheckEvent), sets a zero Time to now, assigns
+	// its Seq and stores it.
+	AppendEvent(e *Event) error
+	// CustomerEvents calls fn for the events of a customer (redirects
+	// followed) with from <= Time < to (a zero to: no end), oldest first,
+	// without reading other customers' events. Message events are left
+	// out: a customer's messages are its conversation log (Interactions);
+	// EventsBetween has them for reports.
+	CustomerEvents(customer ID, from, to time.Time, fn func(*Event) error) error
+	// EventsBetween calls fn for every event with from <= Time < to (a zero
+	// to: no end), oldest first (Time, then Seq), with one seek to from.
+	EventsBetween(from, to time.Time, fn func(*Event) error) error
+}
 
+// Settings are the shop's stored settings, each typed (no catch-all).
+type Settings interface {
+	// SegmentRules returns the segment rule set an admin saved (YAML), nil
+	// when none was saved and the configuration's rules apply.
+	SegmentRules() ([]byte, error)
+	PutSegmentRules(yaml []byte) error
+	// SegmentRuleChanges returns the recorded rule edits, oldest first.
+	SegmentRuleChanges() ([]SegmentRuleChange, error)
+	// PutSegmentRuleChanges replaces the recorded edits; a store keeps the
+	// last MaxSegmentRuleChanges.
+	PutSegmentRuleChanges(changes []SegmentRuleChange) error
+	// HandoffThread returns the customer a rep thread (a Slack thread)
+	// is about, 0 when none.
+	HandoffThread(thread string) (ID, error)
+	// PutHandoffThread links thread to customer; customer 0 unlinks it.
+	PutHandoffThread(thread string, customer ID) error
+	// ChannelToken returns the OAuth state stored under name (for example
+	// "zalo"), nil when none.
+	ChannelToken(name string) (*ChannelToken, error)
+	PutChannelToken(name string, t *ChannelToken) error
+	// OffersSeeded returns when the default offers were first stored, the
+	// zero time when never.
+	OffersSeeded() (time.Time, error)
+	MarkOffersSeeded(at time.Time) error
+}
+
+// Outbox is the replies and messages waiting to leave, and the scheduler
+// that hands them to senders.
+type Outbox interface {
 	// EnqueueOutbox assigns an id and stores a pending item. An item with a
 	// LeaseOwner is stored leased to it until LeaseUntil: the process that
 	// will send it claims it in the transaction that creates it. A Priority
@@ -114,27 +202,16 @@ type Tx interface {
 	// NextOutboxDue returns the earliest Due after now among pending items,
 	// or the zero time when none is due later.
 	NextOutboxDue(now time.Time) (time.Time, error)
+}
 
-	// AddCounter adds delta to a named counter (for O(1) stats).
+// Counters are O(1) running totals for quick statistics (messages a day,
+// offers shown…): a cache of what the event log holds, kept in the same
+// transaction. Reports that need periods, segments or time zones read the
+// event log.
+type Counters interface {
+	// AddCounter adds delta to a named counter.
 	AddCounter(name string, delta int64) error
 	Counter(name string) (int64, error)
 	// Counters returns every counter whose name starts with prefix.
 	Counters(prefix string) (map[string]int64, error)
-
-	Meta(key string) ([]byte, error)
-	PutMeta(key string, value []byte) error
-
-	// CustomerRecords returns everything stored about a customer (redirects
-	// followed), with the records of the customers merged into it. It scans
-	// the logs keyed by time or sequence: for data access requests, not for
-	// the hot path.
-	CustomerRecords(id ID) (*CustomerExport, error)
-	// EraseCustomer removes a customer's personal data from every record and
-	// index, irreversibly, and records the erasure (by, at; nothing erased).
-	// The record keeps its id, segment, aggregates, offer statistics and
-	// consent, and its orders their amounts, so reports still add up. An
-	// erased customer gives an ECONFLICT error and changes nothing; an
-	// unknown id gives ENOTFOUND. The old bytes may remain in the store's
-	// file until the store reclaims them (see the store's documentation).
-	EraseCustomer(id ID, by string, at time.Time) (*Erasure, error)
 }

@@ -71,9 +71,18 @@ func cmdExport(ctx context.Context, p *bot.Privacy, req Request) (*Reply, error)
 	if e := x.Erasure; e != nil {
 		b.WriteString(t.T("export.erased", e.At.UTC().Format(time.RFC3339), escape(e.By)))
 	}
+	var offers, moves int
+	for _, e := range x.Events {
+		switch e.Kind {
+		case crm.EventOfferShown, crm.EventOfferAccepted, crm.EventOfferDeclined, crm.EventOfferMore:
+			offers++
+		case crm.EventSegmentChange:
+			moves++
+		}
+	}
 	b.WriteString("\n" + strings.Join([]string{
 		t.T("n.identities", len(c.Identities)), t.T("n.messages", len(x.Interactions)), t.T("n.orders", len(x.Orders)),
-		t.T("n.offerEvents", len(x.OfferEvents)), t.T("n.segChanges", len(x.SegmentChanges)), t.T("n.queued", len(x.Outbox)),
+		t.T("n.offerEvents", offers), t.T("n.segChanges", moves), t.T("n.queued", len(x.Outbox)),
 	}, ", "))
 	if c.Consent.OptedOut {
 		b.WriteString(t.T("export.optout", c.Consent.Since.UTC().Format("2006-01-02")))

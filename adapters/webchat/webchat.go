@@ -11,6 +11,9 @@
 // poll or event stream). Send, the channel's bot.Sender, only wakes the
 // session's waiting readers.
 //
+// A shop's own site shows the chat with the widget (embed.go): a script
+// that opens the page in an iframe, allowed only on the configured origins.
+//
 // The endpoints are public, so what one client can do is bounded (Limits):
 // new sessions per address, messages and stored bytes per session, and
 // open long polls and streams per address, each answered with 429 and
@@ -95,6 +98,14 @@ type Options struct {
 	// Notifier carries wake-ups from the process that committed a reply to
 	// the processes whose readers wait for it; in-process when nil.
 	Notifier bot.Notifier
+	// Branding is the shop's name, logo and colour on the page and the
+	// widget; check it with Branding.Validate.
+	Branding Branding
+	// AllowedOrigins are the sites (scheme://host[:port], see
+	// ParseOrigins) whose pages may embed the chat with the widget and
+	// call its API. Others are refused; the chat's own origin always
+	// passes. Entries ParseOrigins refuses are ignored.
+	AllowedOrigins []string
 }
 
 // Server serves the chat page and its endpoints, and is the webchat
@@ -105,8 +116,14 @@ type Server struct {
 	now    func() time.Time
 	opts   Options
 	notify notifier
-	csp    string
 	guard  *guard
+
+	// The rendered page (standalone and embedded), their policies and the
+	// widget script, made once by New from the branding.
+	page, embedPage []byte
+	csp, embedCSP   string
+	widget          []byte
+	origins         []string // allowed, as ParseOrigins writes them
 
 	mu      sync.Mutex
 	closed  bool
@@ -118,8 +135,10 @@ type Server struct {
 
 var _ bot.Sender = (*Server)(nil)
 
+// pageTemplate is the chat page before renderPage puts the branding in.
+//
 //go:embed page.html
-var page []byte
+var pageTemplate []byte
 
 // New returns a Server that passes inbound messages to core. It starts
 // nothing.
@@ -146,25 +165,49 @@ func New(core Core, opts Options) *Server {
 		opts.WriteTimeout = 10 * time.Second
 	}
 	opts.Limits = opts.Limits.withDefaults()
+	var origins []string
+	for _, o := range opts.AllowedOrigins {
+		if v, err := ParseOrigins([]string{o}); err == nil {
+			origins = append(origins, v...)
+		}
+	}
+	if err := opts.Branding.Validate(); err != nil {
+		opts.Logger.Warn("webchat: branding ignored", "err", err)
+		opts.Branding = Branding{Shop: opts.Branding.Shop}
+		if checkText("shop", opts.Branding.Shop) != nil {
+			opts.Branding.Shop = ""
+		}
+	}
+	logo, _ := logoSource(opts.Branding.LogoURL)
+	standalone, embedded := renderPage(pageTemplate, opts.Branding, false), renderPage(pageTemplate, opts.Branding, true)
 	return &Server{
-		core:    core,
-		log:     opts.Logger,
-		now:     opts.Now,
-		opts:    opts,
-		notify:  newNotifier(opts.Notifier),
-		csp:     pagePolicy(page),
-		guard:   newGuard(opts.Limits),
-		streams: make(map[string]int),
-		done:    make(chan struct{}),
+		core:      core,
+		log:       opts.Logger,
+		now:       opts.Now,
+		opts:      opts,
+		notify:    newNotifier(opts.Notifier),
+		guard:     newGuard(opts.Limits),
+		page:      standalone,
+		embedPage: embedded,
+		csp:       pagePolicy(standalone, logo, "'self'"),
+		embedCSP:  pagePolicy(embedded, logo, framePolicy(origins)),
+		widget:    renderWidget(opts.Branding),
+		origins:   origins,
+		streams:   make(map[string]int),
+		done:      make(chan struct{}),
 	}
 }
 
-// Routes registers the chat page at "/" (that exact path only) and the
-// message endpoints under /webchat/.
+// Routes registers the chat page at "/" (that exact path only), the page
+// the widget frames at /webchat/embed, the widget script at
+// /webchat/widget.js and the message endpoints under /webchat/.
 func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.handlePage)
+	mux.HandleFunc("GET /webchat/embed", s.handleEmbed)
+	mux.HandleFunc("GET /webchat/widget.js", s.handleWidget)
 	mux.HandleFunc("POST /webchat/messages", s.handlePost)
 	mux.HandleFunc("GET /webchat/messages", s.handleGet)
+	mux.HandleFunc("OPTIONS /webchat/messages", s.handlePreflight)
 }
 
 // Send delivers an outbox item to a web chat. The reply is already in the
@@ -229,18 +272,24 @@ func (s *Server) acquireWaiter(client string) (release func(), err error) {
 }
 
 func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
+	s.writePage(w, s.page, s.csp)
+}
+
+func (s *Server) writePage(w http.ResponseWriter, body []byte, csp string) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", s.csp)
+	h.Set("Content-Security-Policy", csp)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-cache")
-	_, _ = w.Write(page)
+	_, _ = w.Write(body)
 }
 
 // pagePolicy is the page's Content-Security-Policy: only its own inline
-// script and style (pinned by hash) and requests to its own origin.
-func pagePolicy(html []byte) string {
+// script and style (pinned by hash), requests to its own origin, images
+// from it and from logo's origin (when not ""), and framing by
+// frameAncestors.
+func pagePolicy(html []byte, logo, frameAncestors string) string {
 	hash := func(open, close string) string {
 		s := string(html)
 		i := strings.Index(s, open)
@@ -257,7 +306,8 @@ func pagePolicy(html []byte) string {
 	}
 	return "default-src 'none'; script-src " + hash("<script>", "</script>") +
 		"; style-src " + hash("<style>", "</style>") +
-		"; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+		"; connect-src 'self'; img-src 'self' data:" + strings.TrimRight(" "+logo, " ") +
+		"; base-uri 'none'; form-action 'none'; frame-ancestors " + frameAncestors
 }
 
 // postRequest is the body of POST /webchat/messages. Unknown fields are
@@ -269,6 +319,9 @@ type postRequest struct {
 	// Payload is set when the customer pressed a button; Text may then
 	// carry the button's label.
 	Payload json.RawMessage `json:"payload"`
+	// Lang is the language the customer chose on the page ("vi" or "en"),
+	// a better hint than the browser's Accept-Language; others are ignored.
+	Lang string `json:"lang"`
 }
 
 // decodeString decodes the raw JSON string of field: absent or null is "".
@@ -291,6 +344,12 @@ func decodeString(field string, raw json.RawMessage) (string, error) {
 }
 
 func (s *Server) handlePost(w http.ResponseWriter, r *http.Request) {
+	origin, err := s.checkOrigin(r)
+	allowCORS(w, origin)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	in, err := s.parsePost(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -377,6 +436,9 @@ func (s *Server) parsePost(w http.ResponseWriter, r *http.Request) (bot.Inbound,
 		Kind:      crm.KindText,
 		Text:      text,
 		Locale:    acceptLocale(r.Header.Get("Accept-Language")),
+	}
+	if req.Lang == "vi" || req.Lang == "en" {
+		in.Locale = req.Lang
 	}
 	switch payload := strings.TrimSpace(rawPayload); {
 	case payload != "":
@@ -475,6 +537,16 @@ func visible(session string, list []*crm.Interaction) []Message {
 		}
 		if it.Direction == crm.Inbound {
 			m.ClientID = strings.TrimPrefix(it.MessageID, session+":")
+		} else {
+			m.Text = displayText(it.Text)
+			m.Buttons = make([]crm.Button, len(it.Buttons))
+			for i, b := range it.Buttons {
+				b.Label = displayText(b.Label)
+				m.Buttons[i] = b
+			}
+			if len(m.Buttons) == 0 {
+				m.Buttons = nil
+			}
 		}
 		out = append(out, m)
 	}
@@ -494,6 +566,12 @@ func (s *Server) read(ctx context.Context, session string, after crm.ID) (messag
 }
 
 func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
+	origin, err := s.checkOrigin(r)
+	allowCORS(w, origin)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	q := r.URL.Query()
 	session := q.Get("session")
 	if err := checkToken("session", session); err != nil {
@@ -720,6 +798,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status = http.StatusBadRequest
 	case crm.ENOTFOUND:
 		status = http.StatusNotFound
+	case crm.EFORBIDDEN:
+		status = http.StatusForbidden
 	case crm.EUNAVAILABLE:
 		status = http.StatusServiceUnavailable
 		w.Header().Set("Retry-After", "5")

@@ -35,6 +35,7 @@ type fakeCore struct {
 	readHook func()                        // called after each Conversation
 	err      error                         // returned by Handle when set
 	noReply  bool                          // do not answer inbound events
+	gate     chan struct{}                 // when set, Handle waits for it to close
 }
 
 func newFakeCore() *fakeCore {
@@ -47,6 +48,17 @@ var offerButtons = []crm.Button{
 }
 
 func (c *fakeCore) Handle(ctx context.Context, in bot.Inbound) (bot.Result, error) {
+	c.mu.Lock()
+	gate := c.gate
+	c.mu.Unlock()
+	if gate != nil {
+		// The bot is thinking (the assistant's call) until the test says.
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return bot.Result{}, ctx.Err()
+		}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.calls = append(c.calls, in)

@@ -21,15 +21,10 @@ import (
 
 // Tokens is the OA's OAuth state. The refresh token is single-use: each
 // refresh returns a new one and kills the old one, so it is saved before
-// the new access token is used.
-type Tokens struct {
-	AccessToken  string    `json:"access_token"`
-	RefreshToken string    `json:"refresh_token"`
-	ExpiresAt    time.Time `json:"expires_at,omitzero"` // zero: unknown
-	// Seed fingerprints the environment tokens these descend from, so a new
-	// ZALO_REFRESH_TOKEN (after re-authorising the OA) replaces stored ones.
-	Seed string `json:"seed,omitempty"`
-}
+// the new access token is used. Seed fingerprints the environment tokens
+// these descend from, so a new ZALO_REFRESH_TOKEN (after re-authorising the
+// OA) replaces stored ones.
+type Tokens = crm.ChannelToken
 
 // TokenStore keeps Tokens durably across restarts.
 type TokenStore interface {
@@ -37,33 +32,34 @@ type TokenStore interface {
 	Save(ctx context.Context, t Tokens) error
 }
 
-// DefaultTokenKey is the meta key StoreTokens uses.
-const DefaultTokenKey = "zalo:tokens"
+// DefaultTokenName is the name StoreTokens keeps the tokens under.
+const DefaultTokenName = "zalo"
 
-// StoreTokens is a TokenStore in the CRM store's meta bucket.
+// StoreTokens is a TokenStore in the CRM store's channel tokens.
 type StoreTokens struct {
 	Store crm.Store
-	Key   string // DefaultTokenKey when empty
+	Name  string // DefaultTokenName when empty
 }
 
 var _ TokenStore = StoreTokens{}
 
-func (s StoreTokens) key() string {
-	if s.Key == "" {
-		return DefaultTokenKey
+func (s StoreTokens) name() string {
+	if s.Name == "" {
+		return DefaultTokenName
 	}
-	return s.Key
+	return s.Name
 }
 
 // Load returns the stored tokens, zero Tokens when none are stored.
 func (s StoreTokens) Load(ctx context.Context) (Tokens, error) {
 	var t Tokens
 	err := s.Store.View(ctx, func(tx crm.Tx) error {
-		b, err := tx.Meta(s.key())
-		if err != nil || len(b) == 0 {
+		stored, err := tx.ChannelToken(s.name())
+		if err != nil || stored == nil {
 			return err
 		}
-		return json.Unmarshal(b, &t)
+		t = *stored
+		return nil
 	})
 	if err != nil {
 		return Tokens{}, fmt.Errorf("zalo: load tokens: %w", err)
@@ -73,11 +69,7 @@ func (s StoreTokens) Load(ctx context.Context) (Tokens, error) {
 
 // Save stores the tokens in one committed transaction.
 func (s StoreTokens) Save(ctx context.Context, t Tokens) error {
-	b, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
-	if err := s.Store.Update(ctx, func(tx crm.Tx) error { return tx.PutMeta(s.key(), b) }); err != nil {
+	if err := s.Store.Update(ctx, func(tx crm.Tx) error { return tx.PutChannelToken(s.name(), &t) }); err != nil {
 		return fmt.Errorf("zalo: save tokens: %w", err)
 	}
 	return nil

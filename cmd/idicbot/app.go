@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -75,6 +76,7 @@ type Main struct {
 	Core       *bot.Core
 	Dispatcher *bot.Dispatcher
 	Webchat    *webchat.Server
+	shop       string         // the shop's name: the configuration's, else the catalog's
 	Slack      *slack.Adapter // nil unless Slack is configured
 	HTTP       *http.Server
 	Registry   *prometheus.Registry
@@ -246,6 +248,9 @@ func (m *Main) open(ctx context.Context) error {
 		return err
 	}
 	cat, err := crm.ParseCatalog(catName, catData)
+	if err == nil && m.shop == "" {
+		m.shop = cmp.Or(cfg.Shop, cat.Shop)
+	}
 	if err != nil {
 		return fmt.Errorf("catalog: %s", crm.ErrorMessage(err))
 	}
@@ -307,7 +312,8 @@ func (m *Main) serve(ctx context.Context) error {
 	cfg := m.Config
 	m.Webchat = webchat.New(m.Core, webchat.Options{Logger: m.Log, Now: m.Now,
 		MaxWait: cfg.Webchat.MaxWait, MaxWaiters: cfg.Webchat.MaxStreams,
-		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits(cfg.HTTP.Trusted()), Notifier: m.Notifier})
+		WriteTimeout: cfg.HTTP.WriteTimeout, Limits: cfg.Webchat.Limits(cfg.HTTP.Trusted()), Notifier: m.Notifier,
+		AllowedOrigins: cfg.Webchat.AllowedOrigins, Branding: cfg.Webchat.Branding(m.shop)})
 	m.Dispatcher.Register(crm.ChannelWeb, m.Webchat)
 	mux := http.NewServeMux()
 	m.Webchat.Routes(mux)

@@ -89,6 +89,16 @@ type WebchatConfig struct {
 	StreamLifetime       time.Duration `yaml:"stream_lifetime"`
 	MaxTrackedIPs        int           `yaml:"max_tracked_ips"`
 	MaxTrackedSessions   int           `yaml:"max_tracked_sessions"`
+	// AllowedOrigins are the sites that may show the chat with the widget
+	// (see webchat.ParseOrigins).
+	AllowedOrigins []string `yaml:"allowed_origins"`
+	LogoURL        string   `yaml:"logo_url"`
+	Color          string   `yaml:"color"`
+}
+
+// Branding is the chat's look for the shop named shop.
+func (w *WebchatConfig) Branding(shop string) webchat.Branding {
+	return webchat.Branding{Shop: shop, LogoURL: w.LogoURL, Color: w.Color}
 }
 
 // LoadConfig reads the built-in defaults, then the file at path (if any),
@@ -219,6 +229,14 @@ func (w *WebchatConfig) validate() error {
 		if n.v <= 0 {
 			return fmt.Errorf("%s must be positive", n.name)
 		}
+	}
+	origins, err := webchat.ParseOrigins(w.AllowedOrigins)
+	if err != nil {
+		return fmt.Errorf("allowed_origins: %w", err)
+	}
+	w.AllowedOrigins = origins
+	if err := w.Branding("").Validate(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -209,6 +209,9 @@ func TestConfigErrors(t *testing.T) {
 		{"bad duration", "sweep_interval: often\n", "line 1: cannot unmarshal"},
 		{"bad language", "default_language: fr\n", "default_language"},
 		{"bad segments file", "segments_file: segs.yaml\n", `segment "vip"`},
+		{"bad allowed origin", "webchat:\n  allowed_origins: [\"https://shop.example/chat\"]\n", "allowed_origins"},
+		{"bad chat colour", "webchat:\n  color: teal\n", "#rrggbb"},
+		{"bad logo", "webchat:\n  logo_url: http://cdn.example/logo.png\n", "https URL"},
 	}
 	if err := os.WriteFile(filepath.Join(dir, "segs.yaml"), []byte("segments:\n  - name: vip\n    rule: 'total_spent >>'\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"sort"
 	"strings"
@@ -22,7 +21,9 @@ const maxProblems = 100
 // customer records: identities, phones, emails, external ids, names,
 // usernames, typed claims, the segment index and the segment and customer
 // counts, that merge redirects lead to a customer, and that the outbox's
-// pending set and claim index hold exactly the pending items. It returns one line
+// pending set and claim index hold exactly the pending items, and that every
+// event reads and the customer event index holds exactly the events it
+// should (every kind but messages). It returns one line
 // for each problem (at most maxProblems), none when the file is consistent.
 // It reads one snapshot and writes nothing.
 func (db *DB) Check(ctx context.Context) ([]string, error) {
@@ -138,6 +139,9 @@ func (c *checker) run(ctx context.Context) error {
 	if err := c.outbox(ctx); err != nil {
 		return err
 	}
+	if err := c.events(ctx); err != nil {
+		return err
+	}
 	if c.more > 0 {
 		c.problems = append(c.problems, fmt.Sprintf("… and %d more problems", c.more))
 	}
@@ -241,52 +245,49 @@ func sortedKeys[V any](m map[string]V) []string {
 // naming its own outbox_claim entry, and that outbox_claim holds nothing
 // else, with leases that read.
 func (c *checker) outbox(ctx context.Context) error {
-	items, states := c.tx.Bucket(bktOutbox), c.tx.Bucket(bktOutboxState)
-	pending, claim := c.tx.Bucket(bktOutboxPending), c.tx.Bucket(bktOutboxClaim)
+	items, states, claim := c.tx.Bucket(bktOutbox), c.tx.Bucket(bktOutboxState), c.tx.Bucket(bktOutboxClaim)
+	named := map[string]bool{}
 	err := items.ForEach(func(k, v []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		id := readID(k)
 		var it crm.OutboxItem
 		if err := decodeOutboxItem(k, v, &it); err != nil {
-			c.addf("outbox item %d does not decode: %v", readID(k), err)
+			c.addf("outbox item %d does not decode: %v", id, err)
 			return nil
 		}
 		if s := states.Get(k); s != nil {
 			st, err := decodeOutboxState(k, s)
 			if err != nil {
-				c.addf("outbox item %d: delivery state does not decode: %v", readID(k), err)
+				c.addf("outbox item %d: delivery state does not decode: %v", id, err)
 				return nil
 			}
 			it.Status = st.Status
 		}
-		if queued := pending.Get(k) != nil; queued != (it.Status == crm.OutboxPending) {
-			c.addf("outbox item %d is %s but the pending set says %v", readID(k), it.Status, queued)
+		// Where claimKeyOf looks: a reply's place, then the record's.
+		var ck []byte
+		for _, k := range [][]byte{claimKey(0, time.Time{}, id), claimKey(it.Priority, it.Due, id)} {
+			if ck == nil && claim.Get(k) != nil {
+				ck = k
+			}
+		}
+		if queued := ck != nil; queued != (it.Status == crm.OutboxPending) {
+			c.addf("outbox item %d is %s but the pending set says %v", id, it.Status, queued)
+		}
+		if ck != nil {
+			named[string(ck)] = true
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	named := map[string]bool{}
-	_ = pending.ForEach(func(k, ck []byte) error {
-		id := readID(k)
-		if len(ck) == 0 {
-			ck = claimKey(0, time.Time{}, id)
-		}
-		switch {
-		case items.Get(k) == nil:
-			c.addf("outbox_pending holds %d, which is no outbox item", id)
-		case len(ck) != 17 || crm.ID(binary.BigEndian.Uint64(ck[9:])) != id:
-			c.addf("outbox_pending entry of %d names the claim key %x, not one of its own", id, ck)
-		case claim.Get(ck) == nil:
-			c.addf("outbox_claim lacks the entry %x of pending item %d", ck, id)
-		}
-		named[string(ck)] = true
-		return nil
-	})
 	_ = claim.ForEach(func(k, v []byte) error {
-		if !named[string(k)] {
+		switch {
+		case len(k) != 17:
+			c.addf("outbox_claim has a malformed key %x", k)
+		case !named[string(k)]:
 			c.addf("outbox_claim has an entry %x no pending item names", k)
 		}
 		if _, _, ok := readLease(v); !ok {
@@ -294,5 +295,31 @@ func (c *checker) outbox(ctx context.Context) error {
 		}
 		return nil
 	})
+	return nil
+}
+
+// events checks that every event decodes and that idx_event_customer holds
+// exactly one entry for each event but the message events, under the
+// customer the event names.
+func (c *checker) events(ctx context.Context) error {
+	exp := want{}
+	err := c.tx.Bucket(bktEvents).ForEach(func(k, v []byte) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e, err := decodeEvent(k, v)
+		if err != nil {
+			c.addf("%v", err)
+			return nil
+		}
+		if !isMessageEvent(e.Kind) {
+			exp[string(eventCustomerKey(e.CustomerID, k))] = nil
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.compare(bktIdxEventCustomer, exp, false)
 	return nil
 }

@@ -41,13 +41,22 @@ func TestCheckFindsBrokenIndexes(t *testing.T) {
 		}, `customer 7 was merged into 8, which leads to no customer`},
 		{"outbox claim entry lost", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bktOutboxClaim).Delete(claimKey(crm.PriorityProactive, testNow, 1))
-		}, `outbox_claim lacks the entry`},
+		}, `outbox item 1 is pending but the pending set says false`},
 		{"stray outbox claim entry", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bktOutboxClaim).Put(claimKey(0, time.Time{}, 9), []byte{})
 		}, `outbox_claim has an entry`},
 		{"sent item still pending", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bktOutboxState).Put(idKey(1), encodeOutboxState(&outboxState{Status: crm.OutboxSent}))
 		}, `outbox item 1 is sent but the pending set says true`},
+		{"event index entry lost", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktIdxEventCustomer).Delete(eventCustomerKey(1, timeKey(testNow, 1)))
+		}, `idx_event_customer lacks the entry`},
+		{"message event indexed", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktIdxEventCustomer).Put(eventCustomerKey(1, timeKey(testNow, 2)), []byte{})
+		}, `idx_event_customer has an entry`},
+		{"event unreadable", func(tx *bbolt.Tx) error {
+			return tx.Bucket(bktEvents).Put(timeKey(testNow, 2), []byte{eventFormat, 99})
+		}, `bad event (kind)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -58,6 +67,12 @@ func TestCheckFindsBrokenIndexes(t *testing.T) {
 			update(t, db, func(tx crm.Tx) error {
 				return tx.EnqueueOutbox(&crm.OutboxItem{CustomerID: 1, Text: "sinh nhật", Priority: crm.PriorityProactive, Due: testNow,
 					LeaseOwner: "a", LeaseUntil: testNow})
+			})
+			update(t, db, func(tx crm.Tx) error {
+				if err := tx.AppendEvent(&crm.Event{CustomerID: 1, Time: testNow, Kind: crm.EventOrder, Amount: 5}); err != nil {
+					return err
+				}
+				return tx.AppendEvent(&crm.Event{CustomerID: 1, Time: testNow, Kind: crm.EventMessageIn})
 			})
 			if problems, err := db.Check(context.Background()); err != nil || len(problems) != 0 {
 				t.Fatalf("a sound store: %v, %v", problems, err)

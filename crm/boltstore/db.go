@@ -481,7 +481,7 @@ func (db *DB) BackupFile(path string) (err error) {
 
 // Bucket names. Layout (keys → values; "id" is 8-byte big-endian):
 //
-//	meta            "schema_version" → uint64; other keys → raw bytes (Meta/PutMeta)
+//	meta            "schema_version" → uint64; the store's own records (erasures)
 //	customers       id → Customer; id + interaction id → empty (history)
 //	redirects       merged id → id it was merged into
 //	idx_identity    "channel:user" → customer id
@@ -497,11 +497,12 @@ func (db *DB) BackupFile(path string) (err error) {
 //	idx_order_ref   ref → customer id + order id
 //	offers          offer id → current Offer
 //	offer_versions  offer id 0x00 uint64(version) → Offer
-//	offer_events    seq → OfferEvent
-//	segment_changes time (unix ns, sign-flipped) + seq → SegmentChange
+//	events          time (unix ns, sign-flipped) + seq → Event (events.go)
+//	idx_event_customer customer id + time + seq → empty (events.go)
+//	settings        typed settings (events.go); handoff_threads, channel_tokens
 //	outbox          id → OutboxItem
-//	outbox_pending  id → its outbox_claim key (empty: priority 0, due at once), present iff the item's status is pending
-//	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner
+//	outbox_claim    priority (1 byte) + due (8) + id → lease: empty, or until (8) + owner;
+//	                the pending set: an entry iff the item's status is pending
 //	counters        name → int64
 //
 // Interactions are logged by id alone, so each message appends to the last
@@ -540,7 +541,7 @@ var (
 	bktOfferEvents    = []byte("offer_events")
 	bktSegmentChanges = []byte("segment_changes")
 	bktOutbox         = []byte("outbox")
-	bktOutboxPending  = []byte("outbox_pending")
+	bktOutboxPending  = []byte("outbox_pending") // the pending set up to schema 7
 	bktOutboxState    = []byte("outbox_state")
 	bktCounters       = []byte("counters")
 
@@ -548,6 +549,12 @@ var (
 	// claim them (priority, due time, id), each with its lease, so a claim
 	// reads the next items and the leases in flight, not every item.
 	bktOutboxClaim = []byte("outbox_claim")
+
+	bktEvents           = []byte("events")
+	bktIdxEventCustomer = []byte("idx_event_customer")
+	bktSettings         = []byte("settings")
+	bktHandoffThreads   = []byte("handoff_threads")
+	bktChannelTokens    = []byte("channel_tokens")
 
 	// bktInteractionsV1 held interactions under customer id + interaction
 	// id up to schema version 1.
@@ -559,9 +566,10 @@ var allBuckets = [][]byte{
 	bktMeta, bktCustomers, bktRedirects, bktIdxIdentity, bktIdxPhone,
 	bktIdxEmail, bktIdxExternal, bktIdxName, bktIdxSegment, bktIdxUsername,
 	bktInteractions, bktSeen, bktOrders,
-	bktIdxOrderRef, bktOffers, bktOfferVersions, bktOfferEvents,
-	bktSegmentChanges, bktOutbox, bktOutboxPending, bktOutboxState, bktCounters, bktIdxClaim,
-	bktOutboxClaim,
+	bktIdxOrderRef, bktOffers, bktOfferVersions,
+	bktOutbox, bktOutboxState, bktCounters, bktIdxClaim,
+	bktOutboxClaim, bktEvents, bktIdxEventCustomer, bktSettings,
+	bktHandoffThreads, bktChannelTokens,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -621,6 +629,12 @@ var migrations = []func(*bbolt.Tx) error{
 	// outbox_pending entry names its claim key unless it is a reply due at
 	// once. Items queued before are such replies, not leased.
 	migrateOutboxClaim,
+	// 8: the store speaks the domain. Offer events and segment changes
+	// become the typed event log (events, idx_event_customer; orders and
+	// messages are logged there from now on), and the meta catch-all's
+	// settings move to typed homes: settings, handoff_threads and
+	// channel_tokens (migrate8.go).
+	migrateTypedLog,
 }
 
 func migrateOutboxClaim(tx *bbolt.Tx) error {

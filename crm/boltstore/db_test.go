@@ -107,7 +107,7 @@ func TestOpen_CreatesDirAndReopens(t *testing.T) {
 		if got, want := c.Name, "Lan"; got != want {
 			t.Errorf("name = %q, want %q", got, want)
 		}
-		v, _ := tx.Meta(metaSchemaVersion)
+		v := tx.(*Tx).get(bktMeta, []byte(metaSchemaVersion))
 		if got, want := readInt(v), int64(SchemaVersion()); got != want {
 			t.Errorf("schema version = %d, want %d", got, want)
 		}

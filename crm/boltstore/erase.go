@@ -3,7 +3,6 @@ package boltstore
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
@@ -34,22 +33,20 @@ import (
 //	                 key holds one of their channel user or chat ids
 //	orders           note erased; amount, time, ref, offer, source kept
 //	idx_order_ref    order refs: kept (accounting)
-//	offer_events     customer id, offer, time, kind, channel: kept (no
-//	                 personal data; the offer statistics add up)
-//	segment_changes  customer id, segments, rule, cause: kept
+//	events, idx_event_customer  kept: ids, kinds, offers, segments and
+//	                 amounts, no text (reports still add up)
 //	outbox           texts, chat and user ids, buttons: erased; a pending
 //	                 item is cancelled
 //	outbox_state     last error (may quote a chat id): emptied
 //	outbox_pending   ids: the cancelled items leave it
 //	counters         names hold no customer id (totals per day, offer,
 //	                 segment, channel): kept
-//	meta             "handoff_thread:<slack thread>" → customer id: removed;
-//	                 the erasure record is added (erasureKey)
+//	handoff_threads  <slack thread> → customer id: removed
+//	meta             the erasure record is added (erasureKey)
 //	offers, offer_versions  no customer data
 //
-// Offer events, segment changes, outbox items, seen markers and the indexes
-// are keyed by sequence, time or value, not by customer, so finding a
-// customer's entries scans them: fine for a data access or erase request,
+// Outbox items, seen markers and handoff threads are keyed by id or value,
+// not by customer, so finding a customer's entries scans them: fine for a data access or erase request,
 // which is rare, and the reason these run in the single writer.
 //
 // The erased values stay in the file's free pages after the commit (bbolt
@@ -64,10 +61,6 @@ const metaErasurePrefix = "erasure:"
 // metaCompactPending is set by an erase and cleared by the compaction that
 // removes the erased bytes from the file.
 const metaCompactPending = "erase_compact_pending"
-
-// handoffThreadPrefix is the bot's meta key prefix for its Slack thread →
-// customer id lookup (bot/reps.go); the value is the id in decimal.
-const handoffThreadPrefix = "handoff_thread:"
 
 func erasureKey(id crm.ID) []byte {
 	return fmt.Appendf(nil, "%s%020d", metaErasurePrefix, uint64(id))
@@ -112,8 +105,8 @@ func (t *Tx) CustomerRecords(id crm.ID) (*crm.CustomerExport, error) {
 	}
 	ids := newIDSet(c.ID, merged)
 	x := &crm.CustomerExport{Customer: c, MergedIDs: merged,
-		Interactions: []*crm.Interaction{}, Orders: []*crm.Order{}, OfferEvents: []*crm.OfferEvent{},
-		SegmentChanges: []*crm.SegmentChange{}, Outbox: []*crm.OutboxItem{}}
+		Interactions: []*crm.Interaction{}, Orders: []*crm.Order{}, Events: []*crm.Event{},
+		Outbox: []*crm.OutboxItem{}}
 	is, err := t.Interactions(c.ID, 0, 0)
 	if err != nil {
 		return nil, err
@@ -124,26 +117,8 @@ func (t *Tx) CustomerRecords(id crm.ID) (*crm.CustomerExport, error) {
 		return nil, err
 	}
 	x.Orders = append(x.Orders, orders...)
-	if err := t.scan(bktOfferEvents, nil, nil, func(k, v []byte) error {
-		e := new(crm.OfferEvent)
-		if err := decode(bktOfferEvents, k, v, e); err != nil {
-			return err
-		}
-		if ids[e.CustomerID] {
-			x.OfferEvents = append(x.OfferEvents, e)
-		}
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	if err := t.scan(bktSegmentChanges, nil, nil, func(k, v []byte) error {
-		e := new(crm.SegmentChange)
-		if err := decode(bktSegmentChanges, k, v, e); err != nil {
-			return err
-		}
-		if ids[e.CustomerID] {
-			x.SegmentChanges = append(x.SegmentChanges, e)
-		}
+	if err := t.CustomerEvents(c.ID, time.Time{}, time.Time{}, func(e *crm.Event) error {
+		x.Events = append(x.Events, e)
 		return nil
 	}); err != nil {
 		return nil, err
@@ -408,25 +383,9 @@ func (t *Tx) eraseIndexEntries(ids idSet) error {
 	return nil
 }
 
-// eraseHandoffThreads removes the bot's Slack thread → customer lookups of
-// ids.
+// eraseHandoffThreads removes the Slack thread → customer links of ids.
 func (t *Tx) eraseHandoffThreads(ids idSet) error {
-	p := []byte(handoffThreadPrefix)
-	var del [][]byte
-	if err := t.scan(bktMeta, p, nil, func(k, v []byte) error {
-		if n, err := strconv.ParseUint(string(v), 10, 64); err == nil && ids[crm.ID(n)] {
-			del = append(del, bytes.Clone(k))
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	for _, k := range del {
-		if err := t.ops.del(bktMeta, k); err != nil {
-			return err
-		}
-	}
-	return nil
+	return t.deleteKeys(bktHandoffThreads, func(_, v []byte) bool { return ids[readID(v)] })
 }
 
 // deleteKeys deletes the keys of bucket name for which match is true.

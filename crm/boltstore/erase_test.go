@@ -91,13 +91,13 @@ func newEraseFixture(t *testing.T, db *DB) eraseFixture {
 		if err := tx.EnqueueOutbox(&crm.OutboxItem{CustomerID: lan.ID, Channel: crm.ChannelTelegram, ChatID: lanTelegram, UserID: lanTelegram, Text: botText}); err != nil {
 			return err
 		}
-		if err := tx.AppendOfferEvent(&crm.OfferEvent{CustomerID: dup.ID, OfferID: "welcome", Time: at, Kind: crm.OfferShown, Channel: crm.ChannelWeb}); err != nil {
+		if err := tx.AppendEvent(&crm.Event{CustomerID: dup.ID, OfferID: "welcome", Time: at, Kind: crm.EventOfferShown, Channel: crm.ChannelWeb}); err != nil {
 			return err
 		}
-		if err := tx.AppendSegmentChange(&crm.SegmentChange{CustomerID: lan.ID, Time: at, From: "new", To: "loyal", Rule: "orders>=1", Cause: "order"}); err != nil {
+		if err := tx.AppendEvent(&crm.Event{CustomerID: lan.ID, Time: at, Kind: crm.EventSegmentChange, From: "new", To: "loyal", Rule: "orders>=1", Cause: "order"}); err != nil {
 			return err
 		}
-		if err := tx.PutMeta(handoffThreadPrefix+"C1:1700000000.000100", []byte(fmt.Sprint(lan.ID))); err != nil {
+		if err := tx.PutHandoffThread("C1:1700000000.000100", lan.ID); err != nil {
 			return err
 		}
 		// The web chat visitor proved to be Quỳnh: merged.
@@ -162,11 +162,11 @@ func TestCustomerRecords_IncludesMergedCustomer(t *testing.T) {
 	if len(x.Orders) != 1 || x.Orders[0].Note != lanNote {
 		t.Fatalf("orders %+v", x.Orders)
 	}
-	if len(x.OfferEvents) != 1 || x.OfferEvents[0].CustomerID != f.dup {
-		t.Fatalf("offer events %+v: want the merged customer's", x.OfferEvents)
+	if len(x.Events) != 2 || x.Events[0].OfferID != "welcome" || x.Events[1].Kind != crm.EventSegmentChange {
+		t.Fatalf("events %+v: want the merged customer's offer shown, then the segment change", x.Events)
 	}
-	if len(x.SegmentChanges) != 1 || len(x.Outbox) != 1 || x.Outbox[0].Text != botText {
-		t.Fatalf("segment changes %+v, outbox %+v", x.SegmentChanges, x.Outbox)
+	if len(x.Outbox) != 1 || x.Outbox[0].Text != botText {
+		t.Fatalf("outbox %+v", x.Outbox)
 	}
 	if x.Erasure != nil {
 		t.Fatalf("erasure %+v before any erase", x.Erasure)
@@ -286,7 +286,7 @@ func checkErased(t *testing.T, db *DB, f eraseFixture) {
 		if n != 0 {
 			t.Fatalf("%d outbox items still pending for the erased customer", n)
 		}
-		if v, _ := tx.Meta(handoffThreadPrefix + "C1:1700000000.000100"); v != nil {
+		if v, _ := tx.HandoffThread("C1:1700000000.000100"); v != 0 {
 			t.Fatal("the Slack thread lookup was kept")
 		}
 		o, err := tx.Customer(f.other)

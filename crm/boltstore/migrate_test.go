@@ -424,3 +424,64 @@ func TestMigrate_V6OutboxClaims(t *testing.T) {
 		return nil
 	})
 }
+
+// TestMigrate8DropsOutboxPending: outbox_claim becomes the pending set. An
+// item a schema-7 file had moved to another place than its record names
+// (outbox_pending held the claim key) takes that place in its record, so
+// it is still found and claimed where it was.
+func TestMigrate8DropsOutboxPending(t *testing.T) {
+	later := testNow.Add(time.Hour)
+	db := openFromSchema(t, 7, func(tx *bbolt.Tx) error {
+		items := []*crm.OutboxItem{
+			{ID: 1, CustomerID: 1, Text: "reply", Status: crm.OutboxPending, CreatedAt: testNow},
+			{ID: 2, CustomerID: 1, Text: "moved", Status: crm.OutboxPending, CreatedAt: testNow, Priority: crm.PriorityProactive},
+		}
+		for _, it := range items {
+			if err := tx.Bucket(bktOutbox).Put(idKey(it.ID), encodeOutboxItem(it)); err != nil {
+				return err
+			}
+		}
+		moved := claimKey(crm.PriorityProactive, later, 2)
+		for _, e := range []struct{ k, ck, v []byte }{
+			{idKey(1), []byte{}, claimKey(0, time.Time{}, 1)},
+			{idKey(2), moved, moved},
+		} {
+			if err := tx.Bucket(bktOutboxPending).Put(e.k, e.ck); err != nil {
+				return err
+			}
+			if err := tx.Bucket(bktOutboxClaim).Put(e.v, []byte{}); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bktOutbox).SetSequence(2)
+	})
+	if problems, err := db.Check(t.Context()); err != nil || len(problems) > 0 {
+		t.Fatalf("check after migration: %v, %v", problems, err)
+	}
+	if err := db.view(func(tx *bbolt.Tx) error {
+		if tx.Bucket(bktOutboxPending) != nil {
+			t.Error("outbox_pending is still there")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	view(t, db, func(tx crm.Tx) error {
+		it, err := tx.OutboxItem(2)
+		if err != nil || !it.Due.Equal(later) || it.Status != crm.OutboxPending {
+			t.Errorf("moved item after migration = %+v, %v; want due %v, pending", it, err, later)
+		}
+		if n, err := tx.OutboxDepth(); err != nil || n != 2 {
+			t.Errorf("depth = %d, %v; want 2", n, err)
+		}
+		return nil
+	})
+	var claimed []*crm.OutboxItem
+	update(t, db, func(tx crm.Tx) (err error) {
+		claimed, err = tx.ClaimOutbox("a", later, time.Minute, 10)
+		return err
+	})
+	if len(claimed) != 2 || claimed[0].Text != "reply" || claimed[1].Text != "moved" {
+		t.Fatalf("claimed after migration: %+v", claimed)
+	}
+}

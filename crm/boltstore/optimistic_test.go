@@ -213,17 +213,17 @@ func TestUpdate_ReadYourWrites(t *testing.T) {
 		if got, err := tx.OutboxItem(ob.ID); err != nil || got.Status != crm.OutboxPending {
 			t.Errorf("OutboxItem = %+v, %v", got, err)
 		}
-		if err := tx.PutMeta("k", []byte("v")); err != nil {
+		if err := tx.PutHandoffThread("k", 5); err != nil {
 			return err
 		}
-		if v, _ := tx.Meta("k"); string(v) != "v" {
-			t.Errorf("Meta = %q", v)
+		if v, _ := tx.HandoffThread("k"); v != 5 {
+			t.Errorf("HandoffThread = %d", v)
 		}
-		if err := tx.PutMeta("k", nil); err != nil {
+		if err := tx.PutHandoffThread("k", 0); err != nil {
 			return err
 		}
-		if v, _ := tx.Meta("k"); v != nil {
-			t.Errorf("Meta after delete = %q", v)
+		if v, _ := tx.HandoffThread("k"); v != 0 {
+			t.Errorf("HandoffThread after delete = %d", v)
 		}
 		// A change of phone moves the index entry, seen at once.
 		c.Phone = "+84900000010"
@@ -283,7 +283,7 @@ func TestUpdate_ScanFallsBackToWriterAtomically(t *testing.T) {
 				if err != nil && !swallow {
 					return err
 				}
-				return tx.PutMeta(name, fmt.Appendf(nil, "%d", n))
+				return tx.PutChannelToken(name, &crm.ChannelToken{AccessToken: fmt.Sprint(n)})
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -296,10 +296,10 @@ func TestUpdate_ScanFallsBackToWriterAtomically(t *testing.T) {
 					t.Errorf("counter = %d, want 1 (committed once)", n)
 				}
 				cs, _ := tx.FindCustomersByName(name, 10)
-				v, _ := tx.Meta(name)
+				tok, _ := tx.ChannelToken(name)
 				total, _ := tx.CustomerCount()
-				if len(cs) != 1 || string(v) != fmt.Sprint(total) {
-					t.Errorf("customers named %s = %d, scan saw %s of %d", name, len(cs), v, total)
+				if len(cs) != 1 || tok == nil || tok.AccessToken != fmt.Sprint(total) {
+					t.Errorf("customers named %s = %d, scan saw %+v of %d", name, len(cs), tok, total)
 				}
 				return nil
 			})
@@ -600,7 +600,7 @@ func TestWriterGathersRunningCallers(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	ctx := context.Background()
 	put := func(k string) func(crm.Tx) error {
-		return func(tx crm.Tx) error { return tx.PutMeta(k, []byte("v")) }
+		return func(tx crm.Tx) error { return tx.PutChannelToken(k, &crm.ChannelToken{AccessToken: "v"}) }
 	}
 
 	// Alone: committed without waiting.

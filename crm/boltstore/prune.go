@@ -104,15 +104,18 @@ func (db *DB) prune(ctx context.Context, before time.Time, lim pruneLimits) (Pru
 }
 
 // outboxPrunable tells whether the outbox item k (queued as v) is done and
-// old: sent or failed, not in the pending set, queued (and sent, when it
+// old: sent or failed (so not in the pending set), queued (and sent, when it
 // was) before before. An item that cannot be dated is kept.
 func outboxPrunable(btx *bbolt.Tx, k, v []byte, before time.Time) (bool, error) {
-	if btx.Bucket(bktOutboxPending).Get(k) != nil {
-		return false, nil
-	}
 	var it crm.OutboxItem
 	if err := decodeOutboxItem(k, v, &it); err != nil {
 		return false, err
+	}
+	// In the pending set (where claimKeyOf looks) whatever its state says:
+	// kept, for Check to report.
+	claim := btx.Bucket(bktOutboxClaim)
+	if claim.Get(claimKey(0, time.Time{}, it.ID)) != nil || claim.Get(claimKey(it.Priority, it.Due, it.ID)) != nil {
+		return false, nil
 	}
 	if s := btx.Bucket(bktOutboxState).Get(k); s != nil {
 		st, err := decodeOutboxState(k, s)

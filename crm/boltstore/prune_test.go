@@ -110,7 +110,7 @@ func TestPrune_Outbox(t *testing.T) {
 				wantPruned++
 			}
 			if tt.listed {
-				if err := btx.Bucket(bktOutboxPending).Put(idKey(ids[i]), nil); err != nil {
+				if err := btx.Bucket(bktOutboxClaim).Put(claimKey(0, time.Time{}, ids[i]), []byte{}); err != nil {
 					return err
 				}
 			}
@@ -147,7 +147,7 @@ func TestPrune_Outbox(t *testing.T) {
 			if it.Status != tt.status || !it.CreatedAt.Equal(tt.created) || it.Text != "hello" {
 				t.Errorf("kept item = %+v", it)
 			}
-			if got, want := has(t, db, bktOutboxPending, idKey(ids[i])), tt.status == crm.OutboxPending || tt.listed; got != want {
+			if got, want := has(t, db, bktOutboxClaim, claimKey(0, time.Time{}, ids[i])), tt.status == crm.OutboxPending || tt.listed; got != want {
 				t.Errorf("in the pending set = %v, want %v", got, want)
 			}
 		})
@@ -368,7 +368,7 @@ func TestPrune_Chunks(t *testing.T) {
 			if got, want := keyCount(t, db, bktOutbox), tt.nOld+tt.nRecent; got != want {
 				t.Errorf("outbox items left = %d, want %d", got, want)
 			}
-			if got, want := keyCount(t, db, bktOutboxPending), tt.nOld; got != want {
+			if got, want := keyCount(t, db, bktOutboxClaim), tt.nOld; got != want {
 				t.Errorf("pending items left = %d, want %d", got, want)
 			}
 			if got, want := keyCount(t, db, bktOutboxState), tt.nRecent; got != want {
@@ -445,7 +445,7 @@ func TestPrune_WhileTheBotWrites(t *testing.T) {
 	if got, want := st.Outbox, 3000; got != want {
 		t.Errorf("Prune removed %d outbox items, want %d", got, want)
 	}
-	if got, want := keyCount(t, db, bktOutboxPending), 3000+writers*each/2; got != want {
+	if got, want := keyCount(t, db, bktOutboxClaim), 3000+writers*each/2; got != want {
 		t.Errorf("pending items = %d, want %d", got, want)
 	}
 	if got, want := keyCount(t, db, bktOutbox), 3000+writers*each; got != want {

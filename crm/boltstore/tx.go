@@ -688,6 +688,9 @@ func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 	if err := t.ops.put(bktRedirects, idKey(id), idKey(mergedInto)); err != nil {
 		return err
 	}
+	if err := t.moveEvents(id, mergedInto); err != nil {
+		return err
+	}
 	if err := t.moveOrders(id, mergedInto); err != nil {
 		return err
 	}
@@ -1005,6 +1008,9 @@ func (t *Tx) AddOrder(o *crm.Order) (bool, error) {
 	if o == nil || o.CustomerID == 0 {
 		return false, crm.Errorf(crm.EINVALID, "Order without customer.")
 	}
+	if err := crm.CheckOrder(o); err != nil {
+		return false, err
+	}
 	if o.Ref != "" && t.get(bktIdxOrderRef, []byte(o.Ref)) != nil {
 		return false, nil
 	}
@@ -1103,41 +1109,6 @@ func (t *Tx) OfferVersions(id string) ([]*crm.Offer, error) {
 	return out, err
 }
 
-// AppendOfferEvent implements crm.Tx; a zero Time is set to now.
-func (t *Tx) AppendOfferEvent(e *crm.OfferEvent) error {
-	if e.Time.IsZero() {
-		e.Time = t.now()
-	}
-	seq, err := t.ops.nextSeq(bktOfferEvents)
-	if err != nil {
-		return err
-	}
-	return t.putJSON(bktOfferEvents, u64(seq), e)
-}
-
-// AppendSegmentChange implements crm.Tx; a zero Time is set to now.
-func (t *Tx) AppendSegmentChange(e *crm.SegmentChange) error {
-	if e.Time.IsZero() {
-		e.Time = t.now()
-	}
-	seq, err := t.ops.nextSeq(bktSegmentChanges)
-	if err != nil {
-		return err
-	}
-	return t.putJSON(bktSegmentChanges, timeKey(e.Time, seq), e)
-}
-
-// SegmentChanges implements crm.Tx with one seek to since.
-func (t *Tx) SegmentChanges(since time.Time, fn func(*crm.SegmentChange) error) error {
-	return t.scanUser(bktSegmentChanges, nil, timeKey(since, 0), func(k, v []byte) error {
-		e := new(crm.SegmentChange)
-		if err := decode(bktSegmentChanges, k, v, e); err != nil {
-			return err
-		}
-		return fn(e)
-	})
-}
-
 // EnqueueOutbox implements crm.Tx. An empty Status becomes pending and a
 // zero CreatedAt now.
 func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
@@ -1189,11 +1160,13 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if t.get(bktOutbox, k) == nil {
 		return t.putOutbox(it)
 	}
-	st := outboxState{Status: it.Status, Attempts: it.Attempts, NextAttempt: it.NextAttempt, LastError: it.LastError, SentAt: it.SentAt}
-	if err := t.ops.put(bktOutboxState, k, encodeOutboxState(&st)); err != nil {
+	// The pending set first: it finds the item's place by the state
+	// stored so far.
+	if err := t.pending(k, it); err != nil {
 		return err
 	}
-	return t.pending(k, it)
+	st := outboxState{Status: it.Status, Attempts: it.Attempts, NextAttempt: it.NextAttempt, LastError: it.LastError, SentAt: it.SentAt}
+	return t.ops.put(bktOutboxState, k, encodeOutboxState(&st))
 }
 
 // outboxState is the part of an outbox item that changes after it is
@@ -1221,49 +1194,59 @@ func (t *Tx) putOutbox(it *crm.OutboxItem) error {
 	if it.Status != crm.OutboxPending {
 		return nil
 	}
-	ck := claimKey(it.Priority, it.Due, it.ID)
-	if err := t.ops.put(bktOutboxPending, k, pendingValue(ck)); err != nil {
-		return err
-	}
-	return t.ops.put(bktOutboxClaim, ck, leaseValue(it.LeaseOwner, it.LeaseUntil))
-}
-
-// pendingValue is what outbox_pending holds for an item with claim key ck:
-// nothing for a reply due at once (priority 0, zero due: the key follows
-// from the id), else ck.
-func pendingValue(ck []byte) []byte {
-	if ck[0] == 0 && binary.BigEndian.Uint64(ck[1:9]) == 0 {
-		return []byte{} // not nil: bbolt reads a nil value put in this transaction as absent
-	}
-	return bytes.Clone(ck)
+	return t.ops.put(bktOutboxClaim, claimKey(it.Priority, it.Due, it.ID), leaseValue(it.LeaseOwner, it.LeaseUntil))
 }
 
 // claimKeyOf returns the outbox_claim key of the pending item k, nil when
-// k is not pending.
-func (t *Tx) claimKeyOf(k []byte) []byte {
-	v := t.get(bktOutboxPending, k)
+// k is not pending. outbox_claim is the pending set: a reply due at once
+// (priority 0, no due time, the common case) is found by its id alone;
+// any other item's place follows from the priority and due time its record
+// keeps (pending rewrites them when they change).
+func (t *Tx) claimKeyOf(k []byte) ([]byte, error) {
+	id := readID(k)
+	if ck := claimKey(0, time.Time{}, id); t.get(bktOutboxClaim, ck) != nil {
+		return ck, nil
+	}
+	if s := t.get(bktOutboxState, k); s != nil {
+		st, err := decodeOutboxState(k, s)
+		if err != nil {
+			return nil, err
+		}
+		if st.Status != crm.OutboxPending {
+			return nil, nil
+		}
+	}
+	v := t.get(bktOutbox, k)
 	if v == nil {
-		return nil
+		return nil, nil
 	}
-	if len(v) == 0 {
-		return claimKey(0, time.Time{}, readID(k))
+	var it crm.OutboxItem
+	if err := decodeOutboxItem(k, v, &it); err != nil {
+		return nil, err
 	}
-	return bytes.Clone(v)
+	ck := claimKey(it.Priority, it.Due, id)
+	if t.get(bktOutboxClaim, ck) == nil {
+		return nil, nil
+	}
+	return ck, nil
 }
 
-// pending keeps outbox_pending (id → claim key, see pendingValue) and
-// outbox_claim (claim key → lease) in step with a saved item: a pending item is (re)placed at its
-// priority and due time with its lease, any other leaves both.
+// pending keeps outbox_claim (claim key → lease), the pending set, in step
+// with a saved item: a pending item is (re)placed at its priority and due
+// time with its lease, any other leaves it. When an item takes another
+// place than its record names, the record is rewritten with the new
+// priority and due time (claimKeyOf reads them there): rare, as only a
+// reschedule does it.
 func (t *Tx) pending(k []byte, it *crm.OutboxItem) error {
-	old := t.claimKeyOf(k)
+	old, err := t.claimKeyOf(k)
+	if err != nil {
+		return err
+	}
 	if it.Status != crm.OutboxPending {
 		if old == nil {
 			return nil
 		}
-		if err := t.ops.del(bktOutboxClaim, old); err != nil {
-			return err
-		}
-		return t.ops.del(bktOutboxPending, k)
+		return t.ops.del(bktOutboxClaim, old)
 	}
 	ck := claimKey(it.Priority, it.Due, it.ID)
 	if old != nil && !bytes.Equal(old, ck) {
@@ -1271,12 +1254,30 @@ func (t *Tx) pending(k []byte, it *crm.OutboxItem) error {
 			return err
 		}
 	}
-	if old == nil || !bytes.Equal(old, ck) {
-		if err := t.ops.put(bktOutboxPending, bytes.Clone(k), pendingValue(ck)); err != nil {
+	if (old == nil || !bytes.Equal(old, ck)) && (it.Priority != 0 || !it.Due.IsZero()) {
+		if err := t.replace(k, it.Priority, it.Due); err != nil {
 			return err
 		}
 	}
 	return t.ops.put(bktOutboxClaim, ck, leaseValue(it.LeaseOwner, it.LeaseUntil))
+}
+
+// replace rewrites the record of outbox item k with priority and due
+// when they differ from what it holds.
+func (t *Tx) replace(k []byte, priority int, due time.Time) error {
+	v := t.get(bktOutbox, k)
+	if v == nil {
+		return fmt.Errorf("%s/%x: no record", bktOutbox, k)
+	}
+	var rec crm.OutboxItem
+	if err := decodeOutboxItem(k, v, &rec); err != nil {
+		return err
+	}
+	if rec.Priority == priority && rec.Due.Equal(due) {
+		return nil
+	}
+	rec.Priority, rec.Due = priority, due
+	return t.ops.put(bktOutbox, bytes.Clone(k), encodeOutboxItem(&rec))
 }
 
 // claimKey is an outbox_claim key: priority (one byte), due time (8 bytes,
@@ -1314,7 +1315,7 @@ func claimDue(ck []byte) time.Time {
 // lease (8 bytes, Unix nanoseconds) and the owner.
 func leaseValue(owner string, until time.Time) []byte {
 	if owner == "" {
-		return []byte{} // not nil: see pendingValue
+		return []byte{} // not nil: bbolt reads a nil value put in this transaction as absent
 	}
 	v := make([]byte, 8, 8+len(owner))
 	binary.BigEndian.PutUint64(v, uint64(until.UnixNano()))
@@ -1351,7 +1352,10 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 		it.Status, it.Attempts, it.NextAttempt, it.LastError, it.SentAt = st.Status, st.Attempts, st.NextAttempt, st.LastError, st.SentAt
 	}
 	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
-	ck := t.claimKeyOf(k)
+	ck, err := t.claimKeyOf(k)
+	if err != nil {
+		return nil, err
+	}
 	if len(ck) != 17 {
 		return it, nil
 	}
@@ -1369,16 +1373,28 @@ func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
 	return it, nil
 }
 
-// PendingOutbox implements crm.Tx. It reads only the pending set; in an
-// Update, fn may save the item (for example as sent).
+// PendingOutbox implements crm.Tx. It reads only the pending set
+// (outbox_claim, whose keys end with the ids), then the items in id order;
+// in an Update, fn may save the item (for example as sent).
 func (t *Tx) PendingOutbox(fn func(*crm.OutboxItem) error) error {
-	return t.scanUser(bktOutboxPending, nil, nil, func(k, _ []byte) error {
-		it, err := t.OutboxItem(readID(k))
+	var ids []crm.ID
+	if err := t.scan(bktOutboxClaim, nil, nil, func(k, _ []byte) error {
+		ids = append(ids, crm.ID(binary.BigEndian.Uint64(k[9:])))
+		return nil
+	}); err != nil {
+		return err
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		it, err := t.OutboxItem(id)
 		if err != nil {
 			return err
 		}
-		return fn(it)
-	})
+		if err := fn(it); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ClaimOutbox implements crm.Tx with one walk of outbox_claim, which holds
@@ -1453,7 +1469,10 @@ func (t *Tx) release(owner string, ids []crm.ID, v []byte) ([]crm.ID, error) {
 	}
 	held := make([]crm.ID, 0, len(ids))
 	for _, id := range ids {
-		ck := t.claimKeyOf(idKey(id))
+		ck, err := t.claimKeyOf(idKey(id))
+		if err != nil {
+			return nil, err
+		}
 		if len(ck) != 17 {
 			continue
 		}
@@ -1496,7 +1515,7 @@ func (t *Tx) NextOutboxDue(now time.Time) (time.Time, error) {
 // OutboxDepth implements crm.Tx: the size of the pending set (walks only
 // its pages, which stay few unless a channel is down for long).
 func (t *Tx) OutboxDepth() (int64, error) {
-	b, err := t.bucket(bktOutboxPending)
+	b, err := t.bucket(bktOutboxClaim)
 	if err != nil {
 		return 0, err
 	}
@@ -1529,23 +1548,6 @@ func readInt(v []byte) int64 {
 		return 0
 	}
 	return int64(binary.BigEndian.Uint64(v))
-}
-
-// Meta implements crm.Tx; a missing key gives nil.
-func (t *Tx) Meta(key string) ([]byte, error) {
-	return bytes.Clone(t.get(bktMeta, []byte(key))), nil
-}
-
-// PutMeta implements crm.Tx; a nil value deletes the key. The schema
-// version key is reserved.
-func (t *Tx) PutMeta(key string, value []byte) error {
-	if key == "" || key == metaSchemaVersion {
-		return crm.Errorf(crm.EINVALID, "Meta key %q is reserved.", key)
-	}
-	if value == nil {
-		return t.ops.del(bktMeta, []byte(key))
-	}
-	return t.ops.put(bktMeta, []byte(key), bytes.Clone(value))
 }
 
 func (t *Tx) putJSON(b []byte, k []byte, v any) error {

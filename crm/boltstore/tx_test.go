@@ -577,50 +577,47 @@ func TestCounters(t *testing.T) {
 	})
 }
 
-func TestSegmentChanges_Since(t *testing.T) {
+func TestEventsBetween_OneSeek(t *testing.T) {
 	db := MustOpen(t)
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	update(t, db, func(tx crm.Tx) error {
 		for i := range 5 { // appended out of time order
 			at := base.Add(time.Duration((i*3)%5) * time.Hour)
-			if err := tx.AppendSegmentChange(&crm.SegmentChange{CustomerID: crm.ID(i + 1), Time: at, To: "vip"}); err != nil {
+			if err := tx.AppendEvent(&crm.Event{CustomerID: crm.ID(i + 1), Time: at, Kind: crm.EventSegmentChange, To: "vip"}); err != nil {
 				return err
 			}
 		}
-		return tx.AppendOfferEvent(&crm.OfferEvent{CustomerID: 1, OfferID: "tet", Kind: crm.OfferShown})
+		return tx.AppendEvent(&crm.Event{CustomerID: 1, OfferID: "tet", Kind: crm.EventOfferShown})
 	})
 	view(t, db, func(tx crm.Tx) error {
 		var hours []int
-		err := tx.SegmentChanges(base.Add(2*time.Hour), func(c *crm.SegmentChange) error {
-			hours = append(hours, int(c.Time.Sub(base).Hours()))
+		err := tx.EventsBetween(base.Add(2*time.Hour), base.Add(5*time.Hour), func(e *crm.Event) error {
+			hours = append(hours, int(e.Time.Sub(base).Hours()))
 			return nil
 		})
 		if want := []int{2, 3, 4}; err != nil || !slices.Equal(hours, want) {
-			t.Errorf("SegmentChanges hours = %v, %v; want %v", hours, err, want)
+			t.Errorf("EventsBetween hours = %v, %v; want %v", hours, err, want)
 		}
 		return nil
 	})
 }
 
-func TestMeta(t *testing.T) {
+// TestMessageEventsNotIndexedByCustomer: message events are found by
+// customer through the conversation history, so appending one writes no
+// customer index entry (a second random leaf per message).
+func TestMessageEventsNotIndexedByCustomer(t *testing.T) {
 	db := MustOpen(t)
 	update(t, db, func(tx crm.Tx) error {
-		v := []byte("v1")
-		if err := tx.PutMeta("seed", v); err != nil {
+		if err := tx.AppendEvent(&crm.Event{CustomerID: 1, Kind: crm.EventMessageIn}); err != nil {
 			return err
 		}
-		v[1] = 'X' // the store keeps its own copy
-		if err := tx.PutMeta(metaSchemaVersion, []byte("x")); crm.ErrorCode(err) != crm.EINVALID {
-			t.Errorf("PutMeta(schema_version) err = %v, want EINVALID", err)
-		}
-		return nil
+		return tx.AppendEvent(&crm.Event{CustomerID: 1, Kind: crm.EventOrder, Amount: 1})
 	})
 	view(t, db, func(tx crm.Tx) error {
-		if v, _ := tx.Meta("seed"); string(v) != "v1" {
-			t.Errorf("Meta(seed) = %q", v)
-		}
-		if v, _ := tx.Meta("none"); v != nil {
-			t.Errorf("Meta(none) = %q, want nil", v)
+		n := 0
+		err := tx.(*Tx).scan(bktIdxEventCustomer, nil, nil, func(_, _ []byte) error { n++; return nil })
+		if err != nil || n != 1 {
+			t.Errorf("customer index entries = %d, %v; want 1 (the order only)", n, err)
 		}
 		return nil
 	})

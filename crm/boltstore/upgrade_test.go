@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -97,5 +100,87 @@ func unzip(t *testing.T, src, dst string) {
 	}
 	if err := out.Close(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUpgradeFromSchema7 opens a file written by the release before the
+// typed event log (d04291f, schema 7; testdata/schema7.db.gz was written by
+// that binary's store: a Telegram customer with two messages, an order and
+// a segment change, a web visitor shown an offer and merged into her, and
+// the settings of that time in meta) and checks that migration 8 moves
+// everything to its typed home.
+func TestUpgradeFromSchema7(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "idicbot.db")
+	unzip(t, "testdata/schema7.db.gz", path)
+	db := mustOpenPath(t, path)
+	at := time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC)
+	view(t, db, func(tx crm.Tx) error {
+		var kinds []string
+		if err := tx.CustomerEvents(1, time.Time{}, time.Time{}, func(e *crm.Event) error {
+			if e.CustomerID != 1 {
+				t.Errorf("event %+v names customer %d, want 1 (the merged visitor's too)", e, e.CustomerID)
+			}
+			kinds = append(kinds, string(e.Kind)+":"+e.OfferID+e.To)
+			return nil
+		}); err != nil {
+			return err
+		}
+		// Same instant: the order of the old buckets' migration (offers,
+		// segment changes, orders), then time.
+		if want := []string{"offer_shown:welcome", "segment_change:loyal", "order:welcome", "offer_accepted:welcome"}; !slices.Equal(kinds, want) {
+			t.Errorf("customer 1's events = %v, want %v", kinds, want)
+		}
+		var all []string
+		if err := tx.EventsBetween(time.Time{}, time.Time{}, func(e *crm.Event) error {
+			all = append(all, string(e.Kind))
+			return nil
+		}); err != nil {
+			return err
+		}
+		if n := strings.Count(strings.Join(all, " "), "message_"); n != 2 {
+			t.Errorf("message events after the upgrade = %d (%v), want the 2 logged messages", n, all)
+		}
+		if yaml, err := tx.SegmentRules(); err != nil || !strings.Contains(string(yaml), "name: new") {
+			t.Errorf("segment rules = %q, %v", yaml, err)
+		}
+		if h, err := tx.SegmentRuleChanges(); err != nil || len(h) != 1 || h[0].Moved != 2 || h[0].To != "true" {
+			t.Errorf("segment rule changes = %+v, %v", h, err)
+		}
+		if seeded, err := tx.OffersSeeded(); err != nil || !seeded.Equal(at) {
+			t.Errorf("offers seeded = %v, %v; want %v", seeded, err, at)
+		}
+		if id, err := tx.HandoffThread("C1:1700000000.000100"); err != nil || id != 1 {
+			t.Errorf("handoff thread = %d, %v; want 1", id, err)
+		}
+		if tok, err := tx.ChannelToken("zalo"); err != nil || tok == nil || tok.RefreshToken != "RT" || tok.Seed != "abc" || !tok.ExpiresAt.Equal(at.Add(time.Hour)) {
+			t.Errorf("zalo token = %+v, %v", tok, err)
+		}
+		return nil
+	})
+	if err := db.view(func(tx *bbolt.Tx) error {
+		for _, gone := range [][]byte{bktOfferEvents, bktSegmentChanges} {
+			if tx.Bucket(gone) != nil {
+				t.Errorf("bucket %s still there after the upgrade", gone)
+			}
+		}
+		meta := tx.Bucket(bktMeta)
+		for _, k := range []string{"segments_yaml", "segments_history", "offers_seeded", "handoff_thread:C1:1700000000.000100", "zalo:tokens"} {
+			if meta.Get([]byte(k)) != nil {
+				t.Errorf("meta key %q still there after the upgrade", k)
+			}
+		}
+		if string(meta.Get([]byte("someone:else"))) != "kept" {
+			t.Error("an unknown meta key was lost")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if problems, err := db.Check(context.Background()); err != nil || len(problems) > 0 {
+		t.Fatalf("check: %v %v", problems, err)
+	}
+	// An older binary refuses the file: its schema is newer than 7.
+	if SchemaVersion() <= 7 {
+		t.Fatalf("schema %d: migration 8 missing", SchemaVersion())
 	}
 }

@@ -273,7 +273,7 @@ func (w *writer) run(bdb *bbolt.DB, batch []*commitReq) {
 
 // appendBuckets are keyed by increasing ids or times: new keys go to the
 // last page, so pages are packed instead of split half full.
-var appendBuckets = [][]byte{bktInteractions, bktOutbox, bktOutboxPending, bktOutboxState, bktOfferEvents, bktSegmentChanges, bktOutboxClaim}
+var appendBuckets = [][]byte{bktInteractions, bktOutbox, bktOutboxState, bktOutboxClaim, bktEvents}
 
 // appendFill is their fill percent (bbolt's default is 0.5); not 1, as ids
 // handed out in memory may commit slightly out of order.

@@ -22,8 +22,12 @@ var logTests = []test{
 	{name: "OrderRoundTrip", run: testOrderRoundTrip},
 	{name: "OffersAndVersions", run: testOffersAndVersions},
 	{name: "OfferRoundTrip", run: testOfferRoundTrip},
-	{name: "SegmentChangesSince", run: testSegmentChangesSince},
+	{name: "OrderLineItems", run: testOrderLineItems},
+	{name: "EventsBetween", run: testEventsBetween},
 	{name: "EventRoundTrip", run: testEventRoundTrip},
+	{name: "CustomerEvents", run: testCustomerEvents},
+	{name: "EventsFollowMerge", run: testEventsFollowMerge},
+	{name: "EventChecks", run: testEventChecks},
 }
 
 func testSeenMessage(t *testing.T, o Opener) {
@@ -438,66 +442,5 @@ func testOfferRoundTrip(t *testing.T, o Opener) {
 	}
 	if len(versions) != 1 || !reflect.DeepEqual(versions[0], &want) {
 		t.Errorf("its history differs:\n got %s\nwant [%s]", asJSON(t, versions), asJSON(t, &want))
-	}
-}
-
-func testSegmentChangesSince(t *testing.T, o Opener) {
-	s := o.Open(t)
-	update(t, s, func(tx crm.Tx) error {
-		for i := range 5 { // appended out of time order: hours 0 3 1 4 2
-			e := &crm.SegmentChange{CustomerID: crm.ID(i + 1), Time: at(time.Duration((i*3)%5) * time.Hour), From: "new", To: "vip", Cause: "order"}
-			if err := tx.AppendSegmentChange(e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	var hours []int
-	view(t, s, func(tx crm.Tx) error {
-		hours = hours[:0]
-		return tx.SegmentChanges(at(2*time.Hour), func(c *crm.SegmentChange) error {
-			hours = append(hours, int(c.Time.Sub(base).Hours()))
-			return nil
-		})
-	})
-	if want := []int{2, 3, 4}; !slices.Equal(hours, want) {
-		t.Errorf("SegmentChanges since hour 2 = hours %v, want %v (at or after, oldest first)", hours, want)
-	}
-}
-
-// testEventRoundTrip: offer events and segment changes keep every field
-// (they are read back through CustomerRecords and SegmentChanges).
-func testEventRoundTrip(t *testing.T, o Opener) {
-	s := o.Open(t)
-	cust := create(t, s, &crm.Customer{Name: "A"})
-	var event crm.OfferEvent
-	var change crm.SegmentChange
-	fill(t, &event)
-	fill(t, &change)
-	event.CustomerID, change.CustomerID = cust[0], cust[0]
-	update(t, s, func(tx crm.Tx) error {
-		e, c := event, change
-		if err := tx.AppendOfferEvent(&e); err != nil {
-			return err
-		}
-		return tx.AppendSegmentChange(&c)
-	})
-	var x *crm.CustomerExport
-	var changes []*crm.SegmentChange
-	view(t, s, func(tx crm.Tx) (err error) {
-		if x, err = tx.CustomerRecords(cust[0]); err != nil {
-			return err
-		}
-		changes = changes[:0]
-		return tx.SegmentChanges(time.Time{}, func(c *crm.SegmentChange) error { changes = append(changes, c); return nil })
-	})
-	if len(x.OfferEvents) != 1 || !reflect.DeepEqual(x.OfferEvents[0], &event) {
-		t.Errorf("the offer events read back differ:\n got %s\nwant [%s]", asJSON(t, x.OfferEvents), asJSON(t, &event))
-	}
-	if len(x.SegmentChanges) != 1 || !reflect.DeepEqual(x.SegmentChanges[0], &change) {
-		t.Errorf("the segment changes exported differ:\n got %s\nwant [%s]", asJSON(t, x.SegmentChanges), asJSON(t, &change))
-	}
-	if len(changes) != 1 || !reflect.DeepEqual(changes[0], &change) {
-		t.Errorf("the segment changes read back differ:\n got %s\nwant [%s]", asJSON(t, changes), asJSON(t, &change))
 	}
 }

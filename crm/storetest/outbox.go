@@ -23,7 +23,10 @@ var outboxTests = []test{
 
 var settingsTests = []test{
 	{name: "Counters", run: testCounters},
-	{name: "Meta", run: testMeta},
+	{name: "SegmentRules", run: testSegmentRuleSettings},
+	{name: "HandoffThreads", run: testHandoffThreads},
+	{name: "ChannelTokens", run: testChannelTokens},
+	{name: "OffersSeeded", run: testOffersSeeded},
 }
 
 // enqueue queues one pending item per text, in one Update, and returns
@@ -251,62 +254,6 @@ func testCounters(t *testing.T, o Opener) {
 		}
 		if got, err := tx.Counters("nothing:"); err != nil || len(got) != 0 {
 			t.Errorf("Counters(nothing:) = %v, %v; want none", got, err)
-		}
-		return nil
-	})
-}
-
-func testMeta(t *testing.T, o Opener) {
-	s := o.Open(t)
-	update(t, s, func(tx crm.Tx) error {
-		v := []byte("v1")
-		if err := tx.PutMeta("seed", v); err != nil {
-			return err
-		}
-		v[1] = 'X' // the store keeps its own copy
-		if err := tx.PutMeta("gone", []byte("x")); err != nil {
-			return err
-		}
-		return tx.PutMeta("empty", []byte{})
-	})
-	update(t, s, func(tx crm.Tx) error { return tx.PutMeta("gone", nil) }) // nil deletes
-	view(t, s, func(tx crm.Tx) error {
-		tests := []struct {
-			key  string
-			want []byte
-		}{{"seed", []byte("v1")}, {"gone", nil}, {"never", nil}}
-		for _, tt := range tests {
-			v, err := tx.Meta(tt.key)
-			if err != nil || !reflect.DeepEqual(v, tt.want) {
-				t.Errorf("Meta(%q) = %q (nil %v), %v; want %q", tt.key, v, v == nil, err, tt.want)
-			}
-		}
-		if v, err := tx.Meta("empty"); err != nil || len(v) != 0 {
-			t.Errorf("Meta(empty) = %q, %v; want empty", v, err)
-		}
-		v, err := tx.Meta("seed")
-		if err != nil {
-			return err
-		}
-		v[0] = 'X' // the caller owns what it read
-		if again, _ := tx.Meta("seed"); string(again) != "v1" {
-			t.Errorf("changing the bytes Meta returned changed the store: %q", again)
-		}
-		return nil
-	})
-	// Read-modify-write of one key by many transactions adds up.
-	for i := range 5 {
-		update(t, s, func(tx crm.Tx) error {
-			v, err := tx.Meta("list")
-			if err != nil {
-				return err
-			}
-			return tx.PutMeta("list", fmt.Appendf(v, "%d", i))
-		})
-	}
-	view(t, s, func(tx crm.Tx) error {
-		if v, err := tx.Meta("list"); err != nil || string(v) != "01234" {
-			t.Errorf("Meta(list) = %q, %v; want 01234", v, err)
 		}
 		return nil
 	})

@@ -91,20 +91,14 @@ func newPrivacyFixture(t *testing.T, s crm.Store) privacyFixture {
 				return err
 			}
 		}
-		for _, e := range []*crm.OfferEvent{
-			{CustomerID: dup.ID, OfferID: "welcome", Time: base, Kind: crm.OfferShown, Channel: crm.ChannelWeb},
-			{CustomerID: other.ID, OfferID: "welcome", Time: base, Kind: crm.OfferShown, Channel: crm.ChannelTelegram},
+		for _, e := range []*crm.Event{
+			{CustomerID: dup.ID, OfferID: "welcome", Time: base, Kind: crm.EventOfferShown, Channel: crm.ChannelWeb},
+			{CustomerID: other.ID, OfferID: "welcome", Time: base, Kind: crm.EventOfferShown, Channel: crm.ChannelTelegram},
+			{CustomerID: lan.ID, Time: at(time.Hour), Kind: crm.EventSegmentChange, From: "new", To: "loyal", Rule: "orders>=1", Cause: "order"},
+			{CustomerID: dup.ID, Time: base, Kind: crm.EventSegmentChange, From: "", To: "new", Rule: "default", Cause: "message"},
+			{CustomerID: other.ID, Time: base, Kind: crm.EventSegmentChange, From: "", To: "loyal", Cause: "import"},
 		} {
-			if err := tx.AppendOfferEvent(e); err != nil {
-				return err
-			}
-		}
-		for _, e := range []*crm.SegmentChange{
-			{CustomerID: lan.ID, Time: at(time.Hour), From: "new", To: "loyal", Rule: "orders>=1", Cause: "order"},
-			{CustomerID: dup.ID, Time: base, From: "", To: "new", Rule: "default", Cause: "message"},
-			{CustomerID: other.ID, Time: base, From: "", To: "loyal", Cause: "import"},
-		} {
-			if err := tx.AppendSegmentChange(e); err != nil {
+			if err := tx.AppendEvent(e); err != nil {
 				return err
 			}
 		}
@@ -158,15 +152,23 @@ func testCustomerRecords(t *testing.T, o Opener) {
 		if want := []string{"SO-1001", "SO-1002"}; !slices.Equal(refs, want) {
 			t.Errorf("CustomerRecords(%d).Orders = %v, want %v", id, refs, want)
 		}
-		if len(x.OfferEvents) != 1 || x.OfferEvents[0].CustomerID != f.dup || x.OfferEvents[0].OfferID != "welcome" {
-			t.Errorf("CustomerRecords(%d).OfferEvents = %s, want the merged visitor's one", id, asJSON(t, x.OfferEvents))
+		var offers, moves []string
+		for _, e := range x.Events {
+			if e.CustomerID != f.lan {
+				t.Errorf("CustomerRecords(%d) has an event of customer %d, want every one under the survivor %d", id, e.CustomerID, f.lan)
+			}
+			switch e.Kind {
+			case crm.EventOfferShown:
+				offers = append(offers, e.OfferID)
+			case crm.EventSegmentChange:
+				moves = append(moves, e.From+">"+e.To)
+			}
 		}
-		var moves []string
-		for _, c := range x.SegmentChanges {
-			moves = append(moves, c.From+">"+c.To)
+		if want := []string{"welcome"}; !slices.Equal(offers, want) {
+			t.Errorf("CustomerRecords(%d) offers shown = %v, want the merged visitor's %v", id, offers, want)
 		}
 		if want := []string{">new", "new>loyal"}; !slices.Equal(moves, want) {
-			t.Errorf("CustomerRecords(%d).SegmentChanges = %v, want %v (oldest first)", id, moves, want)
+			t.Errorf("CustomerRecords(%d) segment changes = %v, want %v (oldest first)", id, moves, want)
 		}
 		var texts []string
 		for _, it := range x.Outbox {
@@ -185,8 +187,8 @@ func testCustomerRecords(t *testing.T, o Opener) {
 		other, err = tx.CustomerRecords(f.other)
 		return err
 	})
-	if len(other.MergedIDs) != 0 || len(other.Interactions) != 1 || len(other.Orders) != 1 || len(other.OfferEvents) != 1 ||
-		len(other.SegmentChanges) != 1 || len(other.Outbox) != 1 {
+	if len(other.MergedIDs) != 0 || len(other.Interactions) != 1 || len(other.Orders) != 1 || len(other.Events) != 2 ||
+		len(other.Outbox) != 1 {
 		t.Errorf("the other customer's records = %s, want one of each", asJSON(t, other))
 	}
 	err := s.View(t.Context(), func(tx crm.Tx) error {

@@ -68,7 +68,7 @@ func observed(t *testing.T, s crm.Store, customers []crm.ID, phones []string) st
 		if out["counters"], err = tx.Counters("test:"); err != nil {
 			return err
 		}
-		if out["meta"], err = tx.Meta("test:key"); err != nil {
+		if out["segment rules"], err = tx.SegmentRules(); err != nil {
 			return err
 		}
 		id, seen, err := tx.SeenMessage(crm.ChannelTelegram, "test:msg")
@@ -79,9 +79,9 @@ func observed(t *testing.T, s crm.Store, customers []crm.ID, phones []string) st
 		if out["offers"], err = tx.Offers(); err != nil {
 			return err
 		}
-		var changes []*crm.SegmentChange
-		err = tx.SegmentChanges(time.Time{}, func(c *crm.SegmentChange) error { changes = append(changes, c); return nil })
-		out["segment changes"] = changes
+		var events []*crm.Event
+		err = tx.EventsBetween(time.Time{}, time.Time{}, func(e *crm.Event) error { events = append(events, e); return nil })
+		out["events"] = events
 		return err
 	})
 	return asJSON(t, out)
@@ -160,16 +160,16 @@ func testFailedUpdateStoresNothing(t *testing.T, o Opener) {
 				if err := tx.AddCounter("test:count", 5); err != nil {
 					return err
 				}
-				if err := tx.PutMeta("test:key", []byte("lost")); err != nil {
+				if err := tx.PutSegmentRules([]byte("lost")); err != nil {
 					return err
 				}
 				if err := tx.PutOffer(&crm.Offer{ID: "lost", Version: 1, UpdatedAt: base}); err != nil {
 					return err
 				}
-				if err := tx.AppendOfferEvent(&crm.OfferEvent{CustomerID: keep.ID, OfferID: "lost", Time: base, Kind: crm.OfferShown}); err != nil {
+				if err := tx.AppendEvent(&crm.Event{CustomerID: keep.ID, OfferID: "lost", Time: base, Kind: crm.EventOfferShown}); err != nil {
 					return err
 				}
-				if err := tx.AppendSegmentChange(&crm.SegmentChange{CustomerID: keep.ID, Time: base, From: "new", To: "vip"}); err != nil {
+				if err := tx.AppendEvent(&crm.Event{CustomerID: keep.ID, Time: base, Kind: crm.EventSegmentChange, From: "new", To: "vip"}); err != nil {
 					return err
 				}
 				return errRollback
@@ -249,10 +249,10 @@ func testReadsSeeOwnWrites(t *testing.T, o Opener) {
 		if got.counter, err = tx.Counter("test:n"); err != nil {
 			return err
 		}
-		if err := tx.PutMeta("test:key", []byte("v")); err != nil {
+		if err := tx.PutSegmentRules([]byte("v")); err != nil {
 			return err
 		}
-		v, err := tx.Meta("test:key")
+		v, err := tx.SegmentRules()
 		got.meta = string(v)
 		if err != nil {
 			return err
@@ -610,7 +610,10 @@ func testPersistsAcrossReopen(t *testing.T, o Opener) {
 		if err := tx.AddCounter("test:kept", 7); err != nil {
 			return err
 		}
-		if err := tx.PutMeta("test:key", []byte("kept")); err != nil {
+		if err := tx.PutSegmentRules([]byte("kept")); err != nil {
+			return err
+		}
+		if err := tx.AppendEvent(&crm.Event{CustomerID: full.ID, Time: base, Kind: crm.EventOrder, Amount: 5}); err != nil {
 			return err
 		}
 		return tx.DeleteCustomer(dup.ID, full.ID)

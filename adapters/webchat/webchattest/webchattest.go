@@ -83,7 +83,7 @@ const readState = `(text) => {
 		if (m.classList.contains('in') && m.dataset.id && m.querySelector('.bubble').textContent === text) i = j;
 	});
 	if (i < 0) return {sent: false, replies: [], buttons: []};
-	const outs = msgs.slice(i + 1).filter((m) => m.classList.contains('out'));
+	const outs = msgs.slice(i + 1).filter((m) => m.classList.contains('out') && m.dataset.id);
 	return {
 		sent: true,
 		replies: outs.map((m) => m.querySelector('.bubble').textContent),

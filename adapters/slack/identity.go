@@ -39,7 +39,7 @@ func (a *Adapter) cmdVerify(ctx context.Context, req Request) (*Reply, error) {
 	t := req.T
 	var what []string
 	if cu.Phone != "" {
-		what = append(what, t.T("verify.phone", escape(cu.Phone)))
+		what = append(what, t.T("verify.phone", escape(crm.DisplayPhone(cu.Phone))))
 	}
 	if cu.Email != "" {
 		what = append(what, t.T("verify.email", escape(cu.Email)))

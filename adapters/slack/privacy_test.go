@@ -31,7 +31,7 @@ func TestCrmExportErase_AdminsOnly(t *testing.T) {
 
 	got := e.crm(adminUser, "export "+id).all()
 	contains(t, "export", got, "Khách #"+id, "2 đơn", "idicbot customer export "+id)
-	lacks(t, "export", got, "Nguyễn Thị Lan", "+84912345678", "lan@example.com")
+	lacks(t, "export", got, "Nguyễn Thị Lan", "+84912345678", "0912 345 678", "lan@example.com")
 
 	got = e.crm(adminUser, "erase "+id).all()
 	contains(t, "erase without confirm", got, "không thể hoàn tác", "/crm erase "+id+" confirm")

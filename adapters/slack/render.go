@@ -357,7 +357,7 @@ func (v view) renderCard(card *bot.CustomerCard, banner string) *Reply {
 	blocks = append(blocks, section(recent))
 	blocks = append(blocks, contextBlock(t.T("card.messages", cu.Stats.MessagesIn, cu.Stats.MessagesOut, v.ago(cu.Stats.LastSeen))))
 
-	text := t.T("card.text", escape(v.who(cu)), escape(v.seg(cu.Segment.Name)), escape(v.orNone(cu.Phone)), escape(v.orNone(cu.Email)), o.Count, crm.VND(o.Total),
+	text := t.T("card.text", escape(v.who(cu)), escape(v.seg(cu.Segment.Name)), escape(v.orNone(crm.DisplayPhone(cu.Phone))), escape(v.orNone(cu.Email)), o.Count, crm.VND(o.Total),
 		crm.VND(o.LifetimeValue), v.handoffStatus(cu.Handoff))
 	if banner != "" {
 		text = banner + "\n" + text
@@ -368,7 +368,7 @@ func (v view) renderCard(card *bot.CustomerCard, banner string) *Reply {
 func (v view) customerLine(cu *crm.Customer) string {
 	parts := []string{"*" + escape(v.who(cu)) + "*"}
 	if cu.Phone != "" {
-		parts = append(parts, escape(cu.Phone))
+		parts = append(parts, escape(crm.DisplayPhone(cu.Phone)))
 	}
 	if cu.Email != "" {
 		parts = append(parts, escape(cu.Email))
@@ -507,11 +507,20 @@ func (v view) answersLine(m map[string]int64) string {
 func (v view) contactLine(proven, claimed string) string {
 	switch {
 	case claimed == "" || claimed == proven:
-		return escape(v.orNone(proven))
+		return escape(v.orNone(display(proven)))
 	case proven == "":
-		return escape(claimed) + v.t.T("card.typed")
+		return escape(display(claimed)) + v.t.T("card.typed")
 	}
-	return escape(proven) + "\n" + escape(claimed) + v.t.T("card.typed")
+	return escape(display(proven)) + "\n" + escape(display(claimed)) + v.t.T("card.typed")
+}
+
+// display shows a phone as people read it ("0912 345 678"), anything else
+// (an email) as it is.
+func display(contact string) string {
+	if strings.HasPrefix(contact, "+") {
+		return crm.DisplayPhone(contact)
+	}
+	return contact
 }
 
 // renderHandoff is the card posted to the handoff channel. releasedBy is

@@ -104,7 +104,7 @@ func TestRepCustomerCardFields(t *testing.T) {
 	contains(t, "recent", recent, "tin-112", "(telegram)")
 	lacks(t, "recent", recent, "tin-101")
 	contains(t, "lan card", a.all(), "Nguyễn Thị Lan (#"+e.id("lan")+")", "webchat (w-lan)", "telegram @Lan_Shop (7000)",
-		"+84912345678", "lan@example.com", "Khách thân thiết từ "+today, "quy tắc: `order_count &gt;= 2`",
+		"0912 345 678", "lan@example.com", "Khách thân thiết từ "+today, "quy tắc: `order_count &gt;= 2`",
 		"2 đơn · tổng chi 4.000.000 ₫ · trung bình mỗi đơn 2.000.000 ₫", "Đơn gần nhất: 2.500.000 ₫ ngày "+today,
 		"Giá trị vòng đời ≈", "*Nguồn*\nseed", "*Đồng ý nhận tin*\nnhận ưu đãi", "*Chuyển cho người*\nbot đang trả lời", "*Nhãn*: không có", "*Ghi chú*: chưa có")
 
@@ -250,7 +250,7 @@ func TestRepOrderAmountWords(t *testing.T) {
 // encodes &, < and > and may wrap emails and links in its markup.
 func TestRepCommandText(t *testing.T) {
 	e := newEnv(t, false)
-	contains(t, "mailto", e.crm(repUser, "find <mailto:lan@example.com|lan@example.com>").all(), "Nguyễn Thị Lan", "+84912345678")
+	contains(t, "mailto", e.crm(repUser, "find <mailto:lan@example.com|lan@example.com>").all(), "Nguyễn Thị Lan", "0912 345 678")
 	e.crm(repUser, "note "+e.id("anh")+" giao hàng &amp; thu tiền &lt;18h&gt;")
 	if n := e.customer(e.ids["anh"]).Notes; len(n) != 1 || n[0].Text != "giao hàng & thu tiền <18h>" {
 		t.Fatalf("notes = %+v", n)
@@ -587,10 +587,10 @@ func TestRepVerifyAndMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := strconv.FormatUint(uint64(visitor.ID), 10)
-	contains(t, "card", e.crm(repUser, "customer "+id).all(), "+84938777666 _(khách tự gõ, chưa xác minh)_")
+	contains(t, "card", e.crm(repUser, "customer "+id).all(), "0938 777 666 _(khách tự gõ, chưa xác minh)_")
 	contains(t, "find by the typed number", e.crm(repUser, "find 0938777666").all(), "#"+id)
 
-	contains(t, "verify", e.crm(repUser, "verify "+id).all(), "<@"+repUser+"> đã xác nhận số điện thoại +84938777666")
+	contains(t, "verify", e.crm(repUser, "verify "+id).all(), "<@"+repUser+"> đã xác nhận số điện thoại 0938 777 666")
 	lacks(t, "card after verify", e.crm(repUser, "customer "+id).all(), "chưa xác minh")
 	contains(t, "verify again", e.crm(repUser, "verify "+id).all(), "no unverified phone or email")
 	contains(t, "verify usage", e.crm(repUser, "verify lan").all(), "không phải mã khách")

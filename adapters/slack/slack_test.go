@@ -114,7 +114,7 @@ func TestRepSlack(t *testing.T) {
 				t.Fatalf("find %q: %s", q, a.raw)
 			}
 			// One match: the full card, phone and email shown to the rep.
-			contains(t, "find "+q, a.all(), "Nguyễn Thị Lan", "+84912345678", "lan@example.com", "Khách thân thiết", "4.000.000")
+			contains(t, "find "+q, a.all(), "Nguyễn Thị Lan", "0912 345 678", "lan@example.com", "Khách thân thiết", "4.000.000")
 		}
 		a := e.crm(repUser, "find nguyen")
 		contains(t, "several", a.all(), "2 khách khớp “nguyen”", "Nguyễn Thị Lan", "Nguyễn Văn A", "/crm customer")
@@ -126,7 +126,7 @@ func TestRepSlack(t *testing.T) {
 	t.Run("customer", func(t *testing.T) {
 		e.say(crm.ChannelWeb, "w-vana", "giá áo thun bao nhiêu?")
 		a := e.crm(repUser, "customer "+e.id("vana"))
-		contains(t, "card", a.all(), "Nguyễn Văn A", "#"+e.id("vana"), "Khách VIP", "quy tắc:", "total_spent", "+84903111222", "vana@example.vn",
+		contains(t, "card", a.all(), "Nguyễn Văn A", "#"+e.id("vana"), "Khách VIP", "quy tắc:", "total_spent", "0903 111 222", "vana@example.vn",
 			"webchat (w-vana)", "seed", "nhận ưu đãi", "bot đang trả lời", "25.000.000", "Giá trị vòng đời", "Đơn gần nhất",
 			"giá áo thun bao nhiêu?", "Ưu đãi", "Nhãn", "Ghi chú")
 		contains(t, "ambiguous", e.crm(repUser, "customer nguyen").Text, "2 khách khớp “nguyen”", "hãy dùng mã khách")
@@ -196,7 +196,7 @@ func TestRepSlack(t *testing.T) {
 				t.Fatalf("refusal of %q is not ephemeral", text)
 			}
 			contains(t, "refused "+text, a.Text, "🚫")
-			lacks(t, "refused "+text, a.all(), "+84912345678", "Nguyễn Thị Lan")
+			lacks(t, "refused "+text, a.all(), "+84912345678", "0912 345 678", "Nguyễn Thị Lan")
 		}
 		if cu := e.customer(e.ids["lan"]); len(cu.Notes) != before || cu.Stats.Orders != 2 {
 			t.Fatalf("refused commands changed the customer: %d notes, %d orders", len(cu.Notes), cu.Stats.Orders)
@@ -442,7 +442,7 @@ func TestRepSocketMode(t *testing.T) {
 	if a.ResponseType != "ephemeral" {
 		t.Fatalf("ack response_type %q", a.ResponseType)
 	}
-	contains(t, "socket find", a.all(), "Nguyễn Thị Lan", "+84912345678")
+	contains(t, "socket find", a.all(), "Nguyễn Thị Lan", "0912 345 678")
 	// Refusal over Socket Mode too.
 	ack = e.fake.WaitAck(e.fake.Send("slash_commands", cmd(strangerUser, "find 0912 345 678")), 5*time.Second)
 	contains(t, "socket refusal", string(ack.Payload), "chỉ dành cho nhân viên bán hàng")

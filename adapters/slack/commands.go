@@ -515,10 +515,3 @@ func restAfter(text string, n int) string {
 	}
 	return t
 }
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
-}

@@ -102,7 +102,7 @@ func TestRepSlack(t *testing.T) {
 				t.Fatalf("help response_type = %q", a.ResponseType)
 			}
 			contains(t, "help", a.all(), "/crm find", "/crm customer", "/crm segment", "/crm stats", "/crm order", "/crm note",
-				"/crm tag", "/crm untag", "/crm release", "/crm offers", "/crm offer <id>", "public")
+				"/crm tag", "/crm untag", "/crm release", "/crm offers", "/crm offer <mã>", "public")
 		}
 		contains(t, "unknown", e.crm(repUser, "frobnicate").Text, "không biết lệnh", "/crm help")
 	})
@@ -203,7 +203,7 @@ func TestRepSlack(t *testing.T) {
 		}
 		// Admin-only subcommands: reps refused, admins allowed.
 		contains(t, "rep on admin", e.crm(repUser, "offer list").Text, "chỉ dành cho quản trị viên")
-		contains(t, "admin", e.crm(adminUser, "offer list").Text, "Offers (")
+		contains(t, "admin", e.crm(adminUser, "offer list").Text, "Ưu đãi (")
 		// Admins and user group members are reps.
 		contains(t, "admin as rep", e.crm(adminUser, "find 0912345678").all(), "Nguyễn Thị Lan")
 		contains(t, "group member", e.crm(groupUser, "find 0912345678").all(), "Nguyễn Thị Lan")

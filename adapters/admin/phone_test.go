@@ -45,6 +45,19 @@ func TestBrowserPhone(t *testing.T) {
 		}
 	}
 
+	// sideways lists what is wider than the screen in the view.
+	sideways := func(where string) {
+		t.Helper()
+		wide := eval1(`(() => { const w = document.documentElement.clientWidth; const out = [];
+			if (document.documentElement.scrollWidth > w) out.push("page " + document.documentElement.scrollWidth);
+			for (const el of document.querySelectorAll('#view *')) { const r = el.getBoundingClientRect();
+				if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5) && !el.closest('[hidden]')) out.push(el.tagName + "." + el.className + " " + Math.round(r.left) + "–" + Math.round(r.right)); }
+			return out.slice(0, 6).join("; "); })()`)
+		if wide != "" {
+			t.Fatalf("%s on a 390px screen: wider than the screen: %s", where, wide)
+		}
+	}
+
 	do("log in",
 		chromedp.EmulateViewport(390, 844),
 		chromedp.Navigate(e.srv.URL+"/admin"),
@@ -79,6 +92,7 @@ func TestBrowserPhone(t *testing.T) {
 	}
 	waitText(`#offers tr[data-offer="welcome-new"]`, "Khách mới") // the segment by its label
 	waitText(`#offers tr[data-offer="welcome-new"] .badge`, "đang chạy")
+	sideways("the offers")
 
 	// Pause asks first.
 	btn := `#offers tr[data-offer="winback"] .status-btn`
@@ -117,6 +131,7 @@ func TestBrowserPhone(t *testing.T) {
 		t.Fatalf("eligibility built from the lists = %q, want %q", got, want)
 	}
 	waitText("#preview-out", "sẽ được hiện ngay")
+	sideways("the offer editor")
 	// Mistakes in plain words, with the valid names.
 	do("a misspelt field", fill(vi, "Chào {{.Nickname}}"))
 	waitText(`[id="err-templates.vi"]`, "không có trường .Nickname")
@@ -131,10 +146,15 @@ func TestBrowserPhone(t *testing.T) {
 		t.Fatalf("saved offer: %q, eligibility %q", o.Templates["vi"], o.Eligibility)
 	}
 
+	do("the history", eval(`location.hash = "#/offer/welcome-new/history"`), chromedp.WaitVisible(chromedp.CSS(`#versions tr[data-version="2"]`)))
+	waitText(`#versions tr[data-version="1"] .rollback-btn`, "Quay về v1")
+	sideways("the history")
+
 	// A segment rule from pick-lists.
 	row := `#segments tr[data-segment="potential"]`
 	do("open segments", eval(`location.hash = "#/segments"`), chromedp.WaitVisible(chromedp.CSS(row+" .seg-edit")))
 	waitText(row, "Khách tiềm năng")
+	sideways("the segments")
 	do("build the rule",
 		chromedp.Click(chromedp.CSS(row+" .seg-edit")),
 		clear(row+" textarea"),
@@ -147,6 +167,7 @@ func TestBrowserPhone(t *testing.T) {
 		fill("#builder-potential-fact", "total_spent"), fill("#builder-potential-op", "<"), fill("#builder-potential-value", "1.000.000"),
 		fill("#builder-potential-join", "&&"),
 		chromedp.Click(chromedp.CSS("#builder-potential-add")))
+	sideways("the rule editor")
 	const built = `(order_count == 0 && messages_30d >= 1 || !is_business) && total_spent < 1000000`
 	if got := eval1(`document.querySelector('` + row + ` textarea').value`); got != built {
 		t.Fatalf("rule built from the lists = %q, want %q", got, built)

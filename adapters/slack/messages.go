@@ -251,6 +251,8 @@ var messages = []i18n.Message{
 	{ID: "err.customer_not_found", VI: "Không có khách nào khớp “%[1]s”.", EN: "No customer matches %[1]q."},
 	{ID: "err.customer_ambiguous", VI: "%[1]d khách khớp “%[2]s” (%[3]s): hãy dùng mã khách.", EN: "%[1]d customers match %[2]q (%[3]s): use the customer id."},
 	{ID: "err.segment_unknown", VI: "Không có nhóm “%[1]s”. Các nhóm: %[2]s.", EN: "There is no segment %[1]q. Segments: %[2]s."},
+	{ID: "err.amount_bad", VI: "“%[1]s” không phải số tiền: viết 1500000, 1.500.000, 1,5tr, 1tr5, 500k hoặc 1,2 tỷ.", EN: "%[1]q is not an amount: write 1500000, 1.500.000, 1,5tr, 1tr5, 500k or 1,2 tỷ."},
+	{ID: "err.amount_negative", VI: "“%[1]s”: số tiền phải lớn hơn 0.", EN: "%[1]q: an amount must be positive."},
 	{ID: "err.note_empty", VI: "Ghi chú đang trống.", EN: "The note is empty."},
 	{ID: "err.note_long", VI: "Ghi chú dài tối đa %[1]d ký tự.", EN: "A note is at most %[1]d characters."},
 	{ID: "err.tag_length", VI: "Nhãn dài từ 1 đến 40 ký tự.", EN: "A tag is 1 to 40 characters."},

@@ -170,7 +170,7 @@ func TestRepSlack(t *testing.T) {
 			t.Fatalf("after 2 orders: segment %q spent %d", cu.Segment.Name, cu.Stats.TotalSpent)
 		}
 		contains(t, "vip", e.crm(repUser, "order "+e.id("anh")+" 18.000.000").Text, "Khách thân thiết* → *Khách VIP*")
-		contains(t, "bad amount", e.crm(repUser, "order "+e.id("anh")+" lots").Text, "is not an amount")
+		contains(t, "bad amount", e.crm(repUser, "order "+e.id("anh")+" lots").Text, "“lots” không phải số tiền")
 		contains(t, "usage", e.crm(repUser, "order "+e.id("anh")).Text, "Cách dùng: /crm order")
 	})
 

@@ -237,7 +237,8 @@ func (r *Reps) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, 
 			names = append(names, "…")
 			break
 		}
-		names = append(names, fmt.Sprintf("#%d %s", cu.ID, cu.DisplayName()))
+		// A customer without a name is their id alone, not "#7 Customer #7".
+		names = append(names, strings.TrimSpace(fmt.Sprintf("#%d %s", cu.ID, cu.Name)))
 	}
 	return nil, crm.Errorf(crm.EINVALID, "%d customers match %q (%s): use the customer id.", len(found), ref, strings.Join(names, ", ")).
 		Say("customer_ambiguous", len(found), ref, strings.Join(names, ", "))

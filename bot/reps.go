@@ -725,7 +725,7 @@ func (r *Reps) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer,
 	}
 	cu, mv, err := r.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error {
 		if !cu.HasTag(t) {
-			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t).Say("tag_missing", cu.DisplayName(), t)
+			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t).Say("tag_missing", nameOrID(cu), t)
 		}
 		cu.RemoveTag(t)
 		return nil
@@ -734,4 +734,13 @@ func (r *Reps) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer,
 		return nil, nil, fmt.Errorf("untag %d: %w", id, err)
 	}
 	return cu, mv, nil
+}
+
+// nameOrID is a customer's name, or "#7" without one: what a translated
+// message names them by (crm.Customer.DisplayName is English).
+func nameOrID(cu *crm.Customer) string {
+	if cu.Name == "" {
+		return "#" + strconv.FormatUint(uint64(cu.ID), 10)
+	}
+	return cu.Name
 }

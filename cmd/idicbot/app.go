@@ -258,9 +258,11 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if cat.Phrases, err = bot.ParseMessages(msgName, msgData); err != nil {
+	phrases, err := bot.ParseMessages(msgName, msgData)
+	if err != nil {
 		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
 	}
+	cat.Phrases = crm.NewPhrasebook(phrases)
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := bot.NewMetrics(m.Registry)

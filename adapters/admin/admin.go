@@ -118,8 +118,11 @@ type Options struct {
 	// Privacy exports and erases one customer's data (GET
 	// /api/admin/customers/{id}/export, POST .../erase); nil answers 503.
 	Privacy *bot.Privacy
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Messages edits the bot's phrases (GET/PUT /api/admin/messages…);
+	// nil: that API is not served.
+	Messages Messages
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// SessionTTL is how long a page login lasts; 12h when 0.
 	SessionTTL time.Duration
 	// MaxSessions bounds the logins kept at once; the oldest goes first.
@@ -239,6 +242,12 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	}
 	if s.reps != nil {
 		api("GET /api/admin/customers", s.customers)
+	}
+	if s.opts.Messages != nil {
+		api("GET /api/admin/messages", s.getMessages)
+		api("POST /api/admin/messages/preview", s.previewMessages)
+		api("PUT /api/admin/messages", s.putMessages)
+		api("POST /api/admin/messages/rollback", s.rollbackMessages)
 	}
 	if s.segments != nil {
 		api("GET /api/admin/segments", s.listSegments)

@@ -63,6 +63,11 @@ const MSG = {
     errTypes: 'hai bên phép so sánh khác kiểu (ví dụ so một số với chữ): số viết không có dấu ngoặc kép, chữ thì có.',
     errUnexpected: 'có ký tự hoặc từ không đúng chỗ: “{x}”.',
     technical: 'Chi tiết kỹ thuật',
+    messages: 'Câu trả lời của bot', messagesIntro: 'Những câu bot tự nói với khách. Sửa câu nào thì câu đó đổi từ tin nhắn kế tiếp; để nguyên là dùng câu có sẵn. %s, %d là chỗ bot điền tên, giá, mã… — giữ nguyên chúng.',
+    addrSelf: 'Bot xưng là', addrCustomer: 'Bot gọi khách là', filter: 'Tìm câu…', botSays: 'Bot nói: ',
+    edited: 'đã sửa', msgVersion: 'phiên bản {v}', msgFile: 'theo tệp messages.yaml',
+    msgSaved: 'Đã lưu câu trả lời, phiên bản {v}. Tin nhắn kế tiếp sẽ dùng chúng.', msgHistory: 'Các phiên bản',
+    restore: 'Khôi phục v{v}', confirmRestore: 'Khôi phục v{v} thật?', noMsgHistory: 'Chưa lưu phiên bản nào ở đây: bot dùng tệp messages.yaml.',
   },
   en: {
     loading: 'Loading…', offers: 'Offers', newOffer: 'New offer', all: 'all', always: 'always',
@@ -112,6 +117,11 @@ const MSG = {
     errTypes: 'the two sides of a comparison are of different kinds (a number compared with text, say): numbers go without quotes, text in quotes.',
     errUnexpected: 'something is out of place: “{x}”.',
     technical: 'Technical details',
+    messages: "Bot's phrases", messagesIntro: 'What the bot itself says to customers. A phrase you change is used from the next message; one you leave is the built-in one. %s and %d are where the bot fills in a name, a price, a code… — keep them.',
+    addrSelf: 'The bot calls itself', addrCustomer: 'The bot calls the customer', filter: 'Find a phrase…', botSays: 'The bot says: ',
+    edited: 'edited', msgVersion: 'version {v}', msgFile: 'from the messages.yaml file',
+    msgSaved: 'Saved the phrases, version {v}. The next message uses them.', msgHistory: 'Versions',
+    restore: 'Restore v{v}', confirmRestore: 'Really restore v{v}?', noMsgHistory: 'No version saved here yet: the bot uses the messages.yaml file.',
   },
 };
 const plural = new Intl.PluralRules(LANG);
@@ -327,6 +337,7 @@ function route() {
   const fail = (e) => put(view, h('p', {class: 'alert'}, e.message));
   switch (parts[0]) {
     case 'segments': return showSegments().catch(fail);
+    case 'messages': return showMessages().catch(fail);
     case 'new': return showEditor(null).catch(fail);
     case 'offer':
       if (parts[2] === 'history') return showHistory(parts[1]).catch(fail);
@@ -749,6 +760,90 @@ async function showSegments() {
         h('td', {}, fmtTime(c.time)), h('td', {}, c.by + ' (' + c.origin + ')'), h('td', {}, segLabel(c.segment)),
         h('td', {}, h('code', {}, c.from)), h('td', {}, h('code', {}, c.to)), h('td', {class: 'num'}, c.moved))))))
       : h('p', {class: 'muted'}, t('noRuleChange')));
+}
+
+// ---- the bot's phrases ----
+
+async function showMessages() {
+  const st = await api('GET', '/messages');
+  const version = st.version;
+  const self = h('input', {type: 'text', id: 'addr-self', list: 'addr-self-list', value: st.edit.address.self || 'mình'});
+  const customer = h('input', {type: 'text', id: 'addr-customer', list: 'addr-customer-list', value: st.edit.address.customer || 'bạn'});
+  const filter = h('input', {type: 'search', id: 'msg-filter', placeholder: t('filter'), 'aria-label': t('filter')});
+  const areas = {};
+  const saids = {};
+  const cards = st.phrases.map((p) => {
+    areas[p.id] = {};
+    saids[p.id] = {};
+    const langs = ['vi', 'en'].map((l) => {
+      const a = h('textarea', {id: `msg-${p.id}-${l}`, rows: 2, 'data-lang': l, 'aria-label': p.id + ' (' + l + ')'},
+        (p.own && p.own[l]) || p.builtin[l]);
+      areas[p.id][l] = a;
+      saids[p.id][l] = h('div', {class: 'bubble said', id: `said-${p.id}-${l}`}, p.said[l]);
+      return h('div', {class: 'lang', 'data-lang': l}, h('div', {class: 'tag'}, l), a,
+        h('div', {class: 'muted small'}, t('botSays')), saids[p.id][l]);
+    });
+    return h('div', {class: 'card phrase', 'data-phrase': p.id},
+      h('h3', {}, h('code', {}, p.id), p.own ? h('span', {class: 'badge active'}, t('edited')) : null), langs);
+  });
+  const err = h('div', {id: 'msg-error'});
+  const collect = () => {
+    const phrases = {};
+    for (const [id, ls] of Object.entries(areas)) phrases[id] = {vi: ls.vi.value, en: ls.en.value};
+    return {address: {self: self.value.trim(), customer: customer.value.trim()}, phrases};
+  };
+  let timer, seq = 0;
+  const preview = () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const my = ++seq;
+      try {
+        const res = await api('POST', '/messages/preview', collect());
+        if (my !== seq) return;
+        put(err);
+        for (const p of res.phrases) for (const l of ['vi', 'en']) saids[p.id][l].textContent = p.said[l];
+      } catch (e) { if (my === seq) put(err, h('p', {class: 'alert'}, e.message)); }
+    }, 250);
+  };
+  const save = h('button', {type: 'button', class: 'primary', id: 'msg-save', onclick: async () => {
+    try {
+      const res = await api('PUT', '/messages', Object.assign(collect(), {version}));
+      toast(t('msgSaved', {v: String(res.version.version)}));
+      route();
+    } catch (e) { put(err, h('p', {class: 'alert'}, e.message)); }
+  }}, t('save'));
+  const history = st.history.length ? h('div', {class: 'scroll card'}, h('table', {id: 'msg-versions', class: 'cards'},
+    h('tbody', {}, st.history.map((v, i) => h('tr', {'data-version': v.version},
+      h('td', {'data-label': t('colVersion')}, 'v' + v.version, i === 0 ? h('div', {class: 'muted'}, t('current')) : null),
+      h('td', {'data-label': t('colWhen')}, fmtTime(v.at)),
+      h('td', {'data-label': t('colWho')}, v.by + (v.origin ? ' (' + v.origin + ')' : '')),
+      h('td', {class: 'actions'}, i > 0 ? confirmButton({class: 'msg-restore'}, t('restore', {v: String(v.version)}),
+        t('confirmRestore', {v: String(v.version)}), t('confirmRestore', {v: String(v.version)}), async () => {
+          try {
+            const res = await api('POST', '/messages/rollback', {to: v.version, version});
+            toast(t('msgSaved', {v: String(res.version.version)}));
+            route();
+          } catch (e) { toast(e.message); }
+        }) : null))))))
+    : h('p', {class: 'muted'}, t('noMsgHistory'));
+  filter.addEventListener('input', () => {
+    const q = filter.value.trim().toLowerCase();
+    for (const c of cards) c.hidden = !!q && !c.textContent.toLowerCase().includes(q) &&
+      ![...c.querySelectorAll('textarea')].some((a) => a.value.toLowerCase().includes(q));
+  });
+  const box = h('div', {id: 'messages-view'},
+    h('div', {class: 'bar'}, h('h1', {class: 'grow'}, t('messages')),
+      h('span', {class: 'muted', id: 'msg-version'}, version ? t('msgVersion', {v: String(version)}) : t('msgFile')), save),
+    h('p', {class: 'muted'}, t('messagesIntro')),
+    h('div', {class: 'card grid2', id: 'address'},
+      h('label', {}, t('addrSelf'), self), h('label', {}, t('addrCustomer'), customer),
+      h('datalist', {id: 'addr-self-list'}, ['mình', 'em', 'shop', 'tôi'].map((v) => h('option', {value: v}))),
+      h('datalist', {id: 'addr-customer-list'}, ['bạn', 'anh/chị', 'quý khách', 'chị', 'anh'].map((v) => h('option', {value: v})))),
+    err, filter, h('div', {id: 'phrases'}, cards),
+    h('h2', {}, t('msgHistory')), history);
+  // On this view's own element: it goes away with the view.
+  box.addEventListener('input', (ev) => { if (ev.target !== filter) preview(); });
+  put(view, box);
 }
 
 window.addEventListener('hashchange', route);

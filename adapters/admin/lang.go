@@ -29,6 +29,7 @@ var pageMessages = []i18n.Message{
 	{ID: "login.braked", VI: "Địa chỉ của bạn đã nhập sai token quá nhiều lần: thử lại sau %[1]s giây.", EN: "Too many wrong admin tokens from your address: try again in %[1]s seconds."},
 	{ID: "nav.offers", VI: "Ưu đãi", EN: "Offers"},
 	{ID: "nav.segments", VI: "Nhóm khách", EN: "Segments"},
+	{ID: "nav.messages", VI: "Câu của bot", EN: "Bot's phrases"},
 	{ID: "nav.backup", VI: "Sao lưu", EN: "Backup"},
 	{ID: "logout", VI: "Đăng xuất", EN: "Log out"},
 	{ID: "loading", VI: "Đang tải…", EN: "Loading…"},

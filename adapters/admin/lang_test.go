@@ -105,3 +105,47 @@ func TestAdminLanguage(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesAPI: the bot's phrases over the API: the state, a save
+// without the version it started from, a stale save, a rollback.
+func TestMessagesAPI(t *testing.T) {
+	e := newEnv(t)
+	var st struct {
+		Version int `json:"version"`
+		Phrases []struct {
+			ID   string            `json:"id"`
+			Said map[string]string `json:"said"`
+		} `json:"phrases"`
+	}
+	if code := e.call("GET", "/api/admin/messages", nil, &st); code != 200 || st.Version != 0 || len(st.Phrases) < 40 {
+		t.Fatalf("GET messages: %d %+v", code, st)
+	}
+	edit := map[string]any{"address": map[string]string{"self": "em", "customer": "anh/chị"}}
+	if code := e.call("PUT", "/api/admin/messages", edit, nil); code != 400 {
+		t.Fatalf("a save without the version: %d, want 400", code)
+	}
+	edit["version"] = 0
+	if code := e.call("PUT", "/api/admin/messages", edit, nil); code != 200 {
+		t.Fatalf("save: %d", code)
+	}
+	if code := e.call("PUT", "/api/admin/messages", edit, nil); code != 409 {
+		t.Fatalf("a stale save: %d, want 409", code)
+	}
+	edit["version"] = 1
+	edit["address"] = map[string]string{}
+	if code := e.call("PUT", "/api/admin/messages", edit, nil); code != 200 {
+		t.Fatalf("second save: %d", code)
+	}
+	if got := strings.Join(e.chat("api", "asdf qwer"), "\n"); !strings.Contains(got, "Mình chưa hiểu ý bạn") {
+		t.Fatalf("after going back to mình/bạn: %q", got)
+	}
+	if code := e.call("POST", "/api/admin/messages/rollback", map[string]any{"to": 1, "version": 2}, nil); code != 200 {
+		t.Fatalf("rollback: %d", code)
+	}
+	if got := strings.Join(e.chat("api2", "asdf qwer"), "\n"); !strings.Contains(got, "Em chưa hiểu ý anh/chị") {
+		t.Fatalf("after the rollback: %q", got)
+	}
+	if code := e.call("POST", "/api/admin/messages/preview", map[string]any{"phrases": map[string]any{"nope": map[string]string{"vi": "x"}}}, nil); code != 422 {
+		t.Fatalf("preview of an unknown phrase: %d, want 422", code)
+	}
+}

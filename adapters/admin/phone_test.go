@@ -196,10 +196,38 @@ func TestBrowserPhone(t *testing.T) {
 		}
 	}
 
+	// The bot's phrases: the form of address and a phrase of the shop's
+	// own, previewed, saved as a version, said to the next customer.
+	do("open the phrases", eval(`location.hash = "#/messages"`), chromedp.WaitVisible(chromedp.CSS(`[data-phrase="unknown"]`)))
+	waitText("#msg-version", "theo tệp messages.yaml")
+	waitText("#said-unknown-vi", "Mình chưa hiểu ý bạn lắm")
+	sideways("the phrases")
+	do("address the customer as anh/chị", fill("#addr-self", "em"), fill("#addr-customer", "anh/chị"))
+	waitText("#said-unknown-vi", "Em chưa hiểu ý anh/chị lắm")
+	waitText("#said-greeting-vi", "Xin chào %s! Em là trợ lý của %s. Anh/chị muốn xem")
+	do("a phrase without its %s", fill("#msg-greeting-vi", "Chào!"))
+	waitText("#msg-error", "phrases.greeting.vi")
+	do("fix it, write the thanks", fill("#msg-greeting-vi", "Dạ em chào %s ạ! Em là trợ lý của %s."),
+		fill("#msg-thanks-vi", "Dạ không có chi ạ, anh/chị cần gì cứ nhắn em nha!"))
+	waitText("#said-greeting-vi", "Dạ em chào %s ạ!")
+	if got := eval1(`document.getElementById('msg-error').textContent`); got != "" {
+		t.Fatalf("an error stays after the fix: %q", got)
+	}
+	do("save the phrases", chromedp.Click(chromedp.CSS("#msg-save")))
+	waitText("#msg-version", "phiên bản 1")
+	waitText(`#msg-versions tr[data-version="1"]`, "Lan (web)")
+	if got := strings.Join(e.chat("phrases", "cảm ơn shop"), "\n"); !strings.Contains(got, "Dạ không có chi ạ, anh/chị cần gì cứ nhắn em nha!") {
+		t.Fatalf("after the save the bot says %q", got)
+	}
+	if got := strings.Join(e.chat("phrases2", "xin chào"), "\n"); !strings.Contains(got, "Dạ em chào anh/chị ạ! Em là trợ lý của") {
+		t.Fatalf("the greeting after the save: %q", got)
+	}
+
 	// The language switch: English, on the same view, then back to
 	// Vietnamese.
-	do("to English", chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #segments`)))
-	waitText(row, "Potential")
+	do("to English", chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #messages-view`)))
+	waitText("#messages-view h1", "Bot's phrases")
+	waitText("#msg-version", "version 1")
 	do("English offers", eval(`location.hash = "#/offers"`), chromedp.WaitVisible(chromedp.CSS(`#offers`)))
 	waitText("#nav-offers", "Offers")
 	waitText(`#offers tr[data-offer="winback"] .badge`, "paused")

@@ -71,8 +71,11 @@ type Main struct {
 	Notifier bot.Notifier
 	Leader   bot.Leader
 
-	Log        *slog.Logger
-	DB         *boltstore.DB
+	Log *slog.Logger
+	DB  *boltstore.DB
+	// Messages edits the bot's phrases at run time (admin page); its newest
+	// stored version wins over the messages file.
+	Messages   *bot.MessagesAdmin
 	Core       *bot.Core
 	Dispatcher *bot.Dispatcher
 	Webchat    *webchat.Server
@@ -280,9 +283,13 @@ func (m *Main) open(ctx context.Context) error {
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
 	})
 	// Segment rules edited at run time (admin page) are stored and win over
-	// the file.
+	// the file; so are the bot's phrases.
 	if err := m.Core.LoadSegmentRules(ctx); err != nil {
 		return err
+	}
+	m.Messages = bot.NewMessagesAdmin(db, cat.Phrases, msgName, msgData, m.Now)
+	if err := m.Messages.Load(ctx); err != nil {
+		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
 	}
 	if err := m.seedOffers(ctx, m.Core.Segments()); err != nil {
 		return err

@@ -680,7 +680,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == crm.EINTERNAL {
 		s.log.Error("admin api", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	d := errorDetail{Code: code, Message: crm.ErrorMessage(err)}
+	d := errorDetail{Code: code, Message: s.errorText(r, err)}
 	var inv *crm.InvalidOfferError
 	if errors.As(err, &inv) {
 		d.Problems = inv.Problems

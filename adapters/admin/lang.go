@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/i18n"
 )
 
@@ -37,7 +38,26 @@ var pageMessages = []i18n.Message{
 	{ID: "lang.label", VI: "Ngôn ngữ", EN: "Language"},
 }
 
-var pageCatalog = i18n.MustCatalog(pageMessages)
+// errorMessages are the core's errors (crm.Error phrases) as the page
+// shows them in the admin's language; the API's bearer callers read the
+// core's English.
+var errorMessages = []i18n.Message{
+	{ID: "err.messages_conflict", VI: "Câu trả lời của bot vừa được người khác lưu (giờ là phiên bản %[1]d); hãy tải lại rồi sửa lại.", EN: "The bot's phrases were saved meanwhile (now version %[1]d); reload and make your change again."},
+	{ID: "err.messages_no_version", VI: "Không có phiên bản %[1]d của câu trả lời.", EN: "There is no version %[1]d of the bot's phrases."},
+	{ID: "err.customer_not_found", VI: "Không có khách nào khớp “%[1]s”.", EN: "No customer matches %[1]q."},
+	{ID: "err.find_empty", VI: "Hãy nhập điều cần tìm: số điện thoại, tên, email, @tên hoặc mã khách.", EN: "Tell me what to look for: a phone, a name, an email, @username or a customer id."},
+}
+
+var pageCatalog = i18n.MustCatalog(pageMessages, errorMessages)
+
+// errorText is a domain error's message: in the admin's language for the
+// page (a session) when the catalog has its phrase, else the core's.
+func (s *Server) errorText(r *http.Request, err error) string {
+	if p, args := crm.ErrorPhrase(err); p != "" && pageCatalog.Has("err."+p) && s.session(r) != nil {
+		return pageCatalog.Printer(langOf(r)).T("err."+p, args...)
+	}
+	return crm.ErrorMessage(err)
+}
 
 // langOf is the language the request's browser chose, Vietnamese unless
 // it chose English.

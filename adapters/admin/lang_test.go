@@ -149,3 +149,38 @@ func TestMessagesAPI(t *testing.T) {
 		t.Fatalf("preview of an unknown phrase: %d, want 422", code)
 	}
 }
+
+// TestPageErrorsInLanguage: an error the page shows reads in the admin's
+// language; the same error to a bearer caller stays the core's English.
+func TestPageErrorsInLanguage(t *testing.T) {
+	e := newEnv(t)
+	s := e.login(t)
+	put := func(lang string) (int, string) {
+		t.Helper()
+		u, _ := url.Parse(e.srv.URL)
+		s.client.Jar.SetCookies(u, []*http.Cookie{{Name: admin.LangCookie, Value: lang, Path: "/"}})
+		req, _ := http.NewRequest("PUT", e.srv.URL+"/api/admin/messages", strings.NewReader(`{"version": 5}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", s.csrf)
+		req.Header.Set("Origin", e.srv.URL)
+		resp, err := s.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	if code, body := put("vi"); code != 409 || !strings.Contains(body, "vừa được người khác lưu (giờ là phiên bản 0)") {
+		t.Fatalf("a stale save from the Vietnamese page: %d %s", code, body)
+	}
+	if code, body := put("en"); code != 409 || !strings.Contains(body, "saved meanwhile (now version 0)") {
+		t.Fatalf("a stale save from the English page: %d %s", code, body)
+	}
+	var out struct {
+		Error struct{ Message string } `json:"error"`
+	}
+	if code := e.call("PUT", "/api/admin/messages", map[string]any{"version": 5}, &out); code != 409 || !strings.HasPrefix(out.Error.Message, "The bot's phrases were saved meanwhile") {
+		t.Fatalf("a stale save over the API: %d %q", code, out.Error.Message)
+	}
+}

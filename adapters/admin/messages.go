@@ -56,7 +56,7 @@ func (s *Server) putMessages(w http.ResponseWriter, r *http.Request, c caller) e
 	if err != nil {
 		return err
 	}
-	s.log.Info("admin: bot phrases saved", "version", v.Version, "by", c.who, "origin", c.origin)
+	s.log.InfoContext(r.Context(), "admin: bot phrases saved", "version", v.Version, "by", c.who, "origin", c.origin)
 	writeJSON(w, http.StatusOK, map[string]any{"version": v})
 	return nil
 }
@@ -76,7 +76,7 @@ func (s *Server) rollbackMessages(w http.ResponseWriter, r *http.Request, c call
 	if err != nil {
 		return err
 	}
-	s.log.Info("admin: bot phrases rolled back", "to", body.To, "version", v.Version, "by", c.who, "origin", c.origin)
+	s.log.InfoContext(r.Context(), "admin: bot phrases rolled back", "to", body.To, "version", v.Version, "by", c.who, "origin", c.origin)
 	writeJSON(w, http.StatusOK, map[string]any{"version": v})
 	return nil
 }

@@ -54,7 +54,7 @@ func (a *Adapter) printerFor(ctx context.Context, team, user string) *i18n.Print
 		}
 		l, err := a.prefs.Lang(ctx, key)
 		if err != nil {
-			a.log.Warn("slack: read a language choice", "who", key, "err", err)
+			a.log.WarnContext(ctx, "slack: read a language choice", "who", key, "err", err)
 			break
 		}
 		if p, ok := i18n.Parse(l); ok {

@@ -784,7 +784,7 @@ async function showMessages() {
         h('div', {class: 'muted small'}, t('botSays')), saids[p.id][l]);
     });
     return h('div', {class: 'card phrase', 'data-phrase': p.id},
-      h('h3', {}, h('code', {}, p.id), p.own ? h('span', {class: 'badge active'}, t('edited')) : null), langs);
+      h('h2', {class: 'phrase-id'}, h('code', {}, p.id), p.own ? h('span', {class: 'badge active'}, t('edited')) : null), langs);
   });
   const err = h('div', {id: 'msg-error'});
   const collect = () => {

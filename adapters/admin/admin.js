@@ -60,6 +60,7 @@ const MSG = {
     errEOF: 'quy tắc chưa viết xong: thiếu phần cuối (một giá trị hoặc dấu ngoặc đóng).',
     errUnknownName: 'không có dữ liệu “{x}”. Dữ liệu dùng được: {list}.',
     errNoField: 'không có trường .{x}. Các trường dùng được: {list}.',
+    errUnclosed: 'thiếu }} để đóng {{.',
     errTypes: 'hai bên phép so sánh khác kiểu (ví dụ so một số với chữ): số viết không có dấu ngoặc kép, chữ thì có.',
     errUnexpected: 'có ký tự hoặc từ không đúng chỗ: “{x}”.',
     technical: 'Chi tiết kỹ thuật',
@@ -114,6 +115,7 @@ const MSG = {
     errEOF: 'the rule is unfinished: its end is missing (a value or a closing bracket).',
     errUnknownName: 'there is no fact “{x}”. Facts you can use: {list}.',
     errNoField: 'there is no field .{x}. Fields you can use: {list}.',
+    errUnclosed: 'a {{ is not closed with }}.',
     errTypes: 'the two sides of a comparison are of different kinds (a number compared with text, say): numbers go without quotes, text in quotes.',
     errUnexpected: 'something is out of place: “{x}”.',
     technical: 'Technical details',
@@ -185,6 +187,7 @@ function plainError(msg) {
   const s = String(msg || '');
   let m;
   if (/unexpected token EOF/.test(s) || /unexpected EOF/.test(s)) return t('errEOF');
+  if (/^unclosed action/.test(s)) return t('errUnclosed');
   if ((m = s.match(/unknown name ([\w.]+)/))) return t('errUnknownName', {x: m[1], list: FACTS.map((f) => f[0]).join(', ')});
   if ((m = s.match(/(?:there is )?no field \.?(\w+)/))) return t('errNoField', {x: m[1], list: TEMPLATE_FIELDS.slice(0, 11).map((f) => f[0].replace(/[{}]/g, '')).join(' ')});
   if (/mismatched types/.test(s)) return t('errTypes');

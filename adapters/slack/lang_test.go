@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/crm"
 )
 
@@ -111,4 +112,16 @@ func TestHelpLanguages(t *testing.T) {
 	en := e.crm(repUser, "help").all()
 	contains(t, "en help", en, "what you can do", "look a customer up")
 	lacks(t, "en help", en, "[usage.", "[help.")
+}
+
+// TestOfferProblemsInPlainWords: a template naming a field that does not
+// exist is told in the reader's language with the valid fields.
+func TestOfferProblemsInPlainWords(t *testing.T) {
+	e := newEnv(t, false)
+	seedOffers(t, e)
+	e.crm(adminUser, "offer edit welcome-new")
+	_, body := e.interact(viewSubmission(adminUser, e.lastView(), map[string]string{"vi": "Chào {{.Nickname}}", "en": "Hi {{.Nickname"}))
+	errs := submitErrors(t, body)
+	contains(t, "vi field", errs[slack.OfferTemplateBlock+"vi"], "không có trường .Nickname; các trường dùng được:", ".FirstName")
+	contains(t, "unfinished", errs[slack.OfferTemplateBlock+"en"], "dòng 1: thiếu }} để đóng {{")
 }

@@ -244,6 +244,10 @@ var messages = []i18n.Message{
 	{ID: "offer.editConflict", VI: "Chưa lưu: có người đã lưu ưu đãi này trong lúc bạn sửa. %[1]s Hãy chép nội dung của bạn, đóng cửa sổ và mở lại trình sửa (✏️ Sửa nội dung).", EN: "Not saved: someone saved this offer while you were editing. %[1]s Copy your text, close this window and open the editor again (✏️ Edit template)."},
 	{ID: "offer.unchanged", VI: "Ưu đãi `%[1]s`: không có gì thay đổi, vẫn là phiên bản %[2]d.", EN: "Offer `%[1]s`: nothing changed, it stays at version %[2]d."},
 	{ID: "offer.saved", VI: "✅ <@%[3]s> đã lưu ưu đãi `%[1]s` thành phiên bản %[2]d. Tin nhắn kế tiếp của khách sẽ dùng nội dung mới.", EN: "✅ Offer `%[1]s` saved as version %[2]d by <@%[3]s>. The next customer message uses the new template."},
+	{ID: "plain.noField", VI: "không có trường .%[1]s; các trường dùng được: %[2]s", EN: "there is no field .%[1]s; fields you can use: %[2]s"},
+	{ID: "plain.eof", VI: "chưa viết xong: thiếu phần cuối (}} hoặc {{end}}, một giá trị hoặc dấu ngoặc đóng)", EN: "unfinished: its end is missing (}} or {{end}}, a value or a closing bracket)"},
+	{ID: "plain.unclosed", VI: "thiếu }} để đóng {{", EN: "a {{ is not closed with }}"},
+	{ID: "plain.unknownName", VI: "không có dữ liệu “%[1]s”; dữ liệu dùng được: %[2]s", EN: "there is no fact “%[1]s”; facts you can use: %[2]s"},
 	{ID: "offer.failed", VI: "Đã có lỗi; lỗi đã được ghi lại. Chưa có gì được lưu.", EN: "Something went wrong; the error was logged. Nothing was saved."},
 
 	// Errors of the core (crm.Error phrases), in the reader's language.

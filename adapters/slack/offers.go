@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -520,14 +521,37 @@ func (v view) renderOfferPreview(o *crm.Offer, previews []*bot.OfferPreview) *Re
 // problemText is a problem as shown next to a template field:
 // "line 2: reason".
 func (v view) problemText(p crm.Problem) string {
-	s := p.Message
+	msg := v.plain(p.Message)
+	s := msg
 	if p.Line > 0 {
-		s = v.t.T("offer.lineN", p.Line, p.Message)
+		s = v.t.T("offer.lineN", p.Line, msg)
 	}
 	if p.Segment != "" {
 		s += v.t.T("offer.forSample", v.seg(p.Segment))
 	}
 	return s
+}
+
+var (
+	noFieldRE     = regexp.MustCompile(`there is no field \.(\w+) \(fields: ([^)]*)\)`)
+	unknownNameRE = regexp.MustCompile(`unknown name (\w+)`)
+)
+
+// plain says a template's or an expression's problem in words an owner
+// reads, the valid names listed; other problems stay as the checker said.
+func (v view) plain(msg string) string {
+	switch m := noFieldRE.FindStringSubmatch(msg); {
+	case m != nil:
+		return v.t.T("plain.noField", m[1], m[2])
+	case strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "unexpected token EOF"):
+		return v.t.T("plain.eof")
+	case strings.HasPrefix(msg, "unclosed action"):
+		return v.t.T("plain.unclosed")
+	}
+	if m := unknownNameRE.FindStringSubmatch(msg); m != nil {
+		return v.t.T("plain.unknownName", m[1], strings.Join(crm.FactNames(), ", "))
+	}
+	return msg
 }
 
 // templateFieldList names what templates may use, for the editor's help.

@@ -22,7 +22,7 @@ import (
 func (a *Adapter) CoreEvent(_ context.Context, e bot.Event) {
 	switch e.Kind {
 	case bot.EventHandoffRequested:
-		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e.CustomerID) })
+		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e) })
 	case bot.EventHandoffMessage:
 		if e.Interaction == nil {
 			return
@@ -40,8 +40,20 @@ func splitThread(ref string) (channel, ts string, ok bool) {
 	return channel, ts, ok && channel != "" && ts != ""
 }
 
-// postHandoffCard posts the "wants a person" card and remembers its thread.
-func (a *Adapter) postHandoffCard(ctx context.Context, id crm.ID) {
+// urgentLine is what the card's thread says when the bot asked for a
+// person for a reason that cannot wait (a complaint).
+func urgentLine(reason string) string {
+	if reason == "" {
+		reason = "urgent"
+	}
+	return "🚨 " + reason + ": the bot apologised and promised a quick answer — please take this one first."
+}
+
+// postHandoffCard posts the "wants a person" card and remembers its thread;
+// an urgent request (a complaint) is flagged in the thread, also on a card
+// already posted.
+func (a *Adapter) postHandoffCard(ctx context.Context, e bot.Event) {
+	id := e.CustomerID
 	if a.opts.HandoffChannel == "" {
 		return
 	}
@@ -50,8 +62,14 @@ func (a *Adapter) postHandoffCard(ctx context.Context, id crm.ID) {
 		a.log.Error("slack: read handoff conversation", "customer", id, "err", err)
 		return
 	}
-	if !cu.Handoff.Active || cu.Handoff.Thread != "" {
-		return // handed back already, or already posted
+	if !cu.Handoff.Active {
+		return // handed back already
+	}
+	if cu.Handoff.Thread != "" {
+		if ch, ts, ok := splitThread(cu.Handoff.Thread); ok && e.Urgent {
+			a.say(ctx, ch, ts, urgentLine(e.Reason))
+		}
+		return // already posted
 	}
 	text, blocks := a.view(a.channelPrinter(ctx)).renderHandoff(cu, recent, "")
 	ch, ts, err := a.api.PostMessageContext(ctx, a.opts.HandoffChannel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
@@ -66,6 +84,9 @@ func (a *Adapter) postHandoffCard(ctx context.Context, id crm.ID) {
 			return
 		}
 		a.log.Error("slack: remember handoff thread", "customer", id, "err", err)
+	}
+	if e.Urgent {
+		a.say(ctx, ch, ts, urgentLine(e.Reason))
 	}
 }
 

@@ -216,7 +216,12 @@ func NewCore(tb testing.TB, opts ...Option) *Env {
 			e.Disp.Register(ch, e.Rec)
 		}
 	}
-	co := bot.Options{Store: db, Catalog: e.Defaults.Catalog, Segments: e.Defaults.Segments, Now: e.Now}
+	cl, err := e.Defaults.Classifier()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	co := bot.Options{Store: db, Catalog: e.Defaults.Catalog, Segments: e.Defaults.Segments, Now: e.Now,
+		Classifier: cl, Knowledge: e.Defaults.Knowledge}
 	if e.Disp != nil {
 		co.Dispatcher = e.Disp
 	}

@@ -37,6 +37,8 @@ type benchOptions struct {
 	LookupCustomers int
 	// Telegram: measure the Telegram end-to-end figure too.
 	Telegram bool
+	// UnderstandOnly measures understanding alone (benchUnderstand).
+	UnderstandOnly bool
 }
 
 // benchResult is one measured figure.
@@ -90,7 +92,12 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file (and of the Telegram runs to FILE.telegram-polling, -webhook, -send)")
 	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
+	fs.BoolVar(&o.UnderstandOnly, "understand-only", false, "measure only how long understanding one message takes")
 	if err := fs.Parse(m.Args); err != nil {
+		return err
+	}
+	if o.UnderstandOnly {
+		_, err := benchUnderstand(o, benchResult{})
 		return err
 	}
 	o.CPUProfile = *cpuprofile
@@ -118,6 +125,9 @@ func (m *bench) runBench(ctx context.Context) error {
 	fmt.Fprintf(o.Out, "  (%s)\n", core.Writer)
 	fmt.Fprintf(o.Out, "ratio = pipeline msgs/s ÷ baseline puts/s = %.0f ÷ %.0f = %.2f (target ≥ 0.5)\n",
 		core.PerSecond(), base.PerSecond(), core.PerSecond()/base.PerSecond())
+	if _, err := benchUnderstand(o, core); err != nil {
+		return err
+	}
 	for _, extra := range m.benchExtras() {
 		if err := extra(ctx, o, core); err != nil {
 			return err
@@ -195,8 +205,13 @@ func newBenchEnv(ctx context.Context, path string) (*benchEnv, error) {
 	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
 		return nil, err
 	}
+	cl, err := def.Classifier()
+	if err != nil {
+		return nil, err
+	}
 	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 8})
-	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp,
+		Classifier: cl, Knowledge: def.Knowledge})
 	if err := core.LoadOffers(ctx); err != nil {
 		return nil, err
 	}

@@ -63,12 +63,15 @@ type Main struct {
 	Notifier bot.Notifier
 	Leader   bot.Leader
 
-	Log *slog.Logger
-	DB  *boltstore.DB
+	Log  *slog.Logger
+	DB   *boltstore.DB
+	Core *bot.Core
+	// Knowledge is the shop's FAQ entries, answered by the rules and
+	// grounding the LLM.
+	Knowledge *crm.Knowledge
 	// Messages edits the bot's phrases at run time (admin page); its newest
 	// stored version wins over the messages file.
 	Messages   *bot.MessagesAdmin
-	Core       *bot.Core
 	Dispatcher *bot.Dispatcher
 	Webchat    *webchat.Server
 	shop       string         // the shop's name: the configuration's, else the catalog's
@@ -316,6 +319,11 @@ func (m *Main) open(ctx context.Context) error {
 		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
 	}
 	cat.Phrases = crm.NewPhrasebook(phrases)
+	classifier, knowledge, err := understanding(cfg, cat)
+	if err != nil {
+		return err
+	}
+	m.Knowledge = knowledge
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerBuildInfo(m.Registry, currentBuild())
@@ -332,6 +340,7 @@ func (m *Main) open(ctx context.Context) error {
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
+		Classifier: classifier, Knowledge: knowledge, SourceLabels: cfg.Sources,
 	})
 	// Segment rules edited at run time (admin page) are stored and win over
 	// the file; so are the bot's phrases.

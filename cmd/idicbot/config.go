@@ -15,20 +15,25 @@ import (
 
 // Config is idicbot.yaml. Secrets never live here: see Env.
 type Config struct {
-	Addr            string        `yaml:"addr"`
-	MetricsAddr     string        `yaml:"metrics_addr"`
-	Data            string        `yaml:"data"`
-	SegmentsFile    string        `yaml:"segments_file"`
-	OffersFile      string        `yaml:"offers_file"`
-	CatalogFile     string        `yaml:"catalog_file"`
-	MessagesFile    string        `yaml:"messages_file"`
-	Shop            string        `yaml:"shop"`
-	DefaultLanguage string        `yaml:"default_language"`
-	SweepInterval   time.Duration `yaml:"sweep_interval"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	LogLevel        string        `yaml:"log_level"`
-	LogFormat       string        `yaml:"log_format"`     // text, json, or "": text on a terminal
-	RetentionDays   int           `yaml:"retention_days"` // 0 or less: keep forever
+	Addr          string `yaml:"addr"`
+	MetricsAddr   string `yaml:"metrics_addr"`
+	Data          string `yaml:"data"`
+	SegmentsFile  string `yaml:"segments_file"`
+	OffersFile    string `yaml:"offers_file"`
+	CatalogFile   string `yaml:"catalog_file"`
+	MessagesFile  string `yaml:"messages_file"`
+	IntentsFile   string `yaml:"intents_file"`
+	KnowledgeFile string `yaml:"knowledge_file"`
+	// Sources label acquisition sources (deep-link codes) for customers,
+	// per language: sources: {ad_tet2027: {vi: "chương trình Tết", en: "our Tết sale"}}.
+	Sources         map[string]map[string]string `yaml:"sources"`
+	Shop            string                       `yaml:"shop"`
+	DefaultLanguage string                       `yaml:"default_language"`
+	SweepInterval   time.Duration                `yaml:"sweep_interval"`
+	ShutdownTimeout time.Duration                `yaml:"shutdown_timeout"`
+	LogLevel        string                       `yaml:"log_level"`
+	LogFormat       string                       `yaml:"log_format"`     // text, json, or "": text on a terminal
+	RetentionDays   int                          `yaml:"retention_days"` // 0 or less: keep forever
 	Outbox          struct {
 		Lanes       int           `yaml:"lanes"`
 		MaxAttempts int           `yaml:"max_attempts"`

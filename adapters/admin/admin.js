@@ -157,6 +157,7 @@ const FACTS = [
   ['offers_accepted', 'number', 'số ưu đãi đã nhận', 'offers accepted'],
   ['tags', 'list', 'nhãn', 'tags'],
   ['interests', 'list', 'sản phẩm đã hỏi', 'products asked about'],
+  ['bought', 'list', 'sản phẩm đã mua', 'products bought'],
   ['is_business', 'bool', 'khách doanh nghiệp', 'business customer'],
   ['opted_out', 'bool', 'từ chối nhận ưu đãi', 'opted out of offers'],
   ['has_phone', 'bool', 'có số điện thoại', 'has a phone'],

@@ -5,10 +5,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/idicbot/idicbot/adapters/admin"
+	"github.com/idicbot/idicbot/crm"
 )
 
 // get fetches a page with the language cookie set to lang ("" for none),
@@ -182,5 +186,29 @@ func TestPageErrorsInLanguage(t *testing.T) {
 	}
 	if code := e.call("PUT", "/api/admin/messages", map[string]any{"version": 5}, &out); code != 409 || !strings.HasPrefix(out.Error.Message, "The bot's phrases were saved meanwhile") {
 		t.Fatalf("a stale save over the API: %d %q", code, out.Error.Message)
+	}
+}
+
+// TestConditionBuilderKnowsEveryFact: the pick-list of the condition
+// builder (admin.js FACTS) offers every fact rules may use, and no other.
+func TestConditionBuilderKnowsEveryFact(t *testing.T) {
+	js, err := os.ReadFile("admin.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(js), "const FACTS = [")
+	end := strings.Index(string(js)[start:], "];")
+	if start < 0 || end < 0 {
+		t.Fatal("admin.js has no FACTS list")
+	}
+	var got []string
+	for _, m := range regexp.MustCompile(`\['(\w+)', '(?:number|list|bool|text)'`).FindAllStringSubmatch(string(js)[start:start+end], -1) {
+		got = append(got, m[1])
+	}
+	want := crm.FactNames()
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("admin.js FACTS = %v\nfacts = %v", got, want)
 	}
 }

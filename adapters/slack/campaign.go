@@ -16,6 +16,7 @@ import (
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
 // Campaigns is what the campaign commands use. *bot.Outreach implements it.
@@ -32,26 +33,28 @@ type Campaigns interface {
 
 var _ Campaigns = (*bot.Outreach)(nil)
 
-const campaignUsage = "Usage: /crm campaign list | <id> | preview <segment|all> <text> | new <id> <segment|all> <text> | pause <id> | resume <id> | cancel <id>"
-
 // RegisterCampaignCommands adds the admin subcommand "campaign"
-// (SLACK_ADMIN_IDS only). Call it before Open.
+// (SLACK_ADMIN_IDS only). Call it before Open. Its usage and help come
+// from the catalog ("usage.campaign", "help.campaign"); these are the
+// fallbacks.
 func (a *Adapter) RegisterCampaignCommands(c Campaigns) error {
 	a.mu.Lock()
 	a.campaigns = c
 	a.mu.Unlock()
 	return a.Register(Subcommand{Name: "campaign",
 		Usage: "campaign list | <id> | preview <segment|all> <text> | new <id> <segment|all> <text> | pause | resume | cancel <id>",
-		Help:  "campaigns and journeys: progress and results, a preview (who is skipped and why), a new one to a segment, pause, resume, cancel: `/crm campaign new tet vip Chúc mừng năm mới!`",
+		Help:  "campaigns and journeys: progress and results, a preview (who is skipped and why), a new one to a segment, pause, resume, cancel",
 		Admin: true,
 		Run: func(ctx context.Context, req Request) (*Reply, error) {
-			return cmdCampaign(ctx, c, req)
+			return a.cmdCampaign(ctx, c, req)
 		}})
 }
 
-func cmdCampaign(ctx context.Context, c Campaigns, req Request) (*Reply, error) {
+func (a *Adapter) cmdCampaign(ctx context.Context, c Campaigns, req Request) (*Reply, error) {
+	t := req.T
+	v := a.view(t)
 	if len(req.Args) == 0 {
-		return nil, crm.Errorf(crm.EINVALID, campaignUsage)
+		return nil, a.usageErr(t, "campaign")
 	}
 	verb := strings.ToLower(req.Args[0])
 	switch verb {
@@ -61,15 +64,15 @@ func cmdCampaign(ctx context.Context, c Campaigns, req Request) (*Reply, error) 
 			return nil, err
 		}
 		if len(list) == 0 {
-			return &Reply{Text: "No campaigns yet. Start one: `/crm campaign new <id> <segment|all> <text>`"}, nil
+			return &Reply{Text: t.T("campaign.none")}, nil
 		}
 		var b strings.Builder
 		for i, p := range list {
 			if i == 20 {
-				fmt.Fprintf(&b, "… and %d more", len(list)-20)
+				b.WriteString(t.T("campaign.more", len(list)-20))
 				break
 			}
-			fmt.Fprintf(&b, "• `%s` %s — %s\n", escape(p.ID), escape(p.Name), progressLine(p))
+			b.WriteString(t.T("campaign.line", escape(p.ID), escape(p.Name), v.progressLine(p)) + "\n")
 		}
 		return &Reply{Text: b.String()}, nil
 	case "preview", "new":
@@ -78,7 +81,7 @@ func cmdCampaign(ctx context.Context, c Campaigns, req Request) (*Reply, error) 
 			least = 4
 		}
 		if len(req.Args) < least {
-			return nil, crm.Errorf(crm.EINVALID, campaignUsage)
+			return nil, a.usageErr(t, "campaign")
 		}
 		camp := &crm.Campaign{Name: "slack"}
 		args := req.Args[1:]
@@ -94,15 +97,15 @@ func cmdCampaign(ctx context.Context, c Campaigns, req Request) (*Reply, error) 
 			if err != nil {
 				return nil, err
 			}
-			return &Reply{Text: previewText(p)}, nil
+			return &Reply{Text: v.previewText(p)}, nil
 		}
 		if _, err := c.CreateCampaign(ctx, camp, "slack:"+req.UserID); err != nil {
 			return nil, err
 		}
-		return &Reply{Text: fmt.Sprintf("Campaign `%s` starts now. Follow it with `/crm campaign %s`.", escape(camp.ID), escape(camp.ID))}, nil
+		return &Reply{Text: t.T("campaign.started", escape(camp.ID))}, nil
 	case "pause", "resume", "cancel":
 		if len(req.Args) != 2 {
-			return nil, crm.Errorf(crm.EINVALID, "Usage: /crm campaign %s <id>", verb)
+			return nil, crm.Errorf(crm.EINVALID, "%s", t.T("campaign.usageVerb", verb))
 		}
 		f := map[string]func(context.Context, string) (*crm.Campaign, error){
 			"pause": c.PauseCampaign, "resume": c.ResumeCampaign, "cancel": c.CancelCampaign}[verb]
@@ -110,10 +113,10 @@ func cmdCampaign(ctx context.Context, c Campaigns, req Request) (*Reply, error) 
 		if err != nil {
 			return nil, err
 		}
-		return &Reply{Text: fmt.Sprintf("Campaign `%s` is %s.", escape(camp.ID), camp.Status)}, nil
+		return &Reply{Text: t.T("campaign.steered", escape(camp.ID), v.campaignStatus(camp.Status))}, nil
 	}
 	if len(req.Args) != 1 {
-		return nil, crm.Errorf(crm.EINVALID, campaignUsage)
+		return nil, a.usageErr(t, "campaign")
 	}
 	p, err := c.Progress(ctx, strings.ToLower(verb))
 	if err != nil {
@@ -123,10 +126,54 @@ func cmdCampaign(ctx context.Context, c Campaigns, req Request) (*Reply, error) 
 	if err != nil {
 		return nil, err
 	}
-	text := fmt.Sprintf("*%s* (`%s`, %s)\n%s\nDelivered %d · replied within 48 h %d (%.0f%%) · accepted %d · orders within %d days %d, %s · opt-outs %d",
-		escape(p.Name), escape(p.ID), p.Kind, progressLine(p), st.Delivered, st.Replied48h, st.ResponseRate*100, st.Accepted,
+	progress := v.progressLine(p)
+	if len(p.Skipped) > 0 {
+		progress += "\n" + t.T("campaign.skippedBy", v.skipCounts(p.Skipped))
+	}
+	measures := t.T("campaign.measures", st.Delivered, st.Replied48h, percent(st.ResponseRate), st.Accepted,
 		bot.AttributionDays, st.Orders, crm.VND(st.Revenue), st.OptOuts)
-	return &Reply{Text: text}, nil
+	kind := p.Kind
+	if catalog.Has("campaign.kind." + kind) {
+		kind = t.T("campaign.kind." + kind)
+	}
+	return &Reply{Text: t.T("campaign.card", escape(p.Name), escape(p.ID), kind, progress, measures)}, nil
+}
+
+func percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
+
+// campaignStatus is a campaign's status in the reader's language.
+func (v view) campaignStatus(s string) string {
+	if catalog.Has("campaign.st." + s) {
+		return v.t.T("campaign.st." + s)
+	}
+	return s
+}
+
+// skipReason is why a customer was skipped, in the reader's language.
+func (v view) skipReason(r string) string {
+	if catalog.Has("campaign.skip." + r) {
+		return v.t.T("campaign.skip." + r)
+	}
+	return r
+}
+
+// skipCounts lists skip reasons with their counts, most first.
+func (v view) skipCounts(m map[string]int64) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, v.t.T("campaign.count", escape(v.skipReason(k)), m[k]))
+	}
+	return v.orNone(strings.Join(out, " · "))
 }
 
 // textAfter is what the rep typed after the words used.
@@ -138,31 +185,46 @@ func textAfter(rest string, used []string) string {
 	return strings.TrimSpace(rest)
 }
 
-func progressLine(p *bot.CampaignProgress) string {
-	s := fmt.Sprintf("%s: sent %d, skipped %d, failed %d, remaining %d", p.Status, p.Sent, p.SkippedTotal(), p.Failed, p.Remaining)
+// progressLine is a campaign's status and counts, with its ETA in the
+// shop's time while it runs.
+func (v view) progressLine(p *bot.CampaignProgress) string {
+	s := v.t.T("campaign.progress", v.campaignStatus(p.Status), p.Sent, p.SkippedTotal(), p.Failed, p.Remaining)
 	if !p.ETA.IsZero() {
-		s += ", done about " + p.ETA.Format(time.DateTime)
+		s += v.t.T("campaign.eta", when(p.ETA.In(v.now.Location())))
 	}
 	return s
 }
 
-func previewText(p *bot.CampaignPreview) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Audience %d.\n", p.Audience)
-	for _, part := range []struct {
-		label string
-		m     map[string]int64
-	}{{"Would send", p.Send}, {"Skipped", p.Skipped}} {
-		keys := make([]string, 0, len(part.m))
-		for k := range part.m {
-			keys = append(keys, k)
+// previewText is a preview: audience, sends per channel, skips per reason
+// (a few skipped customers named), the message per language.
+func (v view) previewText(p *bot.CampaignPreview) string {
+	t := v.t
+	lines := []string{t.T("campaign.previewAudience", p.Audience)}
+	chans := make([]string, 0, len(p.Send))
+	for k := range p.Send {
+		chans = append(chans, k)
+	}
+	sort.Strings(chans)
+	var send []string
+	for _, k := range chans {
+		send = append(send, t.T("campaign.count", escape(k), p.Send[k]))
+	}
+	lines = append(lines, t.T("campaign.wouldSend", v.orNone(strings.Join(send, " · "))),
+		t.T("campaign.wouldSkip", v.skipCounts(p.Skipped)))
+	if len(p.SkipNames) > 0 {
+		var named []string
+		for i, k := range p.SkipNames {
+			if i == 5 {
+				named = append(named, "…")
+				break
+			}
+			name := v.t.T("customer.unnamed", num(k.ID))
+			if k.Name != "" {
+				name = v.t.T("customer.named", k.Name, num(k.ID))
+			}
+			named = append(named, escape(name)+" ("+escape(v.skipReason(k.Reason))+")")
 		}
-		sort.Strings(keys)
-		b.WriteString(part.label + ":")
-		for _, k := range keys {
-			fmt.Fprintf(&b, " %s %d;", escape(k), part.m[k])
-		}
-		b.WriteString("\n")
+		lines = append(lines, t.T("campaign.skipNamed", strings.Join(named, ", ")))
 	}
 	langs := make([]string, 0, len(p.Samples))
 	for l := range p.Samples {
@@ -170,15 +232,19 @@ func previewText(p *bot.CampaignPreview) string {
 	}
 	sort.Strings(langs)
 	for _, l := range langs {
-		fmt.Fprintf(&b, "[%s] %s\n", l, escape(p.Samples[l]))
+		name := l
+		if catalog.Has("lang.name." + l) {
+			name = t.T("lang.name." + l)
+		}
+		lines = append(lines, t.T("campaign.sample", name, escape(p.Samples[l])))
 	}
-	return b.String()
+	return strings.Join(lines, "\n")
 }
 
 // addCampaignStats adds to /crm stats the results of the campaigns and
 // journey occurrences started in the period (the last days days, shop
 // time as the core's clock reads it).
-func (a *Adapter) addCampaignStats(ctx context.Context, r *Reply, days int) error {
+func (a *Adapter) addCampaignStats(ctx context.Context, t *i18n.Printer, r *Reply, days int) error {
 	a.mu.Lock()
 	c := a.campaigns
 	a.mu.Unlock()
@@ -193,25 +259,25 @@ func (a *Adapter) addCampaignStats(ctx context.Context, r *Reply, days int) erro
 	y, m, d := now.Date()
 	since := time.Date(y, m, d, 0, 0, 0, 0, now.Location()).AddDate(0, 0, 1-days)
 	var b strings.Builder
-	b.WriteString("*Campaigns and journeys*:")
+	b.WriteString(t.T("campaign.statsTitle"))
 	n := 0
 	for _, p := range list {
 		if p.CreatedAt.Before(since) {
 			continue
 		}
 		if n++; n > 10 {
-			b.WriteString("\n• … `/crm campaign list` for all")
+			b.WriteString(t.T("campaign.statsMore"))
 			break
 		}
 		st, err := c.Stats(ctx, p.ID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(&b, "\n• %s: delivered %d · replied within 48 h %d (%.0f%%) · accepted %d · orders %d, %s · opt-outs %d",
-			escape(p.Name), st.Delivered, st.Replied48h, st.ResponseRate*100, st.Accepted, st.Orders, crm.VND(st.Revenue), st.OptOuts)
+		b.WriteString(t.T("campaign.statsLine", escape(p.Name), st.Delivered, st.Replied48h, percent(st.ResponseRate), st.Accepted,
+			st.Orders, crm.VND(st.Revenue), st.OptOuts))
 	}
 	if n == 0 {
-		b.WriteString(" none")
+		b.WriteString(t.T("campaign.statsNone"))
 	}
 	r.Text += "\n" + b.String()
 	r.Blocks = append(r.Blocks, slackapi.NewSectionBlock(slackapi.NewTextBlockObject(slackapi.MarkdownType, b.String(), false, false), nil, nil))

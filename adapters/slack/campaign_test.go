@@ -10,7 +10,8 @@ import (
 )
 
 // /crm campaign: admins only; preview, start, progress with results,
-// pause of an unknown campaign answered plainly.
+// pause of an unknown campaign answered plainly; in Vietnamese, and in
+// English for an admin who chose it (/crm lang en).
 func TestCrmCampaign(t *testing.T) {
 	e := newEnv(t, false)
 	o := e.core.Outreach(bot.OutreachOptions{QuietFrom: -1, QuietUntil: -1})
@@ -19,11 +20,14 @@ func TestCrmCampaign(t *testing.T) {
 	}
 	e.flush()
 	contains(t, "by a rep", e.crm(repUser, "campaign list").all(), "chỉ dành cho quản trị viên")
-	contains(t, "empty list", e.crm(adminUser, "campaign list").all(), "No campaigns yet")
+	contains(t, "empty list", e.crm(adminUser, "campaign list").all(), "Chưa có chiến dịch nào")
 
-	reachable := 0
+	reachable, total := 0, 0
+	perSegment := map[string]int{}
 	if err := e.db.View(context.Background(), func(tx crm.Tx) error {
 		return tx.ForEachCustomer(func(c *crm.Customer) error {
+			total++
+			perSegment[c.Segment.Name]++
 			for _, id := range c.Identities {
 				if id.Channel == crm.ChannelTelegram || id.Channel == crm.ChannelWeb {
 					reachable++
@@ -36,11 +40,11 @@ func TestCrmCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.crm(adminUser, "campaign preview all Giảm giá 10% cuối tuần").all()
-	contains(t, "preview", got, "Audience", "Giảm giá 10% cuối tuần", "Nhắn STOP")
+	contains(t, "preview", got, fmt.Sprintf("*Xem trước*: %d khách trong đối tượng.", total), "Sẽ gửi: ", "*Mẫu (tiếng Việt)*: Giảm giá 10% cuối tuần", "Nhắn STOP")
 	if sent := e.flush(); len(sent) != 0 {
 		t.Fatalf("a preview sent %d messages", len(sent))
 	}
-	contains(t, "new", e.crm(adminUser, "campaign new weekend all Giảm giá 10% cuối tuần").all(), "Campaign `weekend` starts now")
+	contains(t, "new", e.crm(adminUser, "campaign new weekend all Giảm giá 10% cuối tuần").all(), "Chiến dịch `weekend` bắt đầu ngay")
 	if err := o.Tick(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +56,24 @@ func TestCrmCampaign(t *testing.T) {
 	for _, it := range sent {
 		contains(t, "message", it.Text, "Giảm giá 10% cuối tuần", "STOP")
 	}
-	contains(t, "progress", e.crm(adminUser, "campaign weekend").all(),
-		"done: sent "+fmt.Sprint(reachable), fmt.Sprintf("Delivered %d", reachable), "opt-outs 0")
-	contains(t, "unknown", e.crm(adminUser, "campaign pause nope").all(), "not found")
-	contains(t, "stats", e.crm(repUser, "stats").all(), "Campaigns and journeys", fmt.Sprintf("delivered %d", reachable))
+	contains(t, "progress", e.crm(adminUser, "campaign weekend").all(), "(`weekend`, chiến dịch)",
+		fmt.Sprintf("đã xong: đã gửi %d · bỏ qua 0 · lỗi 0 · còn lại 0", reachable), fmt.Sprintf("Đã nhận %d", reachable), "từ chối nhận tin 0")
+	contains(t, "list", e.crm(adminUser, "campaign list").all(), "• `weekend` weekend — đã xong: đã gửi")
+	contains(t, "unknown", e.crm(adminUser, "campaign pause nope").all(), "nope")
+	contains(t, "stats", e.crm(repUser, "stats").all(), "*Chiến dịch và hành trình*:", fmt.Sprintf("đã nhận %d", reachable))
+	contains(t, "usage", e.crm(adminUser, "campaign pause").all(), "Cách dùng: /crm campaign pause &lt;mã&gt;")
+
+	// The same in English, with English plurals.
+	contains(t, "lang", e.crm(adminUser, "lang en").all(), "English")
+	contains(t, "preview en", e.crm(adminUser, "campaign preview all Hello").all(),
+		fmt.Sprintf("*Preview*: %d customers in the audience.", total), "Would send: ", "*Sample (Vietnamese)*: Hello")
+	for seg, n := range perSegment {
+		if n == 1 && seg != "" {
+			contains(t, "one customer", e.crm(adminUser, "campaign preview "+seg+" Hi").all(), "*Preview*: 1 customer in the audience.")
+			break
+		}
+	}
+	contains(t, "progress en", e.crm(adminUser, "campaign weekend").all(), "(`weekend`, campaign)",
+		fmt.Sprintf("done: sent %d · skipped 0 · failed 0 · remaining 0", reachable), fmt.Sprintf("Delivered %d", reachable), "opt-outs 0")
+	contains(t, "stats en", e.crm(adminUser, "stats").all(), "*Campaigns and journeys*:", fmt.Sprintf("delivered %d", reachable))
 }

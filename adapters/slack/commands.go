@@ -374,7 +374,7 @@ func (a *Adapter) cmdStats(ctx context.Context, req Request) (*Reply, error) {
 		return nil, err
 	}
 	r := a.view(req.T).renderStats(st)
-	if err := a.addCampaignStats(ctx, r, days); err != nil {
+	if err := a.addCampaignStats(ctx, req.T, r, days); err != nil {
 		return nil, err
 	}
 	return r, nil

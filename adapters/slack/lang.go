@@ -10,7 +10,7 @@ import (
 )
 
 // catalog holds the adapter's texts; built once, it is read-only.
-var catalog = i18n.MustCatalog(messages)
+var catalog = i18n.MustCatalog(messages, campaignMessages)
 
 // Keys of the language choices in crm.LangPrefs.
 func userLangKey(user string) string { return "slack:" + user }

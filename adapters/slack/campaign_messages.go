@@ -1,0 +1,47 @@
+package slack
+
+import "github.com/idicbot/idicbot/i18n"
+
+// campaignMessages are the texts of /crm campaign and of the campaign
+// lines of /crm stats, in Vietnamese (the default) and English.
+var campaignMessages = []i18n.Message{
+	{ID: "usage.campaign", VI: "campaign list | <mã> | preview <nhóm|all> <nội dung> | new <mã> <nhóm|all> <nội dung> | pause <mã> | resume <mã> | cancel <mã>", EN: "campaign list | <id> | preview <segment|all> <text> | new <id> <segment|all> <text> | pause <id> | resume <id> | cancel <id>"},
+	{ID: "help.campaign", VI: "chiến dịch và hành trình: tiến độ và kết quả, xem trước (ai bị bỏ qua và vì sao), tạo chiến dịch mới cho một nhóm, tạm dừng, tiếp tục, huỷ: `/crm campaign new tet vip Chúc mừng năm mới!`", EN: "campaigns and journeys: progress and results, a preview (who is skipped and why), a new one to a segment, pause, resume, cancel: `/crm campaign new tet vip Happy new year!`"},
+	{ID: "campaign.usageVerb", VI: "Cách dùng: /crm campaign %[1]s <mã>", EN: "Usage: /crm campaign %[1]s <id>"},
+	{ID: "campaign.none", VI: "Chưa có chiến dịch nào. Tạo một chiến dịch: `/crm campaign new <mã> <nhóm|all> <nội dung>` hoặc trên trang quản trị (Chiến dịch).", EN: "No campaigns yet. Start one: `/crm campaign new <id> <segment|all> <text>` or on the admin page (Campaigns)."},
+	{ID: "campaign.more", VI: "… và %[1]d chiến dịch nữa (xem trang quản trị)", EN: i18n.Plural(1, "… and %[1]d more campaign (see the admin page)", "… and %[1]d more campaigns (see the admin page)")},
+	{ID: "campaign.line", VI: "• `%[1]s` %[2]s — %[3]s", EN: "• `%[1]s` %[2]s — %[3]s"},
+	{ID: "campaign.started", VI: "▶️ Chiến dịch `%[1]s` bắt đầu ngay. Theo dõi bằng `/crm campaign %[1]s`.", EN: "▶️ Campaign `%[1]s` starts now. Follow it with `/crm campaign %[1]s`."},
+	{ID: "campaign.steered", VI: "Chiến dịch `%[1]s`: %[2]s.", EN: "Campaign `%[1]s` is %[2]s."},
+	{ID: "campaign.progress", VI: "%[1]s: đã gửi %[2]d · bỏ qua %[3]d · lỗi %[4]d · còn lại %[5]d", EN: "%[1]s: sent %[2]d · skipped %[3]d · failed %[4]d · remaining %[5]d"},
+	{ID: "campaign.eta", VI: " · dự kiến xong lúc %[1]s", EN: " · done about %[1]s"},
+	{ID: "campaign.card", VI: "*%[1]s* (`%[2]s`, %[3]s)\n%[4]s\n%[5]s", EN: "*%[1]s* (`%[2]s`, %[3]s)\n%[4]s\n%[5]s"},
+	{ID: "campaign.measures", VI: "Đã nhận %[1]d · trả lời trong 48 giờ %[2]d (%[3]s) · nhận ưu đãi %[4]d · đơn trong %[5]d ngày %[6]d, %[7]s · từ chối nhận tin %[8]d", EN: "Delivered %[1]d · replied within 48 h %[2]d (%[3]s) · accepted %[4]d · orders within %[5]d days %[6]d, %[7]s · opt-outs %[8]d"},
+	{ID: "campaign.count", VI: "%[1]s %[2]d", EN: "%[1]s %[2]d"},
+	{ID: "campaign.skippedBy", VI: "Bỏ qua: %[1]s", EN: "Skipped: %[1]s"},
+	{ID: "campaign.previewAudience", VI: "*Xem trước*: %[1]d khách trong đối tượng.", EN: i18n.Plural(1, "*Preview*: %[1]d customer in the audience.", "*Preview*: %[1]d customers in the audience.")},
+	{ID: "campaign.wouldSend", VI: "Sẽ gửi: %[1]s", EN: "Would send: %[1]s"},
+	{ID: "campaign.wouldSkip", VI: "Sẽ bỏ qua: %[1]s", EN: "Would skip: %[1]s"},
+	{ID: "campaign.skipNamed", VI: "Ví dụ: %[1]s", EN: "For example: %[1]s"},
+	{ID: "campaign.sample", VI: "*Mẫu (%[1]s)*: %[2]s", EN: "*Sample (%[1]s)*: %[2]s"},
+	{ID: "campaign.statsTitle", VI: "*Chiến dịch và hành trình*:", EN: "*Campaigns and journeys*:"},
+	{ID: "campaign.statsNone", VI: " chưa có", EN: " none"},
+	{ID: "campaign.statsMore", VI: "\n• … xem tất cả: `/crm campaign list`", EN: "\n• … all of them: `/crm campaign list`"},
+	{ID: "campaign.statsLine", VI: "\n• %[1]s: đã nhận %[2]d · trả lời trong 48 giờ %[3]d (%[4]s) · nhận ưu đãi %[5]d · đơn %[6]d, %[7]s · từ chối nhận tin %[8]d", EN: "\n• %[1]s: delivered %[2]d · replied within 48 h %[3]d (%[4]s) · accepted %[5]d · orders %[6]d, %[7]s · opt-outs %[8]d"},
+	{ID: "campaign.kind.campaign", VI: "chiến dịch", EN: "campaign"},
+	{ID: "campaign.kind.journey", VI: "hành trình", EN: "journey"},
+	{ID: "campaign.st.scheduled", VI: "đã lên lịch", EN: "scheduled"},
+	{ID: "campaign.st.running", VI: "đang chạy", EN: "running"},
+	{ID: "campaign.st.paused", VI: "tạm dừng", EN: "paused"},
+	{ID: "campaign.st.cancelled", VI: "đã huỷ", EN: "cancelled"},
+	{ID: "campaign.st.done", VI: "đã xong", EN: "done"},
+	{ID: "campaign.skip.opted_out", VI: "từ chối nhận tin", EN: "opted out"},
+	{ID: "campaign.skip.capped", VI: "đã nhận đủ tin khuyến mãi gần đây", EN: "had enough promotions lately"},
+	{ID: "campaign.skip.no_channel", VI: "không có kênh liên lạc", EN: "no channel to reach them"},
+	{ID: "campaign.skip.window_closed", VI: "kênh không cho gửi lúc này", EN: "the channel does not allow it now"},
+	{ID: "campaign.skip.not_eligible", VI: "không đủ điều kiện ưu đãi", EN: "not eligible for the offer"},
+	{ID: "campaign.skip.handoff", VI: "đang nói chuyện với nhân viên", EN: "talking with a person"},
+	{ID: "campaign.skip.no_message", VI: "nội dung không hiển thị được cho khách", EN: "the message does not render for them"},
+	{ID: "lang.name.vi", VI: "tiếng Việt", EN: "Vietnamese"},
+	{ID: "lang.name.en", VI: "tiếng Anh", EN: "English"},
+}

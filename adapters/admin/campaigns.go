@@ -2,6 +2,7 @@ package admin
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -27,9 +28,27 @@ type Campaigns interface {
 
 var _ Campaigns = (*bot.Outreach)(nil)
 
+// zoned is what a Campaigns may also tell: the shop's time zone and quiet
+// hours (*bot.Outreach does). Without it the page uses Asia/Ho_Chi_Minh.
+type zoned interface {
+	Location() *time.Location
+	QuietHours() (from, until int)
+}
+
+var _ zoned = (*bot.Outreach)(nil)
+
+// location is the shop's time zone.
+func (s *Server) location() *time.Location {
+	if z, ok := s.opts.Campaigns.(zoned); ok && z.Location() != nil {
+		return z.Location()
+	}
+	return bot.DefaultLocation()
+}
+
 // campaignRoutes registers the campaign API.
 func (s *Server) campaignRoutes(api func(string, apiHandler)) {
 	api("GET /api/admin/journeys", s.listJourneys)
+	api("GET /api/admin/outreach", s.outreachSettings)
 	api("GET /api/admin/campaigns", s.listCampaigns)
 	api("POST /api/admin/campaigns", s.createCampaign)
 	api("POST /api/admin/campaigns/preview", s.previewCampaign)
@@ -48,14 +67,27 @@ type campaignBody struct {
 	Rule     string            `json:"rule"`
 	Offer    string            `json:"offer"`
 	Text     map[string]string `json:"text"`
-	// At is when to start (RFC 3339); empty: at once.
+	// At is when to start (RFC 3339); empty: at once. AtLocal is the
+	// same as a wall time of the shop's time zone ("2026-12-24T09:00"),
+	// what a date and time picker gives.
 	At       string `json:"at"`
+	AtLocal  string `json:"at_local"`
 	Customer crm.ID `json:"customer_id,omitempty"` // test sends only
 }
 
-func (b *campaignBody) campaign() (*crm.Campaign, error) {
+func (b *campaignBody) campaign(loc *time.Location) (*crm.Campaign, error) {
 	c := &crm.Campaign{ID: b.ID, Name: b.Name, Audience: crm.Audience{Segments: b.Segments, Rule: b.Rule},
 		OfferID: b.Offer, Text: b.Text}
+	if b.AtLocal != "" {
+		if b.At != "" {
+			return nil, badRequestf("Give \"at\" or \"at_local\", not both.")
+		}
+		at, err := parseLocal(b.AtLocal, loc)
+		if err != nil {
+			return nil, err
+		}
+		c.At = at
+	}
 	if b.At != "" {
 		at, err := time.Parse(time.RFC3339, b.At)
 		if err != nil {
@@ -64,6 +96,17 @@ func (b *campaignBody) campaign() (*crm.Campaign, error) {
 		c.At = at
 	}
 	return c, nil
+}
+
+// parseLocal reads a wall time of the shop ("2026-12-24T09:00", seconds
+// allowed) in its time zone.
+func parseLocal(s string, loc *time.Location) (time.Time, error) {
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02T15:04:05", "2006-01-02 15:04"} {
+		if at, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return at, nil
+		}
+	}
+	return time.Time{}, badRequestf(fmt.Sprintf("\"at_local\" must be a date and time like 2026-12-24T09:00 (shop time, %s).", loc))
 }
 
 // campaignView is a campaign with its progress (and measures, one by one).
@@ -100,14 +143,25 @@ func viewOf(p *bot.CampaignProgress) campaignView {
 		CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt}
 }
 
+// listCampaigns answers every campaign and journey occurrence, newest
+// first; with ?stats=1 each with its measures (one read of its sends and
+// their customers' events each: the page asks for them, a poller of
+// progress does not need to).
 func (s *Server) listCampaigns(w http.ResponseWriter, r *http.Request, _ caller) error {
 	list, err := s.opts.Campaigns.ListCampaigns(r.Context())
 	if err != nil {
 		return err
 	}
+	withStats := r.URL.Query().Get("stats") == "1"
 	out := make([]campaignView, 0, len(list))
 	for _, p := range list {
-		out = append(out, viewOf(p))
+		v := viewOf(p)
+		if withStats {
+			if v.Stats, err = s.opts.Campaigns.Stats(r.Context(), p.ID); err != nil {
+				return err
+			}
+		}
+		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
@@ -132,7 +186,7 @@ func (s *Server) createCampaign(w http.ResponseWriter, r *http.Request, c caller
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	camp, err := body.campaign()
+	camp, err := body.campaign(s.location())
 	if err != nil {
 		return err
 	}
@@ -152,7 +206,7 @@ func (s *Server) previewCampaign(w http.ResponseWriter, r *http.Request, _ calle
 	if err := decodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	camp, err := body.campaign()
+	camp, err := body.campaign(s.location())
 	if err != nil {
 		return err
 	}
@@ -177,7 +231,7 @@ func (s *Server) testCampaign(w http.ResponseWriter, r *http.Request, _ caller) 
 	if body.Customer == 0 {
 		return badRequestf("\"customer_id\" names the customer to send the test to.")
 	}
-	camp, err := body.campaign()
+	camp, err := body.campaign(s.location())
 	if err != nil {
 		return err
 	}
@@ -209,5 +263,23 @@ func (s *Server) steerCampaign(f func(context.Context, string) (*crm.Campaign, e
 // their occurrences are campaigns of kind "journey".
 func (s *Server) listJourneys(w http.ResponseWriter, _ *http.Request, _ caller) error {
 	writeJSON(w, http.StatusOK, s.opts.Campaigns.Journeys())
+	return nil
+}
+
+// outreachSettings answers what the page needs to schedule in shop time:
+// the time zone, its offset now, and the quiet hours ("21:00"–"08:00", or
+// empty when off).
+func (s *Server) outreachSettings(w http.ResponseWriter, _ *http.Request, _ caller) error {
+	loc := s.location()
+	now := s.opts.Now().In(loc)
+	_, off := now.Zone()
+	body := map[string]any{"timezone": loc.String(), "offset_minutes": off / 60, "now_local": now.Format("2006-01-02T15:04")}
+	if z, ok := s.opts.Campaigns.(zoned); ok {
+		if from, until := z.QuietHours(); from >= 0 && until >= 0 && from != until {
+			hm := func(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
+			body["quiet_from"], body["quiet_until"] = hm(from), hm(until)
+		}
+	}
+	writeJSON(w, http.StatusOK, body)
 	return nil
 }

@@ -114,3 +114,92 @@ func TestCampaignAPI(t *testing.T) {
 		t.Fatalf("resume a cancelled campaign: %d, want 409", code)
 	}
 }
+
+// The page's needs: the shop's zone and quiet hours, a start time given as
+// a shop wall time (whatever the server's zone), and the list with each
+// campaign's measures.
+func TestCampaignAPIShopTime(t *testing.T) {
+	ict := time.FixedZone("ICT", 7*3600)
+	kit := bottest.NewCore(t, bottest.StartAt(time.Date(2026, 3, 10, 10, 0, 0, 0, time.UTC)))
+	ctx := context.Background()
+	if _, err := kit.Core.Handle(ctx, bot.Inbound{Channel: crm.ChannelTelegram, UserID: "a", ChatID: "a", MessageID: "m1", Text: "xin chào"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := kit.Disp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kit.Rec.Take()
+	out := kit.Core.Outreach(bot.OutreachOptions{Location: ict})
+	mux := http.NewServeMux()
+	admin.New(kit.Core, admin.Options{Token: token, Now: kit.Now, Logger: slog.New(slog.DiscardHandler), Campaigns: out}).Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, db: kit.DB, core: kit.Core, srv: srv}
+
+	var set struct {
+		Zone   string `json:"timezone"`
+		Offset int    `json:"offset_minutes"`
+		Now    string `json:"now_local"`
+		From   string `json:"quiet_from"`
+		Until  string `json:"quiet_until"`
+	}
+	if code := e.call("GET", "/api/admin/outreach", nil, &set); code != http.StatusOK || set.Zone != "ICT" || set.Offset != 420 ||
+		set.Now != "2026-03-10T17:00" || set.From != "21:00" || set.Until != "08:00" {
+		t.Fatalf("outreach settings: %d %+v, want ICT +07:00, 17:00 local, quiet 21:00–08:00", code, set)
+	}
+
+	body := map[string]any{"id": "tet", "name": "Tết", "text": map[string]string{"vi": "Chúc mừng năm mới"}, "at_local": "2026-03-11T09:00"}
+	var view struct {
+		Status string    `json:"status"`
+		At     time.Time `json:"at"`
+	}
+	if code := e.call("POST", "/api/admin/campaigns", body, &view); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	if want := time.Date(2026, 3, 11, 9, 0, 0, 0, ict); !view.At.Equal(want) || view.Status != crm.CampaignScheduled {
+		t.Fatalf("scheduled %v (%s), want %v shop time, scheduled", view.At, view.Status, want)
+	}
+	for _, bad := range []map[string]any{
+		{"id": "x1", "text": map[string]string{"vi": "a"}, "at_local": "11/03/2026 9h"},
+		{"id": "x2", "text": map[string]string{"vi": "a"}, "at_local": "2026-03-11T09:00", "at": "2026-03-11T09:00:00+07:00"},
+	} {
+		if code := e.call("POST", "/api/admin/campaigns", bad, nil); code != http.StatusBadRequest {
+			t.Fatalf("create with %v: %d, want 400", bad, code)
+		}
+	}
+
+	body = map[string]any{"id": "now", "name": "Now", "text": map[string]string{"vi": "Giảm 10%"}}
+	if code := e.call("POST", "/api/admin/campaigns", body, nil); code != http.StatusCreated {
+		t.Fatalf("create now: %d", code)
+	}
+	if err := out.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kit.Disp.Enqueue(&crm.OutboxItem{})
+	if err := kit.Disp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		ID    string `json:"id"`
+		Stats *struct {
+			Delivered int64 `json:"delivered"`
+		} `json:"stats"`
+	}
+	var plain, full []row
+	if code := e.call("GET", "/api/admin/campaigns", nil, &plain); code != http.StatusOK || len(plain) != 2 || plain[0].Stats != nil {
+		t.Fatalf("list: %d %+v, want 2 without measures", code, plain)
+	}
+	if code := e.call("GET", "/api/admin/campaigns?stats=1", nil, &full); code != http.StatusOK || len(full) != 2 {
+		t.Fatalf("list with stats: %d %+v", code, full)
+	}
+	got := map[string]int64{}
+	for _, r := range full {
+		if r.Stats == nil {
+			t.Fatalf("%s has no measures", r.ID)
+		}
+		got[r.ID] = r.Stats.Delivered
+	}
+	if got["now"] != 1 || got["tet"] != 0 {
+		t.Fatalf("delivered %v, want now 1, tet 0", got)
+	}
+}

@@ -167,7 +167,7 @@ type session struct {
 	expires time.Time
 }
 
-//go:embed page.html admin.js admin.css
+//go:embed page.html admin.js admin.css campaigns.js campaigns.css
 var assets embed.FS
 
 var pages = template.Must(template.ParseFS(assets, "page.html"))
@@ -529,7 +529,8 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if sess := s.session(r); sess != nil {
-		_ = pages.ExecuteTemplate(w, "app", pageData(r, map[string]any{"CSRF": sess.csrf, "Who": sess.who}))
+		_ = pages.ExecuteTemplate(w, "app", pageData(r, map[string]any{"CSRF": sess.csrf, "Who": sess.who,
+			"Campaigns": s.opts.Campaigns != nil}))
 		return
 	}
 	_ = pages.ExecuteTemplate(w, "login", pageData(r, nil))
@@ -604,9 +605,9 @@ func handleAsset(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("file")
 	var ctype string
 	switch name {
-	case "admin.js":
+	case "admin.js", "campaigns.js":
 		ctype = "text/javascript; charset=utf-8"
-	case "admin.css":
+	case "admin.css", "campaigns.css":
 		ctype = "text/css; charset=utf-8"
 	default:
 		http.NotFound(w, r)

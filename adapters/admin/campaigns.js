@@ -94,13 +94,18 @@ function ctOr(prefix, key) {
 // same line.
 function vnd(n) { return new Intl.NumberFormat('vi-VN').format(n || 0) + '\u00a0₫'; }
 
-// shopTime shows an instant in the shop's time zone.
-let shopZone = 'Asia/Ho_Chi_Minh';
+// shopTime shows an instant in the shop's time zone: by its name when the
+// browser knows it (Asia/Ho_Chi_Minh), else by its offset now.
+let shopZone = 'Asia/Ho_Chi_Minh', shopOffset = 420;
 function shopTime(s) {
   if (!s || s.startsWith('0001')) return '';
+  const opts = {dateStyle: 'short', timeStyle: 'short'};
+  const loc = LANG === 'vi' ? 'vi-VN' : 'en-GB';
   try {
-    return new Date(s).toLocaleString(LANG === 'vi' ? 'vi-VN' : 'en-GB', {timeZone: shopZone, dateStyle: 'short', timeStyle: 'short'});
-  } catch (e) { return fmtTime(s); }
+    return new Date(s).toLocaleString(loc, Object.assign({timeZone: shopZone}, opts));
+  } catch (e) {
+    return new Date(new Date(s).getTime() + shopOffset * 60000).toLocaleString(loc, Object.assign({timeZone: 'UTC'}, opts));
+  }
 }
 
 // campaignTimer refreshes the list while a campaign sends; one at a time,
@@ -112,6 +117,7 @@ window.addEventListener('hashchange', stopCampaignTimer);
 async function outreachSettings() {
   const s = await api('GET', '/outreach');
   if (s.timezone) shopZone = s.timezone;
+  if (typeof s.offset_minutes === 'number') shopOffset = s.offset_minutes;
   return s;
 }
 
@@ -359,7 +365,7 @@ async function showCampaignForm() {
         p.skipped_customers && p.skipped_customers.length ? h('details', {}, h('summary', {}, ct('skippedNamed')),
           h('ul', {class: 'moves'}, p.skipped_customers.slice(0, 20).map((s) =>
             h('li', {}, `${s.name || ct('noName')} #${s.customer_id}: ${ctOr('skip_', s.reason)}`)))) : null,
-        Object.entries(p.samples || {}).sort().map(([l, text]) => h('div', {class: 'lang', 'data-lang': l},
+        Object.entries(p.samples || {}).sort(([a], [b]) => (a === 'vi' ? -1 : b === 'vi' ? 1 : a.localeCompare(b))).map(([l, text]) => h('div', {class: 'lang', 'data-lang': l},
           h('div', {class: 'tag'}, ct('sample', {l: ctOr('lang_', l)})), h('div', {class: 'bubble', id: 'c-sample-' + l}, text))));
     } catch (e) {
       err.textContent = e.message;

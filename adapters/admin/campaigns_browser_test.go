@@ -169,6 +169,7 @@ func TestBrowserCampaigns(t *testing.T) {
 	waitText(row+" .badge", "đã xong")
 	waitText(row, "đã từ chối nhận tin 1")
 	waitText(row+" .camp-measures", "đã nhận 2")
+	waitText(row, "tạo 10:00") // shop time, whatever the browser's zone
 	waitText(row+" .camp-measures", "0\u00a0₫")
 	if got := eval1(`getComputedStyle(document.querySelector('` + row + `')).display`); got != "block" {
 		t.Fatalf("a campaign row displays as %q on a phone, want a card (block)", got)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/expr-lang/expr/vm"
@@ -42,7 +43,10 @@ type OutreachOptions struct {
 	// (default one minute); Wake makes it look at once.
 	Every    time.Duration
 	Journeys []Journey
-	Logger   *slog.Logger
+	// JourneyStore keeps the journeys edited on the admin page (nil: they
+	// come from the file only); LoadJourneys reads the newest version.
+	JourneyStore crm.JourneyVersions
+	Logger       *slog.Logger
 	// AfterPage is called after each expansion page commits, before its
 	// items go to the dispatcher (crash tests).
 	AfterPage func(campaign string)
@@ -57,6 +61,10 @@ type Outreach struct {
 
 	mu    sync.Mutex
 	rules map[string]*vm.Program // compiled audience rules by source
+
+	live       atomic.Pointer[[]Journey] // the journeys now (the file's, or the admin's)
+	liveVer    atomic.Int64              // their saved version, 0: the file's
+	journeysMu sync.Mutex                // serializes journey edits
 }
 
 // Outreach returns the core's outreach use case.
@@ -86,6 +94,8 @@ func (c *Core) Outreach(opts OutreachOptions) *Outreach {
 	if o.log == nil {
 		o.log = c.log
 	}
+	js := append([]Journey(nil), opts.Journeys...)
+	o.live.Store(&js)
 	return o
 }
 

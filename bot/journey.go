@@ -47,7 +47,7 @@ func (j *Journey) atMinutes() (int, error) {
 	}
 	t, err := time.Parse("15:04", j.At)
 	if err != nil {
-		return 0, crm.Errorf(crm.EINVALID, "journey %s: at %q is not HH:MM", j.ID, j.At)
+		return 0, crm.Errorf(crm.EINVALID, "journey %s: at %q is not HH:MM", j.ID, j.At).Say("journey_at", j.ID)
 	}
 	return t.Hour()*60 + t.Minute(), nil
 }
@@ -58,31 +58,31 @@ func CheckJourneys(js []Journey) error {
 	for i := range js {
 		j := &js[i]
 		if j.ID == "" || strings.ContainsAny(j.ID, " :\x00") || seen[j.ID] {
-			return crm.Errorf(crm.EINVALID, "journey %d: the id %q is empty, repeated or holds a space or colon", i+1, j.ID)
+			return crm.Errorf(crm.EINVALID, "journey %d: the id %q is empty, repeated or holds a space or colon", i+1, j.ID).Say("journey_id", j.ID)
 		}
 		seen[j.ID] = true
 		switch j.Kind {
 		case JourneyBirthday:
 		case JourneyPayday, JourneyAfterOrder:
 			if j.Days < 1 {
-				return crm.Errorf(crm.EINVALID, "journey %s: days must be at least 1", j.ID)
+				return crm.Errorf(crm.EINVALID, "journey %s: days must be at least 1", j.ID).Say("journey_days", j.ID)
 			}
 		case JourneyUnfinished:
 			if j.Hours < 1 {
-				return crm.Errorf(crm.EINVALID, "journey %s: hours must be at least 1", j.ID)
+				return crm.Errorf(crm.EINVALID, "journey %s: hours must be at least 1", j.ID).Say("journey_hours", j.ID)
 			}
 		case JourneySegmentEntry, JourneyReengage:
 			if j.Days < 1 || j.Segment == "" {
-				return crm.Errorf(crm.EINVALID, "journey %s: needs a segment and days of at least 1", j.ID)
+				return crm.Errorf(crm.EINVALID, "journey %s: needs a segment and days of at least 1", j.ID).Say("journey_segment", j.ID)
 			}
 		default:
-			return crm.Errorf(crm.EINVALID, "journey %s: kind %q is not birthday, payday, segment_entry, after_order, reengage or unfinished", j.ID, j.Kind)
+			return crm.Errorf(crm.EINVALID, "journey %s: kind %q is not birthday, payday, segment_entry, after_order, reengage or unfinished", j.ID, j.Kind).Say("journey_kind", j.ID)
 		}
 		if _, err := j.atMinutes(); err != nil {
 			return err
 		}
 		if j.Offer == "" && len(j.Text) == 0 {
-			return crm.Errorf(crm.EINVALID, "journey %s: needs an offer or a text", j.ID)
+			return crm.Errorf(crm.EINVALID, "journey %s: needs an offer or a text", j.ID).Say("journey_message", j.ID)
 		}
 	}
 	return nil
@@ -96,7 +96,12 @@ func occurrenceID(journey string, day time.Time) string {
 // startJourneys creates today's occurrence of every journey whose local
 // time has come and that has none yet.
 func (o *Outreach) startJourneys(ctx context.Context) error {
-	if len(o.opts.Journeys) == 0 {
+	// Journeys edited on another replica's admin page count here too.
+	if err := o.LoadJourneys(ctx); err != nil {
+		return err
+	}
+	journeys := *o.live.Load()
+	if len(journeys) == 0 {
 		return nil
 	}
 	now := o.core.now()
@@ -107,8 +112,8 @@ func (o *Outreach) startJourneys(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		for i := range o.opts.Journeys {
-			j := &o.opts.Journeys[i]
+		for i := range journeys {
+			j := &journeys[i]
 			at, err := j.atMinutes()
 			id := occurrenceID(j.ID, local)
 			if j.Kind == JourneyUnfinished {
@@ -144,9 +149,10 @@ func lastDays(day time.Time, n int) bool {
 // journeyOf returns the journey of an occurrence campaign.
 func (o *Outreach) journeyOf(c *crm.Campaign) *Journey {
 	id := strings.TrimPrefix(c.CreatedBy, "journey:")
-	for i := range o.opts.Journeys {
-		if o.opts.Journeys[i].ID == id {
-			return &o.opts.Journeys[i]
+	journeys := *o.live.Load()
+	for i := range journeys {
+		if journeys[i].ID == id {
+			return &journeys[i]
 		}
 	}
 	return nil
@@ -225,5 +231,6 @@ func unfinished(tx crm.Tx, cu *crm.Customer, occ time.Time, hours int) (bool, er
 	return !cu.Stats.LastOrder.After(asked), nil
 }
 
-// Journeys returns the journeys as configured.
-func (o *Outreach) Journeys() []Journey { return append([]Journey(nil), o.opts.Journeys...) }
+// Journeys returns the journeys now: the file's, or the newest the admin
+// page saved.
+func (o *Outreach) Journeys() []Journey { return append([]Journey(nil), *o.live.Load()...) }

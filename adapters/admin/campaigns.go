@@ -37,6 +37,26 @@ type zoned interface {
 
 var _ zoned = (*bot.Outreach)(nil)
 
+// journeyEditor is what a Campaigns may also do: edit the journeys at run
+// time (*bot.Outreach does, when a store keeps them).
+type journeyEditor interface {
+	LoadJourneys(ctx context.Context) error
+	JourneysVersion() int
+	JourneysEditable() bool
+	SaveJourney(ctx context.Context, j bot.Journey, expected int, who string) (int, error)
+	DeleteJourney(ctx context.Context, id string, expected int, who string) (int, error)
+}
+
+var _ journeyEditor = (*bot.Outreach)(nil)
+
+// journeys is the journey editing, nil when the Campaigns cannot edit.
+func (s *Server) journeys() journeyEditor {
+	if j, ok := s.opts.Campaigns.(journeyEditor); ok && j.JourneysEditable() {
+		return j
+	}
+	return nil
+}
+
 // location is the shop's time zone.
 func (s *Server) location() *time.Location {
 	if z, ok := s.opts.Campaigns.(zoned); ok && z.Location() != nil {
@@ -49,6 +69,8 @@ func (s *Server) location() *time.Location {
 func (s *Server) campaignRoutes(api func(string, apiHandler)) {
 	api("GET /api/admin/journeys", s.listJourneys)
 	api("GET /api/admin/outreach", s.outreachSettings)
+	api("PUT /api/admin/journeys/{id}", s.putJourney)
+	api("DELETE /api/admin/journeys/{id}", s.deleteJourney)
 	api("GET /api/admin/campaigns", s.listCampaigns)
 	api("POST /api/admin/campaigns", s.createCampaign)
 	api("POST /api/admin/campaigns/preview", s.previewCampaign)
@@ -259,10 +281,66 @@ func (s *Server) steerCampaign(f func(context.Context, string) (*crm.Campaign, e
 	}
 }
 
-// listJourneys answers the journeys as configured (configs/journeys.yaml);
-// their occurrences are campaigns of kind "journey".
-func (s *Server) listJourneys(w http.ResponseWriter, _ *http.Request, _ caller) error {
+// listJourneys answers the journeys (configs/journeys.yaml, or as last
+// saved here); their occurrences are campaigns of kind "journey".
+func (s *Server) listJourneys(w http.ResponseWriter, r *http.Request, _ caller) error {
+	if j := s.journeys(); j != nil {
+		// Saved on another replica meanwhile: read them.
+		if err := j.LoadJourneys(r.Context()); err != nil {
+			return err
+		}
+	}
 	writeJSON(w, http.StatusOK, s.opts.Campaigns.Journeys())
+	return nil
+}
+
+// journeyBody is a journey as the page saves it, with the version of the
+// journeys the editor read.
+type journeyBody struct {
+	bot.Journey
+	Version int `json:"version"`
+}
+
+// putJourney adds or replaces the journey {id}; the answer is the new
+// version and the journeys.
+func (s *Server) putJourney(w http.ResponseWriter, r *http.Request, c caller) error {
+	je := s.journeys()
+	if je == nil {
+		return badRequestf("Journeys are set in configs/journeys.yaml here: this idicbot keeps no edited journeys.")
+	}
+	var body journeyBody
+	if err := decodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.ID == "" {
+		body.ID = r.PathValue("id")
+	}
+	if body.ID != r.PathValue("id") {
+		return badRequestf("The journey's id cannot change; make a new journey and delete the old one.")
+	}
+	v, err := je.SaveJourney(r.Context(), body.Journey, body.Version, c.who)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": v, "journeys": s.opts.Campaigns.Journeys()})
+	return nil
+}
+
+// deleteJourney removes the journey {id} (?version= the version read).
+func (s *Server) deleteJourney(w http.ResponseWriter, r *http.Request, c caller) error {
+	je := s.journeys()
+	if je == nil {
+		return badRequestf("Journeys are set in configs/journeys.yaml here: this idicbot keeps no edited journeys.")
+	}
+	ver, err := strconv.Atoi(r.URL.Query().Get("version"))
+	if err != nil {
+		return badRequestf("?version= is the version of the journeys you read (GET /api/admin/outreach).")
+	}
+	v, err := je.DeleteJourney(r.Context(), r.PathValue("id"), ver, c.who)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"version": v, "journeys": s.opts.Campaigns.Journeys()})
 	return nil
 }
 
@@ -279,6 +357,9 @@ func (s *Server) outreachSettings(w http.ResponseWriter, _ *http.Request, _ call
 			hm := func(m int) string { return fmt.Sprintf("%02d:%02d", m/60, m%60) }
 			body["quiet_from"], body["quiet_until"] = hm(from), hm(until)
 		}
+	}
+	if j := s.journeys(); j != nil {
+		body["journeys_editable"], body["journeys_version"] = true, j.JourneysVersion()
 	}
 	writeJSON(w, http.StatusOK, body)
 	return nil

@@ -203,3 +203,84 @@ func TestCampaignAPIShopTime(t *testing.T) {
 		t.Fatalf("delivered %v, want now 1, tet 0", got)
 	}
 }
+
+// Journeys edited through the API: added, replaced, refused when invalid
+// or when someone saved meanwhile, deleted; saved in the store, so a new
+// process (a fresh Outreach on the same file) runs the edited ones.
+func TestJourneyAPI(t *testing.T) {
+	ict := time.FixedZone("ICT", 7*3600)
+	kit := bottest.NewCore(t, bottest.StartAt(time.Date(2026, 3, 10, 10, 0, 0, 0, ict)))
+	opts := bot.OutreachOptions{Location: ict, JourneyStore: kit.DB,
+		Journeys: []bot.Journey{{ID: "birthday", Name: "Sinh nhật", Kind: bot.JourneyBirthday, Offer: "birthday"}}}
+	out := kit.Core.Outreach(opts)
+	mux := http.NewServeMux()
+	admin.New(kit.Core, admin.Options{Token: token, Now: kit.Now, Logger: slog.New(slog.DiscardHandler), Campaigns: out}).Routes(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	e := &env{t: t, db: kit.DB, core: kit.Core, srv: srv}
+
+	var set struct {
+		Editable bool `json:"journeys_editable"`
+		Version  int  `json:"journeys_version"`
+	}
+	if code := e.call("GET", "/api/admin/outreach", nil, &set); code != http.StatusOK || !set.Editable || set.Version != 0 {
+		t.Fatalf("outreach: %d %+v, want editable at version 0", code, set)
+	}
+	payday := map[string]any{"id": "payday", "name": "Ngày lương", "kind": "payday", "days": 3, "at": "10:30",
+		"audience": map[string]any{"segments": []string{"loyal"}, "rule": "total_spent > 1000000"},
+		"text": map[string]string{"vi": "Lương về, giảm 10%!"}, "version": 0}
+	var res struct {
+		Version  int           `json:"version"`
+		Journeys []bot.Journey `json:"journeys"`
+	}
+	if code := e.call("PUT", "/api/admin/journeys/payday", payday, &res); code != http.StatusOK || res.Version != 1 || len(res.Journeys) != 2 {
+		t.Fatalf("add: %d %+v", code, res)
+	}
+	if code := e.call("PUT", "/api/admin/journeys/payday", payday, nil); code != http.StatusConflict {
+		t.Fatalf("a save from version 0 after version 1: %d, want 409", code)
+	}
+	payday["version"], payday["days"] = 1, 0
+	if code := e.call("PUT", "/api/admin/journeys/payday", payday, nil); code != http.StatusUnprocessableEntity {
+		t.Fatalf("0 days: %d, want 422", code)
+	}
+	payday["days"], payday["kind"] = 5, "weekly"
+	if code := e.call("PUT", "/api/admin/journeys/payday", payday, nil); code != http.StatusUnprocessableEntity {
+		t.Fatalf("an unknown kind: %d, want 422", code)
+	}
+	payday["kind"] = "payday"
+	if code := e.call("PUT", "/api/admin/journeys/other", payday, nil); code != http.StatusBadRequest {
+		t.Fatalf("a body for another id: %d, want 400", code)
+	}
+	if code := e.call("PUT", "/api/admin/journeys/payday", payday, &res); code != http.StatusOK || res.Version != 2 {
+		t.Fatalf("replace: %d %+v", code, res)
+	}
+	if code := e.call("DELETE", "/api/admin/journeys/nope?version=2", nil, nil); code != http.StatusNotFound {
+		t.Fatalf("delete an unknown journey: %d, want 404", code)
+	}
+	if code := e.call("DELETE", "/api/admin/journeys/birthday?version=2", nil, &res); code != http.StatusOK || res.Version != 3 ||
+		len(res.Journeys) != 1 || res.Journeys[0].ID != "payday" || res.Journeys[0].Days != 5 {
+		t.Fatalf("delete: %d %+v", code, res)
+	}
+
+	// A new process reads the saved journeys over its file's.
+	again := kit.Core.Outreach(opts)
+	if err := again.LoadJourneys(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	js := again.Journeys()
+	if len(js) != 1 || js[0].ID != "payday" || js[0].At != "10:30" || js[0].Audience.Rule != "total_spent > 1000000" || again.JourneysVersion() != 3 {
+		t.Fatalf("after a restart the journeys are %+v (version %d), want the saved payday one (version 3)", js, again.JourneysVersion())
+	}
+
+	// Without a store, journeys come from the file only.
+	fileOnly := kit.Core.Outreach(bot.OutreachOptions{Location: ict})
+	mux = http.NewServeMux()
+	admin.New(kit.Core, admin.Options{Token: token, Now: kit.Now, Logger: slog.New(slog.DiscardHandler), Campaigns: fileOnly}).Routes(mux)
+	srv2 := httptest.NewServer(mux)
+	t.Cleanup(srv2.Close)
+	e2 := &env{t: t, db: kit.DB, core: kit.Core, srv: srv2}
+	payday["version"] = 0
+	if code := e2.call("PUT", "/api/admin/journeys/payday", payday, nil); code != http.StatusBadRequest {
+		t.Fatalf("edit without a store: %d, want 400", code)
+	}
+}

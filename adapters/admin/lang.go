@@ -45,6 +45,14 @@ var pageMessages = []i18n.Message{
 var errorMessages = []i18n.Message{
 	{ID: "err.messages_conflict", VI: "Câu trả lời của bot vừa được người khác lưu (giờ là phiên bản %[1]d); hãy tải lại rồi sửa lại.", EN: "The bot's phrases were saved meanwhile (now version %[1]d); reload and make your change again."},
 	{ID: "err.messages_no_version", VI: "Không có phiên bản %[1]d của câu trả lời.", EN: "There is no version %[1]d of the bot's phrases."},
+	{ID: "err.journeys_conflict", VI: "Các hành trình vừa được người khác lưu (giờ là phiên bản %[1]d); hãy tải lại rồi sửa lại.", EN: "The journeys were saved meanwhile (now version %[1]d); reload and make your change again."},
+	{ID: "err.journey_id", VI: "Mã hành trình “%[1]s” trống, bị trùng hoặc có dấu cách hay dấu hai chấm.", EN: "The journey id %[1]q is empty, repeated or holds a space or colon."},
+	{ID: "err.journey_days", VI: "Hành trình %[1]s: số ngày phải từ 1 trở lên.", EN: "Journey %[1]s: days must be at least 1."},
+	{ID: "err.journey_hours", VI: "Hành trình %[1]s: số giờ phải từ 1 trở lên.", EN: "Journey %[1]s: hours must be at least 1."},
+	{ID: "err.journey_segment", VI: "Hành trình %[1]s: cần chọn một nhóm và số ngày từ 1 trở lên.", EN: "Journey %[1]s: needs a segment and days of at least 1."},
+	{ID: "err.journey_kind", VI: "Hành trình %[1]s: loại không hợp lệ.", EN: "Journey %[1]s: the kind is not one idicbot knows."},
+	{ID: "err.journey_at", VI: "Hành trình %[1]s: giờ gửi phải có dạng HH:MM (ví dụ 09:00).", EN: "Journey %[1]s: the time must be HH:MM (09:00, say)."},
+	{ID: "err.journey_message", VI: "Hành trình %[1]s: cần chọn một ưu đãi hoặc viết nội dung.", EN: "Journey %[1]s: needs an offer or a text."},
 	{ID: "err.customer_not_found", VI: "Không có khách nào khớp “%[1]s”.", EN: "No customer matches %[1]q."},
 	{ID: "err.find_empty", VI: "Hãy nhập điều cần tìm: số điện thoại, tên, email, @tên hoặc mã khách.", EN: "Tell me what to look for: a phone, a name, an email, @username or a customer id."},
 }

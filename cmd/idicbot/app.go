@@ -359,7 +359,14 @@ func (m *Main) open(ctx context.Context) error {
 	if err := m.Core.LoadOffers(ctx); err != nil {
 		return err
 	}
-	return m.openOutreach()
+	if err := m.openOutreach(); err != nil {
+		return err
+	}
+	// Journeys edited on the admin page are stored and win over the file.
+	if err := m.Outreach.LoadJourneys(ctx); err != nil {
+		return fmt.Errorf("journeys: %w", err)
+	}
+	return nil
 }
 
 // seedOffers stores the offers file in a fresh database. After that the

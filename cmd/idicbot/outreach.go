@@ -49,7 +49,7 @@ func (m *Main) openOutreach() error {
 		Location: cfg.Location(), Cap: o.Cap, CapWindow: o.CapWindow,
 		QuietFrom: o.quietFrom, QuietUntil: o.quietUntil,
 		Windows: map[crm.Channel]time.Duration{"messenger": o.MessengerWindow, crm.ChannelZalo: o.ZaloWindow},
-		Every:   o.Every, Journeys: jf.Journeys, Logger: m.Log,
+		Every:   o.Every, Journeys: jf.Journeys, JourneyStore: m.DB, Logger: m.Log,
 	})
 	return nil
 }

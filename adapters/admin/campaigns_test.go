@@ -228,7 +228,7 @@ func TestJourneyAPI(t *testing.T) {
 	}
 	payday := map[string]any{"id": "payday", "name": "Ngày lương", "kind": "payday", "days": 3, "at": "10:30",
 		"audience": map[string]any{"segments": []string{"loyal"}, "rule": "total_spent > 1000000"},
-		"text": map[string]string{"vi": "Lương về, giảm 10%!"}, "version": 0}
+		"text":     map[string]string{"vi": "Lương về, giảm 10%!"}, "version": 0}
 	var res struct {
 		Version  int           `json:"version"`
 		Journeys []bot.Journey `json:"journeys"`

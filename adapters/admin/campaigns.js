@@ -247,24 +247,66 @@ function renderJourneys(box, journeys, list) {
     h('tbody', {}, rows))));
 }
 
+// ---- form pieces shared by campaigns and journeys ----
+
+// audienceFields are an audience's segments (ticked) and extra rule, with
+// the pick-list condition builder; collect() reads them.
+function audienceFields(p, builderId, a) {
+  a = a || {};
+  const segBoxes = h('div', {class: 'chips', id: p + '-segments', role: 'group', 'aria-labelledby': p + '-segments-label'}, segmentNames.map((s) =>
+    h('label', {}, h('input', {type: 'checkbox', value: s, checked: (a.segments || []).includes(s)}), segLabel(s))));
+  const rule = h('textarea', {id: p + '-rule', name: 'rule', rows: 2, class: 'code', spellcheck: 'false'}, a.rule || '');
+  const el = h('fieldset', {class: 'group'}, h('legend', {}, ct('audience')),
+    h('div', {class: 'field'}, h('span', {class: 'flabel', id: p + '-segments-label'}, ct('fSegments'), h('small', {}, ' ' + ct('fSegmentsHint'))), segBoxes),
+    h('label', {}, ct('fRule'), h('small', {}, ' ' + ct('fRuleHint')), rule),
+    conditionBuilder(rule, builderId));
+  const collect = () => ({segments: [...segBoxes.querySelectorAll('input:checked')].map((i) => i.value), rule: rule.value.trim()});
+  return {el, collect};
+}
+
+// messageFields are a message: an offer, or a text per language;
+// collect() reads them (an error when neither is given).
+function messageFields(p, offers, m) {
+  m = m || {};
+  const useOffer = m.offer ? true : m.text ? false : offers.length > 0;
+  const offerSel = h('select', {id: p + '-offer', name: 'offer'}, h('option', {value: ''}, ct('pickOffer')),
+    offers.map((o) => h('option', {value: o.id, selected: o.id === m.offer}, (o.name || o.id) + ' (' + o.id + ')')));
+  const texts = {};
+  for (const l of ['vi', 'en']) texts[l] = h('textarea', {id: p + '-text-' + l, name: 'text-' + l, rows: 3}, (m.text || {})[l] || '');
+  const radio = (value, label, checked) => h('label', {}, h('input', {type: 'radio', name: p + '-msg', value, checked, id: p + '-msg-' + value}), label);
+  const boxOffer = h('div', {id: p + '-msgbox-offer', hidden: !useOffer}, h('label', {}, ct('fOffer'), offerSel));
+  const boxText = h('div', {id: p + '-msgbox-text', hidden: useOffer},
+    ['vi', 'en'].map((l) => h('label', {}, ct('fText', {l: ct('lang_' + l)}), texts[l])), h('p', {class: 'muted small'}, ct('textHint')));
+  const el = h('fieldset', {class: 'group'}, h('legend', {}, ct('message')),
+    h('div', {class: 'chips'}, radio('offer', ct('fromOffer'), useOffer), radio('text', ct('fromText'), !useOffer)), boxOffer, boxText);
+  el.addEventListener('change', (ev) => {
+    if (ev.target.name !== p + '-msg') return;
+    boxOffer.hidden = ev.target.value !== 'offer';
+    boxText.hidden = ev.target.value !== 'text';
+  });
+  const collect = () => {
+    if (el.querySelector('input[name="' + p + '-msg"]:checked').value === 'offer') {
+      if (!offerSel.value) throw new Error(ct('needMessage'));
+      return {offer: offerSel.value};
+    }
+    const text = {};
+    for (const l of ['vi', 'en']) if (texts[l].value.trim()) text[l] = texts[l].value.trim();
+    if (!Object.keys(text).length) throw new Error(ct('needMessage'));
+    return {text};
+  };
+  return {el, collect};
+}
+
 // ---- a new campaign ----
 
 async function showCampaignForm() {
   const [settings, offers] = await Promise.all([outreachSettings(),
     api('GET', '/offers').then((r) => r.offers).catch(() => []), loadSegments()]);
   const input = (id, attrs) => h('input', Object.assign({id, name: id}, attrs));
-  const segBoxes = h('div', {class: 'chips', id: 'c-segments'}, segmentNames.map((s) =>
-    h('label', {}, h('input', {type: 'checkbox', value: s}), segLabel(s))));
-  const rule = h('textarea', {id: 'c-rule', name: 'rule', rows: 2, class: 'code', spellcheck: 'false'});
-  const offerSel = h('select', {id: 'c-offer', name: 'offer'}, h('option', {value: ''}, ct('pickOffer')),
-    offers.map((o) => h('option', {value: o.id}, (o.name || o.id) + ' (' + o.id + ')')));
+  const aud = audienceFields('c', 'camp-builder');
+  const msg = messageFields('c', offers);
   const radio = (name, value, label, checked) => h('label', {}, h('input', {type: 'radio', name, value, checked, id: 'c-' + name + '-' + value}), label);
-  const texts = {};
-  for (const l of ['vi', 'en']) texts[l] = h('textarea', {id: 'c-text-' + l, name: 'text-' + l, rows: 3});
   const at = input('c-at', {type: 'datetime-local', min: settings.now_local, value: ''});
-  const msgOffer = h('div', {id: 'c-msg-offer', hidden: !offers.length}, h('label', {}, ct('fOffer'), offerSel));
-  const msgText = h('div', {id: 'c-msg-text', hidden: !!offers.length},
-    ['vi', 'en'].map((l) => h('label', {}, ct('fText', {l: ct('lang_' + l)}), texts[l])), h('p', {class: 'muted small'}, ct('textHint')));
   const atBox = h('div', {id: 'c-at-box', hidden: true}, h('label', {}, ct('fAt', {tz: settings.timezone}), at));
   const err = h('div', {class: 'err', id: 'c-error', role: 'alert'});
   const out = h('div', {id: 'c-preview-out'});
@@ -274,21 +316,13 @@ async function showCampaignForm() {
     h('div', {class: 'grid2'},
       h('label', {}, ct('fName'), input('c-name', {type: 'text', required: true})),
       h('label', {}, ct('fId'), h('small', {}, ' ' + ct('fIdHint')), input('c-id', {type: 'text', pattern: '[a-z0-9_\\-]+'}))),
-    h('fieldset', {class: 'group'}, h('legend', {}, ct('audience')),
-      h('div', {class: 'field'}, h('span', {class: 'flabel', id: 'c-segments-label'}, ct('fSegments'), h('small', {}, ' ' + ct('fSegmentsHint'))), segBoxes),
-      h('label', {}, ct('fRule'), h('small', {}, ' ' + ct('fRuleHint')), rule),
-      conditionBuilder(rule, 'camp-builder')),
-    h('fieldset', {class: 'group'}, h('legend', {}, ct('message')),
-      h('div', {class: 'chips'}, radio('msg', 'offer', ct('fromOffer'), !!offers.length), radio('msg', 'text', ct('fromText'), !offers.length)),
-      msgOffer, msgText),
+    aud.el, msg.el,
     h('fieldset', {class: 'group'}, h('legend', {}, ct('when')),
       h('div', {class: 'chips'}, radio('when', 'now', ct('now'), true), radio('when', 'at', ct('at'), false)), atBox),
     err,
     h('div', {class: 'bar'},
       h('button', {type: 'button', id: 'c-preview', onclick: runPreview}, ct('preview')),
       h('span', {class: 'muted small'}, ct('previewHint'))));
-  segBoxes.setAttribute('role', 'group');
-  segBoxes.setAttribute('aria-labelledby', 'c-segments-label');
 
   const search = h('input', {type: 'search', id: 'c-customer-q', placeholder: ct('findCustomer'), 'aria-label': ct('findCustomer')});
   const hits = h('ul', {class: 'hits', id: 'c-customer-hits'});
@@ -322,10 +356,6 @@ async function showCampaignForm() {
     h('div', {class: 'editor'}, form, side));
 
   form.addEventListener('change', (ev) => {
-    if (ev.target.name === 'msg') {
-      msgOffer.hidden = ev.target.value !== 'offer';
-      msgText.hidden = ev.target.value !== 'text';
-    }
     if (ev.target.name === 'when') {
       atBox.hidden = ev.target.value !== 'at';
       startBtn.textContent = ev.target.value === 'at' ? ct('schedule') : ct('start');
@@ -334,16 +364,8 @@ async function showCampaignForm() {
   form.addEventListener('submit', (ev) => { ev.preventDefault(); runPreview(); });
 
   function collect() {
-    const b = {name: document.getElementById('c-name').value.trim(), id: document.getElementById('c-id').value.trim(),
-      segments: [...segBoxes.querySelectorAll('input:checked')].map((i) => i.value), rule: rule.value.trim()};
-    if (form.querySelector('input[name="msg"]:checked').value === 'offer') {
-      if (!offerSel.value) throw new Error(ct('needMessage'));
-      b.offer = offerSel.value;
-    } else {
-      b.text = {};
-      for (const l of ['vi', 'en']) if (texts[l].value.trim()) b.text[l] = texts[l].value.trim();
-      if (!Object.keys(b.text).length) throw new Error(ct('needMessage'));
-    }
+    const b = Object.assign({name: document.getElementById('c-name').value.trim(), id: document.getElementById('c-id').value.trim()},
+      aud.collect(), msg.collect());
     if (form.querySelector('input[name="when"]:checked').value === 'at') {
       if (!at.value) throw new Error(ct('needAt'));
       b.at_local = at.value;

@@ -342,7 +342,7 @@ function route() {
   switch (parts[0]) {
     case 'segments': return showSegments().catch(fail);
     case 'messages': return showMessages().catch(fail);
-    case 'campaigns': return showCampaigns(parts[1]).catch(fail);
+    case 'campaigns': return showCampaigns(parts[1], parts[2]).catch(fail);
     case 'new': return showEditor(null).catch(fail);
     case 'offer':
       if (parts[2] === 'history') return showHistory(parts[1]).catch(fail);

@@ -36,6 +36,15 @@ const CMSG = {
     testTo: 'Gửi thử cho {c}', testSent: 'Đã gửi thử qua {ch}: “{text}”', pickCustomer: 'Chọn một khách trước.',
     start: 'Bắt đầu gửi', schedule: 'Lên lịch', confirmStart: 'Gửi cho cả đối tượng?', confirmStartHint: 'Bấm lần nữa để bắt đầu: tin sẽ được gửi cho mọi khách trong đối tượng.',
     started: 'Đã tạo chiến dịch {id}.', needMessage: 'Chọn một ưu đãi hoặc viết nội dung.', needAt: 'Chọn ngày giờ gửi.',
+    newJourney: 'Hành trình mới', editJourney: 'Sửa hành trình {id}', edit: 'Sửa', fKind: 'Khi nào gửi', fAtTime: 'Giờ gửi (giờ của shop)',
+    fDays: 'Số ngày', fHours: 'Số giờ', fSegment: 'Nhóm', fOff: 'Tạm tắt hành trình này', saveJourney: 'Lưu hành trình',
+    deleteJourney: 'Xoá hành trình', confirmDelete: 'Xoá thật?', confirmDeleteHint: 'Bấm lần nữa để xoá: các lần chạy trước và kết quả vẫn được giữ.',
+    journeySaved: 'Đã lưu hành trình {id} (phiên bản {v}); nó chạy từ lần xét kế tiếp.', journeyDeleted: 'Đã xoá hành trình {id}.',
+    journeysFromFile: 'Các hành trình đang lấy từ tệp configs/journeys.yaml; khi lưu ở đây, bản lưu được dùng thay cho tệp.',
+    journeysSaved: 'Các hành trình đã được sửa ở đây (phiên bản {v}): bản lưu được dùng thay cho tệp configs/journeys.yaml.',
+    journeysReadOnly: 'Các hành trình được khai báo trong configs/journeys.yaml.',
+    k_birthday: 'Vào ngày sinh nhật', k_payday: 'Những ngày cuối tháng (ngày lương)', k_segment_entry: 'Vài ngày sau khi khách vào một nhóm',
+    k_after_order: 'Vài ngày sau đơn hàng gần nhất', k_reengage: 'Khách im lặng một thời gian', k_unfinished: 'Hỏi giá hay hỏi mua mà chưa đặt',
     lang_vi: 'tiếng Việt', lang_en: 'tiếng Anh',
     skip_opted_out: 'đã từ chối nhận tin', skip_capped: 'đã nhận đủ tin khuyến mãi gần đây', skip_no_channel: 'không có kênh liên lạc',
     skip_window_closed: 'kênh không cho gửi lúc này', skip_not_eligible: 'không đủ điều kiện ưu đãi', skip_handoff: 'đang nói chuyện với nhân viên', skip_no_message: 'nội dung không hiển thị được',
@@ -68,6 +77,15 @@ const CMSG = {
     testTo: 'Send a test to {c}', testSent: 'Test sent on {ch}: “{text}”', pickCustomer: 'Pick a customer first.',
     start: 'Start sending', schedule: 'Schedule', confirmStart: 'Send to the whole audience?', confirmStartHint: 'Press again to start: every customer of the audience gets the message.',
     started: 'Campaign {id} made.', needMessage: 'Pick an offer or write a text.', needAt: 'Pick a date and time.',
+    newJourney: 'New journey', editJourney: 'Edit journey {id}', edit: 'Edit', fKind: 'When it sends', fAtTime: 'Time of day (shop time)',
+    fDays: 'Days', fHours: 'Hours', fSegment: 'Segment', fOff: 'Turn this journey off', saveJourney: 'Save journey',
+    deleteJourney: 'Delete journey', confirmDelete: 'Really delete?', confirmDeleteHint: 'Press again to delete: its past runs and results stay.',
+    journeySaved: 'Saved journey {id} (version {v}); it runs from the next look.', journeyDeleted: 'Deleted journey {id}.',
+    journeysFromFile: 'The journeys come from configs/journeys.yaml; once saved here, the saved ones are used instead of the file.',
+    journeysSaved: 'The journeys were edited here (version {v}): they are used instead of configs/journeys.yaml.',
+    journeysReadOnly: 'The journeys are set in configs/journeys.yaml.',
+    k_birthday: 'On the birthday', k_payday: 'Last days of the month (payday)', k_segment_entry: 'Days after entering a segment',
+    k_after_order: 'Days after the last order', k_reengage: 'A customer who went quiet', k_unfinished: 'Asked a price or to buy, no order',
     lang_vi: 'Vietnamese', lang_en: 'English',
     skip_opted_out: 'opted out', skip_capped: 'had enough promotions lately', skip_no_channel: 'no channel to reach them',
     skip_window_closed: 'the channel does not allow it now', skip_not_eligible: 'not eligible for the offer', skip_handoff: 'talking with a person', skip_no_message: 'the message does not render for them',
@@ -122,9 +140,10 @@ async function outreachSettings() {
 }
 
 // showCampaigns is #/campaigns (the list) and #/campaigns/new (the form).
-async function showCampaigns(sub) {
+async function showCampaigns(sub, arg) {
   stopCampaignTimer();
   if (sub === 'new') return showCampaignForm();
+  if (sub === 'journey') return showJourneyForm(arg);
   const [list, journeys, settings] = await Promise.all([api('GET', '/campaigns?stats=1'), api('GET', '/journeys'), outreachSettings(), loadSegments()]);
   const listBox = h('div', {id: 'campaign-list'});
   const journeyBox = h('div', {id: 'journey-list'});
@@ -134,7 +153,12 @@ async function showCampaigns(sub) {
       h('a', {href: '#/campaigns/new', class: 'button primary', id: 'new-campaign'}, ct('newCampaign'))),
     h('p', {class: 'muted'}, quiet ? ct('intro', {quiet}) : ct('introNoQuiet')),
     h('h2', {}, ct('campaigns')), listBox,
-    h('h2', {}, ct('journeys')), journeyBox));
+    h('div', {class: 'bar'}, h('h2', {class: 'grow'}, ct('journeys')),
+      settings.journeys_editable ? h('a', {href: '#/campaigns/journey', class: 'button', id: 'new-journey'}, ct('newJourney')) : null),
+    h('p', {class: 'muted small', id: 'journeys-source'}, !settings.journeys_editable ? ct('journeysReadOnly')
+      : settings.journeys_version ? ct('journeysSaved', {v: String(settings.journeys_version)}) : ct('journeysFromFile')),
+    journeyBox));
+  journeysEditable = !!settings.journeys_editable;
   renderCampaignList(listBox, list);
   renderJourneys(journeyBox, journeys, list);
   scheduleRefresh(listBox, journeyBox, journeys, list);
@@ -221,12 +245,14 @@ function audienceText(a) {
   return parts.length ? parts.join(' · ') : ct('allCustomers');
 }
 
+let journeysEditable = false;
+
 // renderJourneys lists the journeys, each with the sum of its runs'
 // measures (a run is the campaign "j-<id>-<date>").
 function renderJourneys(box, journeys, list) {
   if (!journeys.length) { put(box, h('p', {class: 'muted'}, ct('noJourneys'))); return; }
-  const cols = ['colJourney', 'colStatus', 'colAudience', 'colMessage', 'colResults'];
-  const td = (i, attrs, ...kids) => h('td', Object.assign({'data-label': ct(cols[i])}, attrs), ...kids);
+  const cols = ['colJourney', 'colStatus', 'colAudience', 'colMessage', 'colResults', ''];
+  const td = (i, attrs, ...kids) => h('td', Object.assign({'data-label': cols[i] ? ct(cols[i]) : null}, attrs), ...kids);
   const rows = journeys.map((j) => {
     const runs = list.filter((c) => c.kind === 'journey' && c.id.startsWith('j-' + j.id + '-'));
     const sum = {};
@@ -240,10 +266,11 @@ function renderJourneys(box, journeys, list) {
       td(2, {}, audienceText(j.audience)),
       td(3, {}, j.offer ? ct('offerMsg', {o: j.offer}) : ct('textMsg')),
       td(4, {class: 'camp-measures'}, h('div', {}, ct('occurrences', {n: runs.length}) + ' · ' + ct('progress', {sent, skipped: runs.reduce((a, r) => a + skippedTotal(r), 0),
-        failed: runs.reduce((a, r) => a + r.failed, 0), remaining: runs.reduce((a, r) => a + r.remaining, 0)})), h('div', {}, measuresText(sum))));
+        failed: runs.reduce((a, r) => a + r.failed, 0), remaining: runs.reduce((a, r) => a + r.remaining, 0)})), h('div', {}, measuresText(sum))),
+      td(5, {class: 'actions'}, journeysEditable ? h('a', {href: '#/campaigns/journey/' + encodeURIComponent(j.id), class: 'button j-edit'}, ct('edit')) : null));
   });
   put(box, h('div', {class: 'scroll card'}, h('table', {id: 'journeys', class: 'cards'},
-    h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, ct(c))))),
+    h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c ? ct(c) : '')))),
     h('tbody', {}, rows))));
 }
 
@@ -417,4 +444,79 @@ async function showCampaignForm() {
       err.textContent = e.message;
     }
   }
+}
+
+// ---- a journey ----
+
+const JOURNEY_KINDS = ['birthday', 'payday', 'segment_entry', 'after_order', 'reengage', 'unfinished'];
+
+// showJourneyForm is #/campaigns/journey[/<id>]: a new journey, or one to
+// change or delete; saved with the version of the journeys read.
+async function showJourneyForm(id) {
+  const [settings, journeys, offers] = await Promise.all([outreachSettings(), api('GET', '/journeys'),
+    api('GET', '/offers').then((r) => r.offers).catch(() => []), loadSegments()]);
+  const version = settings.journeys_version || 0;
+  let j = {kind: 'birthday', at: '09:00', days: 3, hours: 2, audience: {}};
+  if (id) {
+    j = journeys.find((x) => x.id === id);
+    if (!j) throw new Error(ct('none'));
+  }
+  const input = (name, attrs) => h('input', Object.assign({id: 'j-' + name, name}, attrs));
+  const kind = h('select', {id: 'j-kind', name: 'kind'}, JOURNEY_KINDS.map((k) => h('option', {value: k, selected: j.kind === k}, ct('k_' + k))));
+  const seg = h('select', {id: 'j-segment', name: 'segment'}, segmentNames.map((s) => h('option', {value: s, selected: j.segment === s}, segLabel(s))));
+  const atBox = h('label', {id: 'j-at-box'}, ct('fAtTime'), input('at', {type: 'time', value: j.at || '09:00'}));
+  const daysBox = h('label', {id: 'j-days-box'}, ct('fDays'), input('days', {type: 'number', min: 1, value: j.days || 1}));
+  const hoursBox = h('label', {id: 'j-hours-box'}, ct('fHours'), input('hours', {type: 'number', min: 1, value: j.hours || 1}));
+  const segBox = h('label', {id: 'j-segment-box'}, ct('fSegment'), seg);
+  const sync = () => {
+    const k = kind.value;
+    atBox.hidden = k === 'unfinished';
+    daysBox.hidden = k === 'birthday' || k === 'unfinished';
+    hoursBox.hidden = k !== 'unfinished';
+    segBox.hidden = k !== 'segment_entry' && k !== 'reengage';
+  };
+  kind.addEventListener('change', sync);
+  const aud = audienceFields('j', 'jour-builder', j.audience);
+  const msg = messageFields('j', offers, {offer: j.offer, text: j.text});
+  const off = input('off', {type: 'checkbox', checked: !!j.off});
+  const err = h('div', {class: 'err', id: 'j-error', role: 'alert'});
+  const save = async () => {
+    err.textContent = '';
+    try {
+      const k = kind.value;
+      const body = Object.assign({id: document.getElementById('j-id').value.trim(), name: document.getElementById('j-name').value.trim(),
+        kind: k, audience: aud.collect(), off: off.checked, version}, msg.collect());
+      if (k !== 'unfinished') body.at = document.getElementById('j-at').value;
+      if (!daysBox.hidden) body.days = Number(document.getElementById('j-days').value);
+      if (!hoursBox.hidden) body.hours = Number(document.getElementById('j-hours').value);
+      if (!segBox.hidden) body.segment = seg.value;
+      const res = await api('PUT', '/journeys/' + encodeURIComponent(body.id), body);
+      toast(ct('journeySaved', {id: body.id, v: String(res.version)}));
+      location.hash = '#/campaigns';
+    } catch (e) {
+      err.textContent = e.message;
+    }
+  };
+  const form = h('form', {id: 'journey-form', class: 'card', autocomplete: 'off', onsubmit: (ev) => { ev.preventDefault(); save(); }},
+    h('div', {class: 'grid2'},
+      h('label', {}, ct('fName'), input('name', {type: 'text', value: j.name || '', required: true})),
+      h('label', {}, ct('fId'), h('small', {}, ' a-z 0-9 _ -'), input('id', {type: 'text', value: j.id || '', readonly: !!id, required: true, pattern: '[a-z0-9_\\-]+'}))),
+    h('fieldset', {class: 'group'}, h('legend', {}, ct('fKind')), h('label', {}, ct('fKind'), kind),
+      h('div', {class: 'grid2'}, atBox, daysBox, hoursBox, segBox)),
+    aud.el, msg.el,
+    h('div', {class: 'chips'}, h('label', {}, off, ct('fOff'))),
+    err,
+    h('div', {class: 'bar start-bar'},
+      h('button', {type: 'submit', class: 'primary', id: 'j-save'}, ct('saveJourney')),
+      id ? confirmButton({class: 'danger', id: 'j-delete'}, ct('deleteJourney'), ct('confirmDelete'), ct('confirmDeleteHint'), async () => {
+        try {
+          await api('DELETE', '/journeys/' + encodeURIComponent(id) + '?version=' + version);
+          toast(ct('journeyDeleted', {id}));
+          location.hash = '#/campaigns';
+        } catch (e) { err.textContent = e.message; }
+      }) : null));
+  put(view,
+    h('div', {class: 'bar'}, h('h1', {class: 'grow'}, id ? ct('editJourney', {id}) : ct('newJourney')), h('a', {href: '#/campaigns'}, ct('back'))),
+    form);
+  sync();
 }

@@ -45,7 +45,7 @@ func TestBrowserCampaigns(t *testing.T) {
 		t.Fatal(err)
 	}
 	kit.Rec.Take()
-	out := kit.Core.Outreach(bot.OutreachOptions{Location: ict, Journeys: []bot.Journey{
+	out := kit.Core.Outreach(bot.OutreachOptions{Location: ict, JourneyStore: kit.DB, Journeys: []bot.Journey{
 		{ID: "birthday", Name: "Chúc mừng sinh nhật", Kind: bot.JourneyBirthday, Offer: "birthday"}}})
 	mux := http.NewServeMux()
 	admin.New(kit.Core, admin.Options{Token: token, Now: kit.Now, Logger: slog.New(slog.DiscardHandler), Campaigns: out}).Routes(mux)
@@ -176,6 +176,43 @@ func TestBrowserCampaigns(t *testing.T) {
 	}
 	sideways("the campaign list")
 	axetest.Check(t, ctx, "campaigns with progress (vi)")
+
+	// A journey made on the page: a win-back three days after a customer
+	// turns at_risk; then the birthday journey turned off.
+	do("new journey", chromedp.Click(chromedp.CSS("#new-journey")), chromedp.WaitVisible(chromedp.CSS("#j-name")))
+	if got := eval1(`String(document.getElementById('j-days-box').hidden) + String(document.getElementById('j-segment-box').hidden)`); got != "truetrue" {
+		t.Fatalf("a birthday journey asks for days or a segment (hidden: %s)", got)
+	}
+	do("fill the journey",
+		fill("#j-name", "Mời quay lại"), fill("#j-id", "winback"), fill("#j-kind", "segment_entry"),
+		fill("#j-segment", "at_risk"), fill("#j-days", "3"), fill("#j-at", "10:30"),
+		chromedp.Click(chromedp.CSS("#j-msg-text")), fill("#j-text-vi", "Lâu rồi không gặp, tặng bạn mã QUAYLAI."))
+	sideways("the journey form")
+	axetest.Check(t, ctx, "journey form (vi)")
+	do("save the journey", chromedp.Click(chromedp.CSS("#j-save")), chromedp.WaitVisible(chromedp.CSS(`#journeys tr[data-journey="winback"]`)))
+	waitText(`#journeys tr[data-journey="winback"]`, "3 ngày sau khi vào nhóm")
+	waitText(`#journeys tr[data-journey="winback"]`, "lúc 10:30")
+	waitText("#journeys-source", "phiên bản 1")
+	if js := out.Journeys(); len(js) != 2 || js[1].ID != "winback" || js[1].Segment != "at_risk" || js[1].Days != 3 || js[1].Text["vi"] == "" {
+		t.Fatalf("the journeys after the save: %+v", js)
+	}
+	do("edit birthday", chromedp.Click(chromedp.CSS(`#journeys tr[data-journey="birthday"] .j-edit`)), chromedp.WaitVisible(chromedp.CSS("#j-off")),
+		chromedp.Click(chromedp.CSS("#j-off")), chromedp.Click(chromedp.CSS("#j-save")),
+		chromedp.WaitVisible(chromedp.CSS(`#journeys tr[data-journey="birthday"]`)))
+	waitText(`#journeys tr[data-journey="birthday"] .badge`, "đang tắt")
+	if js := out.Journeys(); !js[0].Off || js[0].Offer != "birthday" {
+		t.Fatalf("birthday after turning it off: %+v", js[0])
+	}
+	do("delete winback", chromedp.Click(chromedp.CSS(`#journeys tr[data-journey="winback"] .j-edit`)), chromedp.WaitVisible(chromedp.CSS("#j-delete")),
+		chromedp.Click(chromedp.CSS("#j-delete")))
+	waitText("#j-delete", "Xoá thật?")
+	if len(out.Journeys()) != 2 {
+		t.Fatal("one press deleted the journey")
+	}
+	do("delete twice", chromedp.Click(chromedp.CSS("#j-delete")), chromedp.WaitVisible(chromedp.CSS(`#journeys tr[data-journey="birthday"]`)))
+	if js := out.Journeys(); len(js) != 1 {
+		t.Fatalf("after the delete: %+v", js)
+	}
 
 	// English on request.
 	do("English", chromedp.Click(chromedp.CSS("#lang-switch")), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] `+row)))

@@ -136,7 +136,27 @@ func (a *Adapter) cmdCampaign(ctx context.Context, c Campaigns, req Request) (*R
 	if catalog.Has("campaign.kind." + kind) {
 		kind = t.T("campaign.kind." + kind)
 	}
-	return &Reply{Text: t.T("campaign.card", escape(p.Name), escape(p.ID), kind, progress, measures)}, nil
+	return &Reply{Text: t.T("campaign.card", escape(p.Name), escape(p.ID), kind, v.audience(p.Audience), progress, measures)}, nil
+}
+
+// audience names an audience: its segments by the shop's labels and its
+// rule, or everyone.
+func (v view) audience(a crm.Audience) string {
+	var parts []string
+	if len(a.Segments) > 0 {
+		labels := make([]string, 0, len(a.Segments))
+		for _, s := range a.Segments {
+			labels = append(labels, v.seg(s))
+		}
+		parts = append(parts, strings.Join(labels, ", "))
+	}
+	if a.Rule != "" {
+		parts = append(parts, "`"+a.Rule+"`")
+	}
+	if len(parts) == 0 {
+		return v.t.T("campaign.everyone")
+	}
+	return escape(strings.Join(parts, " · "))
 }
 
 func percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }

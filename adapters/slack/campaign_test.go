@@ -56,11 +56,14 @@ func TestCrmCampaign(t *testing.T) {
 	for _, it := range sent {
 		contains(t, "message", it.Text, "Giảm giá 10% cuối tuần", "STOP")
 	}
-	contains(t, "progress", e.crm(adminUser, "campaign weekend").all(), "(`weekend`, chiến dịch)",
+	contains(t, "progress", e.crm(adminUser, "campaign weekend").all(), "(`weekend`, chiến dịch) · gửi cho mọi khách",
 		fmt.Sprintf("đã xong: đã gửi %d · bỏ qua 0 · lỗi 0 · còn lại 0", reachable), fmt.Sprintf("Đã nhận %d", reachable), "từ chối nhận tin 0")
 	contains(t, "list", e.crm(adminUser, "campaign list").all(), "• `weekend` weekend — đã xong: đã gửi")
 	contains(t, "unknown", e.crm(adminUser, "campaign pause nope").all(), "nope")
 	contains(t, "stats", e.crm(repUser, "stats").all(), "*Chiến dịch và hành trình*:", fmt.Sprintf("đã nhận %d", reachable))
+	contains(t, "to a segment", e.crm(adminUser, "campaign new vipthanks vip Cảm ơn bạn").all(), "Chiến dịch `vipthanks` bắt đầu ngay")
+	contains(t, "segment label", e.crm(adminUser, "campaign vipthanks").all(), "gửi cho Khách VIP", "đã lên lịch")
+	contains(t, "paused", e.crm(adminUser, "campaign pause vipthanks").all(), "Chiến dịch `vipthanks`: tạm dừng.")
 	contains(t, "usage", e.crm(adminUser, "campaign pause").all(), "Cách dùng: /crm campaign pause &lt;mã&gt;")
 
 	// The same in English, with English plurals.
@@ -73,7 +76,7 @@ func TestCrmCampaign(t *testing.T) {
 			break
 		}
 	}
-	contains(t, "progress en", e.crm(adminUser, "campaign weekend").all(), "(`weekend`, campaign)",
+	contains(t, "progress en", e.crm(adminUser, "campaign weekend").all(), "(`weekend`, campaign) · to every customer",
 		fmt.Sprintf("done: sent %d · skipped 0 · failed 0 · remaining 0", reachable), fmt.Sprintf("Delivered %d", reachable), "opt-outs 0")
 	contains(t, "stats en", e.crm(adminUser, "stats").all(), "*Campaigns and journeys*:", fmt.Sprintf("delivered %d", reachable))
 }

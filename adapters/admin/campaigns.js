@@ -117,7 +117,7 @@ function vnd(n) { return new Intl.NumberFormat('vi-VN').format(n || 0) + '\u00a0
 let shopZone = 'Asia/Ho_Chi_Minh', shopOffset = 420;
 function shopTime(s) {
   if (!s || s.startsWith('0001')) return '';
-  const opts = {dateStyle: 'short', timeStyle: 'short'};
+  const opts = {year: 'numeric', month: 'numeric', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false};
   const loc = LANG === 'vi' ? 'vi-VN' : 'en-GB';
   try {
     return new Date(s).toLocaleString(loc, Object.assign({timeZone: shopZone}, opts));

@@ -177,6 +177,37 @@ func TestBrowserCampaigns(t *testing.T) {
 	sideways("the campaign list")
 	axetest.Check(t, ctx, "campaigns with progress (vi)")
 
+	// A campaign for later, at a shop time: scheduled; pause asks first,
+	// resume, cancel asks first.
+	do("a campaign for later", eval(`location.hash = "#/campaigns/new"`), chromedp.WaitVisible(chromedp.CSS("#c-name")),
+		fill("#c-name", "Tết"), fill("#c-id", "tet"), chromedp.Click(chromedp.CSS("#c-msg-text")), fill("#c-text-vi", "Chúc mừng năm mới!"),
+		chromedp.Click(chromedp.CSS("#c-when-at")), fill("#c-at", "2026-03-12T09:00"))
+	waitText("#c-start", "Lên lịch")
+	do("schedule", chromedp.Click(chromedp.CSS("#c-start")), chromedp.Click(chromedp.CSS("#c-start")),
+		chromedp.WaitVisible(chromedp.CSS(`#campaigns tr[data-campaign="tet"]`)))
+	tet := `#campaigns tr[data-campaign="tet"]`
+	waitText(tet, "bắt đầu 09:00")
+	waitText(tet, "12/3/2026")
+	if p, err := out.Progress(bg, "tet"); err != nil || !p.At.Equal(time.Date(2026, 3, 12, 9, 0, 0, 0, ict)) {
+		t.Fatalf("tet starts %v (%v), want 09:00 shop time on the 12th", p, err)
+	}
+	do("pause once", chromedp.Click(chromedp.CSS(tet+" .camp-pause")))
+	waitText(tet+" .camp-pause", "Tạm dừng thật?")
+	if p, _ := out.Progress(bg, "tet"); p.Status != crm.CampaignScheduled {
+		t.Fatalf("one press made tet %s", p.Status)
+	}
+	do("pause twice", chromedp.Click(chromedp.CSS(tet+" .camp-pause")))
+	waitText(tet+" .badge", "tạm dừng")
+	do("resume", chromedp.Click(chromedp.CSS(tet+" .camp-resume")))
+	waitText(tet+" .badge", "đã lên lịch")
+	do("cancel", chromedp.Click(chromedp.CSS(tet+" .camp-cancel")))
+	waitText(tet+" .camp-cancel", "Huỷ thật?")
+	do("cancel twice", chromedp.Click(chromedp.CSS(tet+" .camp-cancel")))
+	waitText(tet+" .badge", "đã huỷ")
+	if p, _ := out.Progress(bg, "tet"); p.Status != crm.CampaignCancelled {
+		t.Fatalf("tet is %s after cancel, want cancelled", p.Status)
+	}
+
 	// A journey made on the page: a win-back three days after a customer
 	// turns at_risk; then the birthday journey turned off.
 	do("new journey", chromedp.Click(chromedp.CSS("#new-journey")), chromedp.WaitVisible(chromedp.CSS("#j-name")))

@@ -211,13 +211,19 @@ func TestBrowserCampaigns(t *testing.T) {
 	// A journey made on the page: a win-back three days after a customer
 	// turns at_risk; then the birthday journey turned off.
 	do("new journey", chromedp.Click(chromedp.CSS("#new-journey")), chromedp.WaitVisible(chromedp.CSS("#j-name")))
-	if got := eval1(`String(document.getElementById('j-days-box').hidden) + String(document.getElementById('j-segment-box').hidden)`); got != "truetrue" {
-		t.Fatalf("a birthday journey asks for days or a segment (hidden: %s)", got)
+	shown := func(id string) string {
+		return eval1(`getComputedStyle(document.getElementById(` + jsString(id) + `)).display`)
+	}
+	if d, s, a := shown("j-days-box"), shown("j-segment-box"), shown("j-at-box"); d != "none" || s != "none" || a == "none" {
+		t.Fatalf("a birthday journey shows days %s, segment %s, time %s; want only the time", d, s, a)
 	}
 	do("fill the journey",
 		fill("#j-name", "Mời quay lại"), fill("#j-id", "winback"), fill("#j-kind", "segment_entry"),
 		fill("#j-segment", "at_risk"), fill("#j-days", "3"), fill("#j-at", "10:30"),
 		chromedp.Click(chromedp.CSS("#j-msg-text")), fill("#j-text-vi", "Lâu rồi không gặp, tặng bạn mã QUAYLAI."))
+	if d, s, h := shown("j-days-box"), shown("j-segment-box"), shown("j-hours-box"); d == "none" || s == "none" || h != "none" {
+		t.Fatalf("a segment-entry journey shows days %s, segment %s, hours %s; want days and segment", d, s, h)
+	}
 	sideways("the journey form")
 	axetest.Check(t, ctx, "journey form (vi)")
 	do("save the journey", chromedp.Click(chromedp.CSS("#j-save")), chromedp.WaitVisible(chromedp.CSS(`#journeys tr[data-journey="winback"]`)))

@@ -556,6 +556,11 @@ var (
 	bktHandoffThreads   = []byte("handoff_threads")
 	bktChannelTokens    = []byte("channel_tokens")
 
+	// bktRollups and bktLateEvents are the reports' day rollups and the
+	// hours that got late events (rollup.go).
+	bktRollups    = []byte("rollups")
+	bktLateEvents = []byte("late_events")
+
 	// bktInteractionsV1 held interactions under customer id + interaction
 	// id up to schema version 1.
 	bktInteractionsV1 = []byte("interactions")
@@ -569,7 +574,7 @@ var allBuckets = [][]byte{
 	bktIdxOrderRef, bktOffers, bktOfferVersions,
 	bktOutbox, bktOutboxState, bktCounters, bktIdxClaim,
 	bktOutboxClaim, bktEvents, bktIdxEventCustomer, bktSettings,
-	bktHandoffThreads, bktChannelTokens,
+	bktHandoffThreads, bktChannelTokens, bktRollups, bktLateEvents,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -635,6 +640,16 @@ var migrations = []func(*bbolt.Tx) error{
 	// settings move to typed homes: settings, handoff_threads and
 	// channel_tokens (migrate8.go).
 	migrateTypedLog,
+	// 9: the reports' day rollups and the hours that got late events
+	// (rollup.go); both start empty: rollups are built when read.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bktRollups, bktLateEvents} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 func migrateOutboxClaim(tx *bbolt.Tx) error {

@@ -58,6 +58,7 @@ func Run(t *testing.T, o Opener) {
 		{"Settings", settingsTests},
 		{"Privacy", privacyTests},
 		{"Transactions", txTests},
+		{"Rollups", rollupTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -265,8 +266,10 @@ func renderCard(card *bot.CustomerCard, now time.Time, banner string) *Reply {
 	} else if !cu.Stats.LastOrder.IsZero() {
 		value += fmt.Sprintf("\nLast order: %s (%s)", day(cu.Stats.LastOrder), ago(now, cu.Stats.LastOrder))
 	}
-	value += fmt.Sprintf("\nLifetime value ≈ %s _(average order × %s orders/year × %d years)_", crm.VND(o.LifetimeValue),
-		strconv.FormatFloat(o.PerYear, 'f', -1, 64), bot.LifetimeYears)
+	if o.Count > 0 {
+		value += fmt.Sprintf("\nValue over the next 12 months ≈ %s _(still buying: %d%% · ≈ %s orders; from how often and how recently they bought)_",
+			crm.VND(o.LifetimeValue), int(math.Round(o.Value.Alive*100)), strconv.FormatFloat(math.Round(o.Value.ExpectedOrders*10)/10, 'f', -1, 64))
+	}
 	blocks = append(blocks, section(value))
 
 	offers := fmt.Sprintf("*Offers*: shown %d times, %d accepted", card.OffersShown, card.OffersAccepted)

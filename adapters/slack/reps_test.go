@@ -106,7 +106,7 @@ func TestRepCustomerCardFields(t *testing.T) {
 	contains(t, "lan card", a.all(), "Nguyễn Thị Lan (#"+e.id("lan")+")", "webchat (w-lan)", "telegram @Lan_Shop (7000)",
 		"+84912345678", "lan@example.com", "loyal since "+today, "rule: `order_count &gt;= 2`",
 		"Orders: 2 · total spent: 4.000.000 ₫ · average order: 2.000.000 ₫", "Last order: 2.500.000 ₫ on "+today,
-		"Lifetime value ≈", "*Source*\nseed", "*Consent*\naccepts offers", "*Handoff*\nwith the bot", "*Tags*: none", "*Notes*: none")
+		"Value over the next 12 months ≈", "*Source*\nseed", "*Consent*\naccepts offers", "*Handoff*\nwith the bot", "*Tags*: none", "*Notes*: none")
 
 	// Dũng says STOP; Văn A asks for a person.
 	e.say(crm.ChannelWeb, "w-dung", "STOP")

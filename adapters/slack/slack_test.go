@@ -126,7 +126,7 @@ func TestRepSlack(t *testing.T) {
 		e.say(crm.ChannelWeb, "w-vana", "giá áo thun bao nhiêu?")
 		a := e.crm(repUser, "customer "+e.id("vana"))
 		contains(t, "card", a.all(), "Nguyễn Văn A", "#"+e.id("vana"), "vip", "rule:", "total_spent", "+84903111222", "vana@example.vn",
-			"webchat (w-vana)", "seed", "accepts offers", "with the bot", "25.000.000", "Lifetime value", "Last order",
+			"webchat (w-vana)", "seed", "accepts offers", "with the bot", "25.000.000", "Value over the next 12 months", "Last order",
 			"giá áo thun bao nhiêu?", "Offers", "Tags", "Notes")
 		contains(t, "ambiguous", e.crm(repUser, "customer nguyen").Text, "2 customers match")
 		contains(t, "unknown", e.crm(repUser, "customer 9999").Text, "No customer matches")

@@ -118,6 +118,9 @@ type Options struct {
 	// Privacy exports and erases one customer's data (GET
 	// /api/admin/customers/{id}/export, POST .../erase); nil answers 503.
 	Privacy *bot.Privacy
+	// Reports are the owner's reports (the dashboard at /admin/dashboard,
+	// GET /api/admin/reports…); nil: not served.
+	Reports Reports
 	Logger  *slog.Logger
 	Now     func() time.Time
 	// SessionTTL is how long a page login lasts; 12h when 0.
@@ -247,6 +250,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	api("GET /api/admin/backup", s.backup)
 	api("GET /api/admin/customers/{id}/export", s.exportCustomer)
 	api("POST /api/admin/customers/{id}/erase", s.eraseCustomer)
+	s.reportRoutes(mux, api)
 	mux.Handle("/api/admin/", s.api(func(w http.ResponseWriter, r *http.Request, _ caller) error {
 		if allow := allowedMethods(routes, r.URL.Path); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))

@@ -186,10 +186,33 @@ func (b *builder) dayOf(t time.Time) int {
 	return i
 }
 
+// segmentAt is st's segment at e: a new customer is classified at the end
+// of their first turn, after its offer events, so a customer without one
+// takes the segment of a move logged at the same instant.
+func (b *builder) segmentAt(st *custState, e *crm.Event) (string, error) {
+	if st.segment != "" {
+		return st.segment, nil
+	}
+	seg := ""
+	err := b.tx.CustomerEvents(e.CustomerID, e.Time, e.Time.Add(time.Nanosecond), func(x *crm.Event) error {
+		if x.Kind == crm.EventSegmentChange && seg == "" {
+			seg = x.To
+		}
+		return nil
+	})
+	return seg, err
+}
+
 func (b *builder) add(e *crm.Event, di int) error {
 	st, err := b.state(e.CustomerID, e.Time)
 	if err != nil {
 		return err
+	}
+	segment := st.segment
+	if di >= 0 && segment == "" && (e.Kind == crm.EventOfferShown || e.Kind == crm.EventOfferAccepted || e.Kind == crm.EventOrder) {
+		if segment, err = b.segmentAt(st, e); err != nil {
+			return err
+		}
 	}
 	var a *acc
 	if di >= 0 {
@@ -258,7 +281,7 @@ func (b *builder) add(e *crm.Event, di int) error {
 		if a == nil {
 			return nil
 		}
-		f := a.funnelRow(e.OfferID, st.segment, st.channel)
+		f := a.funnelRow(e.OfferID, segment, st.channel)
 		if e.Kind == crm.EventOfferShown {
 			f.Shown++
 		} else {
@@ -273,13 +296,13 @@ func (b *builder) add(e *crm.Event, di int) error {
 		if a.r.RevenueBySegment == nil {
 			a.r.RevenueBySegment = map[string]int64{}
 		}
-		a.r.RevenueBySegment[st.segment] += e.Amount
+		a.r.RevenueBySegment[segment] += e.Amount
 		if e.OfferID != "" {
-			f := a.funnelRow(e.OfferID, st.segment, st.channel)
+			f := a.funnelRow(e.OfferID, segment, st.channel)
 			f.Ordered++
 			f.Revenue += e.Amount
 		}
-		if st.segment == crm.SegmentAtRisk {
+		if segment == crm.SegmentAtRisk {
 			a.wonBack = append(a.wonBack, e.CustomerID)
 		}
 		cohort := st.cohort

@@ -20,6 +20,7 @@ import (
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/bot/inproc"
+	"github.com/idicbot/idicbot/bot/report"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -74,6 +75,7 @@ type Main struct {
 	Log        *slog.Logger
 	DB         *boltstore.DB
 	Core       *bot.Core
+	Reports    *report.Service
 	Dispatcher *bot.Dispatcher
 	Webchat    *webchat.Server
 	shop       string         // the shop's name: the configuration's, else the catalog's
@@ -270,6 +272,7 @@ func (m *Main) open(ctx context.Context) error {
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
 	})
+	m.Reports = report.New(db, cfg.Location(), m.Now, func() []string { return m.Core.Segments().Names() })
 	// Segment rules edited at run time (admin page) are stored and win over
 	// the file.
 	if err := m.Core.LoadSegmentRules(ctx); err != nil {

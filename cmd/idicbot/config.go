@@ -24,6 +24,7 @@ type Config struct {
 	CatalogFile     string        `yaml:"catalog_file"`
 	Shop            string        `yaml:"shop"`
 	DefaultLanguage string        `yaml:"default_language"`
+	Timezone        string        `yaml:"timezone"`
 	SweepInterval   time.Duration `yaml:"sweep_interval"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
@@ -56,6 +57,7 @@ type Config struct {
 
 	// dir is where relative file names are resolved ("" for built-in files).
 	dir string
+	loc *time.Location // Timezone loaded by validate
 }
 
 // HTTPConfig is the http: section: the HTTP server's timeouts, header size
@@ -102,6 +104,14 @@ func (w *WebchatConfig) Branding(shop string) webchat.Branding {
 
 // LoadConfig reads the built-in defaults, then the file at path (if any),
 // then the environment overrides. Unknown keys and bad values are errors.
+// Location returns the shop's time zone (timezone:).
+func (c *Config) Location() *time.Location {
+	if c.loc == nil {
+		return time.UTC
+	}
+	return c.loc
+}
+
 func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	def, err := configs.Files.ReadFile("idicbot.yaml")
 	if err != nil {
@@ -170,6 +180,11 @@ func (c *Config) validate() error {
 	case c.Zalo.MaxEventAge <= 0 || c.Messenger.MaxEventAge <= 0:
 		return fmt.Errorf("zalo.max_event_age and messenger.max_event_age must be positive")
 	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		return fmt.Errorf("timezone must be an IANA time zone such as Asia/Ho_Chi_Minh, not %q", c.Timezone)
+	}
+	c.loc = loc
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

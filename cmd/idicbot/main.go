@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	_ "time/tzdata" // the shop's time zone (timezone:) without the system's zoneinfo
 )
 
 func main() {

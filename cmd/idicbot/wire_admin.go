@@ -26,10 +26,11 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 		Segments:       m.Core.SegmentAdmin(),
 		TrustedProxies: m.Config.HTTP.Trusted(),
 		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
+		Reports:        m.Reports,
 		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
 		BrakeClients: m.Config.Admin.BrakeAddresses})
 	srv.Routes(mux)
 	m.requireAdmin = srv.RequireToken
-	m.Log.Info("admin is on", "page", "/admin", "api", "/api/admin/")
+	m.Log.Info("admin is on", "page", "/admin", "dashboard", "/admin/dashboard", "api", "/api/admin/")
 	return nil
 }

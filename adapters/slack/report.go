@@ -36,7 +36,7 @@ func (a *Adapter) RegisterReportCommands(r Reports) error {
 		return errors.New("slack: /crm report needs a report service")
 	}
 	return a.Register(Subcommand{Name: "report", Usage: reportUsage,
-		Help: "the shop's figures against the previous period: revenue, offer funnel, new customers, churn and win-back, retention, customer value, response; `charts` posts the charts: `/crm report 30d`, `/crm report 2026-11-01 2026-11-30 charts`",
+		Help:  "the shop's figures against the previous period: revenue, offer funnel, new customers, churn and win-back, retention, customer value, response; `charts` posts the charts: `/crm report 30d`, `/crm report 2026-11-01 2026-11-30 charts`",
 		Admin: true, Run: func(ctx context.Context, req Request) (*Reply, error) { return a.cmdReport(ctx, r, req) }})
 }
 

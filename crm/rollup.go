@@ -32,9 +32,12 @@ type Rollups interface {
 }
 
 // LateAfter is how long after its own Time an event is late: appended
-// when a rollup of its day may already exist. Reports roll up a day only
-// once more than LateAfter has passed since its end.
-const LateAfter = 24 * time.Hour
+// when a rollup of its day may already exist, or after a report read past
+// its time. Reports roll up a day only once more than LateAfter has passed
+// since its end (and its reply window), and read the last LateAfter of the
+// log again at each request. The hot path appends its events at their own
+// time; imports, backdated orders and merges are late.
+const LateAfter = time.Hour
 
 // DayRollup adds up one day of the event log in one time zone.
 type DayRollup struct {

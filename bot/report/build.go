@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -89,13 +90,10 @@ func monthIndex(t time.Time, loc *time.Location) int32 {
 	return int32(t.Year()*12 + int(t.Month()) - 1)
 }
 
-// build reads the log over days (consecutive, in order) and the reply
-// window after them, and returns one rollup per day.
-func build(tx crm.Tx, loc *time.Location, days []day, now time.Time) ([]*crm.DayRollup, error) {
-	if len(days) == 0 {
-		return nil, nil
-	}
-	b := &builder{tx: tx, loc: loc, days: days, custs: map[crm.ID]*custState{}, scanStart: days[0].start}
+// newBuilder returns a builder of days (consecutive, in order), whose
+// state before the first day is looked up per customer.
+func newBuilder(loc *time.Location, days []day, now time.Time) *builder {
+	b := &builder{loc: loc, days: days, custs: map[crm.ID]*custState{}, scanStart: days[0].start}
 	for _, d := range days {
 		b.accs = append(b.accs, &acc{
 			r:      &crm.DayRollup{Zone: loc.String(), Day: d.label, Start: d.start, End: d.end, Built: now},
@@ -103,26 +101,52 @@ func build(tx crm.Tx, loc *time.Location, days []day, now time.Time) ([]*crm.Day
 			campaigns: map[string]*crm.CampaignCount{}, buyers: map[crm.ID]int32{},
 		})
 	}
-	end := days[len(days)-1].end.Add(ReplyWindow)
-	di := 0
-	err := tx.EventsBetween(b.scanStart, end, func(e *crm.Event) error {
-		for di < len(days) && !e.Time.Before(days[di].end) {
-			di++
+	return b
+}
+
+// build reads the log over days (consecutive, in order) and the reply
+// window after them, and returns one rollup per day.
+func build(tx crm.Tx, loc *time.Location, days []day, now time.Time) ([]*crm.DayRollup, error) {
+	if len(days) == 0 {
+		return nil, nil
+	}
+	b := newBuilder(loc, days, now)
+	if err := b.read(tx, b.scanStart, days[len(days)-1].end.Add(ReplyWindow), nil); err != nil {
+		return nil, err
+	}
+	return b.rollups(), nil
+}
+
+// read adds the events of [from, to) (to zero: no end) that skip does not
+// refuse.
+func (b *builder) read(tx crm.Tx, from, to time.Time, skip func(*crm.Event) bool) error {
+	b.tx = tx
+	defer func() { b.tx = nil }()
+	err := tx.EventsBetween(from, to, func(e *crm.Event) error {
+		if skip != nil && skip(e) {
+			return nil
 		}
-		idx := di
-		if idx >= len(days) {
-			idx = -1 // in the reply window after the last day
+		idx := -1 // in the reply window after the last day
+		if e.Time.Before(b.days[len(b.days)-1].end) {
+			if idx = b.dayOf(e.Time); idx < 0 {
+				return nil // before the first day: state only, looked up per customer
+			}
 		}
 		return b.add(e, idx)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("read the event log: %w", err)
+		return fmt.Errorf("read the event log: %w", err)
 	}
+	return nil
+}
+
+// rollups returns the days as they stand; the builder may read on.
+func (b *builder) rollups() []*crm.DayRollup {
 	out := make([]*crm.DayRollup, len(b.accs))
 	for i, a := range b.accs {
-		out[i] = a.finish()
+		out[i] = a.rollup()
 	}
-	return out, nil
+	return out
 }
 
 // state returns what the builder knows of customer id, looking up what
@@ -346,10 +370,13 @@ func (a *acc) campaign(name string) *crm.CampaignCount {
 	return c
 }
 
-// finish turns the maps into the rollup's sorted lists, so equal days
-// give equal rollups.
-func (a *acc) finish() *crm.DayRollup {
-	r := a.r
+// rollup turns the maps into a new rollup with sorted lists, so equal
+// days give equal rollups; the accumulator is left as it is.
+func (a *acc) rollup() *crm.DayRollup {
+	r := *a.r
+	r.RevenueBySegment = maps.Clone(a.r.RevenueBySegment)
+	r.HumanReplies = slices.Clone(a.r.HumanReplies)
+	r.Funnel, r.Flows, r.NewCustomers, r.Campaigns, r.BuyerCohorts = nil, nil, nil, nil, nil
 	for _, f := range a.funnel {
 		r.Funnel = append(r.Funnel, *f)
 	}
@@ -379,7 +406,7 @@ func (a *acc) finish() *crm.DayRollup {
 	for _, id := range r.Buyers {
 		r.BuyerCohorts = append(r.BuyerCohorts, a.buyers[id])
 	}
-	return r
+	return &r
 }
 
 // cmpStrings compares pairs (a[0] with a[1], then a[2] with a[3]…).

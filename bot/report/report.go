@@ -43,6 +43,9 @@ type Service struct {
 	model    crm.ValueModel
 
 	valueMu sync.Mutex // one value snapshot computed at a time
+	liveMu  sync.Mutex // guards live
+	live    *liveDays
+	months  map[int32]*monthBuyers // guarded by mu
 	mu      sync.Mutex
 	rollups map[int64]*crm.DayRollup // by day start (unix seconds), this zone
 	value   *valueSnapshot
@@ -348,7 +351,7 @@ func (s *Service) Report(ctx context.Context, p Period) (*Report, error) {
 	rep.Funnel = funnel(cur, before)
 	rep.Customers = customers(cur, before, s.loc)
 	rep.Segments = segments(rolls, p, prev, counts, s.segmentNames(rolls))
-	rep.Cohorts = cohorts(rolls, cohortStart, last, s.loc)
+	rep.Cohorts = s.cohorts(rolls, cohortStart, last)
 	rep.Response = response(cur, before)
 	v, err := s.valueNow(ctx, now)
 	if err != nil {
@@ -396,19 +399,50 @@ func segmentCounts(tx crm.Tx, names []string) (map[string]int64, error) {
 	return out, nil
 }
 
-// dayRollups returns one rollup per day: kept ones still valid, the others
-// read from the log (in runs of consecutive days, one scan each) and kept
-// when their day is closed for good.
+// dayRollups returns one rollup per day: closed days from kept rollups
+// still valid or read from the log (in runs of consecutive days, one scan
+// each) and kept; open days from the live days in memory; days after
+// today empty.
 func (s *Service) dayRollups(ctx context.Context, days []day, now time.Time) ([]*crm.DayRollup, Precompute, error) {
 	var pre Precompute
 	out := make([]*crm.DayRollup, len(days))
 	closedBefore := now.Add(-ReplyWindow - crm.LateAfter)
+	cb := closedBefore.In(s.loc)
+	today := now.In(s.loc)
+	open := daysBetween(time.Date(cb.Year(), cb.Month(), cb.Day(), 0, 0, 0, 0, s.loc),
+		time.Date(today.Year(), today.Month(), today.Day()+1, 0, 0, 0, 0, s.loc), s.loc)
 	var fresh []*crm.DayRollup
 	err := s.store.View(ctx, func(tx crm.Tx) error {
 		rs, _ := tx.(crm.Rollups)
+		live, closed, err := s.liveRollups(tx, rs, open, now)
+		if err != nil {
+			return err
+		}
+		fresh = append(fresh, closed...)
+		byStart := make(map[int64]*crm.DayRollup, len(live)+len(closed))
+		for _, r := range append(live, closed...) {
+			byStart[r.Start.Unix()] = r
+		}
+		// One look at the late events of every closed day; each day's own
+		// only when some landed since the oldest rollup was built.
+		lateAll := time.Now().Add(24 * time.Hour)
+		if rs != nil && len(days) > 0 {
+			if lateAll, err = rs.LateAppended(days[0].start, closedBefore.Add(ReplyWindow)); err != nil {
+				return err
+			}
+		}
 		var missing []int
 		for i, d := range days {
-			if r := s.cachedRollup(tx, rs, d, closedBefore); r != nil {
+			if r := byStart[d.start.Unix()]; r != nil {
+				out[i] = r
+				pre.FromLog++
+				continue
+			}
+			if d.end.After(closedBefore) { // after today: nothing yet
+				out[i] = &crm.DayRollup{Zone: s.loc.String(), Day: d.label, Start: d.start, End: d.end, Built: now}
+				continue
+			}
+			if r := s.cachedRollup(tx, rs, d, closedBefore, lateAll); r != nil {
 				out[i] = r
 				pre.FromRollups++
 				continue
@@ -432,7 +466,7 @@ func (s *Service) dayRollups(ctx context.Context, days []day, now time.Time) ([]
 			for j, r := range built {
 				out[missing[j]] = r
 				pre.FromLog++
-				if rs != nil && !r.End.After(closedBefore) {
+				if rs != nil {
 					fresh = append(fresh, r)
 				}
 			}
@@ -474,7 +508,7 @@ const maxCachedRollups = 800
 // cachedRollup returns the kept rollup of d when d is closed for good and
 // no event landed in it (or in its reply window) since the rollup was
 // built; nil otherwise.
-func (s *Service) cachedRollup(tx crm.Tx, rs crm.Rollups, d day, closedBefore time.Time) *crm.DayRollup {
+func (s *Service) cachedRollup(tx crm.Tx, rs crm.Rollups, d day, closedBefore, lateAll time.Time) *crm.DayRollup {
 	if rs == nil || d.end.After(closedBefore) {
 		return nil
 	}
@@ -492,6 +526,9 @@ func (s *Service) cachedRollup(tx crm.Tx, rs crm.Rollups, d day, closedBefore ti
 		}
 		s.rollups[d.start.Unix()] = r
 		s.mu.Unlock()
+	}
+	if !lateAll.After(r.Built.Add(-time.Minute)) {
+		return r // no late event since it was built, in any closed day
 	}
 	late, err := rs.LateAppended(d.start, d.end.Add(ReplyWindow))
 	if err != nil || late.After(r.Built.Add(-time.Minute)) {
@@ -713,35 +750,59 @@ func addAll(m map[crm.ID]bool, ids crm.IDSet) {
 	}
 }
 
-// cohorts builds the triangle of the CohortMonths months from start to
-// the month of last.
-func cohorts(rolls []*crm.DayRollup, start, last time.Time, loc *time.Location) []Cohort {
-	first, end := monthIndex(start, loc), monthIndex(last, loc)
+// monthBuyers counts a month's distinct buyers by cohort (first-order
+// month), with the rollups it was counted from: a month whose days are
+// the same (kept, unchanged) rollups is not counted again.
+type monthBuyers struct {
+	rolls  []*crm.DayRollup
+	counts map[int32]int64
+}
+
+// cohorts builds the triangle of the months from start to the month of
+// last.
+func (s *Service) cohorts(rolls []*crm.DayRollup, start, last time.Time) []Cohort {
+	first, end := monthIndex(start, s.loc), monthIndex(last, s.loc)
 	n := int(end-first) + 1
-	// active[m] maps the buyers of month first+m to their cohort.
-	active := make([]map[crm.ID]int32, n)
-	for i := range active {
-		active[i] = map[crm.ID]int32{}
-	}
+	byMonth := make([][]*crm.DayRollup, n)
 	for _, r := range rolls {
-		m := monthIndex(r.Start, loc) - first
-		if m < 0 || int(m) >= n {
+		if m := monthIndex(r.Start, s.loc) - first; m >= 0 && int(m) < n {
+			byMonth[m] = append(byMonth[m], r)
+		}
+	}
+	counts := make([]map[int32]int64, n)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.months == nil {
+		s.months = map[int32]*monthBuyers{}
+	}
+	for m := range n {
+		mi := first + int32(m)
+		if c := s.months[mi]; c != nil && slices.Equal(c.rolls, byMonth[m]) {
+			counts[m] = c.counts
 			continue
 		}
-		for i, id := range r.Buyers {
-			active[m][id] = r.BuyerCohorts[i]
+		seen := map[crm.ID]int32{}
+		for _, r := range byMonth[m] {
+			for i, id := range r.Buyers {
+				seen[id] = r.BuyerCohorts[i]
+			}
 		}
+		cnt := map[int32]int64{}
+		for _, cohort := range seen {
+			cnt[cohort]++
+		}
+		counts[m] = cnt
+		s.months[mi] = &monthBuyers{rolls: byMonth[m], counts: cnt}
+	}
+	if len(s.months) > 4*CohortMonths {
+		clear(s.months)
 	}
 	out := make([]Cohort, n)
 	for c := range n {
 		mi := first + int32(c)
 		out[c] = Cohort{Month: fmt.Sprintf("%04d-%02d", mi/12, mi%12+1), Active: make([]int64, n-c)}
 		for k := c; k < n; k++ {
-			for _, cohort := range active[k] {
-				if cohort == mi {
-					out[c].Active[k-c]++
-				}
-			}
+			out[c].Active[k-c] = counts[k][mi]
 		}
 		out[c].Size = out[c].Active[0]
 	}

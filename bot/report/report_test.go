@@ -452,3 +452,54 @@ func TestReportTimeZone(t *testing.T) {
 		t.Fatalf("the UTC report read %d rollups of another zone", rep.Precompute.FromRollups)
 	}
 }
+
+// TestReportLive checks the open days kept in memory: an order of today
+// shows in the next report, read from what the log got since; three days
+// later those days are closed and kept as rollups, with the order.
+func TestReportLive(t *testing.T) {
+	var clock atomic.Pointer[time.Time]
+	clock.Store(&now)
+	at := func() time.Time { return *clock.Load() }
+	db := openStore(t, at)
+	ids := history(t, db)
+	s := report.New(db, hcm, at, nil)
+	p, _ := s.LastDays(30)
+	first, err := s.Report(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := now.Add(30 * time.Minute)
+	clock.Store(&later)
+	err = db.Update(context.Background(), func(tx crm.Tx) error {
+		return tx.AppendEvent(&crm.Event{CustomerID: ids["An"], Time: later, Kind: crm.EventOrder, OrderID: 77, Amount: 700_000})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := s.Report(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := second.Sales.Revenue, first.Sales.Revenue+700_000; got != want || second.Sales.Orders != first.Sales.Orders+1 {
+		t.Fatalf("after an order of today: revenue %d, %d orders; want %d, %d", got, second.Sales.Orders, want, first.Sales.Orders+1)
+	}
+	third, err := s.Report(context.Background(), p)
+	if err != nil || third.Sales.Revenue != second.Sales.Revenue {
+		t.Fatalf("a third report (nothing new) = %d, %v; want %d: an event read twice?", third.Sales.Revenue, err, second.Sales.Revenue)
+	}
+	// Three days on, 4 December is closed and kept from the live days.
+	days3 := later.Add(72 * time.Hour)
+	clock.Store(&days3)
+	p3, _ := s.Between("2026-11-05", "2026-12-04")
+	fourth, err := s.Report(context.Background(), p3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fourth.Sales.Revenue != second.Sales.Revenue || fourth.Precompute.Built == 0 {
+		t.Fatalf("three days later: revenue %d (%+v), want %d with the closed days kept", fourth.Sales.Revenue, fourth.Precompute, second.Sales.Revenue)
+	}
+	restarted := report.New(db, hcm, at, nil)
+	if fifth, err := restarted.Report(context.Background(), p3); err != nil || fifth.Sales.Revenue != second.Sales.Revenue || fifth.Precompute.Built != 0 {
+		t.Fatalf("after a restart: %d (%+v), %v; want %d from kept rollups only", fifth.Sales.Revenue, fifth.Precompute, err, second.Sales.Revenue)
+	}
+}

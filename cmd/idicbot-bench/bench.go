@@ -37,6 +37,11 @@ type benchOptions struct {
 	LookupCustomers int
 	// Telegram: measure the Telegram end-to-end figure too.
 	Telegram bool
+	// DashboardCustomers and DashboardEvents size the store of the
+	// owner's dashboard benchmark; OnlyDashboard runs that one alone.
+	DashboardCustomers int
+	DashboardEvents    int
+	OnlyDashboard      bool
 }
 
 // benchResult is one measured figure.
@@ -90,6 +95,9 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file (and of the Telegram runs to FILE.telegram-polling, -webhook, -send)")
 	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
+	fs.IntVar(&o.DashboardCustomers, "dashboard-customers", 1000000, "customers in the store of the dashboard benchmark (0 skips it)")
+	fs.IntVar(&o.DashboardEvents, "dashboard-events", 10000000, "events in the store of the dashboard benchmark")
+	fs.BoolVar(&o.OnlyDashboard, "only-dashboard", false, "run the dashboard benchmark alone")
 	if err := fs.Parse(m.Args); err != nil {
 		return err
 	}
@@ -101,6 +109,9 @@ func (m *bench) runBench(ctx context.Context) error {
 		}
 		defer os.RemoveAll(dir)
 		o.Dir = dir
+	}
+	if o.OnlyDashboard {
+		return m.benchDashboard(ctx, o, benchResult{})
 	}
 	fmt.Fprintf(o.Out, "idicbot-bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on\n",
 		o.Messages, o.Customers, o.Returning*100, o.Concurrency)
@@ -393,5 +404,6 @@ func (m *bench) benchExtras() []func(ctx context.Context, o benchOptions, core b
 			return m.benchTelegram(ctx, o, core)
 		},
 		m.benchLookups,
+		m.benchDashboard,
 	}
 }

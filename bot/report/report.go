@@ -553,14 +553,14 @@ func sales(cur, prev []*crm.DayRollup) Sales {
 
 func funnel(cur, prev []*crm.DayRollup) Funnel {
 	group := func(key func(crm.FunnelCount) FunnelRow) []FunnelRow {
-		m := map[FunnelRow]*FunnelRow{}
+		m := map[funnelKey]*FunnelRow{}
 		for _, r := range cur {
 			for _, f := range r.Funnel {
 				k := key(f)
-				row := m[k]
+				row := m[funnelKey{k.Offer, k.Segment, k.Channel}]
 				if row == nil {
 					row = &k
-					m[k] = row
+					m[funnelKey{k.Offer, k.Segment, k.Channel}] = row
 				}
 				row.Shown += f.Shown
 				row.Accepted += f.Accepted

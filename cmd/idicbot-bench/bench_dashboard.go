@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"time"
 
@@ -124,8 +125,10 @@ func fillDashboardStore(ctx context.Context, db *boltstore.DB, nc, ne int, now t
 	sources := []string{"", "fb-ads", "qr-store", "tiktok", "zalo-oa"}
 	offers := []string{"welcome-new", "loyal-points", "vip-care", "winback", "payday"}
 	perCustomer := max(4, ne/nc)
-	const batch = 2000
-	written := 0
+	const batch = 5000
+	// Customers first (their ids), then every event in time order, as the
+	// log grows in a shop: appended at its end.
+	all := make([]*crm.Event, 0, ne+nc)
 	for start := 0; start < nc; start += batch {
 		err := db.UpdateSolo(ctx, func(tx crm.Tx) error {
 			for i := start; i < min(start+batch, nc); i++ {
@@ -194,10 +197,22 @@ func fillDashboardStore(ctx context.Context, db *boltstore.DB, nc, ne int, now t
 				}
 				for _, e := range evs {
 					e.CustomerID = c.ID
-					if err := tx.AppendEvent(e); err != nil {
-						return err
-					}
-					written++
+				}
+				all = append(all, evs...)
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	slices.SortStableFunc(all, func(a, b *crm.Event) int { return a.Time.Compare(b.Time) })
+	const eventBatch = 50_000
+	for start := 0; start < len(all); start += eventBatch {
+		err := db.UpdateSolo(ctx, func(tx crm.Tx) error {
+			for _, e := range all[start:min(start+eventBatch, len(all))] {
+				if err := tx.AppendEvent(e); err != nil {
+					return err
 				}
 			}
 			return nil
@@ -205,6 +220,7 @@ func fillDashboardStore(ctx context.Context, db *boltstore.DB, nc, ne int, now t
 		if err != nil {
 			return err
 		}
+		clear(all[start:min(start+eventBatch, len(all))]) // let them go
 	}
 	return nil
 }

@@ -28,7 +28,7 @@ type ValueModel struct {
 	HorizonDays  float64
 }
 
-// DefaultValueModel: a prior of one order a quarter, relationships of two
+// DefaultValueModel is a prior of one order a quarter, relationships of two
 // years on average, and the value of the next twelve months.
 var DefaultValueModel = ValueModel{PriorOrders: 1, PriorDays: 90, LifetimeDays: 730, HorizonDays: 365}
 

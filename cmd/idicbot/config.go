@@ -102,8 +102,6 @@ func (w *WebchatConfig) Branding(shop string) webchat.Branding {
 	return webchat.Branding{Shop: shop, LogoURL: w.LogoURL, Color: w.Color}
 }
 
-// LoadConfig reads the built-in defaults, then the file at path (if any),
-// then the environment overrides. Unknown keys and bad values are errors.
 // Location returns the shop's time zone (timezone:).
 func (c *Config) Location() *time.Location {
 	if c.loc == nil {
@@ -112,6 +110,8 @@ func (c *Config) Location() *time.Location {
 	return c.loc
 }
 
+// LoadConfig reads the built-in defaults, then the file at path (if any),
+// then the environment overrides. Unknown keys and bad values are errors.
 func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	def, err := configs.Files.ReadFile("idicbot.yaml")
 	if err != nil {

@@ -27,7 +27,7 @@ func TestBenchSmall(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := runBench(t, "-messages", "400", "-customers", "240", "-concurrency", tc.concurrency,
-				"-lookup-customers", "2000", "-dir", t.TempDir())
+				"-lookup-customers", "2000", "-dashboard-customers", "500", "-dashboard-events", "5000", "-dir", t.TempDir())
 			want := []string{
 				`(?m)^baseline: bbolt Batch 512B puts +400 ops in .* p50 .* p99 `,
 				`(?m)^pipeline: Handle \+ outbox, fsync on +400 ops in `,
@@ -42,6 +42,8 @@ func TestBenchSmall(t *testing.T) {
 				`(?m)^pipeline: Handle \+ outbox, fsync on +400 ops in .* CPU +\d+ µs/op`,
 				`(?m)^lookup: find by phone `,
 				`(?m)^stats \(today / 7d / 30d\) `,
+				`(?m)^dashboard: first report after a restart .* from rollups`,
+				`(?m)^dashboard: 90-day report +100 ops in .* p99 .* target p99 ≤ 500ms: `,
 			}
 			if tc.narrow {
 				want = append(want, `(?m)^pipeline at 100 conversations +400 ops`)

@@ -53,7 +53,7 @@ func (s *Service) liveRollups(tx crm.Tx, rs crm.Rollups, open []day, now time.Ti
 		lv = &liveDays{b: newBuilder(s.loc, open, now), built: now, seen: map[crm.ID]time.Time{}}
 		recent := now.Add(-2 * crm.LateAfter)
 		err := lv.b.read(tx, open[0].start, time.Time{}, func(e *crm.Event) bool {
-			if e.Time.After(lv.cursor) {
+			if e.Time.After(lv.cursor) && !e.Time.After(now) {
 				lv.cursor = e.Time
 			}
 			if !e.Time.Before(recent) {
@@ -90,6 +90,9 @@ func (s *Service) liveRollups(tx crm.Tx, rs crm.Rollups, open []day, now time.Ti
 	if err != nil {
 		s.live = nil
 		return nil, nil, err
+	}
+	if latest.After(now) {
+		latest = now // an event stamped ahead of this clock does not hide the next ones
 	}
 	if latest.After(lv.cursor) {
 		lv.cursor = latest

@@ -50,20 +50,18 @@ func (s *Service) liveRollups(tx crm.Tx, rs crm.Rollups, open []day, now time.Ti
 		if len(open) == 0 {
 			return nil, nil, nil
 		}
-		lv = &liveDays{b: newBuilder(s.loc, open, now), built: now, seen: map[crm.ID]time.Time{}}
-		recent := now.Add(-2 * crm.LateAfter)
+		lv = &liveDays{b: newBuilder(s.loc, open, now), built: now, cursor: open[0].start, seen: map[crm.ID]time.Time{}}
 		err := lv.b.read(tx, open[0].start, time.Time{}, func(e *crm.Event) bool {
 			if e.Time.After(lv.cursor) && !e.Time.After(now) {
 				lv.cursor = e.Time
 			}
-			if !e.Time.Before(recent) {
-				lv.seen[e.Seq] = e.Time
-			}
+			lv.seen[e.Seq] = e.Time
 			return false
 		})
 		if err != nil {
 			return nil, nil, err
 		}
+		lv.prune()
 		s.live = lv
 		return lv.b.rollups(), closed, nil
 	}
@@ -97,10 +95,16 @@ func (s *Service) liveRollups(tx crm.Tx, rs crm.Rollups, open []day, now time.Ti
 	if latest.After(lv.cursor) {
 		lv.cursor = latest
 	}
+	lv.prune()
+	return lv.b.rollups(), closed, nil
+}
+
+// prune forgets the events the next read cannot meet again: it starts at
+// cursor − LateAfter.
+func (lv *liveDays) prune() {
 	for seq, t := range lv.seen {
 		if t.Before(lv.cursor.Add(-crm.LateAfter)) {
 			delete(lv.seen, seq)
 		}
 	}
-	return lv.b.rollups(), closed, nil
 }

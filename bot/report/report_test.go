@@ -462,11 +462,25 @@ func TestReportLive(t *testing.T) {
 	at := func() time.Time { return *clock.Load() }
 	db := openStore(t, at)
 	ids := history(t, db)
+	// An order of yesterday, recorded then: read by the first report's live
+	// days, and not again by the next ones.
+	yesterday := local(12, 3, 12, 0)
+	clock.Store(&yesterday)
+	err := db.Update(context.Background(), func(tx crm.Tx) error {
+		return tx.AppendEvent(&crm.Event{CustomerID: ids["Chi"], Time: local(12, 3, 12, 0), Kind: crm.EventOrder, OrderID: 76, Amount: 150_000})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Store(&now)
 	s := report.New(db, hcm, at, nil)
 	p, _ := s.LastDays(30)
 	first, err := s.Report(context.Background(), p)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if first.Sales.Revenue != 5_250_000 {
+		t.Fatalf("first report: revenue %d, want 5.100.000 + 150.000", first.Sales.Revenue)
 	}
 	later := now.Add(30 * time.Minute)
 	clock.Store(&later)

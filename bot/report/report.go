@@ -16,6 +16,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"sort"
@@ -42,13 +43,19 @@ type Service struct {
 	segments func() []string
 	model    crm.ValueModel
 
+	log     *slog.Logger
 	valueMu sync.Mutex // one value snapshot computed at a time
 	liveMu  sync.Mutex // guards live
 	live    *liveDays
 	months  map[int32]*monthBuyers // guarded by mu
-	mu      sync.Mutex
-	rollups map[int64]*crm.DayRollup // by day start (unix seconds), this zone
-	value   *valueSnapshot
+
+	// The background refresh (Open, Close); refreshing is guarded by mu.
+	cancel     context.CancelFunc
+	done       chan struct{}
+	refreshing bool
+	mu         sync.Mutex
+	rollups    map[int64]*crm.DayRollup // by day start (unix seconds), this zone
+	value      *valueSnapshot
 }
 
 // New returns a service reading store, with days in loc and time from now.
@@ -61,7 +68,7 @@ func New(store crm.Store, loc *time.Location, now func() time.Time, segments fun
 		now = time.Now
 	}
 	return &Service{store: store, loc: loc, now: now, segments: segments, model: crm.DefaultValueModel,
-		rollups: map[int64]*crm.DayRollup{}}
+		rollups: map[int64]*crm.DayRollup{}, log: slog.Default()}
 }
 
 // Location returns the shop's time zone.

@@ -517,3 +517,47 @@ func TestReportLive(t *testing.T) {
 		t.Fatalf("after a restart: %d (%+v), %v; want %d from kept rollups only", fifth.Sales.Revenue, fifth.Precompute, err, second.Sales.Revenue)
 	}
 }
+
+// TestReportRefresh checks the background refresh: once opened, the
+// closed days are rolled up and kept without a request asking, and Close
+// stops it.
+func TestReportRefresh(t *testing.T) {
+	s, db, _ := newService(t)
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Open(context.Background()); err == nil {
+		t.Fatal("a second Open succeeded")
+	}
+	// A fresh service over the same store sees the kept rollups once the
+	// refresh has run (polling: no wall-clock bound on how soon).
+	other := report.New(db, hcm, func() time.Time { return now }, nil)
+	p, _ := other.LastDays(30)
+	for i := 0; ; i++ {
+		var built int
+		err := db.View(context.Background(), func(tx crm.Tx) error {
+			r, err := tx.(crm.Rollups).DayRollup(hcm.String(), local(11, 20, 0, 0).UTC())
+			if r != nil {
+				built = 1
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if built == 1 {
+			break
+		}
+		if i == 2000 {
+			t.Fatal("the background refresh kept no rollup")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := other.Report(context.Background(), p)
+	if err != nil || rep.Precompute.FromRollups == 0 || rep.Sales.Revenue != 5_100_000 {
+		t.Fatalf("after the refresh: %+v, revenue %d, %v", rep.Precompute, rep.Sales.Revenue, err)
+	}
+}

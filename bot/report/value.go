@@ -27,9 +27,22 @@ type valueSnapshot struct {
 }
 
 // valueNow returns today's snapshot, computing it on the first request of
-// the day (one read of every customer). Concurrent first requests wait for
-// one computation.
+// the day (one read of every customer) unless the background refresh
+// (Open) runs: then the previous day's serves until it has computed
+// today's. Concurrent first requests wait for one computation.
 func (s *Service) valueNow(ctx context.Context, now time.Time) (*valueSnapshot, error) {
+	today := now.In(s.loc).Format(time.DateOnly)
+	s.mu.Lock()
+	v, refreshing := s.value, s.refreshing
+	s.mu.Unlock()
+	if v != nil && (v.day == today || refreshing) {
+		return v, nil
+	}
+	return s.computeValue(ctx, now)
+}
+
+// computeValue computes the snapshot of now's shop day unless it is there.
+func (s *Service) computeValue(ctx context.Context, now time.Time) (*valueSnapshot, error) {
 	today := now.In(s.loc).Format(time.DateOnly)
 	s.valueMu.Lock()
 	defer s.valueMu.Unlock()

@@ -367,7 +367,7 @@ func (m *Main) serve(ctx context.Context) error {
 	// Each optional part is wired in its own file and turns itself on from
 	// the environment (a token set) or the configuration, or stays off.
 	for _, wire := range []func(context.Context, *http.ServeMux) error{
-		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireZalo, m.wireMessenger, m.wireRetention,
+		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireReports, m.wireZalo, m.wireMessenger, m.wireRetention,
 		m.wireMetrics, // after wireAdmin, whose token guards /metrics
 	} {
 		if err := wire(ctx, mux); err != nil {

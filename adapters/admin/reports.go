@@ -29,11 +29,12 @@ var _ Reports = (*report.Service)(nil)
 var dashboardAssets embed.FS
 
 var dashboardPage = template.Must(template.New("dashboard.html").Funcs(template.FuncMap{
-	"pct":  rv.Percent,
-	"vnd":  rv.VND,
-	"dur":  rv.Duration,
-	"name": rv.Name,
-	"t":    rv.T,
+	"pct":    rv.Percent,
+	"vnd":    rv.VND,
+	"dur":    rv.Duration,
+	"name":   rv.Name,
+	"method": rv.Method,
+	"t":      rv.T,
 	"ratio": func(a, b int64) float64 {
 		return rv.Ratio(a, b)
 	},

@@ -16,6 +16,11 @@ const MethodText = "CLV 12 tháng tới = xác suất còn mua × số đơn k�
 	"(Pareto/NBD ước lượng điểm: tần suất mua có tiên nghiệm 1 đơn/90 ngày, " +
 	"quan hệ trung bình 2 năm; khách im lặng càng lâu so với nhịp mua của họ thì xác suất còn mua càng thấp)."
 
+// MethodTextEN is MethodText in English.
+const MethodTextEN = "CLV over the next 12 months = probability still buying × expected orders × average order " +
+	"(Pareto/NBD with point estimates: buying rate with a prior of 1 order in 90 days, " +
+	"relationships of 2 years on average; the longer a customer is silent against their own rhythm, the lower the probability)."
+
 // valueSnapshot is the value model applied to every customer on one shop
 // day: it reads every customer, so it is computed once a day.
 type valueSnapshot struct {

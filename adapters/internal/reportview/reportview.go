@@ -95,6 +95,14 @@ func T(lang, key string) string {
 	return w[0]
 }
 
+// Method states the customer value model in lang.
+func Method(lang string) string {
+	if lang == "en" {
+		return report.MethodTextEN
+	}
+	return report.MethodText
+}
+
 // Percent writes a share as "66,7%" (vi) or "66.7%" (en).
 func Percent(lang string, x float64) string {
 	s := strconv.FormatFloat(math.Round(x*1000)/10, 'f', 1, 64) + "%"

@@ -26,9 +26,20 @@ func (t *turn) customize() error {
 			name = say(lang, "friend")
 		}
 		if u.Intent == IntentStart && t.in.Source != "" {
-			reply = append(reply, say(lang, "start_source", t.core.shop, t.in.Source))
+			if l := t.core.sourceLabel(lang, t.in.Source); l != "" {
+				reply = append(reply, say(lang, "start_source", t.core.shop, l))
+			} else {
+				reply = append(reply, say(lang, "start_thanks", t.core.shop))
+			}
 		}
 		reply = append(reply, say(lang, "greeting", name, t.core.shop))
+		if u.Intent == IntentGreeting {
+			r, err := t.afterOrder(lang)
+			if err != nil {
+				return err
+			}
+			reply = append(reply, r...)
+		}
 		offer = true
 	case IntentProduct, IntentPrice:
 		if u.Range != nil && len(u.Suggest) > 0 {
@@ -40,6 +51,9 @@ func (t *turn) customize() error {
 			reply = append(reply, productLines(lang, u.Suggest, 3))
 		} else if len(u.Products) > 0 {
 			reply = append(reply, productLines(lang, u.Products, 3))
+		} else if p := t.subject(); u.Intent == IntentPrice && p != nil && t.assist.Answer == "" {
+			// "giá nhiu vậy" after asking about a product: its price.
+			reply = append(reply, productLines(lang, []*crm.Product{p}, 1))
 		} else if t.assist.Answer != "" {
 			reply = append(reply, t.assist.Answer)
 		} else if u.Intent == IntentPrice {
@@ -58,8 +72,27 @@ func (t *turn) customize() error {
 			offer, ignoreCap = true, true
 		}
 	case IntentBuy:
-		if len(u.Products) > 0 {
-			reply = append(reply, say(lang, "buy_product", u.Products[0].DisplayName(lang)+" ("+crm.VND(u.Products[0].Price)+")"))
+		padded := " " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "
+		if cat := categoryOf(t.core.catalog, padded); len(u.Products) == 0 && cat != "" {
+			// "cần mua 10 cái laptop": which one, from the category.
+			var ps []*crm.Product
+			for _, p := range t.core.catalog.Products {
+				if p.Category == cat && p.Available() {
+					ps = append(ps, p)
+				}
+			}
+			reply = append(reply, say(lang, "buy_category", categoryName(t.core.catalog, lang, cat)))
+			if len(ps) > 0 {
+				reply = append(reply, productLines(lang, ps, 4))
+			}
+		} else if p := t.subject(); p != nil {
+			// "ok lấy 1 cái màu xanh nha": the product asked about last,
+			// in the variant named.
+			name := p.DisplayName(lang)
+			if v := p.MatchVariants(padded); len(v) == 1 {
+				name += " – " + v[0].DisplayName(lang)
+			}
+			reply = append(reply, say(lang, "buy_product", name+" ("+crm.VND(p.Price)+")"))
 		} else {
 			reply = append(reply, say(lang, "buy_generic"))
 		}
@@ -92,6 +125,13 @@ func (t *turn) customize() error {
 			reply = append(reply, say(lang, "contact_saved", strings.Join(saved, ", ")))
 		}
 	case IntentOptOut:
+		if c.Dialog == "order_phone" && cancelsOrderInProgress(t.in.Text) {
+			// "hủy" while the bot waits for the phone of an order: the
+			// order is called off, offers stay as they are.
+			c.Dialog = ""
+			reply = append(reply, say(lang, "order_dropped"))
+			break
+		}
 		if !c.Consent.OptedOut {
 			c.Consent = crm.Consent{OptedOut: true, Since: t.now, Channel: t.in.Channel}
 			if err := t.count("opt_outs", 1); err != nil {
@@ -122,6 +162,9 @@ func (t *turn) customize() error {
 				return err
 			}
 			t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
+			if err := t.noticeReps(RepNoticeHandoff); err != nil {
+				return err
+			}
 			reply = append(reply, say(lang, "handoff"))
 		}
 		if c.CallbackPhone() == "" {
@@ -131,6 +174,55 @@ func (t *turn) customize() error {
 		}
 	case IntentThanks:
 		reply = append(reply, say(lang, "thanks"))
+	case IntentComplaint:
+		r, err := t.complaint(lang)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentOrderStatus:
+		r, err := t.orderStatus(lang)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentCancelOrder, IntentChangeOrder:
+		r, err := t.changeOrder(lang, u.Intent)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentPriceObjection:
+		var r []string
+		r, offer = t.priceObjection(lang)
+		reply = append(reply, r...)
+	case IntentRefuse:
+		if c.Dialog == "order_phone" {
+			c.Dialog = ""
+		}
+		reply = append(reply, say(lang, "declined"))
+	case IntentAvailability:
+		reply = append(reply, t.availability(lang)...)
+		offer = true
+	case IntentAddress:
+		reply = append(reply, t.address(lang)...)
+	case IntentRecommend:
+		reply = append(reply, t.recommend(lang)...)
+	case IntentSmalltalk:
+		reply = append(reply, say(lang, "smalltalk", t.core.shop))
+	case IntentFAQ:
+		if e := t.core.Knowledge().Entry(u.Topic); e != nil {
+			reply = append(reply, e.AnswerIn(lang))
+		} else {
+			reply = append(reply, say(lang, "unknown"))
+		}
+	case IntentClarify:
+		if t.assist.Answer != "" {
+			reply = append(reply, t.assist.Answer)
+			offer = t.assist.OfferID != ""
+		} else {
+			reply = append(reply, t.clarify(lang))
+		}
 	case IntentMedia:
 		reply = append(reply, say(lang, "media"))
 	case IntentVerify:
@@ -146,7 +238,7 @@ func (t *turn) customize() error {
 		}
 	}
 	source := "rules"
-	if t.assist.Answer != "" && (u.Intent == IntentUnknown || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
+	if t.assist.Answer != "" && (u.Intent == IntentUnknown || u.Intent == IntentClarify || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
 		source = "llm"
 	}
 	if err := t.count("answers:"+source, 1); err != nil {
@@ -183,6 +275,19 @@ func (t *turn) customize() error {
 	return nil
 }
 
+// cancelsOrderInProgress reports a bare "hủy" / "cancel": while an order
+// waits for a phone number it calls the order off, not the offers.
+func cancelsOrderInProgress(text string) bool {
+	for _, w := range crm.Words(crm.Fold(text)) {
+		switch w {
+		case "huy", "cancel", "thoi", "di", "nha", "nhe", "a", "it", "order", "don", "do", "please":
+		default:
+			return false
+		}
+	}
+	return true
+}
+
 func (t *turn) catalogOverview(lang string) string {
 	cat := t.core.catalog
 	var cats []string
@@ -197,7 +302,7 @@ func (t *turn) catalogOverview(lang string) string {
 
 // showOffer renders an offer and records it as shown.
 func (t *turn) showOffer(o *crm.CompiledOffer) error {
-	text, err := o.Render(t.lang, t.cust, t.core.product, t.now)
+	text, err := o.Render(t.lang, t.cust, t.core.productIn(t.lang), t.now)
 	if err != nil {
 		// A stored offer is validated when saved, so this is a data problem:
 		// log it and answer without the offer rather than fail the message.
@@ -275,7 +380,7 @@ func (t *turn) button() error {
 		if err := t.offerEvent(id, crm.OfferMore); err != nil {
 			return err
 		}
-		text, err := o.RenderDetails(lang, c, t.core.product, t.now)
+		text, err := o.RenderDetails(lang, c, t.core.productIn(lang), t.now)
 		if err != nil || text == "" {
 			text = say(lang, "more_default", o.Name)
 		}

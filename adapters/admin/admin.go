@@ -108,6 +108,9 @@ type Options struct {
 	// Segments is the segment-rule editing; nil: the core's own, when it
 	// has one (bot.Core.SegmentAdmin), else the segment API is not served.
 	Segments SegmentRules
+	// Campaigns are the campaigns and journeys (/api/admin/campaigns); nil:
+	// that API is not served.
+	Campaigns Campaigns
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client for the brake; without them, behind a proxy, every client
 	// would be the proxy and share one brake.
@@ -246,6 +249,9 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		api("GET /api/admin/segments", s.listSegments)
 		api("POST /api/admin/segments/{name}/preview", s.previewSegment)
 		api("PUT /api/admin/segments/{name}", s.putSegment)
+	}
+	if s.opts.Campaigns != nil {
+		s.campaignRoutes(api)
 	}
 	api("GET /api/admin/backup", s.backup)
 	api("GET /api/admin/customers/{id}/export", s.exportCustomer)

@@ -347,7 +347,11 @@ func (a *Adapter) cmdStats(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return renderStats(st), nil
+	r := renderStats(st)
+	if err := a.addCampaignStats(ctx, r, days); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {

@@ -21,7 +21,10 @@ import (
 func (a *Adapter) CoreEvent(_ context.Context, e bot.Event) {
 	switch e.Kind {
 	case bot.EventHandoffRequested:
-		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e.CustomerID) })
+		if a.notices.Load() {
+			return // the card comes through the outbox (RepNotices)
+		}
+		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e) })
 	case bot.EventHandoffMessage:
 		if e.Interaction == nil {
 			return
@@ -39,33 +42,85 @@ func splitThread(ref string) (channel, ts string, ok bool) {
 	return channel, ts, ok && channel != "" && ts != ""
 }
 
+// urgentLine is what the card's thread says when the bot asked for a
+// person for a reason that cannot wait (a complaint).
+func urgentLine(reason string) string {
+	if reason == "" {
+		reason = "urgent"
+	}
+	return "🚨 " + reason + ": the bot apologised and promised a quick answer — please take this one first."
+}
+
 // postHandoffCard posts the "wants a person" card and remembers its thread.
-func (a *Adapter) postHandoffCard(ctx context.Context, id crm.ID) {
+func (a *Adapter) postHandoffCard(ctx context.Context, e bot.Event) {
+	if err := a.handoffCard(ctx, e); err != nil {
+		a.log.Error("slack: post handoff card", "customer", e.CustomerID, "channel", a.opts.HandoffChannel, "err", err)
+	}
+}
+
+// handoffCard posts the "wants a person" card and remembers its thread,
+// unless the customer was handed back; an urgent request (a complaint) is
+// flagged in the thread, also on a card already posted.
+func (a *Adapter) handoffCard(ctx context.Context, e bot.Event) error {
+	id := e.CustomerID
 	if a.opts.HandoffChannel == "" {
-		return
+		return nil
 	}
 	cu, recent, err := a.core.HandoffConversation(ctx, id, bot.RecentWindow)
 	if err != nil {
-		a.log.Error("slack: read handoff conversation", "customer", id, "err", err)
-		return
+		return fmt.Errorf("read handoff conversation: %w", err)
 	}
-	if !cu.Handoff.Active || cu.Handoff.Thread != "" {
-		return // handed back already, or already posted
+	if !cu.Handoff.Active {
+		return nil // handed back already
+	}
+	if cu.Handoff.Thread != "" {
+		if ch, ts, ok := splitThread(cu.Handoff.Thread); ok && e.Urgent {
+			a.say(ctx, ch, ts, urgentLine(e.Reason))
+		}
+		return nil // already posted
 	}
 	text, blocks := renderHandoff(cu, recent, a.core.Now(), "")
 	ch, ts, err := a.api.PostMessageContext(ctx, a.opts.HandoffChannel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 	if err != nil {
-		a.log.Error("slack: post handoff card", "customer", id, "channel", a.opts.HandoffChannel, "err", err)
-		return
+		return fmt.Errorf("post to %s: %w", a.opts.HandoffChannel, err)
 	}
 	if _, err := a.core.SetHandoffThread(ctx, id, threadRef(ch, ts)); err != nil {
 		if crm.ErrorCode(err) == crm.ECONFLICT {
 			// Handed back between the read and now: say so on the card.
 			a.updateCard(ctx, id, ch, ts, "")
-			return
+			return nil
 		}
+		// Posted: sending the notice again would post a second card.
 		a.log.Error("slack: remember handoff thread", "customer", id, "err", err)
 	}
+	if e.Urgent {
+		a.say(ctx, ch, ts, urgentLine(e.Reason))
+	}
+	return nil
+}
+
+// repNotices is the outbox sender of the reps' notices (bot.ChannelReps).
+type repNotices struct{ a *Adapter }
+
+var _ bot.Sender = repNotices{}
+
+// Send posts the notice's card. A Slack failure is returned, so the
+// dispatcher tries again with backoff: the notice stays in the outbox
+// until the card is posted.
+func (r repNotices) Send(ctx context.Context, it *crm.OutboxItem) error {
+	reason, urgent, ok := bot.ParseRepNotice(it.Text)
+	if !ok {
+		return bot.Permanent(fmt.Errorf("unknown reps' notice %q", it.Text))
+	}
+	return r.a.handoffCard(ctx, bot.Event{Kind: bot.EventHandoffRequested, CustomerID: it.CustomerID, Reason: reason, Urgent: urgent})
+}
+
+// RepNotices returns the sender of the reps' notices, to register with the
+// dispatcher for bot.ChannelReps; from then on handoff cards come through
+// the outbox, not from the core's events.
+func (a *Adapter) RepNotices() bot.Sender {
+	a.notices.Store(true)
+	return repNotices{a}
 }
 
 // postCustomerMessage copies what the customer wrote into the thread.

@@ -602,3 +602,34 @@ func TestRepVerifyAndMerge(t *testing.T) {
 	}
 	contains(t, "merge again", e.crm(repUser, "merge "+id+" "+id2).all(), "already the same customer")
 }
+
+// TestRepHandoffComplaintIsUrgent: a complaint posts the handoff card and
+// flags it in its thread; a complaint from a customer already waiting flags
+// the card they have.
+func TestRepHandoffComplaintIsUrgent(t *testing.T) {
+	e := newEnv(t, false)
+	e.say(crm.ChannelWeb, "w-c1", "sp em mua bị lỗi, màn hình bị sọc")
+	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
+	contains(t, "card", callText(card), "sp em mua bị lỗi")
+	urgentIn := func(ts string) func() bool {
+		return func() bool {
+			for _, c := range e.fake.Calls("chat.postMessage") {
+				if c.Form.Get("thread_ts") == ts && strings.Contains(c.Form.Get("text"), "🚨 complaint") {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	eventually(t, "urgent line in the card's thread", urgentIn(card.TS))
+
+	res, _ := e.say(crm.ChannelWeb, "w-c2", "gặp nhân viên")
+	calls := e.fake.Wait("chat.postMessage", 3, 5*time.Second)
+	second := calls[len(calls)-1]
+	if urgentIn(second.TS)() {
+		t.Fatalf("a plain request for a person was flagged urgent")
+	}
+	eventually(t, "thread stored", func() bool { return e.customer(res.CustomerID).Handoff.Thread != "" })
+	e.say(crm.ChannelWeb, "w-c2", "giao sai màu rồi, thất vọng quá")
+	eventually(t, "urgent line on the card already posted", urgentIn(second.TS))
+}

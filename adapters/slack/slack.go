@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -201,6 +202,11 @@ type Adapter struct {
 	// offerCmds is set by RegisterOfferCommands: offer buttons and the
 	// offer editor modal are handled.
 	offerCmds bool
+	// notices is set once handoff cards come through the outbox.
+	notices atomic.Bool
+	// campaigns, once RegisterCampaignCommands ran, add their results
+	// to /crm stats.
+	campaigns Campaigns
 
 	teams  map[string]bool
 	repIDs map[string]bool

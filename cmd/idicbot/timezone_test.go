@@ -22,8 +22,8 @@ func TestTimezoneConfig(t *testing.T) {
 	for _, tt := range []struct{ value, want, err string }{
 		{"Asia/Bangkok", "Asia/Bangkok", ""},
 		{"UTC", "UTC", ""},
-		{"Mars/Olympus_Mons", "", "timezone must be an IANA time zone"},
-		{`""`, "", "timezone must be an IANA time zone"},
+		{"Mars/Olympus_Mons", "", "is not a time zone"},
+		{`""`, "", "is not a time zone"},
 	} {
 		p := filepath.Join(dir, "tz.yaml")
 		if err := os.WriteFile(p, []byte("timezone: "+tt.value+"\n"), 0o644); err != nil {

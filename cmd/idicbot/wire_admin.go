@@ -24,6 +24,7 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 		Reps:           m.Core.Reps(),
 		Offers:         m.Core.OfferAdmin(),
 		Segments:       m.Core.SegmentAdmin(),
+		Campaigns:      m.Outreach,
 		TrustedProxies: m.Config.HTTP.Trusted(),
 		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
 		Reports:        m.Reports,

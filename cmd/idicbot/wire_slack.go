@@ -32,6 +32,12 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	if err := a.RegisterOfferCommands(); err != nil {
 		return err
 	}
+	// Handoff cards through the outbox: queued with the customer's request.
+	m.Dispatcher.Register(bot.ChannelReps, a.RepNotices())
+	// The admins' campaign commands (/crm campaign …).
+	if err := a.RegisterCampaignCommands(m.Outreach); err != nil {
+		return err
+	}
 	// The admins' data rights commands (/crm export, /crm erase).
 	if err := a.RegisterPrivacyCommands(bot.NewPrivacy(m.DB, m.DB, m.Now)); err != nil {
 		return err

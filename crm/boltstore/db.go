@@ -590,7 +590,9 @@ var allBuckets = [][]byte{
 	bktIdxOrderRef, bktOffers, bktOfferVersions,
 	bktOutbox, bktOutboxState, bktCounters, bktIdxClaim,
 	bktOutboxClaim, bktEvents, bktIdxEventCustomer, bktSettings,
-	bktHandoffThreads, bktChannelTokens, bktRollups, bktLateEvents,
+	bktHandoffThreads, bktChannelTokens,
+	bktCampaigns, bktCampaignSends, bktCampaignOutbox, bktPromotions,
+	bktRollups, bktLateEvents,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -656,7 +658,11 @@ var migrations = []func(*bbolt.Tx) error{
 	// settings move to typed homes: settings, handoff_threads and
 	// channel_tokens (migrate8.go).
 	migrateTypedLog,
-	// 9: the reports' day rollups and the hours that got late events
+	// 9: campaigns and journeys (campaign.go): the campaigns, what each
+	// did for each customer, the campaign of each outbox item it queued,
+	// and the promotions each customer received (the cap).
+	migrateCampaigns,
+	// 10: the reports' day rollups and the hours that got late events
 	// (rollup.go); both start empty: rollups are built when read.
 	func(tx *bbolt.Tx) error {
 		for _, name := range [][]byte{bktRollups, bktLateEvents} {

@@ -115,4 +115,3 @@ type Campaigns interface {
 	// page stopped.
 	CustomersAfter(after ID, limit int) ([]*Customer, error)
 }
-

@@ -44,9 +44,9 @@ func (t *turn) complaint(lang string) ([]string, error) {
 		return nil, err
 	}
 	if already {
-		return []string{say(lang, "complaint_again")}, nil
+		return []string{t.say(lang, "complaint_again")}, nil
 	}
-	return []string{say(lang, "complaint")}, nil
+	return []string{t.say(lang, "complaint")}, nil
 }
 
 // orderStatus tells the customer's recorded order (the one they name, else
@@ -77,15 +77,15 @@ func (t *turn) orderStatus(lang string) ([]string, error) {
 		if ref != "" {
 			key = "order_ref"
 		}
-		reply = append(reply, say(lang, key, t.orderName(lang, found), crm.VND(found.Amount), t.day(lang, found)))
+		reply = append(reply, t.say(lang, key, t.orderName(lang, found), crm.VND(found.Amount), t.day(lang, found)))
 		if items := t.orderItems(lang, found); items != "" {
 			reply = append(reply, items)
 		}
-		reply = append(reply, say(lang, "order_check"))
+		reply = append(reply, t.say(lang, "order_check"))
 	case ref != "":
-		reply = append(reply, say(lang, "order_ref_unknown", "#"+ref))
+		reply = append(reply, t.say(lang, "order_ref_unknown", "#"+ref))
 	default:
-		reply = append(reply, say(lang, "order_ask"))
+		reply = append(reply, t.say(lang, "order_ask"))
 	}
 	if _, err := t.handOver(IntentOrderStatus, false); err != nil {
 		return nil, err
@@ -111,7 +111,7 @@ func (t *turn) orderItems(lang string, o *crm.Order) string {
 
 func (t *turn) orderName(lang string, o *crm.Order) string {
 	if o.Ref == "" {
-		return say(lang, "order_no_ref")
+		return t.say(lang, "order_no_ref")
 	}
 	return "#" + strings.TrimPrefix(o.Ref, "#")
 }
@@ -142,7 +142,7 @@ func (t *turn) changeOrder(lang, intent string) ([]string, error) {
 	if _, err := t.handOver(intent, false); err != nil {
 		return nil, err
 	}
-	return []string{say(lang, intent, ref)}, nil
+	return []string{t.say(lang, intent, ref)}, nil
 }
 
 // subject is the product a message is about: the one it names, else the
@@ -169,14 +169,14 @@ func (t *turn) priceObjection(lang string) (reply []string, offer bool) {
 		}
 		slices.SortStableFunc(cheaper, func(a, b *crm.Product) int { return cmp.Compare(b.Price, a.Price) })
 		if len(cheaper) > 0 {
-			return []string{say(lang, "objection_cheaper"), productLines(lang, cheaper, 3)}, false
+			return []string{t.say(lang, "objection_cheaper"), productLines(lang, cheaper, 3)}, false
 		}
 	}
 	c := t.cust
 	if !c.Consent.OptedOut && !c.Handoff.Active && t.core.offers.Load().Select(c, t.now, false) != nil {
-		return []string{say(lang, "objection_offer")}, true
+		return []string{t.say(lang, "objection_offer")}, true
 	}
-	return []string{say(lang, "objection_none")}, false
+	return []string{t.say(lang, "objection_none")}, false
 }
 
 // availability answers "còn hàng không", "còn màu hồng không" from the
@@ -184,7 +184,7 @@ func (t *turn) priceObjection(lang string) (reply []string, offer bool) {
 func (t *turn) availability(lang string) []string {
 	p := t.subject()
 	if p == nil {
-		return []string{say(lang, "avail_ask"), t.catalogOverview(lang)}
+		return []string{t.say(lang, "avail_ask"), t.catalogOverview(lang)}
 	}
 	padded := " " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "
 	name := p.DisplayName(lang)
@@ -195,14 +195,14 @@ func (t *turn) availability(lang string) []string {
 		if v.Available() {
 			key = "avail_in"
 		}
-		reply = append(reply, say(lang, key, name+" – "+v.DisplayName(lang)))
+		reply = append(reply, t.say(lang, key, name+" – "+v.DisplayName(lang)))
 	}
 	if len(asked) == 0 {
 		key := "avail_out"
 		if p.Available() {
 			key = "avail_in"
 		}
-		reply = append(reply, say(lang, key, name))
+		reply = append(reply, t.say(lang, key, name))
 	}
 	// What else there is, when the customer asked for something missing
 	// or did not say which.
@@ -215,9 +215,9 @@ func (t *turn) availability(lang string) []string {
 			}
 		}
 		if len(other) > 0 {
-			reply = append(reply, say(lang, "avail_options", strings.Join(other, ", ")))
+			reply = append(reply, t.say(lang, "avail_options", strings.Join(other, ", ")))
 		} else if len(asked) > 0 {
-			reply = append(reply, say(lang, "avail_none_left"))
+			reply = append(reply, t.say(lang, "avail_none_left"))
 		}
 	}
 	return reply
@@ -227,10 +227,10 @@ func (t *turn) availability(lang string) []string {
 func (t *turn) address(lang string) []string {
 	a := t.u.Address
 	if a == "" {
-		return []string{say(lang, "address_ask")}
+		return []string{t.say(lang, "address_ask")}
 	}
 	t.cust.Address = a
-	reply := []string{say(lang, "address_saved", a)}
+	reply := []string{t.say(lang, "address_saved", a)}
 	return reply
 }
 
@@ -240,11 +240,11 @@ func (t *turn) clarify(lang string) string {
 	first, second := t.topic(lang, t.u.Guess), t.topic(lang, t.u.Runner)
 	switch {
 	case first == "":
-		return say(lang, "unknown")
+		return t.say(lang, "unknown")
 	case second != "" && second != first:
-		return say(lang, "clarify_two", first, second)
+		return t.say(lang, "clarify_two", first, second)
 	}
-	return say(lang, "clarify", first)
+	return t.say(lang, "clarify", first)
 }
 
 // topic names what an intent is about, for a clarifying question; "" for
@@ -263,7 +263,7 @@ func (t *turn) topic(lang, intent string) string {
 		return ""
 	}
 	if _, ok := phrases[lang]["topic_"+intent]; ok {
-		return say(lang, "topic_"+intent)
+		return t.say(lang, "topic_"+intent)
 	}
 	return ""
 }
@@ -287,15 +287,15 @@ func (t *turn) recommend(lang string) []string {
 			}
 		}
 	}
-	reply := []string{say(lang, "owned", strings.Join(names, ", "))}
+	reply := []string{t.say(lang, "owned", strings.Join(names, ", "))}
 	if len(with) > 0 {
-		reply = append(reply, say(lang, "goes_with"), productLines(lang, with, 3))
+		reply = append(reply, t.say(lang, "goes_with"), productLines(lang, with, 3))
 	}
 	if t.u.Upgrade && len(next) > 0 {
-		reply = append(reply, say(lang, "next_up"), productLines(lang, next, 2))
+		reply = append(reply, t.say(lang, "next_up"), productLines(lang, next, 2))
 	}
 	if len(with) == 0 && (!t.u.Upgrade || len(next) == 0) {
-		reply = append(reply, say(lang, "owned_nothing"))
+		reply = append(reply, t.say(lang, "owned_nothing"))
 	}
 	return reply
 }
@@ -341,5 +341,5 @@ func (t *turn) afterOrder(lang string) ([]string, error) {
 	if len(with) == 0 {
 		return nil, nil
 	}
-	return []string{say(lang, "after_order", strings.Join(names, ", ")), productLines(lang, with, 3)}, nil
+	return []string{t.say(lang, "after_order", strings.Join(names, ", ")), productLines(lang, with, 3)}, nil
 }

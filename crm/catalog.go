@@ -98,6 +98,13 @@ type Catalog struct {
 	// A category without a name here is named by the bot's defaults
 	// (phone, laptop, accessory) or by its id.
 	CategoryNames map[string]map[string]string `yaml:"categories,omitempty"`
+	// Phrases is the shop's wording of the bot's own phrases, over the
+	// built-in ones: what the messages file (messages.yaml,
+	// bot.ParseMessages) or the admin page (bot.MessagesAdmin) sets, never
+	// read from the catalog file. It travels with the catalog because both
+	// are the shop's words in answers and the core reads both; nil: the
+	// built-in phrases.
+	Phrases *Phrasebook `yaml:"-"`
 	// masks are every product's folded names and keywords, longest first
 	// (MaskPadded).
 	masks []string

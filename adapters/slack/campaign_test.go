@@ -18,7 +18,7 @@ func TestCrmCampaign(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.flush()
-	contains(t, "by a rep", e.crm(repUser, "campaign list").all(), "admins only")
+	contains(t, "by a rep", e.crm(repUser, "campaign list").all(), "chỉ dành cho quản trị viên")
 	contains(t, "empty list", e.crm(adminUser, "campaign list").all(), "No campaigns yet")
 
 	reachable := 0

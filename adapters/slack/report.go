@@ -14,6 +14,7 @@ import (
 	rv "github.com/idicbot/idicbot/adapters/internal/reportview"
 	"github.com/idicbot/idicbot/bot/report"
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
 // Reports computes the owner's reports; *report.Service implements it.
@@ -42,6 +43,15 @@ func (a *Adapter) RegisterReportCommands(r Reports) error {
 
 func (a *Adapter) cmdReport(ctx context.Context, r Reports, req Request) (*Reply, error) {
 	lang, charts := "vi", false
+	if req.T != nil && req.T.Lang() == i18n.English {
+		lang = "en" // the rep chose English (/crm lang en)
+	}
+	usage := func() error {
+		if req.T != nil {
+			return crm.Errorf(crm.EINVALID, "%s", req.T.T("cmd.usage", req.T.T("usage.report")))
+		}
+		return crm.Errorf(crm.EINVALID, "Usage: /crm %s", reportUsage)
+	}
 	var dates []string
 	days := 30
 	for _, arg := range req.Args {
@@ -55,13 +65,13 @@ func (a *Adapter) cmdReport(ctx context.Context, r Reports, req Request) (*Reply
 		case strings.HasSuffix(x, "d") && len(x) > 1:
 			n, err := strconv.Atoi(strings.TrimSuffix(x, "d"))
 			if err != nil {
-				return nil, crm.Errorf(crm.EINVALID, "Usage: /crm %s", reportUsage)
+				return nil, usage()
 			}
 			days = n
 		case len(x) == len("2006-01-02") && strings.Count(x, "-") == 2:
 			dates = append(dates, x)
 		default:
-			return nil, crm.Errorf(crm.EINVALID, "Usage: /crm %s", reportUsage)
+			return nil, usage()
 		}
 	}
 	var p report.Period
@@ -72,7 +82,7 @@ func (a *Adapter) cmdReport(ctx context.Context, r Reports, req Request) (*Reply
 	case 2:
 		p, err = r.Between(dates[0], dates[1])
 	default:
-		return nil, crm.Errorf(crm.EINVALID, "Usage: /crm %s", reportUsage)
+		return nil, usage()
 	}
 	if err != nil {
 		return nil, err

@@ -41,7 +41,12 @@ func TestReportCommand(t *testing.T) {
 	lacks(t, "/crm report 30d en", en.all(), "Doanh thu")
 
 	bad := e.crm(adminUser, "report yesterday")
-	contains(t, "/crm report yesterday", bad.all(), "Usage: /crm report")
+	contains(t, "/crm report yesterday", bad.all(), "Cách dùng: /crm report [7d")
+	help := e.crm(adminUser, "help")
+	contains(t, "/crm help", help.all(), "/crm report [7d | 30d | 90d | <từ ngày> <đến ngày>] [charts] [en]", "số liệu của shop so với kỳ trước")
+	// An admin who reads idicbot in English gets the report in English.
+	e.crm(adminUser, "lang en")
+	contains(t, "/crm report 7d after /crm lang en", e.crm(adminUser, "report 7d").all(), "Revenue*: 29.300.000 ₫")
 	if rep := e.crm(repUser, "report 7d"); strings.Contains(rep.all(), "29.300.000") {
 		t.Fatalf("a rep who is not an admin sees the report: %s", rep.all())
 	}

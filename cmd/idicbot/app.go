@@ -71,7 +71,10 @@ type Main struct {
 	Reports *report.Service
 	// Knowledge is the shop's FAQ entries, answered by the rules and
 	// grounding the LLM.
-	Knowledge  *crm.Knowledge
+	Knowledge *crm.Knowledge
+	// Messages edits the bot's phrases at run time (admin page); its newest
+	// stored version wins over the messages file.
+	Messages   *bot.MessagesAdmin
 	Dispatcher *bot.Dispatcher
 	Outreach   *bot.Outreach
 	Webchat    *webchat.Server
@@ -311,6 +314,15 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("catalog: %s", crm.ErrorMessage(err))
 	}
+	msgData, msgName, err := cfg.ReadFile(cfg.MessagesFile, "messages.yaml")
+	if err != nil {
+		return err
+	}
+	phrases, err := bot.ParseMessages(msgName, msgData)
+	if err != nil {
+		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
+	}
+	cat.Phrases = crm.NewPhrasebook(phrases)
 	classifier, knowledge, err := understanding(cfg, cat)
 	if err != nil {
 		return err
@@ -337,9 +349,13 @@ func (m *Main) open(ctx context.Context) error {
 	})
 	m.Reports = report.New(db, cfg.Location(), m.Now, func() []string { return m.Core.Segments().Names() })
 	// Segment rules edited at run time (admin page) are stored and win over
-	// the file.
+	// the file; so are the bot's phrases.
 	if err := m.Core.LoadSegmentRules(ctx); err != nil {
 		return err
+	}
+	m.Messages = bot.NewMessagesAdmin(db, cat.Phrases, msgName, msgData, m.Now)
+	if err := m.Messages.Load(ctx); err != nil {
+		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
 	}
 	if err := m.seedOffers(ctx, m.Core.Segments()); err != nil {
 		return err

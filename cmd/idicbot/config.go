@@ -22,6 +22,7 @@ type Config struct {
 	SegmentsFile  string `yaml:"segments_file"`
 	OffersFile    string `yaml:"offers_file"`
 	CatalogFile   string `yaml:"catalog_file"`
+	MessagesFile  string `yaml:"messages_file"`
 	IntentsFile   string `yaml:"intents_file"`
 	KnowledgeFile string `yaml:"knowledge_file"`
 	// Sources label acquisition sources (deep-link codes) for customers,

@@ -23,6 +23,8 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	opts.Logger = m.Log
 	opts.Reps = m.Core.Reps()
 	opts.Offers = m.Core.OfferAdmin()
+	// /crm lang choices outlive a restart.
+	opts.Prefs = m.DB
 	a, err := slack.New(m.Core, opts)
 	if err != nil {
 		return err

@@ -90,13 +90,14 @@ func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("queue outbox item", `INSERT INTO outbox (`+outboxColumns+`)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	_, err = t.exec("queue outbox item", `INSERT INTO outbox (`+outboxColumns+`, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, priority = EXCLUDED.priority,
 	due = EXCLUDED.due, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until, attempts = EXCLUDED.attempts,
-	next_attempt = EXCLUDED.next_attempt, last_error = EXCLUDED.last_error, sent_at = EXCLUDED.sent_at, data = EXCLUDED.data`,
+	next_attempt = EXCLUDED.next_attempt, last_error = EXCLUDED.last_error, sent_at = EXCLUDED.sent_at, data = EXCLUDED.data,
+	created_at = EXCLUDED.created_at`,
 		int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
-		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data)
+		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt))
 	return err
 }
 

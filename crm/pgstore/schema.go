@@ -65,9 +65,11 @@ CREATE TABLE seen (
 	channel        text COLLATE "C" NOT NULL,
 	message_id     text COLLATE "C" NOT NULL,
 	interaction_id bigint NOT NULL,
+	marked_at      bigint NOT NULL, -- Unix nanoseconds: retention prunes by it
 	PRIMARY KEY (channel, message_id)
 );
 CREATE INDEX seen_interaction ON seen (interaction_id) WHERE interaction_id <> 0;
+CREATE INDEX seen_marked ON seen (marked_at);
 
 CREATE TABLE interactions (
 	id          bigint PRIMARY KEY,
@@ -120,10 +122,12 @@ CREATE TABLE outbox (
 	next_attempt bigint NOT NULL DEFAULT 0,
 	last_error   text NOT NULL DEFAULT '',
 	sent_at      bigint NOT NULL DEFAULT 0,
+	created_at   bigint NOT NULL DEFAULT 0,
 	data         bytea NOT NULL
 );
 CREATE INDEX outbox_claim ON outbox (priority, due, id) WHERE status = 'pending';
 CREATE INDEX outbox_customer ON outbox (customer_id);
+CREATE INDEX outbox_done ON outbox (greatest(sent_at, created_at)) WHERE status <> 'pending';
 
 -- Counters are spread over shards so that concurrent transactions adding
 -- to one counter do not queue on one row; a read adds the shards up.

@@ -179,9 +179,9 @@ func (t *Tx) MarkMessage(ch crm.Channel, msgID string, interaction crm.ID) error
 	if !validKey(msgID) || strings.IndexByte(string(ch), 0) >= 0 {
 		return crm.Errorf(crm.EINVALID, "A message id of 1 or more bytes without 0x00 is required.")
 	}
-	tag, err := t.exec("mark message", `INSERT INTO seen (channel, message_id, interaction_id) VALUES ($1, $2, $3)
+	tag, err := t.exec("mark message", `INSERT INTO seen (channel, message_id, interaction_id, marked_at) VALUES ($1, $2, $3, $4)
 ON CONFLICT (channel, message_id) DO UPDATE SET interaction_id = EXCLUDED.interaction_id
-WHERE seen.xmin = pg_current_xact_id()::xid`, string(ch), msgID, int64(interaction))
+WHERE seen.xmin = pg_current_xact_id()::xid`, string(ch), msgID, int64(interaction), t.now().UnixNano())
 	if err != nil {
 		return err
 	} else if tag.RowsAffected() == 0 {

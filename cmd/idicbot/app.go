@@ -12,16 +12,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/bot/inproc"
 	"github.com/idicbot/idicbot/crm"
-	"github.com/idicbot/idicbot/crm/boltstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -72,7 +69,7 @@ type Main struct {
 	Leader   bot.Leader
 
 	Log        *slog.Logger
-	DB         *boltstore.DB
+	DB         Store
 	Core       *bot.Core
 	Dispatcher *bot.Dispatcher
 	Webchat    *webchat.Server
@@ -203,37 +200,11 @@ func (m *Main) Run(ctx context.Context) error {
 // open opens the store and builds the core and the dispatcher.
 func (m *Main) open(ctx context.Context) error {
 	cfg := m.Config
-	path := filepath.Join(cfg.Data, "idicbot.db")
-	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now})
+	db, err := m.openStore(ctx)
 	if err != nil {
-		if errors.Is(err, boltstore.ErrLocked) {
-			hint := "stop it first, or use --data for another directory"
-			if m.Command == "customer" {
-				hint += "; with the bot running, use its admin API: GET /api/admin/customers/ID/export, POST /api/admin/customers/ID/erase"
-			}
-			if m.Command == "offers" {
-				// Offers change while the bot runs through its admin API.
-				hint += "; with the bot running, import through it: curl -H \"Authorization: Bearer $IDICBOT_ADMIN_TOKEN\" --data-binary @offers.yaml http://" + cfg.Addr + "/api/admin/import (add ?dry_run=true to check)"
-			}
-			return fmt.Errorf("another idicbot instance is using %s (%s): %w", cfg.Data, hint, err)
-		}
 		return err
 	}
 	m.DB = db
-	m.closers = append(m.closers, db.Close)
-	if m.Notifier == nil {
-		m.Notifier = inproc.NewNotifier()
-	}
-	if m.Leader == nil {
-		l := inproc.NewLeader()
-		m.Leader = l
-		m.closers = append(m.closers, l.Close) // before the store closes
-	}
-	if pending, err := db.CompactPending(); err == nil && pending {
-		// Open tried and failed (a full disk?): the erased values may still
-		// be in the file's free pages until the next erase or start.
-		m.Log.Warn("an erased customer's data may still be in the data file's free pages: the compaction that removes it failed; free some disk space and restart", "data", cfg.Data)
-	}
 
 	segData, segName, err := cfg.ReadFile(cfg.SegmentsFile, "segments.yaml")
 	if err != nil {

@@ -47,8 +47,8 @@ type Options struct {
 // Counts are what a store holds, as Copy verifies them.
 type Counts struct {
 	Customers, Redirects, Interactions, Orders, Events int64
-	Outbox, Offers, OfferVersions, Erasures             int64
-	Counters                                            map[string]int64
+	Outbox, Offers, OfferVersions, Erasures            int64
+	Counters                                           map[string]int64
 }
 
 func (c Counts) String() string {

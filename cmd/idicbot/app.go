@@ -37,6 +37,9 @@ Usage:
   idicbot check   [flags]                 verify that every index and count agrees with the records
   idicbot customer [flags] export ID      write everything stored about a customer as JSON
   idicbot customer [flags] erase ID --yes erase a customer's personal data (irreversible)
+  idicbot migrate-store --to DEST [--from SRC] [--force]
+                                          copy the shop between stores (a data directory or
+                                          postgres://…; SRC defaults to the data directory)
 
 Flags (every subcommand):
 `
@@ -80,6 +83,7 @@ type Main struct {
 
 	listener net.Listener
 	ready    chan struct{} // closed once serve listens
+	migrate  migrateFlags  // migrate-store's flags
 	closers  []func() error
 	// parts are the optional channels and tools wired by wire_*.go files:
 	// started after the HTTP server listens, stopped before the outbox is
@@ -140,7 +144,7 @@ func (m *Main) ParseFlags(args []string) error {
 	}
 	m.Command, args = args[0], args[1:]
 	switch m.Command {
-	case "serve", "chat", "import", "backup", "offers", "customer", "check":
+	case "serve", "chat", "import", "backup", "offers", "customer", "check", "migrate-store":
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stderr, usage)
 		return flag.ErrHelp
@@ -154,6 +158,9 @@ func (m *Main) ParseFlags(args []string) error {
 	fs.StringVar(&m.DataDir, "data", "", "data directory (default ./data; env IDICBOT_DATA)")
 	fs.StringVar(&m.Addr, "addr", "", "HTTP listen address (default 127.0.0.1:8080; env IDICBOT_ADDR)")
 	fs.Usage = func() { fmt.Fprint(m.Stderr, usage); fs.PrintDefaults() }
+	if m.Command == "migrate-store" {
+		m.migrate.flags(fs)
+	}
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -178,6 +185,8 @@ func (m *Main) Run(ctx context.Context) error {
 	switch m.Command {
 	case "backup":
 		return m.runBackup(ctx)
+	case "migrate-store":
+		return m.runMigrateStore(ctx)
 	}
 	if err := m.open(ctx); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -143,4 +144,16 @@ type pgPruner struct{ db *pgstore.DB }
 func (p pgPruner) Prune(ctx context.Context, before time.Time) (boltstore.PruneStats, error) {
 	st, err := p.db.Prune(ctx, before)
 	return boltstore.PruneStats{Outbox: st.Outbox, Seen: st.Seen, Commits: st.Commits}, err
+}
+
+// redactURL returns a database URL without its password.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "postgres://…"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }

@@ -37,6 +37,8 @@ type benchOptions struct {
 	LookupCustomers int
 	// Telegram: measure the Telegram end-to-end figure too.
 	Telegram bool
+	// PostgresURL, when set, adds the PostgreSQL figures (bench_postgres.go).
+	PostgresURL string
 }
 
 // benchResult is one measured figure.
@@ -90,6 +92,7 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file (and of the Telegram runs to FILE.telegram-polling, -webhook, -send)")
 	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
+	fs.StringVar(&o.PostgresURL, "postgres", os.Getenv("IDICBOT_BENCH_DATABASE_URL"), "PostgreSQL to measure the second store on (postgres://…; env IDICBOT_BENCH_DATABASE_URL; empty skips it)")
 	if err := fs.Parse(m.Args); err != nil {
 		return err
 	}
@@ -393,5 +396,6 @@ func (m *bench) benchExtras() []func(ctx context.Context, o benchOptions, core b
 			return m.benchTelegram(ctx, o, core)
 		},
 		m.benchLookups,
+		m.benchPostgres,
 	}
 }

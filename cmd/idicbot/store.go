@@ -69,7 +69,15 @@ func (m *Main) openStore(ctx context.Context) (Store, error) {
 			m.closers = append(m.closers, n.Close)
 		}
 		if m.Leader == nil {
-			l := pgreplicas.NewLeader(db.Pool(), pgreplicas.LeaderOptions{ID: cfg.Outbox.Owner, Logger: m.Log})
+			// IDICBOT_LEASE_TTL (a duration) shortens or lengthens the
+			// singletons' leases: how long a dead holder keeps them.
+			var ttl time.Duration
+			if v := m.Getenv("IDICBOT_LEASE_TTL"); v != "" {
+				if ttl, err = time.ParseDuration(v); err != nil || ttl < 100*time.Millisecond {
+					return nil, fmt.Errorf("IDICBOT_LEASE_TTL=%q: a duration of at least 100ms is required", v)
+				}
+			}
+			l := pgreplicas.NewLeader(db.Pool(), pgreplicas.LeaderOptions{ID: cfg.Outbox.Owner, TTL: ttl, Logger: m.Log})
 			m.Leader = l
 			m.closers = append(m.closers, l.Close) // before the store closes
 		}

@@ -145,12 +145,37 @@ func (t *Tx) FindCustomerByIdentity(ch crm.Channel, userID string) (*crm.Custome
 		return nil, nil
 	}
 	key := crm.IdentityKey(ch, userID)
-	if t.writable && validKey(key) {
-		if _, err := t.exec("lock identity", `SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(lockIdentity), key); err != nil {
-			return nil, err
-		}
+	if !t.writable || !validKey(key) {
+		return t.findByKey(keyIdentity, key)
 	}
-	return t.findByKey(keyIdentity, key)
+	// The lock and the read in one round trip, as two statements: the
+	// read's snapshot must be taken after the lock is granted.
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(lockIdentity), key)
+	var found *crm.Customer
+	b.Queue(`SELECT c.id, c.data FROM customer_keys k JOIN customers c ON c.id = k.customer_id
+WHERE k.kind = $1 AND k.key = $2 FOR UPDATE`, keyIdentity, key).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id int64
+			var data []byte
+			if err := rows.Scan(&id, &data); err != nil {
+				return err
+			}
+			c, err := decodeCustomer(id, data)
+			if err != nil {
+				return err
+			}
+			found = c
+		}
+		return rows.Err()
+	})
+	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
+		return nil, t.note("find customer by identity", err)
+	}
+	if found != nil {
+		t.remember(found)
+	}
+	return found, nil
 }
 
 // FindCustomerByPhone implements crm.Tx. The phone must be E.164 already.
@@ -332,9 +357,12 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 			}
 		}
 	}
-	id, err := t.nextID("customers_id_seq", c.ID)
-	if err != nil {
-		return err
+	id := c.ID
+	if !old.exists {
+		var err error
+		if id, err = t.nextID("customers_id_seq", c.ID); err != nil {
+			return err
+		}
 	}
 	c.ID = id
 	data, err := encode(c)
@@ -420,10 +448,7 @@ ON CONFLICT (word, customer_id) DO UPDATE SET names = EXCLUDED.names`, curWords,
 		}
 	}
 
-	add := func(name string, delta int64) {
-		b.Queue(`INSERT INTO counters (name, shard, value) VALUES ($1, $2, $3)
-ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value`, name, int16(t.shard), delta)
-	}
+	add := t.addPending
 	if old.exists && old.segment != "" && (!cur.exists || old.segment != cur.segment) {
 		add(counterSegmentPrefix+old.segment, -1)
 	}

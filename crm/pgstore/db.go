@@ -71,6 +71,7 @@ type Options struct {
 // DB is a crm.Store on a PostgreSQL database.
 type DB struct {
 	pool        *pgxpool.Pool
+	events      *idBlock
 	now         func() time.Time
 	maxAttempts int
 }
@@ -93,7 +94,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	db := &DB{pool: pool, now: opts.Now, maxAttempts: opts.MaxAttempts}
+	db := &DB{pool: pool, now: opts.Now, maxAttempts: opts.MaxAttempts, events: &idBlock{seq: "events_seq", size: 100}}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -173,7 +174,7 @@ func (db *DB) run(ctx context.Context, writable bool, fn func(crm.Tx) error) (er
 		}
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &Tx{ctx: ctx, q: ptx, writable: writable, now: db.now, shard: rand.N(counterShards)}
+	t := &Tx{db: db, ctx: ctx, q: ptx, writable: writable, now: db.now, shard: rand.N(counterShards)}
 	defer func() {
 		if err != nil {
 			_ = ptx.Rollback(context.WithoutCancel(ctx))
@@ -187,6 +188,9 @@ func (db *DB) run(ctx context.Context, writable bool, fn func(crm.Tx) error) (er
 	}
 	if !writable {
 		return ptx.Rollback(ctx)
+	}
+	if err = t.flush(); err != nil {
+		return err
 	}
 	if err = ptx.Commit(ctx); err != nil {
 		if ctx.Err() != nil {

@@ -1,8 +1,10 @@
 package pgstore
 
 import (
+	"maps"
 	"math"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -318,7 +320,10 @@ func (t *Tx) OfferVersions(id string) ([]*crm.Offer, error) {
 	return t.offersWhere("read offer versions", `SELECT data FROM offer_versions WHERE id = $1 ORDER BY version`, id)
 }
 
-// AppendEvent implements crm.Tx.
+// AppendEvent implements crm.Tx. Its Seq comes from a block of the
+// sequence this process took (so Seq orders the events of one time, not
+// the processes' events among themselves), and the row is written at the
+// commit with the transaction's other events, in one statement.
 func (t *Tx) AppendEvent(e *crm.Event) error {
 	if err := crm.CheckEvent(e); err != nil {
 		return err
@@ -326,18 +331,87 @@ func (t *Tx) AppendEvent(e *crm.Event) error {
 	if e.Time.IsZero() {
 		e.Time = t.now()
 	}
+	seq, err := t.db.events.next(t)
+	if err != nil {
+		return err
+	}
+	e.Seq = crm.ID(seq)
 	data, err := encode(e)
 	if err != nil {
 		return err
 	}
-	var seq int64
-	if _, err := t.queryRow("append event", `INSERT INTO events (seq, customer_id, at, kind, data)
-VALUES (nextval('events_seq'), $1, $2, $3, $4) RETURNING seq`,
-		[]any{int64(e.CustomerID), e.Time.UnixNano(), string(e.Kind), data}, &seq); err != nil {
-		return err
+	t.events = append(t.events, pendingEvent{seq: seq, customer: int64(e.CustomerID), at: e.Time.UnixNano(), kind: string(e.Kind), data: data})
+	if !t.writable {
+		return t.flush()
 	}
-	e.Seq = crm.ID(seq)
 	return nil
+}
+
+// pendingEvent is an event appended in this transaction, not written yet.
+type pendingEvent struct {
+	seq, customer, at int64
+	kind              string
+	data              []byte
+}
+
+// flush writes what the transaction keeps until its commit (events and
+// counter deltas), in one round trip. Reads of events flush first, so
+// they see the transaction's own.
+func (t *Tx) flush() error {
+	b := &pgx.Batch{}
+	if len(t.events) > 0 {
+		n := len(t.events)
+		seqs, customers, ats := make([]int64, n), make([]int64, n), make([]int64, n)
+		kinds, datas := make([]string, n), make([][]byte, n)
+		for i, e := range t.events {
+			seqs[i], customers[i], ats[i], kinds[i], datas[i] = e.seq, e.customer, e.at, e.kind, e.data
+		}
+		b.Queue(`INSERT INTO events (seq, customer_id, at, kind, data)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[])`, seqs, customers, ats, kinds, datas)
+		t.events = t.events[:0]
+	}
+	if len(t.counters) > 0 {
+		// In name order, so two transactions on one shard lock its rows
+		// in the same order.
+		names := slices.Sorted(maps.Keys(t.counters))
+		deltas := make([]int64, len(names))
+		for i, name := range names {
+			deltas[i] = t.counters[name]
+		}
+		b.Queue(`INSERT INTO counters (name, shard, value) SELECT n, $3, d FROM unnest($1::text[], $2::bigint[]) AS u(n, d)
+ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value`, names, deltas, int16(t.shard))
+		t.counters = nil
+	}
+	return t.batch("write events and counters", b)
+}
+
+// idBlock hands out values of a sequence a block at a time, so appending
+// an event costs no round trip of its own.
+type idBlock struct {
+	seq  string
+	size int
+	mu   sync.Mutex
+	ids  []int64
+}
+
+func (b *idBlock) next(t *Tx) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.ids) == 0 {
+		rows, err := t.q.Query(t.ctx, `SELECT nextval('`+b.seq+`') FROM generate_series(1, $1)`, b.size)
+		if err != nil {
+			return 0, t.note("take ids", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return 0, t.note("take ids", err)
+		}
+		slices.Sort(ids)
+		b.ids = ids
+	}
+	id := b.ids[0]
+	b.ids = b.ids[1:]
+	return id, nil
 }
 
 // eventPage reads up to scanPage events of a query selecting (seq,
@@ -365,13 +439,16 @@ func (t *Tx) eventPage(sql string, args ...any) ([]*crm.Event, error) {
 	return out, t.note("read events", rows.Err())
 }
 
-// events calls fn for the events cond selects with from <= at < to (0:
+// eventsWhere calls fn for the events cond selects with from <= at < to (0:
 // no end), in (at, seq) order, a page at a time. cond's own arguments
 // start at $5.
-func (t *Tx) events(cond string, from, to time.Time, fn func(*crm.Event) error, args ...any) error {
+func (t *Tx) eventsWhere(cond string, from, to time.Time, fn func(*crm.Event) error, args ...any) error {
 	end := int64(math.MaxInt64)
 	if !to.IsZero() {
 		end = to.UnixNano()
+	}
+	if err := t.flush(); err != nil {
+		return err
 	}
 	at, seq := from.UnixNano(), int64(-1)
 	if from.IsZero() {
@@ -399,7 +476,7 @@ WHERE `+cond+` AND (at, seq) > ($1, $2) AND at < $3 ORDER BY at, seq LIMIT $4`,
 
 // EventsBetween implements crm.Tx from the time index.
 func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error {
-	return t.events("true", from, to, fn)
+	return t.eventsWhere("true", from, to, fn)
 }
 
 // CustomerEvents implements crm.Tx from the (customer, time) index.
@@ -408,5 +485,5 @@ func (t *Tx) CustomerEvents(customer crm.ID, from, to time.Time, fn func(*crm.Ev
 	if err != nil {
 		return err
 	}
-	return t.events(`customer_id = $5 AND kind NOT IN ('message_in', 'message_out')`, from, to, fn, int64(customer))
+	return t.eventsWhere(`customer_id = $5 AND kind NOT IN ('message_in', 'message_out')`, from, to, fn, int64(customer))
 }

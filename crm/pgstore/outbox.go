@@ -67,11 +67,11 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 	if err := checkPriority(it.Priority); err != nil {
 		return err
 	}
-	id, err := t.nextID("outbox_id_seq", it.ID)
-	if err != nil {
-		return err
+	if it.ID != 0 {
+		if _, err := t.nextID("outbox_id_seq", it.ID); err != nil {
+			return err
+		}
 	}
-	it.ID = id
 	if it.Status == "" {
 		it.Status = crm.OutboxPending
 	}
@@ -90,15 +90,21 @@ func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.exec("queue outbox item", `INSERT INTO outbox (`+outboxColumns+`, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+	// A new item (id 0) takes its id from the sequence in the insert.
+	var id int64
+	_, err = t.queryRow("queue outbox item", `INSERT INTO outbox (`+outboxColumns+`, created_at)
+VALUES (coalesce(nullif($1, 0), nextval('outbox_id_seq')), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, priority = EXCLUDED.priority,
 	due = EXCLUDED.due, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until, attempts = EXCLUDED.attempts,
 	next_attempt = EXCLUDED.next_attempt, last_error = EXCLUDED.last_error, sent_at = EXCLUDED.sent_at, data = EXCLUDED.data,
-	created_at = EXCLUDED.created_at`,
-		int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
-		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt))
-	return err
+	created_at = EXCLUDED.created_at
+RETURNING id`, []any{int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
+		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt)}, &id)
+	if err != nil {
+		return err
+	}
+	it.ID = crm.ID(id)
+	return nil
 }
 
 // PutOutbox implements crm.Tx: it saves the delivery state (status,
@@ -279,21 +285,29 @@ func (t *Tx) NextOutboxDue(now time.Time) (time.Time, error) {
 	return fromNanos(*next), nil
 }
 
-// AddCounter implements crm.Tx on this transaction's shard of the counter.
+// AddCounter implements crm.Tx. The delta is kept in the transaction and
+// written at the commit, on this transaction's shard of the counter, so
+// the row is locked for the commit only, not for the whole turn.
 func (t *Tx) AddCounter(name string, delta int64) error {
 	if strings.IndexByte(name, 0) >= 0 {
 		return crm.Errorf(crm.EINVALID, "A counter name cannot hold 0x00.")
 	}
-	_, err := t.exec("add counter", `INSERT INTO counters (name, shard, value) VALUES ($1, $2, $3)
-ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value`, name, int16(t.shard), delta)
-	return err
+	t.addPending(name, delta)
+	return nil
+}
+
+func (t *Tx) addPending(name string, delta int64) {
+	if t.counters == nil {
+		t.counters = make(map[string]int64)
+	}
+	t.counters[name] += delta
 }
 
 // Counter implements crm.Tx; a missing counter is 0.
 func (t *Tx) Counter(name string) (int64, error) {
 	var n int64
 	_, err := t.queryRow("read counter", `SELECT coalesce(sum(value), 0)::bigint FROM counters WHERE name = $1`, []any{name}, &n)
-	return n, err
+	return n + t.counters[name], err
 }
 
 // Counters implements crm.Tx.
@@ -312,6 +326,11 @@ WHERE name >= $1 AND left(name, length($1)) = $1 GROUP BY name`, prefix)
 			return nil, t.note("read counters", err)
 		}
 		out[name] = n
+	}
+	for name, d := range t.counters {
+		if strings.HasPrefix(name, prefix) {
+			out[name] += d
+		}
 	}
 	return out, t.note("read counters", rows.Err())
 }

@@ -18,6 +18,7 @@ import (
 // of an Update function. In an Update, each read of a record fn may save
 // locks its row until the commit.
 type Tx struct {
+	db       *DB
 	ctx      context.Context
 	q        pgx.Tx
 	writable bool
@@ -27,6 +28,9 @@ type Tx struct {
 	// stored remembers what the indexes hold for each customer read in an
 	// Update (its row is locked), so PutCustomer need not read it again.
 	stored map[crm.ID]indexed
+	// counters and events are written at the commit (flush).
+	counters map[string]int64
+	events   []pendingEvent
 	// retry is the first error of the transaction that asks for a retry,
 	// kept in case fn swallows it.
 	retry error

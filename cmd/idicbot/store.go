@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idicbot/idicbot/adapters/admin"
 	"github.com/idicbot/idicbot/bot/inproc"
 	"github.com/idicbot/idicbot/bot/pgreplicas"
 	"github.com/idicbot/idicbot/crm"
@@ -28,8 +29,9 @@ type Store interface {
 }
 
 var (
-	_ Store = (*boltstore.DB)(nil)
-	_ Store = (*pgstore.DB)(nil)
+	_ Store              = (*boltstore.DB)(nil)
+	_ Store              = (*pgstore.DB)(nil)
+	_ admin.SessionStore = (*pgreplicas.Sessions)(nil)
 )
 
 // isPostgresURL reports whether a store location names a PostgreSQL
@@ -115,6 +117,16 @@ func (m *Main) openStore(ctx context.Context) (Store, error) {
 		m.Log.Warn("an erased customer's data may still be in the data file's free pages: the compaction that removes it failed; free some disk space and restart", "data", cfg.Data)
 	}
 	return db, nil
+}
+
+// adminSessions is where the admin page keeps logins: the shared database
+// on PostgreSQL (a login on one replica works on all), else nil (this
+// process's memory).
+func (m *Main) adminSessions() admin.SessionStore {
+	if db, ok := m.DB.(*pgstore.DB); ok {
+		return pgreplicas.NewSessions(db.Pool())
+	}
+	return nil
 }
 
 // backup is the admin API's backup of the store: nil on PostgreSQL,

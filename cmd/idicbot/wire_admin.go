@@ -26,6 +26,7 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 		Segments:       m.Core.SegmentAdmin(),
 		TrustedProxies: m.Config.HTTP.Trusted(),
 		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
+		Sessions:       m.adminSessions(),
 		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
 		BrakeClients: m.Config.Admin.BrakeAddresses})
 	srv.Routes(mux)

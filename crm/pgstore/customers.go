@@ -334,8 +334,9 @@ func (t *Tx) storedIndexed(id crm.ID) (indexed, error) {
 }
 
 // PutCustomer implements crm.Tx. ID 0 assigns an id (set on c). A key
-// (identity, phone, email, external id) indexed to another customer is
-// taken over by c (last write wins), as in bbolt. Saving an id that was
+// (identity, phone, email, external id) c gains that is indexed to another
+// customer is taken over by c (last write wins), as in bbolt; a key c
+// held already is not written again. Saving an id that was
 // merged away is a conflict.
 func (t *Tx) PutCustomer(c *crm.Customer) error {
 	if c == nil {
@@ -412,7 +413,11 @@ func (t *Tx) reindex(b *pgx.Batch, id crm.ID, old, cur indexed) {
 			}
 		}
 		for _, v := range k.cur {
-			upKinds, upKeys = append(upKinds, k.kind), append(upKeys, v)
+			// A key the record held already is in place: the turn that
+			// saves a customer (every message) writes no key row.
+			if !slices.Contains(k.old, v) {
+				upKinds, upKeys = append(upKinds, k.kind), append(upKeys, v)
+			}
 		}
 	}
 	if len(upKeys) > 0 {

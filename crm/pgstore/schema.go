@@ -163,6 +163,13 @@ CREATE TABLE leases (
 	holder text NOT NULL,
 	until  timestamptz NOT NULL
 );
+-- key: a hash of the session cookie, never the cookie.
+CREATE TABLE admin_sessions (
+	key     text COLLATE "C" PRIMARY KEY,
+	data    bytea NOT NULL,
+	expires timestamptz NOT NULL
+);
+CREATE INDEX admin_sessions_expires ON admin_sessions (expires);
 `,
 }
 

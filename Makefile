@@ -1,7 +1,7 @@
 # idicbot — the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test bench fuzz lint build vet fmt clean
+.PHONY: run test bench fuzz lint build release vet fmt clean
 
 ## run: start the bot on the built-in defaults (web chat on http://127.0.0.1:8080, data in ./data)
 run:
@@ -39,9 +39,27 @@ lint:
 	fi; \
 	$$lint run ./...
 
-## build: a single binary in bin/
+# VERSION is stamped into the binary (idicbot version, idicbot_build_info,
+# the start-up log line): the git tag, or the commit, or "devel".
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Static: no cgo, so the binary runs on any Linux, in scratch or distroless.
+STATIC := CGO_ENABLED=0
+PLATFORMS ?= linux/amd64 linux/arm64
+
+## build: a single static binary in bin/, with its version stamped
 build:
-	$(GO) build -o bin/idicbot ./cmd/idicbot
+	$(STATIC) $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/idicbot ./cmd/idicbot
+
+## release: static binaries for PLATFORMS in dist/, with SHA256SUMS
+release:
+	rm -rf dist && mkdir -p dist
+	@set -e; for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; out=dist/idicbot-$(VERSION)-$$os-$$arch; \
+		echo "== $$out"; \
+		$(STATIC) GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $$out ./cmd/idicbot; \
+	done
+	cd dist && sha256sum idicbot-* > SHA256SUMS && cat SHA256SUMS
 
 vet:
 	$(GO) vet ./...
@@ -50,4 +68,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -154,7 +154,7 @@ func (c *Core) LoadOffers(ctx context.Context) error {
 	}
 	set, errs := crm.NewOfferSet(offers)
 	for _, err := range errs {
-		c.log.Error("stored offer does not compile; left out", "err", err)
+		c.log.ErrorContext(ctx, "stored offer does not compile; left out", "err", err)
 	}
 	c.offers.Store(set)
 	return nil
@@ -303,7 +303,7 @@ func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 		}
 	}
 	if !t.res.Duplicate {
-		c.log.Debug("handled", "channel", t.in.Channel, "customer", t.res.CustomerID, "intent", t.res.Intent, "replies", len(t.items))
+		c.log.DebugContext(ctx, "handled", "channel", t.in.Channel, "customer", t.res.CustomerID, "intent", t.res.Intent, "replies", len(t.items))
 	}
 	if c.after != nil {
 		c.after(t.res)

@@ -40,6 +40,28 @@ type Importer struct {
 	now        func() time.Time
 	log        *slog.Logger
 	countMoves func(moves ...*crm.SegmentChange)
+	progress   func(ImportProgress)
+}
+
+// ImportProgress is where an import stands: Done of Total rows written.
+// Checking the whole file comes first (Done is 0 until it ends).
+type ImportProgress struct {
+	Done, Total int
+}
+
+// WithProgress returns a copy of the importer that calls f after the file
+// is checked and after each transaction it commits (every importChunk rows
+// or so), from the importing goroutine.
+func (c *Importer) WithProgress(f func(ImportProgress)) *Importer {
+	cp := *c
+	cp.progress = f
+	return &cp
+}
+
+func (c *Importer) report(done, total int) {
+	if c.progress != nil {
+		c.progress(ImportProgress{Done: done, Total: total})
+	}
 }
 
 // Importer returns the import of CSV files into the core's store, under the
@@ -153,6 +175,7 @@ func (c *Importer) ImportCustomers(ctx context.Context, r io.Reader, name string
 	}
 	rep := ImportSummary{Rows: len(tab.rows)}
 	segs := c.segments.Load()
+	c.report(0, len(rows))
 	for start := 0; start < len(rows); start += importChunk {
 		chunk := rows[start:min(start+importChunk, len(rows))]
 		var created, updated int
@@ -191,6 +214,7 @@ func (c *Importer) ImportCustomers(ctx context.Context, r io.Reader, name string
 		}
 		rep.Created += created
 		rep.Updated += updated
+		c.report(start+len(chunk), len(rows))
 		for _, mv := range moves {
 			if mv.From != "" { // a new customer's first segment is no change
 				rep.SegmentChanged++
@@ -244,6 +268,7 @@ func (c *Importer) ImportOrders(ctx context.Context, r io.Reader, name string) (
 	// file puts them.
 	slices.SortStableFunc(rows, func(a, b *orderRow) int { return cmp.Compare(a.customerID, b.customerID) })
 	segs := c.segments.Load()
+	c.report(0, len(rows))
 	for start := 0; start < len(rows); {
 		end := min(start+importChunk, len(rows))
 		for end < len(rows) && rows[end].customerID == rows[end-1].customerID {
@@ -309,6 +334,7 @@ func (c *Importer) ImportOrders(ctx context.Context, r io.Reader, name string) (
 		}
 		rep.New += added
 		rep.AlreadyImported += skipped
+		c.report(start, len(rows))
 		rep.SegmentChanged += len(moves)
 		c.countMoves(moves...)
 	}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // OfferAdmin is offer administration: listing, editing with versions and

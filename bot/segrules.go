@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // segmentsDoc is the segments.yaml shape.

@@ -365,7 +365,7 @@ func (s *Server) bearer(w http.ResponseWriter, r *http.Request, auth string) boo
 	scheme, tok, _ := strings.Cut(auth, " ")
 	if !strings.EqualFold(scheme, "Bearer") || !s.checkToken(strings.TrimSpace(tok)) {
 		s.brake.fail(client, s.now())
-		s.log.Warn("admin: wrong token", "remote", client, "path", r.URL.Path)
+		s.log.WarnContext(r.Context(), "admin: wrong token", "remote", client, "path", r.URL.Path)
 		s.unauthorized(w, "The admin token is wrong.")
 		return false
 	}
@@ -548,7 +548,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if !s.checkToken(r.PostForm.Get("token")) {
 		s.brake.fail(client, s.now())
-		s.log.Warn("admin login failed", "remote", client)
+		s.log.WarnContext(r.Context(), "admin login failed", "remote", client)
 		s.loginPage(w, http.StatusUnauthorized, "Wrong admin token.")
 		return
 	}
@@ -678,7 +678,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	code := crm.ErrorCode(err)
 	if code == crm.EINTERNAL {
-		s.log.Error("admin api", "method", r.Method, "path", r.URL.Path, "err", err)
+		s.log.ErrorContext(r.Context(), "admin api", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	d := errorDetail{Code: code, Message: crm.ErrorMessage(err)}
 	var inv *crm.InvalidOfferError

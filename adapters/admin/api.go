@@ -351,10 +351,10 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request, c caller) error 
 	n, err := s.opts.Backup(w)
 	if err != nil {
 		// Headers are gone: the client sees a cut download.
-		s.log.Error("admin backup", "err", err, "bytes", n)
+		s.log.ErrorContext(r.Context(), "admin backup", "err", err, "bytes", n)
 		return nil
 	}
-	s.log.Info("admin backup", "by", c.who, "origin", c.origin, "bytes", n)
+	s.log.InfoContext(r.Context(), "admin backup", "by", c.who, "origin", c.origin, "bytes", n)
 	return nil
 }
 
@@ -381,7 +381,7 @@ func (s *Server) exportCustomer(w http.ResponseWriter, r *http.Request, c caller
 	if err != nil {
 		return err
 	}
-	s.log.Info("admin customer export", "customer", id, "by", c.who, "origin", c.origin)
+	s.log.InfoContext(r.Context(), "admin customer export", "customer", id, "by", c.who, "origin", c.origin)
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="customer-%d.json"`, id))
 	writeJSON(w, http.StatusOK, x)
 	return nil
@@ -413,10 +413,10 @@ func (s *Server) eraseCustomer(w http.ResponseWriter, r *http.Request, c caller)
 	answer := map[string]any{"erasure": e}
 	if err != nil {
 		// Erased, but the file still holds the old bytes until reopened.
-		s.log.Error("admin customer erase: compaction", "customer", id, "err", err)
+		s.log.ErrorContext(r.Context(), "admin customer erase: compaction", "customer", id, "err", err)
 		answer["warning"] = "Erased; the data file could not be compacted now and will be when idicbot restarts."
 	}
-	s.log.Info("admin customer erase", "customer", id, "by", c.who, "origin", c.origin)
+	s.log.InfoContext(r.Context(), "admin customer erase", "customer", id, "by", c.who, "origin", c.origin)
 	writeJSON(w, http.StatusOK, answer)
 	return nil
 }

@@ -226,13 +226,13 @@ func (a *Adapter) serveVerify(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	token := q.Get("hub.verify_token")
 	if q.Get("hub.mode") != "subscribe" || subtle.ConstantTimeCompare([]byte(token), []byte(a.opts.VerifyToken)) != 1 {
-		a.log.Warn("messenger webhook verification refused (does MESSENGER_VERIFY_TOKEN match the webhook settings?)", "mode", q.Get("hub.mode"))
+		a.log.WarnContext(r.Context(), "messenger webhook verification refused (does MESSENGER_VERIFY_TOKEN match the webhook settings?)", "mode", q.Get("hub.mode"))
 		http.Error(w, "verification failed", http.StatusForbidden)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	io.WriteString(w, q.Get("hub.challenge"))
-	a.log.Info("messenger webhook verified")
+	a.log.InfoContext(r.Context(), "messenger webhook verified")
 }
 
 // Verify checks an X-Hub-Signature-256 header ("sha256=<hex>") against the
@@ -329,7 +329,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !Verify(a.opts.AppSecret, raw, r.Header.Get(SignatureHeader)) {
-		a.log.Error("messenger webhook call refused: bad or missing X-Hub-Signature-256 (is MESSENGER_APP_SECRET the app's secret?)", "remote", r.RemoteAddr)
+		a.log.ErrorContext(r.Context(), "messenger webhook call refused: bad or missing X-Hub-Signature-256 (is MESSENGER_APP_SECRET the app's secret?)", "remote", r.RemoteAddr)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
 	}
@@ -345,7 +345,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	defer a.inflight.Done()
 	if err := jsontext.Check(raw); err != nil {
-		a.log.Warn("messenger webhook body refused", "reason", err.Error())
+		a.log.WarnContext(r.Context(), "messenger webhook body refused", "reason", err.Error())
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -353,12 +353,12 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.UseNumber()
 	if err := dec.Decode(&wh); err != nil {
-		a.log.Warn("messenger webhook body is not an event batch", "err", err)
+		a.log.WarnContext(r.Context(), "messenger webhook body is not an event batch", "err", err)
 		http.Error(w, "not a webhook event", http.StatusBadRequest)
 		return
 	}
 	if wh.Object != "page" {
-		a.log.Info("messenger webhook object ignored", "object", wh.Object)
+		a.log.InfoContext(r.Context(), "messenger webhook object ignored", "object", wh.Object)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -378,7 +378,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 			if why := a.stale(at); why != "" {
 				// Skipped, and the batch still answered 200: delivering a
 				// stale event again cannot make it fresh.
-				a.log.Warn("messenger event refused: "+why+"; acknowledged, not handled", "mid", in.MessageID, "time", at,
+				a.log.WarnContext(r.Context(), "messenger event refused: "+why+"; acknowledged, not handled", "mid", in.MessageID, "time", at,
 					"max_event_age", a.opts.MaxEventAge, "remote", r.RemoteAddr)
 				continue
 			}
@@ -386,12 +386,12 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 			_, err := a.h.Handle(ctx, in)
 			unlock()
 			if err != nil && crm.ErrorCode(err) != crm.EINVALID {
-				a.log.Warn("messenger event not handled; Meta will deliver the batch again", "mid", in.MessageID, "err", err)
+				a.log.WarnContext(r.Context(), "messenger event not handled; Meta will deliver the batch again", "mid", in.MessageID, "err", err)
 				http.Error(w, "not handled", http.StatusInternalServerError)
 				return
 			}
 			if err != nil {
-				a.log.Warn("messenger event refused by the core; acknowledged", "mid", in.MessageID, "err", err)
+				a.log.WarnContext(r.Context(), "messenger event refused by the core; acknowledged", "mid", in.MessageID, "err", err)
 			}
 		}
 	}

@@ -65,7 +65,7 @@ func (a *Adapter) roleOf(ctx context.Context, user string) role {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err != nil {
-		a.log.Warn("slack: could not read the rep user group; using the last known members", "group", a.opts.RepGroup, "err", err)
+		a.log.WarnContext(ctx, "slack: could not read the rep user group; using the last known members", "group", a.opts.RepGroup, "err", err)
 	} else {
 		a.groupMember = set(users)
 		a.groupAt = time.Now()
@@ -92,7 +92,7 @@ func (a *Adapter) readVerified(w http.ResponseWriter, r *http.Request) (body []b
 		err = sv.Ensure()
 	}
 	if err != nil {
-		a.log.Warn("slack: refused a request with a bad or stale signature", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
+		a.log.WarnContext(r.Context(), "slack: refused a request with a bad or stale signature", "path", r.URL.Path, "remote", r.RemoteAddr, "reason", err.Error())
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return nil, "", false
 	}
@@ -185,7 +185,7 @@ func (a *Adapter) serveEvents(w http.ResponseWriter, r *http.Request) {
 	ev, err := slackevents.ParseEvent(json.RawMessage(body), slackevents.OptionNoVerifyToken())
 	if err != nil {
 		// An event type the library does not know: nothing for us to do.
-		a.log.Debug("slack: unparsed event", "err", err)
+		a.log.DebugContext(r.Context(), "slack: unparsed event", "err", err)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -220,6 +220,6 @@ func (a *Adapter) postResponse(ctx context.Context, responseURL string, msg *sla
 		wm.Blocks = &msg.Blocks
 	}
 	if err := slackapi.PostWebhookCustomHTTPContext(ctx, responseURL, a.http, wm); err != nil {
-		a.log.Warn("slack: posting a command answer to response_url failed", "err", err)
+		a.log.WarnContext(ctx, "slack: posting a command answer to response_url failed", "err", err)
 	}
 }

@@ -31,7 +31,7 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if secret := a.opts.WebhookSecret; secret != "" {
 		got := r.Header.Get("X-Telegram-Bot-Api-Secret-Token")
 		if subtle.ConstantTimeCompare([]byte(got), []byte(secret)) != 1 {
-			a.log.Warn("telegram webhook call with a wrong or missing secret token", "remote", r.RemoteAddr)
+			a.log.WarnContext(r.Context(), "telegram webhook call with a wrong or missing secret token", "remote", r.RemoteAddr)
 			http.Error(w, "wrong secret token", http.StatusUnauthorized)
 			return
 		}
@@ -42,13 +42,13 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := jsontext.Check(body); err != nil {
-		a.log.Warn("telegram webhook body refused", "reason", err.Error())
+		a.log.WarnContext(r.Context(), "telegram webhook body refused", "reason", err.Error())
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	u, ok := parseUpdate(body)
 	if !ok {
-		a.log.Warn("telegram webhook body is not an update", "bytes", len(body))
+		a.log.WarnContext(r.Context(), "telegram webhook body is not an update", "bytes", len(body))
 		http.Error(w, "not a Telegram update", http.StatusBadRequest)
 		return
 	}
@@ -71,7 +71,7 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	err = a.handleUpdate(r.Context(), u)
 	unlock()
 	if err != nil {
-		a.log.Warn("telegram update not handled; Telegram will deliver it again", "update_id", u.ID, "err", err)
+		a.log.WarnContext(r.Context(), "telegram update not handled; Telegram will deliver it again", "update_id", u.ID, "err", err)
 		http.Error(w, "not handled", http.StatusInternalServerError)
 		return
 	}

@@ -99,7 +99,7 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	header := r.Header.Get(SignatureHeader)
 	if t := bytes.TrimSpace(raw); header == "" && (len(t) == 0 || string(t) == "{}") {
 		// Zalo probes the URL when it is saved (reportedly unsigned, {}).
-		a.log.Info("zalo webhook probe answered")
+		a.log.InfoContext(r.Context(), "zalo webhook probe answered")
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -110,7 +110,7 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 		a.mu.Unlock()
 		// A wrong OA Secret Key drops all traffic: say so loudly. The
 		// secret is never logged.
-		a.log.Error("zalo webhook call refused: bad signature (is ZALO_OA_SECRET_KEY the OA Secret Key from the Webhook page?)",
+		a.log.ErrorContext(r.Context(), "zalo webhook call refused: bad signature (is ZALO_OA_SECRET_KEY the OA Secret Key from the Webhook page?)",
 			"err", err, "header", header, "remote", r.RemoteAddr, "refused_since_last_good", n)
 		http.Error(w, "bad signature", http.StatusUnauthorized)
 		return
@@ -119,7 +119,7 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	a.badSigs = 0
 	a.mu.Unlock()
 	if err := jsontext.Check(raw); err != nil {
-		a.log.Warn("zalo webhook body refused", "reason", err.Error())
+		a.log.WarnContext(r.Context(), "zalo webhook body refused", "reason", err.Error())
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
@@ -137,24 +137,24 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 
 	ev, err := ParseEvent(raw)
 	if err != nil {
-		a.log.Warn("zalo webhook body refused", "err", err, "bytes", len(raw))
+		a.log.WarnContext(r.Context(), "zalo webhook body refused", "err", err, "bytes", len(raw))
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
 	if ev.Unreadable != "" {
-		a.log.Warn("zalo event partly unreadable; handled with what could be read", "event", ev.EventName, "why", ev.Unreadable)
+		a.log.WarnContext(r.Context(), "zalo event partly unreadable; handled with what could be read", "event", ev.EventName, "why", ev.Unreadable)
 	}
 	if why := a.stale(ev.Time()); why != "" {
 		// 200: Zalo retries what is not acknowledged, and delivering a
 		// stale event again cannot make it fresh.
-		a.log.Warn("zalo event refused: "+why+"; acknowledged, not handled", "event", ev.EventName, "time", ev.Time(),
+		a.log.WarnContext(r.Context(), "zalo event refused: "+why+"; acknowledged, not handled", "event", ev.EventName, "time", ev.Time(),
 			"max_event_age", a.opts.MaxEventAge, "remote", r.RemoteAddr)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
 	user := ev.Customer(a.opts.OAID)
 	if user == "" {
-		a.log.Info("zalo event without a user; acknowledged", "event", ev.EventName)
+		a.log.InfoContext(r.Context(), "zalo event without a user; acknowledged", "event", ev.EventName)
 		w.WriteHeader(http.StatusOK)
 		return
 	}
@@ -168,11 +168,11 @@ func (a *Adapter) serveWebhook(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		if crm.ErrorCode(err) == crm.EINVALID {
 			// Delivering it again cannot fix it.
-			a.log.Warn("zalo event refused by the core; acknowledged", "event", ev.EventName, "err", err)
+			a.log.WarnContext(r.Context(), "zalo event refused by the core; acknowledged", "event", ev.EventName, "err", err)
 			w.WriteHeader(http.StatusOK)
 			return
 		}
-		a.log.Warn("zalo event not handled; Zalo will deliver it again", "event", ev.EventName, "err", err)
+		a.log.WarnContext(r.Context(), "zalo event not handled; Zalo will deliver it again", "event", ev.EventName, "err", err)
 		http.Error(w, "not handled", http.StatusInternalServerError)
 		return
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -12,7 +11,9 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/slack"
@@ -22,27 +23,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
-
-const usage = `idicbot — a conversational CRM on chat channels
-
-Usage:
-  idicbot serve   [flags]                 run the bot (web chat, Telegram, …)
-  idicbot chat    [flags]                 talk to the bot from a terminal, one line per message
-  idicbot import  [flags] customers FILE  import customers from CSV
-  idicbot import  [flags] orders FILE     import orders from CSV
-  idicbot offers  [flags] export          write every stored offer (offers.yaml) to stdout
-  idicbot offers  [flags] import FILE [--dry-run]
-                                          validate FILE, then create/update its offers
-  idicbot backup  [flags] FILE            write a consistent copy of the database
-  idicbot check   [flags]                 verify that every index and count agrees with the records
-  idicbot customer [flags] export ID      write everything stored about a customer as JSON
-  idicbot customer [flags] erase ID --yes erase a customer's personal data (irreversible)
-  idicbot migrate-store --to DEST [--from SRC] [--force]
-                                          copy the shop between stores (a data directory or
-                                          postgres://…; SRC defaults to the data directory)
-
-Flags (every subcommand):
-`
 
 // Main is the program: flags, configuration, wiring. Tests drive it
 // directly through ParseFlags, Run and Close.
@@ -54,6 +34,15 @@ type Main struct {
 	ConfigPath string
 	DataDir    string
 	Addr       string
+	// Flags of single commands.
+	HealthCheck bool   // serve --check
+	ErrorsFile  string // import --errors
+	NoProgress  bool   // import --no-progress
+	DryRun      bool   // offers import --dry-run
+	Yes         bool   // customer erase --yes
+	// Terminal says whether w is a terminal a person watches (progress
+	// lines, log format); nil asks the file.
+	Terminal func(w io.Writer) bool
 
 	Stdin  io.Reader
 	Stdout io.Writer
@@ -95,6 +84,8 @@ type Main struct {
 	health []healthCheck
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// stopping is set when shutdown begins: not ready any more.
+	stopping atomic.Bool
 
 	// metricsListener is metrics_addr's listener, when it is set.
 	metricsListener net.Listener
@@ -137,34 +128,53 @@ func NewMain() *Main {
 // Ready is closed once `serve` accepts connections (tests wait on it).
 func (m *Main) Ready() <-chan struct{} { return m.ready }
 
-// ParseFlags reads the subcommand and its flags.
+// ParseFlags reads the subcommand, its flags and arguments, and the
+// configuration. It opens nothing: a command line it refuses is a
+// *usageError (exit 2) and has changed nothing. Help asked for goes to
+// Stdout and returns flag.ErrHelp.
 func (m *Main) ParseFlags(args []string) error {
 	if len(args) == 0 {
 		args = []string{"serve"}
 	}
-	m.Command, args = args[0], args[1:]
-	switch m.Command {
-	case "serve", "chat", "import", "backup", "offers", "customer", "check", "migrate-store":
-	case "help", "-h", "--help":
-		fmt.Fprint(m.Stderr, usage)
-		return flag.ErrHelp
+	name, args := args[0], args[1:]
+	switch name {
+	case "help", "-h", "-help", "--help":
+		if len(args) == 0 {
+			printUsage(m.Stdout)
+			return flag.ErrHelp
+		}
+		if c := findCommand(args[0]); c != nil && len(args) == 1 {
+			printCommandHelp(m.Stdout, c, m.flagSet(c))
+			return flag.ErrHelp
+		}
+		return usagef("", "help: unknown command %q", strings.Join(args, " "))
+	case "-version", "--version":
+		name = "version"
 	default:
-		fmt.Fprint(m.Stderr, usage)
-		return fmt.Errorf("unknown command %q", m.Command)
+		if strings.HasPrefix(name, "-") { // `idicbot --data x`: serve, as with no command
+			name, args = "serve", append([]string{name}, args...)
+		}
 	}
-	fs := flag.NewFlagSet("idicbot "+m.Command, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	fs.StringVar(&m.ConfigPath, "config", "", "configuration file (default: built-in; env IDICBOT_CONFIG)")
-	fs.StringVar(&m.DataDir, "data", "", "data directory (default ./data; env IDICBOT_DATA)")
-	fs.StringVar(&m.Addr, "addr", "", "HTTP listen address (default 127.0.0.1:8080; env IDICBOT_ADDR)")
-	fs.Usage = func() { fmt.Fprint(m.Stderr, usage); fs.PrintDefaults() }
-	if m.Command == "migrate-store" {
-		m.migrate.flags(fs)
+	c := findCommand(name)
+	if c == nil {
+		return usagef("", "unknown command %q", name)
 	}
-	if err := fs.Parse(args); err != nil {
+	m.Command = name
+	fs := m.flagSet(c)
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		printCommandHelp(m.Stdout, c, fs)
+		return err
+	} else if err != nil {
+		return usagef(name, "%s: %v", name, err)
+	}
+	if err := c.args(m, pos); err != nil {
 		return err
 	}
-	m.Args = fs.Args()
+	m.Args = pos
+	if name == "version" || name == "completion" {
+		return nil
+	}
 	cfg, err := LoadConfig(m.ConfigPath, m.Getenv)
 	if err != nil {
 		return err
@@ -176,12 +186,46 @@ func (m *Main) ParseFlags(args []string) error {
 		cfg.Addr = m.Addr
 	}
 	m.Config = cfg
-	return nil
+	// Secrets may come from files (NAME_FILE, systemd credentials): the
+	// wiring reads them through Getenv like any other variable.
+	m.Getenv, err = secretsFromFiles(m.Getenv)
+	return err
+}
+
+// flagSet is c's flags: its own and the ones every command takes. Errors
+// and help are printed by ParseFlags, not by the flag package.
+func (m *Main) flagSet(c *command) *flag.FlagSet {
+	fs := flag.NewFlagSet("idicbot "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	if c.name != "version" && c.name != "completion" {
+		fs.StringVar(&m.ConfigPath, "config", "", "configuration `file` (default: built-in; env IDICBOT_CONFIG)")
+		fs.StringVar(&m.DataDir, "data", "", "data `directory` (default ./data; env IDICBOT_DATA)")
+	}
+	if c.flags != nil {
+		c.flags(m, fs)
+	}
+	return fs
 }
 
 // Run runs the subcommand until it is done or ctx ends.
 func (m *Main) Run(ctx context.Context) error {
-	m.Log = newLogger(m.Stderr, m.Config.LogLevel)
+	switch {
+	case m.Command == "version":
+		fmt.Fprintln(m.Stdout, currentBuild())
+		return nil
+	case m.Command == "completion":
+		printBashCompletion(m.Stdout)
+		return nil
+	case m.HealthCheck:
+		return m.checkHealth(ctx)
+	}
+	m.Log = newLogger(m.Stderr, m.Config.LogLevel, m.Config.LogFormat)
+	if m.Command == "serve" {
+		b := currentBuild()
+		m.Log.Info("idicbot starting", "version", b.Version, "revision", b.Revision, "go", b.GoVersion,
+			"platform", b.Platform, "data", m.Config.Data, "addr", m.Config.Addr)
+	}
 	switch m.Command {
 	case "backup":
 		return m.runBackup(ctx)
@@ -236,6 +280,7 @@ func (m *Main) open(ctx context.Context) error {
 	}
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	registerBuildInfo(m.Registry, currentBuild())
 	metrics := bot.NewMetrics(m.Registry)
 	assistant, err := m.newAssistant()
 	if err != nil {
@@ -304,7 +349,7 @@ func (m *Main) serve(ctx context.Context) error {
 		m.Dispatcher.Register(ch, s)
 	}
 	mux.HandleFunc("GET /healthz", m.healthz)
-	mux.HandleFunc("GET /readyz", m.healthz)
+	mux.HandleFunc("GET /readyz", m.readyz)
 
 	if err := m.Dispatcher.Open(ctx); err != nil {
 		return err
@@ -315,7 +360,7 @@ func (m *Main) serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	m.listener = ln
-	m.HTTP = newHTTPServer(cfg.HTTP, mux)
+	m.HTTP = newHTTPServer(cfg.HTTP, accessLog(m.Log, mux))
 	runCtx, cancel := context.WithCancel(ctx)
 	m.cancel = cancel
 	m.wg.Add(3)
@@ -355,7 +400,10 @@ func (m *Main) serve(ctx context.Context) error {
 	}
 	close(m.ready)
 	m.Log.Info("idicbot is running", "web_chat", "http://"+ln.Addr().String()+"/", "data", cfg.Data)
-	fmt.Fprintf(m.Stderr, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
+	if m.isTerminal(m.Stdout) {
+		// For the person who typed `make run`; a service's log has the line above.
+		fmt.Fprintf(m.Stdout, "idicbot: web chat on http://%s/ (data in %s). Ctrl-C to stop.\n", ln.Addr(), cfg.Data)
+	}
 	<-ctx.Done()
 	return m.shutdown()
 }
@@ -382,39 +430,12 @@ func (m *Main) URL() string {
 	return "http://" + m.listener.Addr().String()
 }
 
-func (m *Main) healthz(w http.ResponseWriter, r *http.Request) {
-	var depth int64
-	err := m.DB.View(r.Context(), func(tx crm.Tx) error {
-		var err error
-		depth, err = tx.OutboxDepth()
-		return err
-	})
-	w.Header().Set("Content-Type", "application/json")
-	if err != nil {
-		w.WriteHeader(http.StatusServiceUnavailable)
-		fmt.Fprintf(w, `{"status":"error","store":"unavailable"}`)
-		return
-	}
-	body := map[string]any{"status": "ok", "outbox_pending": depth}
-	problems := map[string]string{}
-	for _, h := range m.health {
-		if err := h.check(); err != nil {
-			problems[h.name] = crm.MaskText(err.Error())
-		}
-	}
-	// Still 200: restarting does not fix a token an owner must renew, but
-	// the status says what needs a human.
-	if len(problems) > 0 {
-		body["status"], body["channels"] = "degraded", problems
-	}
-	json.NewEncoder(w).Encode(body)
-}
-
 // shutdown stops taking new messages, finishes in-flight ones, flushes the
 // outbox within the configured bound, then stops everything.
 func (m *Main) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), m.Config.ShutdownTimeout)
 	defer cancel()
+	m.stopping.Store(true) // /readyz says 503 from now on
 	m.Log.Info("shutting down")
 	if m.Webchat != nil {
 		m.Webchat.Close()

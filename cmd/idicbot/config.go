@@ -1,17 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
 	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/configs"
-	"gopkg.in/yaml.v3"
 )
 
 // Config is idicbot.yaml. Secrets never live here: see Env.
@@ -28,6 +27,7 @@ type Config struct {
 	SweepInterval   time.Duration `yaml:"sweep_interval"`
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"`     // text, json, or "": text on a terminal
 	RetentionDays   int           `yaml:"retention_days"` // 0 or less: keep forever
 	Outbox          struct {
 		Lanes       int           `yaml:"lanes"`
@@ -109,8 +109,8 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		return nil, err
 	}
 	var c Config
-	if err := decodeStrict(def, &c); err != nil {
-		return nil, fmt.Errorf("built-in idicbot.yaml: %w", err)
+	if err := decodeConfig("built-in idicbot.yaml", def, &c); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 	if path == "" {
 		path = getenv("IDICBOT_CONFIG")
@@ -120,8 +120,8 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("config: %w", err)
 		}
-		if err := decodeStrict(data, &c); err != nil {
-			return nil, fmt.Errorf("config %s: %w", path, err)
+		if err := decodeConfig(filepath.Base(path), data, &c); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
 		}
 		c.dir = filepath.Dir(path)
 	}
@@ -140,19 +140,24 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	if v := getenv("IDICBOT_OUTBOX_OWNER"); v != "" {
 		c.Outbox.Owner = v
 	}
+	if v := getenv("IDICBOT_TRUSTED_PROXIES"); v != "" {
+		c.HTTP.TrustedProxies = nil
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.HTTP.TrustedProxies = append(c.HTTP.TrustedProxies, p)
+			}
+		}
+	}
+	if v := getenv("IDICBOT_LOG_LEVEL"); v != "" {
+		c.LogLevel = strings.ToLower(strings.TrimSpace(v))
+	}
+	if v := getenv("IDICBOT_LOG_FORMAT"); v != "" {
+		c.LogFormat = strings.ToLower(strings.TrimSpace(v))
+	}
 	if err := c.validate(); err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return nil, fmt.Errorf("config: %w", &configError{err.Error()})
 	}
 	return &c, nil
-}
-
-func decodeStrict(data []byte, v any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil && err.Error() != "EOF" {
-		return err
-	}
-	return nil
 }
 
 func (c *Config) validate() error {
@@ -167,8 +172,10 @@ func (c *Config) validate() error {
 		return fmt.Errorf("default_language must be vi or en, not %q", c.DefaultLanguage)
 	case c.Outbox.Lanes < 1 || c.Outbox.MaxAttempts < 1:
 		return fmt.Errorf("outbox.lanes and outbox.max_attempts must be at least 1")
-	case c.SweepInterval < 0 || c.ShutdownTimeout <= 0:
-		return fmt.Errorf("sweep_interval must not be negative and shutdown_timeout must be positive")
+	case c.SweepInterval < 0:
+		return fmt.Errorf("sweep_interval must not be negative")
+	case c.ShutdownTimeout <= 0:
+		return fmt.Errorf("shutdown_timeout: write a duration like 10s (more than 0)")
 	case c.Telegram.GlobalPerSecond < 0 || c.Telegram.PerChatInterval < 0:
 		return fmt.Errorf("telegram limits must not be negative")
 	case c.Admin.BrakeFailures < 1 || c.Admin.BrakeWindow <= 0 || c.Admin.BrakeAddresses < 1:
@@ -179,7 +186,12 @@ func (c *Config) validate() error {
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
-		return fmt.Errorf("log_level must be debug, info, warn or error, not %q", c.LogLevel)
+		return fmt.Errorf("log_level (or IDICBOT_LOG_LEVEL) must be debug, info, warn or error, not %q", c.LogLevel)
+	}
+	switch c.LogFormat {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("log_format (or IDICBOT_LOG_FORMAT) must be text or json, not %q", c.LogFormat)
 	}
 	if err := c.HTTP.validate(); err != nil {
 		return fmt.Errorf("http: %w", err)

@@ -11,7 +11,7 @@ import (
 
 func TestLogsMaskPersonalData(t *testing.T) {
 	var buf bytes.Buffer
-	log := newLogger(&buf, "debug")
+	log := newLogger(&buf, "debug", "json")
 	log.Info("customer wrote", "text", "số của em là 0912 345 678, mail an.nguyen@example.com", "phone", "+84912345678")
 	log.Error("send failed", "err", errors.New("user +84987654321 blocked the bot"))
 	log.Info("customer wrote", "text", "gọi (0913) 456 789 hoặc ０９１４５６７８９０ nha")
@@ -41,7 +41,7 @@ func TestLogsKeepWhatIsNotPersonal(t *testing.T) {
 		"chat 5123456789 update 987654321 zalo user 8461234567890123456",
 	} {
 		var buf bytes.Buffer
-		newLogger(&buf, "info").Info("event", "detail", keep)
+		newLogger(&buf, "info", "json").Info("event", "detail", keep)
 		if !strings.Contains(buf.String(), `"detail":"`+keep+`"`) {
 			t.Errorf("log changed %q:\n%s", keep, buf.String())
 		}
@@ -51,7 +51,7 @@ func TestLogsKeepWhatIsNotPersonal(t *testing.T) {
 // BenchmarkLogLine is one typical log line through the masking handler;
 // crm's BenchmarkMaskText has the masking alone.
 func BenchmarkLogLine(b *testing.B) {
-	log := newLogger(io.Discard, "info")
+	log := newLogger(io.Discard, "info", "json")
 	b.ReportAllocs()
 	for b.Loop() {
 		log.Info("telegram update handled", "update_id", 123456789, "chat", "5123456789", "text", "Chào shop, iPhone 15 giá bao nhiêu, sdt 0912 345 678", "took_ms", 12)

@@ -11,6 +11,9 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	// The shop's time zone (Asia/Ho_Chi_Minh) must load on hosts and images
+	// without a zoneinfo database (scratch); ~450 kB.
+	_ "time/tzdata"
 )
 
 func main() {
@@ -30,10 +33,8 @@ func main() {
 	if cerr := m.Close(); err == nil {
 		err = cerr
 	}
-	if errors.Is(err, flag.ErrHelp) {
-		os.Exit(0)
-	} else if err != nil {
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
 		fmt.Fprintln(os.Stderr, "idicbot:", err)
-		os.Exit(1)
 	}
+	os.Exit(ExitCode(err))
 }

@@ -84,7 +84,7 @@ func (m *Main) openLocation(ctx context.Context, loc string) (Store, error) {
 	if isPostgresURL(loc) {
 		return pgstore.Open(ctx, loc, pgstore.Options{Now: m.Now})
 	}
-	db, err := boltstore.Open(filepath.Join(loc, "idicbot.db"), boltstore.Options{Now: m.Now})
+	db, err := boltstore.Open(filepath.Join(loc, "idicbot.db"), boltstore.Options{Now: m.Now, Logger: m.Log})
 	if errors.Is(err, boltstore.ErrLocked) {
 		return nil, fmt.Errorf("an idicbot is using %s; stop it first: %w", loc, err)
 	}

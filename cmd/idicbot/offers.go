@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,18 +12,10 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-const offersUsage = `usage:
-  idicbot offers [flags] export > offers.yaml          write every stored offer (configs/offers.yaml shape)
-  idicbot offers [flags] import FILE [--dry-run]       validate FILE, then create or update its offers
-                                                       (FILE "-" reads stdin; nothing changes if anything is wrong)`
-
 // runOffers runs `idicbot offers export|import`. The database is the source
 // of truth for offers once seeded; these let admins who keep offers in git
 // round-trip them through a file.
 func (m *Main) runOffers(ctx context.Context) error {
-	if len(m.Args) == 0 {
-		return errors.New(offersUsage)
-	}
 	if m.Core == nil {
 		if err := m.open(ctx); err != nil {
 			return err
@@ -36,9 +27,6 @@ func (m *Main) runOffers(ctx context.Context) error {
 	}
 	switch m.Args[0] {
 	case "export":
-		if len(m.Args) != 1 {
-			return errors.New(offersUsage)
-		}
 		data, err := m.Core.OfferAdmin().ExportOffers(ctx)
 		if err != nil {
 			return err
@@ -48,29 +36,11 @@ func (m *Main) runOffers(ctx context.Context) error {
 	case "import":
 		return m.importOffers(ctx, m.Args[1:])
 	}
-	return fmt.Errorf("offers: unknown action %q\n%s", m.Args[0], offersUsage)
+	return usagef("offers", "offers: unknown action %q", m.Args[0])
 }
 
 func (m *Main) importOffers(ctx context.Context, args []string) error {
-	fs := flag.NewFlagSet("idicbot offers import", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	dry := fs.Bool("dry-run", false, "validate and report what would change, change nothing")
-	// Accept the flag before or after the file name.
-	var files []string
-	for len(args) > 0 {
-		if err := fs.Parse(args); err != nil {
-			return err
-		}
-		args = fs.Args()
-		if len(args) > 0 {
-			files = append(files, args[0])
-			args = args[1:]
-		}
-	}
-	if len(files) != 1 {
-		return errors.New(offersUsage)
-	}
-	path := files[0]
+	path := args[0]
 	var data []byte
 	var err error
 	name := filepath.Base(path)
@@ -87,7 +57,7 @@ func (m *Main) importOffers(ctx context.Context, args []string) error {
 	if who == "" {
 		who = "idicbot"
 	}
-	rep, err := m.Core.OfferAdmin().ImportOffers(ctx, name, data, *dry, who+" (cli)")
+	rep, err := m.Core.OfferAdmin().ImportOffers(ctx, name, data, m.DryRun, who+" (cli)")
 	if err != nil {
 		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {
@@ -99,7 +69,7 @@ func (m *Main) importOffers(ctx context.Context, args []string) error {
 		return fmt.Errorf("offers import: %w", err)
 	}
 	verb := "imported"
-	if *dry {
+	if m.DryRun {
 		verb = "dry run, nothing changed; would import"
 	}
 	list := func(ids []string) string {

@@ -97,7 +97,7 @@ func TestOffersExportImport(t *testing.T) {
 	if last := vs[len(vs)-1]; len(vs) != 2 || last.Version != 2 || last.Origin != "file" || last.UpdatedBy != "lan (cli)" || last.Code != "WELCOME20" {
 		t.Fatalf("versions = %d, last v%d %s by %q from %q", len(vs), last.Version, last.Code, last.UpdatedBy, last.Origin)
 	}
-	if _, err := runOffersCmd(t, dir, "frobnicate"); err == nil || !strings.Contains(err.Error(), "usage") {
+	if _, err := runOffersCmd(t, dir, "frobnicate"); ExitCode(err) != 2 || !strings.Contains(err.Error(), "idicbot offers -h") {
 		t.Fatalf("unknown action: %v", err)
 	}
 }
@@ -118,7 +118,7 @@ func TestWireAdmin(t *testing.T) {
 		if err := m.ParseFlags([]string{"serve", "--data", t.TempDir()}); err != nil {
 			t.Fatal(err)
 		}
-		m.Log = newLogger(m.Stderr, m.Config.LogLevel)
+		m.Log = newLogger(m.Stderr, m.Config.LogLevel, "json")
 		ctx := context.Background()
 		if err := m.open(ctx); err != nil {
 			t.Fatal(err)

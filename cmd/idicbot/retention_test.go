@@ -64,7 +64,7 @@ func (b blocking) Prune(ctx context.Context, _ time.Time) (boltstore.PruneStats,
 func startRetention(t *testing.T, store pruner) (*retention, *syncWriter) {
 	t.Helper()
 	logs := &syncWriter{w: &bytes.Buffer{}}
-	r := newRetention(store, 30, 0, func() time.Time { return retentionNow }, newLogger(logs, "info"))
+	r := newRetention(store, 30, 0, func() time.Time { return retentionNow }, newLogger(logs, "info", "json"))
 	r.first, r.retry = 0, time.Millisecond
 	if err := r.Open(context.Background()); err != nil {
 		t.Fatal(err)

@@ -253,7 +253,7 @@ func TestConfigLimits(t *testing.T) {
 		{"zero lifetime", "webchat:\n  stream_lifetime: 0s\n", "webchat: stream_lifetime must be positive"},
 		{"zero read timeout", "http:\n  read_timeout: 0s\n", "http: read_timeout must be positive"},
 		{"tiny header limit", "http:\n  max_header_bytes: 10\n", "http: max_header_bytes must be at least 1024"},
-		{"unknown key", "webchat:\n  sessions_per_hour: 5\n", "field sessions_per_hour not found"},
+		{"unknown key", "webchat:\n  sessions_per_hour: 5\n", `line 2: unknown key "sessions_per_hour" in webchat (did you mean "sessions_per_ip_per_hour"?)`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if _, err := load(t, tt.yaml); err == nil || !strings.Contains(err.Error(), tt.want) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -139,6 +140,10 @@ func TestServeWebChat(t *testing.T) {
 		if path == "/metrics" && !strings.Contains(string(b), `idicbot_messages_in_total{channel="webchat"} 2`) {
 			t.Fatalf("metrics lack the inbound count:\n%.2000s", b)
 		}
+		build := fmt.Sprintf(`idicbot_build_info{goversion=%q,revision=%q,version=%q} 1`, currentBuild().GoVersion, currentBuild().Revision, currentBuild().Version)
+		if path == "/metrics" && !strings.Contains(string(b), build) {
+			t.Fatalf("metrics lack %s", build)
+		}
 	}
 }
 
@@ -205,8 +210,8 @@ func TestSecondInstanceFailsFast(t *testing.T) {
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	tests := []struct{ name, yaml, want string }{
-		{"unknown key", "adr: 1.2.3.4:80\n", "field adr not found"},
-		{"bad duration", "sweep_interval: often\n", "line 1: cannot unmarshal"},
+		{"unknown key", "adr: 1.2.3.4:80\n", `unknown key "adr" (did you mean "addr"?)`},
+		{"bad duration", "sweep_interval: often\n", `line 1: sweep_interval: write a duration like 10s, 500ms or 2h, not "often"`},
 		{"bad language", "default_language: fr\n", "default_language"},
 		{"bad segments file", "segments_file: segs.yaml\n", `segment "vip"`},
 		{"bad allowed origin", "webchat:\n  allowed_origins: [\"https://shop.example/chat\"]\n", "allowed_origins"},

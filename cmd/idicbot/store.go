@@ -87,7 +87,7 @@ func (m *Main) openStore(ctx context.Context) (Store, error) {
 		return db, nil
 	}
 	path := filepath.Join(cfg.Data, "idicbot.db")
-	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now})
+	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now, Logger: m.Log})
 	if err != nil {
 		if errors.Is(err, boltstore.ErrLocked) {
 			hint := "stop it first, or use --data for another directory"

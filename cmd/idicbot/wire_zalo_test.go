@@ -94,6 +94,19 @@ func TestZaloServe(t *testing.T) {
 	if status, problems := healthzOf(t, base); status != "ok" || len(problems) != 0 {
 		t.Fatalf("healthz = %s %v", status, problems)
 	}
+	if code := statusOf(t, base+"/readyz"); code != http.StatusOK {
+		t.Fatalf("readyz = %d, want 200", code)
+	}
+}
+
+func statusOf(t *testing.T, url string) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 // A refresh Zalo refuses (the refresh token was already used) shows in
@@ -110,6 +123,10 @@ func TestZaloServeHealthzShowsFailedRefresh(t *testing.T) {
 	})
 	if status != "degraded" || !strings.Contains(problems["zalo"], "re-authorisation") {
 		t.Fatalf("healthz = %s %v, want degraded with the Zalo re-authorisation", status, problems)
+	}
+	// Alive (a restart would not renew the token) but not ready.
+	if live, ready := statusOf(t, base+"/healthz"), statusOf(t, base+"/readyz"); live != http.StatusOK || ready != http.StatusServiceUnavailable {
+		t.Fatalf("healthz %d readyz %d, want 200 and 503", live, ready)
 	}
 }
 

@@ -60,6 +60,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -127,6 +128,8 @@ type Options struct {
 	// Pessimistic disables the optimistic path: every Update runs fn inside
 	// bbolt's Batch, serialized with the other writers.
 	Pessimistic bool
+	// Logger, when set, hears about the slow steps of Open (openlog.go).
+	Logger *slog.Logger
 }
 
 // DefaultMmapSize is the initial memory mapping: address space, not memory,
@@ -213,7 +216,13 @@ func Open(path string, opts Options) (*DB, error) {
 		NoSync:          opts.NoSync,
 		InitialMmapSize: mmapSize(opts.InitialMmapSize),
 	}
+	endRebuild := func(error) {}
+	if missing, size := freelistMissing(path); missing {
+		endRebuild = step(opts.Logger, "rebuilding the free page list: the last run did not stop cleanly, so every page is read (about 20 s a GB)",
+			"still rebuilding the free page list", "free page list rebuilt", "file", path, "mb", size>>20)
+	}
 	bdb, err := bbolt.Open(path, 0o600, bopts)
+	endRebuild(err)
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("another idicbot instance holds %s: %w", path, ErrLocked)
 	} else if err != nil {
@@ -232,7 +241,14 @@ func Open(path string, opts Options) (*DB, error) {
 	if db.now == nil {
 		db.now = time.Now
 	}
-	if err := bdb.Update(migrate); err != nil {
+	endMigrate := func(error) {}
+	if from := schemaVersionOf(bdb); from > 0 && from < uint64(SchemaVersion()) {
+		endMigrate = step(opts.Logger, "migrating the data file", "still migrating the data file", "data file migrated",
+			"file", path, "from_version", from, "to_version", SchemaVersion())
+	}
+	err = bdb.Update(migrate)
+	endMigrate(err)
+	if err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}

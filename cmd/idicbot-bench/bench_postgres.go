@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,7 +47,68 @@ func (m *bench) benchPostgres(ctx context.Context, o benchOptions, _ benchResult
 		fmt.Fprintf(o.Out, "ratio = pipeline msgs/s ÷ postgres inserts/s = %.0f ÷ %.0f = %.2f (target ≥ 0.5)\n",
 			res.PerSecond(), base.PerSecond(), res.PerSecond()/base.PerSecond())
 	}
-	return nil
+	return pgLookups(ctx, o)
+}
+
+// pgLookups measures the reps' lookups on PostgreSQL, on a store of
+// o.LookupCustomers customers, as benchLookups does on bbolt.
+func pgLookups(ctx context.Context, o benchOptions) error {
+	n := o.LookupCustomers
+	if n <= 0 {
+		return nil
+	}
+	u, drop, err := withSchema(ctx, o.PostgresURL)
+	if err != nil {
+		return err
+	}
+	defer drop()
+	db, err := pgstore.Open(ctx, u, pgstore.Options{MaxConns: pgConns})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	def, err := configs.Load(time.Now())
+	if err != nil {
+		return err
+	}
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments})
+	t0, now := time.Now(), time.Now()
+	// Eight loaders at once, 2,000 customers a transaction.
+	const chunk = 2000
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Go(func() {
+			for {
+				start := int(next.Add(chunk)) - chunk
+				if start >= n {
+					return
+				}
+				if err := db.Update(ctx, func(tx crm.Tx) error {
+					for i := start; i < min(start+chunk, n); i++ {
+						if err := tx.PutCustomer(lookupCustomer(i, now)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	if _, err := db.Pool().Exec(ctx, `ANALYZE`); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.Out, "postgres lookups: a store of %d customers built in %.1fs\n", n, time.Since(t0).Seconds())
+	return measureLookups(ctx, o, n, core.Reps(), "postgres ")
 }
 
 // withSchema creates a schema on the server at server and returns a URL

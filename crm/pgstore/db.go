@@ -44,6 +44,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,11 +58,15 @@ import (
 // newer idicbot than this binary.
 var ErrNewerSchema = errors.New("database schema is newer than this binary")
 
+// defaultMaxConns is the pool's size unless the URL or Options say.
+const defaultMaxConns = 16
+
 // Options configure a DB.
 type Options struct {
 	// Now is the clock used to fill in missing times (time.Now if nil).
 	Now func() time.Time
-	// MaxConns caps the pool (default: pgxpool's, max(4, CPUs)).
+	// MaxConns caps the pool (default: the URL's pool_max_conns, else 16:
+	// a turn holds a connection for its whole transaction).
 	MaxConns int32
 	// MaxAttempts bounds how many times Update runs fn when the database
 	// asks for a retry (default 50).
@@ -87,8 +92,11 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		// password: say only that it does not parse.
 		return nil, crm.Errorf(crm.EINVALID, "The database URL does not parse (postgres://user:password@host:5432/db?sslmode=…).")
 	}
-	if opts.MaxConns > 0 {
+	switch {
+	case opts.MaxConns > 0:
 		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(url, "pool_max_conns"):
+		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

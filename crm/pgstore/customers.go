@@ -233,9 +233,11 @@ func nameWords(name string) []string {
 }
 
 // FindCustomersByName implements crm.Tx: each query word must begin a word
-// of the folded name. The index is read for the longest query word (the
-// most selective prefix); the others are checked against the folded name
-// the index row keeps, so no record is read until it matches.
+// of the folded name. The index is read for the rarest query word (each
+// counted up to rarityProbe entries, as bbolt does), in index order, so
+// the read stops at limit matches; the other words are checked against
+// the folded name the index row keeps, so no record is read until it
+// matches.
 func (t *Tx) FindCustomersByName(query string, limit int) ([]*crm.Customer, error) {
 	words := nameWords(query)
 	if len(words) == 0 {
@@ -245,9 +247,26 @@ func (t *Tx) FindCustomersByName(query string, limit int) ([]*crm.Customer, erro
 		limit = defaultNameLimit
 	}
 	probe := words[0]
-	for _, w := range words[1:] {
-		if len(w) > len(probe) {
-			probe = w
+	if len(words) > 1 {
+		rows, err := t.q.Query(t.ctx, `SELECT w, (SELECT count(*) FROM (SELECT 1 FROM customer_words
+	WHERE word >= w AND word < w || chr(1114111) LIMIT $2) x) FROM unnest($1::text[]) AS u(w)`, words, rarityProbe)
+		if err != nil {
+			return nil, t.note("find customers by name", err)
+		}
+		best := int64(-1)
+		for rows.Next() {
+			var w string
+			var n int64
+			if err := rows.Scan(&w, &n); err != nil {
+				rows.Close()
+				return nil, t.note("find customers by name", err)
+			}
+			if best < 0 || n < best || (n == best && len(w) > len(probe)) {
+				probe, best = w, n
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return nil, t.note("find customers by name", err)
 		}
 	}
 	// ' ' || names || ' ' LIKE '% word%' tests that a word begins with
@@ -260,7 +279,7 @@ func (t *Tx) FindCustomersByName(query string, limit int) ([]*crm.Customer, erro
 	SELECT w.customer_id FROM customer_words w
 	WHERE w.word >= $1 AND w.word < $1 || chr(1114111)
 	  AND ' ' || w.names || ' ' LIKE ALL ($2::text[])
-	ORDER BY w.customer_id LIMIT $3)
+	ORDER BY w.word, w.customer_id LIMIT $3)
 ORDER BY c.id`, probe, pats, limit)
 }
 

@@ -43,6 +43,9 @@ const (
 	maxRedirects = 64
 	// defaultNameLimit applies when FindCustomersByName gets limit <= 0.
 	defaultNameLimit = 50
+	// rarityProbe is how many index entries are counted per query word to
+	// pick the rarest one to read.
+	rarityProbe = 2000
 	// maxKey is the longest value indexed as a key or value (usernames,
 	// claims); longer ones are not indexed, as in bbolt.
 	maxKey = 256

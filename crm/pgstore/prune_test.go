@@ -64,3 +64,41 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCompactAfterErase runs what bot.Privacy runs after an erase: VACUUM
+// of the tables with personal data, outside any transaction.
+func TestCompactAfterErase(t *testing.T) {
+	db, err := pgstore.Open(t.Context(), pgtest.URL(t), pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	var id crm.ID
+	if err := db.Update(t.Context(), func(tx crm.Tx) error {
+		c := &crm.Customer{Name: "Lan", Phone: "+84900000001"}
+		if err := tx.PutCustomer(c); err != nil {
+			return err
+		}
+		id = c.ID
+		return tx.AppendInteraction(&crm.Interaction{CustomerID: c.ID, Text: "số nhà 12"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(t.Context(), func(tx crm.Tx) error {
+		_, err := tx.EraseCustomer(id, "admin", time.Now())
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Compact(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	var vacuumed int
+	if err := db.Pool().QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_user_tables
+WHERE schemaname = current_schema() AND relname IN ('customers', 'interactions') AND last_vacuum IS NOT NULL`).Scan(&vacuumed); err != nil {
+		t.Fatal(err)
+	}
+	if vacuumed != 2 {
+		t.Errorf("%d of customers and interactions vacuumed after Compact, want both", vacuumed)
+	}
+}

@@ -1,7 +1,7 @@
 # idicbot — the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test bench fuzz lint build release vet fmt clean
+.PHONY: run test eval bench fuzz lint build release vet fmt clean
 
 ## run: start the bot on the built-in defaults (web chat on http://127.0.0.1:8080, data in ./data)
 run:
@@ -12,6 +12,10 @@ test: vet
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) test -race -count=1 ./...
+
+## eval: how well the bot understands messages: accuracy per intent and the confusions on the held-out set (crm/nlu/testdata/eval.tsv)
+eval:
+	$(GO) test -count=1 -run '^TestEval$$' -v ./crm/nlu | grep -v '^=== RUN\|^--- \|^PASS\|^ok'
 
 ## bench: throughput and latency of the core and the channels, side by side with raw bbolt
 bench:

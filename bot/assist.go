@@ -44,12 +44,32 @@ type AssistResult struct {
 
 // assist asks the assistant about an event the rules were unsure of. It reads
 // the customer outside any transaction and never fails the message.
+// assistBelow is the classifier's confidence below which the assistant,
+// when there is one, is asked even about an intent the rules would act on
+// alone: "does it support dual sim?" reads a little like a price question.
+const assistBelow = 0.45
+
+// weakGuess reports an intent the classifier was not very sure of, and
+// whose misreading by the model costs little: a complaint, a refusal, an
+// opt-out an order change or a knowledge entry stays with the rules.
+func weakGuess(u Understanding) bool {
+	if u.Guess == "" || u.Confidence >= assistBelow {
+		return false
+	}
+	switch u.Intent {
+	case IntentComplaint, IntentOptOut, IntentOptIn, IntentCancelOrder, IntentChangeOrder, IntentRefuse,
+		IntentPriceObjection, IntentHandoff, IntentContact, IntentAddress, IntentOrderStatus, IntentFAQ:
+		return false
+	}
+	return true
+}
+
 func (c *Core) assist(ctx context.Context, in Inbound, u Understanding) (AssistResult, bool) {
 	// The rules are unsure, or they saw a product or price question without
 	// naming a product ("điện thoại khoảng 15 triệu"): the assistant helps.
 	// A price range the rules read ("dưới 5 triệu") is answered from it when
 	// the assistant is off or fails.
-	vague := (u.Intent == IntentProduct || u.Intent == IntentPrice) && len(u.Products) == 0
+	vague := (u.Intent == IntentProduct || u.Intent == IntentPrice) && len(u.Products) == 0 || weakGuess(u)
 	if c.assistant == nil || (u.Sure && !vague) || in.Kind != crm.KindText || in.EditOf != "" {
 		return AssistResult{}, false
 	}

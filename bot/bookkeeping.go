@@ -62,6 +62,7 @@ func addOrder(tx crm.Tx, cust *crm.Customer, ord *crm.Order) (added bool, err er
 		return false, err
 	}
 	cust.Stats.RecordOrder(ord.Amount, ord.Time)
+	cust.RecordBought(ord.Items)
 	if err := tx.AppendEvent(&crm.Event{CustomerID: cust.ID, Time: ord.Time, Kind: crm.EventOrder,
 		OrderID: ord.ID, Amount: ord.Amount, OfferID: ord.OfferID}); err != nil {
 		return false, err

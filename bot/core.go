@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/nlu"
 )
 
 // MaxTextLen is the longest inbound text the core accepts, in characters.
@@ -42,6 +43,19 @@ type Options struct {
 	// (handoff requests, customer messages during a handoff). It is called
 	// after the commit, outside any transaction.
 	Events EventSink
+	// Classifier, when set, reads the intent of a text from examples
+	// (configs/intents.yaml and the knowledge's questions); without one the
+	// keyword rules decide alone.
+	Classifier *nlu.Classifier
+	// Knowledge holds the shop's FAQ entries the bot answers by the rules.
+	Knowledge *crm.Knowledge
+	// SourceLabels name acquisition sources (deep-link codes such as
+	// "ad_tet2027") in what customers read, per language ("vi", "en"); a
+	// source without a label is never shown to the customer.
+	SourceLabels map[string]map[string]string
+	// Location is the shop's time zone for the dates in answers (default
+	// Asia/Ho_Chi_Minh, UTC+7 all year).
+	Location *time.Location
 	// Notifier, when set, tells the other processes on the store that
 	// offers or segment rules were saved here, and tells this one of
 	// theirs (RunReloads). Nil: one process, nothing to tell.
@@ -65,6 +79,11 @@ type Event struct {
 	Kind        string
 	CustomerID  crm.ID
 	Interaction *crm.Interaction
+	// Reason says why the bot asked for a person (a handoff it requested:
+	// "complaint", "order_status", "cancel_order", "change_order"; empty
+	// when the customer asked), Urgent that reps should answer it first.
+	Reason string
+	Urgent bool
 }
 
 // Core is the IDIC pipeline. It is safe for concurrent use; offers and
@@ -89,6 +108,12 @@ type Core struct {
 
 	assistant     Assistant
 	assistTimeout time.Duration
+
+	// und is the classifier and the knowledge it answers from, swapped
+	// together (SetUnderstanding).
+	und     atomic.Pointer[understander]
+	loc     *time.Location
+	sources map[string]map[string]string
 }
 
 var _ Handler = (*Core)(nil)
@@ -97,7 +122,12 @@ var _ Handler = (*Core)(nil)
 func New(o Options) *Core {
 	c := &Core{store: o.Store, catalog: o.Catalog, shop: o.Shop, lang: o.DefaultLanguage, now: o.Now,
 		log: o.Logger, metrics: o.Metrics, disp: o.Dispatcher, after: o.AfterCommit, events: o.Events,
-		notifier: o.Notifier, assistant: o.Assistant, assistTimeout: o.AssistTimeout}
+		notifier: o.Notifier, assistant: o.Assistant, assistTimeout: o.AssistTimeout,
+		loc: o.Location, sources: o.SourceLabels}
+	c.und.Store(&understander{classifier: o.Classifier, knowledge: o.Knowledge})
+	if c.loc == nil {
+		c.loc = time.FixedZone("ICT", 7*3600) // Vietnam keeps no daylight saving
+	}
 	if c.assistTimeout <= 0 {
 		c.assistTimeout = defaultAssistTimeout
 	}
@@ -165,6 +195,27 @@ func (c *Core) product(id string) (string, int64) {
 		return p.Name, p.Price
 	}
 	return "", 0
+}
+
+// sourceLabel is how customers read an acquisition source in lang, or ""
+// when the shop gave it no label (the raw code is not for customers).
+func (c *Core) sourceLabel(lang, source string) string {
+	l := c.sources[source]
+	if n := l[lang]; n != "" {
+		return n
+	}
+	return l["vi"]
+}
+
+// productIn is product with the name a language's customers read ("AirPods
+// Pro 2 earbuds" in an English offer, not "Tai nghe AirPods Pro 2").
+func (c *Core) productIn(lang string) func(id string) (string, int64) {
+	return func(id string) (string, int64) {
+		if p := c.catalog.Product(id); p != nil {
+			return p.DisplayName(lang), p.Price
+		}
+		return "", 0
+	}
 }
 
 // validate rejects inbound events the core cannot take, with a reason.
@@ -241,6 +292,8 @@ type turn struct {
 	// verify is the outcome of a typed one-time code: "ok", "wrong",
 	// "expired" ("" when none was typed).
 	verify string
+	// notices are for the reps (ChannelReps), not the customer.
+	notices []*crm.OutboxItem
 }
 
 // Handle runs one inbound event through Identify, Interact, Differentiate and
@@ -256,7 +309,7 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	}
 	// Outside the transaction: the rules, then (only when they are unsure)
 	// the assistant, which may call the network.
-	u := Understand(in, c.catalog)
+	u := c.understand(in)
 	ar, assisted := c.assist(ctx, in, u)
 	if assisted && ar.Understanding.Intent != "" {
 		u = mergeUnderstanding(u, ar.Understanding)
@@ -310,6 +363,9 @@ func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 	}
 	if c.disp != nil && len(t.items) > 0 {
 		c.disp.Enqueue(t.items...)
+	}
+	if c.disp != nil && len(t.notices) > 0 {
+		c.disp.Enqueue(t.notices...)
 	}
 	if c.events != nil {
 		for _, e := range t.events {

@@ -193,12 +193,13 @@ func TestDispatcherErrors(t *testing.T) {
 		wantStatus string
 		wantSleeps []time.Duration
 		unreach    bool
+		wantHold   time.Duration // the chat held back for a retry-after
 	}{
-		{"temporary then ok", []error{errors.New("502"), errors.New("timeout")}, crm.OutboxSent, []time.Duration{-1, -1}, false},
-		{"rate limited", []error{&bot.RetryAfterError{After: 3 * time.Second}}, crm.OutboxSent, []time.Duration{3 * time.Second}, false},
-		{"permanent", []error{bot.Permanent(errors.New("400 bad request"))}, crm.OutboxFailed, nil, false},
-		{"blocked", []error{fmt.Errorf("403: %w", bot.ErrUnreachable)}, crm.OutboxFailed, nil, true},
-		{"gives up", []error{errors.New("a"), errors.New("b"), errors.New("c")}, crm.OutboxFailed, []time.Duration{-1, -1}, false},
+		{"temporary then ok", []error{errors.New("502"), errors.New("timeout")}, crm.OutboxSent, []time.Duration{-1, -1}, false, 0},
+		{"rate limited", []error{&bot.RetryAfterError{After: 3 * time.Second}}, crm.OutboxSent, nil, false, 3 * time.Second},
+		{"permanent", []error{bot.Permanent(errors.New("400 bad request"))}, crm.OutboxFailed, nil, false, 0},
+		{"blocked", []error{fmt.Errorf("403: %w", bot.ErrUnreachable)}, crm.OutboxFailed, nil, true, 0},
+		{"gives up", []error{errors.New("a"), errors.New("b"), errors.New("c")}, crm.OutboxFailed, []time.Duration{-1, -1}, false, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -215,7 +216,22 @@ func TestDispatcherErrors(t *testing.T) {
 				}
 				return nil
 			}}
+			var held []time.Duration
 			disp := bot.NewDispatcher(e.db, bot.DispatcherOptions{Lanes: 1, MaxAttempts: 3, Backoff: time.Second, MaxBackoff: time.Minute,
+				PaceNow: e.clock.Now, Budgets: map[crm.Channel]bot.Budget{},
+				After: func(d time.Duration) <-chan time.Time {
+					if d != tt.wantHold {
+						return time.After(d) // the claimer's poll
+					}
+					// The lane waits for the held chat: move the clock.
+					mu.Lock()
+					held = append(held, d)
+					mu.Unlock()
+					e.clock.Add(d)
+					c := make(chan time.Time, 1)
+					c <- e.clock.Now()
+					return c
+				},
 				Sleep: func(ctx context.Context, d time.Duration) error {
 					mu.Lock()
 					sleeps = append(sleeps, d)
@@ -254,6 +270,9 @@ func TestDispatcherErrors(t *testing.T) {
 				if w >= 0 && sleeps[i] != w {
 					t.Fatalf("wait %d = %v, want exactly %v", i, sleeps[i], w)
 				}
+			}
+			if tt.wantHold > 0 && (len(held) != 1 || held[0] != tt.wantHold) {
+				t.Fatalf("chat held %v, want once for exactly %v", held, tt.wantHold)
 			}
 			if got := cust.Identity(crm.ChannelTelegram, "9").Unreachable; got != tt.unreach {
 				t.Fatalf("unreachable = %v, want %v", got, tt.unreach)

@@ -23,27 +23,41 @@ func (t *turn) customize() error {
 	case IntentStart, IntentGreeting:
 		name := crm.FirstName(c.Name, lang)
 		if name == "" {
-			name = say(lang, "friend")
+			name = t.say(lang, "friend")
 		}
 		if u.Intent == IntentStart && t.in.Source != "" {
-			reply = append(reply, say(lang, "start_source", t.core.shop, t.in.Source))
+			if l := t.core.sourceLabel(lang, t.in.Source); l != "" {
+				reply = append(reply, t.say(lang, "start_source", t.core.shop, l))
+			} else {
+				reply = append(reply, t.say(lang, "start_thanks", t.core.shop))
+			}
 		}
-		reply = append(reply, say(lang, "greeting", name, t.core.shop))
+		reply = append(reply, t.say(lang, "greeting", name, t.core.shop))
+		if u.Intent == IntentGreeting {
+			r, err := t.afterOrder(lang)
+			if err != nil {
+				return err
+			}
+			reply = append(reply, r...)
+		}
 		offer = true
 	case IntentProduct, IntentPrice:
 		if u.Range != nil && len(u.Suggest) > 0 {
 			if u.InRange {
-				reply = append(reply, say(lang, "range_intro", u.Range.describe(lang)))
+				reply = append(reply, t.say(lang, "range_intro", u.Range.describe(lang)))
 			} else {
-				reply = append(reply, say(lang, "range_none", u.Range.describe(lang)))
+				reply = append(reply, t.say(lang, "range_none", u.Range.describe(lang)))
 			}
 			reply = append(reply, productLines(lang, u.Suggest, 3))
 		} else if len(u.Products) > 0 {
 			reply = append(reply, productLines(lang, u.Products, 3))
+		} else if p := t.subject(); u.Intent == IntentPrice && p != nil && t.assist.Answer == "" {
+			// "giá nhiu vậy" after asking about a product: its price.
+			reply = append(reply, productLines(lang, []*crm.Product{p}, 1))
 		} else if t.assist.Answer != "" {
 			reply = append(reply, t.assist.Answer)
 		} else if u.Intent == IntentPrice {
-			reply = append(reply, say(lang, "price_ask"))
+			reply = append(reply, t.say(lang, "price_ask"))
 			reply = append(reply, t.catalogOverview(lang))
 		} else {
 			reply = append(reply, t.catalogOverview(lang))
@@ -51,22 +65,41 @@ func (t *turn) customize() error {
 		offer = true
 	case IntentPromo:
 		if c.Consent.OptedOut {
-			reply = append(reply, say(lang, "opted_out_promo"))
+			reply = append(reply, t.say(lang, "opted_out_promo"))
 		} else if c.Handoff.Active {
-			reply = append(reply, say(lang, "handoff_again"))
+			reply = append(reply, t.say(lang, "handoff_again"))
 		} else {
 			offer, ignoreCap = true, true
 		}
 	case IntentBuy:
-		if len(u.Products) > 0 {
-			reply = append(reply, say(lang, "buy_product", u.Products[0].DisplayName(lang)+" ("+crm.VND(u.Products[0].Price)+")"))
+		padded := " " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "
+		if cat := categoryOf(t.core.catalog, padded); len(u.Products) == 0 && cat != "" {
+			// "cần mua 10 cái laptop": which one, from the category.
+			var ps []*crm.Product
+			for _, p := range t.core.catalog.Products {
+				if p.Category == cat && p.Available() {
+					ps = append(ps, p)
+				}
+			}
+			reply = append(reply, t.say(lang, "buy_category", categoryName(t.core.catalog, lang, cat)))
+			if len(ps) > 0 {
+				reply = append(reply, productLines(lang, ps, 4))
+			}
+		} else if p := t.subject(); p != nil {
+			// "ok lấy 1 cái màu xanh nha": the product asked about last,
+			// in the variant named.
+			name := p.DisplayName(lang)
+			if v := p.MatchVariants(padded); len(v) == 1 {
+				name += " – " + v[0].DisplayName(lang)
+			}
+			reply = append(reply, t.say(lang, "buy_product", name+" ("+crm.VND(p.Price)+")"))
 		} else {
-			reply = append(reply, say(lang, "buy_generic"))
+			reply = append(reply, t.say(lang, "buy_generic"))
 		}
 		if p := c.CallbackPhone(); p != "" {
-			reply = append(reply, say(lang, "will_call", crm.DisplayPhone(p)))
+			reply = append(reply, t.say(lang, "will_call", crm.DisplayPhone(p)))
 		} else {
-			reply = append(reply, say(lang, "ask_phone"))
+			reply = append(reply, t.say(lang, "ask_phone"))
 			requestPhone = true
 			c.Dialog = "order_phone"
 		}
@@ -84,14 +117,21 @@ func (t *turn) customize() error {
 		}
 		switch {
 		case len(saved) == 0:
-			reply = append(reply, say(lang, "contact_bad"))
+			reply = append(reply, t.say(lang, "contact_bad"))
 		case c.Dialog == "order_phone" && u.Phone != "":
-			reply = append(reply, say(lang, "contact_order", crm.DisplayPhone(u.Phone)))
+			reply = append(reply, t.say(lang, "contact_order", crm.DisplayPhone(u.Phone)))
 			c.Dialog = ""
 		default:
-			reply = append(reply, say(lang, "contact_saved", strings.Join(saved, ", ")))
+			reply = append(reply, t.say(lang, "contact_saved", strings.Join(saved, ", ")))
 		}
 	case IntentOptOut:
+		if c.Dialog == "order_phone" && cancelsOrderInProgress(t.in.Text) {
+			// "hủy" while the bot waits for the phone of an order: the
+			// order is called off, offers stay as they are.
+			c.Dialog = ""
+			reply = append(reply, t.say(lang, "order_dropped"))
+			break
+		}
 		if !c.Consent.OptedOut {
 			c.Consent = crm.Consent{OptedOut: true, Since: t.now, Channel: t.in.Channel}
 			if err := t.count("opt_outs", 1); err != nil {
@@ -101,7 +141,7 @@ func (t *turn) customize() error {
 				return err
 			}
 		}
-		reply = append(reply, say(lang, "opt_out"))
+		reply = append(reply, t.say(lang, "opt_out"))
 	case IntentOptIn:
 		if c.Consent.OptedOut {
 			c.Consent = crm.Consent{OptedOut: false, Since: t.now, Channel: t.in.Channel}
@@ -109,10 +149,10 @@ func (t *turn) customize() error {
 				return err
 			}
 		}
-		reply = append(reply, say(lang, "opt_in"))
+		reply = append(reply, t.say(lang, "opt_in"))
 	case IntentHandoff:
 		if c.Handoff.Active {
-			reply = append(reply, say(lang, "handoff_again"))
+			reply = append(reply, t.say(lang, "handoff_again"))
 		} else {
 			c.Handoff = crm.Handoff{Active: true, RequestedAt: t.now}
 			if err := t.count("handoffs", 1); err != nil {
@@ -122,7 +162,10 @@ func (t *turn) customize() error {
 				return err
 			}
 			t.events = append(t.events, Event{Kind: EventHandoffRequested, CustomerID: c.ID})
-			reply = append(reply, say(lang, "handoff"))
+			if err := t.noticeReps(RepNoticeHandoff); err != nil {
+				return err
+			}
+			reply = append(reply, t.say(lang, "handoff"))
 		}
 		if c.CallbackPhone() == "" {
 			// A colleague may want to call back: offer the channel's
@@ -130,9 +173,58 @@ func (t *turn) customize() error {
 			requestPhone = true
 		}
 	case IntentThanks:
-		reply = append(reply, say(lang, "thanks"))
+		reply = append(reply, t.say(lang, "thanks"))
+	case IntentComplaint:
+		r, err := t.complaint(lang)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentOrderStatus:
+		r, err := t.orderStatus(lang)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentCancelOrder, IntentChangeOrder:
+		r, err := t.changeOrder(lang, u.Intent)
+		if err != nil {
+			return err
+		}
+		reply = append(reply, r...)
+	case IntentPriceObjection:
+		var r []string
+		r, offer = t.priceObjection(lang)
+		reply = append(reply, r...)
+	case IntentRefuse:
+		if c.Dialog == "order_phone" {
+			c.Dialog = ""
+		}
+		reply = append(reply, t.say(lang, "declined"))
+	case IntentAvailability:
+		reply = append(reply, t.availability(lang)...)
+		offer = true
+	case IntentAddress:
+		reply = append(reply, t.address(lang)...)
+	case IntentRecommend:
+		reply = append(reply, t.recommend(lang)...)
+	case IntentSmalltalk:
+		reply = append(reply, t.say(lang, "smalltalk", t.core.shop))
+	case IntentFAQ:
+		if e := t.core.Knowledge().Entry(u.Topic); e != nil {
+			reply = append(reply, e.AnswerIn(lang))
+		} else {
+			reply = append(reply, t.say(lang, "unknown"))
+		}
+	case IntentClarify:
+		if t.assist.Answer != "" {
+			reply = append(reply, t.assist.Answer)
+			offer = t.assist.OfferID != ""
+		} else {
+			reply = append(reply, t.clarify(lang))
+		}
 	case IntentMedia:
-		reply = append(reply, say(lang, "media"))
+		reply = append(reply, t.say(lang, "media"))
 	case IntentVerify:
 		reply = append(reply, t.verifyReply(lang))
 	case IntentButton:
@@ -142,11 +234,11 @@ func (t *turn) customize() error {
 			reply = append(reply, t.assist.Answer)
 			offer = t.assist.OfferID != ""
 		} else {
-			reply = append(reply, say(lang, "unknown"))
+			reply = append(reply, t.say(lang, "unknown"))
 		}
 	}
 	source := "rules"
-	if t.assist.Answer != "" && (u.Intent == IntentUnknown || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
+	if t.assist.Answer != "" && (u.Intent == IntentUnknown || u.Intent == IntentClarify || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
 		source = "llm"
 	}
 	if err := t.count("answers:"+source, 1); err != nil {
@@ -155,7 +247,7 @@ func (t *turn) customize() error {
 	if t.claimedNew && !slices.Contains(proofChannels, t.in.Channel) {
 		// The same words whether or not someone holds the number: the
 		// answer tells nobody who the shop's customers are.
-		reply = append(reply, say(lang, "claim_hint"))
+		reply = append(reply, t.say(lang, "claim_hint"))
 	}
 	if len(reply) > 0 {
 		if err := t.send(strings.Join(reply, "\n"), nil, requestPhone, ""); err != nil {
@@ -178,9 +270,22 @@ func (t *turn) customize() error {
 		return t.showOffer(o)
 	}
 	if ignoreCap {
-		return t.send(say(lang, "no_promo"), nil, false, "")
+		return t.send(t.say(lang, "no_promo"), nil, false, "")
 	}
 	return nil
+}
+
+// cancelsOrderInProgress reports a bare "hủy" / "cancel": while an order
+// waits for a phone number it calls the order off, not the offers.
+func cancelsOrderInProgress(text string) bool {
+	for _, w := range crm.Words(crm.Fold(text)) {
+		switch w {
+		case "huy", "cancel", "thoi", "di", "nha", "nhe", "a", "it", "order", "don", "do", "please":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 func (t *turn) catalogOverview(lang string) string {
@@ -192,12 +297,12 @@ func (t *turn) catalogOverview(lang string) string {
 	if len(cat.Products) == 0 {
 		return ""
 	}
-	return say(lang, "catalog_intro", strings.Join(cats, ", ")) + "\n" + productLines(lang, cat.Products, 4)
+	return t.say(lang, "catalog_intro", strings.Join(cats, ", ")) + "\n" + productLines(lang, cat.Products, 4)
 }
 
 // showOffer renders an offer and records it as shown.
 func (t *turn) showOffer(o *crm.CompiledOffer) error {
-	text, err := o.Render(t.lang, t.cust, t.core.product, t.now)
+	text, err := o.Render(t.lang, t.cust, t.core.productIn(t.lang), t.now)
 	if err != nil {
 		// A stored offer is validated when saved, so this is a data problem:
 		// log it and answer without the offer rather than fail the message.
@@ -209,7 +314,7 @@ func (t *turn) showOffer(o *crm.CompiledOffer) error {
 	if err := t.offerEvent(o.ID, crm.OfferShown); err != nil {
 		return err
 	}
-	return t.send(text, offerButtons(t.lang, o), false, o.ID)
+	return t.send(text, t.offerButtons(t.lang, o), false, o.ID)
 }
 
 func (t *turn) offerEvent(id, kind string) error {
@@ -228,18 +333,18 @@ func (t *turn) button() error {
 	c, lang := t.cust, t.lang
 	id, action, ok := parseOfferPayload(t.in.Payload)
 	if !ok {
-		return t.send(say(lang, "unknown"), nil, false, "")
+		return t.send(t.say(lang, "unknown"), nil, false, "")
 	}
 	o := t.core.offers.Load().Get(id)
 	if o == nil || o.Status != crm.OfferActive {
-		return t.send(say(lang, "offer_gone"), nil, false, "")
+		return t.send(t.say(lang, "offer_gone"), nil, false, "")
 	}
 	st := c.Offers[id]
 	if st == nil || st.Shown == 0 || !t.core.offers.Load().Answerable(o, c, t.now) {
 		if err := t.count("offer_buttons_refused", 1); err != nil {
 			return err
 		}
-		return t.send(say(lang, "offer_not_yours"), nil, false, "")
+		return t.send(t.say(lang, "offer_not_yours"), nil, false, "")
 	}
 	switch action {
 	case crm.ButtonAccept:
@@ -252,17 +357,17 @@ func (t *turn) button() error {
 				return err
 			}
 		}
-		msg := []string{say(lang, "accepted", o.Name)}
+		msg := []string{t.say(lang, "accepted", o.Name)}
 		if o.Code != "" {
-			msg = append(msg, say(lang, "accepted_code", o.Code))
+			msg = append(msg, t.say(lang, "accepted_code", o.Code))
 		}
 		ask := false
 		if p := c.CallbackPhone(); p == "" {
-			msg = append(msg, say(lang, "ask_phone"))
+			msg = append(msg, t.say(lang, "ask_phone"))
 			ask = true
 			c.Dialog = "order_phone"
 		} else {
-			msg = append(msg, say(lang, "will_call", crm.DisplayPhone(p)))
+			msg = append(msg, t.say(lang, "will_call", crm.DisplayPhone(p)))
 		}
 		return t.send(strings.Join(msg, "\n"), nil, ask, id)
 	case crm.ButtonDecline:
@@ -270,17 +375,17 @@ func (t *turn) button() error {
 		if err := t.offerEvent(id, crm.OfferDeclined); err != nil {
 			return err
 		}
-		return t.send(say(lang, "declined"), nil, false, id)
+		return t.send(t.say(lang, "declined"), nil, false, id)
 	default:
 		if err := t.offerEvent(id, crm.OfferMore); err != nil {
 			return err
 		}
-		text, err := o.RenderDetails(lang, c, t.core.product, t.now)
+		text, err := o.RenderDetails(lang, c, t.core.productIn(lang), t.now)
 		if err != nil || text == "" {
-			text = say(lang, "more_default", o.Name)
+			text = t.say(lang, "more_default", o.Name)
 		}
 		var btns []crm.Button
-		for _, b := range offerButtons(lang, o) {
+		for _, b := range t.offerButtons(lang, o) {
 			if !strings.HasSuffix(b.Payload, ":"+crm.ButtonMore) {
 				btns = append(btns, b)
 			}

@@ -51,6 +51,14 @@ type DispatcherOptions struct {
 	// After returns a channel that receives after d (time.After; tests
 	// replace it to move time by hand).
 	After func(d time.Duration) <-chan time.Time
+	// Budgets are the channels' send rates (DefaultBudgets when nil; an
+	// empty map: no limits). A chat waiting for its budget never holds up
+	// another chat: its lane sends what else may leave meanwhile.
+	Budgets map[crm.Channel]Budget
+	// PaceNow is the clock of the budgets and of channels' retry-after
+	// holds: real time (time.Now) by default even when Now is a test's
+	// fixed clock, as a channel counts real seconds.
+	PaceNow func() time.Time
 }
 
 // Dispatcher sends outbox items through the channels' senders: in order per
@@ -71,6 +79,7 @@ type Dispatcher struct {
 	log     *slog.Logger
 	mu      sync.Mutex
 	senders map[crm.Channel]Sender
+	budgets map[crm.Channel]*channelBudget
 	lanes   []*lane
 	// held are the ids this dispatcher holds a lease on, queued or in
 	// flight: renewed while held, and never queued twice.
@@ -83,6 +92,9 @@ type Dispatcher struct {
 	// more: the store may hold due items the claimer has not claimed yet
 	// (a claim was full, or free items were enqueued); Flush waits for it.
 	more bool
+	// freed counts Enqueue calls with free items, so a claim that started
+	// before one knows to claim again.
+	freed uint64
 	// open is true from Open to Close; unsent are items a lane let go of
 	// unsent while closing, released by Close with what is still queued.
 	open   bool
@@ -116,6 +128,13 @@ type lane struct {
 	// before sending: the refusal is committed before the lane goes on,
 	// and a new message from the customer clears it.
 	refused map[recipient]bool
+
+	// chatNext holds chats back until a time (per-chat interval, a
+	// retry-after); skip is next's scratch set; both belong to the lane's
+	// goroutine, under mu.
+	chatNext map[chatKey]time.Time
+	skip     map[chatKey]bool
+	pruneAt  int
 }
 
 // recipient is one identity on one channel.
@@ -159,7 +178,17 @@ func NewDispatcher(store crm.Store, opts DispatcherOptions) *Dispatcher {
 	if opts.After == nil {
 		opts.After = time.After
 	}
-	d := &Dispatcher{store: store, opts: opts, log: opts.Logger, senders: map[crm.Channel]Sender{},
+	if opts.PaceNow == nil {
+		opts.PaceNow = time.Now
+	}
+	if opts.Budgets == nil {
+		opts.Budgets = DefaultBudgets()
+	}
+	budgets := make(map[crm.Channel]*channelBudget, len(opts.Budgets))
+	for ch, b := range opts.Budgets {
+		budgets[ch] = newChannelBudget(b)
+	}
+	d := &Dispatcher{store: store, opts: opts, log: opts.Logger, senders: map[crm.Channel]Sender{}, budgets: budgets,
 		held: map[crm.ID]bool{}, lost: map[crm.ID]bool{}, wake: make(chan struct{}, 1)}
 	if d.log == nil {
 		d.log = slog.New(slog.DiscardHandler)
@@ -288,6 +317,7 @@ func (d *Dispatcher) Enqueue(items ...*crm.OutboxItem) {
 	if free > 0 {
 		d.mu.Lock()
 		d.more = true
+		d.freed++
 		d.mu.Unlock()
 		d.poke()
 	}
@@ -337,12 +367,19 @@ func (l *lane) push(it *crm.OutboxItem) {
 	l.items = slices.Insert(l.items, i, it)
 }
 
+// claimBatch bounds the items one claim transaction leases.
+const claimBatch = 512
+
 // claim claims due items for the lanes: up to the room left under
 // MaxClaimed, and at least extra. It reports whether the store may hold
 // more that is due (the claim was full).
 func (d *Dispatcher) claim(ctx context.Context, extra int) (bool, error) {
 	d.mu.Lock()
-	room := max(d.opts.MaxClaimed-d.busy, extra)
+	// At most claimBatch a transaction: a full claim of a campaign's
+	// thousands would hold the store's one writer while live replies wait
+	// to commit; a full batch claims again at once.
+	room := min(max(d.opts.MaxClaimed-d.busy, extra), claimBatch)
+	gen := d.freed
 	d.mu.Unlock()
 	if room <= 0 {
 		return true, nil
@@ -360,8 +397,10 @@ func (d *Dispatcher) claim(ctx context.Context, extra int) (bool, error) {
 		return false, err
 	}
 	d.hold(items...)
-	full := len(items) == room
+	// Free items enqueued while this claim ran may have committed after
+	// its snapshot: claim again rather than let Flush miss them.
 	d.mu.Lock()
+	full := len(items) == room || d.freed != gen
 	d.more = full
 	d.idle.Broadcast()
 	d.mu.Unlock()
@@ -531,38 +570,57 @@ func (d *Dispatcher) Close() error {
 func (d *Dispatcher) run(ctx context.Context, l *lane) {
 	for {
 		l.mu.Lock()
-		var it *crm.OutboxItem
-		if len(l.items) > 0 {
-			it = l.items[0]
-			l.items = l.items[1:]
-		}
+		it, wait := l.next(d.opts.PaceNow(), d.budgets)
 		l.mu.Unlock()
 		if it == nil {
+			var timer <-chan time.Time
+			if wait > 0 {
+				timer = d.opts.After(wait)
+			}
 			select {
 			case <-ctx.Done():
 				return
 			case <-l.wake:
-				continue
+			case <-timer:
 			}
+			continue
 		}
 		if d.isLost(it) {
 			d.log.Warn("outbox item taken by another sender after its lease ran out; not sending it", "outbox", it.ID)
 			d.done(it)
 		} else if d.stillRefused(ctx, l, it) {
 			d.results <- result{it, crm.OutboxFailed, "not sent: " + ErrUnreachable.Error() + " (an earlier message was refused)", false}
-		} else if !d.deliver(ctx, l, it) {
-			if ctx.Err() != nil { // left pending: released at Close
-				d.mu.Lock()
-				d.unsent = append(d.unsent, it.ID)
-				d.mu.Unlock()
+		} else {
+			switch d.deliver(ctx, l, it) {
+			case delivered, requeued:
+			case leftPending:
+				if ctx.Err() != nil { // released at Close
+					d.mu.Lock()
+					d.unsent = append(d.unsent, it.ID)
+					d.mu.Unlock()
+				}
+				d.done(it) // left pending (shutting down or already handled)
 			}
-			d.done(it) // left pending (shutting down or already handled)
 		}
 		if ctx.Err() != nil {
 			return
 		}
 	}
 }
+
+// outcome is what deliver did with an item.
+type outcome int
+
+const (
+	// delivered: an outcome was handed to the writer.
+	delivered outcome = iota
+	// leftPending: the item stays pending in the store (shutting down, or
+	// already recorded).
+	leftPending
+	// requeued: the item went back to its lane, its chat held until the
+	// channel's retry-after.
+	requeued
+)
 
 func (d *Dispatcher) isLost(it *crm.OutboxItem) bool {
 	d.mu.Lock()
@@ -590,15 +648,16 @@ func (d *Dispatcher) done(it *crm.OutboxItem) {
 	}
 }
 
-// deliver sends one item until it is sent, failed for good, or ctx ends. It
-// reports whether an outcome was handed to the writer.
-func (d *Dispatcher) deliver(ctx context.Context, l *lane, it *crm.OutboxItem) bool {
+// deliver sends one item until it is sent, failed for good, rate limited
+// (requeued in its lane, its chat held for the channel's retry-after) or
+// ctx ends.
+func (d *Dispatcher) deliver(ctx context.Context, l *lane, it *crm.OutboxItem) outcome {
 	d.mu.Lock()
 	s := d.senders[it.Channel]
 	d.mu.Unlock()
 	if s == nil {
 		d.results <- result{it, crm.OutboxFailed, fmt.Sprintf("no sender for channel %q", it.Channel), false}
-		return true
+		return delivered
 	}
 	for ctx.Err() == nil {
 		err := s.Send(ctx, it)
@@ -607,10 +666,10 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, it *crm.OutboxItem) b
 				m.MessagesOut.WithLabelValues(string(it.Channel)).Inc()
 			}
 			d.results <- result{it, crm.OutboxSent, "", false}
-			return true
+			return delivered
 		}
 		if ctx.Err() != nil {
-			return false // shutting down: the item stays pending for the next start
+			return leftPending // shutting down: the item stays pending for the next start
 		}
 		it.Attempts++
 		var ra *RetryAfterError
@@ -621,32 +680,36 @@ func (d *Dispatcher) deliver(ctx context.Context, l *lane, it *crm.OutboxItem) b
 			r := result{it, crm.OutboxFailed, err.Error(), errors.Is(err, ErrUnreachable)}
 			if !r.unreachable {
 				d.results <- r
-				return true
+				return delivered
 			}
 			d.refuse(ctx, l, r)
-			return false
+			return leftPending
 		case errors.As(err, &ra):
 			d.count(it, "rate_limited")
 			d.log.Info("rate limited", "channel", it.Channel, "retry_after", ra.After)
-			if d.opts.Sleep(ctx, ra.After) != nil {
-				return false
-			}
-			continue
+			// The chat waits; the lane goes on with the other chats.
+			until := d.opts.PaceNow().Add(ra.After)
+			d.record(ctx, it, err.Error(), ra.After)
+			l.mu.Lock()
+			l.holdChat(keyOf(it), until)
+			l.requeue(it)
+			l.mu.Unlock()
+			return requeued
 		}
 		d.count(it, "temporary")
 		if it.Attempts >= d.opts.MaxAttempts {
 			d.log.Error("send failed, giving up", "channel", it.Channel, "outbox", it.ID, "attempts", it.Attempts, "err", err)
 			d.results <- result{it, crm.OutboxFailed, err.Error(), false}
-			return true
+			return delivered
 		}
 		wait := d.backoff(it.Attempts)
 		d.log.Warn("send failed, will retry", "channel", it.Channel, "outbox", it.ID, "attempt", it.Attempts, "in", wait, "err", err)
 		d.record(ctx, it, err.Error(), wait)
 		if d.opts.Sleep(ctx, wait) != nil {
-			return false
+			return leftPending
 		}
 	}
-	return false
+	return leftPending
 }
 
 // refuse records a recipient's refusal at once, not through the batching
@@ -767,12 +830,26 @@ func (d *Dispatcher) finish(tx crm.Tx, r result) error {
 	cur.Status, cur.Attempts, cur.LastError = r.status, it.Attempts, r.why
 	if r.status == crm.OutboxSent {
 		cur.SentAt = now
+	}
+	if r.status == crm.OutboxSent && it.Channel != ChannelReps { // a notice to reps is no message out
 		if err := addCounter(tx, now, "msg_out:"+string(it.Channel), 1); err != nil {
 			return err
 		}
 	}
 	if err := tx.PutOutbox(cur); err != nil {
 		return err
+	}
+	if cs, ok := tx.(crm.Campaigns); ok && it.Priority > crm.PriorityReply {
+		// A campaign's progress: counted with the status, in its transaction.
+		camp, _, err := cs.CampaignOfOutbox(it.ID)
+		if err != nil {
+			return err
+		}
+		if camp != "" {
+			if err := tx.AddCounter("campaign:"+camp+":"+r.status, 1); err != nil {
+				return err
+			}
+		}
 	}
 	if !r.unreachable {
 		return nil

@@ -149,7 +149,7 @@ func TestDispatcherTwoOwnersNeverSendTwice(t *testing.T) {
 	rec := &notifySender{}
 	var disps []*bot.Dispatcher
 	for _, owner := range []string{"a", "b"} {
-		d := bot.NewDispatcher(e.db, bot.DispatcherOptions{Owner: owner, Lanes: 3, MaxClaimed: 7, Poll: time.Millisecond})
+		d := bot.NewDispatcher(e.db, bot.DispatcherOptions{Owner: owner, Lanes: 3, MaxClaimed: 7, Poll: time.Millisecond, Budgets: map[crm.Channel]bot.Budget{}})
 		d.Register(crm.ChannelTelegram, rec)
 		disps = append(disps, d)
 	}
@@ -264,7 +264,7 @@ func TestDispatcherReplyBeforeProactive(t *testing.T) {
 		once.Do(func() { close(first); <-gate }) // the first send is slow
 		return nil
 	}}
-	disp := bot.NewDispatcher(e.db, bot.DispatcherOptions{Lanes: 1})
+	disp := bot.NewDispatcher(e.db, bot.DispatcherOptions{Lanes: 1, Budgets: map[crm.Channel]bot.Budget{}})
 	disp.Register(crm.ChannelTelegram, rec)
 	core := bot.New(bot.Options{Store: e.db, Dispatcher: disp, Segments: e.core.Segments(), Now: e.clock.Now})
 	if err := disp.Open(ctx); err != nil {

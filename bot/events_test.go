@@ -2,6 +2,8 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -510,5 +512,28 @@ func TestSubmitInfo(t *testing.T) {
 
 	if _, err := e.core.SubmitInfo(ctx, bot.Inbound{Channel: crm.ChannelZalo, UserID: user, MessageID: "x"}); crm.ErrorCode(err) != crm.EINVALID {
 		t.Fatalf("form without contact: %v, want EINVALID", err)
+	}
+}
+
+// A complaint asks a person to take over first thing: the handoff event
+// says why and that it is urgent, and a complaint from a customer already
+// waiting tells the reps again. An order question asks too, not urgently.
+func TestComplaintHandoffIsUrgent(t *testing.T) {
+	sink := &eventLog{}
+	e := buildEnv(t, "", func(o *bot.Options) { o.Events = sink })
+	e.say(bot.Inbound{UserID: "c1", Text: "đơn của mình tới đâu rồi"})
+	e.say(bot.Inbound{UserID: "c1", Text: "hàng giao tới bị móp hộp, thất vọng quá"})
+	var got []string
+	for _, ev := range sink.take() {
+		if ev.Kind == bot.EventHandoffRequested {
+			got = append(got, fmt.Sprintf("%s urgent=%v", ev.Reason, ev.Urgent))
+		}
+	}
+	if want := []string{"order_status urgent=false", "complaint urgent=true"}; !slices.Equal(got, want) {
+		t.Fatalf("handoff events %q, want %q", got, want)
+	}
+	c := e.customer(crm.ChannelWeb, "c1")
+	if !c.Handoff.Active || c.Sentiment != "negative" {
+		t.Fatalf("handoff %+v, sentiment %q: want active and negative", c.Handoff, c.Sentiment)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -236,12 +237,16 @@ func (c *Importer) ImportCustomers(ctx context.Context, r io.Reader, name string
 //	           the same file twice doubles nothing
 //	customer   required; the external_id, phone or email of a customer already
 //	           in the store (import the customers file first)
-//	amount     required; a positive VND amount: 1500000, 1.500.000 or
-//	           1,500,000 (a trailing ₫, đ or VND is allowed)
+//	amount     a positive VND amount: 1500000, 1.500.000 or 1,500,000 (a
+//	           trailing ₫, đ or VND is allowed); required unless items give
+//	           every line's price (the amount is then their total)
 //	date       required; YYYY-MM-DD or DD/MM/YYYY (local midnight) or RFC 3339
 //	           (2025-03-01T14:30:00+07:00); not after today
 //	note       free text
 //	offer_id   optional; the id of a stored offer the order is attributed to
+//	items      optional; the order's lines, separated by ";", each
+//	           product[:quantity[:unit price]] with the catalog id:
+//	           iphone-15:1:19.990.000; op-lung-ip15:2:150000
 //
 // Each new order updates the customer's running totals (orders, total spent,
 // first and last order), the "orders" and "revenue" counters (the daily ones
@@ -251,7 +256,7 @@ func (c *Importer) ImportCustomers(ctx context.Context, r io.Reader, name string
 func (c *Importer) ImportOrders(ctx context.Context, r io.Reader, name string) (ImportSummary, error) {
 	now := c.now()
 	probs := &rowProblems{}
-	tab, err := readCSV(r, orderColumns, []string{"order_ref", "customer", "amount", "date"}, probs)
+	tab, err := readCSV(r, orderColumns, []string{"order_ref", "customer", "date"}, probs)
 	if err != nil {
 		return ImportSummary{}, fmt.Errorf("import orders from %s: %w", name, err)
 	}
@@ -298,7 +303,7 @@ func (c *Importer) ImportOrders(ctx context.Context, r io.Reader, name string) (
 					cust = cu
 				}
 				ord := &crm.Order{Ref: row.ref, Amount: row.amount, Time: row.time,
-					Note: row.note, OfferID: row.offerID, Source: importCause}
+					Note: row.note, OfferID: row.offerID, Source: importCause, Items: slices.Clone(row.items)}
 				ok, err := addOrder(tx, cust, ord)
 				if err != nil {
 					return fmt.Errorf("line %d: %w", row.line, err)
@@ -647,7 +652,7 @@ func (r *customerRow) apply(c *crm.Customer, now time.Time) {
 	c.AddIdentity(crm.Identity{Channel: crm.ChannelImport, UserID: r.ext, FirstSeen: now})
 }
 
-var orderColumns = []string{"order_ref", "customer", "amount", "date", "note", "offer_id"}
+var orderColumns = []string{"order_ref", "customer", "amount", "date", "note", "offer_id", "items"}
 
 // orderRow is a checked row of an orders file.
 type orderRow struct {
@@ -659,6 +664,7 @@ type orderRow struct {
 	time       time.Time
 	note       string
 	offerID    string
+	items      []crm.OrderItem
 }
 
 func parseOrderRows(tab *csvTable, now time.Time, probs *rowProblems) []*orderRow {
@@ -667,10 +673,19 @@ func parseOrderRows(tab *csvTable, now time.Time, probs *rowProblems) []*orderRo
 		get := func(col string) string { return tab.get(tr, col) }
 		line := tr.line
 		row := &orderRow{line: line, ref: get("order_ref"), customer: get("customer"), note: get("note"), offerID: get("offer_id")}
-		for _, col := range []string{"order_ref", "customer", "amount", "date"} {
+		for _, col := range []string{"order_ref", "customer", "date"} {
 			if _, ok := tab.cols[col]; ok && get(col) == "" {
 				probs.add(line, col, "is required")
 			}
+		}
+		badItems := false
+		if s := get("items"); s != "" {
+			items, err := parseOrderItems(s)
+			if err != nil {
+				probs.add(line, "items", "%v", err)
+				badItems = true
+			}
+			row.items = items
 		}
 		if s := get("amount"); s != "" {
 			a, err := parseImportAmount(s)
@@ -678,6 +693,10 @@ func parseOrderRows(tab *csvTable, now time.Time, probs *rowProblems) []*orderRo
 				probs.add(line, "amount", "%v", err)
 			}
 			row.amount = a
+		} else if total := itemsTotal(row.items); total == 0 && !badItems {
+			probs.add(line, "amount", "is required (or items with their prices)")
+		} else {
+			row.amount = total
 		}
 		if s := get("date"); s != "" {
 			t, err := parseOrderTime(s, now)
@@ -765,6 +784,58 @@ func parseImportAmount(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
 	return 0, bad
+}
+
+// parseOrderItems reads an orders file's items cell: lines separated by
+// ";", each "product", "product:quantity" or "product:quantity:unit
+// price" (iphone-15:1:19.990.000; op-lung:2:150000). The product is the
+// catalog id (or the name as written); quantity defaults to 1, the price to
+// unknown (0).
+func parseOrderItems(s string) ([]crm.OrderItem, error) {
+	var items []crm.OrderItem
+	for i, part := range strings.Split(s, ";") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		f := strings.Split(part, ":")
+		if len(f) > 3 {
+			return nil, fmt.Errorf("line %d of the items, %q: write product:quantity:price", i+1, part)
+		}
+		it := crm.OrderItem{Product: strings.TrimSpace(f[0]), Quantity: 1}
+		if len(f) > 1 {
+			q, err := strconv.Atoi(strings.TrimSpace(f[1]))
+			if err != nil || q < 1 {
+				return nil, fmt.Errorf("line %d of the items, %q: the quantity must be a whole number from 1", i+1, part)
+			}
+			it.Quantity = q
+		}
+		if len(f) > 2 {
+			p, err := parseImportAmount(f[2])
+			if err != nil {
+				return nil, fmt.Errorf("line %d of the items, price: %w", i+1, err)
+			}
+			it.Price = p
+		}
+		items = append(items, it)
+	}
+	o := crm.Order{Items: items, Amount: 1}
+	if err := crm.CheckOrder(&o); err != nil {
+		return nil, errors.New(crm.ErrorMessage(err))
+	}
+	return items, nil
+}
+
+// itemsTotal is the sum of the lines' prices (0 when any is unknown).
+func itemsTotal(items []crm.OrderItem) int64 {
+	var total int64
+	for _, it := range items {
+		if it.Price == 0 {
+			return 0
+		}
+		total += it.Price * int64(it.Quantity)
+	}
+	return total
 }
 
 // Date layouts the import files accept; a date without a time is local

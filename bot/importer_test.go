@@ -621,3 +621,52 @@ func TestImportOrders_ManyRows(t *testing.T) {
 		t.Errorf("K0699: %d orders, %d spent", c.Stats.Orders, c.Stats.TotalSpent)
 	}
 }
+
+// TestImportOrders_Items: an orders file's items become the order's lines,
+// the customer's products bought, and a fact offers can target.
+func TestImportOrders_Items(t *testing.T) {
+	core, db := openImportCore(t)
+	mustImportFile(t, core, "customers", "customers.csv")
+	mustImportFile(t, core, "orders", "order_ref,customer,amount,date,items\n"+
+		"I-1,C004,,2026-10-01,iphone-15:1:19.990.000; op-lung-ip15:2:150000\n"+
+		"I-2,C004,500000,2026-10-02,airpods-pro-2\n")
+	var orders []*crm.Order
+	var cust *crm.Customer
+	if err := db.View(context.Background(), func(tx crm.Tx) (err error) {
+		if cust, err = tx.FindCustomerByExternalID("C004"); err != nil {
+			return err
+		}
+		orders, err = tx.Orders(cust.ID)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var first *crm.Order
+	for _, o := range orders {
+		if o.Ref == "I-1" {
+			first = o
+		}
+	}
+	want := []crm.OrderItem{{Product: "iphone-15", Quantity: 1, Price: 19_990_000}, {Product: "op-lung-ip15", Quantity: 2, Price: 150_000}}
+	if first == nil || !slices.Equal(first.Items, want) || first.Amount != 20_290_000 {
+		t.Fatalf("order I-1 = %+v, want the lines %v and their total as amount", first, want)
+	}
+	if got, want := cust.Bought, []string{"airpods-pro-2", "iphone-15", "op-lung-ip15"}; !slices.Equal(got, want) {
+		t.Errorf("products bought = %v, want %v", got, want)
+	}
+	rule, err := crm.CompileRule(`"iphone-15" in bought && !("sac-du-phong" in bought)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := crm.EvalRule(rule, crm.FactsOf(cust, importNow)); err != nil || !ok {
+		t.Errorf("bought iphone-15, not yet sac-du-phong = %v, %v; want true", ok, err)
+	}
+	// Bad lines are refused with the column named, nothing imported.
+	_, err = importTestFile(t, core, "orders", "order_ref,customer,amount,date,items\n"+
+		"I-3,C004,,2026-10-03,iphone-15:0\n"+
+		"I-4,C004,,2026-10-03,iphone-15\n"+
+		"I-5,C004,100,2026-10-03,a:1:2:3\n")
+	if got, want := importProblemKeys(t, err), []string{"line 2: items", "line 3: amount", "line 4: items"}; !slices.Equal(got, want) {
+		t.Errorf("problems %v, want %v", got, want)
+	}
+}

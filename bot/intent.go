@@ -43,8 +43,25 @@ type Understanding struct {
 	Range   *PriceRange
 	Suggest []*crm.Product
 	InRange bool
-	// Sentiment is "positive", "neutral" or "negative" when the LLM judged it.
+	// Sentiment is "positive", "neutral" or "negative" when the LLM judged
+	// it, or "negative" for a complaint.
 	Sentiment string
+
+	// What the example classifier read (crm/nlu): its best guess and how
+	// sure it was, the knowledge entry a FAQ intent answers, an order
+	// reference and a delivery address given, and whether a greeting opened
+	// the question.
+	Guess      string
+	Runner     string // the second guess, when close enough to ask about
+	Confidence float64
+	Topic      string
+	OrderRef   string
+	Address    string
+	Greeted    bool
+	// Owned are products the customer says they have ("mới mua iphone
+	// 15"); Upgrade that they use it (the model up is worth telling).
+	Owned   []*crm.Product
+	Upgrade bool
 }
 
 // phrase lists are folded (no diacritics, lower case); matching is on whole

@@ -320,12 +320,12 @@ func newLLMEnv(t *testing.T, u, d map[string]any) *llmEnv {
 // the message's transaction, never while one is open; the customer gets the
 // drafted answer.
 func TestLLMCallsOutsideTransactions(t *testing.T) {
-	answer := "Shop mở cửa 8:00–21:00 mỗi ngày ạ."
+	answer := "Dạ hiện shop chưa nhận thu cũ đổi mới ạ."
 	le := newLLMEnv(t,
 		map[string]any{"intent": "unknown", "products": []string{}, "category": "", "budget_vnd": 0, "language": "vi", "sentiment": "neutral"},
 		map[string]any{"answer": answer, "offer_id": ""})
 	le.say(bot.Inbound{Text: "xin chào"})
-	_, sent := le.say(bot.Inbound{Text: "shop mở cửa mấy giờ vậy?"})
+	_, sent := le.say(bot.Inbound{Text: "shop có nhận thu cũ đổi mới không?"})
 	if len(sent) == 0 || sent[0].Text != answer {
 		t.Fatalf("sent %+v, want the drafted answer", sent)
 	}

@@ -44,6 +44,10 @@ func (r *Reps) Segments() *crm.Segments { return r.segments.Load() }
 // MaxFindResults bounds the customers FindCustomers returns.
 const MaxFindResults = 20
 
+// MaxFindCount bounds how many matches FindCustomersCounted counts: past
+// it a rep is told "more than MaxFindCount" and asked to narrow the search.
+const MaxFindCount = 500
+
 // RecentOnCard is how many interactions a customer card shows.
 const RecentOnCard = 10
 
@@ -65,12 +69,12 @@ const LifetimeYears = 3
 func (r *Reps) FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
-		return nil, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.")
+		return nil, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.").Say("find_empty")
 	}
 	var out []*crm.Customer
 	err := r.store.View(ctx, func(tx crm.Tx) error {
 		var err error
-		out, err = findCustomers(tx, q)
+		out, err = findCustomers(tx, q, MaxFindResults)
 		return err
 	})
 	if err != nil {
@@ -79,7 +83,31 @@ func (r *Reps) FindCustomers(ctx context.Context, query string) ([]*crm.Customer
 	return out, nil
 }
 
-func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
+// FindCustomersCounted is FindCustomers with the number of customers that
+// match: found holds at most MaxFindResults of them, total counts up to
+// MaxFindCount+1 (more than MaxFindCount), so a rep reads "152 match,
+// showing 20", not "20 match".
+func (r *Reps) FindCustomersCounted(ctx context.Context, query string) (found []*crm.Customer, total int, err error) {
+	q := strings.TrimSpace(query)
+	if q == "" {
+		return nil, 0, crm.Errorf(crm.EINVALID, "Tell me what to look for: a phone, a name, an email, @username or a customer id.").Say("find_empty")
+	}
+	err = r.store.View(ctx, func(tx crm.Tx) error {
+		var err error
+		found, err = findCustomers(tx, q, MaxFindCount+1)
+		return err
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("find customers: %w", err)
+	}
+	total = len(found)
+	if len(found) > MaxFindResults {
+		found = found[:MaxFindResults]
+	}
+	return found, total, nil
+}
+
+func findCustomers(tx crm.Tx, q string, limit int) ([]*crm.Customer, error) {
 	one := func(cu *crm.Customer, err error) ([]*crm.Customer, error) {
 		if err != nil || cu == nil {
 			if crm.ErrorCode(err) == crm.ENOTFOUND {
@@ -91,18 +119,18 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 	}
 	switch {
 	case strings.HasPrefix(q, "@") && len(q) > 1:
-		return findByUsername(tx, q[1:])
+		return findByUsername(tx, q[1:], limit)
 	case strings.Contains(q, "@"):
 		e, err := crm.NormalizeEmail(q)
 		if err != nil {
 			return nil, err
 		}
-		return withClaims(tx, e, tx.FindCustomerByEmail)
+		return withClaims(tx, e, tx.FindCustomerByEmail, limit)
 	}
 	if id, ok := parseCustomerID(q); ok {
 		// A long number is a phone number; a short one an id.
 		if p, err := crm.NormalizePhone(q); err == nil && len(strings.TrimPrefix(q, "#")) >= 9 {
-			return withClaims(tx, p, tx.FindCustomerByPhone)
+			return withClaims(tx, p, tx.FindCustomerByPhone, limit)
 		}
 		return one(tx.Customer(id))
 	}
@@ -111,12 +139,12 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return withClaims(tx, p, tx.FindCustomerByPhone)
+		return withClaims(tx, p, tx.FindCustomerByPhone, limit)
 	}
 	if ch, user, ok := strings.Cut(q, ":"); ok && user != "" && !strings.ContainsAny(q, " ") {
 		return one(tx.FindCustomerByIdentity(crm.Channel(strings.ToLower(ch)), user))
 	}
-	found, err := tx.FindCustomersByName(q, MaxFindResults)
+	found, err := tx.FindCustomersByName(q, limit)
 	if err != nil || len(found) > 0 {
 		return found, err
 	}
@@ -126,7 +154,7 @@ func findCustomers(tx crm.Tx, q string) ([]*crm.Customer, error) {
 // withClaims finds the customer proven to hold a phone or email, then the
 // customers who typed it (unverified): a rep calling back a web visitor
 // searches by the number they left.
-func withClaims(tx crm.Tx, v string, proven func(string) (*crm.Customer, error)) ([]*crm.Customer, error) {
+func withClaims(tx crm.Tx, v string, proven func(string) (*crm.Customer, error), limit int) ([]*crm.Customer, error) {
 	var out []*crm.Customer
 	cu, err := proven(v)
 	if err != nil {
@@ -143,7 +171,7 @@ func withClaims(tx crm.Tx, v string, proven func(string) (*crm.Customer, error))
 		if cu == nil || c.ID != cu.ID {
 			out = append(out, c)
 		}
-		if len(out) == MaxFindResults {
+		if len(out) == limit {
 			break
 		}
 	}
@@ -181,10 +209,10 @@ func looksLikePhone(s string) bool {
 
 // findByUsername finds customers by Telegram username through the store's
 // username index (case-insensitive, without the @).
-func findByUsername(tx crm.Tx, username string) ([]*crm.Customer, error) {
+func findByUsername(tx crm.Tx, username string, limit int) ([]*crm.Customer, error) {
 	out, err := tx.FindCustomersByUsername(crm.ChannelTelegram, username)
-	if len(out) > MaxFindResults {
-		out = out[:MaxFindResults]
+	if len(out) > limit {
+		out = out[:limit]
 	}
 	return out, err
 }
@@ -199,7 +227,7 @@ func (r *Reps) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, 
 	}
 	switch len(found) {
 	case 0:
-		return nil, crm.Errorf(crm.ENOTFOUND, "No customer matches %q.", ref)
+		return nil, crm.Errorf(crm.ENOTFOUND, "No customer matches %q.", ref).Say("customer_not_found", ref)
 	case 1:
 		return found[0], nil
 	}
@@ -209,9 +237,11 @@ func (r *Reps) ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, 
 			names = append(names, "…")
 			break
 		}
-		names = append(names, fmt.Sprintf("#%d %s", cu.ID, cu.DisplayName()))
+		// A customer without a name is their id alone, not "#7 Customer #7".
+		names = append(names, strings.TrimSpace(fmt.Sprintf("#%d %s", cu.ID, cu.Name)))
 	}
-	return nil, crm.Errorf(crm.EINVALID, "%d customers match %q (%s): use the customer id.", len(found), ref, strings.Join(names, ", "))
+	return nil, crm.Errorf(crm.EINVALID, "%d customers match %q (%s): use the customer id.", len(found), ref, strings.Join(names, ", ")).
+		Say("customer_ambiguous", len(found), ref, strings.Join(names, ", "))
 }
 
 // OrderSummary is a customer's buying history in numbers.
@@ -344,7 +374,8 @@ func (r *Reps) SegmentPage(ctx context.Context, name string, page, size int) (*S
 		if segs != nil {
 			known = segs.Names()
 		}
-		return nil, crm.Errorf(crm.ENOTFOUND, "There is no segment %q. Segments: %s.", name, strings.Join(known, ", "))
+		return nil, crm.Errorf(crm.ENOTFOUND, "There is no segment %q. Segments: %s.", name, strings.Join(known, ", ")).
+			Say("segment_unknown", name, strings.Join(known, ", "))
 	}
 	if size <= 0 {
 		size = 10
@@ -631,10 +662,10 @@ const noteReplayWindow = 15 * time.Minute
 func (r *Reps) AddNote(ctx context.Context, id crm.ID, author, text string) (*crm.Customer, error) {
 	text = strings.TrimSpace(text)
 	if text == "" {
-		return nil, crm.Errorf(crm.EINVALID, "The note is empty.")
+		return nil, crm.Errorf(crm.EINVALID, "The note is empty.").Say("note_empty")
 	}
 	if len([]rune(text)) > MaxTextLen {
-		return nil, crm.Errorf(crm.EINVALID, "A note is at most %d characters.", MaxTextLen)
+		return nil, crm.Errorf(crm.EINVALID, "A note is at most %d characters.", MaxTextLen).Say("note_long", MaxTextLen)
 	}
 	now := r.now()
 	cu, _, err := r.updateCustomer(ctx, id, "", func(cu *crm.Customer) error {
@@ -663,11 +694,11 @@ func (r *Reps) AddNote(ctx context.Context, id crm.ID, author, text string) (*cr
 func NormalizeTag(tag string) (string, error) {
 	t := strings.ToLower(strings.TrimSpace(tag))
 	if t == "" || len([]rune(t)) > 40 {
-		return "", crm.Errorf(crm.EINVALID, "A tag is 1 to 40 characters.")
+		return "", crm.Errorf(crm.EINVALID, "A tag is 1 to 40 characters.").Say("tag_length")
 	}
 	for _, r := range t {
 		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && r != '-' && r != '_' && r != '.' {
-			return "", crm.Errorf(crm.EINVALID, "A tag is one word (letters, digits, - _ .): %q is not.", tag)
+			return "", crm.Errorf(crm.EINVALID, "A tag is one word (letters, digits, - _ .): %q is not.", tag).Say("tag_word", tag)
 		}
 	}
 	return t, nil
@@ -694,7 +725,7 @@ func (r *Reps) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer,
 	}
 	cu, mv, err := r.updateCustomer(ctx, id, "tag", func(cu *crm.Customer) error {
 		if !cu.HasTag(t) {
-			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t)
+			return crm.Errorf(crm.ENOTFOUND, "%s has no tag %q.", cu.DisplayName(), t).Say("tag_missing", nameOrID(cu), t)
 		}
 		cu.RemoveTag(t)
 		return nil
@@ -703,4 +734,13 @@ func (r *Reps) Untag(ctx context.Context, id crm.ID, tag string) (*crm.Customer,
 		return nil, nil, fmt.Errorf("untag %d: %w", id, err)
 	}
 	return cu, mv, nil
+}
+
+// nameOrID is a customer's name, or "#7" without one: what a translated
+// message names them by (crm.Customer.DisplayName is English).
+func nameOrID(cu *crm.Customer) string {
+	if cu.Name == "" {
+		return "#" + strconv.FormatUint(uint64(cu.ID), 10)
+	}
+	return cu.Name
 }

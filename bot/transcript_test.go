@@ -109,7 +109,11 @@ func (e *env) customer(ch crm.Channel, user string) *crm.Customer {
 //	<   [label]         a button under the previous bot message
 //	@now 2026-11-29     the clock (date, or RFC 3339)
 //	@advance 90d        move the clock forward (d, h)
-//	@order 1500000      a sale recorded for this customer
+//	@order 1500000 [REF [PRODUCT…]] a sale recorded for this customer (with its reference and lines)
+//	@address TEXT       assert the customer's saved address
+//	@handoff yes        assert whether a person is asked for (yes, no)
+//	@sentiment negative assert the customer's sentiment
+//	@optedout false     assert whether offers are off
 //	@business           mark the customer as a business
 //	@birthday 1990-11-05
 //	@locale en          the channel's language hint for the next messages
@@ -227,8 +231,16 @@ func directive(t *testing.T, e *env, line string, user, locale *string) {
 		}
 	case "@order":
 		amount, _ := strconv.ParseInt(arg, 10, 64)
+		ref := ""
+		if len(f) > 2 {
+			ref = f[2]
+		}
+		var items []crm.OrderItem
+		for _, id := range f[min(3, len(f)):] {
+			items = append(items, crm.OrderItem{Product: id, Quantity: 1, Price: amount})
+		}
 		c := cust()
-		if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: amount, Time: e.clock.Now()}, "test"); err != nil {
+		if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: c.ID, Amount: amount, Time: e.clock.Now(), Ref: ref, Items: items}, "test"); err != nil {
 			t.Fatal(err)
 		}
 	case "@business", "@birthday":
@@ -255,6 +267,27 @@ func directive(t *testing.T, e *env, line string, user, locale *string) {
 		*locale = arg
 	case "@user":
 		*user = arg
+	case "@address":
+		want := strings.TrimSpace(strings.TrimPrefix(line, "@address"))
+		if got := e.customer(crm.ChannelWeb, *user).Address; got != want {
+			t.Errorf("%s: address is %q", line, got)
+		}
+	case "@handoff":
+		got := "no"
+		if e.customer(crm.ChannelWeb, *user).Handoff.Active {
+			got = "yes"
+		}
+		if got != arg {
+			t.Errorf("%s: handoff is %s", line, got)
+		}
+	case "@sentiment":
+		if got := e.customer(crm.ChannelWeb, *user).Sentiment; got != arg {
+			t.Errorf("%s: sentiment is %q", line, got)
+		}
+	case "@optedout":
+		if got := strconv.FormatBool(e.customer(crm.ChannelWeb, *user).Consent.OptedOut); got != arg {
+			t.Errorf("%s: opted out is %s", line, got)
+		}
 	case "@segment":
 		if got := e.customer(crm.ChannelWeb, *user).Segment.Name; got != arg {
 			t.Errorf("%s: segment is %q", line, got)

@@ -181,7 +181,7 @@ func (t *turn) offerCode(owner *crm.Customer, phone, email string) error {
 	if lang == "" {
 		lang = t.core.lang
 	}
-	text := say(lang, "code_message", t.core.shop, t.code, int(codeTTL/time.Minute))
+	text := t.say(lang, "code_message", t.core.shop, t.code, int(codeTTL/time.Minute))
 	if err := t.core.enqueue(t.tx, owner, id.Channel, id.UserID, id.ChatID, now, outMessage{Text: text, Kind: crm.KindSystem}, &t.items); err != nil {
 		return err
 	}
@@ -250,15 +250,15 @@ func (t *turn) checkCode() error {
 func (t *turn) verifyReply(lang string) string {
 	switch t.verify {
 	case "ok":
-		return say(lang, "code_ok")
+		return t.say(lang, "code_ok")
 	case "wrong":
 		left := 0
 		if v := t.cust.Verify; v != nil {
 			left = codeAttempts - v.Attempts
 		}
-		return say(lang, "code_wrong", left)
+		return t.say(lang, "code_wrong", left)
 	}
-	return say(lang, "code_expired")
+	return t.say(lang, "code_expired")
 }
 
 // MergeCustomers folds customer from into keep on a rep's word (the rep

@@ -81,14 +81,14 @@ func ParseAmount(s string) (int64, error) {
 func ReadAmount(s string) (AmountMatch, error) {
 	t := strings.TrimSpace(s)
 	if strings.HasPrefix(t, "-") || strings.HasPrefix(t, "−") {
-		return AmountMatch{}, Errorf(EINVALID, "%q: an amount must be positive.", s)
+		return AmountMatch{}, Errorf(EINVALID, "%q: an amount must be positive.", s).Say("amount_negative", s)
 	}
 	if t == "" || !isASCIIDigit(t[0]) {
-		return AmountMatch{}, Errorf(EINVALID, "%q %s", s, notAnAmount)
+		return AmountMatch{}, Errorf(EINVALID, "%q %s", s, notAnAmount).Say("amount_bad", s)
 	}
 	m, ok := matchAmountAt(t, 0)
 	if !ok || m.End != len(t) {
-		return AmountMatch{}, Errorf(EINVALID, "%q %s", s, notAnAmount)
+		return AmountMatch{}, Errorf(EINVALID, "%q %s", s, notAnAmount).Say("amount_bad", s)
 	}
 	off := len(s) - len(strings.TrimLeftFunc(s, unicode.IsSpace))
 	m.Start, m.End = m.Start+off, m.End+off

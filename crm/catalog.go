@@ -2,6 +2,7 @@ package crm
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -15,7 +16,69 @@ type Product struct {
 	Price    int64    `yaml:"price" json:"price"` // VND
 	Category string   `yaml:"category" json:"category"`
 	Keywords []string `yaml:"keywords,omitempty" json:"keywords,omitempty"`
+	// Stock is how many units the shop has; nil when it does not track it
+	// (the product is then available). With variants, theirs count.
+	Stock *int `yaml:"stock,omitempty" json:"stock,omitempty"`
+	// Variants are the colours, capacities or sizes it comes in.
+	Variants []*Variant `yaml:"variants,omitempty" json:"variants,omitempty"`
+	// GoesWith are products bought with this one (a phone's case and
+	// charger); Next the model up. The bot suggests them after a purchase.
+	GoesWith []string `yaml:"goes_with,omitempty" json:"goes_with,omitempty"`
+	Next     []string `yaml:"next,omitempty" json:"next,omitempty"`
 	folded   []string
+}
+
+// Variant is one colour, capacity or size a product comes in.
+type Variant struct {
+	// Kind groups variants in answers: "color", "capacity", "size" or the
+	// shop's own word.
+	Kind   string `yaml:"kind" json:"kind"`
+	Name   string `yaml:"name" json:"name"`
+	NameEN string `yaml:"name_en,omitempty" json:"name_en,omitempty"`
+	// Stock is how many units of this variant the shop has; nil: not
+	// tracked (available).
+	Stock  *int `yaml:"stock,omitempty" json:"stock,omitempty"`
+	folded []string
+}
+
+// DisplayName returns the variant's name for a language.
+func (v *Variant) DisplayName(lang string) string {
+	if lang == "en" && v.NameEN != "" {
+		return v.NameEN
+	}
+	return v.Name
+}
+
+// Available reports whether the variant can be sold now.
+func (v *Variant) Available() bool { return v.Stock == nil || *v.Stock > 0 }
+
+// Available reports whether the product can be sold now: in stock (or not
+// tracked), or, with variants, one of them is.
+func (p *Product) Available() bool {
+	if len(p.Variants) > 0 {
+		for _, v := range p.Variants {
+			if v.Available() {
+				return true
+			}
+		}
+		return false
+	}
+	return p.Stock == nil || *p.Stock > 0
+}
+
+// MatchVariants returns the product's variants named, as whole words, in
+// padded (as MatchPadded reads it).
+func (p *Product) MatchVariants(padded string) []*Variant {
+	var out []*Variant
+	for _, v := range p.Variants {
+		for _, f := range v.folded {
+			if strings.Contains(padded, f) {
+				out = append(out, v)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // DisplayName returns the product name for a language.
@@ -35,6 +98,16 @@ type Catalog struct {
 	// A category without a name here is named by the bot's defaults
 	// (phone, laptop, accessory) or by its id.
 	CategoryNames map[string]map[string]string `yaml:"categories,omitempty"`
+	// Phrases is the shop's wording of the bot's own phrases, over the
+	// built-in ones: what the messages file (messages.yaml,
+	// bot.ParseMessages) or the admin page (bot.MessagesAdmin) sets, never
+	// read from the catalog file. It travels with the catalog because both
+	// are the shop's words in answers and the core reads both; nil: the
+	// built-in phrases.
+	Phrases *Phrasebook `yaml:"-"`
+	// masks are every product's folded names and keywords, longest first
+	// (MaskPadded).
+	masks []string
 }
 
 // ParseCatalog reads a catalog file.
@@ -60,6 +133,27 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 			return nil, Errorf(EINVALID, "%s: product %q: price must not be negative", file, p.ID)
 		}
 		seen[p.ID] = true
+		if p.Stock != nil && *p.Stock < 0 {
+			return nil, Errorf(EINVALID, "%s: product %q: stock must not be negative", file, p.ID)
+		}
+		for j, v := range p.Variants {
+			if v == nil || strings.TrimSpace(v.Name) == "" || strings.TrimSpace(v.Kind) == "" {
+				return nil, Errorf(EINVALID, "%s: product %q: variant #%d: kind and name are required", file, p.ID, j+1)
+			}
+			if v.Stock != nil && *v.Stock < 0 {
+				return nil, Errorf(EINVALID, "%s: product %q: variant %q: stock must not be negative", file, p.ID, v.Name)
+			}
+			for _, n := range []string{v.Name, v.NameEN} {
+				if w := Words(Fold(n)); len(w) > 0 {
+					v.folded = append(v.folded, " "+strings.Join(w, " ")+" ")
+					if len(w) > 1 {
+						// "màu xanh" names "Xanh dương" when no other
+						// variant says more.
+						v.folded = append(v.folded, " mau "+w[0]+" ", " color "+w[0]+" ")
+					}
+				}
+			}
+		}
 		// Matched as " word word " inside the padded message, so keywords
 		// match whole words only; computed once here, not per message.
 		for _, k := range append([]string{p.Name, p.NameEN}, p.Keywords...) {
@@ -68,6 +162,15 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 			}
 		}
 	}
+	for _, p := range c.Products {
+		c.masks = append(c.masks, p.folded...)
+		for _, id := range append(slices.Clone(p.GoesWith), p.Next...) {
+			if !seen[id] || id == p.ID {
+				return nil, Errorf(EINVALID, "%s: product %q: goes_with/next %q is no other product of the catalog", file, p.ID, id)
+			}
+		}
+	}
+	slices.SortStableFunc(c.masks, func(a, b string) int { return len(b) - len(a) })
 	used := map[string]bool{}
 	for _, p := range c.Products {
 		used[p.Category] = true
@@ -139,6 +242,18 @@ func (c *Catalog) MatchPadded(padded string) []*Product {
 		out[i] = h.p
 	}
 	return out
+}
+
+// MaskPadded replaces every product name or keyword in padded (as
+// MatchPadded reads it) by token, so that understanding reads "giá
+// iPhone 15" and "giá Redmi" alike.
+func (c *Catalog) MaskPadded(padded, token string) string {
+	for _, kw := range c.masks {
+		if strings.Contains(padded, kw) {
+			padded = strings.ReplaceAll(padded, kw, " "+token+" ")
+		}
+	}
+	return padded
 }
 
 // Categories returns the distinct categories in catalog order.

@@ -1,6 +1,7 @@
 package crm
 
 import (
+	"slices"
 	"sort"
 	"time"
 )
@@ -102,6 +103,10 @@ type Customer struct {
 	Tags       []string   `json:"tags,omitempty"`
 	Notes      []Note     `json:"notes,omitempty"`
 	Interests  []string   `json:"interests,omitempty"` // product ids
+	// Bought are the products the customer's orders had on their lines
+	// (catalog ids, or names as written), sorted, at most MaxBought: for
+	// offers that target "bought X, not yet Y" and next-stage suggestions.
+	Bought []string `json:"bought,omitempty"`
 
 	Segment SegmentAssignment `json:"segment"`
 	Consent Consent           `json:"consent,omitzero"`
@@ -233,6 +238,27 @@ func (c *Customer) AddTag(tag string) {
 		c.Tags = append(c.Tags, tag)
 		sort.Strings(c.Tags)
 	}
+}
+
+// MaxBought bounds Customer.Bought: a customer who bought more kinds of
+// product than this keeps the first ones (in sorted order).
+const MaxBought = 200
+
+// RecordBought adds the products of an order's lines to Bought.
+func (c *Customer) RecordBought(items []OrderItem) {
+	for _, it := range items {
+		i, found := slices.BinarySearch(c.Bought, it.Product)
+		if found || it.Product == "" || len(c.Bought) >= MaxBought {
+			continue
+		}
+		c.Bought = slices.Insert(c.Bought, i, it.Product)
+	}
+}
+
+// HasBought reports whether the customer's orders had product on a line.
+func (c *Customer) HasBought(product string) bool {
+	_, found := slices.BinarySearch(c.Bought, product)
+	return found
 }
 
 // RemoveTag removes a tag if present.

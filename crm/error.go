@@ -20,6 +20,28 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// Phrase, when set, names the message for adapters that speak the
+	// reader's language (i18n catalogs: "customer_not_found"), with the
+	// arguments it is printed with; Message stays the English text.
+	Phrase string
+	Args   []any
+}
+
+// Say names the error's message for translation (Error.Phrase) and
+// returns e.
+func (e *Error) Say(phrase string, args ...any) *Error {
+	e.Phrase, e.Args = phrase, args
+	return e
+}
+
+// ErrorPhrase returns the phrase and arguments of the domain error in
+// err's chain, "" when it has none.
+func ErrorPhrase(err error) (string, []any) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Phrase, e.Args
+	}
+	return "", nil
 }
 
 func (e *Error) Error() string {

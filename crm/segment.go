@@ -33,14 +33,17 @@ type Facts struct {
 	AvgOrderIntervalDays  float64  `expr:"avg_order_interval_days"` // 0 with < 2 orders
 	Messages30d           int      `expr:"messages_30d"`
 	Interests             []string `expr:"interests"`
-	Tags                  []string `expr:"tags"`
-	IsBusiness            bool     `expr:"is_business"`
-	OptedOut              bool     `expr:"opted_out"`
-	HasPhone              bool     `expr:"has_phone"`
-	Segment               string   `expr:"segment"` // current segment (offers)
-	Language              string   `expr:"language"`
-	Source                string   `expr:"source"`
-	OffersAccepted        int      `expr:"offers_accepted"`
+	// Bought are the products of the customer's order lines: `"iphone-15"
+	// in bought && !("op-lung-ip15" in bought)` targets the next stage.
+	Bought         []string `expr:"bought"`
+	Tags           []string `expr:"tags"`
+	IsBusiness     bool     `expr:"is_business"`
+	OptedOut       bool     `expr:"opted_out"`
+	HasPhone       bool     `expr:"has_phone"`
+	Segment        string   `expr:"segment"` // current segment (offers)
+	Language       string   `expr:"language"`
+	Source         string   `expr:"source"`
+	OffersAccepted int      `expr:"offers_accepted"`
 	// Sentiment is the latest the LLM read ("positive", "neutral",
 	// "negative"), "" without an LLM.
 	Sentiment string `expr:"sentiment"`
@@ -56,6 +59,7 @@ func FactsOf(c *Customer, now time.Time) Facts {
 		AvgOrderIntervalDays: math.Round(s.AvgOrderIntervalDays()*10) / 10,
 		Messages30d:          s.Messages30d(now),
 		Interests:            append([]string{}, c.Interests...),
+		Bought:               append([]string{}, c.Bought...),
 		Tags:                 append([]string{}, c.Tags...),
 		IsBusiness:           c.IsBusiness,
 		OptedOut:             c.Consent.OptedOut,

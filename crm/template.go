@@ -420,11 +420,16 @@ func checkFormat(format string) error {
 }
 
 // FirstName returns the given name of a full name: the last word of a
-// Vietnamese name ("Nguyễn Văn An" → "An"), the first of others.
+// Vietnamese name ("Nguyễn Văn An" → "An"), the first of others. A
+// Vietnamese name written given name first, as Telegram's first and last
+// name fields make it ("Lan Nguyen"), gives its first word.
 func FirstName(full, lang string) string {
 	w := strings.Fields(full)
 	if len(w) == 0 {
 		return ""
+	}
+	if f := Words(Fold(full)); len(f) > 1 && vnSurnames[f[len(f)-1]] && !vnSurnames[f[0]] {
+		return w[0]
 	}
 	if lang == "vi" || looksVietnameseName(full) {
 		return w[len(w)-1]

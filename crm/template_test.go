@@ -180,3 +180,19 @@ func BenchmarkRenderOfferLoop(b *testing.B) {
 		}
 	}
 }
+
+func TestFirstName(t *testing.T) {
+	for _, tc := range []struct{ full, lang, want string }{
+		{"Nguyễn Thị Lan", "vi", "Lan"},
+		{"Lan Nguyen", "vi", "Lan"},
+		{"Lan Nguyễn", "en", "Lan"},
+		{"Trần Minh", "en", "Minh"},
+		{"John Smith", "en", "John"},
+		{"Minh", "vi", "Minh"},
+		{"", "vi", ""},
+	} {
+		if got := crm.FirstName(tc.full, tc.lang); got != tc.want {
+			t.Errorf("FirstName(%q, %s) = %q, want %q", tc.full, tc.lang, got, tc.want)
+		}
+	}
+}

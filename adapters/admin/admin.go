@@ -108,6 +108,9 @@ type Options struct {
 	// Segments is the segment-rule editing; nil: the core's own, when it
 	// has one (bot.Core.SegmentAdmin), else the segment API is not served.
 	Segments SegmentRules
+	// Campaigns are the campaigns and journeys (/api/admin/campaigns); nil:
+	// that API is not served.
+	Campaigns Campaigns
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client for the brake; without them, behind a proxy, every client
 	// would be the proxy and share one brake.
@@ -118,8 +121,11 @@ type Options struct {
 	// Privacy exports and erases one customer's data (GET
 	// /api/admin/customers/{id}/export, POST .../erase); nil answers 503.
 	Privacy *bot.Privacy
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Messages edits the bot's phrases (GET/PUT /api/admin/messages…);
+	// nil: that API is not served.
+	Messages Messages
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// SessionTTL is how long a page login lasts; 12h when 0.
 	SessionTTL time.Duration
 	// MaxSessions bounds the logins kept at once; the oldest goes first.
@@ -219,6 +225,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/login", s.handleLogin)
 	mux.HandleFunc("POST /admin/logout", s.handleLogout)
 	mux.HandleFunc("GET /admin/assets/{file}", handleAsset)
+	mux.HandleFunc("GET /admin/lang", handleLang)
 
 	var routes []string
 	api := func(pattern string, h apiHandler) {
@@ -242,10 +249,19 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	if s.reps != nil {
 		api("GET /api/admin/customers", s.customers)
 	}
+	if s.opts.Messages != nil {
+		api("GET /api/admin/messages", s.getMessages)
+		api("POST /api/admin/messages/preview", s.previewMessages)
+		api("PUT /api/admin/messages", s.putMessages)
+		api("POST /api/admin/messages/rollback", s.rollbackMessages)
+	}
 	if s.segments != nil {
 		api("GET /api/admin/segments", s.listSegments)
 		api("POST /api/admin/segments/{name}/preview", s.previewSegment)
 		api("PUT /api/admin/segments/{name}", s.putSegment)
+	}
+	if s.opts.Campaigns != nil {
+		s.campaignRoutes(api)
 	}
 	api("GET /api/admin/backup", s.backup)
 	api("GET /api/admin/customers/{id}/export", s.exportCustomer)
@@ -284,15 +300,19 @@ func allowedMethods(routes []string, path string) []string {
 	return out
 }
 
-// offMessage tells how to turn the admin on.
+// offMessage tells how to turn the admin on (the API's words, English).
 const offMessage = "The admin is off: no admin token is configured. Set " + TokenEnv +
 	" to a long random secret (for example `openssl rand -hex 32`) in idicbot's environment and restart; then log in at /admin with that token."
 
 // Off mounts the answers of a disabled admin: 503 with a page at /admin and
-// a JSON error under /api/admin/, both saying how to turn it on.
+// a JSON error under /api/admin/, both saying how to turn it on. The
+// page's stylesheet and script and the language switch are still served,
+// so the page that says so is styled and readable.
 func Off(mux *http.ServeMux) {
 	mux.HandleFunc("/admin", handleOff)
 	mux.HandleFunc("/admin/", handleOff)
+	mux.HandleFunc("GET /admin/assets/{file}", handleAsset)
+	mux.HandleFunc("GET /admin/lang", handleLang)
 	mux.HandleFunc("/api/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: errorDetail{Code: "admin_off", Message: offMessage}})
 	})
@@ -302,7 +322,8 @@ func handleOff(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(http.StatusServiceUnavailable)
-	_ = pages.ExecuteTemplate(w, "off", map[string]string{"Message": offMessage, "Env": TokenEnv})
+	_ = pages.ExecuteTemplate(w, "off", pageData(r, map[string]any{
+		"Message": pageCatalog.Printer(langOf(r)).T("off.message", TokenEnv), "Env": TokenEnv}))
 }
 
 // checkToken compares a presented token with the admin token in constant
@@ -517,46 +538,52 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	securityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if sess := s.session(r); sess != nil {
-		_ = pages.ExecuteTemplate(w, "app", map[string]string{"CSRF": sess.csrf, "Who": sess.who})
+		_ = pages.ExecuteTemplate(w, "app", pageData(r, map[string]any{"CSRF": sess.csrf, "Who": sess.who}))
 		return
 	}
-	_ = pages.ExecuteTemplate(w, "login", map[string]string{})
+	_ = pages.ExecuteTemplate(w, "login", pageData(r, nil))
 }
 
-func (s *Server) loginPage(w http.ResponseWriter, status int, msg string) {
+// loginPage answers with the login form and an error: a message id of
+// pageMessages with its arguments.
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request, status int, id string, args ...any) {
 	securityHeaders(w)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
-	_ = pages.ExecuteTemplate(w, "login", map[string]string{"Error": msg})
+	msg := id
+	if pageCatalog.Has(id) {
+		msg = pageCatalog.Printer(langOf(r)).T(id, args...)
+	}
+	_ = pages.ExecuteTemplate(w, "login", pageData(r, map[string]any{"Error": msg}))
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	if !sameOrigin(r) {
-		s.loginPage(w, http.StatusForbidden, "Cross-site login refused.")
+		s.loginPage(w, r, http.StatusForbidden, "login.crossSite")
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
 	if err := r.ParseForm(); err != nil {
-		s.loginPage(w, http.StatusBadRequest, "Could not read the form.")
+		s.loginPage(w, r, http.StatusBadRequest, "login.badForm")
 		return
 	}
 	client := clientip.Key(r, s.opts.TrustedProxies)
 	if wait := s.brake.wait(client, s.now()); wait > 0 {
 		w.Header().Set("Retry-After", retryAfter(wait))
-		s.loginPage(w, http.StatusTooManyRequests, brakedMessage(wait))
+		s.loginPage(w, r, http.StatusTooManyRequests, "login.braked", retryAfter(wait))
 		return
 	}
 	if !s.checkToken(r.PostForm.Get("token")) {
 		s.brake.fail(client, s.now())
 		s.log.WarnContext(r.Context(), "admin login failed", "remote", client)
-		s.loginPage(w, http.StatusUnauthorized, "Wrong admin token.")
+		s.loginPage(w, r, http.StatusUnauthorized, "login.wrong")
 		return
 	}
 	id, sess := s.newSession(cleanName(r.PostForm.Get("name"), "admin"))
 	if s.opts.Sessions != nil {
 		if err := s.shareSession(r.Context(), id, sess); err != nil {
 			s.log.Error("admin session not stored", "err", err)
-			s.loginPage(w, http.StatusServiceUnavailable, "The login could not be stored; try again.")
+			s.loginPage(w, r, http.StatusServiceUnavailable, "login.notStored")
 			return
 		}
 	}
@@ -577,7 +604,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			tok = r.Header.Get(CSRFHeader)
 		}
 		if err := checkCSRF(r, sess, tok); err != nil {
-			s.loginPage(w, http.StatusForbidden, crm.ErrorMessage(err))
+			s.loginPage(w, r, http.StatusForbidden, crm.ErrorMessage(err))
 			return
 		}
 		ck, _ := r.Cookie(CookieName)
@@ -680,7 +707,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if code == crm.EINTERNAL {
 		s.log.ErrorContext(r.Context(), "admin api", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	d := errorDetail{Code: code, Message: crm.ErrorMessage(err)}
+	d := errorDetail{Code: code, Message: s.errorText(r, err)}
 	var inv *crm.InvalidOfferError
 	if errors.As(err, &inv) {
 		d.Problems = inv.Problems

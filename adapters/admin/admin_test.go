@@ -23,6 +23,7 @@ import (
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/bot/bottest"
+	"github.com/idicbot/idicbot/configs"
 	"github.com/idicbot/idicbot/crm"
 	"github.com/idicbot/idicbot/crm/boltstore"
 )
@@ -42,11 +43,22 @@ type env struct {
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
 	// No dispatcher: replies stay in the outbox; the clock stands still.
-	kit := bottest.NewCore(tb, bottest.NoDispatcher())
+	// The bot's phrases live in a phrasebook the admin's saves swap.
+	book := crm.NewPhrasebook(nil)
+	kit := bottest.NewCore(tb, bottest.NoDispatcher(), bottest.CoreOptions(func(o *bot.Options) {
+		cat := *o.Catalog
+		cat.Phrases = book
+		o.Catalog = &cat
+	}))
 	db, core, now := kit.DB, kit.Core, kit.Now
+	file, err := configs.Files.ReadFile("messages.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	webchat.New(core, webchat.Options{Now: now}).Routes(mux)
-	admin.New(core, admin.Options{Token: token, Backup: db.Backup, Now: now, Logger: slog.New(slog.DiscardHandler)}).Routes(mux)
+	admin.New(core, admin.Options{Token: token, Backup: db.Backup, Now: now, Logger: slog.New(slog.DiscardHandler),
+		Messages: bot.NewMessagesAdmin(db, book, "configs/messages.yaml", file, now)}).Routes(mux)
 	srv := httptest.NewServer(mux)
 	tb.Cleanup(srv.Close)
 	return &env{t: tb, db: db, core: core, srv: srv}

@@ -78,9 +78,13 @@ func TestBrowserEditOffer(t *testing.T) {
 		}
 	}
 
+	// The page opens in Vietnamese; this test reads it in English (the
+	// switch on the login page), TestBrowserPhone in Vietnamese.
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(e.srv.URL+"/admin"),
 		chromedp.WaitVisible(chromedp.CSS("#token")),
+		chromedp.Click(chromedp.CSS("#lang-switch")),
+		chromedp.WaitVisible(chromedp.CSS(`html[lang="en"] #token`)),
 		chromedp.SendKeys(chromedp.CSS("#token"), token),
 		chromedp.SendKeys(chromedp.CSS("#name"), "Lan"),
 		chromedp.Submit(chromedp.CSS("#login")),
@@ -94,7 +98,7 @@ func TestBrowserEditOffer(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Offer, Status, Segments, Validity, Priority, Shown, Accepted, Conversion, Version.
-	want := []string{"Quà chào mừng khách mớiwelcome-new", "active", "new", "always", "10", "1", "1", "100.0%", "v1idicbot"}
+	want := []string{"Quà chào mừng khách mớiwelcome-new", "active", "New", "always", "10", "1", "1", "100.0%", "v1idicbot"}
 	if len(cells) < len(want) || !slices.Equal(cells[:len(want)], want) {
 		t.Fatalf("the list row of welcome-new = %q, want %q", cells, want)
 	}
@@ -175,8 +179,16 @@ func TestBrowserEditOffer(t *testing.T) {
 		t.Fatalf("after the conflict: v%d %s priority %d", o.Version, o.Code, o.Priority)
 	}
 
-	// Pause and activate from the list.
+	// Pause (asked twice: it stops an offer customers get) and activate
+	// from the list.
 	open("#/offers", `#offers tr[data-offer="winback"] .status-btn`)
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#offers tr[data-offer="winback"] .status-btn`))); err != nil {
+		t.Fatal(err)
+	}
+	waitText(`#offers tr[data-offer="winback"] .status-btn`, "Really pause?")
+	if o := e.getOffer("winback"); o.Status != "active" {
+		t.Fatalf("one press paused the offer: %s", o.Status)
+	}
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#offers tr[data-offer="winback"] .status-btn`))); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +250,7 @@ func TestBrowserEditOffer(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.CSS("#customer-q"), "1")); err != nil {
 		t.Fatal(err)
 	}
-	waitText("#customer-hits", "#1 · new")
+	waitText("#customer-hits", "#1 · New")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS("#customer-hits button"))); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +279,9 @@ func TestBrowserEditOffer(t *testing.T) {
 	}
 	waitText("#diff .add", "Tuan le vang")
 	waitText("#diff .del", "Chào mừng")
-	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#versions tr[data-version="1"] .rollback-btn`))); err != nil {
+	// A rollback is asked twice too.
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#versions tr[data-version="1"] .rollback-btn`)),
+		chromedp.Click(chromedp.CSS(`#versions tr[data-version="1"] .rollback-btn`))); err != nil {
 		t.Fatal(err)
 	}
 	waitText(`#versions tr[data-version="3"]`, "restored version 1")
@@ -289,11 +303,11 @@ func TestBrowserEditOffer(t *testing.T) {
 	); err != nil {
 		t.Fatal(err)
 	}
-	waitText(`#segments tr[data-segment="potential"] .seg-result`, "3 customer(s) would move in, 0 out: 0 → 3 of 3.")
+	waitText(`#segments tr[data-segment="potential"] .seg-result`, "3 customers would move in, 0 out: 0 → 3 of 3.")
 	if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(`#segments tr[data-segment="potential"] .seg-save`))); err != nil {
 		t.Fatal(err)
 	}
-	waitText("#toast", "Saved the rule of potential; 3 customer(s) moved.")
+	waitText("#toast", "Saved the rule of Potential; 3 customers moved.")
 	waitText(`#segments tr[data-segment="potential"] .seg-count`, "3")
 	hist, err := e.core.SegmentAdmin().SegmentHistory(context.Background())
 	if err != nil || len(hist) != 1 || hist[0].By != "Lan" || hist[0].Origin != "web" || hist[0].Moved != 3 {

@@ -10,31 +10,34 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
-// builtin is a /crm subcommand of the adapter itself.
+// builtin is a /crm subcommand of the adapter itself. Its usage and help
+// are the messages "usage.<name>" and "help.<name>".
 type builtin struct {
-	usage string
-	help  string
-	need  role
+	need role
 }
 
 // builtinOrder is the order of the help text.
-var builtinOrder = []string{"find", "customer", "segment", "stats", "order", "note", "tag", "untag", "release", "verify", "merge"}
+var builtinOrder = []string{"find", "customer", "segment", "stats", "order", "note", "tag", "untag", "release", "verify", "merge", "lang"}
 
 var builtins = map[string]builtin{
-	"find":     {"find <phone | name | email | @telegram | id>", "look a customer up: `/crm find 0912 345 678`, `/crm find nguyen van a`, `/crm find @lan_shop`", roleRep},
-	"customer": {"customer <id>", "a customer's card: value, segment, last messages, offers, notes: `/crm customer 42`", roleRep},
-	"segment":  {"segment <name> [page]", "a segment's customers, most valuable first: `/crm segment vip`, `/crm segment at_risk 2`", roleRep},
-	"stats":    {"stats [today | 7d | 30d]", "customers per segment, messages, offers and conversion: `/crm stats 7d`", roleRep},
-	"order":    {"order <customer> <amount> [note]", "record a sale (1500000, 1.500.000, 1,5tr, 1.5m, 500k): `/crm order 42 1,5tr áo dài`", roleRep},
-	"note":     {"note <customer> <text>", "leave a note: `/crm note 42 prefers calls after 6pm`", roleRep},
-	"tag":      {"tag <customer> <tag>", "tag a customer: `/crm tag 42 wholesale`", roleRep},
-	"untag":    {"untag <customer> <tag>", "remove a tag: `/crm untag 42 wholesale`", roleRep},
-	"release":  {"release <customer>", "hand a customer's conversation back to the bot: `/crm release 42`", roleRep},
-	"verify":   {"verify <id>", "confirm the phone/email a customer typed, after calling them: `/crm verify 42`", roleRep},
-	"merge":    {"merge <id to keep> <id to fold in>", "one person, two records (checked by a call or an order): `/crm merge 42 57`", roleRep},
+	"find":     {roleRep},
+	"customer": {roleRep},
+	"segment":  {roleRep},
+	"stats":    {roleRep},
+	"order":    {roleRep},
+	"note":     {roleRep},
+	"tag":      {roleRep},
+	"untag":    {roleRep},
+	"release":  {roleRep},
+	"verify":   {roleRep},
+	"merge":    {roleRep},
+	// Anyone in a served workspace may choose the language they read.
+	"lang": {roleNone},
 }
 
 // builtinRun returns the function of a built-in subcommand.
@@ -62,6 +65,8 @@ func (a *Adapter) builtinRun(sub string) func(ctx context.Context, req Request) 
 		return a.cmdVerify
 	case "merge":
 		return a.cmdMerge
+	case "lang":
+		return a.cmdLang
 	}
 	return nil
 }
@@ -71,8 +76,9 @@ func (a *Adapter) builtinRun(sub string) func(ctx context.Context, req Request) 
 // through response_url. key is the request's replay key (Request.Key): a
 // replay within ReplayWindow is answered and changes nothing.
 func (a *Adapter) command(cmd slackapi.SlashCommand, key string) *slackapi.Msg {
+	t := a.printerFor(a.ctx, cmd.TeamID, cmd.UserID)
 	if !a.firstTime(key, "command", cmd.UserID, cmd.TeamID) {
-		return ephemeral("This request was already handled; sending it again changes nothing.")
+		return ephemeral(t.T("cmd.replayed"))
 	}
 	// Slack sends &, < and > as entities and may wrap what it recognizes
 	// (an email, a link) in its markup: read the text as the rep typed it.
@@ -86,7 +92,7 @@ func (a *Adapter) command(cmd slackapi.SlashCommand, key string) *slackapi.Msg {
 	}
 	if !a.teamAllowed(cmd.TeamID) {
 		a.log.Warn("slack: refused a command from a workspace that is not served", "team", cmd.TeamID, "user", cmd.UserID)
-		return ephemeral("This Slack workspace is not connected to this idicbot.")
+		return ephemeral(t.T("cmd.team"))
 	}
 	sub := "help"
 	if len(words) > 0 {
@@ -95,7 +101,7 @@ func (a *Adapter) command(cmd slackapi.SlashCommand, key string) *slackapi.Msg {
 		words = words[1:]
 	}
 	req := Request{TeamID: cmd.TeamID, ChannelID: cmd.ChannelID, UserID: cmd.UserID, UserName: cmd.UserName,
-		Agent: agentOf(cmd.UserID), Args: words, Rest: text, TriggerID: cmd.TriggerID, Key: key}
+		Agent: agentOf(cmd.UserID), Args: words, Rest: text, TriggerID: cmd.TriggerID, Key: key, T: t}
 	var need role
 	var run func(ctx context.Context, req Request) (*Reply, error)
 	a.mu.Lock()
@@ -111,9 +117,9 @@ func (a *Adapter) command(cmd slackapi.SlashCommand, key string) *slackapi.Msg {
 		}
 		run = extra.Run
 	} else if sub == "help" {
-		return a.toMsg(a.help(), public)
+		return a.toMsg(a.help(t), public)
 	} else {
-		return ephemeral(fmt.Sprintf("I don't know `/crm %s`. Try `/crm help`.", escape(sub)))
+		return ephemeral(t.T("cmd.unknown", escape(sub)))
 	}
 	return a.run(cmd, sub, req, need, public, run)
 }
@@ -126,7 +132,7 @@ func (a *Adapter) run(cmd slackapi.SlashCommand, sub string, req Request, need r
 	select {
 	case a.slots <- struct{}{}:
 	default:
-		return ephemeral("idicbot is busy with other commands; try again in a moment.")
+		return ephemeral(req.T.T("cmd.busy"))
 	}
 	done := make(chan *slackapi.Msg, 1)
 	a.commands.Add(1)
@@ -152,7 +158,7 @@ func (a *Adapter) run(cmd slackapi.SlashCommand, sub string, req Request, need r
 		defer cancel()
 		a.postResponse(ctx, cmd.ResponseURL, msg)
 	}()
-	return ephemeral(fmt.Sprintf("⏳ Working on `/crm %s`…", escape(sub)))
+	return ephemeral(req.T.T("cmd.working", escape(sub)))
 }
 
 // execute checks the user's role and runs the subcommand.
@@ -161,21 +167,21 @@ func (a *Adapter) execute(ctx context.Context, sub string, req Request, need rol
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("slack: subcommand panicked", "subcommand", sub, "panic", r)
-			msg = ephemeral("Something went wrong; the error was logged.")
+			msg = ephemeral(req.T.T("cmd.failed"))
 		}
 	}()
 	if need > roleNone {
 		if got := a.roleOf(ctx, req.UserID); got < need {
 			a.log.Warn("slack: refused a subcommand", "subcommand", sub, "user", req.UserID, "team", req.TeamID, "needs", roleName(need))
-			return ephemeral(refusal(sub, need))
+			return ephemeral(refusal(req.T, sub, need))
 		}
 	}
 	reply, err := fn(ctx, req)
 	if err != nil {
-		return a.errorMsg(sub, err)
+		return a.errorMsg(req.T, sub, err)
 	}
 	if reply == nil {
-		reply = &Reply{Text: "Done."}
+		reply = &Reply{Text: req.T.T("cmd.done")}
 	}
 	return a.toMsg(reply, public || reply.Public)
 }
@@ -190,21 +196,30 @@ func roleName(r role) string {
 	return "anyone"
 }
 
-func refusal(sub string, need role) string {
+func refusal(t *i18n.Printer, sub string, need role) string {
 	if need == roleAdmin {
-		return fmt.Sprintf("🚫 `/crm %s` is for idicbot admins only. Ask an admin to add your Slack user id to SLACK_ADMIN_IDS.", escape(sub))
+		return t.T("cmd.admins", escape(sub))
 	}
-	return fmt.Sprintf("🚫 `/crm %s` shows or changes customer data, so it is for sales reps only. Ask an admin to add your Slack user id to SLACK_REP_IDS or you to the reps user group.", escape(sub))
+	return t.T("cmd.reps", escape(sub))
 }
 
 // errorMsg maps a domain error to an ephemeral answer; only internal errors
 // are logged as errors.
-func (a *Adapter) errorMsg(sub string, err error) *slackapi.Msg {
+func (a *Adapter) errorMsg(t *i18n.Printer, sub string, err error) *slackapi.Msg {
 	if crm.ErrorCode(err) == crm.EINTERNAL {
 		a.log.Error("slack: subcommand failed", "subcommand", sub, "err", crm.MaskText(err.Error()))
-		return ephemeral("Something went wrong; the error was logged.")
+		return ephemeral(t.T("cmd.failed"))
 	}
-	return ephemeral("⚠️ " + escape(crm.ErrorMessage(err)))
+	return ephemeral("⚠️ " + escape(errText(t, err)))
+}
+
+// errText is a domain error's message in the reader's language when the
+// catalog has its phrase ("err.<phrase>"), else as the core wrote it.
+func errText(t *i18n.Printer, err error) string {
+	if p, args := crm.ErrorPhrase(err); p != "" && catalog.Has("err."+p) {
+		return t.T("err."+p, args...)
+	}
+	return crm.ErrorMessage(err)
 }
 
 func ephemeral(text string) *slackapi.Msg {
@@ -225,17 +240,17 @@ func (a *Adapter) toMsg(r *Reply, public bool) *slackapi.Msg {
 // agentOf is how a Slack user is recorded as an agent or author.
 func agentOf(user string) string { return "slack:" + user }
 
-func usageErr(sub string) error {
-	b := builtins[sub]
-	return crm.Errorf(crm.EINVALID, "Usage: /crm %s", b.usage)
+// usageErr is the usage of a subcommand with usage and help messages
+// ("usage.<sub>") as an EINVALID error.
+func (a *Adapter) usageErr(t *i18n.Printer, sub string) error {
+	return crm.Errorf(crm.EINVALID, "%s", t.T("cmd.usage", t.T("usage."+sub)))
 }
 
 // help lists the subcommands with examples.
-func (a *Adapter) help() *Reply {
+func (a *Adapter) help(t *i18n.Printer) *Reply {
 	var lines []string
 	for _, name := range builtinOrder {
-		b := builtins[name]
-		lines = append(lines, fmt.Sprintf("• `/crm %s` — %s", b.usage, b.help))
+		lines = append(lines, fmt.Sprintf("• `/crm %s` — %s", t.T("usage."+name), t.T("help."+name)))
 	}
 	a.mu.Lock()
 	var extra []Subcommand
@@ -245,51 +260,62 @@ func (a *Adapter) help() *Reply {
 	a.mu.Unlock()
 	sort.Slice(extra, func(i, j int) bool { return extra[i].Name < extra[j].Name })
 	for _, sc := range extra {
-		usage := sc.Usage
+		usage, help := sc.Usage, sc.Help
 		if usage == "" {
 			usage = sc.Name
 		}
+		// A subcommand whose texts are in the catalog is shown in the
+		// reader's language.
+		if catalog.Has("usage." + sc.Name) {
+			usage, help = t.T("usage."+sc.Name), t.T("help."+sc.Name)
+		}
 		admin := ""
 		if sc.Admin {
-			admin = " _(admins)_"
+			admin = t.T("help.admins")
 		}
-		lines = append(lines, fmt.Sprintf("• `/crm %s` — %s%s", usage, sc.Help, admin))
+		lines = append(lines, fmt.Sprintf("• `/crm %s` — %s%s", usage, help, admin))
 	}
-	lines = append(lines, "• `/crm help` — this list")
-	foot := "Answers are only visible to you; add `public` at the end to share one in the channel (`/crm stats 7d public`). <customer> is a customer id, a phone number without spaces, an email or @telegram username."
+	lines = append(lines, "• `/crm help` — "+t.T("help.self"))
+	foot := t.T("help.foot")
 	text := "*idicbot /crm*\n" + strings.Join(lines, "\n") + "\n" + foot
 	return &Reply{Text: text, Blocks: []slackapi.Block{
-		section("*idicbot `/crm` — what you can do*\n" + strings.Join(lines, "\n")),
+		section(t.T("help.title") + "\n" + strings.Join(lines, "\n")),
 		contextBlock(foot),
 	}}
 }
 
 func (a *Adapter) cmdFind(ctx context.Context, req Request) (*Reply, error) {
 	if req.Rest == "" {
-		return nil, usageErr("find")
+		return nil, a.usageErr(req.T, "find")
 	}
-	found, err := a.reps.FindCustomers(ctx, req.Rest)
+	found, total, err := a.reps.FindCustomersCounted(ctx, req.Rest)
 	if err != nil {
 		return nil, err
 	}
-	switch len(found) {
-	case 0:
-		text := fmt.Sprintf("No customer matches “%s”.", escape(req.Rest))
-		return &Reply{Text: text}, nil
-	case 1:
+	t := req.T
+	switch {
+	case len(found) == 0:
+		return &Reply{Text: t.T("find.none", escape(req.Rest))}, nil
+	case len(found) == 1 && total == 1:
 		card, err := a.reps.CustomerCard(ctx, found[0].ID)
 		if err != nil {
 			return nil, err
 		}
-		return renderCard(card, a.core.Now(), ""), nil
+		return a.view(t).renderCard(card, ""), nil
 	}
-	return renderList(fmt.Sprintf("%d customers match “%s”", len(found), escape(req.Rest)), found, a.core.Now(),
-		"Open one with `/crm customer <id>`."), nil
+	title, hint := t.T("find.many", total, escape(req.Rest)), t.T("find.hint")
+	switch {
+	case total > bot.MaxFindCount:
+		title, hint = t.T("find.atLeast", bot.MaxFindCount, escape(req.Rest), len(found)), t.T("find.narrow")
+	case total > len(found):
+		title, hint = t.T("find.shown", total, escape(req.Rest), len(found)), t.T("find.narrow")
+	}
+	return a.view(t).renderList(title, found, hint), nil
 }
 
 func (a *Adapter) cmdCustomer(ctx context.Context, req Request) (*Reply, error) {
 	if req.Rest == "" {
-		return nil, usageErr("customer")
+		return nil, a.usageErr(req.T, "customer")
 	}
 	cu, err := a.reps.ResolveCustomer(ctx, req.Rest)
 	if err != nil {
@@ -299,7 +325,7 @@ func (a *Adapter) cmdCustomer(ctx context.Context, req Request) (*Reply, error) 
 	if err != nil {
 		return nil, err
 	}
-	return renderCard(card, a.core.Now(), ""), nil
+	return a.view(req.T).renderCard(card, ""), nil
 }
 
 // SegmentPageSize is how many customers one /crm segment page shows.
@@ -307,13 +333,13 @@ const SegmentPageSize = 10
 
 func (a *Adapter) cmdSegment(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) == 0 || len(req.Args) > 2 {
-		return nil, usageErr("segment")
+		return nil, a.usageErr(req.T, "segment")
 	}
 	page := 1
 	if len(req.Args) == 2 {
 		n, err := strconv.Atoi(req.Args[1])
 		if err != nil || n < 1 {
-			return nil, crm.Errorf(crm.EINVALID, "The page is a number from 1: /crm segment %s 2", req.Args[0])
+			return nil, crm.Errorf(crm.EINVALID, "%s", req.T.T("segment.page", req.Args[0]))
 		}
 		page = n
 	}
@@ -321,13 +347,13 @@ func (a *Adapter) cmdSegment(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return renderSegment(p, a.core.Now()), nil
+	return a.view(req.T).renderSegment(p), nil
 }
 
 func (a *Adapter) cmdStats(ctx context.Context, req Request) (*Reply, error) {
 	days := 1
 	if len(req.Args) > 1 {
-		return nil, usageErr("stats")
+		return nil, a.usageErr(req.T, "stats")
 	}
 	if len(req.Args) == 1 {
 		arg := strings.ToLower(req.Args[0])
@@ -336,23 +362,27 @@ func (a *Adapter) cmdStats(ctx context.Context, req Request) (*Reply, error) {
 		case strings.HasSuffix(arg, "d"):
 			n, err := strconv.Atoi(strings.TrimSuffix(arg, "d"))
 			if err != nil || n < 1 || n > 366 {
-				return nil, usageErr("stats")
+				return nil, a.usageErr(req.T, "stats")
 			}
 			days = n
 		default:
-			return nil, usageErr("stats")
+			return nil, a.usageErr(req.T, "stats")
 		}
 	}
 	st, err := a.reps.Stats(ctx, days)
 	if err != nil {
 		return nil, err
 	}
-	return renderStats(st), nil
+	r := a.view(req.T).renderStats(st)
+	if err := a.addCampaignStats(ctx, r, days); err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) < 2 {
-		return nil, usageErr("order")
+		return nil, a.usageErr(req.T, "order")
 	}
 	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
@@ -387,26 +417,27 @@ func (a *Adapter) cmdOrder(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	v := a.view(req.T)
 	if !added {
-		text := fmt.Sprintf("This order for %s (#%d) was already recorded by this request; nothing changed.", escape(cu.DisplayName()), cu.ID)
+		text := v.t.T("order.again", escape(v.who(cu)))
 		return &Reply{Text: text, Blocks: []slackapi.Block{section(text)}}, nil
 	}
-	banner := fmt.Sprintf("✅ Order of %s recorded for %s (#%d) by <@%s>.", crm.VND(amount), escape(cu.DisplayName()), cu.ID, req.UserID)
+	banner := v.t.T("order.done", crm.VND(amount), escape(v.who(cu)), req.UserID)
 	if mv != nil {
-		banner += fmt.Sprintf("\n📈 Segment changed: *%s* → *%s*.", escape(orNone(mv.From)), escape(mv.To))
+		banner += "\n" + v.t.T("seg.moved", escape(v.seg(mv.From)), escape(v.seg(mv.To)))
 	} else {
-		banner += fmt.Sprintf("\nSegment unchanged: *%s*.", escape(orNone(before)))
+		banner += "\n" + v.t.T("seg.same", escape(v.seg(before)))
 	}
 	card, err := a.reps.CustomerCard(ctx, cu.ID)
 	if err != nil {
 		return nil, err
 	}
-	return renderCard(card, a.core.Now(), banner), nil
+	return v.renderCard(card, banner), nil
 }
 
 func (a *Adapter) cmdNote(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) < 2 {
-		return nil, usageErr("note")
+		return nil, a.usageErr(req.T, "note")
 	}
 	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
@@ -416,7 +447,8 @@ func (a *Adapter) cmdNote(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	text := fmt.Sprintf("📝 Note added to %s (#%d). They have %d note(s).", escape(cu.DisplayName()), cu.ID, len(cu.Notes))
+	v := a.view(req.T)
+	text := v.t.T("note.done", escape(v.who(cu)), len(cu.Notes))
 	return &Reply{Text: text, Blocks: []slackapi.Block{section(text)}}, nil
 }
 
@@ -433,7 +465,7 @@ func (a *Adapter) tag(ctx context.Context, req Request, add bool) (*Reply, error
 		sub = "tag"
 	}
 	if len(req.Args) != 2 {
-		return nil, usageErr(sub)
+		return nil, a.usageErr(req.T, sub)
 	}
 	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
@@ -448,20 +480,21 @@ func (a *Adapter) tag(ctx context.Context, req Request, add bool) (*Reply, error
 	if err != nil {
 		return nil, err
 	}
-	verb := "Tagged"
+	v := a.view(req.T)
+	id := "tag.done"
 	if !add {
-		verb = "Untagged"
+		id = "untag.done"
 	}
-	text := fmt.Sprintf("🏷️ %s %s (#%d) `%s`. Tags: %s.", verb, escape(cu.DisplayName()), cu.ID, escape(strings.ToLower(req.Args[1])), escape(orNone(strings.Join(cu.Tags, ", "))))
+	text := v.t.T(id, escape(v.who(cu)), escape(strings.ToLower(req.Args[1])), escape(v.orNone(strings.Join(cu.Tags, ", "))))
 	if mv != nil {
-		text += fmt.Sprintf("\n📈 Segment changed: *%s* → *%s*.", escape(orNone(mv.From)), escape(mv.To))
+		text += "\n" + v.t.T("seg.moved", escape(v.seg(mv.From)), escape(v.seg(mv.To)))
 	}
 	return &Reply{Text: text, Blocks: []slackapi.Block{section(text)}}, nil
 }
 
 func (a *Adapter) cmdRelease(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) != 1 {
-		return nil, usageErr("release")
+		return nil, a.usageErr(req.T, "release")
 	}
 	cu, err := a.reps.ResolveCustomer(ctx, req.Args[0])
 	if err != nil {
@@ -470,7 +503,7 @@ func (a *Adapter) cmdRelease(ctx context.Context, req Request) (*Reply, error) {
 	if err := a.release(ctx, cu.ID, req.UserID); err != nil {
 		return nil, err
 	}
-	text := fmt.Sprintf("↩️ %s (#%d) is back with the bot.", escape(cu.DisplayName()), cu.ID)
+	text := req.T.T("release.done", escape(a.view(req.T).who(cu)))
 	return &Reply{Text: text, Blocks: []slackapi.Block{section(text)}}, nil
 }
 
@@ -485,11 +518,4 @@ func restAfter(text string, n int) string {
 		t = strings.TrimSpace(t[i:])
 	}
 	return t
-}
-
-func orNone(s string) string {
-	if s == "" {
-		return "none"
-	}
-	return s
 }

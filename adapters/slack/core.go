@@ -23,6 +23,7 @@ type Core interface {
 // implements it.
 type Reps interface {
 	FindCustomers(ctx context.Context, query string) ([]*crm.Customer, error)
+	FindCustomersCounted(ctx context.Context, query string) (found []*crm.Customer, total int, err error)
 	ResolveCustomer(ctx context.Context, ref string) (*crm.Customer, error)
 	CustomerCard(ctx context.Context, id crm.ID) (*bot.CustomerCard, error)
 	SegmentPage(ctx context.Context, name string, page, size int) (*bot.SegmentPage, error)

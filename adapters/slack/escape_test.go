@@ -185,7 +185,7 @@ func TestSlackEscapesCustomerText(t *testing.T) {
 	e.crm(repUser, "release "+idStr)
 	eventually(t, "hand-back note", func() bool {
 		for _, c := range e.fake.Calls("chat.postMessage") {
-			if c.Form.Get("thread_ts") == card.TS && strings.Contains(c.Form.Get("text"), "handed the conversation back") {
+			if c.Form.Get("thread_ts") == card.TS && strings.Contains(c.Form.Get("text"), "đã trả cuộc trò chuyện lại cho bot") {
 				return true
 			}
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
 // CoreEvent implements bot.EventSink. It never blocks the core: the Slack
@@ -21,7 +22,10 @@ import (
 func (a *Adapter) CoreEvent(_ context.Context, e bot.Event) {
 	switch e.Kind {
 	case bot.EventHandoffRequested:
-		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e.CustomerID) })
+		if a.notices.Load() {
+			return // the card comes through the outbox (RepNotices)
+		}
+		a.enqueue(e.CustomerID, func(ctx context.Context) { a.postHandoffCard(ctx, e) })
 	case bot.EventHandoffMessage:
 		if e.Interaction == nil {
 			return
@@ -39,33 +43,85 @@ func splitThread(ref string) (channel, ts string, ok bool) {
 	return channel, ts, ok && channel != "" && ts != ""
 }
 
+// urgentLine is what the card's thread says when the bot asked for a
+// person for a reason that cannot wait (a complaint).
+func urgentLine(reason string) string {
+	if reason == "" {
+		reason = "urgent"
+	}
+	return "🚨 " + reason + ": the bot apologised and promised a quick answer — please take this one first."
+}
+
 // postHandoffCard posts the "wants a person" card and remembers its thread.
-func (a *Adapter) postHandoffCard(ctx context.Context, id crm.ID) {
+func (a *Adapter) postHandoffCard(ctx context.Context, e bot.Event) {
+	if err := a.handoffCard(ctx, e); err != nil {
+		a.log.Error("slack: post handoff card", "customer", e.CustomerID, "channel", a.opts.HandoffChannel, "err", err)
+	}
+}
+
+// handoffCard posts the "wants a person" card and remembers its thread,
+// unless the customer was handed back; an urgent request (a complaint) is
+// flagged in the thread, also on a card already posted.
+func (a *Adapter) handoffCard(ctx context.Context, e bot.Event) error {
+	id := e.CustomerID
 	if a.opts.HandoffChannel == "" {
-		return
+		return nil
 	}
 	cu, recent, err := a.core.HandoffConversation(ctx, id, bot.RecentWindow)
 	if err != nil {
-		a.log.Error("slack: read handoff conversation", "customer", id, "err", err)
-		return
+		return fmt.Errorf("read handoff conversation: %w", err)
 	}
-	if !cu.Handoff.Active || cu.Handoff.Thread != "" {
-		return // handed back already, or already posted
+	if !cu.Handoff.Active {
+		return nil // handed back already
 	}
-	text, blocks := renderHandoff(cu, recent, a.core.Now(), "")
+	if cu.Handoff.Thread != "" {
+		if ch, ts, ok := splitThread(cu.Handoff.Thread); ok && e.Urgent {
+			a.say(ctx, ch, ts, urgentLine(e.Reason))
+		}
+		return nil // already posted
+	}
+	text, blocks := a.view(a.channelPrinter(ctx)).renderHandoff(cu, recent, "")
 	ch, ts, err := a.api.PostMessageContext(ctx, a.opts.HandoffChannel, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...))
 	if err != nil {
-		a.log.Error("slack: post handoff card", "customer", id, "channel", a.opts.HandoffChannel, "err", err)
-		return
+		return fmt.Errorf("post to %s: %w", a.opts.HandoffChannel, err)
 	}
 	if _, err := a.core.SetHandoffThread(ctx, id, threadRef(ch, ts)); err != nil {
 		if crm.ErrorCode(err) == crm.ECONFLICT {
 			// Handed back between the read and now: say so on the card.
 			a.updateCard(ctx, id, ch, ts, "")
-			return
+			return nil
 		}
+		// Posted: sending the notice again would post a second card.
 		a.log.Error("slack: remember handoff thread", "customer", id, "err", err)
 	}
+	if e.Urgent {
+		a.say(ctx, ch, ts, urgentLine(e.Reason))
+	}
+	return nil
+}
+
+// repNotices is the outbox sender of the reps' notices (bot.ChannelReps).
+type repNotices struct{ a *Adapter }
+
+var _ bot.Sender = repNotices{}
+
+// Send posts the notice's card. A Slack failure is returned, so the
+// dispatcher tries again with backoff: the notice stays in the outbox
+// until the card is posted.
+func (r repNotices) Send(ctx context.Context, it *crm.OutboxItem) error {
+	reason, urgent, ok := bot.ParseRepNotice(it.Text)
+	if !ok {
+		return bot.Permanent(fmt.Errorf("unknown reps' notice %q", it.Text))
+	}
+	return r.a.handoffCard(ctx, bot.Event{Kind: bot.EventHandoffRequested, CustomerID: it.CustomerID, Reason: reason, Urgent: urgent})
+}
+
+// RepNotices returns the sender of the reps' notices, to register with the
+// dispatcher for bot.ChannelReps; from then on handoff cards come through
+// the outbox, not from the core's events.
+func (a *Adapter) RepNotices() bot.Sender {
+	a.notices.Store(true)
+	return repNotices{a}
 }
 
 // postCustomerMessage copies what the customer wrote into the thread.
@@ -86,7 +142,7 @@ func (a *Adapter) postCustomerMessage(ctx context.Context, id crm.ID, it *crm.In
 	// Shown as the customer wrote it: a plain_text block and no mrkdwn in
 	// the fallback, so their *stars* and _underscores_ stay characters and
 	// nothing they typed becomes a link or a mention.
-	line := fmt.Sprintf("%s (%s): %s", cu.DisplayName(), it.Channel, text)
+	line := fmt.Sprintf("%s (%s): %s", a.view(a.channelPrinter(ctx)).name(cu), it.Channel, text)
 	if _, _, err := a.api.PostMessageContext(ctx, ch, slackapi.MsgOptionText(escapeTrunc(line, maxSectionText), false),
 		slackapi.MsgOptionBlocks(verbatim(line)), slackapi.MsgOptionDisableMarkdown(), slackapi.MsgOptionTS(ts)); err != nil {
 		a.log.Error("slack: post customer message to thread", "customer", id, "err", err)
@@ -101,7 +157,7 @@ func (a *Adapter) updateCard(ctx context.Context, id crm.ID, channel, ts, releas
 		a.log.Error("slack: read handoff conversation", "customer", id, "err", err)
 		return
 	}
-	text, blocks := renderHandoff(cu, recent, a.core.Now(), releasedBy)
+	text, blocks := a.view(a.channelPrinter(ctx)).renderHandoff(cu, recent, releasedBy)
 	if _, _, _, err := a.api.UpdateMessageContext(ctx, channel, ts, slackapi.MsgOptionText(text, false), slackapi.MsgOptionBlocks(blocks...)); err != nil {
 		a.log.Error("slack: update handoff card", "customer", id, "err", err)
 	}
@@ -140,7 +196,8 @@ func (a *Adapter) take(ctx context.Context, id crm.ID, user string, fallbackChan
 	if ch != "" && ts != "" {
 		a.enqueue(id, func(ctx context.Context) {
 			a.updateCard(ctx, id, ch, ts, "")
-			a.say(ctx, ch, ts, fmt.Sprintf("<@%s> took the conversation. Write here to answer %s.", user, escape(cu.DisplayName())))
+			t := a.channelPrinter(ctx)
+			a.say(ctx, ch, ts, t.T("handoff.took", user, escape(a.view(t).who(cu))))
 		})
 	}
 	return nil
@@ -161,7 +218,7 @@ func (a *Adapter) release(ctx context.Context, id crm.ID, user string) error {
 	if ch, ts, ok := splitThread(before.Thread); ok {
 		a.enqueue(id, func(ctx context.Context) {
 			a.updateCard(ctx, id, ch, ts, "<@"+user+">")
-			a.say(ctx, ch, ts, fmt.Sprintf("↩️ <@%s> handed the conversation back to the bot.", user))
+			a.say(ctx, ch, ts, a.channelPrinter(ctx).T("handoff.released", user))
 		})
 	}
 	return nil
@@ -202,9 +259,10 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 			continue
 		}
 		id := crm.ID(n)
+		t := a.printerFor(ctx, cb.Team.ID, cb.User.ID)
 		if a.roleOf(ctx, cb.User.ID) < roleRep {
 			a.log.Warn("slack: refused a handoff action", "action", act.ActionID, "user", cb.User.ID, "team", cb.Team.ID)
-			a.whisper(id, channel, cb.User.ID, "🚫 Only sales reps can answer customers. Ask an admin to add you to SLACK_REP_IDS or the reps user group.")
+			a.whisper(id, channel, cb.User.ID, t.T("handoff.repsOnly"))
 			continue
 		}
 		if act.ActionID == ActionTake {
@@ -213,18 +271,18 @@ func (a *Adapter) interaction(ctx context.Context, cb slackapi.InteractionCallba
 			err = a.release(ctx, id, cb.User.ID)
 		}
 		if err != nil {
-			a.whisper(id, channel, cb.User.ID, a.errorText(err))
+			a.whisper(id, channel, cb.User.ID, a.errorText(t, err))
 		}
 	}
 	return nil
 }
 
-func (a *Adapter) errorText(err error) string {
+func (a *Adapter) errorText(t *i18n.Printer, err error) string {
 	if crm.ErrorCode(err) == crm.EINTERNAL {
 		a.log.Error("slack: action failed", "err", crm.MaskText(err.Error()))
-		return "Something went wrong; the error was logged."
+		return t.T("cmd.failed")
 	}
-	return "⚠️ " + escape(crm.ErrorMessage(err))
+	return "⚠️ " + escape(errText(t, err))
 }
 
 // event handles one Events API event, at most once per event_id. A failure
@@ -268,20 +326,21 @@ func (a *Adapter) handleInner(ctx context.Context, ev slackevents.EventsAPIEvent
 	if cu == nil {
 		return nil // not a handoff thread, or handed back
 	}
+	t := a.printerFor(ctx, ev.TeamID, m.User)
 	if a.roleOf(ctx, m.User) < roleRep {
 		a.log.Warn("slack: refused a thread reply from a non-rep", "user", m.User, "customer", cu.ID)
-		a.whisper(cu.ID, m.Channel, m.User, "🚫 Your message was not sent to the customer: only sales reps can answer customers.")
+		a.whisper(cu.ID, m.Channel, m.User, t.T("handoff.notSentRep"))
 		return nil
 	}
 	switch h := cu.Handoff; {
 	case h.Agent == "":
 		// Answering is taking.
 		if err := a.take(ctx, cu.ID, m.User, m.Channel, m.ThreadTimeStamp); err != nil {
-			a.whisper(cu.ID, m.Channel, m.User, a.errorText(err)+" Your message was not sent.")
+			a.whisper(cu.ID, m.Channel, m.User, a.errorText(t, err)+t.T("handoff.notSent"))
 			return nil
 		}
 	case h.Agent != agentOf(m.User):
-		a.whisper(cu.ID, m.Channel, m.User, fmt.Sprintf("%s has this conversation; your message was not sent to the customer.", agentName(h.Agent)))
+		a.whisper(cu.ID, m.Channel, m.User, t.T("handoff.other", agentName(h.Agent)))
 		return nil
 	}
 	text := plainText(m.Text)
@@ -295,7 +354,7 @@ func (a *Adapter) handleInner(ctx context.Context, ev slackevents.EventsAPIEvent
 			a.log.Error("slack: send rep reply", "customer", cu.ID, "err", err)
 			return err
 		}
-		a.whisper(cu.ID, m.Channel, m.User, a.errorText(err))
+		a.whisper(cu.ID, m.Channel, m.User, a.errorText(t, err))
 	}
 	return nil
 }

@@ -111,6 +111,7 @@ func newEnv(t *testing.T, socket bool) *env {
 		BotToken: slacktest.BotToken, APIURL: fake.APIURL(), HandoffChannel: handoffChan,
 		TeamIDs: []string{slacktest.TeamID, docTeam}, RepIDs: []string{repUser, rep2User}, RepGroup: repGroup,
 		AdminIDs: []string{adminUser}, Logger: slog.New(slog.NewTextHandler(logs, nil)), InlineWait: 5 * time.Second,
+		Prefs: db,
 	}
 	if socket {
 		opts.AppToken = slacktest.AppToken

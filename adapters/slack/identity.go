@@ -2,11 +2,11 @@ package slack
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
 // A phone or email a customer types is a claim; reps turn claims into
@@ -16,19 +16,19 @@ import (
 // rep looked at change.
 
 // customerIDArg reads "42" or "#42".
-func customerIDArg(s, sub string) (crm.ID, error) {
+func customerIDArg(t *i18n.Printer, s, sub string) (crm.ID, error) {
 	n, err := strconv.ParseUint(strings.TrimPrefix(s, "#"), 10, 64)
 	if err != nil || n == 0 {
-		return 0, crm.Errorf(crm.EINVALID, "%q is not a customer id (find it with /crm find). Usage: /crm %s", s, builtins[sub].usage)
+		return 0, crm.Errorf(crm.EINVALID, "%s", t.T("verify.bad", s, t.T("usage."+sub)))
 	}
 	return crm.ID(n), nil
 }
 
 func (a *Adapter) cmdVerify(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) != 1 {
-		return nil, usageErr("verify")
+		return nil, a.usageErr(req.T, "verify")
 	}
-	id, err := customerIDArg(req.Args[0], "verify")
+	id, err := customerIDArg(req.T, req.Args[0], "verify")
 	if err != nil {
 		return nil, err
 	}
@@ -36,25 +36,26 @@ func (a *Adapter) cmdVerify(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
+	t := req.T
 	var what []string
 	if cu.Phone != "" {
-		what = append(what, "phone "+escape(cu.Phone))
+		what = append(what, t.T("verify.phone", escape(crm.DisplayPhone(cu.Phone))))
 	}
 	if cu.Email != "" {
-		what = append(what, "email "+escape(cu.Email))
+		what = append(what, t.T("verify.email", escape(cu.Email)))
 	}
-	return &Reply{Text: fmt.Sprintf("✅ %s (#%d): %s confirmed by <@%s>.", escape(cu.DisplayName()), cu.ID, strings.Join(what, ", "), req.UserID)}, nil
+	return &Reply{Text: t.T("verify.done", escape(a.view(t).who(cu)), strings.Join(what, ", "), req.UserID)}, nil
 }
 
 func (a *Adapter) cmdMerge(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) != 2 {
-		return nil, usageErr("merge")
+		return nil, a.usageErr(req.T, "merge")
 	}
-	keep, err := customerIDArg(req.Args[0], "merge")
+	keep, err := customerIDArg(req.T, req.Args[0], "merge")
 	if err != nil {
 		return nil, err
 	}
-	from, err := customerIDArg(req.Args[1], "merge")
+	from, err := customerIDArg(req.T, req.Args[1], "merge")
 	if err != nil {
 		return nil, err
 	}
@@ -62,6 +63,7 @@ func (a *Adapter) cmdMerge(ctx context.Context, req Request) (*Reply, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Reply{Text: fmt.Sprintf("🔗 #%d is now part of %s (#%d): %d channel identities, %d messages, %d orders. Merged by <@%s>.",
-		from, escape(cu.DisplayName()), cu.ID, len(cu.Identities), cu.Stats.MessagesIn, cu.Stats.Orders, req.UserID)}, nil
+	t := req.T
+	counts := strings.Join([]string{t.T("n.identities", len(cu.Identities)), t.T("n.messages", cu.Stats.MessagesIn), t.T("n.orders", cu.Stats.Orders)}, ", ")
+	return &Reply{Text: t.T("merge.done", num(from), escape(a.view(t).who(cu)), counts, req.UserID)}, nil
 }

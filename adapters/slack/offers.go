@@ -13,13 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
-	"time"
 
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
 // Action ids of the offer card buttons; the value is the offer id.
@@ -59,6 +62,8 @@ func (a *Adapter) RegisterOfferCommands() error {
 	if a.offers == nil {
 		return errors.New("slack: offer commands need Options.Offers (bot.Core.OfferAdmin)")
 	}
+	// Usage and help shown by /crm help come from the catalog
+	// ("usage.offers", "help.offers"); these are the fallbacks.
 	if err := a.Register(Subcommand{Name: "offers", Usage: "offers",
 		Help:  "every offer: status, target segments, priority, validity, shown / accepted / conversion",
 		Admin: true, Run: a.cmdOffers}); err != nil {
@@ -82,82 +87,83 @@ func (a *Adapter) offersOn() bool {
 	return a.offerCmds
 }
 
-func offerUsage() error {
-	return crm.Errorf(crm.EINVALID, "Usage: /crm offer <id> | pause <id> | activate <id> | preview <id> [customer] | edit <id> (list them with /crm offers)")
+func offerUsage(t *i18n.Printer) error {
+	return crm.Errorf(crm.EINVALID, "%s", t.T("offer.usage"))
 }
 
 // cmdOffers is /crm offers.
 func (a *Adapter) cmdOffers(ctx context.Context, req Request) (*Reply, error) {
 	if len(req.Args) > 0 {
-		return nil, crm.Errorf(crm.EINVALID, "Usage: /crm offers (one offer: /crm offer <id>)")
+		return nil, crm.Errorf(crm.EINVALID, "%s", req.T.T("offers.usage"))
 	}
 	list, err := a.offers.ListOffers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return renderOfferList(list, a.core.Now()), nil
+	return a.view(req.T).renderOfferList(list), nil
 }
 
 // cmdOffer is /crm offer <id> | pause | activate | preview | edit.
 func (a *Adapter) cmdOffer(ctx context.Context, req Request) (*Reply, error) {
+	t := req.T
 	if len(req.Args) == 0 {
-		return nil, offerUsage()
+		return nil, offerUsage(t)
 	}
 	verb := strings.ToLower(req.Args[0])
 	arg := func() (string, error) {
 		if len(req.Args) < 2 {
-			return "", crm.Errorf(crm.EINVALID, "Usage: /crm offer %s <id>", verb)
+			return "", crm.Errorf(crm.EINVALID, "%s", t.T("offer.usageVerb", verb))
 		}
 		return strings.ToLower(req.Args[1]), nil
 	}
 	switch verb {
 	case "list":
-		return a.cmdOffers(ctx, Request{})
+		return a.cmdOffers(ctx, Request{T: t})
 	case "pause", "activate":
 		id, err := arg()
 		if err != nil || len(req.Args) != 2 {
-			return nil, crm.Errorf(crm.EINVALID, "Usage: /crm offer %s <id>", verb)
+			return nil, crm.Errorf(crm.EINVALID, "%s", t.T("offer.usageVerb", verb))
 		}
 		status := crm.OfferPaused
 		if verb == "activate" {
 			status = crm.OfferActive
 		}
-		r, _, err := a.offerSetStatus(ctx, id, status, req.UserID)
+		r, _, err := a.offerSetStatus(ctx, t, id, status, req.UserID)
 		return r, err
 	case "preview":
 		id, err := arg()
 		if err != nil {
-			return nil, crm.Errorf(crm.EINVALID, "Usage: /crm offer preview <id> [customer id | phone | email | @username]")
+			return nil, crm.Errorf(crm.EINVALID, "%s", t.T("offer.usagePreview"))
 		}
-		return a.offerPreview(ctx, id, restAfter(req.Rest, 2))
+		return a.offerPreview(ctx, t, id, restAfter(req.Rest, 2))
 	case "edit":
 		id, err := arg()
 		if err != nil || len(req.Args) != 2 {
-			return nil, crm.Errorf(crm.EINVALID, "Usage: /crm offer edit <id>")
+			return nil, crm.Errorf(crm.EINVALID, "%s", t.T("offer.usageVerb", "edit"))
 		}
-		v, err := a.openOfferEditor(ctx, req.TriggerID, id, req.ChannelID, req.UserID)
+		v, err := a.openOfferEditor(ctx, t, req.TriggerID, id, req.ChannelID, req.UserID)
 		if err != nil {
 			return nil, err
 		}
-		text := fmt.Sprintf("✏️ Editing the templates of `%s` (version %d) in a window.", escape(id), v)
-		return &Reply{Text: text}, nil
+		return &Reply{Text: t.T("offer.editing", escape(id), v)}, nil
 	}
 	if len(req.Args) != 1 {
-		return nil, offerUsage()
+		return nil, offerUsage(t)
 	}
-	return a.offerCard(ctx, verb, "")
+	return a.offerCard(ctx, t, verb, "")
 }
 
 // offerSetStatus pauses or activates an offer as the Slack user and
 // answers with its card; an offer that fails validation is not activated
 // (refused) and the answer lists why.
-func (a *Adapter) offerSetStatus(ctx context.Context, id, status, user string) (r *Reply, refused bool, err error) {
+func (a *Adapter) offerSetStatus(ctx context.Context, t *i18n.Printer, id, status, user string) (r *Reply, refused bool, err error) {
+	v := a.view(t)
 	cur, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
 		return nil, false, err
 	}
 	if cur.Status == status {
-		r, err = a.offerCard(ctx, id, fmt.Sprintf("Offer `%s` is already *%s* (version %d).", escape(id), status, cur.Version))
+		r, err = a.offerCard(ctx, t, id, t.T("offer.already", escape(id), v.statusBadge(status), cur.Version))
 		return r, false, err
 	}
 	saved, err := a.offers.SetOfferStatus(ctx, id, status, agentOf(user), bot.OriginSlack)
@@ -165,17 +171,16 @@ func (a *Adapter) offerSetStatus(ctx context.Context, id, status, user string) (
 		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {
 			a.log.Info("slack: offer activation refused", "offer", id, "user", user, "problems", len(inv.Problems))
-			return problemsReply(fmt.Sprintf("⚠️ Offer `%s` was *not* activated; it stays %s. Fix this first (`/crm offer edit %s`, or the admin page), then activate it again:",
-				escape(id), cur.Status, escape(id)), inv.Problems), true, nil
+			return problemsReply(t.T("offer.notActivated", escape(id), v.statusBadge(cur.Status)), inv.Problems), true, nil
 		}
 		return nil, false, err
 	}
 	a.log.Info("slack: offer status changed", "offer", id, "status", status, "version", saved.Version, "user", user)
-	banner := fmt.Sprintf("⏸️ <@%s> paused offer `%s` (now version %d): customers no longer see it.", user, escape(id), saved.Version)
+	banner := t.T("offer.paused", user, escape(id), saved.Version)
 	if status == crm.OfferActive {
-		banner = fmt.Sprintf("▶️ <@%s> activated offer `%s` (now version %d): eligible customers see it from their next message.", user, escape(id), saved.Version)
+		banner = t.T("offer.activated", user, escape(id), saved.Version)
 	}
-	r, err = a.offerCard(ctx, id, banner)
+	r, err = a.offerCard(ctx, t, id, banner)
 	return r, false, err
 }
 
@@ -190,7 +195,7 @@ func problemsReply(title string, probs []crm.Problem) *Reply {
 
 // offerCard is the answer to /crm offer <id>: every field, the templates,
 // the numbers, the last versions and the buttons.
-func (a *Adapter) offerCard(ctx context.Context, id, banner string) (*Reply, error) {
+func (a *Adapter) offerCard(ctx context.Context, t *i18n.Printer, id, banner string) (*Reply, error) {
 	v, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
 		return nil, err
@@ -199,74 +204,76 @@ func (a *Adapter) offerCard(ctx context.Context, id, banner string) (*Reply, err
 	if err != nil {
 		return nil, err
 	}
-	return renderOfferCard(v, hist, a.core.Now(), banner), nil
+	return a.view(t).renderOfferCard(v, hist, banner), nil
 }
 
-func statusBadge(s string) string {
+func (v view) statusBadge(s string) string {
 	switch s {
-	case crm.OfferActive:
-		return "🟢 active"
-	case crm.OfferPaused:
-		return "⏸️ paused"
-	case crm.OfferDraft:
-		return "📝 draft"
+	case crm.OfferActive, crm.OfferPaused, crm.OfferDraft:
+		return v.t.T("offer.st." + s)
 	}
 	return escape(s)
 }
 
-func targetSegments(o *crm.Offer) string {
+// targetSegments are an offer's segments by the shop's labels.
+func (v view) targetSegments(o *crm.Offer) string {
 	if len(o.Segments) == 0 {
-		return "every segment"
+		return v.t.T("offer.everySegment")
 	}
-	return escape(strings.Join(o.Segments, ", "))
+	labels := make([]string, len(o.Segments))
+	for i, s := range o.Segments {
+		labels[i] = v.seg(s)
+	}
+	return escape(strings.Join(labels, ", "))
 }
 
 // validitySummary says in a few words when an offer may be shown.
-func validitySummary(v crm.Validity, now time.Time) string {
+func (v view) validitySummary(val crm.Validity) string {
+	t := v.t
 	var parts []string
-	if v.From != nil {
-		s := "from " + day(*v.From)
-		if now.Before(*v.From) {
-			s += " (not yet)"
+	if val.From != nil {
+		s := t.T("offer.from", day(*val.From))
+		if v.now.Before(*val.From) {
+			s += t.T("offer.notYet")
 		}
 		parts = append(parts, s)
 	}
-	if v.Until != nil {
-		s := "until " + day(*v.Until)
-		if now.After(*v.Until) {
-			s += " (ended)"
+	if val.Until != nil {
+		s := t.T("offer.until", day(*val.Until))
+		if v.now.After(*val.Until) {
+			s += t.T("offer.ended")
 		}
 		parts = append(parts, s)
 	}
-	if v.LastDaysOfMonth > 0 {
-		parts = append(parts, fmt.Sprintf("last %d days of each month", v.LastDaysOfMonth))
+	if val.LastDaysOfMonth > 0 {
+		parts = append(parts, t.T("offer.lastDays", val.LastDaysOfMonth))
 	}
-	if v.BirthdayMonth {
-		parts = append(parts, "birthday month")
+	if val.BirthdayMonth {
+		parts = append(parts, t.T("offer.birthday"))
 	}
 	if len(parts) == 0 {
-		return "always"
+		return t.T("offer.always")
 	}
 	return strings.Join(parts, ", ")
 }
 
-func offerNumbers(s bot.OfferStats) string {
-	return fmt.Sprintf("shown %d · accepted %d (%.0f%%)", s.Shown, s.Accepted, s.Conversion*100)
+func (v view) offerNumbers(s bot.OfferStats) string {
+	return v.t.T("offer.numbers", s.Shown, s.Accepted, fmt.Sprintf("%.0f%%", s.Conversion*100))
 }
 
-func renderOfferList(list []*bot.OfferView, now time.Time) *Reply {
-	title := fmt.Sprintf("Offers (%d)", len(list))
+func (v view) renderOfferList(list []*bot.OfferView) *Reply {
+	t := v.t
+	title := t.T("offer.listTitle", len(list))
 	if len(list) == 0 {
-		msg := "No offers yet. Import some with `idicbot offers import offers.yaml` or create one on the admin page."
+		msg := t.T("offer.none")
 		return &Reply{Text: title + "\n" + msg, Blocks: []slackapi.Block{header(title), section(msg)}}
 	}
 	blocks := []slackapi.Block{header(title)}
 	var all []string
 	var chunk strings.Builder
-	for _, v := range list {
-		line := fmt.Sprintf("• `%s` *%s* · %s · segments %s · priority %d · %s · %s",
-			escape(v.ID), escape(oneLine(v.Name, 80)), statusBadge(v.Status), targetSegments(v.Offer), v.Priority,
-			validitySummary(v.Validity, now), offerNumbers(v.Stats))
+	for _, o := range list {
+		line := t.T("offer.line", escape(o.ID), escape(oneLine(o.Name, 80)), v.statusBadge(o.Status), v.targetSegments(o.Offer), o.Priority,
+			v.validitySummary(o.Validity), v.offerNumbers(o.Stats))
 		all = append(all, line)
 		if chunk.Len() > 0 && chunk.Len()+len(line)+1 > maxOfferListSectionText {
 			blocks = append(blocks, section(chunk.String()))
@@ -280,46 +287,52 @@ func renderOfferList(list []*bot.OfferView, now time.Time) *Reply {
 	if chunk.Len() > 0 {
 		blocks = append(blocks, section(chunk.String()))
 	}
-	foot := "Open one with `/crm offer <id>`; `/crm offer preview <id>` shows what customers get."
+	foot := t.T("offer.listFoot")
 	if len(blocks) > 48 {
-		blocks = append(blocks[:48], contextBlock("… more offers than Slack can show; see the admin page."))
+		blocks = append(blocks[:48], contextBlock(t.T("offer.tooMany")))
 	}
 	blocks = append(blocks, contextBlock(foot))
 	return &Reply{Text: title + "\n" + strings.Join(all, "\n") + "\n" + foot, Blocks: blocks}
 }
 
 // offerButtons are the card's actions: Pause or Activate, Preview, Edit.
-func offerButtons(o *crm.Offer) *slackapi.ActionBlock {
+// Pause asks first (Slack's confirmation dialog): customers stop getting
+// the offer.
+func (v view) offerButtons(o *crm.Offer) *slackapi.ActionBlock {
+	t := v.t
 	txt := func(s string) *slackapi.TextBlockObject {
 		return slackapi.NewTextBlockObject(slackapi.PlainTextType, s, true, false)
 	}
 	var status *slackapi.ButtonBlockElement
 	if o.Status == crm.OfferActive {
-		status = slackapi.NewButtonBlockElement(ActionOfferPause, o.ID, txt("⏸️ Pause")).WithStyle(slackapi.StyleDanger)
+		confirm := slackapi.NewConfirmationBlockObject(txt(t.T("offer.confirmTitle")),
+			slackapi.NewTextBlockObject(slackapi.MarkdownType, t.T("offer.confirmText", escape(o.ID)), false, false),
+			txt(t.T("offer.confirmYes")), txt(t.T("offer.confirmNo"))).WithStyle(slackapi.StyleDanger)
+		status = slackapi.NewButtonBlockElement(ActionOfferPause, o.ID, txt(t.T("offer.btnPause"))).WithStyle(slackapi.StyleDanger).WithConfirm(confirm)
 	} else {
-		status = slackapi.NewButtonBlockElement(ActionOfferActivate, o.ID, txt("▶️ Activate")).WithStyle(slackapi.StylePrimary)
+		status = slackapi.NewButtonBlockElement(ActionOfferActivate, o.ID, txt(t.T("offer.btnActivate"))).WithStyle(slackapi.StylePrimary)
 	}
 	return slackapi.NewActionBlock("offer_actions", status,
-		slackapi.NewButtonBlockElement(ActionOfferPreview, o.ID, txt("👀 Preview")),
-		slackapi.NewButtonBlockElement(ActionOfferEdit, o.ID, txt("✏️ Edit template")))
+		slackapi.NewButtonBlockElement(ActionOfferPreview, o.ID, txt(t.T("offer.btnPreview"))),
+		slackapi.NewButtonBlockElement(ActionOfferEdit, o.ID, txt(t.T("offer.btnEdit"))))
 }
 
 // codeBlock shows template text as it is (escaped for mrkdwn).
-func codeBlock(s string) string {
+func (v view) codeBlock(s string) string {
 	if s == "" {
-		return "_none_"
+		return v.t.T("offer.noneText")
 	}
 	return "```" + escape(strings.ReplaceAll(s, "```", "'''")) + "```"
 }
 
-func versionLine(v *crm.Offer, change string) string {
-	by := agentName(v.UpdatedBy)
+func (v view) versionLine(o *crm.Offer, change string) string {
+	by := agentName(o.UpdatedBy)
 	if by == "" {
-		by = "someone"
+		by = v.t.T("offer.someone")
 	}
-	s := fmt.Sprintf("v%d · %s · %s", v.Version, when(v.UpdatedAt), by)
-	if v.Origin != "" {
-		s += " (" + escape(v.Origin) + ")"
+	s := fmt.Sprintf("v%d · %s · %s", o.Version, when(o.UpdatedAt), by)
+	if o.Origin != "" {
+		s += " (" + escape(o.Origin) + ")"
 	}
 	if change != "" {
 		s += " — " + escape(change)
@@ -327,64 +340,67 @@ func versionLine(v *crm.Offer, change string) string {
 	return s
 }
 
-func renderOfferCard(v *bot.OfferView, hist []*bot.OfferVersion, now time.Time, banner string) *Reply {
-	o := v.Offer
+func (v view) renderOfferCard(ov *bot.OfferView, hist []*bot.OfferVersion, banner string) *Reply {
+	t := v.t
+	o := ov.Offer
 	var blocks []slackapi.Block
 	if banner != "" {
 		blocks = append(blocks, section(banner))
 	}
-	freq := "every time"
+	freq := t.T("offer.everyTime")
 	if o.CapDays > 0 {
-		freq = fmt.Sprintf("at most once per %d days", o.CapDays)
+		freq = t.T("offer.cap", o.CapDays)
 	}
 	if o.MaxShows > 0 {
-		freq += fmt.Sprintf(", %d times in all", o.MaxShows)
+		freq += t.T("offer.maxShows", o.MaxShows)
 	}
-	buttons := strings.Join(o.ButtonKinds(), ", ")
-	elig := "none"
+	kinds := slices.Clone(o.ButtonKinds()) // not the offer's own slice
+	for i, k := range kinds {
+		kinds[i] = t.T("offer.btnKind." + k)
+	}
+	buttons := strings.Join(kinds, ", ")
+	elig := t.T("none")
 	if o.Eligibility != "" {
 		elig = "`" + escape(oneLine(o.Eligibility, 300)) + "`"
 	}
 	blocks = append(blocks,
-		header(fmt.Sprintf("Offer: %s", o.Name)),
+		header(t.T("offer.title", o.Name)),
 		fieldsSection(
-			"*Id*\n`"+escape(o.ID)+"`",
-			"*Status*\n"+statusBadge(o.Status),
-			"*Target segments*\n"+targetSegments(o),
-			fmt.Sprintf("*Priority*\n%d", o.Priority),
-			"*Validity*\n"+validitySummary(o.Validity, now),
-			"*Frequency per customer*\n"+freq,
-			"*Code*\n"+escape(orNone(o.Code)),
-			"*Buttons*\n"+buttons,
-			"*Eligibility*\n"+elig,
-			"*Version*\n"+versionLine(o, ""),
+			t.T("offer.f.id")+"\n`"+escape(o.ID)+"`",
+			t.T("offer.f.status")+"\n"+v.statusBadge(o.Status),
+			t.T("offer.f.segments")+"\n"+v.targetSegments(o),
+			t.T("offer.f.priority")+"\n"+strconv.Itoa(o.Priority),
+			t.T("offer.f.validity")+"\n"+v.validitySummary(o.Validity),
+			t.T("offer.f.freq")+"\n"+freq,
+			t.T("offer.f.code")+"\n"+escape(v.orNone(o.Code)),
+			t.T("offer.f.buttons")+"\n"+buttons,
+			t.T("offer.f.elig")+"\n"+elig,
+			t.T("offer.f.version")+"\n"+v.versionLine(o, ""),
 		),
-		section(fmt.Sprintf("*Numbers*: shown %d · accepted %d · declined %d · ordered %d · conversion %.1f%%",
-			v.Stats.Shown, v.Stats.Accepted, v.Stats.Declined, v.Stats.Ordered, v.Stats.Conversion*100)),
+		section(t.T("offer.cardNumbers", ov.Stats.Shown, ov.Stats.Accepted, ov.Stats.Declined, ov.Stats.Ordered, fmt.Sprintf("%.1f%%", ov.Stats.Conversion*100))),
 	)
 	var textParts []string
 	for _, lang := range offerLangs(o) {
-		s := fmt.Sprintf("*Template (%s)*\n%s", lang, codeBlock(o.Templates[lang]))
+		s := t.T("offer.template", lang) + "\n" + v.codeBlock(o.Templates[lang])
 		if d := o.Details[lang]; d != "" {
-			s += fmt.Sprintf("\n*Details (%s)* — the answer to “tell me more”\n%s", lang, codeBlock(d))
+			s += "\n" + t.T("offer.details", lang) + "\n" + v.codeBlock(d)
 		}
 		blocks = append(blocks, section(s))
 		textParts = append(textParts, lang+": "+o.Templates[lang])
 	}
 	if len(hist) > 0 {
-		lines := []string{fmt.Sprintf("*Last versions* (%d in all)", len(hist))}
+		lines := []string{t.T("offer.versions", len(hist))}
 		for i, h := range hist {
 			if i == offerHistoryOnCard {
 				break
 			}
-			lines = append(lines, "• "+versionLine(h.Offer, h.Change))
+			lines = append(lines, "• "+v.versionLine(h.Offer, h.Change))
 		}
 		blocks = append(blocks, section(strings.Join(lines, "\n")))
 	}
-	blocks = append(blocks, offerButtons(o))
-	text := fmt.Sprintf("Offer %s (%s) · %s · segments %s · priority %d · %s · %s · version %d\n%s",
-		escape(o.Name), escape(o.ID), o.Status, escape(strings.Join(o.Segments, ", ")), o.Priority, validitySummary(o.Validity, now),
-		offerNumbers(v.Stats), o.Version, escape(strings.Join(textParts, "\n")))
+	blocks = append(blocks, v.offerButtons(o))
+	text := t.T("offer.text", escape(o.Name), escape(o.ID), v.statusBadge(o.Status), v.targetSegments(o), o.Priority, v.validitySummary(o.Validity),
+		v.offerNumbers(ov.Stats), o.Version) + "\n" + escape(strings.Join(textParts, "\n"))
 	if banner != "" {
 		text = banner + "\n" + text
 	}
@@ -414,7 +430,7 @@ func containsString(list []string, s string) bool {
 // offerPreview renders an offer in every language for a real customer
 // (ref: id, phone, email, @username) or, without one, for a sample
 // customer of each target segment.
-func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, error) {
+func (a *Adapter) offerPreview(ctx context.Context, t *i18n.Printer, id, ref string) (*Reply, error) {
 	v, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
 		return nil, err
@@ -443,47 +459,48 @@ func (a *Adapter) offerPreview(ctx context.Context, id, ref string) (*Reply, err
 			previews = append(previews, p)
 		}
 	}
-	return renderOfferPreview(v.Offer, previews), nil
+	return a.view(t).renderOfferPreview(v.Offer, previews), nil
 }
 
-func renderOfferPreview(o *crm.Offer, previews []*bot.OfferPreview) *Reply {
-	title := fmt.Sprintf("Preview: %s (%s)", o.Name, o.ID)
+func (v view) renderOfferPreview(o *crm.Offer, previews []*bot.OfferPreview) *Reply {
+	tr := v.t
+	title := tr.T("offer.previewTitle", o.Name, o.ID)
 	blocks := []slackapi.Block{header(title)}
 	text := []string{escape(title)}
 	for i, p := range previews {
 		if len(blocks) >= 46 {
-			blocks = append(blocks, contextBlock(fmt.Sprintf("… and %d more segments", len(previews)-i)))
+			blocks = append(blocks, contextBlock(tr.T("offer.moreSegments", len(previews)-i)))
 			break
 		}
-		who := fmt.Sprintf("*A sample `%s` customer* (%s)", escape(p.Customer.Segment), escape(p.Customer.Name))
+		who := tr.T("offer.sample", escape(v.seg(p.Customer.Segment)), escape(p.Customer.Name))
 		if !p.Customer.Sample {
-			who = fmt.Sprintf("*#%d %s* (segment %s)", p.Customer.ID, escape(p.Customer.Name), escape(orNone(p.Customer.Segment)))
+			who = tr.T("offer.real", num(p.Customer.ID), escape(p.Customer.Name), escape(v.seg(p.Customer.Segment)))
 		}
-		shown := "would be shown now: *yes*"
+		shown := tr.T("offer.shownYes")
 		if !p.Eligible {
-			shown = "would be shown now: *no* (status, segment, validity or eligibility)"
+			shown = tr.T("offer.shownNo")
 		}
 		lines := []string{who + " — " + shown}
 		for _, t := range p.Texts {
 			line := fmt.Sprintf("*%s*: ", t.Lang)
 			switch {
 			case t.Error != nil:
-				line += "⚠️ " + escape(problemText(*t.Error))
+				line += "⚠️ " + escape(v.problemText(*t.Error))
 			default:
 				line += escape(t.Text)
 			}
 			if t.Fallback != "" {
-				line += fmt.Sprintf(" _(no %s template: the %s one is used)_", t.Lang, t.Fallback)
+				line += tr.T("offer.fallback", t.Lang, t.Fallback)
 			}
 			if len(t.Buttons) > 0 {
 				var labels []string
 				for _, b := range t.Buttons {
 					labels = append(labels, "`"+escape(b.Label)+"`")
 				}
-				line += "\n    buttons: " + strings.Join(labels, " ")
+				line += tr.T("offer.buttons", strings.Join(labels, " "))
 			}
 			if t.Details != "" {
-				line += "\n    tell me more → " + escape(oneLine(t.Details, 400))
+				line += tr.T("offer.tellMore", escape(oneLine(t.Details, 400)))
 			}
 			lines = append(lines, line)
 			text = append(text, escape(fmt.Sprintf("%s %s: %s", p.Customer.Segment, t.Lang, t.Text)))
@@ -495,23 +512,46 @@ func renderOfferPreview(o *crm.Offer, previews []*bot.OfferPreview) *Reply {
 		for _, p := range previews[0].Problems {
 			lines = append(lines, "• "+escape(p.String()))
 		}
-		blocks = append(blocks, section("⚠️ *This offer could not be saved as it is:*\n"+strings.Join(lines, "\n")))
+		blocks = append(blocks, section(tr.T("offer.cannotSave")+"\n"+strings.Join(lines, "\n")))
 	}
-	blocks = append(blocks, offerButtons(o))
+	blocks = append(blocks, v.offerButtons(o))
 	return &Reply{Text: strings.Join(text, "\n"), Blocks: blocks}
 }
 
 // problemText is a problem as shown next to a template field:
 // "line 2: reason".
-func problemText(p crm.Problem) string {
-	s := p.Message
+func (v view) problemText(p crm.Problem) string {
+	msg := v.plain(p.Message)
+	s := msg
 	if p.Line > 0 {
-		s = fmt.Sprintf("line %d: %s", p.Line, p.Message)
+		s = v.t.T("offer.lineN", p.Line, msg)
 	}
 	if p.Segment != "" {
-		s += fmt.Sprintf(" (for a sample %s customer)", p.Segment)
+		s += v.t.T("offer.forSample", v.seg(p.Segment))
 	}
 	return s
+}
+
+var (
+	noFieldRE     = regexp.MustCompile(`there is no field \.(\w+) \(fields: ([^)]*)\)`)
+	unknownNameRE = regexp.MustCompile(`unknown name (\w+)`)
+)
+
+// plain says a template's or an expression's problem in words an owner
+// reads, the valid names listed; other problems stay as the checker said.
+func (v view) plain(msg string) string {
+	switch m := noFieldRE.FindStringSubmatch(msg); {
+	case m != nil:
+		return v.t.T("plain.noField", m[1], m[2])
+	case strings.Contains(msg, "unexpected EOF") || strings.Contains(msg, "unexpected token EOF"):
+		return v.t.T("plain.eof")
+	case strings.HasPrefix(msg, "unclosed action"):
+		return v.t.T("plain.unclosed")
+	}
+	if m := unknownNameRE.FindStringSubmatch(msg); m != nil {
+		return v.t.T("plain.unknownName", m[1], strings.Join(crm.FactNames(), ", "))
+	}
+	return msg
 }
 
 // templateFieldList names what templates may use, for the editor's help.
@@ -527,38 +567,35 @@ var templateFieldList = func() string {
 	return strings.Join(out, " ")
 }()
 
-var langNames = map[string]string{"vi": "Vietnamese", "en": "English"}
-
 // offerEditorView is the modal editing an offer's templates.
-func offerEditorView(o *crm.Offer, channel string) slackapi.ModalViewRequest {
+func (v view) offerEditorView(o *crm.Offer, channel string) slackapi.ModalViewRequest {
+	t := v.t
 	md, _ := json.Marshal(offerEditMeta{Offer: o.ID, Version: o.Version, Channel: channel})
 	pt := func(s string) *slackapi.TextBlockObject {
 		return slackapi.NewTextBlockObject(slackapi.PlainTextType, s, true, false)
 	}
 	blocks := []slackapi.Block{
-		section(fmt.Sprintf("*%s* `%s` · %s · version %d · segments %s", escape(o.Name), escape(o.ID), statusBadge(o.Status), o.Version, targetSegments(o))),
-		contextBlock("Go templates. Fields: " + templateFieldList + "; helpers: {{vnd 1500000}}, {{percent .ProductPrice 95}}, {{upper .Code}}, {{title .Name}}. " +
-			"Saving checks that every language renders for a sample customer of every target segment; a problem is shown under its field with the line, and nothing changes."),
+		section(t.T("offer.editHead", escape(o.Name), escape(o.ID), v.statusBadge(o.Status), o.Version, v.targetSegments(o))),
+		contextBlock(t.T("offer.editHelp", templateFieldList)),
 	}
 	for _, lang := range offerLangs(o) {
-		el := slackapi.NewPlainTextInputBlockElement(pt("Text the customer gets"), OfferTemplateAction)
+		el := slackapi.NewPlainTextInputBlockElement(pt(t.T("offer.editPlaceholder")), OfferTemplateAction)
 		el.Multiline = true
 		el.MaxLength = maxTemplateInput
 		el.InitialValue = o.Templates[lang]
-		label := "Template (" + lang + ")"
-		if n := langNames[lang]; n != "" {
-			label = fmt.Sprintf("Template (%s, %s)", lang, n)
+		label := t.T("offer.editLabel", lang)
+		if catalog.Has("offer.lang." + lang) {
+			label = t.T("offer.editLabelLang", lang, t.T("offer.lang."+lang))
 		}
-		in := slackapi.NewInputBlock(OfferTemplateBlock+lang, pt(label),
-			pt("Leave empty for no template in this language: the bot then uses another language's."), el)
+		in := slackapi.NewInputBlock(OfferTemplateBlock+lang, pt(label), pt(t.T("offer.editHint")), el)
 		in.Optional = true
 		blocks = append(blocks, in)
 	}
 	return slackapi.ModalViewRequest{
 		Type:            slackapi.VTModal,
-		Title:           pt("Edit offer template"),
-		Submit:          pt("Save"),
-		Close:           pt("Cancel"),
+		Title:           pt(t.T("offer.editTitle")),
+		Submit:          pt(t.T("offer.save")),
+		Close:           pt(t.T("offer.cancel")),
 		CallbackID:      OfferEditCallback,
 		PrivateMetadata: string(md),
 		Blocks:          slackapi.Blocks{BlockSet: blocks},
@@ -568,9 +605,9 @@ func offerEditorView(o *crm.Offer, channel string) slackapi.ModalViewRequest {
 // openOfferEditor opens the template editor for the user (views.open with
 // the command's or the click's trigger) and returns the version it
 // started from.
-func (a *Adapter) openOfferEditor(ctx context.Context, triggerID, id, channel, user string) (int, error) {
+func (a *Adapter) openOfferEditor(ctx context.Context, t *i18n.Printer, triggerID, id, channel, user string) (int, error) {
 	if triggerID == "" {
-		return 0, crm.Errorf(crm.EINVALID, "Slack sent no trigger to open a window with; use the ✏️ Edit template button on `/crm offer %s`.", id)
+		return 0, crm.Errorf(crm.EINVALID, "%s", t.T("offer.noTrigger", id))
 	}
 	v, err := a.offers.GetOffer(ctx, id)
 	if err != nil {
@@ -578,9 +615,9 @@ func (a *Adapter) openOfferEditor(ctx context.Context, triggerID, id, channel, u
 	}
 	tctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
 	defer cancel()
-	if _, err := a.api.OpenViewContext(tctx, triggerID, offerEditorView(v.Offer, channel)); err != nil {
+	if _, err := a.api.OpenViewContext(tctx, triggerID, a.view(t).offerEditorView(v.Offer, channel)); err != nil {
 		a.log.Warn("slack: views.open for the offer editor failed", "offer", id, "user", user, "err", err)
-		return 0, crm.Errorf(crm.EUNAVAILABLE, "Slack did not open the editor (%s). Try again; the window must open within 3 seconds of the click.", err.Error())
+		return 0, crm.Errorf(crm.EUNAVAILABLE, "%s", t.T("offer.noEditor", err.Error()))
 	}
 	a.log.Info("slack: offer editor opened", "offer", id, "version", v.Version, "user", user)
 	return v.Version, nil
@@ -596,17 +633,18 @@ func (a *Adapter) offerSubmit(ctx context.Context, cb slackapi.InteractionCallba
 	user := cb.User.ID
 	ctx, cancel := context.WithTimeout(ctx, DefaultRequestTimeout)
 	defer cancel()
+	t := a.printerFor(ctx, cb.Team.ID, user)
 	if a.roleOf(ctx, user) < roleAdmin {
 		a.log.Warn("slack: refused an offer edit", "user", user, "team", cb.Team.ID, "needs", "admin")
-		return fail("🚫 Editing offers is for idicbot admins only. Ask an admin to add your Slack user id to SLACK_ADMIN_IDS.")
+		return fail(t.T("offer.editAdmins"))
 	}
 	var md offerEditMeta
 	if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &md); err != nil || md.Offer == "" || md.Version <= 0 {
-		return fail("This window does not say which offer it edits. Close it and open the editor again.")
+		return fail(t.T("offer.editLost"))
 	}
 	cur, err := a.offers.GetOffer(ctx, md.Offer)
 	if err != nil {
-		return fail(a.modalErrorText(err))
+		return fail(a.modalErrorText(t, err))
 	}
 	// The other fields come from what is stored; if it changed since the
 	// editor opened, the version check below refuses the save.
@@ -635,21 +673,20 @@ func (a *Adapter) offerSubmit(ctx context.Context, cb slackapi.InteractionCallba
 	if err != nil {
 		var inv *crm.InvalidOfferError
 		if errors.As(err, &inv) {
-			return slackapi.NewErrorsViewSubmissionResponse(problemErrors(inv.Problems, cur.Offer))
+			return slackapi.NewErrorsViewSubmissionResponse(a.view(t).problemErrors(inv.Problems, cur.Offer))
 		}
 		if crm.ErrorCode(err) == crm.ECONFLICT {
 			a.log.Info("slack: offer edit refused: changed meanwhile", "offer", md.Offer, "from_version", md.Version, "user", user)
-			return fail("Not saved: someone saved this offer while you were editing. " + crm.ErrorMessage(err) +
-				" Copy your text, close this window and open the editor again (✏️ Edit template).")
+			return fail(t.T("offer.editConflict", crm.ErrorMessage(err)))
 		}
-		return fail(a.modalErrorText(err))
+		return fail(a.modalErrorText(t, err))
 	}
 	var text string
 	if saved.Version == md.Version {
-		text = fmt.Sprintf("Offer `%s`: nothing changed, it stays at version %d.", escape(saved.ID), saved.Version)
+		text = t.T("offer.unchanged", escape(saved.ID), saved.Version)
 	} else {
 		a.log.Info("slack: offer template saved", "offer", saved.ID, "version", saved.Version, "user", user)
-		text = fmt.Sprintf("✅ Offer `%s` saved as version %d by <@%s>. The next customer message uses the new template.", escape(saved.ID), saved.Version, user)
+		text = t.T("offer.saved", escape(saved.ID), saved.Version, user)
 	}
 	channel := md.Channel
 	a.enqueue(0, func(ctx context.Context) { a.tell(ctx, channel, user, text) })
@@ -659,16 +696,16 @@ func (a *Adapter) offerSubmit(ctx context.Context, cb slackapi.InteractionCallba
 // problemErrors maps validation problems to the editor's input blocks: a
 // template's problem goes under that language's field as "line N: reason";
 // anything else goes under the first field, named.
-func problemErrors(probs []crm.Problem, o *crm.Offer) map[string]string {
+func (v view) problemErrors(probs []crm.Problem, o *crm.Offer) map[string]string {
 	first := OfferTemplateBlock + crm.Languages[0]
 	out := map[string]string{}
 	langs := offerLangs(o)
 	for _, p := range probs {
-		block, msg := first, p.Field+": "+problemText(p)
+		block, msg := first, p.Field+": "+v.problemText(p)
 		if lang, ok := strings.CutPrefix(p.Field, "templates."); ok && containsString(langs, lang) {
-			block, msg = OfferTemplateBlock+lang, problemText(p)
+			block, msg = OfferTemplateBlock+lang, v.problemText(p)
 		} else if p.Field == "templates" {
-			msg = problemText(p)
+			msg = v.problemText(p)
 		}
 		if prev, ok := out[block]; ok {
 			msg = prev + " · " + msg
@@ -678,12 +715,12 @@ func problemErrors(probs []crm.Problem, o *crm.Offer) map[string]string {
 	return out
 }
 
-func (a *Adapter) modalErrorText(err error) string {
+func (a *Adapter) modalErrorText(t *i18n.Printer, err error) string {
 	if crm.ErrorCode(err) == crm.EINTERNAL {
 		a.log.Error("slack: offer edit failed", "err", crm.MaskText(err.Error()))
-		return "Something went wrong; the error was logged. Nothing was saved."
+		return t.T("offer.failed")
 	}
-	return crm.ErrorMessage(err)
+	return errText(t, err)
 }
 
 // tell sends the user a message only they see in channel, or a direct
@@ -711,7 +748,7 @@ func (a *Adapter) offerAction(cb slackapi.InteractionCallback, channel string, a
 	case a.slots <- struct{}{}:
 	default:
 		a.enqueue(0, func(ctx context.Context) {
-			a.answerAction(ctx, cb, channel, ephemeral("idicbot is busy with other commands; try again in a moment."), false)
+			a.answerAction(ctx, cb, channel, ephemeral(a.printerFor(ctx, cb.Team.ID, user).T("cmd.busy")), false)
 		})
 		return
 	}
@@ -726,9 +763,10 @@ func (a *Adapter) offerAction(cb slackapi.InteractionCallback, channel string, a
 				a.log.Error("slack: offer action panicked", "action", act.ActionID, "panic", r)
 			}
 		}()
+		t := a.printerFor(ctx, cb.Team.ID, user)
 		if a.roleOf(ctx, user) < roleAdmin {
 			a.log.Warn("slack: refused an offer action", "action", act.ActionID, "offer", id, "user", user, "team", cb.Team.ID, "needs", "admin")
-			a.answerAction(ctx, cb, channel, ephemeral(refusal("offer", roleAdmin)), false)
+			a.answerAction(ctx, cb, channel, ephemeral(refusal(t, "offer", roleAdmin)), false)
 			return
 		}
 		var (
@@ -743,14 +781,14 @@ func (a *Adapter) offerAction(cb slackapi.InteractionCallback, channel string, a
 				status = crm.OfferActive
 			}
 			var refused bool
-			r, refused, err = a.offerSetStatus(ctx, id, status, user)
+			r, refused, err = a.offerSetStatus(ctx, t, id, status, user)
 			// The card is redrawn in place; a refused activation is a new
 			// message, so the card stays.
 			replace = err == nil && !refused
 		case ActionOfferPreview:
-			r, err = a.offerPreview(ctx, id, "")
+			r, err = a.offerPreview(ctx, t, id, "")
 		case ActionOfferEdit:
-			_, err = a.openOfferEditor(ctx, cb.TriggerID, id, channel, user)
+			_, err = a.openOfferEditor(ctx, t, cb.TriggerID, id, channel, user)
 			if err == nil {
 				return
 			}
@@ -759,7 +797,7 @@ func (a *Adapter) offerAction(cb slackapi.InteractionCallback, channel string, a
 		}
 		var msg *slackapi.Msg
 		if err != nil {
-			msg = a.errorMsg("offer", err)
+			msg = a.errorMsg(t, "offer", err)
 		} else {
 			msg = a.toMsg(r, false)
 		}

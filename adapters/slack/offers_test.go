@@ -182,14 +182,24 @@ func TestOfferSlack(t *testing.T) {
 		t.Fatalf("a new customer got %q, want the welcome offer", got)
 	}
 
+	// In Vietnamese, the default: the list and a card, whose Pause asks
+	// first. The rest of this test reads the answers in English.
+	vi := e.crm(adminUser, "offers").all()
+	contains(t, "vi list", vi, "Ưu đãi (8)", "`welcome-new`", "🟢 đang chạy", "nhóm Khách mới", "ưu tiên 10", "luôn luôn",
+		"hiện 1 · nhận 0 (0%)", "nhóm Khách VIP", "/crm offer <mã>")
+	viCard := e.crm(adminUser, "offer welcome-new")
+	contains(t, "vi card", viCard.all(), "Ưu đãi: "+welcomeName, "*Nhóm khách nhận*\nKhách mới", "*Nút bấm*\nnhận, xem thêm, từ chối", "⏸️ Tạm dừng")
+	contains(t, "vi pause asks", viCard.raw, `"confirm":{"title":{"type":"plain_text","text":"Tạm dừng ưu đãi?"`)
+	e.crm(adminUser, "lang en")
+
 	t.Run("list", func(t *testing.T) {
 		a := e.crm(adminUser, "offers")
 		if a.ResponseType != "ephemeral" || len(a.Blocks) == 0 {
 			t.Fatalf("offers: %s", a.raw)
 		}
 		all := a.all()
-		contains(t, "list", all, "Offers (8)", "`welcome-new`", welcomeName, "🟢 active", "segments new", "priority 10", "always",
-			"shown 1 · accepted 0 (0%)", "`vip-care`", "segments vip", "priority 25", "/crm offer <id>")
+		contains(t, "list", all, "Offers (8)", "`welcome-new`", welcomeName, "🟢 active", "segments New", "priority 10", "always",
+			"shown 1 · accepted 0 (0%)", "`vip-care`", "segments VIP", "priority 25", "/crm offer <id>")
 		if i, j := strings.Index(a.Text, "interest-promo"), strings.Index(a.Text, "welcome-new"); i < 0 || j < i {
 			t.Fatalf("offers not listed by id:\n%s", a.Text)
 		}
@@ -221,7 +231,7 @@ func TestOfferSlack(t *testing.T) {
 		if got := e.greet("w-after-pause"); strings.Contains(got, "WELCOME10") {
 			t.Fatalf("a paused offer was shown: %q", got)
 		}
-		contains(t, "again", e.crm(adminUser, "offer pause welcome-new").Text, "already *paused* (version 2)")
+		contains(t, "again", e.crm(adminUser, "offer pause welcome-new").Text, "already *⏸️ paused* (version 2)")
 
 		// Activate with the card's button: the card is redrawn in place.
 		e.fake.Reset()
@@ -250,7 +260,7 @@ func TestOfferSlack(t *testing.T) {
 			t.Fatal(err)
 		}
 		a = e.crm(adminUser, "offer activate old-promo")
-		contains(t, "refused activation", a.all(), "was *not* activated", "stays paused", "validity.until", "in the past", "/crm offer edit old-promo")
+		contains(t, "refused activation", a.all(), "was *not* activated", "stays ⏸️ paused", "validity.until", "in the past", "/crm offer edit old-promo")
 		if o := e.offer("old-promo"); o.Status != crm.OfferPaused || o.Version != 1 {
 			t.Fatalf("refused activation stored %s v%d", o.Status, o.Version)
 		}
@@ -267,7 +277,7 @@ func TestOfferSlack(t *testing.T) {
 
 	t.Run("preview", func(t *testing.T) {
 		a := e.crm(adminUser, "offer preview welcome-new")
-		contains(t, "segment preview", a.all(), "Preview: "+welcomeName, "A sample `new` customer", "would be shown now: *yes*",
+		contains(t, "segment preview", a.all(), "Preview: "+welcomeName, "A sample New customer", "would be shown now: *yes*",
 			"*vi*: 🎁 Chào mừng", "WELCOME10", "*en*: 🎁 Welcome! Get 10% off your first order with code WELCOME10.",
 			"buttons:", "tell me more →", slack.ActionOfferEdit)
 		lacks(t, "segment preview", a.all(), "{{", "⚠️")
@@ -275,19 +285,19 @@ func TestOfferSlack(t *testing.T) {
 		// A real customer by @username, phone and id.
 		for _, ref := range []string{"@lan_shop", "0912345678", e.id("lan")} {
 			a = e.crm(adminUser, "offer preview vip-care "+ref)
-			contains(t, "customer preview "+ref, a.all(), "#"+e.id("lan")+" Nguyễn Thị Lan", "segment loyal",
+			contains(t, "customer preview "+ref, a.all(), "#"+e.id("lan")+" Nguyễn Thị Lan", "segment Loyal",
 				"👑 Lan ơi", "VIP15", "would be shown now: *no*")
 		}
 		a = e.crm(adminUser, "offer preview vip-care "+e.id("vana"))
-		contains(t, "vip preview", a.all(), "Nguyễn Văn A", "segment vip", "would be shown now: *yes*", "25.000.000")
-		contains(t, "ambiguous", e.crm(adminUser, "offer preview vip-care nguyen").Text, "2 customers match")
+		contains(t, "vip preview", a.all(), "Nguyễn Văn A", "segment VIP", "would be shown now: *yes*", "25.000.000")
+		contains(t, "ambiguous", e.crm(adminUser, "offer preview vip-care nguyen").Text, `2 customers match "nguyen"`)
 
 		// From the card's Preview button.
 		if status, _ := e.interact(e.offerClick(adminUser, slack.ActionOfferPreview, vipOfferID, "prev1")); status != http.StatusOK {
 			t.Fatalf("click status %d", status)
 		}
 		r := e.waitResponse("prev1")
-		contains(t, "preview button", r["all"].(string), "A sample `vip` customer", "VIP15")
+		contains(t, "preview button", r["all"].(string), "A sample VIP customer", "VIP15")
 		if r["replace_original"] != false {
 			t.Fatal("preview replaced the card")
 		}
@@ -410,7 +420,7 @@ func TestOfferSlack(t *testing.T) {
 		before := e.offer(welcomeID)
 		for _, text := range []string{"offers", "offer welcome-new", "offer pause welcome-new", "offer preview welcome-new", "offer edit welcome-new"} {
 			a := e.crm(repUser, text)
-			contains(t, "rep "+text, a.Text, "🚫", "admins only", "SLACK_ADMIN_IDS")
+			contains(t, "rep "+text, a.Text, "🚫", "chỉ dành cho quản trị viên", "SLACK_ADMIN_IDS")
 			lacks(t, "rep "+text, a.all(), "WELCOME10", welcomeName)
 		}
 		e.fake.Reset()
@@ -420,7 +430,7 @@ func TestOfferSlack(t *testing.T) {
 				t.Fatalf("click status %d", status)
 			}
 			r := e.waitResponse(id)
-			contains(t, "rep click "+act, r["all"].(string), "admins only")
+			contains(t, "rep click "+act, r["all"].(string), "chỉ dành cho quản trị viên")
 			lacks(t, "rep click "+act, r["all"].(string), "WELCOME10")
 		}
 		if n := len(e.fake.OpenedViews()); n != 0 {
@@ -429,7 +439,7 @@ func TestOfferSlack(t *testing.T) {
 		// A submission from a non-admin (say, a forwarded window) saves nothing.
 		e.crm(adminUser, "offer edit welcome-new")
 		_, body := e.interact(viewSubmission(repUser, e.lastView(), map[string]string{"vi": "Hacked {{.Code}}", "en": "Hacked"}))
-		contains(t, "rep submit", submitErrors(t, body)[slack.OfferTemplateBlock+"vi"], "admins only")
+		contains(t, "rep submit", submitErrors(t, body)[slack.OfferTemplateBlock+"vi"], "Chỉ quản trị viên idicbot mới sửa được ưu đãi")
 		if o := e.offer(welcomeID); o.Version != before.Version || o.Status != crm.OfferActive {
 			t.Fatalf("a rep changed the offer: v%d %s", o.Version, o.Status)
 		}
@@ -442,6 +452,9 @@ func TestOfferSlackSocketMode(t *testing.T) {
 	e := newEnv(t, true)
 	seedOffers(t, e)
 	e.fake.WaitConnected(quickWait)
+	if err := e.db.SetLang(context.Background(), "slack:"+adminUser, "en"); err != nil {
+		t.Fatal(err)
+	}
 	cmd := func(user, text string) map[string]any {
 		return map[string]any{"token": "legacy", "team_id": slacktest.TeamID, "channel_id": salesChan, "user_id": user,
 			"command": "/crm", "text": text, "trigger_id": "5.5.sock", "response_url": e.fake.ResponseURL("cmd")}
@@ -470,5 +483,5 @@ func TestOfferSlackSocketMode(t *testing.T) {
 		t.Fatalf("stored v%d %q by %q from %q", o.Version, o.Templates["vi"], o.UpdatedBy, o.Origin)
 	}
 	ack = e.fake.WaitAck(e.fake.Send("slash_commands", cmd(repUser, "offers")), quickWait)
-	contains(t, "socket refusal", string(ack.Payload), "admins only")
+	contains(t, "socket refusal", string(ack.Payload), "chỉ dành cho quản trị viên")
 }

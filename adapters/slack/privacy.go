@@ -2,7 +2,6 @@ package slack
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -36,19 +35,20 @@ func (a *Adapter) RegisterPrivacyCommands(p *bot.Privacy) error {
 
 // privacyID reads the customer id of /crm export and /crm erase: an id
 // only, since an erase must name exactly one record.
-func privacyID(req Request, usage string) (crm.ID, error) {
+func privacyID(req Request, sub string) (crm.ID, error) {
+	usage := req.T.T("usage." + sub)
 	if len(req.Args) == 0 {
-		return 0, crm.Errorf(crm.EINVALID, "Usage: /crm %s", usage)
+		return 0, crm.Errorf(crm.EINVALID, "%s", req.T.T("cmd.usage", usage))
 	}
 	n, err := strconv.ParseUint(strings.TrimPrefix(req.Args[0], "#"), 10, 64)
 	if err != nil || n == 0 {
-		return 0, crm.Errorf(crm.EINVALID, "Usage: /crm %s (the customer's id: find it with /crm find)", usage)
+		return 0, crm.Errorf(crm.EINVALID, "%s", req.T.T("privacy.usage", usage))
 	}
 	return crm.ID(n), nil
 }
 
 func cmdExport(ctx context.Context, p *bot.Privacy, req Request) (*Reply, error) {
-	id, err := privacyID(req, "export <id>")
+	id, err := privacyID(req, "export")
 	if err != nil {
 		return nil, err
 	}
@@ -57,17 +57,19 @@ func cmdExport(ctx context.Context, p *bot.Privacy, req Request) (*Reply, error)
 		return nil, err
 	}
 	c := x.Customer
+	t := req.T
+	id10 := strconv.FormatUint(uint64(c.ID), 10)
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Customer #%d*", c.ID)
+	b.WriteString(t.T("export.title", num(c.ID)))
 	if len(x.MergedIDs) > 0 {
 		ids := make([]string, len(x.MergedIDs))
 		for i, m := range x.MergedIDs {
-			ids[i] = "#" + strconv.FormatUint(uint64(m), 10)
+			ids[i] = num(m)
 		}
-		fmt.Fprintf(&b, " (merged from %s)", strings.Join(ids, ", "))
+		b.WriteString(t.T("export.merged", strings.Join(ids, ", ")))
 	}
 	if e := x.Erasure; e != nil {
-		fmt.Fprintf(&b, " — erased %s by %s", e.At.UTC().Format(time.RFC3339), escape(e.By))
+		b.WriteString(t.T("export.erased", e.At.UTC().Format(time.RFC3339), escape(e.By)))
 	}
 	var offers, moves int
 	for _, e := range x.Events {
@@ -78,33 +80,33 @@ func cmdExport(ctx context.Context, p *bot.Privacy, req Request) (*Reply, error)
 			moves++
 		}
 	}
-	fmt.Fprintf(&b, "\n%d identities, %d messages, %d orders, %d offer events, %d segment changes, %d queued replies",
-		len(c.Identities), len(x.Interactions), len(x.Orders), offers, moves, len(x.Outbox))
+	b.WriteString("\n" + strings.Join([]string{
+		t.T("n.identities", len(c.Identities)), t.T("n.messages", len(x.Interactions)), t.T("n.orders", len(x.Orders)),
+		t.T("n.offerEvents", offers), t.T("n.segChanges", moves), t.T("n.queued", len(x.Outbox)),
+	}, ", "))
 	if c.Consent.OptedOut {
-		fmt.Fprintf(&b, "; opted out of offers since %s", c.Consent.Since.UTC().Format("2006-01-02"))
+		b.WriteString(t.T("export.optout", c.Consent.Since.UTC().Format("2006-01-02")))
 	}
-	fmt.Fprintf(&b, "\nThe full JSON (profile, identities, consent, conversations, orders, offers, segment history): `idicbot customer export %d`, or `GET /api/admin/customers/%d/export` with the admin token.", c.ID, c.ID)
+	b.WriteString("\n" + t.T("export.full", id10))
 	return &Reply{Text: b.String()}, nil
 }
 
 func (a *Adapter) cmdErase(ctx context.Context, p *bot.Privacy, req Request) (*Reply, error) {
-	const usage = "erase <id> confirm"
-	id, err := privacyID(req, usage)
+	id, err := privacyID(req, "erase")
 	if err != nil {
 		return nil, err
 	}
 	if len(req.Args) != 2 || !strings.EqualFold(req.Args[1], "confirm") {
-		return nil, crm.Errorf(crm.EINVALID, "Erasing customer %d cannot be undone: type /crm erase %d confirm", id, id)
+		return nil, crm.Errorf(crm.EINVALID, "%s", req.T.T("erase.confirm", strconv.FormatUint(uint64(id), 10)))
 	}
 	e, err := p.Erase(ctx, id, req.Agent)
 	if e == nil {
 		return nil, err
 	}
-	text := fmt.Sprintf("🗑️ Customer #%d's personal data is erased (recorded: %s, %s). Orders and counts stay, anonymised. Backups taken before still hold their data.",
-		e.CustomerID, escape(e.By), e.At.UTC().Format(time.RFC3339))
+	text := req.T.T("erase.done", num(e.CustomerID), escape(e.By), e.At.UTC().Format(time.RFC3339))
 	if err != nil {
 		a.log.Error("slack: erase: compaction", "customer", id, "err", err)
-		text += " The data file will be compacted when idicbot restarts."
+		text += req.T.T("erase.compact")
 	}
 	return &Reply{Text: text}, nil
 }

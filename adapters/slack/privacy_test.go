@@ -22,7 +22,7 @@ func TestCrmExportErase_AdminsOnly(t *testing.T) {
 	for _, user := range []string{repUser, strangerUser} {
 		for _, cmd := range []string{"export " + id, "erase " + id + " confirm"} {
 			got := e.crm(user, cmd).all()
-			contains(t, "/crm "+cmd+" by "+user, got, "admins only")
+			contains(t, "/crm "+cmd+" by "+user, got, "chỉ dành cho quản trị viên")
 		}
 	}
 	if c := e.customer(e.ids["lan"]); c.Name != "Nguyễn Thị Lan" {
@@ -30,14 +30,14 @@ func TestCrmExportErase_AdminsOnly(t *testing.T) {
 	}
 
 	got := e.crm(adminUser, "export "+id).all()
-	contains(t, "export", got, "Customer #"+id, "2 orders", "idicbot customer export "+id)
-	lacks(t, "export", got, "Nguyễn Thị Lan", "+84912345678", "lan@example.com")
+	contains(t, "export", got, "Khách #"+id, "2 đơn", "idicbot customer export "+id)
+	lacks(t, "export", got, "Nguyễn Thị Lan", "+84912345678", "0912 345 678", "lan@example.com")
 
 	got = e.crm(adminUser, "erase "+id).all()
-	contains(t, "erase without confirm", got, "cannot be undone", "/crm erase "+id+" confirm")
+	contains(t, "erase without confirm", got, "không thể hoàn tác", "/crm erase "+id+" confirm")
 
 	got = e.crm(adminUser, "erase "+id+" confirm").all()
-	contains(t, "erase", got, "erased", "slack:"+adminUser, "Backups taken before")
+	contains(t, "erase", got, "đã bị xoá", "slack:"+adminUser, "bản sao lưu trước đó")
 	c := e.customer(e.ids["lan"])
 	if c.Name != "" || c.Phone != "" || len(c.Identities) != 0 || c.Stats.Orders != 2 {
 		t.Fatalf("after /crm erase: %+v", c)
@@ -57,5 +57,5 @@ func TestCrmExportErase_AdminsOnly(t *testing.T) {
 	got = e.crm(adminUser, "export 999999").all()
 	contains(t, "export of an unknown id", got, "not found")
 	got = e.crm(adminUser, "export "+id).all()
-	contains(t, "export after erase", got, "erased", "slack:"+adminUser)
+	contains(t, "export after erase", got, "đã xoá lúc", "slack:"+adminUser)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
 // Slack's Block Kit limits (characters).
@@ -136,24 +137,79 @@ func day(t time.Time) string {
 	return t.Format("2006-01-02")
 }
 
-// ago formats how long before now t was.
-func ago(now, t time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	d := now.Sub(t)
-	switch {
-	case d < time.Minute:
-		return "just now"
-	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh ago", int(d.Hours()))
-	}
-	return fmt.Sprintf("%dd ago", int(d.Hours()/24))
+// view renders answers for one reader: their language, the core's clock
+// and the shop's segment labels.
+type view struct {
+	t    *i18n.Printer
+	now  time.Time
+	segs *crm.Segments
 }
 
-func identities(cu *crm.Customer) string {
+// seg is a segment as the shop named it in the reader's language
+// (segments.yaml label), its id when it has no label there.
+func (v view) seg(name string) string {
+	if name == "" {
+		return v.t.T("none")
+	}
+	if v.segs != nil {
+		for _, r := range v.segs.Rules {
+			if r.Name == name {
+				if l := r.Label[string(v.t.Lang())]; l != "" {
+					return l
+				}
+				break
+			}
+		}
+	}
+	return name
+}
+
+// orNone is s, or "none" in the reader's language.
+func (v view) orNone(s string) string {
+	if s == "" {
+		return v.t.T("none")
+	}
+	return s
+}
+
+// num is a customer id as people read it ("#155"), never digit-grouped.
+func num(id crm.ID) string { return "#" + strconv.FormatUint(uint64(id), 10) }
+
+// who names a customer with their id, raw (escape it where Slack reads
+// mrkdwn): "Lan (#155)", or "Khách #155" for one without a name.
+func (v view) who(cu *crm.Customer) string {
+	if cu.Name == "" {
+		return v.t.T("customer.unnamed", num(cu.ID))
+	}
+	return v.t.T("customer.named", cu.Name, num(cu.ID))
+}
+
+// name is a customer's name, or "Khách #155" for one without a name.
+func (v view) name(cu *crm.Customer) string {
+	if cu.Name == "" {
+		return v.t.T("customer.unnamed", num(cu.ID))
+	}
+	return cu.Name
+}
+
+// ago formats how long before now t was.
+func (v view) ago(t time.Time) string {
+	if t.IsZero() {
+		return v.t.T("never")
+	}
+	d := v.now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return v.t.T("ago.now")
+	case d < time.Hour:
+		return v.t.T("ago.min", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return v.t.T("ago.hour", int(d.Hours()))
+	}
+	return v.t.T("ago.day", int(d.Hours()/24))
+}
+
+func (v view) identities(cu *crm.Customer) string {
 	var out []string
 	for _, id := range cu.Identities {
 		s := string(id.Channel)
@@ -162,32 +218,32 @@ func identities(cu *crm.Customer) string {
 		}
 		s += " (" + id.UserID + ")"
 		if id.Unreachable {
-			s += " — unreachable"
+			s += v.t.T("unreachable")
 		}
 		out = append(out, escape(s))
 	}
-	return orNone(strings.Join(out, "\n"))
+	return v.orNone(strings.Join(out, "\n"))
 }
 
-func handoffStatus(h crm.Handoff, now time.Time) string {
+func (v view) handoffStatus(h crm.Handoff) string {
 	switch {
 	case !h.Active:
-		return "with the bot"
+		return v.t.T("handoff.bot")
 	case h.Agent == "":
-		return "⏳ waiting for a rep since " + ago(now, h.RequestedAt)
+		return v.t.T("handoff.waiting", v.ago(h.RequestedAt))
 	}
-	return "🙋 with " + agentName(h.Agent) + " since " + ago(now, h.TakenAt)
+	return v.t.T("handoff.with", agentName(h.Agent), v.ago(h.TakenAt))
 }
 
-func consentStatus(c crm.Consent) string {
+func (v view) consentStatus(c crm.Consent) string {
 	if c.OptedOut {
-		return "🔕 opted out of offers since " + day(c.Since)
+		return v.t.T("consent.out", day(c.Since))
 	}
-	return "accepts offers"
+	return v.t.T("consent.ok")
 }
 
 // interactionLine renders one logged exchange.
-func interactionLine(it *crm.Interaction) string {
+func (v view) interactionLine(it *crm.Interaction) string {
 	arrow := "←"
 	who := ""
 	if it.Direction == crm.Outbound {
@@ -195,142 +251,141 @@ func interactionLine(it *crm.Interaction) string {
 		if it.Author != "" {
 			who = " " + agentName(it.Author)
 		} else {
-			who = " bot"
+			who = " " + v.t.T("it.bot")
 		}
 	}
 	text := it.Text
 	if text == "" {
 		text = "[" + it.Kind + "]"
 		if it.Kind == crm.KindButton && it.Payload != "" {
-			text = "[pressed " + buttonName(it.Payload) + "]"
+			text = v.t.T("it.pressed", v.buttonName(it.Payload))
 		}
 	}
 	if it.OfferID != "" && it.Kind == crm.KindOffer {
-		text = "[offer " + it.OfferID + "] " + text
+		text = v.t.T("it.offer", it.OfferID) + " " + text
 	}
 	return fmt.Sprintf("`%s` %s%s _(%s)_ %s", it.Time.Format("01-02 15:04"), arrow, who, it.Channel, escape(oneLine(text, maxLineText)))
 }
 
 // buttonName reads an offer button payload ("offer:welcome-new:accept") as
 // what the customer did; other payloads are shown as they are.
-func buttonName(payload string) string {
+func (v view) buttonName(payload string) string {
 	parts := strings.Split(payload, ":")
 	if len(parts) == 3 && parts[0] == "offer" {
-		return fmt.Sprintf("“%s” on offer %s", parts[2], parts[1])
+		return v.t.T("it.button", parts[2], parts[1])
 	}
 	return payload
 }
 
 // renderCard is the /crm customer answer. banner, when set, comes first
 // (what a command just did).
-func renderCard(card *bot.CustomerCard, now time.Time, banner string) *Reply {
+func (v view) renderCard(card *bot.CustomerCard, banner string) *Reply {
+	t := v.t
 	cu := card.Customer
 	var blocks []slackapi.Block
 	if banner != "" {
 		blocks = append(blocks, section(banner))
 	}
-	seg := "*Segment*\n" + escape(orNone(cu.Segment.Name))
+	seg := t.T("card.segment") + "\n" + escape(v.seg(cu.Segment.Name))
 	if cu.Segment.Name != "" {
-		seg += " since " + day(cu.Segment.Since)
+		seg += t.T("card.since", day(cu.Segment.Since))
 		if cu.Segment.Rule != "" {
-			seg += "\nrule: `" + escape(oneLine(cu.Segment.Rule, 300)) + "`"
+			seg += "\n" + t.T("card.rule") + ": `" + escape(oneLine(cu.Segment.Rule, 300)) + "`"
 		}
 	}
 	kind := ""
 	if cu.IsBusiness {
-		kind = " · business"
+		kind = t.T("card.business")
 		if cu.Company != "" {
 			kind += " " + escape(cu.Company)
 		}
 	}
 	blocks = append(blocks,
-		header(fmt.Sprintf("%s (#%d)", cu.DisplayName(), cu.ID)),
+		header(v.who(cu)),
 		fieldsSection(
-			fmt.Sprintf("*Customer*\n#%d%s · since %s", cu.ID, kind, day(cu.CreatedAt)),
+			t.T("card.customer", num(cu.ID), kind, day(cu.CreatedAt)),
 			seg,
-			"*Phone*\n"+contactLine(cu.Phone, cu.Claims.Phone),
-			"*Email*\n"+contactLine(cu.Email, cu.Claims.Email),
-			"*Channels*\n"+identities(cu),
-			"*Source*\n"+escape(orNone(cu.Source)),
-			"*Consent*\n"+consentStatus(cu.Consent),
-			"*Handoff*\n"+handoffStatus(cu.Handoff, now),
+			t.T("card.phone")+"\n"+v.contactLine(cu.Phone, cu.Claims.Phone),
+			t.T("card.email")+"\n"+v.contactLine(cu.Email, cu.Claims.Email),
+			t.T("card.channels")+"\n"+v.identities(cu),
+			t.T("card.source")+"\n"+escape(v.orNone(cu.Source)),
+			t.T("card.consent")+"\n"+v.consentStatus(cu.Consent),
+			t.T("card.handoff")+"\n"+v.handoffStatus(cu.Handoff),
 		))
 	o := card.Orders
-	value := fmt.Sprintf("*Value*\nOrders: %d · total spent: %s · average order: %s", o.Count, crm.VND(o.Total), crm.VND(o.Average))
+	value := t.T("card.value", o.Count, crm.VND(o.Total), crm.VND(o.Average))
 	if o.Last != nil {
-		value += fmt.Sprintf("\nLast order: %s on %s (%s)", crm.VND(o.Last.Amount), day(o.Last.Time), ago(now, o.Last.Time))
+		value += "\n" + t.T("card.lastOrder", crm.VND(o.Last.Amount), day(o.Last.Time), v.ago(o.Last.Time))
 		if o.Last.Note != "" {
 			value += " — " + escape(oneLine(o.Last.Note, 100))
 		}
 	} else if !cu.Stats.LastOrder.IsZero() {
-		value += fmt.Sprintf("\nLast order: %s (%s)", day(cu.Stats.LastOrder), ago(now, cu.Stats.LastOrder))
+		value += "\n" + t.T("card.lastOrderDay", day(cu.Stats.LastOrder), v.ago(cu.Stats.LastOrder))
 	}
-	value += fmt.Sprintf("\nLifetime value ≈ %s _(average order × %s orders/year × %d years)_", crm.VND(o.LifetimeValue),
-		strconv.FormatFloat(o.PerYear, 'f', -1, 64), bot.LifetimeYears)
+	value += "\n" + t.T("card.ltv", crm.VND(o.LifetimeValue), strconv.FormatFloat(o.PerYear, 'f', -1, 64), bot.LifetimeYears)
 	blocks = append(blocks, section(value))
 
-	offers := fmt.Sprintf("*Offers*: shown %d times, %d accepted", card.OffersShown, card.OffersAccepted)
+	offers := t.T("card.offers", card.OffersShown, card.OffersAccepted)
 	for i, l := range card.Offers {
 		if i == 5 {
-			offers += fmt.Sprintf("\n… and %d more", len(card.Offers)-5)
+			offers += "\n" + t.T("card.offersMore", len(card.Offers)-5)
 			break
 		}
-		offers += fmt.Sprintf("\n• %s: shown %d, accepted %d, declined %d", escape(l.Name), l.Shown, l.Accepted, l.Declined)
+		offers += "\n" + t.T("card.offerLine", escape(l.Name), l.Shown, l.Accepted, l.Declined)
 	}
 	blocks = append(blocks, section(offers))
 
-	notes := "*Tags*: " + escape(orNone(strings.Join(cu.Tags, ", ")))
+	notes := t.T("card.tags", escape(v.orNone(strings.Join(cu.Tags, ", "))))
 	if len(cu.Notes) > 0 {
-		notes += "\n*Notes*:"
+		notes += "\n" + t.T("card.notes", len(cu.Notes))
 		from := max(0, len(cu.Notes)-5)
 		for _, n := range cu.Notes[from:] {
 			notes += fmt.Sprintf("\n• %s %s: %s", day(n.Time), agentName(n.Author), escape(oneLine(n.Text, 300)))
 		}
 	} else {
-		notes += "\n*Notes*: none"
+		notes += "\n" + t.T("card.noNotes")
 	}
 	blocks = append(blocks, section(notes))
 
-	recent := fmt.Sprintf("*Last %d interactions*", len(card.Recent))
+	recent := t.T("card.recent", len(card.Recent))
 	if len(card.Recent) == 0 {
-		recent = "*Interactions*: none yet"
+		recent = t.T("card.noRecent")
 	}
 	for _, it := range card.Recent {
-		recent += "\n" + interactionLine(it)
+		recent += "\n" + v.interactionLine(it)
 	}
 	blocks = append(blocks, section(recent))
-	blocks = append(blocks, contextBlock(fmt.Sprintf("Messages in/out: %d/%d · last seen %s", cu.Stats.MessagesIn, cu.Stats.MessagesOut, ago(now, cu.Stats.LastSeen))))
+	blocks = append(blocks, contextBlock(t.T("card.messages", cu.Stats.MessagesIn, cu.Stats.MessagesOut, v.ago(cu.Stats.LastSeen))))
 
-	text := fmt.Sprintf("%s (#%d) · segment %s · phone %s · email %s · orders %d · total %s · lifetime value ≈ %s · %s",
-		escape(cu.DisplayName()), cu.ID, escape(orNone(cu.Segment.Name)), escape(orNone(cu.Phone)), escape(orNone(cu.Email)), o.Count, crm.VND(o.Total),
-		crm.VND(o.LifetimeValue), handoffStatus(cu.Handoff, now))
+	text := t.T("card.text", escape(v.who(cu)), escape(v.seg(cu.Segment.Name)), escape(v.orNone(crm.DisplayPhone(cu.Phone))), escape(v.orNone(cu.Email)), o.Count, crm.VND(o.Total),
+		crm.VND(o.LifetimeValue), v.handoffStatus(cu.Handoff))
 	if banner != "" {
 		text = banner + "\n" + text
 	}
 	return &Reply{Text: text, Blocks: blocks}
 }
 
-func customerLine(cu *crm.Customer, now time.Time) string {
-	parts := []string{fmt.Sprintf("*#%d %s*", cu.ID, escape(cu.DisplayName()))}
+func (v view) customerLine(cu *crm.Customer) string {
+	parts := []string{"*" + escape(v.who(cu)) + "*"}
 	if cu.Phone != "" {
-		parts = append(parts, escape(cu.Phone))
+		parts = append(parts, escape(crm.DisplayPhone(cu.Phone)))
 	}
 	if cu.Email != "" {
 		parts = append(parts, escape(cu.Email))
 	}
-	parts = append(parts, escape(orNone(cu.Segment.Name)))
-	parts = append(parts, fmt.Sprintf("%s in %d orders", crm.VND(cu.Stats.TotalSpent), cu.Stats.Orders))
+	parts = append(parts, escape(v.seg(cu.Segment.Name)))
+	parts = append(parts, v.t.T("line.spent", cu.Stats.Orders, crm.VND(cu.Stats.TotalSpent)))
 	if !cu.Stats.LastOrder.IsZero() {
-		parts = append(parts, "last order "+ago(now, cu.Stats.LastOrder))
+		parts = append(parts, v.t.T("line.lastOrder", v.ago(cu.Stats.LastOrder)))
 	}
 	return strings.Join(parts, " · ")
 }
 
 // renderList is a short list of customers (several find matches).
-func renderList(title string, list []*crm.Customer, now time.Time, hint string) *Reply {
+func (v view) renderList(title string, list []*crm.Customer, hint string) *Reply {
 	lines := make([]string, 0, len(list))
 	for _, cu := range list {
-		lines = append(lines, "• "+customerLine(cu, now))
+		lines = append(lines, "• "+v.customerLine(cu))
 	}
 	body := strings.Join(lines, "\n")
 	return &Reply{
@@ -339,29 +394,31 @@ func renderList(title string, list []*crm.Customer, now time.Time, hint string) 
 	}
 }
 
-func renderSegment(p *bot.SegmentPage, now time.Time) *Reply {
-	title := fmt.Sprintf("Segment %s — %d customers", p.Segment, p.Count)
+func (v view) renderSegment(p *bot.SegmentPage) *Reply {
+	t := v.t
+	title := t.T("segment.title", v.seg(p.Segment), p.Count)
 	if len(p.Customers) == 0 {
-		msg := "No customers on this page."
+		msg := t.T("segment.emptyPage")
 		if p.Count == 0 {
-			msg = "Nobody is in this segment right now."
+			msg = t.T("segment.empty")
 		}
 		return &Reply{Text: escape(title) + "\n" + msg, Blocks: []slackapi.Block{header(title), section(msg)}}
 	}
 	lines := make([]string, 0, len(p.Customers))
 	for i, cu := range p.Customers {
-		lines = append(lines, fmt.Sprintf("%d. %s", (p.Page-1)*p.Size+i+1, customerLine(cu, now)))
+		lines = append(lines, fmt.Sprintf("%d. %s", (p.Page-1)*p.Size+i+1, v.customerLine(cu)))
 	}
-	foot := fmt.Sprintf("Page %d of %d, most valuable first.", p.Page, p.Pages)
+	foot := t.T("segment.foot", p.Page, p.Pages)
 	if p.Page < p.Pages {
-		foot += fmt.Sprintf(" Next: `/crm segment %s %d`", escape(p.Segment), p.Page+1)
+		foot += t.T("segment.next", escape(p.Segment), p.Page+1)
 	}
 	body := strings.Join(lines, "\n")
 	return &Reply{Text: escape(title) + "\n" + body + "\n" + foot,
 		Blocks: []slackapi.Block{header(title), section(body), contextBlock(foot)}}
 }
 
-func sortedCounts(m map[string]int64) string {
+// segmentCounts lists segments with a count each, by label.
+func (v view) segmentCounts(m map[string]int64) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -369,21 +426,22 @@ func sortedCounts(m map[string]int64) string {
 	sort.Strings(keys)
 	var out []string
 	for _, k := range keys {
-		out = append(out, fmt.Sprintf("%s %d", escape(k), m[k]))
+		out = append(out, fmt.Sprintf("%s %d", escape(v.seg(k)), m[k]))
 	}
-	return orNone(strings.Join(out, " · "))
+	return v.orNone(strings.Join(out, " · "))
 }
 
-func renderStats(st *bot.Stats) *Reply {
-	period := "today (" + st.To + ")"
+func (v view) renderStats(st *bot.Stats) *Reply {
+	t := v.t
+	period := t.T("stats.today", st.To)
 	if st.Days > 1 {
-		period = fmt.Sprintf("last %d days (%s – %s)", st.Days, st.From, st.To)
+		period = t.T("stats.days", st.Days, st.From, st.To)
 	}
 	var segs []string
 	for _, s := range st.Segments {
-		segs = append(segs, fmt.Sprintf("%s %d", escape(s.Name), s.Count))
+		segs = append(segs, fmt.Sprintf("%s %d", escape(v.seg(s.Name)), s.Count))
 	}
-	customers := fmt.Sprintf("*Customers*: %d — %s\n*New customers*: %d", st.Customers, orNone(strings.Join(segs, " · ")), st.NewCustomers)
+	customers := t.T("stats.customers", st.Customers, v.orNone(strings.Join(segs, " · ")), st.NewCustomers)
 	channels := map[string]bool{}
 	for k := range st.MessagesIn {
 		channels[k] = true
@@ -398,25 +456,23 @@ func renderStats(st *bot.Stats) *Reply {
 	sort.Strings(chs)
 	var msgs []string
 	for _, ch := range chs {
-		msgs = append(msgs, fmt.Sprintf("%s %d in / %d out", escape(ch), st.MessagesIn[ch], st.MessagesOut[ch]))
+		msgs = append(msgs, t.T("stats.channel", escape(ch), st.MessagesIn[ch], st.MessagesOut[ch]))
 	}
-	messages := "*Messages*: " + orNone(strings.Join(msgs, " · "))
-	sales := fmt.Sprintf("*Orders*: %d · revenue %s", st.Orders, crm.VND(st.Revenue))
-	offers := "*Offers*:"
+	messages := t.T("stats.messages", v.orNone(strings.Join(msgs, " · ")))
+	sales := t.T("stats.orders", st.Orders, crm.VND(st.Revenue))
+	offers := t.T("stats.offers")
 	if len(st.Offers) == 0 {
-		offers += " none shown"
+		offers += t.T("stats.noOffers")
 	}
 	for _, o := range st.Offers {
-		offers += fmt.Sprintf("\n• %s: shown %d · accepted %d (%.0f%%) · declined %d · ordered %d",
-			escape(o.Name), o.Shown, o.Accepted, o.Conversion()*100, o.Declined, o.Ordered)
+		offers += "\n" + t.T("stats.offer", escape(o.Name), o.Shown, o.Accepted, fmt.Sprintf("%.0f%%", o.Conversion()*100), o.Declined, o.Ordered)
 	}
-	moves := "*Segment moves* (customers who moved into each segment): " + sortedCounts(st.SegmentMoves)
-	other := fmt.Sprintf("*Handoffs*: %d · *opt-outs*: %d\n%s", st.Handoffs, st.OptOuts, answersLine(st.Answers))
+	moves := t.T("stats.moves", v.segmentCounts(st.SegmentMoves))
+	other := t.T("stats.other", st.Handoffs, st.OptOuts) + "\n" + v.answersLine(st.Answers)
 	if n := st.Moods["positive"] + st.Moods["neutral"] + st.Moods["negative"]; n > 0 {
-		other += fmt.Sprintf("\n*Mood* (read by the LLM in %d messages): %d positive · %d neutral · %d negative",
-			n, st.Moods["positive"], st.Moods["neutral"], st.Moods["negative"])
+		other += "\n" + t.T("stats.mood", n, st.Moods["positive"], st.Moods["neutral"], st.Moods["negative"])
 	}
-	title := "Stats: " + period
+	title := t.T("stats.title", period)
 	text := strings.Join([]string{title, customers, messages, sales, offers, moves, other}, "\n")
 	return &Reply{Text: text, Blocks: []slackapi.Block{
 		header(title), section(customers), section(messages + "\n" + sales), section(offers), section(moves + "\n" + other),
@@ -426,16 +482,16 @@ func renderStats(st *bot.Stats) *Reply {
 // answersLine says how the bot's answers were made: by the keyword rules or
 // drafted by the LLM (counted under "llm" by the core), so a business can see
 // how much the model does.
-func answersLine(m map[string]int64) string {
+func (v view) answersLine(m map[string]int64) string {
 	var total int64
-	for _, v := range m {
-		total += v
+	for _, n := range m {
+		total += n
 	}
-	line := fmt.Sprintf("*Bot answers*: %d — %d from the rules · %d from the LLM", total, m["rules"], m["llm"])
+	line := v.t.T("stats.answers", total, m["rules"], m["llm"])
 	var other []string
-	for k, v := range m {
+	for k, n := range m {
 		if k != "rules" && k != "llm" {
-			other = append(other, fmt.Sprintf("%d %s", v, escape(k)))
+			other = append(other, fmt.Sprintf("%d %s", n, escape(k)))
 		}
 	}
 	sort.Strings(other)
@@ -448,53 +504,63 @@ func answersLine(m map[string]int64) string {
 // contactLine shows a proven phone or email and, apart, one the customer
 // typed: a claim a rep may call back on, but not proof of who they are
 // (`/crm verify` confirms it, `/crm merge` joins two customers).
-func contactLine(proven, claimed string) string {
+func (v view) contactLine(proven, claimed string) string {
 	switch {
 	case claimed == "" || claimed == proven:
-		return escape(orNone(proven))
+		return escape(v.orNone(display(proven)))
 	case proven == "":
-		return escape(claimed) + " _(typed, unverified)_"
+		return escape(display(claimed)) + v.t.T("card.typed")
 	}
-	return escape(proven) + "\n" + escape(claimed) + " _(typed, unverified)_"
+	return escape(display(proven)) + "\n" + escape(display(claimed)) + v.t.T("card.typed")
+}
+
+// display shows a phone as people read it ("0912 345 678"), anything else
+// (an email) as it is.
+func display(contact string) string {
+	if strings.HasPrefix(contact, "+") {
+		return crm.DisplayPhone(contact)
+	}
+	return contact
 }
 
 // renderHandoff is the card posted to the handoff channel. releasedBy is
 // set once the customer went back to the bot.
-func renderHandoff(cu *crm.Customer, recent []*crm.Interaction, now time.Time, releasedBy string) (string, []slackapi.Block) {
-	title := fmt.Sprintf("🙋 %s (#%d) wants to talk to a person", cu.DisplayName(), cu.ID)
+func (v view) renderHandoff(cu *crm.Customer, recent []*crm.Interaction, releasedBy string) (string, []slackapi.Block) {
+	t := v.t
+	title := t.T("handoff.title", v.who(cu))
 	info := fieldsSection(
-		"*Segment*\n"+escape(orNone(cu.Segment.Name)),
-		"*Channels*\n"+identities(cu),
-		"*Phone*\n"+contactLine(cu.Phone, cu.Claims.Phone),
-		fmt.Sprintf("*Value*\n%s in %d orders", crm.VND(cu.Stats.TotalSpent), cu.Stats.Orders),
+		t.T("card.segment")+"\n"+escape(v.seg(cu.Segment.Name)),
+		t.T("card.channels")+"\n"+v.identities(cu),
+		t.T("card.phone")+"\n"+v.contactLine(cu.Phone, cu.Claims.Phone),
+		t.T("handoff.value", t.T("line.spent", cu.Stats.Orders, crm.VND(cu.Stats.TotalSpent))),
 	)
-	conv := "*Recent conversation*"
+	conv := t.T("handoff.conv")
 	if len(recent) == 0 {
-		conv += "\nnothing yet"
+		conv += "\n" + t.T("handoff.nothing")
 	}
 	for _, it := range recent {
-		conv += "\n" + interactionLine(it)
+		conv += "\n" + v.interactionLine(it)
 	}
 	blocks := []slackapi.Block{header(title), info, section(conv)}
 	var status string
 	id := strconv.FormatUint(uint64(cu.ID), 10)
 	switch {
 	case releasedBy != "" || !cu.Handoff.Active:
-		status = "↩️ Handed back to the bot"
+		status = t.T("handoff.back")
 		if releasedBy != "" {
-			status += " by " + releasedBy
+			status = t.T("handoff.backBy", releasedBy)
 		}
-		blocks = append(blocks, contextBlock(status+" · "+when(now)))
+		blocks = append(blocks, contextBlock(status+" · "+when(v.now)))
 	case cu.Handoff.Agent == "":
-		status = "⏳ Waiting for a rep. Take it, then answer in this thread: what you write is sent to the customer."
+		status = t.T("handoff.wait")
 		blocks = append(blocks, contextBlock(status),
 			slackapi.NewActionBlock("handoff",
-				slackapi.NewButtonBlockElement(ActionTake, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Take it", false, false)).WithStyle(slackapi.StylePrimary)))
+				slackapi.NewButtonBlockElement(ActionTake, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, t.T("handoff.take"), false, false)).WithStyle(slackapi.StylePrimary)))
 	default:
-		status = fmt.Sprintf("🙋 Taken by %s · %s. Answer in this thread; the bot stays quiet until it is handed back.", agentName(cu.Handoff.Agent), when(cu.Handoff.TakenAt))
+		status = t.T("handoff.taken", agentName(cu.Handoff.Agent), when(cu.Handoff.TakenAt))
 		blocks = append(blocks, contextBlock(status),
 			slackapi.NewActionBlock("handoff",
-				slackapi.NewButtonBlockElement(ActionRelease, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, "Hand back", false, false))))
+				slackapi.NewButtonBlockElement(ActionRelease, id, slackapi.NewTextBlockObject(slackapi.PlainTextType, t.T("handoff.giveBack"), false, false))))
 	}
 	text := escape(title) + " — " + status
 	return text, blocks

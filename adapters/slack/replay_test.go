@@ -61,7 +61,7 @@ func TestSlackCommandReplay(t *testing.T) {
 				t.Fatalf("three deliveries of one signed /crm %s changed %d things, want 1", w.name, got)
 			}
 			for _, a := range answers[1:] {
-				contains(t, "replay answer", a, "already handled")
+				contains(t, "replay answer", a, "đã được xử lý")
 			}
 			contains(t, "log", e.logs.String(), "refused a replayed request", "kind=command user="+repUser)
 		})
@@ -107,7 +107,7 @@ func TestSlackCommandReplay(t *testing.T) {
 		if got := e.customer(id).Stats.Orders; got != orders {
 			t.Fatalf("a replay after a restart recorded an order: %d -> %d", orders, got)
 		}
-		contains(t, "answer after restart", a.Text, "already recorded")
+		contains(t, "answer after restart", a.Text, "đã được ghi bởi chính yêu cầu này")
 	})
 }
 
@@ -163,7 +163,7 @@ func TestSlackSocketReplay(t *testing.T) {
 			var payloads []string
 			for _, a := range acks {
 				payloads = append(payloads, string(a.Payload))
-				if strings.Contains(string(a.Payload), "already handled") {
+				if strings.Contains(string(a.Payload), "đã được xử lý") {
 					replays++
 				}
 			}

@@ -85,8 +85,8 @@ func TestRepCustomerCardFields(t *testing.T) {
 	}
 	e.press("w-anh", "offer:welcome-new:accept")
 	a := e.crm(repUser, "customer "+e.id("anh"))
-	contains(t, "offers", a.all(), "*Offers*: shown 1 times, 1 accepted", "Quà chào mừng khách mới: shown 1, accepted 1, declined 0",
-		"[offer welcome-new]", "[pressed “accept” on offer welcome-new]")
+	contains(t, "offers", a.all(), "*Ưu đãi*: đã hiện 1 lần, 1 lần nhận", "Quà chào mừng khách mới: hiện 1, nhận 1, từ chối 0",
+		"[ưu đãi welcome-new]", "[bấm “accept” của ưu đãi welcome-new]")
 
 	// Lan writes 12 times on Telegram: the card shows the last 10
 	// interactions only, and both her channels.
@@ -94,8 +94,8 @@ func TestRepCustomerCardFields(t *testing.T) {
 		e.say(crm.ChannelTelegram, "7000", "tin-"+strconv.Itoa(100+i))
 	}
 	a = e.crm(repUser, "customer "+e.id("lan"))
-	recent := a.section("*Last ")
-	if !strings.HasPrefix(recent, "*Last 10 interactions*") {
+	recent := a.section("*10 lượt")
+	if !strings.HasPrefix(recent, "*10 lượt trao đổi gần nhất*") {
 		t.Fatalf("recent section:\n%s", recent)
 	}
 	if n := strings.Count(recent, "\n"); n != 10 {
@@ -104,19 +104,19 @@ func TestRepCustomerCardFields(t *testing.T) {
 	contains(t, "recent", recent, "tin-112", "(telegram)")
 	lacks(t, "recent", recent, "tin-101")
 	contains(t, "lan card", a.all(), "Nguyễn Thị Lan (#"+e.id("lan")+")", "webchat (w-lan)", "telegram @Lan_Shop (7000)",
-		"+84912345678", "lan@example.com", "loyal since "+today, "rule: `order_count &gt;= 2`",
-		"Orders: 2 · total spent: 4.000.000 ₫ · average order: 2.000.000 ₫", "Last order: 2.500.000 ₫ on "+today,
-		"Lifetime value ≈", "*Source*\nseed", "*Consent*\naccepts offers", "*Handoff*\nwith the bot", "*Tags*: none", "*Notes*: none")
+		"0912 345 678", "lan@example.com", "Khách thân thiết từ "+today, "quy tắc: `order_count &gt;= 2`",
+		"2 đơn · tổng chi 4.000.000 ₫ · trung bình mỗi đơn 2.000.000 ₫", "Đơn gần nhất: 2.500.000 ₫ ngày "+today,
+		"Giá trị vòng đời ≈", "*Nguồn*\nseed", "*Đồng ý nhận tin*\nnhận ưu đãi", "*Chuyển cho người*\nbot đang trả lời", "*Nhãn*: không có", "*Ghi chú*: chưa có")
 
 	// Dũng says STOP; Văn A asks for a person.
 	e.say(crm.ChannelWeb, "w-dung", "STOP")
-	contains(t, "opted out", e.crm(repUser, "customer "+e.id("dung")).all(), "opted out of offers since "+today)
+	contains(t, "opted out", e.crm(repUser, "customer "+e.id("dung")).all(), "từ chối nhận ưu đãi từ "+today)
 	e.say(crm.ChannelWeb, "w-vana", "cho mình gặp nhân viên")
-	contains(t, "waiting", e.crm(repUser, "customer "+e.id("vana")).all(), "waiting for a rep")
+	contains(t, "waiting", e.crm(repUser, "customer "+e.id("vana")).all(), "chờ nhân viên")
 	if _, err := e.core.TakeHandoff(context.Background(), e.ids["vana"], "slack:"+repUser); err != nil {
 		t.Fatal(err)
 	}
-	contains(t, "taken", e.crm(repUser, "customer "+e.id("vana")).all(), "with <@"+repUser+">")
+	contains(t, "taken", e.crm(repUser, "customer "+e.id("vana")).all(), "🙋 <@"+repUser+"> đang trả lời")
 }
 
 // greetText is a customer saying hello; it returns what the bot sent.
@@ -150,24 +150,24 @@ func TestRepStatsFigures(t *testing.T) {
 	e.addCounter(0, "sentiment:negative", 2)
 	e.addCounter(3, "sentiment:positive", 1)
 
-	welcome := "Quà chào mừng khách mới: shown 2 · accepted 1 (50%) · declined 1"
+	welcome := "Quà chào mừng khách mới: hiện 2 · nhận 1 (50%) · từ chối 1"
 	for _, tt := range []struct {
 		arg, period, newCustomers, mood string
 	}{
-		{"", "today", "*New customers*: 1", "in 2 messages): 0 positive · 0 neutral · 2 negative"},
-		{"today", "today", "*New customers*: 1", "in 2 messages): 0 positive · 0 neutral · 2 negative"},
-		{"7d", "last 7 days", "*New customers*: 6", "in 3 messages): 1 positive · 0 neutral · 2 negative"},
-		{"30d", "last 30 days", "*New customers*: 10", "in 3 messages): 1 positive · 0 neutral · 2 negative"},
+		{"", "hôm nay", "*Khách mới*: 1", "trong 2 tin nhắn): 0 tích cực · 0 trung lập · 2 tiêu cực"},
+		{"today", "hôm nay", "*Khách mới*: 1", "trong 2 tin nhắn): 0 tích cực · 0 trung lập · 2 tiêu cực"},
+		{"7d", "7 ngày qua", "*Khách mới*: 6", "trong 3 tin nhắn): 1 tích cực · 0 trung lập · 2 tiêu cực"},
+		{"30d", "30 ngày qua", "*Khách mới*: 10", "trong 3 tin nhắn): 1 tích cực · 0 trung lập · 2 tiêu cực"},
 	} {
 		t.Run("stats "+tt.arg, func(t *testing.T) {
 			a := e.crm(repUser, strings.TrimSpace("stats "+tt.arg))
 			all := a.all()
-			contains(t, "stats", all, "Stats: "+tt.period, tt.newCustomers,
-				"*Customers*: 5 — business 0 · vip 1 · at_risk 0 · loyal 1 · potential 0 · new 3",
-				"webchat 4 in / ", "telegram 1 in / ",
-				welcome, "Điểm thành viên cho khách thân thiết: shown 1 · accepted 0 (0%)",
-				"*Orders*: 4 · revenue 29.300.000 ₫", "at_risk 2", "loyal 1", "vip 1",
-				"from the rules · 3 from the LLM", "*Mood* (read by the LLM "+tt.mood)
+			contains(t, "stats", all, "Thống kê: "+tt.period, tt.newCustomers,
+				"*Khách hàng*: 5 — Khách doanh nghiệp 0 · Khách VIP 1 · Có nguy cơ rời bỏ 0 · Khách thân thiết 1 · Khách tiềm năng 0 · Khách mới 3",
+				"webchat 4 đến / ", "telegram 1 đến / ",
+				welcome, "Điểm thành viên cho khách thân thiết: hiện 1 · nhận 0 (0%)",
+				"*Đơn hàng*: 4 · doanh thu 29.300.000 ₫", "Có nguy cơ rời bỏ 2", "Khách thân thiết 1", "Khách VIP 1",
+				"theo quy tắc · 3 do LLM soạn", "*Tâm trạng* (LLM đọc "+tt.mood)
 			if a.Text == "" || len(a.Blocks) == 0 || a.ResponseType != "ephemeral" {
 				t.Fatalf("stats answer: text %q, %d blocks, %s", a.Text, len(a.Blocks), a.ResponseType)
 			}
@@ -194,16 +194,16 @@ func TestRepSegmentPaging(t *testing.T) {
 	}
 	// new: Dũng (300.000 ₫), then Ánh and the 12 without orders, by id.
 	p1 := e.crm(repUser, "segment new")
-	contains(t, "page 1", p1.all(), "Segment new — 14 customers", "Page 1 of 2", "Next: `/crm segment new 2`")
+	contains(t, "page 1", p1.all(), "Nhóm Khách mới — 14 khách", "Trang 1/2", "Trang sau: `/crm segment new 2`")
 	lines := strings.Split(p1.section("1. "), "\n")
 	if len(lines) != slack.SegmentPageSize || !strings.Contains(lines[0], "Lê Đức Dũng") || !strings.Contains(lines[1], "Trần Văn Ánh") ||
 		!strings.HasPrefix(lines[9], "10. ") {
 		t.Fatalf("page 1 lines:\n%s", strings.Join(lines, "\n"))
 	}
 	p2 := e.crm(repUser, "segment NEW 2")
-	contains(t, "page 2", p2.all(), "Segment new — 14 customers", "Page 2 of 2", "11. ", "14. ", "Khách 12")
-	lacks(t, "page 2", p2.all(), "Next:", "15. ", "Lê Đức Dũng")
-	contains(t, "page 3", e.crm(repUser, "segment new 3").Text, "No customers on this page")
+	contains(t, "page 2", p2.all(), "Nhóm Khách mới — 14 khách", "Trang 2/2", "11. ", "14. ", "Khách 12")
+	lacks(t, "page 2", p2.all(), "Trang sau:", "15. ", "Lê Đức Dũng")
+	contains(t, "page 3", e.crm(repUser, "segment new 3").Text, "Trang này không có khách nào")
 }
 
 // TestRepOrderAmounts records a sale in each way the issue lists.
@@ -211,13 +211,13 @@ func TestRepOrderAmounts(t *testing.T) {
 	e := newEnv(t, false)
 	for i, amount := range []string{"1500000", "1.500.000", "1,5tr", "1.5m"} {
 		a := e.crm(repUser, "order "+e.id("anh")+" "+amount+" đơn "+strconv.Itoa(i))
-		contains(t, amount, a.all(), "Order of 1.500.000 ₫ recorded for Trần Văn Ánh", "Segment")
+		contains(t, amount, a.all(), "đã ghi đơn 1.500.000 ₫ cho Trần Văn Ánh", "Nhóm")
 		if got, want := e.customer(e.ids["anh"]).Stats.TotalSpent, int64(1_500_000*(i+1)); got != want {
 			t.Fatalf("after %s: total spent %d, want %d", amount, got, want)
 		}
 	}
 	// The last order's note is on the card.
-	contains(t, "note", e.crm(repUser, "customer "+e.id("anh")).all(), "Last order: 1.500.000 ₫", "— đơn 3")
+	contains(t, "note", e.crm(repUser, "customer "+e.id("anh")).all(), "Đơn gần nhất: 1.500.000 ₫", "— đơn 3")
 }
 
 // TestRepOrderAmountWords: an amount may take the words after it ("500
@@ -237,7 +237,7 @@ func TestRepOrderAmountWords(t *testing.T) {
 		{"150000 2 cái", 150_000, "— 2 cái"},
 	} {
 		a := e.crm(repUser, "order "+e.id("anh")+" "+tt.args)
-		contains(t, tt.args, a.all(), "Order of "+crm.VND(tt.amount)+" recorded for Trần Văn Ánh")
+		contains(t, tt.args, a.all(), "đã ghi đơn "+crm.VND(tt.amount)+" cho Trần Văn Ánh")
 		total += tt.amount
 		if got := e.customer(e.ids["anh"]).Stats.TotalSpent; got != total {
 			t.Fatalf("after %s: total spent %d, want %d", tt.args, got, total)
@@ -250,7 +250,7 @@ func TestRepOrderAmountWords(t *testing.T) {
 // encodes &, < and > and may wrap emails and links in its markup.
 func TestRepCommandText(t *testing.T) {
 	e := newEnv(t, false)
-	contains(t, "mailto", e.crm(repUser, "find <mailto:lan@example.com|lan@example.com>").all(), "Nguyễn Thị Lan", "+84912345678")
+	contains(t, "mailto", e.crm(repUser, "find <mailto:lan@example.com|lan@example.com>").all(), "Nguyễn Thị Lan", "0912 345 678")
 	e.crm(repUser, "note "+e.id("anh")+" giao hàng &amp; thu tiền &lt;18h&gt;")
 	if n := e.customer(e.ids["anh"]).Notes; len(n) != 1 || n[0].Text != "giao hàng & thu tiền <18h>" {
 		t.Fatalf("notes = %+v", n)
@@ -267,7 +267,7 @@ func TestRepHandoffOwnChannel(t *testing.T) {
 	e.say(crm.ChannelWeb, "w-lan", "xin chào")
 	e.say(crm.ChannelTelegram, "7000", "cho mình gặp nhân viên")
 	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
-	contains(t, "card", callText(card), "Nguyễn Thị Lan", "cho mình gặp nhân viên", "Take it")
+	contains(t, "card", callText(card), "Nguyễn Thị Lan", "cho mình gặp nhân viên", "Nhận khách")
 	eventually(t, "thread stored", func() bool { return e.customer(e.ids["lan"]).Handoff.Thread != "" })
 	ev := messageEvent("EvOwn1", slacktest.TeamID, handoffChan, repUser, card.TS, "1767226100.000100", "Dạ em Hoa đây ạ", nil)
 	if status, _ := e.post(slack.EventsPath, "application/json", ev, nil); status != http.StatusOK {
@@ -587,18 +587,49 @@ func TestRepVerifyAndMerge(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := strconv.FormatUint(uint64(visitor.ID), 10)
-	contains(t, "card", e.crm(repUser, "customer "+id).all(), "+84938777666 _(typed, unverified)_")
+	contains(t, "card", e.crm(repUser, "customer "+id).all(), "0938 777 666 _(khách tự gõ, chưa xác minh)_")
 	contains(t, "find by the typed number", e.crm(repUser, "find 0938777666").all(), "#"+id)
 
-	contains(t, "verify", e.crm(repUser, "verify "+id).all(), "phone +84938777666 confirmed by <@"+repUser+">")
-	lacks(t, "card after verify", e.crm(repUser, "customer "+id).all(), "unverified")
+	contains(t, "verify", e.crm(repUser, "verify "+id).all(), "<@"+repUser+"> đã xác nhận số điện thoại 0938 777 666")
+	lacks(t, "card after verify", e.crm(repUser, "customer "+id).all(), "chưa xác minh")
 	contains(t, "verify again", e.crm(repUser, "verify "+id).all(), "no unverified phone or email")
-	contains(t, "verify usage", e.crm(repUser, "verify lan").all(), "is not a customer id")
+	contains(t, "verify usage", e.crm(repUser, "verify lan").all(), "không phải mã khách")
 
 	id2 := strconv.FormatUint(uint64(visitor2.ID), 10)
-	contains(t, "merge", e.crm(repUser, "merge "+id+" "+id2).all(), "#"+id2+" is now part of", "2 channel identities")
+	contains(t, "merge", e.crm(repUser, "merge "+id+" "+id2).all(), "#"+id2+" đã được gộp vào", "2 tài khoản kênh")
 	if got := e.customer(visitor2.ID); got.ID != visitor.ID {
 		t.Fatalf("#%s resolves to #%d after the merge", id2, got.ID)
 	}
 	contains(t, "merge again", e.crm(repUser, "merge "+id+" "+id2).all(), "already the same customer")
+}
+
+// TestRepHandoffComplaintIsUrgent: a complaint posts the handoff card and
+// flags it in its thread; a complaint from a customer already waiting flags
+// the card they have.
+func TestRepHandoffComplaintIsUrgent(t *testing.T) {
+	e := newEnv(t, false)
+	e.say(crm.ChannelWeb, "w-c1", "sp em mua bị lỗi, màn hình bị sọc")
+	card := e.fake.Wait("chat.postMessage", 1, 5*time.Second)[0]
+	contains(t, "card", callText(card), "sp em mua bị lỗi")
+	urgentIn := func(ts string) func() bool {
+		return func() bool {
+			for _, c := range e.fake.Calls("chat.postMessage") {
+				if c.Form.Get("thread_ts") == ts && strings.Contains(c.Form.Get("text"), "🚨 complaint") {
+					return true
+				}
+			}
+			return false
+		}
+	}
+	eventually(t, "urgent line in the card's thread", urgentIn(card.TS))
+
+	res, _ := e.say(crm.ChannelWeb, "w-c2", "gặp nhân viên")
+	calls := e.fake.Wait("chat.postMessage", 3, 5*time.Second)
+	second := calls[len(calls)-1]
+	if urgentIn(second.TS)() {
+		t.Fatalf("a plain request for a person was flagged urgent")
+	}
+	eventually(t, "thread stored", func() bool { return e.customer(res.CustomerID).Handoff.Thread != "" })
+	e.say(crm.ChannelWeb, "w-c2", "giao sai màu rồi, thất vọng quá")
+	eventually(t, "urgent line on the card already posted", urgentIn(second.TS))
 }

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	slackapi "github.com/slack-go/slack"
@@ -26,6 +27,7 @@ import (
 
 	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/i18n"
 )
 
 // Defaults for Options.
@@ -101,6 +103,13 @@ type Options struct {
 	CommandSlots int
 	// GroupTTL is how long the RepGroup member list is cached.
 	GroupTTL time.Duration
+
+	// Lang is the language of answers for users and workspaces that chose
+	// none with /crm lang: "vi" (the default) or "en".
+	Lang string
+	// Prefs keeps the /crm lang choices (the store); nil keeps them in
+	// memory until the process ends.
+	Prefs crm.LangPrefs
 }
 
 // OptionsFromEnv reads the SLACK_* environment. ok is false when
@@ -116,9 +125,13 @@ func OptionsFromEnv(getenv func(string) string) (opts Options, ok bool, err erro
 		RepIDs:         splitList(getenv("SLACK_REP_IDS")),
 		RepGroup:       strings.TrimSpace(getenv("SLACK_REP_GROUP")),
 		AdminIDs:       splitList(getenv("SLACK_ADMIN_IDS")),
+		Lang:           strings.TrimSpace(getenv("SLACK_LANG")),
 	}
 	if opts.BotToken == "" {
 		return opts, false, nil
+	}
+	if _, ok := i18n.Parse(opts.Lang); opts.Lang != "" && !ok {
+		return opts, false, fmt.Errorf("slack: SLACK_LANG=%q: use vi or en", opts.Lang)
 	}
 	if opts.SigningSecret == "" && opts.AppToken == "" {
 		return opts, false, errors.New("slack: SLACK_BOT_TOKEN is set but neither SLACK_SIGNING_SECRET (HTTP) nor SLACK_APP_TOKEN (Socket Mode) is")
@@ -162,6 +175,8 @@ type Request struct {
 	// TriggerID lets the subcommand open a modal (views.open) within
 	// Slack's 3 seconds.
 	TriggerID string
+	// T prints texts in the language the user reads idicbot in.
+	T *i18n.Printer
 	// Key is the same for a replayed or redelivered request and different
 	// for every new one (a hash of the signed request, or the Socket Mode
 	// envelope id). A subcommand that changes data and must stay single
@@ -201,13 +216,23 @@ type Adapter struct {
 	// offerCmds is set by RegisterOfferCommands: offer buttons and the
 	// offer editor modal are handled.
 	offerCmds bool
+	// notices is set once handoff cards come through the outbox.
+	notices atomic.Bool
+	// campaigns, once RegisterCampaignCommands ran, add their results
+	// to /crm stats.
+	campaigns Campaigns
 
 	teams  map[string]bool
 	repIDs map[string]bool
 	admins map[string]bool
 
+	// prefs keeps the /crm lang choices; lang is the default language.
+	prefs crm.LangPrefs
+	lang  i18n.Lang
+
 	mu          sync.Mutex
 	botUserID   string
+	homeTeam    string // the bot token's workspace (auth.test)
 	groupAt     time.Time
 	groupMember map[string]bool
 	opened      bool
@@ -272,6 +297,9 @@ func New(core Core, opts Options) (*Adapter, error) {
 	if opts.Reps == nil {
 		return nil, errors.New("slack: no reps' operations (set Options.Reps to bot.Core.Reps())")
 	}
+	if opts.Prefs == nil {
+		opts.Prefs = &memLangPrefs{}
+	}
 	if p, ok := core.(interface{ OfferAdmin() *bot.OfferAdmin }); ok && opts.Offers == nil {
 		opts.Offers = p.OfferAdmin()
 	}
@@ -291,6 +319,8 @@ func New(core Core, opts Options) (*Adapter, error) {
 		teams:   set(opts.TeamIDs),
 		repIDs:  set(opts.RepIDs),
 		admins:  set(opts.AdminIDs),
+		prefs:   opts.Prefs,
+		lang:    i18n.OrDefault(opts.Lang),
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	for range opts.Lanes {
@@ -377,6 +407,7 @@ func (a *Adapter) Open(ctx context.Context) error {
 	}
 	a.mu.Lock()
 	a.botUserID = who.UserID
+	a.homeTeam = who.TeamID
 	if len(a.teams) == 0 && who.TeamID != "" {
 		a.teams[who.TeamID] = true
 	}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -101,9 +102,9 @@ func TestRepSlack(t *testing.T) {
 				t.Fatalf("help response_type = %q", a.ResponseType)
 			}
 			contains(t, "help", a.all(), "/crm find", "/crm customer", "/crm segment", "/crm stats", "/crm order", "/crm note",
-				"/crm tag", "/crm untag", "/crm release", "/crm offers", "/crm offer <id>", "public")
+				"/crm tag", "/crm untag", "/crm release", "/crm offers", "/crm offer <mã>", "public")
 		}
-		contains(t, "unknown", e.crm(repUser, "frobnicate").Text, "don't know", "/crm help")
+		contains(t, "unknown", e.crm(repUser, "frobnicate").Text, "không biết lệnh", "/crm help")
 	})
 
 	t.Run("find", func(t *testing.T) {
@@ -113,44 +114,44 @@ func TestRepSlack(t *testing.T) {
 				t.Fatalf("find %q: %s", q, a.raw)
 			}
 			// One match: the full card, phone and email shown to the rep.
-			contains(t, "find "+q, a.all(), "Nguyễn Thị Lan", "+84912345678", "lan@example.com", "loyal", "4.000.000")
+			contains(t, "find "+q, a.all(), "Nguyễn Thị Lan", "0912 345 678", "lan@example.com", "Khách thân thiết", "4.000.000")
 		}
 		a := e.crm(repUser, "find nguyen")
-		contains(t, "several", a.all(), "2 customers match", "Nguyễn Thị Lan", "Nguyễn Văn A", "/crm customer")
-		contains(t, "none", e.crm(repUser, "find 0999 999 999").Text, "No customer matches")
-		contains(t, "usage", e.crm(repUser, "find").Text, "Usage: /crm find")
+		contains(t, "several", a.all(), "2 khách khớp “nguyen”", "Nguyễn Thị Lan", "Nguyễn Văn A", "/crm customer")
+		contains(t, "none", e.crm(repUser, "find 0999 999 999").Text, "Không có khách nào khớp")
+		contains(t, "usage", e.crm(repUser, "find").Text, "Cách dùng: /crm find")
 		contains(t, "bad email", e.crm(repUser, "find bad@").Text, "⚠️")
 	})
 
 	t.Run("customer", func(t *testing.T) {
 		e.say(crm.ChannelWeb, "w-vana", "giá áo thun bao nhiêu?")
 		a := e.crm(repUser, "customer "+e.id("vana"))
-		contains(t, "card", a.all(), "Nguyễn Văn A", "#"+e.id("vana"), "vip", "rule:", "total_spent", "+84903111222", "vana@example.vn",
-			"webchat (w-vana)", "seed", "accepts offers", "with the bot", "25.000.000", "Lifetime value", "Last order",
-			"giá áo thun bao nhiêu?", "Offers", "Tags", "Notes")
-		contains(t, "ambiguous", e.crm(repUser, "customer nguyen").Text, "2 customers match")
-		contains(t, "unknown", e.crm(repUser, "customer 9999").Text, "No customer matches")
+		contains(t, "card", a.all(), "Nguyễn Văn A", "#"+e.id("vana"), "Khách VIP", "quy tắc:", "total_spent", "0903 111 222", "vana@example.vn",
+			"webchat (w-vana)", "seed", "nhận ưu đãi", "bot đang trả lời", "25.000.000", "Giá trị vòng đời", "Đơn gần nhất",
+			"giá áo thun bao nhiêu?", "Ưu đãi", "Nhãn", "Ghi chú")
+		contains(t, "ambiguous", e.crm(repUser, "customer nguyen").Text, "2 khách khớp “nguyen”", "hãy dùng mã khách")
+		contains(t, "unknown", e.crm(repUser, "customer 9999").Text, "Không có khách nào khớp “9999”")
 	})
 
 	t.Run("segment", func(t *testing.T) {
 		a := e.crm(repUser, "segment new")
-		contains(t, "segment", a.all(), "Segment new — 2 customers", "Lê Đức Dũng", "Trần Văn Ánh", "Page 1 of 1")
+		contains(t, "segment", a.all(), "Nhóm Khách mới — 2 khách", "Lê Đức Dũng", "Trần Văn Ánh", "Trang 1/1")
 		if i, j := strings.Index(a.Text, "Lê Đức Dũng"), strings.Index(a.Text, "Trần Văn Ánh"); i < 0 || j < i {
 			t.Fatalf("segment not sorted by value:\n%s", a.Text)
 		}
-		contains(t, "page 2", e.crm(repUser, "segment new 2").Text, "No customers on this page")
-		contains(t, "unknown", e.crm(repUser, "segment gold").Text, "no segment", "vip")
-		contains(t, "bad page", e.crm(repUser, "segment vip x").Text, "page is a number")
+		contains(t, "page 2", e.crm(repUser, "segment new 2").Text, "Trang này không có khách nào")
+		contains(t, "unknown", e.crm(repUser, "segment gold").Text, "Không có nhóm “gold”", "vip")
+		contains(t, "bad page", e.crm(repUser, "segment vip x").Text, "Trang là một số")
 	})
 
 	t.Run("stats", func(t *testing.T) {
 		for _, arg := range []string{"", "today", "7d", "30d"} {
 			a := e.crm(repUser, strings.TrimSpace("stats "+arg))
-			contains(t, "stats "+arg, a.all(), "Customers", "vip 1", "loyal 1", "New customers", "Messages", "webchat",
-				"Orders", "29.300.000", "Segment moves", "Offers")
+			contains(t, "stats "+arg, a.all(), "Khách hàng", "Khách VIP 1", "Khách thân thiết 1", "Khách mới", "Tin nhắn", "webchat",
+				"Đơn hàng", "29.300.000", "Chuyển nhóm", "Ưu đãi")
 		}
-		contains(t, "7d", e.crm(repUser, "stats 7d").Text, "last 7 days")
-		contains(t, "bad", e.crm(repUser, "stats forever").Text, "Usage: /crm stats")
+		contains(t, "7d", e.crm(repUser, "stats 7d").Text, "7 ngày qua")
+		contains(t, "bad", e.crm(repUser, "stats forever").Text, "Cách dùng: /crm stats")
 		if a := e.crm(repUser, "stats 7d public"); a.ResponseType != "in_channel" {
 			t.Fatalf("public stats response_type = %q", a.ResponseType)
 		}
@@ -158,32 +159,32 @@ func TestRepSlack(t *testing.T) {
 
 	t.Run("order", func(t *testing.T) {
 		a := e.crm(repUser, "order "+e.id("anh")+" 1,5tr áo dài lụa")
-		contains(t, "order", a.all(), "Order of 1.500.000 ₫ recorded", "Trần Văn Ánh", "Segment unchanged: *new*")
+		contains(t, "order", a.all(), "đã ghi đơn 1.500.000 ₫", "Trần Văn Ánh", "Nhóm không đổi: *Khách mới*")
 		cu := e.customer(e.ids["anh"])
 		if cu.Stats.Orders != 1 || cu.Stats.TotalSpent != 1_500_000 {
 			t.Fatalf("after order: %+v", cu.Stats)
 		}
 		a = e.crm(repUser, "order 0987654321 500 nghìn thêm khăn")
-		contains(t, "second order", a.all(), "Order of 500.000 ₫", "Segment changed: *new* → *loyal*")
+		contains(t, "second order", a.all(), "đã ghi đơn 500.000 ₫", "Đổi nhóm: *Khách mới* → *Khách thân thiết*")
 		if cu := e.customer(e.ids["anh"]); cu.Segment.Name != crm.SegmentLoyal || cu.Stats.TotalSpent != 2_000_000 {
 			t.Fatalf("after 2 orders: segment %q spent %d", cu.Segment.Name, cu.Stats.TotalSpent)
 		}
-		contains(t, "vip", e.crm(repUser, "order "+e.id("anh")+" 18.000.000").Text, "loyal* → *vip*")
-		contains(t, "bad amount", e.crm(repUser, "order "+e.id("anh")+" lots").Text, "is not an amount")
-		contains(t, "usage", e.crm(repUser, "order "+e.id("anh")).Text, "Usage: /crm order")
+		contains(t, "vip", e.crm(repUser, "order "+e.id("anh")+" 18.000.000").Text, "Khách thân thiết* → *Khách VIP*")
+		contains(t, "bad amount", e.crm(repUser, "order "+e.id("anh")+" lots").Text, "“lots” không phải số tiền")
+		contains(t, "usage", e.crm(repUser, "order "+e.id("anh")).Text, "Cách dùng: /crm order")
 	})
 
 	t.Run("note tag untag", func(t *testing.T) {
-		contains(t, "note", e.crm(repUser, "note "+e.id("dung")+" khách sỉ, gọi sau 18h").Text, "Note added to Lê Đức Dũng")
+		contains(t, "note", e.crm(repUser, "note "+e.id("dung")+" khách sỉ, gọi sau 18h").Text, "Đã thêm ghi chú cho Lê Đức Dũng")
 		cu := e.customer(e.ids["dung"])
 		if len(cu.Notes) != 1 || cu.Notes[0].Text != "khách sỉ, gọi sau 18h" || cu.Notes[0].Author != "slack:"+repUser {
 			t.Fatalf("notes = %+v", cu.Notes)
 		}
-		contains(t, "tag", e.crm(repUser, "tag "+e.id("dung")+" B2B").Text, "Tagged Lê Đức Dũng", "b2b", "→ *business*")
+		contains(t, "tag", e.crm(repUser, "tag "+e.id("dung")+" B2B").Text, "Đã gắn nhãn `b2b` cho Lê Đức Dũng", "→ *Khách doanh nghiệp*")
 		contains(t, "card shows note and tag", e.crm(repUser, "customer "+e.id("dung")).all(), "khách sỉ, gọi sau 18h", "b2b")
-		contains(t, "untag", e.crm(repUser, "untag "+e.id("dung")+" b2b").Text, "Untagged")
-		contains(t, "untag missing", e.crm(repUser, "untag "+e.id("dung")+" b2b").Text, "has no tag")
-		contains(t, "note usage", e.crm(repUser, "note "+e.id("dung")).Text, "Usage: /crm note")
+		contains(t, "untag", e.crm(repUser, "untag "+e.id("dung")+" b2b").Text, "Đã gỡ nhãn")
+		contains(t, "untag missing", e.crm(repUser, "untag "+e.id("dung")+" b2b").Text, "không có nhãn “b2b”")
+		contains(t, "note usage", e.crm(repUser, "note "+e.id("dung")).Text, "Cách dùng: /crm note")
 	})
 
 	t.Run("roles", func(t *testing.T) {
@@ -195,20 +196,20 @@ func TestRepSlack(t *testing.T) {
 				t.Fatalf("refusal of %q is not ephemeral", text)
 			}
 			contains(t, "refused "+text, a.Text, "🚫")
-			lacks(t, "refused "+text, a.all(), "+84912345678", "Nguyễn Thị Lan")
+			lacks(t, "refused "+text, a.all(), "+84912345678", "0912 345 678", "Nguyễn Thị Lan")
 		}
 		if cu := e.customer(e.ids["lan"]); len(cu.Notes) != before || cu.Stats.Orders != 2 {
 			t.Fatalf("refused commands changed the customer: %d notes, %d orders", len(cu.Notes), cu.Stats.Orders)
 		}
 		// Admin-only subcommands: reps refused, admins allowed.
-		contains(t, "rep on admin", e.crm(repUser, "offer list").Text, "admins only")
-		contains(t, "admin", e.crm(adminUser, "offer list").Text, "Offers (")
+		contains(t, "rep on admin", e.crm(repUser, "offer list").Text, "chỉ dành cho quản trị viên")
+		contains(t, "admin", e.crm(adminUser, "offer list").Text, "Ưu đãi (")
 		// Admins and user group members are reps.
 		contains(t, "admin as rep", e.crm(adminUser, "find 0912345678").all(), "Nguyễn Thị Lan")
 		contains(t, "group member", e.crm(groupUser, "find 0912345678").all(), "Nguyễn Thị Lan")
 		// Another workspace is not served at all.
 		status, body := e.post(slack.CommandsPath, form, commandBody("T0OTHER01", adminUser, "find 0912345678"), nil)
-		if status != http.StatusOK || !strings.Contains(string(body), "not connected") || strings.Contains(string(body), "Lan") {
+		if status != http.StatusOK || !strings.Contains(string(body), "chưa được kết nối") || strings.Contains(string(body), "Lan") {
 			t.Fatalf("other workspace: %d %s", status, body)
 		}
 	})
@@ -221,6 +222,11 @@ func TestRepSlack(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer slow.Close()
+		// Runs before Close, so a failing check cannot leave the
+		// command (and Close, which waits for it) blocked.
+		var once sync.Once
+		unblock := func() { once.Do(func() { close(release) }) }
+		defer unblock()
 		if err := slow.Register(slack.Subcommand{Name: "report", Help: "slow", Run: func(ctx context.Context, req slack.Request) (*slack.Reply, error) {
 			<-release
 			return &slack.Reply{Text: "report ready for " + strings.Join(req.Args, " ")}, nil
@@ -238,10 +244,10 @@ func TestRepSlack(t *testing.T) {
 		req.Header.Set("X-Slack-Signature", sign(docSecret, ts, body))
 		rr := newRecorder()
 		mux.ServeHTTP(rr, req)
-		if rr.code != 200 || !strings.Contains(rr.body.String(), "Working on") {
+		if rr.code != 200 || !strings.Contains(rr.body.String(), "Đang xử lý") {
 			t.Fatalf("slow command immediate answer: %d %s", rr.code, rr.body.String())
 		}
-		close(release)
+		unblock()
 		got := e.fake.Wait("response_url", 1, 5*time.Second)
 		var msg struct {
 			Text         string `json:"text"`
@@ -274,13 +280,13 @@ func testHandoffRoundTrip(t *testing.T, e *env) {
 	if card.Form.Get("channel") != handoffChan {
 		t.Fatalf("card posted to %q, want %q", card.Form.Get("channel"), handoffChan)
 	}
-	contains(t, "card", callText(card), "wants to talk to a person", "cho mình gặp nhân viên", "Take it", slack.ActionTake, idStr)
+	contains(t, "card", callText(card), "muốn nói chuyện với người", "cho mình gặp nhân viên", "Nhận khách", slack.ActionTake, idStr)
 
 	// A stranger's click is refused (ephemeral), nothing taken.
 	e.post(slack.InteractionsPath, "application/x-www-form-urlencoded",
 		[]byte(url.Values{"payload": {string(interaction(slacktest.TeamID, strangerUser, handoffChan, card.TS, slack.ActionTake, idStr))}}.Encode()), nil)
 	eph := e.fake.Wait("chat.postEphemeral", 1, 5*time.Second)
-	contains(t, "stranger", eph[0].Form.Get("text"), "Only sales reps")
+	contains(t, "stranger", eph[0].Form.Get("text"), "Chỉ nhân viên bán hàng")
 	if e.customer(id).Handoff.Agent != "" {
 		t.Fatal("a stranger took the conversation")
 	}
@@ -298,7 +304,7 @@ func testHandoffRoundTrip(t *testing.T, e *env) {
 	if upd.Form.Get("ts") != card.TS || upd.Form.Get("channel") != handoffChan {
 		t.Fatalf("update of %s:%s, want the card %s", upd.Form.Get("channel"), upd.Form.Get("ts"), card.TS)
 	}
-	contains(t, "taken card", callText(upd), "Taken by <@"+repUser+">", "Hand back", slack.ActionRelease)
+	contains(t, "taken card", callText(upd), "<@"+repUser+"> đã nhận", "Trả lại cho bot", slack.ActionRelease)
 	lacks(t, "taken card", callText(upd), slack.ActionTake)
 	// A second rep cannot take it.
 	e.post(slack.InteractionsPath, "application/x-www-form-urlencoded",
@@ -368,7 +374,7 @@ func testHandoffRoundTrip(t *testing.T, e *env) {
 		t.Fatalf("after Hand back: %+v", h)
 	}
 	upd = e.fake.Wait("chat.update", 1, 5*time.Second)[0]
-	contains(t, "released card", callText(upd), "Handed back to the bot by <@"+repUser+">")
+	contains(t, "released card", callText(upd), "<@"+repUser+"> đã trả lại cho bot")
 	lacks(t, "released card", callText(upd), slack.ActionRelease, slack.ActionTake)
 	if _, out := e.say(crm.ChannelWeb, "w-khach", "xin chào"); len(out) == 0 {
 		t.Fatal("the bot is still silent after Hand back")
@@ -401,12 +407,12 @@ func testHandoffTelegramRelease(t *testing.T, e *env) {
 	}
 	// Another rep's release is refused; the taker's works.
 	contains(t, "other rep", e.crm(repUser, "release "+strconv.FormatUint(uint64(id), 10)).Text, "only they")
-	contains(t, "release", e.crm(rep2User, "release "+strconv.FormatUint(uint64(id), 10)).Text, "is back with the bot")
+	contains(t, "release", e.crm(rep2User, "release "+strconv.FormatUint(uint64(id), 10)).Text, "đã được trả lại cho bot")
 	contains(t, "release twice", e.crm(rep2User, "release "+strconv.FormatUint(uint64(id), 10)).Text, "already with the bot")
 	var released bool
 	eventually(t, "card updated", func() bool {
 		for _, c := range e.fake.Calls("chat.update") {
-			released = released || strings.Contains(callText(c), "Handed back to the bot")
+			released = released || strings.Contains(callText(c), "đã trả lại cho bot")
 		}
 		return released
 	})
@@ -436,10 +442,10 @@ func TestRepSocketMode(t *testing.T) {
 	if a.ResponseType != "ephemeral" {
 		t.Fatalf("ack response_type %q", a.ResponseType)
 	}
-	contains(t, "socket find", a.all(), "Nguyễn Thị Lan", "+84912345678")
+	contains(t, "socket find", a.all(), "Nguyễn Thị Lan", "0912 345 678")
 	// Refusal over Socket Mode too.
 	ack = e.fake.WaitAck(e.fake.Send("slash_commands", cmd(strangerUser, "find 0912 345 678")), 5*time.Second)
-	contains(t, "socket refusal", string(ack.Payload), "sales reps only")
+	contains(t, "socket refusal", string(ack.Payload), "chỉ dành cho nhân viên bán hàng")
 
 	// Handoff: card, Take it (interactive envelope), thread reply (events_api envelope), dedupe.
 	res, _ := e.say(crm.ChannelWeb, "w-sock", "gặp nhân viên")

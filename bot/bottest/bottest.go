@@ -206,8 +206,11 @@ func NewCore(tb testing.TB, opts ...Option) *Env {
 		}
 	}
 	if !cfg.noDisp {
+		// No channel budgets: tests of the conversation run on a fixed
+		// clock and do not wait for real seconds (budget tests set them).
 		do := bot.DispatcherOptions{Lanes: 4, Backoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, Now: e.Now,
-			Sleep: func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
+			Budgets: map[crm.Channel]bot.Budget{},
+			Sleep:   func(ctx context.Context, d time.Duration) error { return ctx.Err() }}
 		for _, f := range cfg.tuneDisp {
 			f(&do)
 		}
@@ -216,7 +219,12 @@ func NewCore(tb testing.TB, opts ...Option) *Env {
 			e.Disp.Register(ch, e.Rec)
 		}
 	}
-	co := bot.Options{Store: db, Catalog: e.Defaults.Catalog, Segments: e.Defaults.Segments, Now: e.Now}
+	cl, err := e.Defaults.Classifier()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	co := bot.Options{Store: db, Catalog: e.Defaults.Catalog, Segments: e.Defaults.Segments, Now: e.Now,
+		Classifier: cl, Knowledge: e.Defaults.Knowledge}
 	if e.Disp != nil {
 		co.Dispatcher = e.Disp
 	}

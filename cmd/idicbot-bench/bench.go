@@ -37,6 +37,10 @@ type benchOptions struct {
 	LookupCustomers int
 	// Telegram: measure the Telegram end-to-end figure too.
 	Telegram bool
+	// CampaignCustomers sizes the campaign benchmark (0 skips it).
+	CampaignCustomers int
+	// UnderstandOnly measures understanding alone (benchUnderstand).
+	UnderstandOnly bool
 	// PostgresURL, when set, adds the PostgreSQL figures (bench_postgres.go).
 	PostgresURL string
 }
@@ -92,8 +96,14 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.LookupCustomers, "lookup-customers", 1000000, "customers in the store of the lookup benchmark (0 skips it)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the pipeline run to this file (and of the Telegram runs to FILE.telegram-polling, -webhook, -send)")
 	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
+	fs.IntVar(&o.CampaignCustomers, "campaign-customers", 1000000, "customers a campaign goes to in the campaign benchmark (0 skips it)")
+	fs.BoolVar(&o.UnderstandOnly, "understand-only", false, "measure only how long understanding one message takes")
 	fs.StringVar(&o.PostgresURL, "postgres", os.Getenv("IDICBOT_BENCH_DATABASE_URL"), "PostgreSQL to measure the second store on (postgres://…; env IDICBOT_BENCH_DATABASE_URL; empty skips it)")
 	if err := fs.Parse(m.Args); err != nil {
+		return err
+	}
+	if o.UnderstandOnly {
+		_, err := benchUnderstand(o, benchResult{})
 		return err
 	}
 	o.CPUProfile = *cpuprofile
@@ -121,6 +131,9 @@ func (m *bench) runBench(ctx context.Context) error {
 	fmt.Fprintf(o.Out, "  (%s)\n", core.Writer)
 	fmt.Fprintf(o.Out, "ratio = pipeline msgs/s ÷ baseline puts/s = %.0f ÷ %.0f = %.2f (target ≥ 0.5)\n",
 		core.PerSecond(), base.PerSecond(), core.PerSecond()/base.PerSecond())
+	if _, err := benchUnderstand(o, core); err != nil {
+		return err
+	}
 	for _, extra := range m.benchExtras() {
 		if err := extra(ctx, o, core); err != nil {
 			return err
@@ -198,8 +211,14 @@ func newBenchEnv(ctx context.Context, path string) (*benchEnv, error) {
 	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
 		return nil, err
 	}
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 8})
-	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
+	cl, err := def.Classifier()
+	if err != nil {
+		return nil, err
+	}
+	// Channel limits off: the bench measures idicbot, not the channels' rates.
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 8, Budgets: map[crm.Channel]bot.Budget{}})
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp,
+		Classifier: cl, Knowledge: def.Knowledge})
 	if err := core.LoadOffers(ctx); err != nil {
 		return nil, err
 	}
@@ -396,6 +415,7 @@ func (m *bench) benchExtras() []func(ctx context.Context, o benchOptions, core b
 			return m.benchTelegram(ctx, o, core)
 		},
 		m.benchLookups,
+		m.benchCampaign,
 		m.benchPostgres,
 	}
 }

@@ -60,10 +60,17 @@ type Main struct {
 	Notifier bot.Notifier
 	Leader   bot.Leader
 
-	Log        *slog.Logger
-	DB         Store
-	Core       *bot.Core
+	Log  *slog.Logger
+	DB   Store
+	Core *bot.Core
+	// Knowledge is the shop's FAQ entries, answered by the rules and
+	// grounding the LLM.
+	Knowledge *crm.Knowledge
+	// Messages edits the bot's phrases at run time (admin page); its newest
+	// stored version wins over the messages file.
+	Messages   *bot.MessagesAdmin
 	Dispatcher *bot.Dispatcher
+	Outreach   *bot.Outreach
 	Webchat    *webchat.Server
 	shop       string         // the shop's name: the configuration's, else the catalog's
 	Slack      *slack.Adapter // nil unless Slack is configured
@@ -278,6 +285,20 @@ func (m *Main) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("catalog: %s", crm.ErrorMessage(err))
 	}
+	msgData, msgName, err := cfg.ReadFile(cfg.MessagesFile, "messages.yaml")
+	if err != nil {
+		return err
+	}
+	phrases, err := bot.ParseMessages(msgName, msgData)
+	if err != nil {
+		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
+	}
+	cat.Phrases = crm.NewPhrasebook(phrases)
+	classifier, knowledge, err := understanding(cfg, cat)
+	if err != nil {
+		return err
+	}
+	m.Knowledge = knowledge
 	m.Registry = prometheus.NewRegistry()
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerBuildInfo(m.Registry, currentBuild())
@@ -289,21 +310,30 @@ func (m *Main) open(ctx context.Context) error {
 	m.Dispatcher = bot.NewDispatcher(db, bot.DispatcherOptions{
 		Lanes: cfg.Outbox.Lanes, MaxAttempts: cfg.Outbox.MaxAttempts, Backoff: cfg.Outbox.Backoff,
 		MaxBackoff: cfg.Outbox.MaxBackoff, Now: m.Now, Logger: m.Log, Metrics: metrics, Owner: cfg.Outbox.Owner,
+		Budgets: cfg.budgets(),
 	})
 	m.Core = bot.New(bot.Options{
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,
 		Now: m.Now, Logger: m.Log, Metrics: metrics, Dispatcher: m.Dispatcher, AfterCommit: m.AfterCommit,
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
+		Classifier: classifier, Knowledge: knowledge, SourceLabels: cfg.Sources,
 	})
 	// Segment rules edited at run time (admin page) are stored and win over
-	// the file.
+	// the file; so are the bot's phrases.
 	if err := m.Core.LoadSegmentRules(ctx); err != nil {
 		return err
+	}
+	m.Messages = bot.NewMessagesAdmin(db, cat.Phrases, msgName, msgData, m.Now)
+	if err := m.Messages.Load(ctx); err != nil {
+		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
 	}
 	if err := m.seedOffers(ctx, m.Core.Segments()); err != nil {
 		return err
 	}
-	return m.Core.LoadOffers(ctx)
+	if err := m.Core.LoadOffers(ctx); err != nil {
+		return err
+	}
+	return m.openOutreach()
 }
 
 // seedOffers stores the offers file in a fresh database. After that the
@@ -363,7 +393,16 @@ func (m *Main) serve(ctx context.Context) error {
 	m.HTTP = newHTTPServer(cfg.HTTP, accessLog(m.Log, mux))
 	runCtx, cancel := context.WithCancel(ctx)
 	m.cancel = cancel
-	m.wg.Add(3)
+	m.wg.Add(4)
+	go func() {
+		defer m.wg.Done()
+		if err := m.Leader.Run(runCtx, bot.LeaseOutreach, func(ctx context.Context) error {
+			m.Outreach.Run(ctx)
+			return nil
+		}); err != nil {
+			m.Log.Error("campaigns and journeys stopped", "err", err)
+		}
+	}()
 	go func() {
 		defer m.wg.Done()
 		if err := m.HTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	_ "time/tzdata" // the shop's time zone on a system without a zone database
 
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/configs"
@@ -15,21 +16,32 @@ import (
 
 // Config is idicbot.yaml. Secrets never live here: see Env.
 type Config struct {
-	Addr            string        `yaml:"addr"`
-	MetricsAddr     string        `yaml:"metrics_addr"`
-	Data            string        `yaml:"data"`
-	DatabaseURL     string        `yaml:"database_url"` // postgres://…: the shared store instead of Data (docs/postgres.md)
-	SegmentsFile    string        `yaml:"segments_file"`
-	OffersFile      string        `yaml:"offers_file"`
-	CatalogFile     string        `yaml:"catalog_file"`
-	Shop            string        `yaml:"shop"`
-	DefaultLanguage string        `yaml:"default_language"`
-	SweepInterval   time.Duration `yaml:"sweep_interval"`
-	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	LogLevel        string        `yaml:"log_level"`
-	LogFormat       string        `yaml:"log_format"`     // text, json, or "": text on a terminal
-	RetentionDays   int           `yaml:"retention_days"` // 0 or less: keep forever
-	Outbox          struct {
+	Addr          string `yaml:"addr"`
+	MetricsAddr   string `yaml:"metrics_addr"`
+	Data          string `yaml:"data"`
+	DatabaseURL   string `yaml:"database_url"` // postgres://…: the shared store instead of Data (docs/postgres.md)
+	SegmentsFile  string `yaml:"segments_file"`
+	OffersFile    string `yaml:"offers_file"`
+	CatalogFile   string `yaml:"catalog_file"`
+	MessagesFile  string `yaml:"messages_file"`
+	IntentsFile   string `yaml:"intents_file"`
+	KnowledgeFile string `yaml:"knowledge_file"`
+	// Sources label acquisition sources (deep-link codes) for customers,
+	// per language: sources: {ad_tet2027: {vi: "chương trình Tết", en: "our Tết sale"}}.
+	Sources         map[string]map[string]string `yaml:"sources"`
+	Shop            string                       `yaml:"shop"`
+	DefaultLanguage string                       `yaml:"default_language"`
+	SweepInterval   time.Duration                `yaml:"sweep_interval"`
+	ShutdownTimeout time.Duration                `yaml:"shutdown_timeout"`
+	LogLevel        string                       `yaml:"log_level"`
+	LogFormat       string                       `yaml:"log_format"`     // text, json, or "": text on a terminal
+	RetentionDays   int                          `yaml:"retention_days"` // 0 or less: keep forever
+	// Timezone is the shop's time zone: days, quiet hours and journey
+	// times are read in it.
+	Timezone     string         `yaml:"timezone"`
+	JourneysFile string         `yaml:"journeys_file"`
+	Outreach     OutreachConfig `yaml:"outreach"`
+	Outbox       struct {
 		Lanes       int           `yaml:"lanes"`
 		MaxAttempts int           `yaml:"max_attempts"`
 		Backoff     time.Duration `yaml:"backoff"`
@@ -57,6 +69,23 @@ type Config struct {
 
 	// dir is where relative file names are resolved ("" for built-in files).
 	dir string
+}
+
+// OutreachConfig is the outreach: section: what keeps messages the shop
+// sends first from annoying anyone (docs/outreach.md).
+type OutreachConfig struct {
+	Cap        int           `yaml:"cap"`        // promotional messages per customer…
+	CapWindow  time.Duration `yaml:"cap_window"` // …in this window
+	QuietFrom  string        `yaml:"quiet_from"` // HH:MM local; equal to quiet_until: none
+	QuietUntil string        `yaml:"quiet_until"`
+	// MessengerWindow and ZaloWindow: how long after a customer's last
+	// message the channel lets the shop write first.
+	MessengerWindow time.Duration `yaml:"messenger_window"`
+	ZaloWindow      time.Duration `yaml:"zalo_window"`
+	Every           time.Duration `yaml:"every"`
+
+	loc                   *time.Location
+	quietFrom, quietUntil int
 }
 
 // HTTPConfig is the http: section: the HTTP server's timeouts, header size
@@ -183,6 +212,14 @@ func (c *Config) validate() error {
 	case c.Zalo.MaxEventAge <= 0 || c.Messenger.MaxEventAge <= 0:
 		return fmt.Errorf("zalo.max_event_age and messenger.max_event_age must be positive")
 	}
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil || c.Timezone == "" {
+		return fmt.Errorf("timezone %q is not a time zone (for example Asia/Ho_Chi_Minh)", c.Timezone)
+	}
+	c.Outreach.loc = loc
+	if err := c.Outreach.validate(); err != nil {
+		return fmt.Errorf("outreach: %w", err)
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -201,6 +238,27 @@ func (c *Config) validate() error {
 	}
 	return nil
 }
+
+func (o *OutreachConfig) validate() error {
+	if o.Cap < 1 || o.CapWindow <= 0 || o.MessengerWindow <= 0 || o.ZaloWindow <= 0 || o.Every <= 0 {
+		return fmt.Errorf("cap, cap_window, messenger_window, zalo_window and every must be positive")
+	}
+	for _, v := range []struct {
+		name string
+		s    string
+		m    *int
+	}{{"quiet_from", o.QuietFrom, &o.quietFrom}, {"quiet_until", o.QuietUntil, &o.quietUntil}} {
+		t, err := time.Parse("15:04", v.s)
+		if err != nil {
+			return fmt.Errorf("%s %q is not HH:MM", v.name, v.s)
+		}
+		*v.m = t.Hour()*60 + t.Minute()
+	}
+	return nil
+}
+
+// Location is the shop's time zone.
+func (c *Config) Location() *time.Location { return c.Outreach.loc }
 
 func (h *HTTPConfig) validate() error {
 	for _, d := range []struct {

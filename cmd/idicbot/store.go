@@ -19,10 +19,13 @@ import (
 )
 
 // Store is what the commands need of a store, bbolt or PostgreSQL: the
-// crm.Store, the integrity check (idicbot check), the compaction after an
+// crm.Store, the phrases saved at run time and the owners' languages, the
+// integrity check (idicbot check), the compaction after an
 // erase, and Close.
 type Store interface {
 	crm.Store
+	crm.MessagesVersions
+	crm.LangPrefs
 	Check(ctx context.Context) ([]string, error)
 	Compact(ctx context.Context) error
 	Close() error

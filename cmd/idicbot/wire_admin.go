@@ -24,9 +24,11 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 		Reps:           m.Core.Reps(),
 		Offers:         m.Core.OfferAdmin(),
 		Segments:       m.Core.SegmentAdmin(),
+		Campaigns:      m.Outreach,
 		TrustedProxies: m.Config.HTTP.Trusted(),
 		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
 		Sessions:       m.adminSessions(),
+		Messages:       m.Messages,
 		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
 		BrakeClients: m.Config.Admin.BrakeAddresses})
 	srv.Routes(mux)

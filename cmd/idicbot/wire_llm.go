@@ -69,6 +69,10 @@ func (m *Main) newAssistant() (bot.Assistant, error) {
 			return nil, fmt.Errorf("knowledge: %w", cfgErr)
 		}
 	}
+	if m.Knowledge != nil {
+		// The entries the rules answer from ground the model's answers too.
+		knowledge = append(knowledge, "\n\nShop answers (id, a sample question, answer in Vietnamese / English):\n"+m.Knowledge.Text()...)
+	}
 	model := strings.TrimSpace(m.Getenv("OPENAI_MODEL"))
 	stream := false
 	if v := strings.TrimSpace(m.Getenv("OPENAI_STREAM")); v != "" {

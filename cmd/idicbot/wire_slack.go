@@ -23,6 +23,8 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	opts.Logger = m.Log
 	opts.Reps = m.Core.Reps()
 	opts.Offers = m.Core.OfferAdmin()
+	// /crm lang choices outlive a restart.
+	opts.Prefs = m.DB
 	a, err := slack.New(m.Core, opts)
 	if err != nil {
 		return err
@@ -30,6 +32,12 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	// The admins' offer commands (/crm offers, /crm offer …) and the
 	// offer template editor modal; SLACK_ADMIN_IDS only.
 	if err := a.RegisterOfferCommands(); err != nil {
+		return err
+	}
+	// Handoff cards through the outbox: queued with the customer's request.
+	m.Dispatcher.Register(bot.ChannelReps, a.RepNotices())
+	// The admins' campaign commands (/crm campaign …).
+	if err := a.RegisterCampaignCommands(m.Outreach); err != nil {
 		return err
 	}
 	// The admins' data rights commands (/crm export, /crm erase).

@@ -67,7 +67,7 @@ func TestSlackServe(t *testing.T) {
 	if code, _ := slackCommand(t, base, "wrong-secret", "U0REP", "help"); code != http.StatusUnauthorized {
 		t.Fatalf("/crm help signed with another secret: %d, want 401", code)
 	}
-	if code, body := slackCommand(t, base, serveSlackSecret, "U0STRANGER", "find 0912 345 678"); code != http.StatusOK || !strings.Contains(body, "for sales reps only") {
+	if code, body := slackCommand(t, base, serveSlackSecret, "U0STRANGER", "find 0912 345 678"); code != http.StatusOK || !strings.Contains(body, "chỉ dành cho nhân viên bán hàng") {
 		t.Fatalf("a user who is not a rep: %d %s", code, body)
 	}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/idicbot/idicbot/adapters/telegram"
 	"github.com/idicbot/idicbot/crm"
@@ -18,13 +19,9 @@ func (m *Main) wireTelegram(ctx context.Context, mux *http.ServeMux) error {
 		return nil
 	}
 	cfg := m.Config.Telegram
-	perChat, global := cfg.PerChatInterval, cfg.GlobalPerSecond
-	if perChat == 0 {
-		perChat = -1 // 0 in idicbot.yaml means "no per-chat limit"
-	}
-	if global == 0 {
-		global = -1
-	}
+	// The dispatcher keeps Telegram's limits (Config.budgets), beside
+	// every other channel's: the adapter only speaks the wire format.
+	perChat, global := time.Duration(-1), -1
 	conns := 0
 	if v := m.Getenv("TELEGRAM_WEBHOOK_MAX_CONNECTIONS"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -31,12 +31,15 @@ import (
 // TestBinaryCodecsCoverEveryField fails when a field of the types is not
 // carried.
 const (
-	customerFormat    = 0x86
+	customerFormat    = 0x88
 	interactionFormat = 0x84
 	outboxFormat      = 0x87
 	// customerFormatV1 is the customer layout before contact claims and
 	// one-time codes (schema 5): it still decodes, without them.
 	customerFormatV1 = 0x83
+	// customerFormatV2 is the layout before the products bought (schema
+	// 7): it still decodes, with none.
+	customerFormatV2 = 0x86
 	// outboxFormatV1 is the outbox item layout before priorities, due times
 	// and leases (schema 6): it still decodes, as priority 0, due at once
 	// and not leased.
@@ -139,13 +142,15 @@ func encodeCustomer(c *crm.Customer) []byte {
 	// Added with 0x86 at the end, out of the type's order, so that the
 	// 0x83 layout above is a prefix of this one.
 	e.str(string(c.Consent.Channel))
+	// Added with 0x88, at the end for the same reason.
+	e.strs(c.Bought)
 	return e.b
 }
 
 // decodeCustomer reads a customer record: the binary form, or the JSON of
 // older binaries.
 func decodeCustomer(key, data []byte, c *crm.Customer) error {
-	if len(data) == 0 || data[0] != customerFormat && data[0] != customerFormatV1 {
+	if len(data) == 0 || data[0] != customerFormat && data[0] != customerFormatV2 && data[0] != customerFormatV1 {
 		return decode(bktCustomers, key, data, c)
 	}
 	d := newBinDecoder(data)
@@ -223,7 +228,7 @@ func decodeCustomer(key, data []byte, c *crm.Customer) error {
 	c.Dialog = d.str("dialog")
 	c.CreatedAt = d.time("created at")
 	c.UpdatedAt = d.time("updated at")
-	if data[0] == customerFormat {
+	if data[0] != customerFormatV1 {
 		c.Claims = crm.ContactClaims{Phone: d.str("claimed phone"), Email: d.str("claimed email"),
 			Channel: crm.Channel(d.str("claim channel")), At: d.time("claimed at")}
 		if d.bool("verification") {
@@ -234,6 +239,9 @@ func decodeCustomer(key, data []byte, c *crm.Customer) error {
 		}
 		c.CodeSentAt = d.time("code sent at")
 		c.Consent.Channel = crm.Channel(d.str("consent channel"))
+	}
+	if data[0] == customerFormat {
+		c.Bought = d.strs("products bought")
 	}
 	return d.done(bktCustomers, key, "customer record")
 }

@@ -586,6 +586,7 @@ var allBuckets = [][]byte{
 	bktOutbox, bktOutboxState, bktCounters, bktIdxClaim,
 	bktOutboxClaim, bktEvents, bktIdxEventCustomer, bktSettings,
 	bktHandoffThreads, bktChannelTokens,
+	bktCampaigns, bktCampaignSends, bktCampaignOutbox, bktPromotions,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -651,6 +652,10 @@ var migrations = []func(*bbolt.Tx) error{
 	// settings move to typed homes: settings, handoff_threads and
 	// channel_tokens (migrate8.go).
 	migrateTypedLog,
+	// 9: campaigns and journeys (campaign.go): the campaigns, what each
+	// did for each customer, the campaign of each outbox item it queued,
+	// and the promotions each customer received (the cap).
+	migrateCampaigns,
 }
 
 func migrateOutboxClaim(tx *bbolt.Tx) error {

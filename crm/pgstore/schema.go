@@ -171,6 +171,42 @@ CREATE TABLE admin_sessions (
 );
 CREATE INDEX admin_sessions_expires ON admin_sessions (expires);
 `,
+	// 3: campaigns and journeys (crm.Campaigns).
+	`
+CREATE TABLE campaigns (
+	id         text COLLATE "C" PRIMARY KEY,
+	created_at bigint NOT NULL, -- Unix nanoseconds: the list is newest first
+	data       bytea NOT NULL
+);
+CREATE TABLE campaign_sends (
+	campaign    text COLLATE "C" NOT NULL,
+	customer_id bigint NOT NULL,
+	data        bytea NOT NULL,
+	PRIMARY KEY (campaign, customer_id)
+);
+CREATE TABLE campaign_outbox (
+	outbox_id   bigint PRIMARY KEY,
+	campaign    text COLLATE "C" NOT NULL,
+	customer_id bigint NOT NULL
+);
+-- One row per promotion queued (the per-customer cap counts them).
+CREATE TABLE promotions (
+	customer_id bigint NOT NULL,
+	at          bigint NOT NULL, -- Unix nanoseconds
+	campaign    text COLLATE "C" NOT NULL,
+	PRIMARY KEY (customer_id, at)
+);
+-- The bot's phrases saved at run time (crm.MessagesVersions), and the
+-- language each person who runs the shop chose (crm.LangPrefs).
+CREATE TABLE messages_versions (
+	version integer PRIMARY KEY,
+	data    bytea NOT NULL
+);
+CREATE TABLE lang_prefs (
+	who  text COLLATE "C" PRIMARY KEY,
+	lang text NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this binary migrates to.

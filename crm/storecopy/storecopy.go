@@ -1,6 +1,7 @@
 // Package storecopy copies a shop from one crm.Store to another (idicbot
-// migrate-store: bbolt to PostgreSQL and back), through crm.Tx only, so it
-// works between any two stores, and verifies the copy.
+// migrate-store: bbolt to PostgreSQL and back), through crm.Tx (and
+// crm.MessagesVersions when both stores keep them), so it works between
+// any two stores, and verifies the copy.
 //
 // Everything crm.Tx can enumerate is copied with its ids: customers (with
 // identities, consent, handoffs…), merge redirects, every interaction,
@@ -10,7 +11,9 @@
 // markers are rebuilt from the inbound interactions that name their
 // channel message; markers of events that logged nothing (an unfollow)
 // are not copied, so such an event delivered again after the move is
-// handled again (it changes nothing twice).
+// handled again (it changes nothing twice). Campaigns and their sends are
+// copied; the promotions log behind the per-customer cap cannot be listed
+// and starts empty, and the owners' language choices are not copied.
 package storecopy
 
 import (
@@ -48,12 +51,13 @@ type Options struct {
 type Counts struct {
 	Customers, Redirects, Interactions, Orders, Events int64
 	Outbox, Offers, OfferVersions, Erasures            int64
+	Campaigns, CampaignSends                           int64
 	Counters                                           map[string]int64
 }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d customers, %d merged ids, %d messages, %d orders, %d events, %d outbox items, %d offers (%d versions), %d erasures, %d counters",
-		c.Customers, c.Redirects, c.Interactions, c.Orders, c.Events, c.Outbox, c.Offers, c.OfferVersions, c.Erasures, len(c.Counters))
+	return fmt.Sprintf("%d customers, %d merged ids, %d messages, %d orders, %d events, %d outbox items, %d offers (%d versions), %d erasures, %d campaigns (%d sends), %d counters",
+		c.Customers, c.Redirects, c.Interactions, c.Orders, c.Events, c.Outbox, c.Offers, c.OfferVersions, c.Erasures, c.Campaigns, c.CampaignSends, len(c.Counters))
 }
 
 // storeCounters are the counters each store keeps itself.
@@ -226,6 +230,8 @@ func copyShop(ctx context.Context, src, dst crm.Store, opts Options) error {
 	var rules, seeded []byte
 	var changes []crm.SegmentRuleChange
 	var counters map[string]int64
+	var campaigns []*crm.Campaign
+	var sends []*crm.CampaignSend
 	tokens := map[string]*crm.ChannelToken{}
 	if err := src.View(ctx, func(tx crm.Tx) (err error) {
 		events, offers, versions, pending = nil, nil, nil, nil
@@ -272,9 +278,21 @@ func copyShop(ctx context.Context, src, dst crm.Store, opts Options) error {
 				return err
 			}
 		}
+		if campaigns, err = tx.ListCampaigns(); err != nil {
+			return err
+		}
+		sends = nil
+		for _, c := range campaigns {
+			if err := tx.CampaignSends(c.ID, func(s *crm.CampaignSend) error { sends = append(sends, s); return nil }); err != nil {
+				return err
+			}
+		}
 		return nil
 	}); err != nil {
 		return fmt.Errorf("read the shop's records: %w", err)
+	}
+	if err := copyMessages(ctx, src, dst); err != nil {
+		return err
 	}
 	const eventBatch = 5000
 	for start := 0; start < len(events); start += eventBatch {
@@ -345,8 +363,46 @@ func copyShop(ctx context.Context, src, dst crm.Store, opts Options) error {
 				}
 			}
 		}
+		for _, c := range campaigns {
+			if err := tx.PutCampaign(c); err != nil {
+				return err
+			}
+		}
+		for _, s := range sends {
+			if err := tx.PutCampaignSend(s); err != nil {
+				return err
+			}
+		}
 		return nil
 	})
+}
+
+// copyMessages copies the bot's phrases saved at run time, every version,
+// when both stores keep them.
+func copyMessages(ctx context.Context, src, dst crm.Store) error {
+	from, ok1 := src.(crm.MessagesVersions)
+	to, ok2 := dst.(crm.MessagesVersions)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	versions, err := from.MessagesHistory(ctx)
+	if err != nil {
+		return err
+	}
+	have, err := to.MessagesHistory(ctx)
+	if err != nil {
+		return err
+	}
+	if len(have) > 0 {
+		return nil // a target copied into with --force keeps its own
+	}
+	slices.Reverse(versions) // oldest first: each follows the one before
+	for _, v := range versions {
+		if err := to.SaveMessages(ctx, v); err != nil {
+			return fmt.Errorf("copy messages version %d: %w", v.Version, err)
+		}
+	}
+	return nil
 }
 
 // Measure counts what s holds.
@@ -385,6 +441,16 @@ func Measure(ctx context.Context, s crm.Store) (Counts, error) {
 				return err
 			}
 			n.OfferVersions += int64(len(vs))
+		}
+		campaigns, err := tx.ListCampaigns()
+		if err != nil {
+			return err
+		}
+		n.Campaigns = int64(len(campaigns))
+		for _, c := range campaigns {
+			if err := tx.CampaignSends(c.ID, func(*crm.CampaignSend) error { n.CampaignSends++; return nil }); err != nil {
+				return err
+			}
 		}
 		counters, err := tx.Counters("")
 		// A counter at 0 and no counter read the same (stores keep

@@ -57,6 +57,7 @@ func Run(t *testing.T, o Opener) {
 		{"Outbox", outboxTests},
 		{"Settings", settingsTests},
 		{"Privacy", privacyTests},
+		{"Campaigns", campaignTests},
 		{"Transactions", txTests},
 	}
 	for _, g := range groups {

@@ -46,6 +46,8 @@ type benchOptions struct {
 	DashboardCustomers int
 	DashboardEvents    int
 	OnlyDashboard      bool
+	// PostgresURL, when set, adds the PostgreSQL figures (bench_postgres.go).
+	PostgresURL string
 }
 
 // benchResult is one measured figure.
@@ -104,6 +106,7 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.DashboardCustomers, "dashboard-customers", 1000000, "customers in the store of the dashboard benchmark (0 skips it)")
 	fs.IntVar(&o.DashboardEvents, "dashboard-events", 10000000, "events in the store of the dashboard benchmark")
 	fs.BoolVar(&o.OnlyDashboard, "only-dashboard", false, "run the dashboard benchmark alone")
+	fs.StringVar(&o.PostgresURL, "postgres", os.Getenv("IDICBOT_BENCH_DATABASE_URL"), "PostgreSQL to measure the second store on (postgres://…; env IDICBOT_BENCH_DATABASE_URL; empty skips it)")
 	if err := fs.Parse(m.Args); err != nil {
 		return err
 	}
@@ -425,5 +428,6 @@ func (m *bench) benchExtras() []func(ctx context.Context, o benchOptions, core b
 		m.benchLookups,
 		m.benchCampaign,
 		m.benchDashboard,
+		m.benchPostgres,
 	}
 }

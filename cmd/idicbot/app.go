@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,10 +19,8 @@ import (
 	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/bot/inproc"
 	"github.com/idicbot/idicbot/bot/report"
 	"github.com/idicbot/idicbot/crm"
-	"github.com/idicbot/idicbot/crm/boltstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -65,7 +62,7 @@ type Main struct {
 	Leader   bot.Leader
 
 	Log  *slog.Logger
-	DB   *boltstore.DB
+	DB   Store
 	Core *bot.Core
 	// Reports are the owner's reports (dashboard, API, /crm report).
 	Reports *report.Service
@@ -85,6 +82,7 @@ type Main struct {
 
 	listener net.Listener
 	ready    chan struct{} // closed once serve listens
+	migrate  migrateFlags  // migrate-store's flags
 	closers  []func() error
 	// parts are the optional channels and tools wired by wire_*.go files:
 	// started after the HTTP server listens, stopped before the outbox is
@@ -241,6 +239,8 @@ func (m *Main) Run(ctx context.Context) error {
 	switch m.Command {
 	case "backup":
 		return m.runBackup(ctx)
+	case "migrate-store":
+		return m.runMigrateStore(ctx)
 	}
 	if err := m.open(ctx); err != nil {
 		return err
@@ -263,37 +263,11 @@ func (m *Main) Run(ctx context.Context) error {
 // open opens the store and builds the core and the dispatcher.
 func (m *Main) open(ctx context.Context) error {
 	cfg := m.Config
-	path := filepath.Join(cfg.Data, "idicbot.db")
-	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now, Logger: m.Log})
+	db, err := m.openStore(ctx)
 	if err != nil {
-		if errors.Is(err, boltstore.ErrLocked) {
-			hint := "stop it first, or use --data for another directory"
-			if m.Command == "customer" {
-				hint += "; with the bot running, use its admin API: GET /api/admin/customers/ID/export, POST /api/admin/customers/ID/erase"
-			}
-			if m.Command == "offers" {
-				// Offers change while the bot runs through its admin API.
-				hint += "; with the bot running, import through it: curl -H \"Authorization: Bearer $IDICBOT_ADMIN_TOKEN\" --data-binary @offers.yaml http://" + cfg.Addr + "/api/admin/import (add ?dry_run=true to check)"
-			}
-			return fmt.Errorf("another idicbot instance is using %s (%s): %w", cfg.Data, hint, err)
-		}
 		return err
 	}
 	m.DB = db
-	m.closers = append(m.closers, db.Close)
-	if m.Notifier == nil {
-		m.Notifier = inproc.NewNotifier()
-	}
-	if m.Leader == nil {
-		l := inproc.NewLeader()
-		m.Leader = l
-		m.closers = append(m.closers, l.Close) // before the store closes
-	}
-	if pending, err := db.CompactPending(); err == nil && pending {
-		// Open tried and failed (a full disk?): the erased values may still
-		// be in the file's free pages until the next erase or start.
-		m.Log.Warn("an erased customer's data may still be in the data file's free pages: the compaction that removes it failed; free some disk space and restart", "data", cfg.Data)
-	}
 
 	segData, segName, err := cfg.ReadFile(cfg.SegmentsFile, "segments.yaml")
 	if err != nil {

@@ -45,6 +45,7 @@ const CMSG = {
     journeysReadOnly: 'Các hành trình được khai báo trong configs/journeys.yaml.',
     k_birthday: 'Vào ngày sinh nhật', k_payday: 'Những ngày cuối tháng (ngày lương)', k_segment_entry: 'Vài ngày sau khi khách vào một nhóm',
     k_after_order: 'Vài ngày sau đơn hàng gần nhất', k_reengage: 'Khách im lặng một thời gian', k_unfinished: 'Hỏi giá hay hỏi mua mà chưa đặt',
+    more: {other: 'Xem thêm ({n} nữa)'},
     lang_vi: 'tiếng Việt', lang_en: 'tiếng Anh',
     skip_opted_out: 'đã từ chối nhận tin', skip_capped: 'đã nhận đủ tin khuyến mãi gần đây', skip_no_channel: 'không có kênh liên lạc',
     skip_window_closed: 'kênh không cho gửi lúc này', skip_not_eligible: 'không đủ điều kiện ưu đãi', skip_handoff: 'đang nói chuyện với nhân viên', skip_no_message: 'nội dung không hiển thị được',
@@ -86,6 +87,7 @@ const CMSG = {
     journeysReadOnly: 'The journeys are set in configs/journeys.yaml.',
     k_birthday: 'On the birthday', k_payday: 'Last days of the month (payday)', k_segment_entry: 'Days after entering a segment',
     k_after_order: 'Days after the last order', k_reengage: 'A customer who went quiet', k_unfinished: 'Asked a price or to buy, no order',
+    more: 'Show more ({n} more)',
     lang_vi: 'Vietnamese', lang_en: 'English',
     skip_opted_out: 'opted out', skip_capped: 'had enough promotions lately', skip_no_channel: 'no channel to reach them',
     skip_window_closed: 'the channel does not allow it now', skip_not_eligible: 'not eligible for the offer', skip_handoff: 'talking with a person', skip_no_message: 'the message does not render for them',
@@ -200,8 +202,15 @@ function measuresText(st) {
 
 function skippedTotal(c) { return Object.values(c.skipped || {}).reduce((a, b) => a + b, 0); }
 
-function renderCampaignList(box, list) {
-  if (!list.length) { put(box, h('p', {class: 'muted', id: 'no-campaigns'}, ct('none'))); return; }
+// campaignsShown is how many campaigns the list shows (newest first);
+// "more" shows more. Journey runs add up (an unfinished-purchase journey
+// makes one an hour).
+let campaignsShown = 30;
+
+function renderCampaignList(box, all) {
+  if (!all.length) { put(box, h('p', {class: 'muted', id: 'no-campaigns'}, ct('none'))); return; }
+  const list = all.slice(0, campaignsShown);
+  const more = all.length - list.length;
   const cols = ['colName', 'colStatus', 'colProgress', 'colWhen', 'colResults', ''];
   const td = (i, attrs, ...kids) => h('td', Object.assign({'data-label': cols[i] ? ct(cols[i]) : null}, attrs), ...kids);
   const rows = list.map((c) => {
@@ -233,7 +242,9 @@ function renderCampaignList(box, list) {
   });
   put(box, h('div', {class: 'scroll card'}, h('table', {id: 'campaigns', class: 'cards'},
     h('thead', {}, h('tr', {}, cols.map((c) => h('th', {}, c ? ct(c) : '')))),
-    h('tbody', {}, rows))), h('p', {class: 'muted small'}, ct('refreshed')));
+    h('tbody', {}, rows))),
+  more > 0 ? h('button', {type: 'button', id: 'c-more', onclick: () => { campaignsShown += 30; renderCampaignList(box, all); }}, ct('more', {n: more})) : null,
+  h('p', {class: 'muted small'}, ct('refreshed')));
 }
 
 async function steerCampaign(id, action) {

@@ -264,4 +264,25 @@ func TestBrowserCampaigns(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#c-preview")))
 	waitText("#c-audience", "1 customer in the audience")
 	axetest.Check(t, ctx, "new campaign with its preview (en)")
+
+	// A long list shows the newest 30 and a button for more.
+	have, err := out.ListCampaigns(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 31 - len(have) {
+		if _, err := out.CreateCampaign(bg, &crm.Campaign{ID: fmt.Sprint("bulk", i), Name: "Bulk", Text: map[string]string{"vi": "x"},
+			At: time.Date(2026, 4, 1, 9, 0, 0, 0, ict)}, "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	do("a long list", eval(`location.hash = "#/campaigns"`), chromedp.WaitVisible(chromedp.CSS("#c-more")))
+	waitText("#c-more", "Show more (1 more)")
+	if got := eval1(`String(document.querySelectorAll('#campaigns tbody tr').length)`); got != "30" {
+		t.Fatalf("the list shows %s campaigns, want 30", got)
+	}
+	do("more", chromedp.Click(chromedp.CSS("#c-more")))
+	if got := eval1(`String(document.querySelectorAll('#campaigns tbody tr').length) + String(!!document.getElementById('c-more'))`); got != "31false" {
+		t.Fatalf("after more: %s, want 31 rows and no button", got)
+	}
 }

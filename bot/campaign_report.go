@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
@@ -199,7 +200,8 @@ func (o *Outreach) TestSend(ctx context.Context, c *crm.Campaign, customer crm.I
 			return err
 		}
 		if d.skip != "" {
-			return crm.Errorf(crm.ECONFLICT, "Customer %d would be skipped: %s.", customer, d.skip)
+			return crm.Errorf(crm.ECONFLICT, "Customer %d would be skipped: %s.", customer, d.skip).
+				Say("campaign_test_"+d.skip, strconv.FormatUint(uint64(customer), 10))
 		}
 		in := &crm.Interaction{CustomerID: cu.ID, Time: now, Direction: crm.Outbound, Channel: d.channel, ChatID: d.chatID,
 			Kind: crm.KindText, Text: d.text, Buttons: d.buttons, Author: "campaign-test:" + c.ID}

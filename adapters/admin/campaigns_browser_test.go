@@ -132,6 +132,11 @@ func TestBrowserCampaigns(t *testing.T) {
 	sideways("the preview")
 	axetest.Check(t, ctx, "new campaign with its preview (vi)")
 
+	// A test send to the customer who said stop is refused, in plain words.
+	do("find the opted-out customer", fill("#c-customer-q", fmt.Sprint(ids[2])), chromedp.WaitVisible(chromedp.CSS("#c-customer-hits .c-hit")),
+		chromedp.Click(chromedp.CSS("#c-customer-hits .c-hit")), chromedp.Click(chromedp.CSS("#c-test")))
+	waitText("#c-error", fmt.Sprintf("Không gửi thử được: khách #%d đã từ chối nhận tin.", ids[2]))
+
 	// A test send to the first customer, found by id.
 	do("find a customer", fill("#c-customer-q", fmt.Sprint(ids[0])), chromedp.WaitVisible(chromedp.CSS("#c-customer-hits .c-hit")),
 		chromedp.Click(chromedp.CSS("#c-customer-hits .c-hit")))

@@ -54,6 +54,13 @@ var errorMessages = []i18n.Message{
 	{ID: "err.journey_kind", VI: "Hành trình %[1]s: loại không hợp lệ.", EN: "Journey %[1]s: the kind is not one idicbot knows."},
 	{ID: "err.journey_at", VI: "Hành trình %[1]s: giờ gửi phải có dạng HH:MM (ví dụ 09:00).", EN: "Journey %[1]s: the time must be HH:MM (09:00, say)."},
 	{ID: "err.journey_message", VI: "Hành trình %[1]s: cần chọn một ưu đãi hoặc viết nội dung.", EN: "Journey %[1]s: needs an offer or a text."},
+	{ID: "err.campaign_test_opted_out", VI: "Không gửi thử được: khách #%[1]s đã từ chối nhận tin.", EN: "No test sent: customer #%[1]s opted out."},
+	{ID: "err.campaign_test_capped", VI: "Không gửi thử được: khách #%[1]s đã nhận đủ tin khuyến mãi gần đây.", EN: "No test sent: customer #%[1]s had enough promotions lately."},
+	{ID: "err.campaign_test_no_channel", VI: "Không gửi thử được: khách #%[1]s không có kênh liên lạc.", EN: "No test sent: customer #%[1]s has no channel to reach them."},
+	{ID: "err.campaign_test_window_closed", VI: "Không gửi thử được: khách #%[1]s ở ngoài khung giờ kênh cho phép gửi.", EN: "No test sent: customer #%[1]s is outside what the channel allows now."},
+	{ID: "err.campaign_test_not_eligible", VI: "Không gửi thử được: khách #%[1]s không đủ điều kiện nhận ưu đãi.", EN: "No test sent: customer #%[1]s is not eligible for the offer."},
+	{ID: "err.campaign_test_handoff", VI: "Không gửi thử được: khách #%[1]s đang nói chuyện với nhân viên.", EN: "No test sent: customer #%[1]s is talking with a person."},
+	{ID: "err.campaign_test_no_message", VI: "Không gửi thử được: khách #%[1]s không hiển thị được nội dung cho khách này.", EN: "No test sent: customer #%[1]s gets no message: the template does not render for them."},
 	{ID: "err.customer_not_found", VI: "Không có khách nào khớp “%[1]s”.", EN: "No customer matches %[1]q."},
 	{ID: "err.find_empty", VI: "Hãy nhập điều cần tìm: số điện thoại, tên, email, @tên hoặc mã khách.", EN: "Tell me what to look for: a phone, a name, an email, @username or a customer id."},
 }

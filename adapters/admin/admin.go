@@ -543,7 +543,7 @@ func (s *Server) handlePage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if sess := s.session(r); sess != nil {
 		_ = pages.ExecuteTemplate(w, "app", pageData(r, map[string]any{"CSRF": sess.csrf, "Who": sess.who,
-			"Campaigns": s.opts.Campaigns != nil}))
+			"Campaigns": s.opts.Campaigns != nil, "Reports": s.opts.Reports != nil}))
 		return
 	}
 	_ = pages.ExecuteTemplate(w, "login", pageData(r, nil))

@@ -33,6 +33,7 @@ var pageMessages = []i18n.Message{
 	{ID: "nav.segments", VI: "Nhóm khách", EN: "Segments"},
 	{ID: "nav.messages", VI: "Câu của bot", EN: "Bot's phrases"},
 	{ID: "nav.campaigns", VI: "Chiến dịch", EN: "Campaigns"},
+	{ID: "nav.dashboard", VI: "Báo cáo", EN: "Reports"},
 	{ID: "nav.backup", VI: "Sao lưu", EN: "Backup"},
 	{ID: "logout", VI: "Đăng xuất", EN: "Log out"},
 	{ID: "loading", VI: "Đang tải…", EN: "Loading…"},

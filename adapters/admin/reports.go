@@ -178,7 +178,11 @@ func (s *Server) handleDashboard(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/admin", http.StatusSeeOther)
 		return
 	}
-	lang := rv.Lang(r.URL.Query().Get("lang"))
+	q := r.URL.Query().Get("lang")
+	if q == "" {
+		q = string(langOf(r)) // the admin page's choice
+	}
+	lang := rv.Lang(q)
 	d := &dashboard{Lang: lang, Tables: rv.TableNames, Periods: []int{7, 30, 90, 365}}
 	status := http.StatusOK
 	p, err := s.parsePeriod(r)

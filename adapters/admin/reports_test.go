@@ -244,3 +244,58 @@ func TestBrowserDashboard(t *testing.T) {
 		t.Fatalf("revenue chart texts: %d, %v", labels, err)
 	}
 }
+
+// TestDashboardLinkAndLanguage: the admin page links the dashboard, which
+// speaks the language chosen on the admin page unless ?lang= says another.
+func TestDashboardLinkAndLanguage(t *testing.T) {
+	e := reportEnv(t)
+	form := strings.NewReader(url.Values{"token": {token}, "name": {"Lan"}}.Encode())
+	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/login", form)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", e.srv.URL)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var session *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == admin.CookieName {
+			session = c
+		}
+	}
+	if session == nil {
+		t.Fatal("no session cookie")
+	}
+	get := func(path string, cookies ...*http.Cookie) string {
+		t.Helper()
+		req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+		for _, c := range append(cookies, session) {
+			req.AddCookie(c)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return string(b)
+	}
+	if page := get("/admin"); !strings.Contains(page, `href="/admin/dashboard" id="nav-dashboard"`) || !strings.Contains(page, "Báo cáo") {
+		t.Error("the admin page does not link the dashboard")
+	}
+	en := &http.Cookie{Name: admin.LangCookie, Value: "en"}
+	if page := get("/admin/dashboard", en); !strings.Contains(page, `<html lang="en">`) {
+		t.Error("the dashboard does not follow the admin page's English")
+	}
+	if page := get("/admin/dashboard?lang=vi", en); !strings.Contains(page, `<html lang="vi">`) {
+		t.Error("?lang=vi does not win over the cookie")
+	}
+	if page := get("/admin/dashboard"); !strings.Contains(page, `<html lang="vi">`) {
+		t.Error("the dashboard is not Vietnamese by default")
+	}
+}

@@ -222,9 +222,13 @@ func (a *KnowledgeAdmin) State(ctx context.Context) (*KnowledgeState, error) {
 	return st, nil
 }
 
-// Validate tidies the entries (spaces trimmed, blank questions dropped)
-// and lists their problems; none means they can be saved.
+// Validate lists the problems of the entries, tidied (spaces trimmed,
+// blank questions dropped); none means they can be saved.
 func (a *KnowledgeAdmin) Validate(entries []*crm.KnowledgeEntry) []KnowledgeProblem {
+	return a.validate(tidied(entries))
+}
+
+func (a *KnowledgeAdmin) validate(entries []*crm.KnowledgeEntry) []KnowledgeProblem {
 	var ps []KnowledgeProblem
 	add := func(i int, e *crm.KnowledgeEntry, field string, line int, code, msg string, params map[string]string) {
 		p := KnowledgeProblem{Entry: i, Field: field, Line: line, Code: code, Params: params, Message: msg}
@@ -245,7 +249,6 @@ func (a *KnowledgeAdmin) Validate(entries []*crm.KnowledgeEntry) []KnowledgeProb
 			add(i, nil, "entry", 0, "empty_entry", "the entry is empty", nil)
 			continue
 		}
-		tidy(e)
 		switch prev, dup := ids[e.ID]; {
 		case e.ID == "":
 			add(i, e, "id", 0, "id_missing", "an id is required (lower-case letters, digits, - and _)", nil)
@@ -338,29 +341,36 @@ func knowledgeIDOK(id string) bool {
 	return true
 }
 
-// tidy trims an entry's id, questions, answers and topics, and drops blank
-// questions and texts.
-func tidy(e *crm.KnowledgeEntry) {
-	e.ID = strings.TrimSpace(e.ID)
-	qs := e.Questions[:0]
-	for _, q := range e.Questions {
-		if q = strings.TrimSpace(q); q != "" {
-			qs = append(qs, q)
-		}
-	}
-	e.Questions = qs
-	for _, m := range []map[string]string{e.Answer, e.Topic} {
+// tidied copies the entries with their id, questions, answers and topics
+// trimmed, blank questions and texts dropped. The entries given are left as
+// they are: they may be the live ones.
+func tidied(entries []*crm.KnowledgeEntry) []*crm.KnowledgeEntry {
+	out := make([]*crm.KnowledgeEntry, len(entries))
+	texts := func(m map[string]string) map[string]string {
+		var out map[string]string
 		for l, s := range m {
-			if s = strings.TrimSpace(s); s == "" {
-				delete(m, l)
-			} else {
-				m[l] = s
+			if s = strings.TrimSpace(s); s != "" {
+				if out == nil {
+					out = map[string]string{}
+				}
+				out[l] = s
 			}
 		}
+		return out
 	}
-	if len(e.Topic) == 0 {
-		e.Topic = nil
+	for i, e := range entries {
+		if e == nil {
+			continue
+		}
+		c := &crm.KnowledgeEntry{ID: strings.TrimSpace(e.ID), Answer: texts(e.Answer), Topic: texts(e.Topic)}
+		for _, q := range e.Questions {
+			if q = strings.TrimSpace(q); q != "" {
+				c.Questions = append(c.Questions, q)
+			}
+		}
+		out[i] = c
 	}
+	return out
 }
 
 // build is the classifier of the intents and the entries.
@@ -370,7 +380,8 @@ func (a *KnowledgeAdmin) build(k *crm.Knowledge) (*nlu.Classifier, error) {
 
 // checked validates entries and builds their classifier.
 func (a *KnowledgeAdmin) checked(entries []*crm.KnowledgeEntry) (*nlu.Classifier, *crm.Knowledge, error) {
-	if ps := a.Validate(entries); len(ps) > 0 {
+	entries = tidied(entries)
+	if ps := a.validate(entries); len(ps) > 0 {
 		return nil, nil, &InvalidKnowledgeError{Problems: ps}
 	}
 	k := &crm.Knowledge{Entries: entries}

@@ -44,6 +44,11 @@ var pageMessages = []i18n.Message{
 var errorMessages = []i18n.Message{
 	{ID: "err.messages_conflict", VI: "Câu trả lời của bot vừa được người khác lưu (giờ là phiên bản %[1]d); hãy tải lại rồi sửa lại.", EN: "The bot's phrases were saved meanwhile (now version %[1]d); reload and make your change again."},
 	{ID: "err.messages_no_version", VI: "Không có phiên bản %[1]d của câu trả lời.", EN: "There is no version %[1]d of the bot's phrases."},
+	{ID: "err.knowledge_conflict", VI: "Phần hỏi đáp vừa được người khác lưu (giờ là phiên bản %[1]d); hãy tải lại rồi sửa lại.", EN: "The FAQ entries were saved meanwhile (now version %[1]d); reload and make your change again."},
+	{ID: "err.knowledge_no_version", VI: "Không có phiên bản %[1]d của phần hỏi đáp.", EN: "There is no version %[1]d of the FAQ entries."},
+	{ID: "err.knowledge_no_entry", VI: "Không có câu hỏi đáp “%[1]s”.", EN: "There is no FAQ entry %[1]q."},
+	{ID: "err.knowledge_invalid", VI: "Chưa lưu phần hỏi đáp: %[1]d vấn đề, hiện cạnh các ô.", EN: "The FAQ entries were not saved: %[1]d problem(s), shown by the fields."},
+	{ID: "err.knowledge_question", VI: "Hãy viết một câu hỏi của khách để thử (tối đa %[1]d ký tự).", EN: "Write a customer's question to try (at most %[1]d characters)."},
 	{ID: "err.customer_not_found", VI: "Không có khách nào khớp “%[1]s”.", EN: "No customer matches %[1]q."},
 	{ID: "err.find_empty", VI: "Hãy nhập điều cần tìm: số điện thoại, tên, email, @tên hoặc mã khách.", EN: "Tell me what to look for: a phone, a name, an email, @username or a customer id."},
 }

@@ -28,6 +28,7 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 		TrustedProxies: m.Config.HTTP.Trusted(),
 		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
 		Messages:       m.Messages,
+		Knowledge:      m.FAQ,
 		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
 		BrakeClients: m.Config.Admin.BrakeAddresses})
 	srv.Routes(mux)

@@ -31,6 +31,7 @@ var pageMessages = []i18n.Message{
 	{ID: "nav.offers", VI: "Ưu đãi", EN: "Offers"},
 	{ID: "nav.segments", VI: "Nhóm khách", EN: "Segments"},
 	{ID: "nav.messages", VI: "Câu của bot", EN: "Bot's phrases"},
+	{ID: "nav.faq", VI: "Hỏi đáp", EN: "FAQ"},
 	{ID: "nav.backup", VI: "Sao lưu", EN: "Backup"},
 	{ID: "logout", VI: "Đăng xuất", EN: "Log out"},
 	{ID: "loading", VI: "Đang tải…", EN: "Loading…"},

@@ -13,8 +13,9 @@ import (
 	"github.com/idicbot/idicbot/crm/nlu"
 )
 
-// TopicKnowledge: the stored knowledge entries (the shop's FAQ) changed;
-// every process reloads them (KnowledgeAdmin.RunReloads).
+// TopicKnowledge is the Notifier topic of a change to the stored knowledge
+// entries (the shop's FAQ): every process reloads them
+// (KnowledgeAdmin.RunReloads).
 const TopicKnowledge = "knowledge"
 
 // Limits of an edit in the admin: enough for a shop's FAQ, small enough
@@ -146,6 +147,9 @@ type KnowledgeAdmin struct {
 	// questions an intent of the bot already claims.
 	base *nlu.Classifier
 	mu   sync.Mutex // one save or reload at a time: version, store, live
+	// live is the stored version live in this process (0: the file's); a
+	// reload of the same version does not rebuild the classifier.
+	live int
 }
 
 // NewKnowledgeAdmin returns the editing of the core's knowledge.
@@ -168,7 +172,7 @@ func (a *KnowledgeAdmin) Load(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	h, err := a.o.Store.KnowledgeHistory(ctx)
-	if err != nil || len(h) == 0 {
+	if err != nil || len(h) == 0 || h[0].Version == a.live {
 		return err
 	}
 	k := &crm.Knowledge{Entries: h[0].Entries}
@@ -177,6 +181,7 @@ func (a *KnowledgeAdmin) Load(ctx context.Context) error {
 		return fmt.Errorf("stored FAQ version %d: %w", h[0].Version, err)
 	}
 	a.o.Core.SetUnderstanding(cl, k)
+	a.live = h[0].Version
 	return nil
 }
 
@@ -466,6 +471,7 @@ func (a *KnowledgeAdmin) save(ctx context.Context, cl *nlu.Classifier, k *crm.Kn
 		return nil, err
 	}
 	a.o.Core.SetUnderstanding(cl, k)
+	a.live = v.Version
 	a.o.Core.publish(ctx, TopicKnowledge)
 	return v, nil
 }

@@ -270,3 +270,20 @@ func TestKnowledgeGroundsAssistant(t *testing.T) {
 		t.Fatalf("after the save the assistant got %+v", k)
 	}
 }
+
+// BenchmarkKnowledgePreview is what trying a question in the admin costs:
+// the edit checked, the classifier rebuilt, the question read.
+func BenchmarkKnowledgePreview(b *testing.B) {
+	e := bottest.NewCore(b)
+	a, err := bot.NewKnowledgeAdmin(bot.KnowledgeAdminOptions{Store: e.DB, Core: e.Core, Intents: e.Defaults.Intents, File: e.Defaults.Knowledge, Now: e.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	entries := withEntries(e, parking("Có ạ."))
+	b.ResetTimer()
+	for range b.N {
+		if p, err := a.Preview(entries, "shop có chỗ gửi xe không"); err != nil || p.Entry != "parking" {
+			b.Fatal(p, err)
+		}
+	}
+}

@@ -148,10 +148,7 @@ func (o *Outreach) Tick(ctx context.Context) error {
 	var due []string
 	now := o.core.now()
 	err := o.core.store.View(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		list, err := cs.ListCampaigns()
 		due = due[:0]
 		for _, c := range list {
@@ -202,10 +199,7 @@ func (o *Outreach) CreateCampaign(ctx context.Context, c *crm.Campaign, who stri
 		c.ID = "c" + now.In(o.opts.Location).Format("20060102-150405")
 	}
 	err := o.core.store.Update(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		if _, err := cs.Campaign(c.ID); err == nil {
 			return crm.Errorf(crm.ECONFLICT, "A campaign %q exists already.", c.ID)
 		}
@@ -311,10 +305,7 @@ func (o *Outreach) setStatus(ctx context.Context, id, status string) (*crm.Campa
 	var out *crm.Campaign
 	now := o.core.now()
 	err := o.core.store.Update(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		c, err := cs.Campaign(id)
 		if err != nil {
 			return err

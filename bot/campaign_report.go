@@ -23,10 +23,7 @@ type CampaignProgress struct {
 func (o *Outreach) Progress(ctx context.Context, id string) (*CampaignProgress, error) {
 	var p *CampaignProgress
 	err := o.core.store.View(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		c, err := cs.Campaign(id)
 		if err != nil {
 			return err
@@ -71,10 +68,7 @@ func progressOf(tx crm.Tx, c *crm.Campaign) (*CampaignProgress, error) {
 func (o *Outreach) ListCampaigns(ctx context.Context) ([]*CampaignProgress, error) {
 	var out []*CampaignProgress
 	err := o.core.store.View(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		list, err := cs.ListCampaigns()
 		if err != nil {
 			return err
@@ -119,10 +113,7 @@ func (o *Outreach) Preview(ctx context.Context, c *crm.Campaign) (*CampaignPrevi
 	now := o.core.now()
 	p := &CampaignPreview{Send: map[string]int64{}, Skipped: map[string]int64{}, Samples: map[string]string{}}
 	err := o.core.store.View(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		var after crm.ID
 		for {
 			page, err := cs.CustomersAfter(after, o.opts.PageSize)
@@ -198,10 +189,7 @@ func (o *Outreach) TestSend(ctx context.Context, c *crm.Campaign, customer crm.I
 	now := o.core.now()
 	err := o.core.store.Update(ctx, func(tx crm.Tx) error {
 		it = nil
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		cu, err := tx.Customer(customer)
 		if err != nil {
 			return err
@@ -253,10 +241,7 @@ func (o *Outreach) Stats(ctx context.Context, id string) (*CampaignStats, error)
 	st := &CampaignStats{}
 	err := o.core.store.View(ctx, func(tx crm.Tx) error {
 		*st = CampaignStats{}
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		c, err := cs.Campaign(id)
 		if err != nil {
 			return err

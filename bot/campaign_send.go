@@ -201,10 +201,7 @@ func (o *Outreach) expandPage(ctx context.Context, id string) (bool, error) {
 	now := o.core.now()
 	err := o.core.store.Update(ctx, func(tx crm.Tx) error {
 		items, more = items[:0], false
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		c, err := cs.Campaign(id)
 		if err != nil {
 			return err

@@ -103,10 +103,7 @@ func (o *Outreach) startJourneys(ctx context.Context) error {
 	local := now.In(o.opts.Location)
 	minute := local.Hour()*60 + local.Minute()
 	return o.core.store.Update(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		for i := range o.opts.Journeys {
 			j := &o.opts.Journeys[i]
 			at, err := j.atMinutes()

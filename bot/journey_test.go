@@ -62,10 +62,7 @@ func newOutreachEnv(t *testing.T) *outreachEnv {
 				return err
 			}
 		}
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		// A promotion two days ago: the default cap is 1 in 3 days.
 		return cs.AddPromotion(e.id["capped"], day.AddDate(0, 0, -2), "earlier")
 	})

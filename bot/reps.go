@@ -51,10 +51,6 @@ const MaxFindCount = 500
 // RecentOnCard is how many interactions a customer card shows.
 const RecentOnCard = 10
 
-// LifetimeYears is the expected relationship length, in years, used by the
-// lifetime value estimate.
-const LifetimeYears = 3
-
 // FindCustomers looks customers up by what a rep typed:
 //   - a phone number in any common Vietnamese form (0912 345 678,
 //     +84912345678, 84912345678): exact phone lookup;
@@ -253,8 +249,10 @@ type OrderSummary struct {
 	// PerYear is the estimated number of orders per year: 365 divided by the
 	// mean days between orders (at most 52), 1 for a single order, 0 without.
 	PerYear float64
-	// LifetimeValue estimates what the customer will spend over the expected
-	// relationship: Average × PerYear × LifetimeYears.
+	// Value is what crm.DefaultValueModel expects of the customer over the
+	// next twelve months, from how often and how recently they bought;
+	// LifetimeValue is its CLV.
+	Value         crm.CustomerValue
 	LifetimeValue int64
 }
 
@@ -295,7 +293,7 @@ func (r *Reps) CustomerCard(ctx context.Context, id crm.ID) (*CustomerCard, erro
 		if err != nil {
 			return err
 		}
-		card.Orders = summarizeOrders(cu, orders)
+		card.Orders = summarizeOrders(cu, orders, r.now())
 		for oid, st := range cu.Offers {
 			line := OfferLine{ID: oid, Name: oid, Shown: st.Shown, Accepted: st.Accepted, Declined: st.Declined}
 			if o := r.offers.Load().Get(oid); o != nil && o.Name != "" {
@@ -324,7 +322,7 @@ func (r *Reps) CustomerCard(ctx context.Context, id crm.ID) (*CustomerCard, erro
 
 // summarizeOrders computes the order summary from the customer's running
 // aggregates (which include imported history) and their stored orders.
-func summarizeOrders(cu *crm.Customer, orders []*crm.Order) OrderSummary {
+func summarizeOrders(cu *crm.Customer, orders []*crm.Order, now time.Time) OrderSummary {
 	s := OrderSummary{Count: cu.Stats.Orders, Total: cu.Stats.TotalSpent, Average: cu.Stats.AvgOrderValue()}
 	for _, o := range orders {
 		if s.Last == nil || o.Time.After(s.Last.Time) || (o.Time.Equal(s.Last.Time) && o.ID > s.Last.ID) {
@@ -332,7 +330,8 @@ func summarizeOrders(cu *crm.Customer, orders []*crm.Order) OrderSummary {
 		}
 	}
 	s.PerYear = OrdersPerYear(&cu.Stats)
-	s.LifetimeValue = int64(math.Round(float64(s.Average) * s.PerYear * LifetimeYears))
+	s.Value = crm.DefaultValueModel.Value(&cu.Stats, now)
+	s.LifetimeValue = s.Value.CLV
 	return s
 }
 

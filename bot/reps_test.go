@@ -139,9 +139,13 @@ func TestRepCustomerCard(t *testing.T) {
 	if o.Last == nil || o.Last.Amount != 2_500_000 {
 		t.Fatalf("last order = %+v, want the 2.500.000 one", o.Last)
 	}
-	// Two orders 2h apart: at most weekly (52/year) × 3 years × average.
-	if got, want := o.LifetimeValue, int64(2_000_000*52*bot.LifetimeYears); got != want {
-		t.Fatalf("lifetime value = %d, want %d", got, want)
+	// Two orders hours ago: λ ≈ 2/90 a day, still buying (P ≈ 1), so
+	// 2/90 · 730 · (1 − e^−0.5) ≈ 6.38 orders of 2.000.000 ₫ in a year.
+	if got, want := o.LifetimeValue, int64(12_764_770); got < want*98/100 || got > want*102/100 {
+		t.Fatalf("lifetime value = %d, want about %d", got, want)
+	}
+	if o.Value.Alive < 0.99 {
+		t.Fatalf("P(alive) = %v for a customer who ordered hours ago, want ≈ 1", o.Value.Alive)
 	}
 	if len(card.Recent) == 0 || card.Recent[len(card.Recent)-1].Direction != crm.Outbound {
 		t.Fatalf("recent = %d interactions, want the conversation ending with the bot's answer", len(card.Recent))

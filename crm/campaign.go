@@ -115,12 +115,3 @@ type Campaigns interface {
 	// page stopped.
 	CustomersAfter(after ID, limit int) ([]*Customer, error)
 }
-
-// CampaignsOf returns the Campaigns of a store transaction, or an
-// EINTERNAL error when the store does not keep campaigns.
-func CampaignsOf(tx Tx) (Campaigns, error) {
-	if c, ok := tx.(Campaigns); ok {
-		return c, nil
-	}
-	return nil, Errorf(EINTERNAL, "This store does not keep campaigns.")
-}

@@ -30,6 +30,7 @@ type Tx interface {
 	Settings
 	Outbox
 	Counters
+	Campaigns
 }
 
 // Dedupe remembers which channel messages were handled, so that a replayed

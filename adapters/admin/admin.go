@@ -121,6 +121,9 @@ type Options struct {
 	// Privacy exports and erases one customer's data (GET
 	// /api/admin/customers/{id}/export, POST .../erase); nil answers 503.
 	Privacy *bot.Privacy
+	// Reports are the owner's reports (the dashboard at /admin/dashboard,
+	// GET /api/admin/reports…); nil: not served.
+	Reports Reports
 	// Messages edits the bot's phrases (GET/PUT /api/admin/messages…);
 	// nil: that API is not served.
 	Messages Messages
@@ -132,8 +135,11 @@ type Options struct {
 	// SessionTTL is how long a page login lasts; 12h when 0.
 	SessionTTL time.Duration
 	// MaxSessions bounds the logins kept at once; the oldest goes first.
-	// 100 when 0.
+	// 100 when 0. (In this process's memory only: see Sessions.)
 	MaxSessions int
+	// Sessions keeps the logins where every process finds them; nil keeps
+	// them in this process (one idicbot).
+	Sessions SessionStore
 	// BrakeFailures is how many wrong tokens (login form or bearer API) one
 	// client address may present at once before it is braked: then its
 	// requests get 429 with Retry-After, even with the right token, and it
@@ -267,6 +273,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 	api("GET /api/admin/backup", s.backup)
 	api("GET /api/admin/customers/{id}/export", s.exportCustomer)
 	api("POST /api/admin/customers/{id}/erase", s.eraseCustomer)
+	s.reportRoutes(mux, api)
 	mux.Handle("/api/admin/", s.api(func(w http.ResponseWriter, r *http.Request, _ caller) error {
 		if allow := allowedMethods(routes, r.URL.Path); len(allow) > 0 {
 			w.Header().Set("Allow", strings.Join(allow, ", "))
@@ -481,6 +488,9 @@ func (s *Server) session(r *http.Request) *session {
 	if err != nil || ck.Value == "" {
 		return nil
 	}
+	if s.opts.Sessions != nil {
+		return s.sharedSession(r.Context(), ck.Value)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess := s.sessions[ck.Value]
@@ -500,6 +510,9 @@ func (s *Server) newSession(who string) (string, *session) {
 	now := s.now()
 	id := randomToken()
 	sess := &session{csrf: randomToken(), who: who, created: now, expires: now.Add(s.opts.SessionTTL)}
+	if s.opts.Sessions != nil {
+		return id, sess // the caller stores it there
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for k, v := range s.sessions {
@@ -574,7 +587,14 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, r, http.StatusUnauthorized, "login.wrong")
 		return
 	}
-	id, _ := s.newSession(cleanName(r.PostForm.Get("name"), "admin"))
+	id, sess := s.newSession(cleanName(r.PostForm.Get("name"), "admin"))
+	if s.opts.Sessions != nil {
+		if err := s.shareSession(r.Context(), id, sess); err != nil {
+			s.log.Error("admin session not stored", "err", err)
+			s.loginPage(w, r, http.StatusServiceUnavailable, "login.notStored")
+			return
+		}
+	}
 	http.SetCookie(w, &http.Cookie{
 		Name: CookieName, Value: id, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode,
 		Secure: r.TLS != nil || r.Header.Get("X-Forwarded-Proto") == "https", MaxAge: int(s.opts.SessionTTL / time.Second),
@@ -596,6 +616,11 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		ck, _ := r.Cookie(CookieName)
+		if s.opts.Sessions != nil {
+			if err := s.opts.Sessions.DeleteSession(r.Context(), sessionKey(ck.Value)); err != nil {
+				s.log.Error("admin session not deleted", "err", err)
+			}
+		}
 		s.mu.Lock()
 		delete(s.sessions, ck.Value)
 		s.mu.Unlock()

@@ -27,6 +27,7 @@ var pageMessages = []i18n.Message{
 	{ID: "login.crossSite", VI: "Đã từ chối đăng nhập từ trang khác.", EN: "Cross-site login refused."},
 	{ID: "login.badForm", VI: "Không đọc được biểu mẫu.", EN: "Could not read the form."},
 	{ID: "login.wrong", VI: "Sai token quản trị.", EN: "Wrong admin token."},
+	{ID: "login.notStored", VI: "Chưa lưu được phiên đăng nhập; hãy thử lại.", EN: "The login could not be stored; try again."},
 	{ID: "login.braked", VI: "Địa chỉ của bạn đã nhập sai token quá nhiều lần: thử lại sau %[1]s giây.", EN: "Too many wrong admin tokens from your address: try again in %[1]s seconds."},
 	{ID: "nav.offers", VI: "Ưu đãi", EN: "Offers"},
 	{ID: "nav.segments", VI: "Nhóm khách", EN: "Segments"},

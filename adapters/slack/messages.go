@@ -93,7 +93,7 @@ var messages = []i18n.Message{
 	{ID: "card.value", VI: "*Giá trị*\n%[1]d đơn · tổng chi %[2]s · trung bình mỗi đơn %[3]s", EN: i18n.Plural(1, "*Value*\n%[1]d order · total spent: %[2]s · average order: %[3]s", "*Value*\n%[1]d orders · total spent: %[2]s · average order: %[3]s")},
 	{ID: "card.lastOrder", VI: "Đơn gần nhất: %[1]s ngày %[2]s (%[3]s)", EN: "Last order: %[1]s on %[2]s (%[3]s)"},
 	{ID: "card.lastOrderDay", VI: "Đơn gần nhất: %[1]s (%[2]s)", EN: "Last order: %[1]s (%[2]s)"},
-	{ID: "card.ltv", VI: "Giá trị vòng đời ≈ %[1]s _(trung bình mỗi đơn × %[2]s đơn/năm × %[3]d năm)_", EN: i18n.Plural(3, "Lifetime value ≈ %[1]s _(average order × orders a year, %[2]s, × %[3]d year)_", "Lifetime value ≈ %[1]s _(average order × orders a year, %[2]s, × %[3]d years)_")},
+	{ID: "card.ltv", VI: "Giá trị 12 tháng tới ≈ %[1]s _(khả năng còn mua %[2]d%% · ≈ %[3]s đơn; theo tần suất và độ gần của các lần mua)_", EN: "Value over the next 12 months ≈ %[1]s _(still buying: %[2]d%% · ≈ %[3]s orders; from how often and how recently they bought)_"},
 	{ID: "card.offers", VI: "*Ưu đãi*: đã hiện %[1]d lần, %[2]d lần nhận", EN: i18n.Plural(1, "*Offers*: shown once, %[2]d accepted", "*Offers*: shown %[1]d times, %[2]d accepted")},
 	{ID: "card.offersMore", VI: "… và %[1]d ưu đãi nữa", EN: "… and %[1]d more"},
 	{ID: "card.offerLine", VI: "• %[1]s: hiện %[2]d, nhận %[3]d, từ chối %[4]d", EN: "• %[1]s: shown %[2]d, accepted %[3]d, declined %[4]d"},
@@ -152,6 +152,8 @@ var messages = []i18n.Message{
 	{ID: "merge.done", VI: "🔗 %[1]s đã được gộp vào %[2]s: %[3]s. <@%[4]s> đã gộp.", EN: "🔗 %[1]s is now part of %[2]s: %[3]s. Merged by <@%[4]s>."},
 
 	// Offer commands (admins).
+	{ID: "usage.report", VI: "report [7d | 30d | 90d | <từ ngày> <đến ngày>] [charts] [en]", EN: "report [7d | 30d | 90d | <from> <to>] [charts] [en]"},
+	{ID: "help.report", VI: "số liệu của shop so với kỳ trước: doanh thu, phễu ưu đãi, khách mới, rời bỏ và quay lại, giữ chân, giá trị khách hàng, phản hồi; `charts` đăng biểu đồ vào kênh: `/crm report 30d`, `/crm report 2026-11-01 2026-11-30 charts`", EN: "the shop's figures against the previous period: revenue, offer funnel, new customers, churn and win-back, retention, customer value, response; `charts` posts the charts: `/crm report 30d`, `/crm report 2026-11-01 2026-11-30 charts`"},
 	{ID: "usage.offers", VI: "offers", EN: "offers"},
 	{ID: "help.offers", VI: "mọi ưu đãi: trạng thái, nhóm khách nhận, ưu tiên, hiệu lực, đã hiện / đã nhận / chuyển đổi", EN: "every offer: status, target segments, priority, validity, shown / accepted / conversion"},
 	{ID: "usage.offer", VI: "offer <mã> | pause <mã> | activate <mã> | preview <mã> [khách] | edit <mã>", EN: "offer <id> | pause <id> | activate <id> | preview <id> [customer] | edit <id>"},

@@ -2,6 +2,7 @@ package slack
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"sort"
 	"strconv"
@@ -322,7 +323,10 @@ func (v view) renderCard(card *bot.CustomerCard, banner string) *Reply {
 	} else if !cu.Stats.LastOrder.IsZero() {
 		value += "\n" + t.T("card.lastOrderDay", day(cu.Stats.LastOrder), v.ago(cu.Stats.LastOrder))
 	}
-	value += "\n" + t.T("card.ltv", crm.VND(o.LifetimeValue), strconv.FormatFloat(o.PerYear, 'f', -1, 64), bot.LifetimeYears)
+	if o.Count > 0 {
+		value += "\n" + t.T("card.ltv", crm.VND(o.LifetimeValue), int(math.Round(o.Value.Alive*100)),
+			strconv.FormatFloat(math.Round(o.Value.ExpectedOrders*10)/10, 'f', -1, 64))
+	}
 	blocks = append(blocks, section(value))
 
 	offers := t.T("card.offers", card.OffersShown, card.OffersAccepted)

@@ -106,7 +106,7 @@ func TestRepCustomerCardFields(t *testing.T) {
 	contains(t, "lan card", a.all(), "Nguyễn Thị Lan (#"+e.id("lan")+")", "webchat (w-lan)", "telegram @Lan_Shop (7000)",
 		"0912 345 678", "lan@example.com", "Khách thân thiết từ "+today, "quy tắc: `order_count &gt;= 2`",
 		"2 đơn · tổng chi 4.000.000 ₫ · trung bình mỗi đơn 2.000.000 ₫", "Đơn gần nhất: 2.500.000 ₫ ngày "+today,
-		"Giá trị vòng đời ≈", "*Nguồn*\nseed", "*Đồng ý nhận tin*\nnhận ưu đãi", "*Chuyển cho người*\nbot đang trả lời", "*Nhãn*: không có", "*Ghi chú*: chưa có")
+		"Giá trị 12 tháng tới ≈", "*Nguồn*\nseed", "*Đồng ý nhận tin*\nnhận ưu đãi", "*Chuyển cho người*\nbot đang trả lời", "*Nhãn*: không có", "*Ghi chú*: chưa có")
 
 	// Dũng says STOP; Văn A asks for a person.
 	e.say(crm.ChannelWeb, "w-dung", "STOP")

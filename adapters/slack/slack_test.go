@@ -127,7 +127,7 @@ func TestRepSlack(t *testing.T) {
 		e.say(crm.ChannelWeb, "w-vana", "giá áo thun bao nhiêu?")
 		a := e.crm(repUser, "customer "+e.id("vana"))
 		contains(t, "card", a.all(), "Nguyễn Văn A", "#"+e.id("vana"), "Khách VIP", "quy tắc:", "total_spent", "0903 111 222", "vana@example.vn",
-			"webchat (w-vana)", "seed", "nhận ưu đãi", "bot đang trả lời", "25.000.000", "Giá trị vòng đời", "Đơn gần nhất",
+			"webchat (w-vana)", "seed", "nhận ưu đãi", "bot đang trả lời", "25.000.000", "Giá trị 12 tháng tới", "Đơn gần nhất",
 			"giá áo thun bao nhiêu?", "Ưu đãi", "Nhãn", "Ghi chú")
 		contains(t, "ambiguous", e.crm(repUser, "customer nguyen").Text, "2 khách khớp “nguyen”", "hãy dùng mã khách")
 		contains(t, "unknown", e.crm(repUser, "customer 9999").Text, "Không có khách nào khớp “9999”")

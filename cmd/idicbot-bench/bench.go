@@ -41,6 +41,13 @@ type benchOptions struct {
 	CampaignCustomers int
 	// UnderstandOnly measures understanding alone (benchUnderstand).
 	UnderstandOnly bool
+	// DashboardCustomers and DashboardEvents size the store of the
+	// owner's dashboard benchmark; OnlyDashboard runs that one alone.
+	DashboardCustomers int
+	DashboardEvents    int
+	OnlyDashboard      bool
+	// PostgresURL, when set, adds the PostgreSQL figures (bench_postgres.go).
+	PostgresURL string
 }
 
 // benchResult is one measured figure.
@@ -96,6 +103,10 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.BoolVar(&o.Telegram, "telegram", true, "measure the Telegram end-to-end figure")
 	fs.IntVar(&o.CampaignCustomers, "campaign-customers", 1000000, "customers a campaign goes to in the campaign benchmark (0 skips it)")
 	fs.BoolVar(&o.UnderstandOnly, "understand-only", false, "measure only how long understanding one message takes")
+	fs.IntVar(&o.DashboardCustomers, "dashboard-customers", 1000000, "customers in the store of the dashboard benchmark (0 skips it)")
+	fs.IntVar(&o.DashboardEvents, "dashboard-events", 10000000, "events in the store of the dashboard benchmark")
+	fs.BoolVar(&o.OnlyDashboard, "only-dashboard", false, "run the dashboard benchmark alone")
+	fs.StringVar(&o.PostgresURL, "postgres", os.Getenv("IDICBOT_BENCH_DATABASE_URL"), "PostgreSQL to measure the second store on (postgres://…; env IDICBOT_BENCH_DATABASE_URL; empty skips it)")
 	if err := fs.Parse(m.Args); err != nil {
 		return err
 	}
@@ -111,6 +122,9 @@ func (m *bench) runBench(ctx context.Context) error {
 		}
 		defer os.RemoveAll(dir)
 		o.Dir = dir
+	}
+	if o.OnlyDashboard {
+		return m.benchDashboard(ctx, o, benchResult{})
 	}
 	fmt.Fprintf(o.Out, "idicbot-bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on\n",
 		o.Messages, o.Customers, o.Returning*100, o.Concurrency)
@@ -413,5 +427,7 @@ func (m *bench) benchExtras() []func(ctx context.Context, o benchOptions, core b
 		},
 		m.benchLookups,
 		m.benchCampaign,
+		m.benchDashboard,
+		m.benchPostgres,
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/idicbot/idicbot/bot"
 	"github.com/idicbot/idicbot/crm"
 )
 
@@ -43,13 +44,7 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 	for start := 0; start < n; start += 10000 {
 		err := env.db.UpdateSolo(ctx, func(tx crm.Tx) error {
 			for i := start; i < min(start+10000, n); i++ {
-				c := &crm.Customer{Name: benchName(i), Phone: fmt.Sprintf("+849%08d", i), CreatedAt: now, Language: "vi",
-					Segment: crm.SegmentAssignment{Name: crm.SegmentNew, Since: now}}
-				c.AddIdentity(crm.Identity{Channel: crm.ChannelTelegram, UserID: strconv.Itoa(100000 + i), FirstSeen: now})
-				if i%4 == 0 {
-					c.Stats.RecordOrder(int64(500000+i%9000000), now.AddDate(0, 0, -i%300))
-				}
-				if err := tx.PutCustomer(c); err != nil {
+				if err := tx.PutCustomer(lookupCustomer(i, now)); err != nil {
 					return err
 				}
 			}
@@ -60,8 +55,24 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 		}
 	}
 	fmt.Fprintf(o.Out, "lookups: a store of %d customers built in %.1fs\n", n, time.Since(t0).Seconds())
+	return measureLookups(ctx, o, n, env.core.Reps(), "")
+}
+
+// lookupCustomer is customer i of the lookup benchmark's store.
+func lookupCustomer(i int, now time.Time) *crm.Customer {
+	c := &crm.Customer{Name: benchName(i), Phone: fmt.Sprintf("+849%08d", i), CreatedAt: now, Language: "vi",
+		Segment: crm.SegmentAssignment{Name: crm.SegmentNew, Since: now}}
+	c.AddIdentity(crm.Identity{Channel: crm.ChannelTelegram, UserID: strconv.Itoa(100000 + i), FirstSeen: now})
+	if i%4 == 0 {
+		c.Stats.RecordOrder(int64(500000+i%9000000), now.AddDate(0, 0, -i%300))
+	}
+	return c
+}
+
+// measureLookups times the reps' lookups on a store of n customers
+// (lookupCustomer 0…n-1); prefix names the store in the figures.
+func measureLookups(ctx context.Context, o benchOptions, n int, reps *bot.Reps, prefix string) error {
 	rng := rand.New(rand.NewPCG(3, 4))
-	reps := env.core.Reps()
 	measure := func(name string, runs int, target time.Duration, query func(i int) string, check func([]*crm.Customer) bool) error {
 		lat := make([]time.Duration, 0, runs)
 		start := time.Now()
@@ -77,7 +88,7 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 				return fmt.Errorf("%s %q: wrong answer (%d customers)", name, q, len(got))
 			}
 		}
-		res := benchResult{Name: "lookup: " + name, Ops: runs, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
+		res := benchResult{Name: prefix + "lookup: " + name, Ops: runs, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
 		verdict := "ok"
 		if res.P99 > target {
 			verdict = "MISSED"
@@ -123,7 +134,7 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 			return fmt.Errorf("segment page %d: %d customers of %d, not most valuable first", page, len(p.Customers), p.Count)
 		}
 	}
-	seg := benchResult{Name: "segment new, pages 1–100", Ops: 300, Elapsed: time.Since(segStart), P50: percentile(segLat, 0.5), P99: percentile(segLat, 0.99)}
+	seg := benchResult{Name: prefix + "segment new, pages 1–100", Ops: 300, Elapsed: time.Since(segStart), P50: percentile(segLat, 0.5), P99: percentile(segLat, 0.99)}
 	segVerdict := "ok"
 	if seg.P99 > 50*time.Millisecond {
 		segVerdict = "MISSED"
@@ -139,7 +150,7 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 		}
 		lat = append(lat, time.Since(t))
 	}
-	res := benchResult{Name: "stats (today / 7d / 30d)", Ops: 100, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
+	res := benchResult{Name: prefix + "stats (today / 7d / 30d)", Ops: 100, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
 	verdict := "ok"
 	if res.P99 > 50*time.Millisecond {
 		verdict = "MISSED"

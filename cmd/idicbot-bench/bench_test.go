@@ -27,7 +27,8 @@ func TestBenchSmall(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := runBench(t, "-messages", "400", "-customers", "240", "-concurrency", tc.concurrency,
-				"-lookup-customers", "2000", "-campaign-customers", "2000", "-dir", t.TempDir())
+				"-lookup-customers", "2000", "-campaign-customers", "2000",
+				"-dashboard-customers", "500", "-dashboard-events", "5000", "-dir", t.TempDir())
 			want := []string{
 				`(?m)^baseline: bbolt Batch 512B puts +400 ops in .* p50 .* p99 `,
 				`(?m)^pipeline: Handle \+ outbox, fsync on +400 ops in `,
@@ -44,6 +45,8 @@ func TestBenchSmall(t *testing.T) {
 				`(?m)^stats \(today / 7d / 30d\) `,
 				`(?m)^campaign to \d+ customers: expanded in [\d.]+ s \(\d+ customers/s\), sent in [\d.]+ s \(\d+ msgs/s drain\), peak heap \d+ MiB$`,
 				`(?m)^ratio = live reply p99 during the campaign ÷ without = [\d.]+ ms ÷ [\d.]+ ms = [\d.]+ \(target ≤ 1\.5; [1-9]\d* and [1-9]\d* replies\)$`,
+				`(?m)^dashboard: first report after a restart .* from rollups`,
+				`(?m)^dashboard: 90-day report +100 ops in .* p99 .* target p99 ≤ 500ms: `,
 			}
 			if tc.narrow {
 				want = append(want, `(?m)^pipeline at 100 conversations +400 ops`)

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,9 +19,8 @@ import (
 	"github.com/idicbot/idicbot/adapters/slack"
 	"github.com/idicbot/idicbot/adapters/webchat"
 	"github.com/idicbot/idicbot/bot"
-	"github.com/idicbot/idicbot/bot/inproc"
+	"github.com/idicbot/idicbot/bot/report"
 	"github.com/idicbot/idicbot/crm"
-	"github.com/idicbot/idicbot/crm/boltstore"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -64,8 +62,10 @@ type Main struct {
 	Leader   bot.Leader
 
 	Log  *slog.Logger
-	DB   *boltstore.DB
+	DB   Store
 	Core *bot.Core
+	// Reports are the owner's reports (dashboard, API, /crm report).
+	Reports *report.Service
 	// Knowledge is the shop's FAQ entries, answered by the rules and
 	// grounding the LLM.
 	Knowledge *crm.Knowledge
@@ -85,6 +85,7 @@ type Main struct {
 
 	listener net.Listener
 	ready    chan struct{} // closed once serve listens
+	migrate  migrateFlags  // migrate-store's flags
 	closers  []func() error
 	// parts are the optional channels and tools wired by wire_*.go files:
 	// started after the HTTP server listens, stopped before the outbox is
@@ -241,6 +242,8 @@ func (m *Main) Run(ctx context.Context) error {
 	switch m.Command {
 	case "backup":
 		return m.runBackup(ctx)
+	case "migrate-store":
+		return m.runMigrateStore(ctx)
 	}
 	if err := m.open(ctx); err != nil {
 		return err
@@ -263,37 +266,11 @@ func (m *Main) Run(ctx context.Context) error {
 // open opens the store and builds the core and the dispatcher.
 func (m *Main) open(ctx context.Context) error {
 	cfg := m.Config
-	path := filepath.Join(cfg.Data, "idicbot.db")
-	db, err := boltstore.Open(path, boltstore.Options{Now: m.Now, Logger: m.Log})
+	db, err := m.openStore(ctx)
 	if err != nil {
-		if errors.Is(err, boltstore.ErrLocked) {
-			hint := "stop it first, or use --data for another directory"
-			if m.Command == "customer" {
-				hint += "; with the bot running, use its admin API: GET /api/admin/customers/ID/export, POST /api/admin/customers/ID/erase"
-			}
-			if m.Command == "offers" {
-				// Offers change while the bot runs through its admin API.
-				hint += "; with the bot running, import through it: curl -H \"Authorization: Bearer $IDICBOT_ADMIN_TOKEN\" --data-binary @offers.yaml http://" + cfg.Addr + "/api/admin/import (add ?dry_run=true to check)"
-			}
-			return fmt.Errorf("another idicbot instance is using %s (%s): %w", cfg.Data, hint, err)
-		}
 		return err
 	}
 	m.DB = db
-	m.closers = append(m.closers, db.Close)
-	if m.Notifier == nil {
-		m.Notifier = inproc.NewNotifier()
-	}
-	if m.Leader == nil {
-		l := inproc.NewLeader()
-		m.Leader = l
-		m.closers = append(m.closers, l.Close) // before the store closes
-	}
-	if pending, err := db.CompactPending(); err == nil && pending {
-		// Open tried and failed (a full disk?): the erased values may still
-		// be in the file's free pages until the next erase or start.
-		m.Log.Warn("an erased customer's data may still be in the data file's free pages: the compaction that removes it failed; free some disk space and restart", "data", cfg.Data)
-	}
 
 	segData, segName, err := cfg.ReadFile(cfg.SegmentsFile, "segments.yaml")
 	if err != nil {
@@ -347,6 +324,7 @@ func (m *Main) open(ctx context.Context) error {
 		Events: m, Assistant: assistant, AssistTimeout: m.assistTimeout(), Notifier: m.Notifier,
 		Classifier: classifier, Knowledge: knowledge, SourceLabels: cfg.Sources,
 	})
+	m.Reports = report.New(db, cfg.Location(), m.Now, func() []string { return m.Core.Segments().Names() })
 	// Segment rules edited at run time (admin page) are stored and win over
 	// the file; so are the bot's phrases.
 	if err := m.Core.LoadSegmentRules(ctx); err != nil {
@@ -403,7 +381,7 @@ func (m *Main) serve(ctx context.Context) error {
 	// Each optional part is wired in its own file and turns itself on from
 	// the environment (a token set) or the configuration, or stays off.
 	for _, wire := range []func(context.Context, *http.ServeMux) error{
-		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireZalo, m.wireMessenger, m.wireRetention,
+		m.wireTelegram, m.wireSlack, m.wireAdmin, m.wireReports, m.wireZalo, m.wireMessenger, m.wireRetention,
 		m.wireMetrics, // after wireAdmin, whose token guards /metrics
 	} {
 		if err := wire(ctx, mux); err != nil {

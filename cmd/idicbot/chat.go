@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -108,9 +107,9 @@ func (m *Main) runCheck(ctx context.Context) error {
 		fmt.Fprintln(m.Stdout, p)
 	}
 	if len(problems) > 0 {
-		return fmt.Errorf("%s: %d problems found", filepath.Join(m.Config.Data, "idicbot.db"), len(problems))
+		return fmt.Errorf("%s: %d problems found", m.storeName(), len(problems))
 	}
-	fmt.Fprintf(m.Stdout, "%s: every index and count agrees with the records\n", filepath.Join(m.Config.Data, "idicbot.db"))
+	fmt.Fprintf(m.Stdout, "%s: every index and count agrees with the records\n", m.storeName())
 	return nil
 }
 
@@ -121,7 +120,7 @@ func (m *Main) runBackup(ctx context.Context) error {
 	if err := m.open(ctx); err != nil {
 		return err
 	}
-	if err := m.DB.BackupFile(m.Args[0]); err != nil {
+	if err := m.backupFile(m.Args[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(m.Stdout, "backup written to %s\n", m.Args[0])

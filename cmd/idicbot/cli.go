@@ -202,6 +202,27 @@ hold it); it asks for --yes.`,
 		},
 	},
 	{
+		name: "migrate-store", synopsis: "--to DEST [--from SRC] [--force]",
+		summary: "copy the shop between stores: a data directory and PostgreSQL",
+		about: `Copies everything (customers, identities, conversations, orders, offers and
+their versions, events, outbox, settings, tokens) from SRC (default: the data
+directory) to DEST, each a data directory or a postgres:// URL, then counts both
+and compares a sample record by record. A DEST that holds anything is refused
+unless --force. Stop every idicbot using either first. docs/postgres.md.`,
+		examples: `  idicbot migrate-store --to "$IDICBOT_DATABASE_URL"
+  idicbot migrate-store --from "$IDICBOT_DATABASE_URL" --to ./data-back`,
+		flags: func(m *Main, fs *flag.FlagSet) { m.migrate.flags(fs) },
+		args: func(m *Main, args []string) error {
+			if len(args) != 0 {
+				return usagef("migrate-store", "migrate-store takes no arguments, got %q", strings.Join(args, " "))
+			}
+			if m.migrate.to == "" {
+				return usagef("migrate-store", "migrate-store needs --to: a data directory or postgres://…")
+			}
+			return nil
+		},
+	},
+	{
 		name: "completion", synopsis: "bash",
 		summary: "print the bash completion script",
 		about:   `Prints a bash script that completes commands, flags and file names.`,

@@ -19,6 +19,7 @@ type Config struct {
 	Addr          string `yaml:"addr"`
 	MetricsAddr   string `yaml:"metrics_addr"`
 	Data          string `yaml:"data"`
+	DatabaseURL   string `yaml:"database_url"` // postgres://…: the shared store instead of Data (docs/postgres.md)
 	SegmentsFile  string `yaml:"segments_file"`
 	OffersFile    string `yaml:"offers_file"`
 	CatalogFile   string `yaml:"catalog_file"`
@@ -162,6 +163,9 @@ func LoadConfig(path string, getenv func(string) string) (*Config, error) {
 	if v := getenv("IDICBOT_DATA"); v != "" {
 		c.Data = v
 	}
+	if v := getenv("IDICBOT_DATABASE_URL"); v != "" {
+		c.DatabaseURL = v
+	}
 	if v := getenv("IDICBOT_OUTBOX_OWNER"); v != "" {
 		c.Outbox.Owner = v
 	}
@@ -191,6 +195,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("addr is empty")
 	case c.Data == "":
 		return fmt.Errorf("data is empty")
+	case c.DatabaseURL != "" && !isPostgresURL(c.DatabaseURL):
+		return fmt.Errorf("database_url must start with postgres:// or postgresql://")
 	case c.DefaultLanguage != "vi" && c.DefaultLanguage != "en":
 		return fmt.Errorf("default_language must be vi or en, not %q", c.DefaultLanguage)
 	case c.Outbox.Lanes < 1 || c.Outbox.MaxAttempts < 1:

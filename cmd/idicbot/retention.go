@@ -63,7 +63,7 @@ func newRetention(store pruner, days int, keep time.Duration, now func() time.Ti
 // wireRetention prunes the store periodically unless retention_days is 0 or
 // less.
 func (m *Main) wireRetention(_ context.Context, _ *http.ServeMux) error {
-	if r := m.retentionFor(m.DB); r != nil {
+	if r := m.retentionFor(m.pruner()); r != nil {
 		m.parts = append(m.parts, part{name: "retention", start: r.Open, stop: r.Close})
 	}
 	return nil

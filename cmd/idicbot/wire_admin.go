@@ -20,19 +20,21 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 	if len(token) < 16 {
 		m.Log.Warn("the admin token is short; use a long random secret (openssl rand -hex 32)", "env", admin.TokenEnv)
 	}
-	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.DB.Backup, Logger: m.Log, Now: m.Now,
+	srv := admin.New(m.Core, admin.Options{Token: token, Backup: m.backup(), Logger: m.Log, Now: m.Now,
 		Reps:           m.Core.Reps(),
 		Offers:         m.Core.OfferAdmin(),
 		Segments:       m.Core.SegmentAdmin(),
 		Campaigns:      m.Outreach,
 		TrustedProxies: m.Config.HTTP.Trusted(),
 		Privacy:        bot.NewPrivacy(m.DB, m.DB, m.Now),
+		Reports:        m.Reports,
+		Sessions:       m.adminSessions(),
 		Messages:       m.Messages,
 		Knowledge:      m.FAQ,
 		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
 		BrakeClients: m.Config.Admin.BrakeAddresses})
 	srv.Routes(mux)
 	m.requireAdmin = srv.RequireToken
-	m.Log.Info("admin is on", "page", "/admin", "api", "/api/admin/")
+	m.Log.Info("admin is on", "page", "/admin", "dashboard", "/admin/dashboard", "api", "/api/admin/")
 	return nil
 }

@@ -44,6 +44,10 @@ func (m *Main) wireSlack(ctx context.Context, mux *http.ServeMux) error {
 	if err := a.RegisterPrivacyCommands(bot.NewPrivacy(m.DB, m.DB, m.Now)); err != nil {
 		return err
 	}
+	// The owner's reports (/crm report); SLACK_ADMIN_IDS only.
+	if err := a.RegisterReportCommands(m.Reports); err != nil {
+		return err
+	}
 	a.Routes(mux)
 	m.Slack = a
 	m.sinks = append(m.sinks, a)

@@ -572,6 +572,11 @@ var (
 	bktHandoffThreads   = []byte("handoff_threads")
 	bktChannelTokens    = []byte("channel_tokens")
 
+	// bktRollups and bktLateEvents are the reports' day rollups and the
+	// hours that got late events (rollup.go).
+	bktRollups    = []byte("rollups")
+	bktLateEvents = []byte("late_events")
+
 	// bktInteractionsV1 held interactions under customer id + interaction
 	// id up to schema version 1.
 	bktInteractionsV1 = []byte("interactions")
@@ -587,6 +592,7 @@ var allBuckets = [][]byte{
 	bktOutboxClaim, bktEvents, bktIdxEventCustomer, bktSettings,
 	bktHandoffThreads, bktChannelTokens,
 	bktCampaigns, bktCampaignSends, bktCampaignOutbox, bktPromotions,
+	bktRollups, bktLateEvents,
 }
 
 // v1Buckets are the buckets schema version 1 created: frozen, as migration
@@ -656,6 +662,16 @@ var migrations = []func(*bbolt.Tx) error{
 	// did for each customer, the campaign of each outbox item it queued,
 	// and the promotions each customer received (the cap).
 	migrateCampaigns,
+	// 10: the reports' day rollups and the hours that got late events
+	// (rollup.go); both start empty: rollups are built when read.
+	func(tx *bbolt.Tx) error {
+		for _, name := range [][]byte{bktRollups, bktLateEvents} {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 func migrateOutboxClaim(tx *bbolt.Tx) error {

@@ -123,6 +123,9 @@ func (t *Tx) AppendEvent(e *crm.Event) error {
 	if err := t.ops.put(bktEvents, tk, encodeEvent(e)); err != nil {
 		return err
 	}
+	if err := t.markLate(e.Time); err != nil {
+		return err
+	}
 	if isMessageEvent(e.Kind) {
 		return nil
 	}
@@ -217,6 +220,9 @@ func (t *Tx) moveEvents(from, to crm.ID) error {
 			return err
 		}
 		e.CustomerID = to
+		if err := t.markLate(e.Time); err != nil {
+			return err
+		}
 		if err := t.ops.put(bktEvents, bytes.Clone(tk), encodeEvent(e)); err != nil {
 			return err
 		}

@@ -162,7 +162,7 @@ type overlay struct {
 
 	unsupported bool
 	kbuf        []byte
-	bks         [32]*bbolt.Bucket // snapshot buckets by index, opened once
+	bks         [64]*bbolt.Bucket // snapshot buckets by index, opened once
 }
 
 const linearMax = 24
@@ -379,7 +379,7 @@ func (o *overlay) readOnly() bool {
 
 // release drops the snapshot: values kept are copies.
 func (o *overlay) release() {
-	o.snap, o.bks = nil, [32]*bbolt.Bucket{}
+	o.snap, o.bks = nil, [64]*bbolt.Bucket{}
 	// Sorted (in the caller's goroutine), the writer's seeks walk each
 	// bucket in key order. Order does not matter otherwise: a key has one
 	// write record, and every read must hold.

@@ -57,7 +57,9 @@ func Run(t *testing.T, o Opener) {
 		{"Outbox", outboxTests},
 		{"Settings", settingsTests},
 		{"Privacy", privacyTests},
+		{"Campaigns", campaignTests},
 		{"Transactions", txTests},
+		{"Rollups", rollupTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

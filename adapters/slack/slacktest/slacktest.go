@@ -12,6 +12,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -66,6 +68,59 @@ type Server struct {
 	failures map[string][]int
 	// holds block the next call of a method until released.
 	holds map[string]chan struct{}
+	// files are the uploads by file id (files.getUploadURLExternal).
+	files map[string]*File
+}
+
+// File is an upload: asked for (files.getUploadURLExternal), its bytes
+// posted to the upload URL, and shared (files.completeUploadExternal).
+type File struct {
+	ID, Name, AltText, Title string
+	// Channel is where completeUploadExternal shared it.
+	Channel string
+	Data    []byte
+	Shared  bool
+	length  int
+}
+
+// Files returns the shared uploads, in id order.
+func (s *Server) Files() []File {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []File
+	for _, f := range s.files {
+		if f.Shared {
+			out = append(out, *f)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// upload receives a file's bytes as Slack's upload URL does: a multipart
+// form with a "file" part (or the raw body) of the announced length.
+func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	var data []byte
+	if f, _, err := r.FormFile("file"); err == nil {
+		data, _ = io.ReadAll(f)
+		_ = f.Close()
+	} else {
+		data, _ = io.ReadAll(r.Body)
+	}
+	s.mu.Lock()
+	file := s.files[id]
+	ok := file != nil && len(data) == file.length
+	if ok {
+		file.Data = data
+	}
+	s.mu.Unlock()
+	s.record(Call{Method: "upload", Body: data})
+	if !ok {
+		http.Error(w, "bad upload", http.StatusBadRequest)
+		return
+	}
+	_, _ = io.WriteString(w, "OK - "+strconv.Itoa(len(data)))
 }
 
 type wsConn struct {
@@ -82,11 +137,12 @@ func (w *wsConn) write(v any) error {
 // New starts a fake Slack, closed at the end of the test.
 func New(tb testing.TB) *Server {
 	s := &Server{tb: tb, groups: map[string][]string{}, views: map[string]map[string]any{}, triggers: map[string]string{},
-		failures: map[string][]int{}, holds: map[string]chan struct{}{}}
+		failures: map[string][]int{}, holds: map[string]chan struct{}{}, files: map[string]*File{}}
 	s.cond = sync.NewCond(&s.mu)
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/{method}", s.api)
 	mux.HandleFunc("POST /response/{id}", s.response)
+	mux.HandleFunc("POST /upload/{id}", s.upload)
 	mux.HandleFunc("GET /socket", s.socket)
 	s.Server = httptest.NewServer(mux)
 	tb.Cleanup(s.Close)
@@ -330,6 +386,39 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	case "views.open", "views.update":
 		s.record(call)
 		writeJSON(w, s.view(method, body))
+	case "files.getUploadURLExternal":
+		s.record(call)
+		n, err := strconv.Atoi(form.Get("length"))
+		if form.Get("filename") == "" || err != nil || n <= 0 {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+			return
+		}
+		s.mu.Lock()
+		s.seq++
+		id := fmt.Sprintf("F0FILE%04d", s.seq)
+		s.files[id] = &File{ID: id, Name: form.Get("filename"), AltText: form.Get("alt_txt"), length: n}
+		s.mu.Unlock()
+		writeJSON(w, map[string]any{"ok": true, "upload_url": s.URL + "/upload/" + id, "file_id": id})
+	case "files.completeUploadExternal":
+		s.record(call)
+		var list []struct{ ID, Title string }
+		if err := json.Unmarshal([]byte(form.Get("files")), &list); err != nil || len(list) == 0 {
+			writeJSON(w, map[string]any{"ok": false, "error": "invalid_arguments"})
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		var out []map[string]any
+		for _, f := range list {
+			file := s.files[f.ID]
+			if file == nil || file.Data == nil {
+				writeJSON(w, map[string]any{"ok": false, "error": "file_not_found"})
+				return
+			}
+			file.Title, file.Channel, file.Shared = f.Title, form.Get("channel_id"), true
+			out = append(out, map[string]any{"id": f.ID, "title": f.Title})
+		}
+		writeJSON(w, map[string]any{"ok": true, "files": out})
 	case "apps.connections.open":
 		s.record(call)
 		writeJSON(w, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/socket?ticket=test"})

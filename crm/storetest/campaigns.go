@@ -1,4 +1,4 @@
-package boltstore
+package storetest
 
 import (
 	"context"
@@ -8,20 +8,22 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
-// The campaign buckets: campaigns newest first, one send per customer
-// with its outbox item found back, the promotions of a window, and pages
-// of customers that skip the history keys stored among them.
-func TestCampaignStore(t *testing.T) {
-	db := MustOpen(t)
+var campaignTests = []test{
+	{name: "CampaignsSendsPromotionsPages", run: testCampaigns},
+}
+
+// testCampaigns: campaigns newest first, one send per customer with its
+// outbox item found back, the promotions of a window, and pages of
+// customers in id order (a store that keeps history among the customers'
+// keys skips it).
+func testCampaigns(t *testing.T, o Opener) {
+	db := o.Open(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 10, 9, 0, 0, 0, time.UTC)
 	var ids []crm.ID
 	err := db.Update(ctx, func(tx crm.Tx) error {
 		ids = ids[:0]
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		for i, id := range []string{"old", "new"} {
 			if err := cs.PutCampaign(&crm.Campaign{ID: id, Name: id, CreatedAt: t0.Add(time.Duration(i) * time.Hour)}); err != nil {
 				return err
@@ -62,10 +64,7 @@ func TestCampaignStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = db.View(ctx, func(tx crm.Tx) error {
-		cs, err := crm.CampaignsOf(tx)
-		if err != nil {
-			return err
-		}
+		cs := crm.Campaigns(tx)
 		list, err := cs.ListCampaigns()
 		if err != nil {
 			return err

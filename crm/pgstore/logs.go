@@ -1,0 +1,489 @@
+package pgstore
+
+import (
+	"maps"
+	"math"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// AppendInteraction implements crm.Tx. A new interaction's id is taken
+// under a transaction lock on its customer, so a customer's interactions
+// commit in id order: a reader that has seen id N never misses a later
+// commit below N.
+func (t *Tx) AppendInteraction(i *crm.Interaction) error {
+	if i == nil || i.CustomerID == 0 {
+		return crm.Errorf(crm.EINVALID, "Interaction without customer.")
+	}
+	if i.Time.IsZero() {
+		i.Time = t.now()
+	}
+	data, err := encode(i)
+	if err != nil {
+		return err
+	}
+	if i.ID != 0 {
+		// An explicit id replaces that customer's interaction; it must not
+		// take over another customer's.
+		var owner int64
+		found, err := t.queryRow("read interaction", `SELECT customer_id FROM interactions WHERE id = $1`+t.forUpdate(), []any{int64(i.ID)}, &owner)
+		if err != nil {
+			return err
+		} else if found && crm.ID(owner) != i.CustomerID {
+			return crm.Errorf(crm.ECONFLICT, "Interaction %d belongs to another customer.", i.ID)
+		}
+		if _, err := t.nextID("interactions_id_seq", i.ID); err != nil {
+			return err
+		}
+		_, err = t.exec("save interaction", `INSERT INTO interactions (id, customer_id, data) VALUES ($1, $2, $3)
+ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data`, int64(i.ID), int64(i.CustomerID), data)
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, int32(lockHistory), int32(uint32(i.CustomerID)))
+	var id int64
+	b.Queue(`INSERT INTO interactions (id, customer_id, data) VALUES (nextval('interactions_id_seq'), $1, $2) RETURNING id`,
+		int64(i.CustomerID), data).QueryRow(func(row pgx.Row) error { return row.Scan(&id) })
+	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
+		return t.note("append interaction", err)
+	}
+	i.ID = crm.ID(id)
+	return nil
+}
+
+// owner returns the customer whose history holds interaction id, locking
+// its row in an Update: customer, or the customer it was merged into; 0
+// when neither.
+func (t *Tx) interaction(customer, id crm.ID) (*crm.Interaction, error) {
+	var owner int64
+	var data []byte
+	found, err := t.queryRow("read interaction", `SELECT customer_id, data FROM interactions WHERE id = $1`+t.forUpdate(),
+		[]any{int64(id)}, &owner, &data)
+	if err != nil || !found {
+		return nil, err
+	}
+	if crm.ID(owner) != customer {
+		to, err := t.resolve(customer)
+		if err != nil {
+			return nil, err
+		}
+		if to != crm.ID(owner) {
+			return nil, nil
+		}
+	}
+	return decodeInteraction(int64(id), owner, data)
+}
+
+func decodeInteraction(id, customer int64, data []byte) (*crm.Interaction, error) {
+	i := new(crm.Interaction)
+	if err := decode("interaction", data, i); err != nil {
+		return nil, err
+	}
+	i.ID, i.CustomerID = crm.ID(id), crm.ID(customer)
+	return i, nil
+}
+
+// PutInteraction implements crm.Tx. An interaction of a customer merged
+// away is found under (and saved to) the customer it was merged into.
+func (t *Tx) PutInteraction(i *crm.Interaction) error {
+	if i == nil || i.ID == 0 {
+		return crm.Errorf(crm.EINVALID, "Interaction without id.")
+	}
+	old, err := t.interaction(i.CustomerID, i.ID)
+	if err != nil {
+		return err
+	} else if old == nil {
+		return crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", i.ID)
+	}
+	i.CustomerID = old.CustomerID
+	data, err := encode(i)
+	if err != nil {
+		return err
+	}
+	_, err = t.exec("save interaction", `UPDATE interactions SET data = $2 WHERE id = $1`, int64(i.ID), data)
+	return err
+}
+
+// Interaction implements crm.Tx, following merge redirects.
+func (t *Tx) Interaction(customer, id crm.ID) (*crm.Interaction, error) {
+	i, err := t.interaction(customer, id)
+	if err != nil {
+		return nil, err
+	} else if i == nil {
+		return nil, crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", id)
+	}
+	return i, nil
+}
+
+func (t *Tx) interactionsWhere(what, sql string, args ...any) ([]*crm.Interaction, error) {
+	rows, err := t.q.Query(t.ctx, sql, args...)
+	if err != nil {
+		return nil, t.note(what, err)
+	}
+	defer rows.Close()
+	var out []*crm.Interaction
+	for rows.Next() {
+		var id, customer int64
+		var data []byte
+		if err := rows.Scan(&id, &customer, &data); err != nil {
+			return nil, t.note(what, err)
+		}
+		i, err := decodeInteraction(id, customer, data)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, i)
+	}
+	return out, t.note(what, rows.Err())
+}
+
+// Interactions implements crm.Tx, following merge redirects.
+func (t *Tx) Interactions(customer crm.ID, after crm.ID, limit int) ([]*crm.Interaction, error) {
+	if after >= math.MaxInt64 {
+		return nil, nil
+	}
+	customer, err := t.resolve(customer)
+	if err != nil {
+		return nil, err
+	}
+	lim := any(nil) // LIMIT NULL: all
+	if limit > 0 {
+		lim = limit
+	}
+	return t.interactionsWhere("read interactions", `SELECT id, customer_id, data FROM interactions
+WHERE customer_id = $1 AND id > $2 ORDER BY id LIMIT $3`, int64(customer), int64(after), lim)
+}
+
+// RecentInteractions implements crm.Tx, following merge redirects.
+func (t *Tx) RecentInteractions(customer crm.ID, n int) ([]*crm.Interaction, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	customer, err := t.resolve(customer)
+	if err != nil {
+		return nil, err
+	}
+	out, err := t.interactionsWhere("read interactions", `SELECT id, customer_id, data FROM interactions
+WHERE customer_id = $1 ORDER BY id DESC LIMIT $2`, int64(customer), n)
+	slices.Reverse(out)
+	return out, err
+}
+
+// MoveInteractions implements crm.Tx: every interaction, order and event
+// of from goes to to.
+func (t *Tx) MoveInteractions(from, to crm.ID) error {
+	if from == to {
+		return nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE interactions SET customer_id = $2 WHERE customer_id = $1`, int64(from), int64(to))
+	b.Queue(`UPDATE orders SET customer_id = $2 WHERE customer_id = $1`, int64(from), int64(to))
+	b.Queue(`UPDATE events SET customer_id = $2 WHERE customer_id = $1`, int64(from), int64(to))
+	return t.batch("move history", b)
+}
+
+// AddOrder implements crm.Tx. A ref stored by another transaction since
+// this one looked makes the insert do nothing, and AddOrder returns false
+// as for a ref stored before.
+func (t *Tx) AddOrder(o *crm.Order) (bool, error) {
+	if o == nil || o.CustomerID == 0 {
+		return false, crm.Errorf(crm.EINVALID, "Order without customer.")
+	}
+	if err := crm.CheckOrder(o); err != nil {
+		return false, err
+	}
+	var ref any // NULL: no ref
+	if o.Ref != "" {
+		if !validKey(o.Ref) {
+			return false, crm.Errorf(crm.EINVALID, "An order ref cannot hold 0x00.")
+		}
+		ref = o.Ref
+		var n int
+		if found, err := t.queryRow("read order ref", `SELECT 1 FROM orders WHERE ref = $1`, []any{o.Ref}, &n); err != nil || found {
+			return false, err
+		}
+	}
+	id, err := t.nextID("orders_id_seq", o.ID)
+	if err != nil {
+		return false, err
+	}
+	o.ID = id
+	data, err := encode(o)
+	if err != nil {
+		return false, err
+	}
+	tag, err := t.exec("add order", `INSERT INTO orders (id, customer_id, ref, data) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		int64(id), int64(o.CustomerID), ref, data)
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Orders implements crm.Tx, oldest first, following merge redirects.
+func (t *Tx) Orders(customer crm.ID) ([]*crm.Order, error) {
+	customer, err := t.resolve(customer)
+	if err != nil {
+		return nil, err
+	}
+	return t.ordersOf(customer)
+}
+
+func (t *Tx) ordersOf(customer crm.ID) ([]*crm.Order, error) {
+	rows, err := t.q.Query(t.ctx, `SELECT id, customer_id, data FROM orders WHERE customer_id = $1 ORDER BY id`+t.forUpdate(), int64(customer))
+	if err != nil {
+		return nil, t.note("read orders", err)
+	}
+	defer rows.Close()
+	var out []*crm.Order
+	for rows.Next() {
+		var id, cust int64
+		var data []byte
+		if err := rows.Scan(&id, &cust, &data); err != nil {
+			return nil, t.note("read orders", err)
+		}
+		o := new(crm.Order)
+		if err := decode("order", data, o); err != nil {
+			return nil, err
+		}
+		o.ID, o.CustomerID = crm.ID(id), crm.ID(cust)
+		out = append(out, o)
+	}
+	return out, t.note("read orders", rows.Err())
+}
+
+func (t *Tx) offersWhere(what, sql string, args ...any) ([]*crm.Offer, error) {
+	rows, err := t.q.Query(t.ctx, sql, args...)
+	if err != nil {
+		return nil, t.note(what, err)
+	}
+	defer rows.Close()
+	var out []*crm.Offer
+	for rows.Next() {
+		var data []byte
+		if err := rows.Scan(&data); err != nil {
+			return nil, t.note(what, err)
+		}
+		o := new(crm.Offer)
+		if err := decode("offer", data, o); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, t.note(what, rows.Err())
+}
+
+// Offers implements crm.Tx, sorted by id.
+func (t *Tx) Offers() ([]*crm.Offer, error) {
+	return t.offersWhere("read offers", `SELECT data FROM offers ORDER BY id`+t.forUpdate())
+}
+
+// Offer implements crm.Tx.
+func (t *Tx) Offer(id string) (*crm.Offer, error) {
+	var out []*crm.Offer
+	if validKey(id) {
+		var err error
+		if out, err = t.offersWhere("read offer", `SELECT data FROM offers WHERE id = $1`+t.forUpdate(), id); err != nil {
+			return nil, err
+		}
+	}
+	if len(out) == 0 {
+		return nil, crm.Errorf(crm.ENOTFOUND, "Offer %q not found.", id)
+	}
+	return out[0], nil
+}
+
+// PutOffer implements crm.Tx. The history is keyed by Version, so saving
+// the same version twice replaces it.
+func (t *Tx) PutOffer(o *crm.Offer) error {
+	if o == nil || !validKey(o.ID) {
+		return crm.Errorf(crm.EINVALID, "Offer needs an id.")
+	}
+	data, err := encode(o)
+	if err != nil {
+		return err
+	}
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO offers (id, data) VALUES ($1, $2) ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data`, o.ID, data)
+	b.Queue(`INSERT INTO offer_versions (id, version, data) VALUES ($1, $2, $3)
+ON CONFLICT (id, version) DO UPDATE SET data = EXCLUDED.data`, o.ID, int64(o.Version), data)
+	return t.batch("save offer", b)
+}
+
+// OfferVersions implements crm.Tx, oldest version first.
+func (t *Tx) OfferVersions(id string) ([]*crm.Offer, error) {
+	return t.offersWhere("read offer versions", `SELECT data FROM offer_versions WHERE id = $1 ORDER BY version`, id)
+}
+
+// AppendEvent implements crm.Tx. Its Seq comes from a block of the
+// sequence this process took (so Seq orders the events of one time, not
+// the processes' events among themselves), and the row is written at the
+// commit with the transaction's other events, in one statement.
+func (t *Tx) AppendEvent(e *crm.Event) error {
+	if err := crm.CheckEvent(e); err != nil {
+		return err
+	}
+	if e.Time.IsZero() {
+		e.Time = t.now()
+	}
+	seq, err := t.db.events.next(t)
+	if err != nil {
+		return err
+	}
+	e.Seq = crm.ID(seq)
+	data, err := encode(e)
+	if err != nil {
+		return err
+	}
+	t.events = append(t.events, pendingEvent{seq: seq, customer: int64(e.CustomerID), at: e.Time.UnixNano(), kind: string(e.Kind), data: data})
+	if !t.writable {
+		return t.flush()
+	}
+	return nil
+}
+
+// pendingEvent is an event appended in this transaction, not written yet.
+type pendingEvent struct {
+	seq, customer, at int64
+	kind              string
+	data              []byte
+}
+
+// flush writes what the transaction keeps until its commit (events and
+// counter deltas), in one round trip. Reads of events flush first, so
+// they see the transaction's own.
+func (t *Tx) flush() error {
+	b := &pgx.Batch{}
+	if len(t.events) > 0 {
+		n := len(t.events)
+		seqs, customers, ats := make([]int64, n), make([]int64, n), make([]int64, n)
+		kinds, datas := make([]string, n), make([][]byte, n)
+		for i, e := range t.events {
+			seqs[i], customers[i], ats[i], kinds[i], datas[i] = e.seq, e.customer, e.at, e.kind, e.data
+		}
+		b.Queue(`INSERT INTO events (seq, customer_id, at, kind, data)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[])`, seqs, customers, ats, kinds, datas)
+		t.events = t.events[:0]
+	}
+	if len(t.counters) > 0 {
+		// In name order, so two transactions on one shard lock its rows
+		// in the same order.
+		names := slices.Sorted(maps.Keys(t.counters))
+		deltas := make([]int64, len(names))
+		for i, name := range names {
+			deltas[i] = t.counters[name]
+		}
+		b.Queue(`INSERT INTO counters (name, shard, value) SELECT n, $3, d FROM unnest($1::text[], $2::bigint[]) AS u(n, d)
+ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value`, names, deltas, int16(t.shard))
+		t.counters = nil
+	}
+	return t.batch("write events and counters", b)
+}
+
+// idBlock hands out values of a sequence a block at a time, so appending
+// an event costs no round trip of its own.
+type idBlock struct {
+	seq  string
+	size int
+	mu   sync.Mutex
+	ids  []int64
+}
+
+func (b *idBlock) next(t *Tx) (int64, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.ids) == 0 {
+		rows, err := t.q.Query(t.ctx, `SELECT nextval('`+b.seq+`') FROM generate_series(1, $1)`, b.size)
+		if err != nil {
+			return 0, t.note("take ids", err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return 0, t.note("take ids", err)
+		}
+		slices.Sort(ids)
+		b.ids = ids
+	}
+	id := b.ids[0]
+	b.ids = b.ids[1:]
+	return id, nil
+}
+
+// eventPage reads up to scanPage events of a query selecting (seq,
+// customer_id, at, data).
+func (t *Tx) eventPage(sql string, args ...any) ([]*crm.Event, error) {
+	rows, err := t.q.Query(t.ctx, sql, args...)
+	if err != nil {
+		return nil, t.note("read events", err)
+	}
+	defer rows.Close()
+	var out []*crm.Event
+	for rows.Next() {
+		var seq, customer, at int64
+		var data []byte
+		if err := rows.Scan(&seq, &customer, &at, &data); err != nil {
+			return nil, t.note("read events", err)
+		}
+		e := new(crm.Event)
+		if err := decode("event", data, e); err != nil {
+			return nil, err
+		}
+		e.Seq, e.CustomerID, e.Time = crm.ID(seq), crm.ID(customer), time.Unix(0, at).UTC()
+		out = append(out, e)
+	}
+	return out, t.note("read events", rows.Err())
+}
+
+// eventsWhere calls fn for the events cond selects with from <= at < to (0:
+// no end), in (at, seq) order, a page at a time. cond's own arguments
+// start at $5.
+func (t *Tx) eventsWhere(cond string, from, to time.Time, fn func(*crm.Event) error, args ...any) error {
+	end := int64(math.MaxInt64)
+	if !to.IsZero() {
+		end = to.UnixNano()
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	at, seq := from.UnixNano(), int64(-1)
+	if from.IsZero() {
+		at = math.MinInt64
+	}
+	for {
+		page, err := t.eventPage(`SELECT seq, customer_id, at, data FROM events
+WHERE `+cond+` AND (at, seq) > ($1, $2) AND at < $3 ORDER BY at, seq LIMIT $4`,
+			append([]any{at, seq, end, scanPage}, args...)...)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if err := fn(e); err != nil {
+				return err
+			}
+		}
+		if len(page) < scanPage {
+			return nil
+		}
+		last := page[len(page)-1]
+		at, seq = last.Time.UnixNano(), int64(last.Seq)
+	}
+}
+
+// EventsBetween implements crm.Tx from the time index.
+func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error {
+	return t.eventsWhere("true", from, to, fn)
+}
+
+// CustomerEvents implements crm.Tx from the (customer, time) index.
+func (t *Tx) CustomerEvents(customer crm.ID, from, to time.Time, fn func(*crm.Event) error) error {
+	customer, err := t.resolve(customer)
+	if err != nil {
+		return err
+	}
+	return t.eventsWhere(`customer_id = $5 AND kind NOT IN ('message_in', 'message_out')`, from, to, fn, int64(customer))
+}

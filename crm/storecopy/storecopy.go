@@ -1,0 +1,575 @@
+// Package storecopy copies a shop from one crm.Store to another (idicbot
+// migrate-store: bbolt to PostgreSQL and back), through crm.Tx (and
+// crm.MessagesVersions when both stores keep them), so it works between
+// any two stores, and verifies the copy.
+//
+// Everything crm.Tx can enumerate is copied with its ids: customers (with
+// identities, consent, handoffs…), merge redirects, every interaction,
+// order, event, outbox item (leases dropped: the senders holding them are
+// gone), offer and offer version, counter and setting, channel tokens
+// under the names given, handoff threads and erasure records. Dedupe
+// markers are rebuilt from the inbound interactions that name their
+// channel message; markers of events that logged nothing (an unfollow)
+// are not copied, so such an event delivered again after the move is
+// handled again (it changes nothing twice). Campaigns and their sends are
+// copied; the promotions log behind the per-customer cap cannot be listed
+// and starts empty, and the owners' language choices are not copied.
+package storecopy
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// Options tune a Copy.
+type Options struct {
+	// Force copies into a store that holds something already; records
+	// with the same ids are replaced. Without it, Copy refuses.
+	Force bool
+	// TokenNames are the channel token names to copy (crm.Tx cannot list
+	// them).
+	TokenNames []string
+	// Batch is how many customers one transaction of the target takes
+	// (default 200).
+	Batch int
+	// Sample is how many customers Verify compares record by record
+	// (default 200, spread over the ids).
+	Sample int
+	// Progress, when set, is called after each batch.
+	Progress func(done, total int)
+}
+
+// Counts are what a store holds, as Copy verifies them.
+type Counts struct {
+	Customers, Redirects, Interactions, Orders, Events int64
+	Outbox, Offers, OfferVersions, Erasures            int64
+	Campaigns, CampaignSends                           int64
+	Counters                                           map[string]int64
+}
+
+func (c Counts) String() string {
+	return fmt.Sprintf("%d customers, %d merged ids, %d messages, %d orders, %d events, %d outbox items, %d offers (%d versions), %d erasures, %d campaigns (%d sends), %d counters",
+		c.Customers, c.Redirects, c.Interactions, c.Orders, c.Events, c.Outbox, c.Offers, c.OfferVersions, c.Erasures, c.Campaigns, c.CampaignSends, len(c.Counters))
+}
+
+// storeCounters are the counters each store keeps itself.
+func storeCounter(name string) bool {
+	return name == "customers" || strings.HasPrefix(name, "segment:")
+}
+
+// Empty reports whether s holds nothing Copy would write.
+func Empty(ctx context.Context, s crm.Store) (bool, error) {
+	empty := true
+	err := s.View(ctx, func(tx crm.Tx) error {
+		empty = true
+		n, err := tx.CustomerCount()
+		if err != nil || n > 0 {
+			empty = false
+			return err
+		}
+		offers, err := tx.Offers()
+		if err != nil || len(offers) > 0 {
+			empty = false
+			return err
+		}
+		counters, err := tx.Counters("")
+		if err != nil || len(counters) > 0 {
+			empty = false
+			return err
+		}
+		if depth, err := tx.OutboxDepth(); err != nil || depth > 0 {
+			empty = false
+			return err
+		}
+		if rules, err := tx.SegmentRules(); err != nil || rules != nil {
+			empty = false
+			return err
+		}
+		errStop := fmt.Errorf("stop")
+		err = tx.EventsBetween(time.Time{}, time.Time{}, func(*crm.Event) error { empty = false; return errStop })
+		if err == errStop {
+			err = nil
+		}
+		return err
+	})
+	return empty, err
+}
+
+// Copy copies everything from src to dst, then verifies the copy (Verify)
+// and returns what src holds.
+func Copy(ctx context.Context, src, dst crm.Store, opts Options) (Counts, error) {
+	if opts.Batch <= 0 {
+		opts.Batch = 200
+	}
+	if !opts.Force {
+		empty, err := Empty(ctx, dst)
+		if err != nil {
+			return Counts{}, fmt.Errorf("read the target: %w", err)
+		}
+		if !empty {
+			return Counts{}, crm.Errorf(crm.ECONFLICT, "The target store is not empty; copy into an empty one, or add --force to copy over what it holds.")
+		}
+	}
+	var ids []crm.ID
+	if err := src.View(ctx, func(tx crm.Tx) error {
+		ids = ids[:0]
+		return tx.ForEachCustomer(func(c *crm.Customer) error { ids = append(ids, c.ID); return nil })
+	}); err != nil {
+		return Counts{}, fmt.Errorf("list customers: %w", err)
+	}
+	for start := 0; start < len(ids); start += opts.Batch {
+		batch := ids[start:min(start+opts.Batch, len(ids))]
+		if err := copyCustomers(ctx, src, dst, batch); err != nil {
+			return Counts{}, err
+		}
+		if opts.Progress != nil {
+			opts.Progress(start+len(batch), len(ids))
+		}
+	}
+	if err := copyShop(ctx, src, dst, opts); err != nil {
+		return Counts{}, err
+	}
+	return Verify(ctx, src, dst, opts)
+}
+
+// copyCustomers copies customers ids with everything kept under them.
+func copyCustomers(ctx context.Context, src, dst crm.Store, ids []crm.ID) error {
+	recs := make([]*crm.CustomerExport, 0, len(ids))
+	if err := src.View(ctx, func(tx crm.Tx) error {
+		recs = recs[:0]
+		for _, id := range ids {
+			x, err := tx.CustomerRecords(id)
+			if err != nil {
+				return fmt.Errorf("read customer %d: %w", id, err)
+			}
+			recs = append(recs, x)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	return dst.Update(ctx, func(tx crm.Tx) error {
+		for _, x := range recs {
+			if err := putCustomer(tx, x); err != nil {
+				return fmt.Errorf("copy customer %d: %w", x.Customer.ID, err)
+			}
+		}
+		return nil
+	})
+}
+
+func putCustomer(tx crm.Tx, x *crm.CustomerExport) error {
+	c := *x.Customer
+	if err := tx.PutCustomer(&c); err != nil {
+		return err
+	}
+	for _, m := range x.MergedIDs {
+		// A redirect: a record under the merged id, merged away at once.
+		if err := tx.PutCustomer(&crm.Customer{ID: m}); err != nil {
+			return err
+		}
+		if err := tx.DeleteCustomer(m, c.ID); err != nil {
+			return err
+		}
+	}
+	for _, i := range x.Interactions {
+		cp := *i
+		if err := tx.AppendInteraction(&cp); err != nil {
+			return err
+		}
+		if cp.Direction == crm.Inbound && cp.MessageID != "" && x.Erasure == nil {
+			if err := tx.MarkMessage(cp.Channel, cp.MessageID, cp.ID); err != nil {
+				return err
+			}
+		}
+	}
+	for _, o := range x.Orders {
+		cp := *o
+		if _, err := tx.AddOrder(&cp); err != nil {
+			return err
+		}
+	}
+	for _, it := range x.Outbox {
+		if err := putOutbox(tx, it); err != nil {
+			return err
+		}
+	}
+	if t := c.Handoff.Thread; t != "" && x.Erasure == nil {
+		if err := tx.PutHandoffThread(t, c.ID); err != nil {
+			return err
+		}
+	}
+	if e := x.Erasure; e != nil {
+		if _, err := tx.EraseCustomer(c.ID, e.By, e.At); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func putOutbox(tx crm.Tx, it *crm.OutboxItem) error {
+	cp := *it
+	cp.LeaseOwner, cp.LeaseUntil = "", time.Time{}
+	return tx.EnqueueOutbox(&cp)
+}
+
+// copyShop copies what is not kept under a customer: events, offers,
+// settings, counters, tokens, and pending outbox items of no customer.
+func copyShop(ctx context.Context, src, dst crm.Store, opts Options) error {
+	var events []*crm.Event
+	var offers, versions []*crm.Offer
+	var pending []*crm.OutboxItem
+	var rules, seeded []byte
+	var changes []crm.SegmentRuleChange
+	var counters map[string]int64
+	var campaigns []*crm.Campaign
+	var sends []*crm.CampaignSend
+	tokens := map[string]*crm.ChannelToken{}
+	if err := src.View(ctx, func(tx crm.Tx) (err error) {
+		events, offers, versions, pending = nil, nil, nil, nil
+		if err := tx.EventsBetween(time.Time{}, time.Time{}, func(e *crm.Event) error { events = append(events, e); return nil }); err != nil {
+			return err
+		}
+		if offers, err = tx.Offers(); err != nil {
+			return err
+		}
+		for _, o := range offers {
+			vs, err := tx.OfferVersions(o.ID)
+			if err != nil {
+				return err
+			}
+			versions = append(versions, vs...)
+		}
+		if err := tx.PendingOutbox(func(it *crm.OutboxItem) error {
+			if it.CustomerID == 0 {
+				pending = append(pending, it)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if rules, err = tx.SegmentRules(); err != nil {
+			return err
+		}
+		if changes, err = tx.SegmentRuleChanges(); err != nil {
+			return err
+		}
+		at, err := tx.OffersSeeded()
+		if err != nil {
+			return err
+		}
+		seeded = nil
+		if !at.IsZero() {
+			seeded = []byte(at.Format(time.RFC3339Nano))
+		}
+		if counters, err = tx.Counters(""); err != nil {
+			return err
+		}
+		for _, name := range opts.TokenNames {
+			if tokens[name], err = tx.ChannelToken(name); err != nil {
+				return err
+			}
+		}
+		if campaigns, err = tx.ListCampaigns(); err != nil {
+			return err
+		}
+		sends = nil
+		for _, c := range campaigns {
+			if err := tx.CampaignSends(c.ID, func(s *crm.CampaignSend) error { sends = append(sends, s); return nil }); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read the shop's records: %w", err)
+	}
+	if err := copyMessages(ctx, src, dst); err != nil {
+		return err
+	}
+	const eventBatch = 5000
+	for start := 0; start < len(events); start += eventBatch {
+		batch := events[start:min(start+eventBatch, len(events))]
+		if err := dst.Update(ctx, func(tx crm.Tx) error {
+			for _, e := range batch {
+				cp := *e
+				if err := tx.AppendEvent(&cp); err != nil {
+					return fmt.Errorf("copy event %d: %w", e.Seq, err)
+				}
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+	}
+	return dst.Update(ctx, func(tx crm.Tx) error {
+		for _, o := range versions {
+			if err := tx.PutOffer(o); err != nil {
+				return err
+			}
+		}
+		for _, o := range offers {
+			if err := tx.PutOffer(o); err != nil {
+				return err
+			}
+		}
+		for _, it := range pending {
+			if err := putOutbox(tx, it); err != nil {
+				return err
+			}
+		}
+		if rules != nil {
+			if err := tx.PutSegmentRules(rules); err != nil {
+				return err
+			}
+		}
+		if changes != nil {
+			if err := tx.PutSegmentRuleChanges(changes); err != nil {
+				return err
+			}
+		}
+		if seeded != nil {
+			at, err := time.Parse(time.RFC3339Nano, string(seeded))
+			if err != nil {
+				return err
+			}
+			if err := tx.MarkOffersSeeded(at); err != nil {
+				return err
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(counters)) {
+			if storeCounter(name) {
+				continue
+			}
+			have, err := tx.Counter(name)
+			if err != nil {
+				return err
+			}
+			if err := tx.AddCounter(name, counters[name]-have); err != nil {
+				return err
+			}
+		}
+		for _, name := range slices.Sorted(maps.Keys(tokens)) {
+			if tok := tokens[name]; tok != nil {
+				if err := tx.PutChannelToken(name, tok); err != nil {
+					return err
+				}
+			}
+		}
+		for _, c := range campaigns {
+			if err := tx.PutCampaign(c); err != nil {
+				return err
+			}
+		}
+		for _, s := range sends {
+			if err := tx.PutCampaignSend(s); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// copyMessages copies the bot's phrases saved at run time, every version,
+// when both stores keep them.
+func copyMessages(ctx context.Context, src, dst crm.Store) error {
+	from, ok1 := src.(crm.MessagesVersions)
+	to, ok2 := dst.(crm.MessagesVersions)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	versions, err := from.MessagesHistory(ctx)
+	if err != nil {
+		return err
+	}
+	have, err := to.MessagesHistory(ctx)
+	if err != nil {
+		return err
+	}
+	if len(have) > 0 {
+		return nil // a target copied into with --force keeps its own
+	}
+	slices.Reverse(versions) // oldest first: each follows the one before
+	for _, v := range versions {
+		if err := to.SaveMessages(ctx, v); err != nil {
+			return fmt.Errorf("copy messages version %d: %w", v.Version, err)
+		}
+	}
+	return nil
+}
+
+// Measure counts what s holds.
+func Measure(ctx context.Context, s crm.Store) (Counts, error) {
+	var n Counts
+	err := s.View(ctx, func(tx crm.Tx) error {
+		n = Counts{}
+		if err := tx.ForEachCustomer(func(c *crm.Customer) error {
+			n.Customers++
+			x, err := tx.CustomerRecords(c.ID)
+			if err != nil {
+				return err
+			}
+			n.Redirects += int64(len(x.MergedIDs))
+			n.Interactions += int64(len(x.Interactions))
+			n.Orders += int64(len(x.Orders))
+			n.Outbox += int64(len(x.Outbox))
+			if x.Erasure != nil {
+				n.Erasures++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		if err := tx.EventsBetween(time.Time{}, time.Time{}, func(*crm.Event) error { n.Events++; return nil }); err != nil {
+			return err
+		}
+		offers, err := tx.Offers()
+		if err != nil {
+			return err
+		}
+		n.Offers = int64(len(offers))
+		for _, o := range offers {
+			vs, err := tx.OfferVersions(o.ID)
+			if err != nil {
+				return err
+			}
+			n.OfferVersions += int64(len(vs))
+		}
+		campaigns, err := tx.ListCampaigns()
+		if err != nil {
+			return err
+		}
+		n.Campaigns = int64(len(campaigns))
+		for _, c := range campaigns {
+			if err := tx.CampaignSends(c.ID, func(*crm.CampaignSend) error { n.CampaignSends++; return nil }); err != nil {
+				return err
+			}
+		}
+		counters, err := tx.Counters("")
+		// A counter at 0 and no counter read the same (stores keep
+		// segment counts of segments emptied; a copy never writes them).
+		maps.DeleteFunc(counters, func(_ string, v int64) bool { return v == 0 })
+		n.Counters = counters
+		return err
+	})
+	return n, err
+}
+
+// Verify compares src and dst: their counts, every counter, the settings,
+// and the complete records of a sample of customers spread over the ids
+// (Options.Sample), field by field. It returns src's counts, and an error
+// naming the first difference.
+func Verify(ctx context.Context, src, dst crm.Store, opts Options) (Counts, error) {
+	if opts.Sample <= 0 {
+		opts.Sample = 200
+	}
+	want, err := Measure(ctx, src)
+	if err != nil {
+		return Counts{}, fmt.Errorf("count the source: %w", err)
+	}
+	got, err := Measure(ctx, dst)
+	if err != nil {
+		return want, fmt.Errorf("count the target: %w", err)
+	}
+	if !reflect.DeepEqual(want, got) {
+		return want, fmt.Errorf("the copy differs: source has %s; target has %s", want, got)
+	}
+	var ids []crm.ID
+	if err := src.View(ctx, func(tx crm.Tx) error {
+		ids = ids[:0]
+		return tx.ForEachCustomer(func(c *crm.Customer) error { ids = append(ids, c.ID); return nil })
+	}); err != nil {
+		return want, err
+	}
+	step := max(1, len(ids)/opts.Sample)
+	for i := 0; i < len(ids); i += step {
+		a, err := records(ctx, src, ids[i])
+		if err != nil {
+			return want, err
+		}
+		b, err := records(ctx, dst, ids[i])
+		if err != nil {
+			return want, err
+		}
+		if a != b {
+			return want, fmt.Errorf("customer %d differs after the copy:\nsource %s\ntarget %s", ids[i], a, b)
+		}
+	}
+	a, err := settings(ctx, src, opts.TokenNames)
+	if err != nil {
+		return want, err
+	}
+	b, err := settings(ctx, dst, opts.TokenNames)
+	if err != nil {
+		return want, err
+	}
+	if a != b {
+		return want, fmt.Errorf("settings differ after the copy:\nsource %s\ntarget %s", a, b)
+	}
+	return want, nil
+}
+
+// records is customer id's records as JSON, outbox leases and event
+// sequence numbers left out (a copy drops the ones and renumbers the
+// others).
+func records(ctx context.Context, s crm.Store, id crm.ID) (string, error) {
+	var out []byte
+	err := s.View(ctx, func(tx crm.Tx) error {
+		x, err := tx.CustomerRecords(id)
+		if err != nil {
+			return err
+		}
+		for _, it := range x.Outbox {
+			it.LeaseOwner, it.LeaseUntil = "", time.Time{}
+		}
+		for _, e := range x.Events {
+			e.Seq = 0
+		}
+		out, err = json.Marshal(x)
+		return err
+	})
+	return string(out), err
+}
+
+// settings is the shop's settings and offers as JSON.
+func settings(ctx context.Context, s crm.Store, tokenNames []string) (string, error) {
+	var out []byte
+	err := s.View(ctx, func(tx crm.Tx) error {
+		m := map[string]any{}
+		var err error
+		if m["rules"], err = tx.SegmentRules(); err != nil {
+			return err
+		}
+		if m["changes"], err = tx.SegmentRuleChanges(); err != nil {
+			return err
+		}
+		if m["seeded"], err = tx.OffersSeeded(); err != nil {
+			return err
+		}
+		offers, err := tx.Offers()
+		if err != nil {
+			return err
+		}
+		m["offers"] = offers
+		for _, o := range offers {
+			if m["versions "+o.ID], err = tx.OfferVersions(o.ID); err != nil {
+				return err
+			}
+		}
+		for _, name := range tokenNames {
+			if m["token "+name], err = tx.ChannelToken(name); err != nil {
+				return err
+			}
+		}
+		out, err = json.Marshal(m)
+		return err
+	})
+	return string(out), err
+}

@@ -25,6 +25,7 @@ import (
 type Store interface {
 	crm.Store
 	crm.MessagesVersions
+	crm.KnowledgeVersions
 	crm.LangPrefs
 	Check(ctx context.Context) ([]string, error)
 	Compact(ctx context.Context) error

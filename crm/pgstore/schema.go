@@ -207,6 +207,13 @@ CREATE TABLE lang_prefs (
 	lang text NOT NULL
 );
 `,
+	// 2: the shop's FAQ entries saved at run time (crm.KnowledgeVersions).
+	`
+CREATE TABLE knowledge_versions (
+	version integer PRIMARY KEY,
+	data    bytea NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this binary migrates to.

@@ -50,13 +50,20 @@ func (c *Core) countMoves(moves ...*crm.SegmentChange) {
 	}
 }
 
-// addOrder stores ord (Time set) for cust and, unless its Ref was stored
-// before (added false: nothing changes), adds it to the customer's totals,
+// addOrder stores ord (Time set) for cust — attributed, when it names no
+// offer, to the offer the customer accepted last in the AttributionWindow
+// before it — and, unless its Ref was stored before (added false: nothing
+// changes), adds it to the customer's totals,
 // to the event log, and to the "orders", "revenue" and offer-attribution counters of the
 // order's own day: a sale counts on the day it was made, whether a rep
 // records it that day or a file brings it later.
 func addOrder(tx crm.Tx, cust *crm.Customer, ord *crm.Order) (added bool, err error) {
 	ord.CustomerID = cust.ID
+	if ord.OfferID == "" && cust.Stats.OffersTaken > 0 {
+		if ord.OfferID, err = acceptedBefore(tx, cust.ID, ord.Time); err != nil {
+			return false, err
+		}
+	}
 	ok, err := tx.AddOrder(ord)
 	if err != nil || !ok {
 		return false, err
@@ -79,6 +86,25 @@ func addOrder(tx crm.Tx, cust *crm.Customer, ord *crm.Order) (added bool, err er
 		}
 	}
 	return true, nil
+}
+
+// AttributionWindow is how long after a customer accepts an offer an order
+// of theirs recorded without one is attributed to it.
+const AttributionWindow = 14 * 24 * time.Hour
+
+// acceptedBefore returns the offer the customer last accepted in the
+// AttributionWindow before t, "" when none: an order recorded without an
+// offer (a rep's, an import's row without offer_id) is attributed to it,
+// so the funnel counts what the offer brought.
+func acceptedBefore(tx crm.Tx, customer crm.ID, t time.Time) (string, error) {
+	offer := ""
+	err := tx.CustomerEvents(customer, t.Add(-AttributionWindow), t.Add(time.Nanosecond), func(e *crm.Event) error {
+		if e.Kind == crm.EventOfferAccepted {
+			offer = e.OfferID
+		}
+		return nil
+	})
+	return offer, err
 }
 
 // logInteraction appends it to the conversation log and its message event

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,5 +73,53 @@ func TestEventLog(t *testing.T) {
 	}
 	if len(orders) != 1 || len(orders[0].Items) != 1 || orders[0].Items[0].Product != "airpods-pro-2" {
 		t.Errorf("stored orders = %+v, want the line item kept", orders)
+	}
+}
+
+// TestOrderAttributedToAcceptedOffer: an order recorded without an offer
+// counts for the offer the customer accepted in the two weeks before it,
+// not for one accepted earlier.
+func TestOrderAttributedToAcceptedOffer(t *testing.T) {
+	e := newEnv(t, t.TempDir())
+	ctx := context.Background()
+	_, out := e.say(bot.Inbound{UserID: "lan", Text: "xin chào"})
+	accept := ""
+	for _, it := range out {
+		for _, b := range it.Buttons {
+			if strings.HasSuffix(b.Payload, ":accept") {
+				accept = b.Payload
+			}
+		}
+	}
+	if accept == "" {
+		t.Fatalf("no offer with an accept button in %+v", out)
+	}
+	e.say(bot.Inbound{UserID: "lan", Kind: crm.KindButton, Payload: accept})
+	offer := strings.TrimSuffix(strings.TrimPrefix(accept, "offer:"), ":accept")
+	cu := e.customer(crm.ChannelWeb, "lan")
+	record := func(ref string) *crm.Order {
+		t.Helper()
+		if _, _, _, err := e.core.Reps().RecordOrder(ctx, crm.Order{CustomerID: cu.ID, Amount: 1_000_000, Ref: ref}, "order"); err != nil {
+			t.Fatal(err)
+		}
+		var orders []*crm.Order
+		if err := e.db.View(ctx, func(tx crm.Tx) (err error) { orders, err = tx.Orders(cu.ID); return err }); err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range orders {
+			if o.Ref == ref {
+				return o
+			}
+		}
+		t.Fatalf("order %s not stored", ref)
+		return nil
+	}
+	e.clock.Add(3 * 24 * time.Hour)
+	if o := record("A"); o.OfferID != offer {
+		t.Errorf("an order 3 days after accepting %s is attributed to %q", offer, o.OfferID)
+	}
+	e.clock.Add(15 * 24 * time.Hour)
+	if o := record("B"); o.OfferID != "" {
+		t.Errorf("an order 18 days after accepting is attributed to %q, want none", o.OfferID)
 	}
 }

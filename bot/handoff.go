@@ -30,7 +30,7 @@ func (c *Core) SetHandoffThread(ctx context.Context, id crm.ID, thread string) (
 			return err
 		}
 		if !cu.Handoff.Active {
-			return crm.Errorf(crm.ECONFLICT, "%s is not waiting for a human any more.", cu.DisplayName())
+			return crm.Errorf(crm.ECONFLICT, "%s is not waiting for a human any more.", cu.DisplayName()).Say("handoff_not_waiting", cu.DisplayName())
 		}
 		cu.Handoff.Thread = thread
 		cu.UpdatedAt = now
@@ -90,7 +90,7 @@ func (c *Core) TakeHandoff(ctx context.Context, id crm.ID, agent string) (*crm.C
 		}
 		h := &cust.Handoff
 		if h.Active && h.Agent != "" && h.Agent != agent {
-			return crm.Errorf(crm.ECONFLICT, "%s is already talking with %s.", AgentName(h.Agent), cust.DisplayName())
+			return crm.Errorf(crm.ECONFLICT, "%s is already talking with %s.", AgentName(h.Agent), cust.DisplayName()).Say("handoff_taken", AgentName(h.Agent), cust.DisplayName())
 		}
 		if !h.Active {
 			h.Active, h.RequestedAt, h.Thread = true, now, ""
@@ -124,10 +124,10 @@ func (c *Core) ReleaseHandoff(ctx context.Context, id crm.ID, agent string) (crm
 		before = cu.Handoff
 		h := cu.Handoff
 		if !h.Active {
-			return crm.Errorf(crm.ECONFLICT, "%s is already with the bot.", cu.DisplayName())
+			return crm.Errorf(crm.ECONFLICT, "%s is already with the bot.", cu.DisplayName()).Say("handoff_with_bot", cu.DisplayName())
 		}
 		if agent != "" && h.Agent != "" && h.Agent != agent {
-			return crm.Errorf(crm.ECONFLICT, "%s has this conversation; only they (or an admin) can hand it back.", AgentName(h.Agent))
+			return crm.Errorf(crm.ECONFLICT, "%s has this conversation; only they (or an admin) can hand it back.", AgentName(h.Agent)).Say("handoff_not_yours", AgentName(h.Agent))
 		}
 		if h.Thread != "" {
 			if err := tx.PutHandoffThread(h.Thread, 0); err != nil {

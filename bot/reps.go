@@ -474,7 +474,7 @@ func (r *Reps) Stats(ctx context.Context, days int) (*Stats, error) {
 		days = 1
 	}
 	if days > 366 {
-		return nil, crm.Errorf(crm.EINVALID, "Stats cover at most 366 days.")
+		return nil, crm.Errorf(crm.EINVALID, "Stats cover at most 366 days.").Say("stats_too_long")
 	}
 	now := r.now().UTC()
 	st := &Stats{Days: days, To: now.Format("2006-01-02"), From: now.AddDate(0, 0, -(days - 1)).Format("2006-01-02"),
@@ -578,7 +578,7 @@ func (r *Reps) Stats(ctx context.Context, days int) (*Stats, error) {
 // any. An order whose Ref was recorded before changes nothing (added=false).
 func (r *Reps) RecordOrder(ctx context.Context, o crm.Order, cause string) (cust *crm.Customer, mv *crm.SegmentChange, added bool, err error) {
 	if o.Amount <= 0 {
-		return nil, nil, false, crm.Errorf(crm.EINVALID, "amount must be positive")
+		return nil, nil, false, crm.Errorf(crm.EINVALID, "amount must be positive").Say("amount_not_positive")
 	}
 	now := r.now()
 	if o.Time.IsZero() {

@@ -280,7 +280,7 @@ func (r *Reps) MergeCustomers(ctx context.Context, keep, from crm.ID, who string
 			return err
 		}
 		if k.ID == f.ID {
-			return crm.Errorf(crm.EINVALID, "#%d and #%d are already the same customer", keep, from)
+			return crm.Errorf(crm.EINVALID, "#%d and #%d are already the same customer", keep, from).Say("merge_same", keep, from)
 		}
 		k.MergeFrom(f)
 		k.Notes = append(k.Notes, crm.Note{Time: now, Author: who, Text: fmt.Sprintf("merged #%d into this customer", f.ID)})
@@ -324,20 +324,20 @@ func (r *Reps) ConfirmClaims(ctx context.Context, id crm.ID, who string) (*crm.C
 		}
 		cl := cu.Claims
 		if cl.Phone == "" && cl.Email == "" {
-			return crm.Errorf(crm.EINVALID, "#%d has no unverified phone or email", cu.ID)
+			return crm.Errorf(crm.EINVALID, "#%d has no unverified phone or email", cu.ID).Say("verify_nothing", cu.ID)
 		}
 		if cl.Phone != "" {
 			if o, err := tx.FindCustomerByPhone(cl.Phone); err != nil {
 				return err
 			} else if o != nil && o.ID != cu.ID {
-				return crm.Errorf(crm.ECONFLICT, "customer #%d already holds that phone: merge the two instead", o.ID)
+				return crm.Errorf(crm.ECONFLICT, "customer #%d already holds that phone: merge the two instead", o.ID).Say("verify_phone_held", o.ID)
 			}
 		}
 		if cl.Email != "" {
 			if o, err := tx.FindCustomerByEmail(cl.Email); err != nil {
 				return err
 			} else if o != nil && o.ID != cu.ID {
-				return crm.Errorf(crm.ECONFLICT, "customer #%d already holds that email: merge the two instead", o.ID)
+				return crm.Errorf(crm.ECONFLICT, "customer #%d already holds that email: merge the two instead", o.ID).Say("verify_email_held", o.ID)
 			}
 		}
 		if cl.Phone != "" {

@@ -592,7 +592,7 @@ func TestRepVerifyAndMerge(t *testing.T) {
 
 	contains(t, "verify", e.crm(repUser, "verify "+id).all(), "<@"+repUser+"> đã xác nhận số điện thoại 0938 777 666")
 	lacks(t, "card after verify", e.crm(repUser, "customer "+id).all(), "chưa xác minh")
-	contains(t, "verify again", e.crm(repUser, "verify "+id).all(), "no unverified phone or email")
+	contains(t, "verify again", e.crm(repUser, "verify "+id).all(), "không có số điện thoại hay email nào chưa xác minh")
 	contains(t, "verify usage", e.crm(repUser, "verify lan").all(), "không phải mã khách")
 
 	id2 := strconv.FormatUint(uint64(visitor2.ID), 10)
@@ -600,7 +600,7 @@ func TestRepVerifyAndMerge(t *testing.T) {
 	if got := e.customer(visitor2.ID); got.ID != visitor.ID {
 		t.Fatalf("#%s resolves to #%d after the merge", id2, got.ID)
 	}
-	contains(t, "merge again", e.crm(repUser, "merge "+id+" "+id2).all(), "already the same customer")
+	contains(t, "merge again", e.crm(repUser, "merge "+id+" "+id2).all(), "đã là cùng một khách")
 }
 
 // TestRepHandoffComplaintIsUrgent: a complaint posts the handoff card and

@@ -310,7 +310,7 @@ func testHandoffRoundTrip(t *testing.T, e *env) {
 	e.post(slack.InteractionsPath, "application/x-www-form-urlencoded",
 		[]byte(url.Values{"payload": {string(interaction(slacktest.TeamID, rep2User, handoffChan, card.TS, slack.ActionTake, idStr))}}.Encode()), nil)
 	eph = e.fake.Wait("chat.postEphemeral", 2, 5*time.Second)
-	contains(t, "second rep", eph[1].Form.Get("text"), "already talking")
+	contains(t, "second rep", eph[1].Form.Get("text"), "đang trò chuyện với")
 
 	// The rep writes in the thread: the customer receives it on web chat.
 	ev := messageEvent("Ev0001", slacktest.TeamID, handoffChan, repUser, card.TS, "1767225700.000100", "Chào chị, em là Hoa &amp; em hỗ trợ chị nhé <https://shop.example/sale|ưu đãi>", nil)
@@ -406,9 +406,9 @@ func testHandoffTelegramRelease(t *testing.T, e *env) {
 		t.Fatalf("answering did not take the conversation: %+v", h)
 	}
 	// Another rep's release is refused; the taker's works.
-	contains(t, "other rep", e.crm(repUser, "release "+strconv.FormatUint(uint64(id), 10)).Text, "only they")
+	contains(t, "other rep", e.crm(repUser, "release "+strconv.FormatUint(uint64(id), 10)).Text, "chỉ người đó")
 	contains(t, "release", e.crm(rep2User, "release "+strconv.FormatUint(uint64(id), 10)).Text, "đã được trả lại cho bot")
-	contains(t, "release twice", e.crm(rep2User, "release "+strconv.FormatUint(uint64(id), 10)).Text, "already with the bot")
+	contains(t, "release twice", e.crm(rep2User, "release "+strconv.FormatUint(uint64(id), 10)).Text, "đang do bot trả lời rồi")
 	var released bool
 	eventually(t, "card updated", func() bool {
 		for _, c := range e.fake.Calls("chat.update") {

@@ -28,6 +28,9 @@ type AssistRequest struct {
 	// may pick one by id, never invent one.
 	Eligible []*crm.CompiledOffer
 	Catalog  *crm.Catalog
+	// Knowledge is the shop's FAQ entries the rules answer from (live: an
+	// edit saved in the admin grounds the next request).
+	Knowledge *crm.Knowledge
 }
 
 // AssistResult is the assistant's contribution. Empty fields mean "no
@@ -73,7 +76,7 @@ func (c *Core) assist(ctx context.Context, in Inbound, u Understanding) (AssistR
 	if c.assistant == nil || (u.Sure && !vague) || in.Kind != crm.KindText || in.EditOf != "" {
 		return AssistResult{}, false
 	}
-	req := AssistRequest{Text: in.Text, Language: u.Language, Rules: u, Catalog: c.catalog}
+	req := AssistRequest{Text: in.Text, Language: u.Language, Rules: u, Catalog: c.catalog, Knowledge: c.Knowledge()}
 	var cust *crm.Customer
 	_ = c.store.View(ctx, func(tx crm.Tx) error {
 		var err error

@@ -69,8 +69,13 @@ const clarifyMin = 0.2
 // for entities, the example classifier (when the core has one) for the
 // intent of a text, the rules' intent as its tie-breaker.
 func (c *Core) understand(in Inbound) Understanding {
+	return c.understandWith(c.und.Load(), in)
+}
+
+// understandWith is understand with a given classifier and knowledge: the
+// live ones, or those an edit in the admin would make live (a preview).
+func (c *Core) understandWith(und *understander, in Inbound) Understanding {
 	u := Understand(in, c.catalog)
-	und := c.und.Load()
 	if und.classifier == nil || in.Kind != crm.KindText || in.Contact != nil || in.Command != "" || strings.TrimSpace(in.Text) == "" {
 		return u
 	}
@@ -83,11 +88,11 @@ func (c *Core) understand(in Inbound) Understanding {
 	rule := u.Intent
 	intent, sure := "", und.classifier.Sure(r.Prediction)
 	if sure {
-		intent = c.intentOf(r.Intent, &u)
+		intent = und.intentOf(r.Intent, &u)
 	}
 	switch {
 	case intent != "":
-	case rule != IntentUnknown && u.Sure && (rule == c.intentOf(r.Intent, &Understanding{}) || rule == c.intentOf(r.Runner, &Understanding{})):
+	case rule != IntentUnknown && u.Sure && (rule == und.intentOf(r.Intent, &Understanding{}) || rule == und.intentOf(r.Runner, &Understanding{})):
 		// Unsure, but the keyword rules name one of its two best guesses.
 		intent = rule
 	case r.Intent != nlu.Unknown && r.Confidence >= clarifyMin:
@@ -182,9 +187,9 @@ func ownedProducts(cat *crm.Catalog, text string) ([]*crm.Product, bool) {
 
 // intentOf is the core's intent for the classifier's name, with the FAQ
 // entry in u.Topic; "" for a name the core does not know.
-func (c *Core) intentOf(name string, u *Understanding) string {
+func (und *understander) intentOf(name string, u *Understanding) string {
 	if id, ok := strings.CutPrefix(name, nlu.FAQPrefix); ok {
-		if c.und.Load().knowledge.Entry(id) == nil {
+		if und.knowledge.Entry(id) == nil {
 			return ""
 		}
 		u.Topic = id

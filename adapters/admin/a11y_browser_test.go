@@ -36,6 +36,7 @@ func TestAccessibility(t *testing.T) {
 		{"history", "#/offer/welcome-new/history", `#versions tr[data-version="1"]`},
 		{"segments", "#/segments", `#segments tr[data-segment="potential"] .seg-edit`},
 		{"bot's phrases", "#/messages", `[data-phrase="unknown"]`},
+		{"FAQ", "#/faq", "#faq-entries .faq-entry"},
 	}
 	for _, lang := range []string{"vi", "en"} {
 		for _, v := range views {

@@ -127,8 +127,11 @@ type Options struct {
 	// Messages edits the bot's phrases (GET/PUT /api/admin/messages…);
 	// nil: that API is not served.
 	Messages Messages
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Knowledge edits the shop's FAQ (/api/admin/knowledge…, knowledge.go);
+	// nil: that API is not served.
+	Knowledge Knowledge
+	Logger    *slog.Logger
+	Now       func() time.Time
 	// SessionTTL is how long a page login lasts; 12h when 0.
 	SessionTTL time.Duration
 	// MaxSessions bounds the logins kept at once; the oldest goes first.
@@ -258,6 +261,7 @@ func (s *Server) Routes(mux *http.ServeMux) {
 		api("PUT /api/admin/messages", s.putMessages)
 		api("POST /api/admin/messages/rollback", s.rollbackMessages)
 	}
+	s.knowledgeRoutes(api)
 	if s.segments != nil {
 		api("GET /api/admin/segments", s.listSegments)
 		api("POST /api/admin/segments/{name}/preview", s.previewSegment)

@@ -343,6 +343,7 @@ function route() {
     case 'segments': return showSegments().catch(fail);
     case 'messages': return showMessages().catch(fail);
     case 'campaigns': return showCampaigns(parts[1], parts[2]).catch(fail);
+    case 'faq': return showFAQ().catch(fail);
     case 'new': return showEditor(null).catch(fail);
     case 'offer':
       if (parts[2] === 'history') return showHistory(parts[1]).catch(fail);
@@ -849,6 +850,248 @@ async function showMessages() {
   // On this view's own element: it goes away with the view.
   box.addEventListener('input', (ev) => { if (ev.target !== filter) preview(); });
   put(view, box);
+}
+
+// ---- the shop's FAQ (knowledge entries) ----
+// Each entry: an id, the questions customers write (one a line), the answer
+// in Vietnamese and English, a topic the bot names when it asks "do you
+// mean …?". Edits stay on the page until saved as a new version; the next
+// message uses them.
+
+Object.assign(MSG.vi, {
+  faq: 'Hỏi đáp', faqIntro: 'Những câu khách hay hỏi (phí giao hàng, COD, bảo hành, giờ mở cửa…) và câu trả lời của shop. Bot học từ các câu hỏi mẫu; viết chúng như khách hay nhắn, có dấu, không dấu, viết tắt, tiếng Anh. Lưu xong, tin nhắn tiếp theo dùng ngay.',
+  faqAdd: 'Thêm câu hỏi đáp', faqVersion: 'phiên bản {v}', faqFile: 'theo tệp knowledge.yaml', faqUnsaved: 'chưa lưu',
+  faqId: 'Mã', faqIdHint: 'a-z 0-9 _ -', faqQuestions: 'Câu hỏi của khách', faqQuestionsHint: 'mỗi dòng một câu',
+  faqAnswer: 'Câu trả lời ({l})', faqTopic: 'Chủ đề ({l})', faqTopicHint: 'khi bot hỏi lại “Bạn muốn hỏi về …?”',
+  faqDelete: 'Xoá', faqConfirmDelete: 'Xoá thật?', faqDeleteHint: 'Bấm lần nữa để xoá mục này (chỉ mất khi bạn bấm Lưu).',
+  faqTry: 'Thử một câu hỏi', faqTryLabel: 'Câu khách nhắn', faqTryButton: 'Thử', faqTryHint: 'Xem bot sẽ trả lời gì với các mục đang sửa (chưa cần lưu).',
+  faqPickFAQ: 'Bot trả lời bằng mục “{id}” (chắc {pct}%).',
+  faqPickClarify: 'Bot chưa chắc ({pct}%): sẽ hỏi lại khách có phải hỏi về “{id}” không.',
+  faqPickUnknown: 'Bot chưa hiểu câu này ({pct}%): sẽ hỏi lại hoặc mời nhân viên. Thêm câu này vào câu hỏi của một mục.',
+  faqPickIntent: 'Bot hiểu câu này là “{intent}”, không phải một câu hỏi đáp (chắc {pct}%).',
+  faqFixFirst: 'Sửa các vấn đề bên dưới trước khi thử.',
+  faqSaved: 'Đã lưu hỏi đáp, phiên bản {v}. Tin nhắn tiếp theo dùng ngay.', faqNotSaved: {other: 'Chưa lưu: {n} vấn đề, hiện cạnh các ô.'},
+  faqHistory: 'Các phiên bản', faqNoHistory: 'Chưa lưu phiên bản nào ở đây: bot dùng tệp knowledge.yaml.',
+  faqEntries: {other: '{n} mục'}, faqFilter: 'Tìm câu hỏi đáp…', faqRolledBack: 'khôi phục v{v}',
+  kp_id_missing: 'cần có mã (chữ thường không dấu, số, - và _).', kp_id_format: 'mã chỉ gồm chữ thường không dấu, số, - và _ (tối đa 41 ký tự).',
+  kp_id_duplicate: 'mục số {n} đã dùng mã này.', kp_questions_missing: 'cần ít nhất một câu hỏi, viết như khách hay nhắn.',
+  kp_too_many_questions: 'tối đa {max} câu hỏi.', kp_question_long: 'tối đa {max} ký tự.', kp_question_no_words: 'câu hỏi không có chữ nào.',
+  kp_question_duplicate: '“{q}” đã là câu hỏi của mục “{entry}”.', kp_question_intent_example: '“{q}” là câu mẫu của ý định “{intent}”.',
+  kp_question_claimed: 'bot hiểu “{q}” là “{intent}” (chắc {pct}%): khách nhắn câu này sẽ không được lo đúng việc họ cần.',
+  kp_answer_missing: 'cần câu trả lời bằng {lang}.', kp_answer_long: 'tối đa {max} ký tự.', kp_language: 'chỉ dùng vi hoặc en.',
+  kp_too_many_entries: 'tối đa {max} mục.', kp_empty_entry: 'mục trống.',
+  lang_vi: 'tiếng Việt', lang_en: 'tiếng Anh',
+  in_buy: 'mua hàng', in_complaint: 'khiếu nại', in_opt_out: 'ngừng nhận tin', in_opt_in: 'nhận lại tin', in_cancel_order: 'huỷ đơn',
+  in_change_order: 'đổi đơn', in_order_status: 'hỏi đơn hàng', in_handoff: 'gặp nhân viên', in_refuse: 'từ chối', in_price: 'hỏi giá',
+  in_product: 'hỏi sản phẩm', in_availability: 'hỏi còn hàng', in_greeting: 'chào', in_thanks: 'cảm ơn', in_promotion: 'hỏi khuyến mãi',
+  in_promo: 'hỏi khuyến mãi', in_smalltalk: 'nói chuyện', in_contact: 'để lại liên hệ', in_address: 'địa chỉ giao hàng',
+  in_price_objection: 'chê đắt', in_recommend: 'gợi ý mua kèm',
+});
+Object.assign(MSG.en, {
+  faq: 'FAQ', faqIntro: 'The questions customers ask all day (shipping fees, COD, warranty, opening hours…) and the shop\'s answers. The bot learns from the example questions: write them as customers do, with and without diacritics, in shorthand, in English. Once saved, the next message uses them.',
+  faqAdd: 'Add an entry', faqVersion: 'version {v}', faqFile: 'from the knowledge.yaml file', faqUnsaved: 'not saved',
+  faqId: 'Id', faqIdHint: 'a-z 0-9 _ -', faqQuestions: 'Customer questions', faqQuestionsHint: 'one a line',
+  faqAnswer: 'Answer ({l})', faqTopic: 'Topic ({l})', faqTopicHint: 'when the bot asks "Do you mean …?"',
+  faqDelete: 'Delete', faqConfirmDelete: 'Really delete?', faqDeleteHint: 'Click again to delete this entry (gone once you save).',
+  faqTry: 'Try a question', faqTryLabel: 'What the customer writes', faqTryButton: 'Try', faqTryHint: 'See what the bot would answer with the entries as edited (no need to save).',
+  faqPickFAQ: 'The bot answers with the entry “{id}” ({pct}% sure).',
+  faqPickClarify: 'The bot is unsure ({pct}%): it asks whether the customer means “{id}”.',
+  faqPickUnknown: 'The bot does not understand this ({pct}%): it asks again or offers a person. Add it to an entry\'s questions.',
+  faqPickIntent: 'The bot reads this as “{intent}”, not an FAQ question ({pct}% sure).',
+  faqFixFirst: 'Fix the problems below before trying.',
+  faqSaved: 'Saved the FAQ, version {v}. The next message uses it.', faqNotSaved: {one: 'Not saved: {n} problem, shown by the fields.', other: 'Not saved: {n} problems, shown by the fields.'},
+  faqHistory: 'Versions', faqNoHistory: 'No version saved here yet: the bot uses the knowledge.yaml file.',
+  faqEntries: {one: '{n} entry', other: '{n} entries'}, faqFilter: 'Find an entry…', faqRolledBack: 'restores v{v}',
+  kp_id_missing: 'an id is required (lower-case letters, digits, - and _).', kp_id_format: 'lower-case letters, digits, - and _ only (at most 41).',
+  kp_id_duplicate: 'entry #{n} has this id already.', kp_questions_missing: 'at least one question, as customers write it.',
+  kp_too_many_questions: 'at most {max} questions.', kp_question_long: 'at most {max} characters.', kp_question_no_words: 'the question has no words.',
+  kp_question_duplicate: '“{q}” is a question of the entry “{entry}” already.', kp_question_intent_example: '“{q}” is an example of the intent “{intent}”.',
+  kp_question_claimed: 'the bot reads “{q}” as “{intent}” ({pct}% sure): customers writing it would not get what they need.',
+  kp_answer_missing: 'an answer in {lang} is required.', kp_answer_long: 'at most {max} characters.', kp_language: 'vi or en only.',
+  kp_too_many_entries: 'at most {max} entries.', kp_empty_entry: 'the entry is empty.',
+  lang_vi: 'Vietnamese', lang_en: 'English',
+  in_buy: 'buying', in_complaint: 'a complaint', in_opt_out: 'opting out', in_opt_in: 'opting in', in_cancel_order: 'cancelling an order',
+  in_change_order: 'changing an order', in_order_status: 'order status', in_handoff: 'asking for a person', in_refuse: 'a refusal', in_price: 'a price question',
+  in_product: 'a product question', in_availability: 'stock', in_greeting: 'a greeting', in_thanks: 'thanks', in_promotion: 'promotions',
+  in_promo: 'promotions', in_smalltalk: 'small talk', in_contact: 'contact details', in_address: 'a delivery address',
+  in_price_objection: 'too expensive', in_recommend: 'what goes with it',
+});
+
+function intentName(name) { return MSG[LANG]['in_' + name] ? t('in_' + name) : name; }
+
+// kpText is a problem of the FAQ (bot.KnowledgeProblem) in the page's
+// language: "line 3: reason".
+function kpText(p) {
+  const params = Object.assign({}, p.params || {});
+  if (params.intent) params.intent = intentName(params.intent);
+  if (params.lang) params.lang = t('lang_' + params.lang);
+  const known = MSG[LANG]['kp_' + p.code] !== undefined;
+  return (p.line ? t('line', {l: String(p.line)}) : '') + (known ? t('kp_' + p.code, params) : p.message);
+}
+
+let faqSeq = 0;
+
+async function showFAQ() {
+  const st = await api('GET', '/knowledge');
+  const version = st.version;
+  // entries are the page's copy; each keeps the key of its card.
+  const entries = st.entries.map((e) => ({key: ++faqSeq, id: e.id, questions: (e.questions || []).join('\n'),
+    vi: (e.answer || {}).vi || '', en: (e.answer || {}).en || '', tvi: (e.topic || {}).vi || '', ten: (e.topic || {}).en || ''}));
+  const payload = () => entries.map((e) => {
+    const out = {id: e.id.trim(), questions: e.questions.split('\n').map((q) => q.trim()).filter(Boolean), answer: {vi: e.vi, en: e.en}};
+    if (e.tvi.trim() || e.ten.trim()) out.topic = {vi: e.tvi, en: e.ten};
+    return out;
+  });
+  const err = h('div', {id: 'faq-error', role: 'alert'});
+  const unsaved = h('span', {class: 'badge', id: 'faq-unsaved', hidden: true}, t('faqUnsaved'));
+  const count = h('span', {class: 'muted', id: 'faq-count'});
+  const list = h('div', {id: 'faq-entries'});
+  const errs = {};
+  const fieldBox = (e, name, label, input, hint) => {
+    const id = `faq-err-${e.key}-${name.replace('.', '-')}`;
+    input.setAttribute('aria-describedby', id);
+    const box = h('div', {class: 'err', id});
+    errs[e.key][name] = {box, input};
+    return h('div', {class: 'field', 'data-field': name}, h('label', {}, label, hint ? h('small', {}, ' ' + hint) : null, input), box);
+  };
+  const card = (e) => {
+    errs[e.key] = {};
+    const bind = (el, prop) => { el.addEventListener('input', () => { e[prop] = el.value; changed(); }); return el; };
+    const idIn = bind(h('input', {type: 'text', id: `faq-${e.key}-id`, value: e.id, maxlength: 41, autocomplete: 'off', spellcheck: 'false'}), 'id');
+    const title = h('code', {class: 'faq-title'}, e.id || '…');
+    idIn.addEventListener('input', () => { title.textContent = idIn.value || '…'; });
+    const del = confirmButton({class: 'danger faq-delete', 'aria-label': t('faqDelete') + ' ' + (e.id || '')}, t('faqDelete'), t('faqConfirmDelete'), t('faqDeleteHint'), () => {
+      entries.splice(entries.indexOf(e), 1);
+      c.remove();
+      changed();
+    });
+    const area = (prop, rows, id) => bind(h('textarea', {id, rows}, e[prop]), prop);
+    const c = h('div', {class: 'card faq-entry', 'data-key': e.key},
+      h('div', {class: 'bar'}, h('h2', {class: 'grow'}, title), del),
+      h('div', {class: 'err', id: `faq-err-${e.key}-entry`}),
+      fieldBox(e, 'id', t('faqId'), idIn, t('faqIdHint')),
+      fieldBox(e, 'questions', t('faqQuestions'), area('questions', Math.min(8, Math.max(3, e.questions.split('\n').length)), `faq-${e.key}-questions`), t('faqQuestionsHint')),
+      h('div', {class: 'grid2'},
+        fieldBox(e, 'answer.vi', t('faqAnswer', {l: 'vi'}), area('vi', 3, `faq-${e.key}-answer-vi`)),
+        fieldBox(e, 'answer.en', t('faqAnswer', {l: 'en'}), area('en', 3, `faq-${e.key}-answer-en`))),
+      h('div', {class: 'grid2'},
+        fieldBox(e, 'topic.vi', t('faqTopic', {l: 'vi'}), bind(h('input', {type: 'text', id: `faq-${e.key}-topic-vi`, value: e.tvi}), 'tvi'), t('faqTopicHint')),
+        fieldBox(e, 'topic.en', t('faqTopic', {l: 'en'}), bind(h('input', {type: 'text', id: `faq-${e.key}-topic-en`, value: e.ten}), 'ten'))));
+    errs[e.key].entry = {box: c.querySelector(`#faq-err-${e.key}-entry`)};
+    return c;
+  };
+  const showProblems = (problems) => {
+    for (const fs of Object.values(errs)) for (const f of Object.values(fs)) {
+      f.box.textContent = '';
+      if (f.input) { f.input.classList.remove('invalid'); f.input.removeAttribute('aria-invalid'); }
+    }
+    for (const p of problems) {
+      const e = entries[p.entry];
+      const f = e && errs[e.key] && (errs[e.key][p.field] || errs[e.key].entry);
+      if (!f) { put(err, h('p', {class: 'alert'}, kpText(p))); continue; }
+      f.box.textContent += (f.box.textContent ? '\n' : '') + kpText(p);
+      if (f.input) { f.input.classList.add('invalid'); f.input.setAttribute('aria-invalid', 'true'); }
+    }
+  };
+  let timer, seq = 0;
+  function changed() {
+    unsaved.hidden = false;
+    count.textContent = t('faqEntries', {n: entries.length});
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const my = ++seq;
+      try {
+        const res = await api('POST', '/knowledge/validate', {entries: payload()});
+        if (my !== seq) return;
+        put(err);
+        showProblems(res.problems);
+      } catch (e) { if (my === seq) put(err, h('p', {class: 'alert'}, e.message)); }
+    }, 300);
+  }
+  for (const e of entries) list.append(card(e));
+  count.textContent = t('faqEntries', {n: entries.length});
+
+  const add = h('button', {type: 'button', id: 'faq-add', onclick: () => {
+    const e = {key: ++faqSeq, id: '', questions: '', vi: '', en: '', tvi: '', ten: ''};
+    entries.push(e);
+    const c = card(e);
+    list.append(c);
+    c.querySelector('input').focus();
+    changed();
+  }}, t('faqAdd'));
+  const save = h('button', {type: 'button', class: 'primary', id: 'faq-save', onclick: async () => {
+    try {
+      const res = await api('PUT', '/knowledge', {entries: payload(), version});
+      toast(t('faqSaved', {v: String(res.version.version)}));
+      route();
+    } catch (e) {
+      const ps = (e.detail && e.detail.problems) || [];
+      put(err, h('p', {class: 'alert'}, ps.length ? t('faqNotSaved', {n: ps.length}) : e.message));
+      showProblems(ps);
+    }
+  }}, t('save'));
+
+  // Try a question with the entries as edited.
+  const q = h('input', {type: 'text', id: 'faq-try-q', maxlength: 2000, autocomplete: 'off'});
+  const result = h('div', {id: 'faq-try-result', 'aria-live': 'polite'});
+  const tryIt = async () => {
+    try {
+      const p = await api('POST', '/knowledge/preview', {entries: payload(), question: q.value});
+      if (p.problems && p.problems.length) {
+        put(result, h('p', {class: 'alert'}, t('faqFixFirst')));
+        showProblems(p.problems);
+        return;
+      }
+      const pct = String(Math.round(100 * p.confidence));
+      let line;
+      if (p.intent === 'faq') line = t('faqPickFAQ', {id: p.entry, pct});
+      else if (p.intent === 'clarify' && p.entry) line = t('faqPickClarify', {id: p.entry, pct});
+      else if (p.intent === 'unknown' || p.intent === 'clarify') line = t('faqPickUnknown', {pct});
+      else line = t('faqPickIntent', {intent: intentName(p.intent), pct});
+      put(result, h('p', {id: 'faq-try-pick', 'data-entry': p.entry || '', 'data-intent': p.intent}, line),
+        p.answer ? ['vi', 'en'].map((l) => h('div', {class: 'lang', 'data-lang': l}, h('div', {class: 'tag'}, l),
+          h('div', {class: 'bubble said', id: 'faq-try-' + l}, p.answer[l]))) : null);
+    } catch (e) { put(result, h('p', {class: 'alert'}, e.message)); }
+  };
+  q.addEventListener('keydown', (ev) => { if (ev.key === 'Enter') { ev.preventDefault(); tryIt(); } });
+  const tryBox = h('div', {class: 'card', id: 'faq-try'},
+    h('h2', {}, t('faqTry')), h('p', {class: 'muted'}, t('faqTryHint')),
+    h('div', {class: 'bar'}, h('label', {class: 'grow'}, t('faqTryLabel'), q),
+      h('button', {type: 'button', id: 'faq-try-button', onclick: tryIt}, t('faqTryButton'))),
+    result);
+
+  const filter = h('input', {type: 'search', id: 'faq-filter', placeholder: t('faqFilter'), 'aria-label': t('faqFilter')});
+  filter.addEventListener('input', () => {
+    const f = filter.value.trim().toLowerCase();
+    for (const c of list.children) c.hidden = !!f &&
+      ![...c.querySelectorAll('input, textarea')].some((a) => a.value.toLowerCase().includes(f));
+  });
+
+  const history = st.history.length ? h('div', {class: 'scroll card'}, h('table', {id: 'faq-versions', class: 'cards'},
+    h('tbody', {}, st.history.map((v, i) => h('tr', {'data-version': v.version},
+      h('td', {'data-label': t('colVersion')}, 'v' + v.version, i === 0 ? h('div', {class: 'muted'}, t('current')) : null,
+        v.rolled_back_from ? h('div', {class: 'muted'}, t('faqRolledBack', {v: String(v.rolled_back_from)})) : null),
+      h('td', {'data-label': t('colWhen')}, fmtTime(v.at)),
+      h('td', {'data-label': t('colWho')}, v.by + (v.origin ? ' (' + v.origin + ')' : '')),
+      h('td', {'data-label': t('faq')}, t('faqEntries', {n: (v.entries || []).length})),
+      h('td', {class: 'actions'}, i > 0 ? confirmButton({class: 'faq-restore'}, t('restore', {v: String(v.version)}),
+        t('confirmRestore', {v: String(v.version)}), t('confirmRestore', {v: String(v.version)}), async () => {
+          try {
+            const res = await api('POST', '/knowledge/rollback', {to: v.version, version});
+            toast(t('faqSaved', {v: String(res.version.version)}));
+            route();
+          } catch (e) { toast(e.message); }
+        }) : null))))))
+    : h('p', {class: 'muted'}, t('faqNoHistory'));
+
+  put(view, h('div', {id: 'faq-view'},
+    h('div', {class: 'bar'}, h('h1', {class: 'grow'}, t('faq')),
+      h('span', {class: 'muted', id: 'faq-version'}, version ? t('faqVersion', {v: String(version)}) : t('faqFile')), unsaved, save),
+    h('p', {class: 'muted'}, t('faqIntro')),
+    tryBox, err,
+    h('div', {class: 'bar'}, count, filter, add),
+    list,
+    h('h2', {}, t('faqHistory')), history));
 }
 
 window.addEventListener('hashchange', route);

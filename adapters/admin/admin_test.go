@@ -55,10 +55,15 @@ func newEnv(tb testing.TB) *env {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	faq, err := bot.NewKnowledgeAdmin(bot.KnowledgeAdminOptions{Store: db, Core: core, Intents: kit.Defaults.Intents,
+		File: kit.Defaults.Knowledge, Now: now})
+	if err != nil {
+		tb.Fatal(err)
+	}
 	mux := http.NewServeMux()
 	webchat.New(core, webchat.Options{Now: now}).Routes(mux)
 	admin.New(core, admin.Options{Token: token, Backup: db.Backup, Now: now, Logger: slog.New(slog.DiscardHandler),
-		Messages: bot.NewMessagesAdmin(db, book, "configs/messages.yaml", file, now)}).Routes(mux)
+		Messages: bot.NewMessagesAdmin(db, book, "configs/messages.yaml", file, now), Knowledge: faq}).Routes(mux)
 	srv := httptest.NewServer(mux)
 	tb.Cleanup(srv.Close)
 	return &env{t: tb, db: db, core: core, srv: srv}

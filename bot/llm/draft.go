@@ -63,10 +63,20 @@ func (a *Assistant) answerPrompt(req bot.AssistRequest, lang string) string {
 
 Shop knowledge:
 `)
+	entries := ""
+	if req.Knowledge != nil {
+		entries = req.Knowledge.Text()
+	}
 	if a.knowledge != "" {
 		b.WriteString(a.knowledge)
 		b.WriteString("\n")
-	} else {
+	}
+	if entries != "" {
+		// The FAQ entries the rules answer from, as the shop last saved them.
+		b.WriteString("\nShop answers (id, a sample question, answer in Vietnamese / English):\n")
+		b.WriteString(entries)
+	}
+	if a.knowledge == "" && entries == "" {
 		b.WriteString("(none)\n")
 	}
 	b.WriteString("\nCatalog:\n")

@@ -258,6 +258,9 @@ func (a *Assistant) guard(req bot.AssistRequest, lang, draft, offerID string) st
 func (a *Assistant) allowedFor(req bot.AssistRequest, lang, offerID string) *allowed {
 	al := newAllowed()
 	al.addText(a.knowledge)
+	if req.Knowledge != nil {
+		al.addText(req.Knowledge.Text())
+	}
 	products := func(string) (string, int64) { return "", 0 }
 	if req.Catalog != nil {
 		for _, p := range req.Catalog.Products {

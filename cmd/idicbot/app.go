@@ -71,7 +71,10 @@ type Main struct {
 	Knowledge *crm.Knowledge
 	// Messages edits the bot's phrases at run time (admin page); its newest
 	// stored version wins over the messages file.
-	Messages   *bot.MessagesAdmin
+	Messages *bot.MessagesAdmin
+	// FAQ edits the knowledge entries at run time (admin page); its newest
+	// stored version wins over the knowledge file.
+	FAQ        *bot.KnowledgeAdmin
 	Dispatcher *bot.Dispatcher
 	Outreach   *bot.Outreach
 	Webchat    *webchat.Server
@@ -297,7 +300,7 @@ func (m *Main) open(ctx context.Context) error {
 		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
 	}
 	cat.Phrases = crm.NewPhrasebook(phrases)
-	classifier, knowledge, err := understanding(cfg, cat)
+	classifier, knowledge, intents, err := understanding(cfg, cat)
 	if err != nil {
 		return err
 	}
@@ -330,6 +333,12 @@ func (m *Main) open(ctx context.Context) error {
 	m.Messages = bot.NewMessagesAdmin(db, cat.Phrases, msgName, msgData, m.Now)
 	if err := m.Messages.Load(ctx); err != nil {
 		return fmt.Errorf("messages: %s", crm.ErrorMessage(err))
+	}
+	if m.FAQ, err = bot.NewKnowledgeAdmin(bot.KnowledgeAdminOptions{Store: db, Core: m.Core, Intents: intents, File: knowledge, Now: m.Now}); err != nil {
+		return fmt.Errorf("knowledge: %s", crm.ErrorMessage(err))
+	}
+	if err := m.FAQ.Load(ctx); err != nil {
+		return fmt.Errorf("knowledge: %s", crm.ErrorMessage(err))
 	}
 	if err := m.seedOffers(ctx, m.Core.Segments()); err != nil {
 		return err
@@ -404,7 +413,7 @@ func (m *Main) serve(ctx context.Context) error {
 	m.HTTP = newHTTPServer(cfg.HTTP, accessLog(m.Log, mux))
 	runCtx, cancel := context.WithCancel(ctx)
 	m.cancel = cancel
-	m.wg.Add(4)
+	m.wg.Add(5)
 	go func() {
 		defer m.wg.Done()
 		if err := m.Leader.Run(runCtx, bot.LeaseOutreach, func(ctx context.Context) error {
@@ -432,6 +441,10 @@ func (m *Main) serve(ctx context.Context) error {
 	go func() {
 		defer m.wg.Done()
 		m.Core.RunReloads(runCtx) // offers and rules saved by other processes
+	}()
+	go func() {
+		defer m.wg.Done()
+		m.FAQ.RunReloads(runCtx) // FAQ entries saved by other processes
 	}()
 	for i, p := range m.parts {
 		if err := p.start(runCtx); err != nil {

@@ -26,6 +26,7 @@ type Store interface {
 	crm.Store
 	crm.MessagesVersions
 	crm.JourneyVersions
+	crm.KnowledgeVersions
 	crm.LangPrefs
 	Check(ctx context.Context) ([]string, error)
 	Compact(ctx context.Context) error

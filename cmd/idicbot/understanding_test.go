@@ -56,7 +56,7 @@ func TestUnderstandingRefusesBrokenFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := &Config{KnowledgeFile: "knowledge.yaml", dir: dir}
-	_, _, err := understanding(cfg, nil)
+	_, _, _, err := understanding(cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "knowledge.yaml") || !strings.Contains(err.Error(), "no questions") {
 		t.Fatalf("err = %v, want one naming the file and the problem", err)
 	}

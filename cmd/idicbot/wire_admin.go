@@ -30,6 +30,7 @@ func (m *Main) wireAdmin(ctx context.Context, mux *http.ServeMux) error {
 		Reports:        m.Reports,
 		Sessions:       m.adminSessions(),
 		Messages:       m.Messages,
+		Knowledge:      m.FAQ,
 		BrakeFailures:  m.Config.Admin.BrakeFailures, BrakeWindow: m.Config.Admin.BrakeWindow,
 		BrakeClients: m.Config.Admin.BrakeAddresses})
 	srv.Routes(mux)

@@ -69,10 +69,9 @@ func (m *Main) newAssistant() (bot.Assistant, error) {
 			return nil, fmt.Errorf("knowledge: %w", cfgErr)
 		}
 	}
-	if m.Knowledge != nil {
-		// The entries the rules answer from ground the model's answers too.
-		knowledge = append(knowledge, "\n\nShop answers (id, a sample question, answer in Vietnamese / English):\n"+m.Knowledge.Text()...)
-	}
+	// The FAQ entries the rules answer from ground the model's answers too:
+	// the core passes the live ones with each request (bot.AssistRequest),
+	// so an edit saved in the admin grounds the next answer.
 	model := strings.TrimSpace(m.Getenv("OPENAI_MODEL"))
 	stream := false
 	if v := strings.TrimSpace(m.Getenv("OPENAI_STREAM")); v != "" {

@@ -207,9 +207,16 @@ CREATE TABLE lang_prefs (
 	lang text NOT NULL
 );
 `,
-	// The journeys edited on the admin page (crm.JourneyVersions).
+	// 2: the journeys edited on the admin page (crm.JourneyVersions).
 	`
 CREATE TABLE journeys_versions (
+	version integer PRIMARY KEY,
+	data    bytea NOT NULL
+);
+`,
+	// 3: the shop's FAQ entries saved at run time (crm.KnowledgeVersions).
+	`
+CREATE TABLE knowledge_versions (
 	version integer PRIMARY KEY,
 	data    bytea NOT NULL
 );

@@ -1,7 +1,7 @@
 // Package storecopy copies a shop from one crm.Store to another (idicbot
 // migrate-store: bbolt to PostgreSQL and back), through crm.Tx (and
-// crm.MessagesVersions when both stores keep them), so it works between
-// any two stores, and verifies the copy.
+// crm.MessagesVersions and crm.KnowledgeVersions when both stores keep
+// them), so it works between any two stores, and verifies the copy.
 //
 // Everything crm.Tx can enumerate is copied with its ids: customers (with
 // identities, consent, handoffs…), merge redirects, every interaction,
@@ -297,6 +297,9 @@ func copyShop(ctx context.Context, src, dst crm.Store, opts Options) error {
 	if err := copyMessages(ctx, src, dst); err != nil {
 		return err
 	}
+	if err := copyKnowledge(ctx, src, dst); err != nil {
+		return err
+	}
 	const eventBatch = 5000
 	for start := 0; start < len(events); start += eventBatch {
 		batch := events[start:min(start+eventBatch, len(events))]
@@ -431,6 +434,34 @@ func copyJourneys(ctx context.Context, src, dst crm.Store) error {
 	first.Version = 1
 	if err := to.SaveJourneys(ctx, &first); err != nil {
 		return fmt.Errorf("copy the journeys: %w", err)
+	}
+	return nil
+}
+
+// copyKnowledge copies the FAQ entries saved at run time, every version,
+// when both stores keep them.
+func copyKnowledge(ctx context.Context, src, dst crm.Store) error {
+	from, ok1 := src.(crm.KnowledgeVersions)
+	to, ok2 := dst.(crm.KnowledgeVersions)
+	if !ok1 || !ok2 {
+		return nil
+	}
+	versions, err := from.KnowledgeHistory(ctx)
+	if err != nil {
+		return err
+	}
+	have, err := to.KnowledgeHistory(ctx)
+	if err != nil {
+		return err
+	}
+	if len(have) > 0 {
+		return nil // a target copied into with --force keeps its own
+	}
+	slices.Reverse(versions) // oldest first: each follows the one before
+	for _, v := range versions {
+		if err := to.SaveKnowledge(ctx, v); err != nil {
+			return fmt.Errorf("copy knowledge version %d: %w", v.Version, err)
+		}
 	}
 	return nil
 }

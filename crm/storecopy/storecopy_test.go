@@ -132,6 +132,12 @@ func fillShop(t *testing.T, s crm.Store) {
 func TestRoundTrip(t *testing.T) {
 	src := openBolt(t)
 	fillShop(t, src)
+	for v, answer := range []string{"Có ạ.", "Có, miễn phí ạ."} {
+		if err := src.SaveKnowledge(t.Context(), &crm.KnowledgeVersion{Version: v + 1, By: "Lan", At: base,
+			Entries: []*crm.KnowledgeEntry{{ID: "parking", Questions: []string{"có chỗ gửi xe không"}, Answer: map[string]string{"vi": answer, "en": "Yes."}}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	opts := storecopy.Options{TokenNames: []string{"zalo"}, Sample: 1000}
 	pg := openPG(t)
 	first, err := storecopy.Copy(t.Context(), src, pg, opts)
@@ -149,6 +155,10 @@ func TestRoundTrip(t *testing.T) {
 	}
 	if second.String() != first.String() {
 		t.Errorf("the way back copied %s, the way there %s", second, first)
+	}
+	// The FAQ versions, there and back.
+	if h, err := back.KnowledgeHistory(t.Context()); err != nil || len(h) != 2 || h[0].Version != 2 || h[0].Entries[0].Answer["vi"] != "Có, miễn phí ạ." {
+		t.Errorf("FAQ versions after the copy: %+v, %v", h, err)
 	}
 	// The end against the start, every customer compared.
 	if _, err := storecopy.Verify(t.Context(), src, back, opts); err != nil {

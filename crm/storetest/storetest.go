@@ -60,6 +60,7 @@ func Run(t *testing.T, o Opener) {
 		{"Campaigns", campaignTests},
 		{"Transactions", txTests},
 		{"Rollups", rollupTests},
+		{"Knowledge", knowledgeTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

@@ -123,7 +123,14 @@ func (l *lane) next(now time.Time, budgets map[crm.Channel]*channelBudget) (*crm
 			soon(w)
 			continue
 		}
-		l.items = slices.Delete(l.items, i, i+1)
+		if i == 0 {
+			// The usual case: the head leaves in O(1), not a copy of
+			// the whole queue.
+			l.items[0] = nil
+			l.items = l.items[1:]
+		} else {
+			l.items = slices.Delete(l.items, i, i+1)
+		}
 		if b != nil && b.perChat > 0 {
 			l.chatNext[k] = now.Add(b.perChat)
 			l.pruneChats(now)

@@ -364,7 +364,10 @@ func (o *Outreach) holdQueued(tx crm.Tx, cs crm.Campaigns, c *crm.Campaign, prev
 		}
 		switch status {
 		case crm.CampaignPaused:
-			it.Due = holdUntil
+			// Held by a dispatcher already: its lease ends here, so the
+			// dispatcher drops the item at its next renewal (a third of a
+			// lease) instead of sending it.
+			it.Due, it.LeaseOwner, it.LeaseUntil = holdUntil, "", time.Time{}
 		case crm.CampaignRunning:
 			it.Due = o.quietDue(now)
 		case crm.CampaignCancelled:

@@ -184,3 +184,58 @@ func TestLiveRepliesFlowDuringCampaign(t *testing.T) {
 		t.Fatalf("campaign pending %d, want most of it still waiting for the budget", p.Pending)
 	}
 }
+
+// A paused campaign takes back the leases on what a dispatcher already
+// claimed: no sender holds its items any more, so none sends them.
+func TestCampaignPauseTakesBackClaimedItems(t *testing.T) {
+	k := bottest.NewCore(t, bottest.Unopened())
+	ctx := context.Background()
+	seedCustomers(t, k, 10)
+	o := k.Core.Outreach(bot.OutreachOptions{PageSize: 50, QuietFrom: -1, QuietUntil: -1})
+	if _, err := o.CreateCampaign(ctx, &crm.Campaign{ID: "a", Name: "a", Text: map[string]string{"vi": "Tin a"}}, "owner"); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now := k.Now()
+	var claimed []*crm.OutboxItem
+	if err := k.DB.Update(ctx, func(tx crm.Tx) (err error) {
+		claimed, err = tx.ClaimOutbox("other-sender", now, time.Minute, 100)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(claimed) != 10 {
+		t.Fatalf("claimed %d, want the campaign's 10", len(claimed))
+	}
+	if _, err := o.PauseCampaign(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]crm.ID, len(claimed))
+	for i, it := range claimed {
+		ids[i] = it.ID
+	}
+	var held []crm.ID
+	if err := k.DB.Update(ctx, func(tx crm.Tx) (err error) {
+		held, err = tx.RenewOutbox("other-sender", ids, now.Add(time.Minute))
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(held) != 0 {
+		t.Fatalf("the sender still holds %d items of a paused campaign, want none", len(held))
+	}
+	if err := k.DB.View(ctx, func(tx crm.Tx) error {
+		it, err := tx.OutboxItem(ids[0])
+		if err != nil {
+			return err
+		}
+		if it.Status != crm.OutboxPending || it.LeaseOwner != "" || !it.Due.After(now.AddDate(100, 0, 0)) {
+			t.Errorf("paused item = status %s, lease %q, due %v; want pending, free, held far ahead", it.Status, it.LeaseOwner, it.Due)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

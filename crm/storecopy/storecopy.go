@@ -391,24 +391,8 @@ func copyMessages(ctx context.Context, src, dst crm.Store) error {
 	if !ok1 || !ok2 {
 		return nil
 	}
-	versions, err := from.MessagesHistory(ctx)
-	if err != nil {
-		return err
-	}
-	have, err := to.MessagesHistory(ctx)
-	if err != nil {
-		return err
-	}
-	if len(have) > 0 {
-		return nil // a target copied into with --force keeps its own
-	}
-	slices.Reverse(versions) // oldest first: each follows the one before
-	for _, v := range versions {
-		if err := to.SaveMessages(ctx, v); err != nil {
-			return fmt.Errorf("copy messages version %d: %w", v.Version, err)
-		}
-	}
-	return nil
+	return copyHistory(ctx, from.MessagesHistory, to.MessagesHistory, to.SaveMessages,
+		func(v *crm.MessagesVersion) int { return v.Version }, "messages")
 }
 
 // copyJourneys copies the journeys edited at run time, when both stores
@@ -446,21 +430,31 @@ func copyKnowledge(ctx context.Context, src, dst crm.Store) error {
 	if !ok1 || !ok2 {
 		return nil
 	}
-	versions, err := from.KnowledgeHistory(ctx)
+	return copyHistory(ctx, from.KnowledgeHistory, to.KnowledgeHistory, to.SaveKnowledge,
+		func(v *crm.KnowledgeVersion) int { return v.Version }, "knowledge")
+}
+
+// copyHistory copies every version of a document kept with its history
+// (newest first from history), oldest first so each follows the one
+// before, unless the target has versions of its own (a copy with --force
+// keeps them).
+func copyHistory[T any](ctx context.Context, from, to func(context.Context) ([]*T, error),
+	save func(context.Context, *T) error, version func(*T) int, what string) error {
+	versions, err := from(ctx)
 	if err != nil {
 		return err
 	}
-	have, err := to.KnowledgeHistory(ctx)
+	have, err := to(ctx)
 	if err != nil {
 		return err
 	}
 	if len(have) > 0 {
-		return nil // a target copied into with --force keeps its own
+		return nil
 	}
-	slices.Reverse(versions) // oldest first: each follows the one before
+	slices.Reverse(versions)
 	for _, v := range versions {
-		if err := to.SaveKnowledge(ctx, v); err != nil {
-			return fmt.Errorf("copy knowledge version %d: %w", v.Version, err)
+		if err := save(ctx, v); err != nil {
+			return fmt.Errorf("copy %s version %d: %w", what, version(v), err)
 		}
 	}
 	return nil

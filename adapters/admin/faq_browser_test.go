@@ -18,31 +18,8 @@ import (
 func TestBrowserFAQ(t *testing.T) {
 	e := newEnv(t)
 	ctx := webchattest.NewBrowser(t)
-	eval1 := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return s
-	}
-	waitText := func(sel, want string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](
-			`(sel, want) => { const el = document.querySelector(sel); return !!el && el.textContent.includes(want); }`,
-			chromedp.WithPollingArgs(sel, want), chromedp.WithPollingInterval(50*time.Millisecond),
-			chromedp.WithPollingTimeout(20*time.Second)))
-		if err != nil {
-			got := eval1(`(() => { const el = document.querySelector(` + jsString(sel) + `); return el ? el.textContent : "(missing)"; })()`)
-			t.Fatalf("%s shows %q, want it to contain %q: %v", sel, got, want, err)
-		}
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	p := browserPage{t, ctx}
+	eval1, waitText, do := p.eval, p.waitText, p.do
 	// keyOf is the card key of the entry whose id input holds id.
 	keyOf := func(id string) string {
 		t.Helper()
@@ -66,14 +43,7 @@ func TestBrowserFAQ(t *testing.T) {
 	)
 	waitText("#nav-faq", "Hỏi đáp")
 	waitText("#faq-version", "theo tệp knowledge.yaml")
-	wide := eval1(`(() => { const w = document.documentElement.clientWidth; const out = [];
-		if (document.documentElement.scrollWidth > w) out.push("page " + document.documentElement.scrollWidth);
-		for (const el of document.querySelectorAll('#view *')) { const r = el.getBoundingClientRect();
-			if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5) && !el.closest('[hidden]')) out.push(el.tagName + "." + el.className + " " + Math.round(r.left) + "–" + Math.round(r.right)); }
-		return out.slice(0, 6).join("; "); })()`)
-	if wide != "" {
-		t.Fatalf("the FAQ on a 390px screen: wider than the screen: %s", wide)
-	}
+	p.sideways("the FAQ")
 
 	const codVI = "Dạ có ạ, shop nhận COD toàn quốc, kiểm tra hàng rồi mới trả tiền."
 	cod := keyOf("cod")

@@ -3,7 +3,6 @@ package admin_test
 import (
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/idicbot/idicbot/adapters/webchat/webchattest"
@@ -19,44 +18,8 @@ import (
 func TestBrowserPhone(t *testing.T) {
 	e := newEnv(t)
 	ctx := webchattest.NewBrowser(t)
-	eval1 := func(js string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return s
-	}
-	waitText := func(sel, want string) {
-		t.Helper()
-		_, err := chromedp.Run(ctx, chromedp.PollFunction[bool](
-			`(sel, want) => { const el = document.querySelector(sel); return !!el && el.textContent.includes(want); }`,
-			chromedp.WithPollingArgs(sel, want), chromedp.WithPollingInterval(50*time.Millisecond),
-			chromedp.WithPollingTimeout(20*time.Second)))
-		if err != nil {
-			got := eval1(`(() => { const el = document.querySelector(` + jsString(sel) + `); return el ? el.textContent : "(missing)"; })()`)
-			t.Fatalf("%s shows %q, want it to contain %q: %v", sel, got, want, err)
-		}
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-
-	// sideways lists what is wider than the screen in the view.
-	sideways := func(where string) {
-		t.Helper()
-		wide := eval1(`(() => { const w = document.documentElement.clientWidth; const out = [];
-			if (document.documentElement.scrollWidth > w) out.push("page " + document.documentElement.scrollWidth);
-			for (const el of document.querySelectorAll('#view *')) { const r = el.getBoundingClientRect();
-				if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5) && !el.closest('[hidden]')) out.push(el.tagName + "." + el.className + " " + Math.round(r.left) + "–" + Math.round(r.right)); }
-			return out.slice(0, 6).join("; "); })()`)
-		if wide != "" {
-			t.Fatalf("%s on a 390px screen: wider than the screen: %s", where, wide)
-		}
-	}
+	p := browserPage{t, ctx}
+	eval1, waitText, do, sideways := p.eval, p.waitText, p.do, p.sideways
 
 	do("log in",
 		chromedp.EmulateViewport(390, 844),

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"slices"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -46,6 +47,13 @@ type channelBudget struct {
 	lim     *rate.Limiter // nil: no channel-wide limit
 	reserve float64
 	perChat time.Duration
+
+	// mu makes look-then-take one step, and last keeps the limiter's
+	// clock from going back: a lane that read the time before another
+	// lane's take would otherwise move the bucket's clock back and have
+	// the same interval's tokens counted twice.
+	mu   sync.Mutex
+	last time.Time
 }
 
 func newChannelBudget(b Budget) *channelBudget {
@@ -71,12 +79,16 @@ func (b *channelBudget) take(now time.Time, proactive bool) (bool, time.Duration
 	if proactive {
 		need += b.reserve
 	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if now.Before(b.last) {
+		now = b.last
+	}
+	b.last = now
 	if tok := b.lim.TokensAt(now); tok < need {
 		return false, max(time.Duration((need-tok)/float64(b.lim.Limit())*float64(time.Second)), time.Millisecond)
 	}
-	if !b.lim.AllowN(now, 1) { // another lane took it meanwhile
-		return false, max(time.Duration(float64(time.Second)/float64(b.lim.Limit())), time.Millisecond)
-	}
+	b.lim.AllowN(now, 1) // at least need tokens are there: it cannot fail
 	return true, 0
 }
 

@@ -375,6 +375,13 @@ func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 }
 
 func (t *turn) run() error {
+	if r, ok := t.tx.(crm.TurnReader); ok {
+		// A server's store reads the marker and the customer in one
+		// round trip.
+		if err := r.ReadTurn(t.in.Channel, t.in.MessageID, t.in.UserID); err != nil {
+			return err
+		}
+	}
 	if dup, err := t.seen(); err != nil || dup {
 		return err
 	}

@@ -802,6 +802,16 @@ func (d *Dispatcher) write() {
 			}
 		}
 		if err := d.store.Update(context.Background(), func(tx crm.Tx) error {
+			if rd, ok := tx.(crm.OutboxReader); ok {
+				// A server's store reads the batch's items in one round trip.
+				ids := make([]crm.ID, len(batch))
+				for i, r := range batch {
+					ids[i] = r.it.ID
+				}
+				if err := rd.ReadOutbox(ids); err != nil {
+					return err
+				}
+			}
 			for _, r := range batch {
 				if err := d.finish(tx, r); err != nil {
 					return err

@@ -216,3 +216,28 @@ type Counters interface {
 	// Counters returns every counter whose name starts with prefix.
 	Counters(prefix string) (map[string]int64, error)
 }
+
+// TurnReader is what a store whose every read is a round trip to a server
+// (PostgreSQL) implements beside Tx: the core's turn tells it what it will
+// read first, and the store fetches it in one round trip. A store without
+// it (bbolt, whose reads are in memory) is read call by call. The core
+// reaches it with a type assertion on the Tx (tx.(crm.TurnReader)).
+type TurnReader interface {
+	// ReadTurn fetches the dedupe marker of (ch, msgID) and the customer
+	// holding the identity (ch, userID), locked as FindCustomerByIdentity
+	// locks it, so that the SeenMessage and FindCustomerByIdentity calls
+	// that follow with the same arguments answer from what it read. It
+	// changes nothing a caller can see, and an error is the store's.
+	ReadTurn(ch Channel, msgID, userID string) error
+}
+
+// OutboxReader is what a server's store implements beside Tx to read many
+// outbox items in one round trip: the dispatcher records a batch of
+// deliveries in one transaction. The dispatcher reaches it with a type
+// assertion on the Tx.
+type OutboxReader interface {
+	// ReadOutbox fetches the items of ids, locked as OutboxItem locks
+	// them, so that the OutboxItem calls that follow answer from what it
+	// read, each once. It changes nothing a caller can see.
+	ReadOutbox(ids []ID) error
+}

@@ -145,14 +145,35 @@ func (t *Tx) FindCustomerByIdentity(ch crm.Channel, userID string) (*crm.Custome
 		return nil, nil
 	}
 	key := crm.IdentityKey(ch, userID)
+	if a := t.ahead; a != nil && a.identity && a.key == key {
+		// Read by ReadTurn, once.
+		a.identity = false
+		if a.customer != nil {
+			t.remember(a.customer)
+		}
+		return a.customer, nil
+	}
 	if !t.writable || !validKey(key) {
 		return t.findByKey(keyIdentity, key)
 	}
-	// The lock and the read in one round trip, as two statements: the
-	// read's snapshot must be taken after the lock is granted.
 	b := &pgx.Batch{}
+	found := t.queueIdentity(b, key)
+	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
+		return nil, t.note("find customer by identity", err)
+	}
+	if *found != nil {
+		t.remember(*found)
+	}
+	return *found, nil
+}
+
+// queueIdentity queues on b the lock on an identity and the read of its
+// customer (FOR UPDATE), as two statements: the read's snapshot must be
+// taken after the lock is granted. The customer is in *found after the
+// batch, nil when none.
+func (t *Tx) queueIdentity(b *pgx.Batch, key string) **crm.Customer {
 	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(lockIdentity), key)
-	var found *crm.Customer
+	found := new(*crm.Customer)
 	b.Queue(`SELECT c.id, c.data FROM customer_keys k JOIN customers c ON c.id = k.customer_id
 WHERE k.kind = $1 AND k.key = $2 FOR UPDATE`, keyIdentity, key).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -165,17 +186,11 @@ WHERE k.kind = $1 AND k.key = $2 FOR UPDATE`, keyIdentity, key).Query(func(rows 
 			if err != nil {
 				return err
 			}
-			found = c
+			*found = c
 		}
 		return rows.Err()
 	})
-	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
-		return nil, t.note("find customer by identity", err)
-	}
-	if found != nil {
-		t.remember(found)
-	}
-	return found, nil
+	return found
 }
 
 // FindCustomerByPhone implements crm.Tx. The phone must be E.164 already.
@@ -395,9 +410,7 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 ON CONFLICT (id) DO UPDATE SET segment = EXCLUDED.segment, spent = EXCLUDED.spent, data = EXCLUDED.data`,
 		int64(id), cur.segment, cur.spent, data)
 	t.reindex(b, id, old, cur)
-	if err := t.batch("save customer", b); err != nil {
-		return err
-	}
+	t.q.laterBatch(b) // with the commit, or the next read
 	if t.stored == nil {
 		t.stored = make(map[crm.ID]indexed)
 	}

@@ -71,6 +71,9 @@ type Options struct {
 	// MaxAttempts bounds how many times Update runs fn when the database
 	// asks for a retry (default 50).
 	MaxAttempts int
+	// Tracer, when set, observes every statement and batch of every
+	// connection (tests count a turn's round trips with it).
+	Tracer pgx.QueryTracer
 }
 
 // DB is a crm.Store on a PostgreSQL database.
@@ -97,6 +100,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		cfg.MaxConns = opts.MaxConns
 	case !strings.Contains(url, "pool_max_conns"):
 		cfg.MaxConns = max(cfg.MaxConns, defaultMaxConns)
+	}
+	if opts.Tracer != nil {
+		cfg.ConnConfig.Tracer = opts.Tracer
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -171,21 +177,24 @@ func (e *txRetry) Error() string { return e.err.Error() }
 func (e *txRetry) Unwrap() error { return e.err }
 
 func (db *DB) run(ctx context.Context, writable bool, fn func(crm.Tx) error) (err error) {
-	opts := pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+	begin := "begin isolation level read committed"
 	if !writable {
-		opts = pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
+		begin = "begin isolation level repeatable read read only"
 	}
-	ptx, err := db.pool.BeginTx(ctx, opts)
+	conn, err := db.pool.Acquire(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := &Tx{db: db, ctx: ctx, q: ptx, writable: writable, now: db.now, shard: rand.N(counterShards)}
+	defer conn.Release()
+	// The BEGIN goes with the transaction's first statement (txConn).
+	q := newTxConn(conn, begin)
+	t := &Tx{db: db, ctx: ctx, q: q, writable: writable, now: db.now, shard: rand.N(counterShards)}
 	defer func() {
 		if err != nil {
-			_ = ptx.Rollback(context.WithoutCancel(ctx))
+			_ = q.rollback(context.WithoutCancel(ctx))
 			if t.retry != nil && !retryable(err) {
 				err = &txRetry{fmt.Errorf("%w (after %w)", err, t.retry)}
 			}
@@ -195,16 +204,14 @@ func (db *DB) run(ctx context.Context, writable bool, fn func(crm.Tx) error) (er
 		return err
 	}
 	if !writable {
-		return ptx.Rollback(ctx)
+		return q.rollback(ctx)
 	}
-	if err = t.flush(); err != nil {
-		return err
-	}
-	if err = ptx.Commit(ctx); err != nil {
+	t.flush()
+	if err = q.commit(ctx); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		return fmt.Errorf("commit: %w", err)
+		return t.note("commit", err)
 	}
 	return nil
 }

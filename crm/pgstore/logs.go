@@ -44,16 +44,44 @@ func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data`, int64(i.ID), int64(i.CustomerID), data)
 		return err
 	}
-	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, int32(lockHistory), int32(uint32(i.CustomerID)))
-	var id int64
-	b.Queue(`INSERT INTO interactions (id, customer_id, data) VALUES (nextval('interactions_id_seq'), $1, $2) RETURNING id`,
-		int64(i.CustomerID), data).QueryRow(func(row pgx.Row) error { return row.Scan(&id) })
-	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
-		return t.note("append interaction", err)
+	id, err := t.historyID(i.CustomerID)
+	if err != nil {
+		return err
+	}
+	t.q.later(`INSERT INTO interactions (id, customer_id, data) VALUES ($1, $2, $3)`, id, int64(i.CustomerID), data)
+	if !t.writable {
+		return t.note("append interaction", t.q.send(t.ctx))
 	}
 	i.ID = crm.ID(id)
 	return nil
+}
+
+// idsAhead is how many interaction ids (a message and its replies) and
+// outbox ids a transaction draws at once; unused ones are gaps.
+const idsAhead = 4
+
+// historyID returns a new interaction id for customer, drawn under the
+// transaction lock on the customer's history, which is held to the commit.
+// Ids drawn ahead serve only the customer they were drawn for, and only
+// until an id is drawn for another: a transaction's ids increase in the
+// order it appends, across customers.
+func (t *Tx) historyID(customer crm.ID) (int64, error) {
+	if t.historyFor == customer && len(t.historyIDs) > 0 {
+		id := t.historyIDs[0]
+		t.historyIDs = t.historyIDs[1:]
+		return id, nil
+	}
+	b := &pgx.Batch{}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, $2)`, int32(lockHistory), int32(uint32(customer)))
+	var ids []int64
+	b.Queue(`SELECT array(SELECT nextval('interactions_id_seq') FROM generate_series(1, $1))`, idsAhead).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&ids) })
+	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
+		return 0, t.note("append interaction", err)
+	}
+	slices.Sort(ids)
+	t.historyFor, t.historyIDs = customer, ids[1:]
+	return ids[0], nil
 }
 
 // owner returns the customer whose history holds interaction id, locking
@@ -342,7 +370,9 @@ func (t *Tx) AppendEvent(e *crm.Event) error {
 	}
 	t.events = append(t.events, pendingEvent{seq: seq, customer: int64(e.CustomerID), at: e.Time.UnixNano(), kind: string(e.Kind), data: data})
 	if !t.writable {
-		return t.flush()
+		// Refused by the server now, not at the end of the View.
+		t.flush()
+		return t.note("write events", t.q.send(t.ctx))
 	}
 	return nil
 }
@@ -354,10 +384,10 @@ type pendingEvent struct {
 	data              []byte
 }
 
-// flush writes what the transaction keeps until its commit (events and
-// counter deltas), in one round trip. Reads of events flush first, so
-// they see the transaction's own.
-func (t *Tx) flush() error {
+// flush queues the writes the transaction keeps until its commit (events
+// and counter deltas): they go with the commit, or with the next read.
+// Reads of events flush first, so they see the transaction's own.
+func (t *Tx) flush() {
 	b := &pgx.Batch{}
 	if len(t.events) > 0 {
 		n := len(t.events)
@@ -382,7 +412,7 @@ SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::b
 ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value`, names, deltas, int16(t.shard))
 		t.counters = nil
 	}
-	return t.batch("write events and counters", b)
+	t.q.laterBatch(b)
 }
 
 // idBlock hands out values of a sequence a block at a time, so appending
@@ -447,9 +477,7 @@ func (t *Tx) eventsWhere(cond string, from, to time.Time, fn func(*crm.Event) er
 	if !to.IsZero() {
 		end = to.UnixNano()
 	}
-	if err := t.flush(); err != nil {
-		return err
-	}
+	t.flush() // sent with the first page's query
 	at, seq := from.UnixNano(), int64(-1)
 	if from.IsZero() {
 		at = math.MinInt64

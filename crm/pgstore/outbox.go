@@ -71,6 +71,12 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 		if _, err := t.nextID("outbox_id_seq", it.ID); err != nil {
 			return err
 		}
+	} else {
+		id, err := t.outboxID()
+		if err != nil {
+			return err
+		}
+		it.ID = crm.ID(id)
 	}
 	if it.Status == "" {
 		it.Status = crm.OutboxPending
@@ -81,6 +87,23 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 	return t.insertOutbox(it)
 }
 
+// outboxID returns a new outbox id, drawn in this transaction.
+func (t *Tx) outboxID() (int64, error) {
+	if len(t.outboxIDs) == 0 {
+		var ids []int64
+		if _, err := t.queryRow("queue outbox item", `SELECT array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))`,
+			[]any{idsAhead}, &ids); err != nil {
+			return 0, err
+		}
+		slices.Sort(ids)
+		t.outboxIDs = ids
+	}
+	id := t.outboxIDs[0]
+	t.outboxIDs = t.outboxIDs[1:]
+	return id, nil
+}
+
+// insertOutbox stores it under its id, with the commit.
 func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
 	owner, until := it.LeaseOwner, nanos(it.LeaseUntil)
 	if it.Status != crm.OutboxPending {
@@ -90,20 +113,20 @@ func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
 	if err != nil {
 		return err
 	}
-	// A new item (id 0) takes its id from the sequence in the insert.
-	var id int64
-	_, err = t.queryRow("queue outbox item", `INSERT INTO outbox (`+outboxColumns+`, created_at)
-VALUES (coalesce(nullif($1, 0), nextval('outbox_id_seq')), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+	t.q.later(`INSERT INTO outbox (`+outboxColumns+`, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
 ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, priority = EXCLUDED.priority,
 	due = EXCLUDED.due, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until, attempts = EXCLUDED.attempts,
 	next_attempt = EXCLUDED.next_attempt, last_error = EXCLUDED.last_error, sent_at = EXCLUDED.sent_at, data = EXCLUDED.data,
-	created_at = EXCLUDED.created_at
-RETURNING id`, []any{int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
-		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt)}, &id)
-	if err != nil {
-		return err
+	created_at = EXCLUDED.created_at`, int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
+		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt))
+	if !t.writable {
+		return t.note("queue outbox item", t.q.send(t.ctx))
 	}
-	it.ID = crm.ID(id)
+	if t.outboxHeld == nil {
+		t.outboxHeld = map[crm.ID]bool{}
+	}
+	t.outboxHeld[it.ID] = true
 	return nil
 }
 
@@ -122,10 +145,17 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if it.Status != crm.OutboxPending {
 		owner, until = "", 0
 	}
-	tag, err := t.exec("save outbox item", `UPDATE outbox SET status = $2, priority = $3, due = $4, lease_owner = $5, lease_until = $6,
-	attempts = $7, next_attempt = $8, last_error = $9, sent_at = $10 WHERE id = $1`,
-		int64(it.ID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
-		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt))
+	const update = `UPDATE outbox SET status = $2, priority = $3, due = $4, lease_owner = $5, lease_until = $6,
+	attempts = $7, next_attempt = $8, last_error = $9, sent_at = $10 WHERE id = $1`
+	args := []any{int64(it.ID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
+		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt)}
+	if t.outboxHeld[it.ID] {
+		// Its row is locked (or written) in this transaction: the update
+		// cannot miss it, and goes with the commit.
+		t.q.later(update, args...)
+		return nil
+	}
+	tag, err := t.exec("save outbox item", update, args...)
 	if err != nil {
 		return err
 	}
@@ -140,12 +170,18 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 
 // OutboxItem implements crm.Tx.
 func (t *Tx) OutboxItem(id crm.ID) (*crm.OutboxItem, error) {
+	if it, ok := t.outboxAhead[id]; ok {
+		// Read by ReadOutbox, once.
+		delete(t.outboxAhead, id)
+		return it, nil
+	}
 	out, err := t.outboxWhere("read outbox item", `WHERE id = $1`+t.forUpdate(), int64(id))
 	if err != nil {
 		return nil, err
 	} else if len(out) == 0 {
 		return nil, crm.Errorf(crm.ENOTFOUND, "Outbox item %d not found.", id)
 	}
+	t.holdOutbox(out...)
 	return out[0], nil
 }
 
@@ -333,4 +369,44 @@ WHERE name >= $1 AND left(name, length($1)) = $1 GROUP BY name`, prefix)
 		}
 	}
 	return out, t.note("read counters", rows.Err())
+}
+
+// holdOutbox remembers items read in an Update: their rows are locked
+// until the commit, so saving them needs no answer from the server.
+func (t *Tx) holdOutbox(items ...*crm.OutboxItem) {
+	if !t.writable {
+		return
+	}
+	if t.outboxHeld == nil {
+		t.outboxHeld = map[crm.ID]bool{}
+	}
+	for _, it := range items {
+		t.outboxHeld[it.ID] = true
+	}
+}
+
+var _ crm.OutboxReader = (*Tx)(nil)
+
+// ReadOutbox implements crm.OutboxReader: one query for every item of ids,
+// locked in an Update, for the OutboxItem calls that follow.
+func (t *Tx) ReadOutbox(ids []crm.ID) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	keys := make([]int64, len(ids))
+	for i, id := range ids {
+		keys[i] = int64(id)
+	}
+	out, err := t.outboxWhere("read outbox items", `WHERE id = ANY($1)`+t.forUpdate(), keys)
+	if err != nil {
+		return err
+	}
+	t.holdOutbox(out...)
+	if t.outboxAhead == nil {
+		t.outboxAhead = make(map[crm.ID]*crm.OutboxItem, len(out))
+	}
+	for _, it := range out {
+		t.outboxAhead[it.ID] = it
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ import (
 type Tx struct {
 	db       *DB
 	ctx      context.Context
-	q        pgx.Tx
+	q        *txConn
 	writable bool
 	now      func() time.Time
 	// shard is the counter shard this transaction adds to.
@@ -31,6 +31,21 @@ type Tx struct {
 	// counters and events are written at the commit (flush).
 	counters map[string]int64
 	events   []pendingEvent
+	// marked are the messages this transaction marked.
+	marked map[seenKey]bool
+	// readAhead is what ReadAhead fetched, for the reads that follow.
+	ahead *readAhead
+	// historyIDs are interaction ids drawn under the history lock of
+	// customer historyFor, which this transaction holds; outboxIDs are
+	// outbox ids drawn in it. Both are used by the writes that follow, so
+	// a new interaction or outbox item costs no round trip of its own.
+	historyFor crm.ID
+	historyIDs []int64
+	outboxIDs  []int64
+	// outboxHeld are outbox items whose rows this Update locked or wrote;
+	// outboxAhead are items ReadOutbox read, each for one OutboxItem call.
+	outboxHeld  map[crm.ID]bool
+	outboxAhead map[crm.ID]*crm.OutboxItem
 	// retry is the first error of the transaction that asks for a retry,
 	// kept in case fn swallows it.
 	retry error
@@ -174,26 +189,45 @@ func (t *Tx) SeenMessage(ch crm.Channel, msgID string) (crm.ID, bool, error) {
 	if !validKey(msgID) || strings.IndexByte(string(ch), 0) >= 0 {
 		return 0, false, nil
 	}
+	if a := t.ahead; a != nil && a.seen && a.ch == ch && a.msgID == msgID {
+		// Read by ReadTurn, once.
+		a.seen = false
+		return a.seenID, a.seenFound, nil
+	}
 	var id int64
 	found, err := t.queryRow("seen", `SELECT interaction_id FROM seen WHERE channel = $1 AND message_id = $2`,
 		[]any{string(ch), msgID}, &id)
 	return crm.ID(id), found, err
 }
 
-// MarkMessage implements crm.Tx. A message marked by another transaction
-// since this one looked fails with a unique violation, and Update runs fn
-// again: it then finds the mark.
+// MarkMessage implements crm.Tx. The marker goes with the commit; a
+// message marked by another transaction since this one looked fails the
+// commit with a unique violation, and Update runs fn again: it then finds
+// the mark.
 func (t *Tx) MarkMessage(ch crm.Channel, msgID string, interaction crm.ID) error {
 	if !validKey(msgID) || strings.IndexByte(string(ch), 0) >= 0 {
 		return crm.Errorf(crm.EINVALID, "A message id of 1 or more bytes without 0x00 is required.")
 	}
-	tag, err := t.exec("mark message", `INSERT INTO seen (channel, message_id, interaction_id, marked_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (channel, message_id) DO UPDATE SET interaction_id = EXCLUDED.interaction_id
-WHERE seen.xmin = pg_current_xact_id()::xid`, string(ch), msgID, int64(interaction), t.now().UnixNano())
-	if err != nil {
-		return err
-	} else if tag.RowsAffected() == 0 {
-		return t.note("mark message", errRetry)
+	key := seenKey{ch, msgID}
+	if t.marked[key] {
+		t.q.later(`UPDATE seen SET interaction_id = $3 WHERE channel = $1 AND message_id = $2`, string(ch), msgID, int64(interaction))
+		return nil
+	}
+	if t.marked == nil {
+		t.marked = map[seenKey]bool{}
+	}
+	t.marked[key] = true
+	t.q.later(`INSERT INTO seen (channel, message_id, interaction_id, marked_at) VALUES ($1, $2, $3, $4)`,
+		string(ch), msgID, int64(interaction), t.now().UnixNano())
+	if !t.writable {
+		// Refused by the server now, not at the end of the View.
+		return t.note("mark message", t.q.send(t.ctx))
 	}
 	return nil
+}
+
+// seenKey is a message marked in this transaction.
+type seenKey struct {
+	ch    crm.Channel
+	msgID string
 }

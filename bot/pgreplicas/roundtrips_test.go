@@ -1,0 +1,160 @@
+package pgreplicas_test
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idicbot/idicbot/bot"
+	"github.com/idicbot/idicbot/configs"
+	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/pgstore"
+	"github.com/idicbot/idicbot/crm/pgstore/pgtest"
+)
+
+// roundTrips counts what a store sends to the server: each statement sent
+// alone and each batch is one round trip.
+type roundTrips struct {
+	mu    sync.Mutex
+	n     int
+	sqls  map[string]int
+	batch int
+}
+
+func (r *roundTrips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	r.sqls[firstWords(d.SQL)]++
+	return ctx
+}
+
+func (r *roundTrips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+func (r *roundTrips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.n++
+	r.batch++
+	return ctx
+}
+
+func (r *roundTrips) TraceBatchQuery(_ context.Context, _ *pgx.Conn, d pgx.TraceBatchQueryData) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sqls["(batched) "+firstWords(d.SQL)]++
+}
+
+func (r *roundTrips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
+
+func (r *roundTrips) take() (int, string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var lines []string
+	for s, n := range r.sqls {
+		lines = append(lines, fmt.Sprintf("%3d %s", n, s))
+	}
+	sort.Strings(lines)
+	n := r.n
+	r.n, r.batch, r.sqls = 0, 0, map[string]int{}
+	return n, strings.Join(lines, "\n")
+}
+
+func firstWords(sql string) string {
+	f := strings.Fields(sql)
+	return strings.Join(f[:min(len(f), 8)], " ")
+}
+
+// TestRoundTripsPerTurn counts the round trips to PostgreSQL of a
+// returning customer's turn (a message answered with a reply) and of
+// recording the reply's delivery: every round trip inside a transaction
+// holds a connection and the customer's row while the Go process and the
+// server take turns (docs/performance.md, Seventh session).
+func TestRoundTripsPerTurn(t *testing.T) {
+	url := pgtest.URL(t)
+	def, err := configs.Load(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := &roundTrips{sqls: map[string]int{}}
+	db, err := pgstore.Open(ctx, url, pgstore.Options{Tracer: rt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	sender := &countingSender{}
+	// Poll: an hour, so the claimer's reads (once after Open) are not
+	// counted with a turn's.
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Owner: "rt", Poll: time.Hour})
+	disp.Register(crm.ChannelWeb, sender)
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
+	if err := core.LoadOffers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := disp.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = disp.Close() })
+
+	texts := []string{"xin chào", "giá iphone 15 bao nhiêu", "any deals?", "cam on shop", "redmi note 13 còn hàng không"}
+	var turn, delivery []int
+	for i, text := range texts {
+		rt.take()
+		if _, err := core.Handle(ctx, bot.Inbound{Channel: crm.ChannelWeb, UserID: "u1", MessageID: "m" + strconv.Itoa(i), Kind: crm.KindText, Text: text}); err != nil {
+			t.Fatal(err)
+		}
+		n, sqls := rt.take()
+		if err := disp.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		d, dsqls := rt.take()
+		t.Logf("turn %d (%q): %d round trips\n%s\ndelivery: %d round trips\n%s", i, text, n, sqls, d, dsqls)
+		if i > 0 { // the first creates the customer
+			turn, delivery = append(turn, n), append(delivery, d)
+		} else {
+			time.Sleep(100 * time.Millisecond) // the claimer's first wait begins
+		}
+	}
+	if got := sender.n(); got < len(texts) {
+		t.Fatalf("%d replies sent for %d messages", got, len(texts))
+	}
+	t.Logf("returning customer's turns: %v round trips; their deliveries: %v", turn, delivery)
+	// A returning customer's turn: the read ahead (with the BEGIN), then
+	// the writes with the COMMIT. A delivery: the item's read (with the
+	// BEGIN), then its state with the COMMIT.
+	const maxTurn, maxDelivery = 2, 2
+	for i := range turn {
+		if turn[i] > maxTurn || delivery[i] > maxDelivery {
+			t.Errorf("turn %d: %d round trips, delivery %d; want at most %d and %d (see the log)", i+1, turn[i], delivery[i], maxTurn, maxDelivery)
+		}
+	}
+}
+
+type countingSender struct {
+	mu   sync.Mutex
+	sent int
+}
+
+func (s *countingSender) Send(context.Context, *crm.OutboxItem) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sent++
+	return nil
+}
+
+func (s *countingSender) n() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sent
+}

@@ -1,0 +1,93 @@
+package pgstore
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+var _ crm.TurnReader = (*Tx)(nil)
+
+// readAhead is what ReadTurn fetched; each part answers one later call.
+type readAhead struct {
+	ch    crm.Channel
+	msgID string
+	// seen: the marker was read (seenID, seenFound).
+	seen      bool
+	seenID    crm.ID
+	seenFound bool
+	// identity: the customer holding key was read (nil: none).
+	identity bool
+	key      string
+	customer *crm.Customer
+}
+
+// ReadTurn implements crm.TurnReader: with the transaction's BEGIN, in one
+// round trip, it reads the dedupe marker and, in an Update, takes the
+// identity's lock, reads and locks its customer, takes the lock on the
+// customer's history and draws the ids of the turn's interactions and
+// outbox items (historyID, outboxID), so a returning customer's turn sends
+// its writes with the commit and waits on nothing else.
+func (t *Tx) ReadTurn(ch crm.Channel, msgID, userID string) error {
+	a := &readAhead{ch: ch, msgID: msgID}
+	b := &pgx.Batch{}
+	if validKey(msgID) && strings.IndexByte(string(ch), 0) < 0 {
+		a.seen = true
+		b.Queue(`SELECT interaction_id FROM seen WHERE channel = $1 AND message_id = $2`, string(ch), msgID).
+			Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					var id int64
+					if err := rows.Scan(&id); err != nil {
+						return err
+					}
+					a.seenID, a.seenFound = crm.ID(id), true
+				}
+				return rows.Err()
+			})
+	}
+	key := crm.IdentityKey(ch, userID)
+	var found **crm.Customer
+	var owner int64
+	var historyIDs, outboxIDs []int64
+	if t.writable && userID != "" && validKey(key) {
+		a.identity, a.key = true, key
+		found = t.queueIdentity(b, key)
+		// The history lock of the identity's customer, then ids drawn
+		// under it (none when the identity is new: its customer's id is
+		// not known yet).
+		b.Queue(`SELECT customer_id, pg_advisory_xact_lock($1, ((customer_id << 32) >> 32)::int4)
+FROM customer_keys WHERE kind = $2 AND key = $3`, int32(lockHistory), keyIdentity, key).
+			Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					if err := rows.Scan(&owner, nil); err != nil {
+						return err
+					}
+				}
+				return rows.Err()
+			})
+		b.Queue(`SELECT array(SELECT nextval('interactions_id_seq') FROM generate_series(1, $1)
+	WHERE EXISTS (SELECT 1 FROM customer_keys WHERE kind = $2 AND key = $3)),
+	array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))`, idsAhead, keyIdentity, key).
+			QueryRow(func(row pgx.Row) error { return row.Scan(&historyIDs, &outboxIDs) })
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
+		return t.note("read the turn", err)
+	}
+	if found != nil {
+		a.customer = *found
+	}
+	if c := a.customer; c != nil && crm.ID(owner) == c.ID && len(historyIDs) > 0 {
+		slices.Sort(historyIDs)
+		t.historyFor, t.historyIDs = c.ID, historyIDs
+	}
+	slices.Sort(outboxIDs)
+	t.outboxIDs = append(t.outboxIDs, outboxIDs...)
+	t.ahead = a
+	return nil
+}

@@ -1,0 +1,210 @@
+package pgstore
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// txConn is the connection of one transaction. Statements nobody waits on
+// (the BEGIN, and the writes a Tx defers: a customer's row and index
+// entries, the dedupe marker, new interactions and outbox items) are
+// queued and go to the server in one batch with the next statement that
+// needs an answer, or with the COMMIT. A turn then costs a round trip per
+// read it waits on, not one per statement: every round trip inside a
+// transaction holds a connection and row locks while the Go process and the
+// server take turns (docs/performance.md, Seventh session).
+//
+// A batch is one pipeline with one Sync: a statement that fails skips the
+// rest, the COMMIT included, and the transaction is rolled back.
+type txConn struct {
+	conn   *pgxpool.Conn
+	queued []*pgx.QueuedQuery
+	// begun: the BEGIN was sent, so the transaction must end on the server.
+	begun bool
+}
+
+func newTxConn(conn *pgxpool.Conn, begin string) *txConn {
+	return &txConn{conn: conn, queued: []*pgx.QueuedQuery{{SQL: begin}}}
+}
+
+// later queues a write whose result nobody needs before the commit.
+func (c *txConn) later(sql string, args ...any) {
+	c.queued = append(c.queued, &pgx.QueuedQuery{SQL: sql, Arguments: args})
+}
+
+// laterBatch queues every statement of b (without callbacks).
+func (c *txConn) laterBatch(b *pgx.Batch) {
+	c.queued = append(c.queued, b.QueuedQueries...)
+}
+
+// SendBatch sends what is queued, then b, in one round trip. The results
+// returned are b's: the queued statements' are read first.
+func (c *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	n := len(c.queued)
+	if n == 0 {
+		return c.conn.SendBatch(ctx, b)
+	}
+	all := &pgx.Batch{QueuedQueries: append(c.queued, b.QueuedQueries...)}
+	c.queued, c.begun = nil, true
+	br := c.conn.SendBatch(ctx, all)
+	for range n {
+		if _, err := br.Exec(); err != nil {
+			return &failedBatch{br: br, err: err}
+		}
+	}
+	return br
+}
+
+// send sends what is queued.
+func (c *txConn) send(ctx context.Context) error {
+	if len(c.queued) == 0 {
+		return nil
+	}
+	return c.SendBatch(ctx, &pgx.Batch{}).Close()
+}
+
+// Exec runs sql after what is queued.
+func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if len(c.queued) == 0 {
+		return c.conn.Exec(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := c.SendBatch(ctx, b)
+	tag, err := br.Exec()
+	if cerr := br.Close(); err == nil {
+		err = cerr
+	}
+	return tag, err
+}
+
+// Query runs sql after what is queued.
+func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if len(c.queued) == 0 {
+		return c.conn.Query(ctx, sql, args...)
+	}
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	br := c.SendBatch(ctx, b)
+	rows, err := br.Query()
+	if err != nil {
+		_ = br.Close()
+		return nil, err
+	}
+	return &batchRows{Rows: rows, br: br}, nil
+}
+
+// QueryRow runs sql after what is queued.
+func (c *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if len(c.queued) == 0 {
+		return c.conn.QueryRow(ctx, sql, args...)
+	}
+	rows, err := c.Query(ctx, sql, args...)
+	return &oneRow{rows: rows, err: err}
+}
+
+// commit sends what is queued and the COMMIT in one round trip. A
+// transaction that sent nothing and queued nothing has nothing to commit.
+func (c *txConn) commit(ctx context.Context) error {
+	if !c.begun && len(c.queued) <= 1 {
+		c.queued = nil
+		return nil
+	}
+	b := &pgx.Batch{}
+	var tag pgconn.CommandTag
+	b.Queue("commit").Exec(func(ct pgconn.CommandTag) error { tag = ct; return nil })
+	if err := c.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	if tag.String() == "ROLLBACK" {
+		// An earlier statement failed and its error was swallowed: the
+		// server rolled the transaction back.
+		return pgx.ErrTxCommitRollback
+	}
+	return nil
+}
+
+// rollback ends the transaction on the server, if it began there.
+func (c *txConn) rollback(ctx context.Context) error {
+	c.queued = nil
+	if !c.begun {
+		return nil
+	}
+	_, err := c.conn.Exec(ctx, "rollback")
+	return err
+}
+
+// failedBatch is the results of a batch whose queued statements failed:
+// every result is that error.
+type failedBatch struct {
+	br  pgx.BatchResults
+	err error
+}
+
+func (f *failedBatch) Exec() (pgconn.CommandTag, error) { return pgconn.CommandTag{}, f.err }
+func (f *failedBatch) Query() (pgx.Rows, error)         { return nil, f.err }
+func (f *failedBatch) QueryRow() pgx.Row                { return &oneRow{err: f.err} }
+func (f *failedBatch) Tx() pgx.Tx                       { return nil }
+func (f *failedBatch) Close() error {
+	_ = f.br.Close()
+	return f.err
+}
+
+// batchRows are the rows of the last statement of a batch; closing them
+// closes the batch.
+type batchRows struct {
+	pgx.Rows
+	br     pgx.BatchResults
+	closed bool
+	err    error
+}
+
+func (r *batchRows) Close() {
+	r.Rows.Close()
+	if !r.closed {
+		r.closed = true
+		r.err = r.br.Close()
+	}
+}
+
+func (r *batchRows) Next() bool {
+	if r.Rows.Next() {
+		return true
+	}
+	r.Close()
+	return false
+}
+
+func (r *batchRows) Err() error {
+	if err := r.Rows.Err(); err != nil {
+		return err
+	}
+	return r.err
+}
+
+// oneRow is a pgx.Row read from rows, as pgx's own QueryRow reads it.
+type oneRow struct {
+	rows pgx.Rows
+	err  error
+}
+
+func (r *oneRow) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	defer r.rows.Close()
+	if !r.rows.Next() {
+		if err := r.rows.Err(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	if err := r.rows.Scan(dest...); err != nil {
+		return err
+	}
+	r.rows.Close()
+	return r.rows.Err()
+}

@@ -316,7 +316,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Dispatcher = bot.NewDispatcher(db, bot.DispatcherOptions{
 		Lanes: cfg.Outbox.Lanes, MaxAttempts: cfg.Outbox.MaxAttempts, Backoff: cfg.Outbox.Backoff,
 		MaxBackoff: cfg.Outbox.MaxBackoff, Now: m.Now, Logger: m.Log, Metrics: metrics, Owner: cfg.Outbox.Owner,
-		Budgets: cfg.budgets(),
+		Lease: cfg.Outbox.Lease, Budgets: cfg.budgets(),
 	})
 	m.Core = bot.New(bot.Options{
 		Store: db, Catalog: cat, Segments: segs, Shop: cfg.Shop, DefaultLanguage: cfg.DefaultLanguage,

@@ -47,6 +47,10 @@ type Config struct {
 		Backoff     time.Duration `yaml:"backoff"`
 		MaxBackoff  time.Duration `yaml:"max_backoff"`
 		Owner       string        `yaml:"owner"`
+		// Lease is how long a claim holds an item (minOutboxLease to
+		// maxOutboxLease): a replica that dies leaves its items to the
+		// others after it.
+		Lease time.Duration `yaml:"lease"`
 	} `yaml:"outbox"`
 	Telegram struct {
 		PerChatInterval time.Duration `yaml:"per_chat_interval"`
@@ -130,6 +134,14 @@ func (w *WebchatConfig) Branding(shop string) webchat.Branding {
 	return webchat.Branding{Shop: shop, LogoURL: w.LogoURL, Color: w.Color}
 }
 
+// Bounds of outbox.lease: a lease is renewed every third of it, so a short
+// one costs a transaction every few seconds per replica; a long one leaves
+// a dead replica's replies waiting that long.
+const (
+	minOutboxLease = 5 * time.Second
+	maxOutboxLease = 10 * time.Minute
+)
+
 // LoadConfig reads the built-in defaults, then the file at path (if any),
 // then the environment overrides. Unknown keys and bad values are errors.
 func LoadConfig(path string, getenv func(string) string) (*Config, error) {
@@ -201,6 +213,8 @@ func (c *Config) validate() error {
 		return fmt.Errorf("default_language must be vi or en, not %q", c.DefaultLanguage)
 	case c.Outbox.Lanes < 1 || c.Outbox.MaxAttempts < 1:
 		return fmt.Errorf("outbox.lanes and outbox.max_attempts must be at least 1")
+	case c.Outbox.Lease < minOutboxLease || c.Outbox.Lease > maxOutboxLease:
+		return fmt.Errorf("outbox.lease must be between %s and %s, not %s", minOutboxLease, maxOutboxLease, c.Outbox.Lease)
 	case c.SweepInterval < 0:
 		return fmt.Errorf("sweep_interval must not be negative")
 	case c.ShutdownTimeout <= 0:

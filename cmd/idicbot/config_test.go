@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idicbot/idicbot/crm"
 )
@@ -45,6 +46,8 @@ func TestConfigMessages(t *testing.T) {
 			nil, `shutdown_timeout: write a duration like 10s (more than 0)`},
 		{"bad level from the environment", "",
 			map[string]string{"IDICBOT_LOG_LEVEL": "loud"}, `log_level (or IDICBOT_LOG_LEVEL) must be debug, info, warn or error, not "loud"`},
+		{"outbox lease too short", "outbox:\n  lease: 1s\n",
+			nil, `outbox.lease must be between 5s and 10m0s, not 1s`},
 		{"bad log format", "log_format: xml\n",
 			nil, `log_format (or IDICBOT_LOG_FORMAT) must be text or json, not "xml"`},
 	}
@@ -144,5 +147,44 @@ func TestSecretsFromFiles(t *testing.T) {
 				t.Fatalf("%s = %q, want %q", tt.key, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestOutboxLease: a minute unless the file says, within its bounds.
+func TestOutboxLease(t *testing.T) {
+	c, err := LoadConfig("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := c.Outbox.Lease, time.Minute; got != want {
+		t.Fatalf("default outbox.lease = %s, want %s", got, want)
+	}
+	for _, tt := range []struct {
+		yaml string
+		want time.Duration
+		ok   bool
+	}{
+		{"outbox:\n  lease: 20s\n", 20 * time.Second, true},
+		{"outbox:\n  lease: 10m\n", 10 * time.Minute, true},
+		{"outbox:\n  lease: 4s\n", 0, false},
+		{"outbox:\n  lease: 11m\n", 0, false},
+	} {
+		path := filepath.Join(t.TempDir(), "idicbot.yaml")
+		if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := LoadConfig(path, func(string) string { return "" })
+		if !tt.ok {
+			if err == nil || !strings.Contains(err.Error(), "outbox.lease must be between 5s and 10m0s") {
+				t.Errorf("%q: err = %v, want the bounds", tt.yaml, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tt.yaml, err)
+		}
+		if c.Outbox.Lease != tt.want {
+			t.Errorf("%q: lease %s, want %s", tt.yaml, c.Outbox.Lease, tt.want)
+		}
 	}
 }

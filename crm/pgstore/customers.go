@@ -393,7 +393,11 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 		}
 	}
 	id := c.ID
-	if !old.exists {
+	switch {
+	case old.exists:
+	case id == 0 && t.newCustomerID != 0:
+		id, t.newCustomerID = t.newCustomerID, 0
+	default:
 		var err error
 		if id, err = t.nextID("customers_id_seq", c.ID); err != nil {
 			return err

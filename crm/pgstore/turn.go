@@ -51,6 +51,7 @@ func (t *Tx) ReadTurn(ch crm.Channel, msgID, userID string) error {
 	key := crm.IdentityKey(ch, userID)
 	var found **crm.Customer
 	var owner int64
+	var newID int64
 	var historyIDs, outboxIDs []int64
 	if t.writable && userID != "" && validKey(key) {
 		a.identity, a.key = true, key
@@ -68,10 +69,14 @@ FROM customer_keys WHERE kind = $2 AND key = $3`, int32(lockHistory), keyIdentit
 				}
 				return rows.Err()
 			})
-		b.Queue(`SELECT array(SELECT nextval('interactions_id_seq') FROM generate_series(1, $1)
-	WHERE EXISTS (SELECT 1 FROM customer_keys WHERE kind = $2 AND key = $3)),
+		// A new identity's customer gets its id here too: nobody else can
+		// append to the history of an id no committed row holds, so its
+		// interaction ids need no lock.
+		b.Queue(`SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM customer_keys WHERE kind = $2 AND key = $3)
+		THEN nextval('customers_id_seq') ELSE 0 END,
+	array(SELECT nextval('interactions_id_seq') FROM generate_series(1, $1)),
 	array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))`, idsAhead, keyIdentity, key).
-			QueryRow(func(row pgx.Row) error { return row.Scan(&historyIDs, &outboxIDs) })
+			QueryRow(func(row pgx.Row) error { return row.Scan(&newID, &historyIDs, &outboxIDs) })
 	}
 	if b.Len() == 0 {
 		return nil
@@ -82,9 +87,13 @@ FROM customer_keys WHERE kind = $2 AND key = $3`, int32(lockHistory), keyIdentit
 	if found != nil {
 		a.customer = *found
 	}
-	if c := a.customer; c != nil && crm.ID(owner) == c.ID && len(historyIDs) > 0 {
-		slices.Sort(historyIDs)
+	slices.Sort(historyIDs)
+	switch c := a.customer; {
+	case c != nil && crm.ID(owner) == c.ID:
 		t.historyFor, t.historyIDs = c.ID, historyIDs
+	case c == nil && newID != 0:
+		t.newCustomerID = crm.ID(newID)
+		t.historyFor, t.historyIDs = t.newCustomerID, historyIDs
 	}
 	slices.Sort(outboxIDs)
 	t.outboxIDs = append(t.outboxIDs, outboxIDs...)

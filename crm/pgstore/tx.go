@@ -41,7 +41,10 @@ type Tx struct {
 	// a new interaction or outbox item costs no round trip of its own.
 	historyFor crm.ID
 	historyIDs []int64
-	outboxIDs  []int64
+	// newCustomerID is a customer id ReadTurn drew for a new identity,
+	// for the first customer PutCustomer creates.
+	newCustomerID crm.ID
+	outboxIDs     []int64
 	// outboxHeld are outbox items whose rows this Update locked or wrote;
 	// outboxAhead are items ReadOutbox read, each for one OutboxItem call.
 	outboxHeld  map[crm.ID]bool

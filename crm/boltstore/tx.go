@@ -161,6 +161,19 @@ func (t *Tx) MarkMessage(ch crm.Channel, msgID string, interaction crm.ID) error
 	return t.ops.put(bktSeen, seenKey(ch, msgID), idKey(interaction))
 }
 
+var _ crm.SeenMarkers = (*Tx)(nil)
+
+// ForEachSeen implements crm.SeenMarkers.
+func (t *Tx) ForEachSeen(fn func(ch crm.Channel, msgID string, interaction crm.ID) error) error {
+	return t.scan(bktSeen, nil, nil, func(k, v []byte) error {
+		ch, msgID, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			return nil
+		}
+		return fn(crm.Channel(ch), string(msgID), readID(v))
+	})
+}
+
 func seenKey(ch crm.Channel, msgID string) []byte {
 	k := make([]byte, 0, len(ch)+1+len(msgID))
 	k = append(k, ch...)

@@ -307,6 +307,21 @@ func (c *checker) events(ctx context.Context) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
+		if len(v) > 0 && v[0] == batchFormat {
+			at := keyTime(k)
+			if err := decodeEvents(k, v, func(e *crm.Event) error {
+				if !isMessageEvent(e.Kind) {
+					c.addf("%s/%x: a batch holds a %s event (only message events are batched)", bktEvents, k, e.Kind)
+				}
+				if d := e.Time.Sub(at); d < 0 || d > maxBatchSpan {
+					c.addf("%s/%x: a batch member's time %s is not within %s after the batch's", bktEvents, k, e.Time.Format(time.RFC3339Nano), maxBatchSpan)
+				}
+				return nil
+			}); err != nil {
+				c.addf("%v", err)
+			}
+			return nil
+		}
 		e, err := decodeEvent(k, v)
 		if err != nil {
 			c.addf("%v", err)

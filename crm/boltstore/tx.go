@@ -30,6 +30,8 @@ type Tx struct {
 	// stored remembers, in write transactions, what the indexes hold for each
 	// customer read, so PutCustomer need not decode the old record again.
 	stored storedSet
+	// batch is the record holding this transaction's message events.
+	batch msgBatch
 }
 
 // storedSet maps customer ids to what the indexes hold for them: a turn

@@ -224,7 +224,7 @@ type msgBatch struct {
 func (t *Tx) batchMessageEvent(e *crm.Event) error {
 	b := &t.batch
 	if d := e.Time.Sub(b.at); b.key == nil || d < 0 || d > maxBatchSpan {
-		*b = msgBatch{key: timeKey(e.Time, uint64(e.Seq)), at: e.Time, seq: uint64(e.Seq), val: []byte{batchFormat}}
+		*b = msgBatch{key: timeKey(e.Time, uint64(e.Seq)), at: e.Time, seq: uint64(e.Seq), val: append(make([]byte, 0, 64), batchFormat)}
 	}
 	// The value put before keeps its length: appending writes only past
 	// it, so what the overlay (or bbolt's node) holds is never changed.

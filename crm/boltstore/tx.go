@@ -1527,7 +1527,7 @@ func (t *Tx) OutboxDepth() (int64, error) {
 // AddCounter implements crm.Tx. The names "customers" and "segment:*" are
 // kept by the store itself.
 func (t *Tx) AddCounter(name string, delta int64) error {
-	return t.ops.addCounter([]byte(name), delta)
+	return t.ops.addCounter(name, delta)
 }
 
 // Counter implements crm.Tx; a missing counter is 0.

@@ -540,4 +540,3 @@ func zoneOffset(t time.Time) int {
 	_, off := t.Zone()
 	return off
 }
-

@@ -30,6 +30,8 @@ type Tx struct {
 	// stored remembers, in write transactions, what the indexes hold for each
 	// customer read, so PutCustomer need not decode the old record again.
 	stored storedSet
+	// batch is the record holding this transaction's message events.
+	batch msgBatch
 }
 
 // storedSet maps customer ids to what the indexes hold for them: a turn
@@ -1538,7 +1540,7 @@ func (t *Tx) OutboxDepth() (int64, error) {
 // AddCounter implements crm.Tx. The names "customers" and "segment:*" are
 // kept by the store itself.
 func (t *Tx) AddCounter(name string, delta int64) error {
-	return t.ops.addCounter([]byte(name), delta)
+	return t.ops.addCounter(name, delta)
 }
 
 // Counter implements crm.Tx; a missing counter is 0.

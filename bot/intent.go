@@ -66,10 +66,25 @@ type Understanding struct {
 
 // phrase lists are folded (no diacritics, lower case); matching is on whole
 // words, so "chao" does not match inside "chaos".
-var intentPhrases = []struct {
+// paddedIntentPhrases are intentPhrases with a space each side, as they
+// are looked for in the padded message (built once, not every turn).
+var paddedIntentPhrases = func() []intentPhraseList {
+	out := make([]intentPhraseList, len(intentPhrases))
+	for i, ip := range intentPhrases {
+		out[i].intent = ip.intent
+		for _, p := range ip.phrases {
+			out[i].phrases = append(out[i].phrases, " "+p+" ")
+		}
+	}
+	return out
+}()
+
+type intentPhraseList struct {
 	intent  string
 	phrases []string
-}{
+}
+
+var intentPhrases = []intentPhraseList{
 	{IntentOptOut, []string{"stop", "unsubscribe", "huy", "huy dang ky", "dung gui", "dung gui nua", "ngung gui", "khong muon nhan", "khong nhan tin", "stop sending", "opt out", "dung nhan tin"}},
 	{IntentHandoff, []string{"gap nhan vien", "nhan vien", "tu van vien", "nguoi that", "gap nguoi", "noi chuyen voi nguoi", "talk to a human", "human", "real person", "agent", "speak to someone", "customer service", "cskh", "goi lai cho toi", "call me back", "callback"}},
 	{IntentOptIn, []string{"start offers", "dang ky lai", "nhan lai uu dai", "subscribe", "bat lai"}},
@@ -165,9 +180,9 @@ func Understand(in Inbound, cat *crm.Catalog) Understanding {
 	}
 	u.Phone = crm.FindPhone(in.Text)
 	u.Email = crm.FindEmail(in.Text)
-	for _, ip := range intentPhrases {
+	for _, ip := range paddedIntentPhrases {
 		for _, p := range ip.phrases {
-			if strings.Contains(padded, " "+p+" ") {
+			if strings.Contains(padded, p) {
 				u.Intent, u.Sure = ip.intent, true
 				break
 			}

@@ -123,7 +123,11 @@ func addCounter(tx crm.Tx, now time.Time, name string, n int64) error {
 	if err := tx.AddCounter(name, n); err != nil {
 		return err
 	}
-	return tx.AddCounter("d:"+now.UTC().Format("20060102")+":"+name, n)
+	var buf [64]byte // the per-day name, built with one allocation
+	day := append(buf[:0], "d:"...)
+	day = now.UTC().AppendFormat(day, "20060102")
+	day = append(append(day, ':'), name...)
+	return tx.AddCounter(string(day), n)
 }
 
 // SendAsAgent sends a message a human wrote to a customer on the channel they

@@ -115,3 +115,12 @@ type Campaigns interface {
 	// page stopped.
 	CustomersAfter(after ID, limit int) ([]*Customer, error)
 }
+
+// PromotionLog lists the promotions behind the per-customer cap
+// (AddPromotion), for a copy of the shop to another store (idicbot
+// migrate-store). A store's Tx implements it.
+type PromotionLog interface {
+	// ForEachPromotion calls fn for every promotion, by customer then
+	// time. fn must not write through the transaction.
+	ForEachPromotion(fn func(customer ID, at time.Time, campaign string) error) error
+}

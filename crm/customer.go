@@ -298,10 +298,12 @@ func (a *Aggregates) RecordMessageIn(t time.Time) {
 	if a.Daily == nil {
 		a.Daily = map[string]int{}
 	}
-	a.Daily[t.UTC().Format("20060102")]++
-	cut := t.UTC().AddDate(0, 0, -30).Format("20060102")
+	var buf [8]byte
+	a.Daily[string(t.UTC().AppendFormat(buf[:0], "20060102"))]++
+	var cutBuf [8]byte
+	cut := t.UTC().AddDate(0, 0, -30).AppendFormat(cutBuf[:0], "20060102")
 	for d := range a.Daily {
-		if d <= cut {
+		if d <= string(cut) {
 			delete(a.Daily, d)
 		}
 	}
@@ -331,10 +333,11 @@ func (a *Aggregates) RecordOrder(amount int64, t time.Time) {
 
 // Messages30d returns inbound messages in the 30 days up to now.
 func (a *Aggregates) Messages30d(now time.Time) int {
-	cut := now.UTC().AddDate(0, 0, -30).Format("20060102")
+	var buf [8]byte
+	cut := now.UTC().AddDate(0, 0, -30).AppendFormat(buf[:0], "20060102")
 	n := 0
 	for d, c := range a.Daily {
-		if d > cut {
+		if d > string(cut) {
 			n += c
 		}
 	}

@@ -12,3 +12,10 @@ type LangPrefs interface {
 	// SetLang records who's choice; "" forgets it.
 	SetLang(ctx context.Context, who, lang string) error
 }
+
+// LangChoices lists every choice a LangPrefs holds, for a copy of the shop
+// to another store (idicbot migrate-store).
+type LangChoices interface {
+	// LangChoices returns who → language code.
+	LangChoices(ctx context.Context) (map[string]string, error)
+}

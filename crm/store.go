@@ -43,6 +43,15 @@ type Dedupe interface {
 	MarkMessage(ch Channel, msgID string, interaction ID) error
 }
 
+// SeenMarkers lists the dedupe markers, for a copy of the shop to another
+// store (idicbot migrate-store). A store's Tx implements it.
+type SeenMarkers interface {
+	// ForEachSeen calls fn for every marker in (channel, message id)
+	// order: the interaction it logged, 0 for an event that logged
+	// nothing. fn must not write through the transaction.
+	ForEachSeen(fn func(ch Channel, msgID string, interaction ID) error) error
+}
+
 // Customers is the customer repository: records, the indexes that find
 // them, the per-segment counts, and one customer's export and erasure.
 type Customers interface {

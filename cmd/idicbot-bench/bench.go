@@ -46,6 +46,9 @@ type benchOptions struct {
 	DashboardCustomers int
 	DashboardEvents    int
 	OnlyDashboard      bool
+	// OnlyLookups runs the reps' lookups alone, on bbolt and (with
+	// PostgresURL) on PostgreSQL.
+	OnlyLookups bool
 	// PostgresURL, when set, adds the PostgreSQL figures (bench_postgres.go).
 	PostgresURL string
 }
@@ -106,6 +109,7 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.DashboardCustomers, "dashboard-customers", 1000000, "customers in the store of the dashboard benchmark (0 skips it)")
 	fs.IntVar(&o.DashboardEvents, "dashboard-events", 10000000, "events in the store of the dashboard benchmark")
 	fs.BoolVar(&o.OnlyDashboard, "only-dashboard", false, "run the dashboard benchmark alone")
+	fs.BoolVar(&o.OnlyLookups, "only-lookups", false, "run the reps' lookups alone, on bbolt and (with -postgres) on PostgreSQL")
 	fs.StringVar(&o.PostgresURL, "postgres", os.Getenv("IDICBOT_BENCH_DATABASE_URL"), "PostgreSQL to measure the second store on (postgres://…; env IDICBOT_BENCH_DATABASE_URL; empty skips it)")
 	if err := fs.Parse(m.Args); err != nil {
 		return err
@@ -125,6 +129,15 @@ func (m *bench) runBench(ctx context.Context) error {
 	}
 	if o.OnlyDashboard {
 		return m.benchDashboard(ctx, o, benchResult{})
+	}
+	if o.OnlyLookups {
+		if err := m.benchLookups(ctx, o, benchResult{}); err != nil {
+			return err
+		}
+		if o.PostgresURL == "" {
+			return nil
+		}
+		return m.pgLookups(ctx, o)
 	}
 	fmt.Fprintf(o.Out, "idicbot-bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on\n",
 		o.Messages, o.Customers, o.Returning*100, o.Concurrency)

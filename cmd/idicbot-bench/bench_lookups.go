@@ -55,7 +55,8 @@ func (m *bench) benchLookups(ctx context.Context, o benchOptions, _ benchResult)
 		}
 	}
 	fmt.Fprintf(o.Out, "lookups: a store of %d customers built in %.1fs\n", n, time.Since(t0).Seconds())
-	return measureLookups(ctx, o, n, env.core.Reps(), "")
+	m.bboltLookups, err = measureLookups(ctx, o, n, env.core.Reps(), "")
+	return err
 }
 
 // lookupCustomer is customer i of the lookup benchmark's store.
@@ -69,10 +70,45 @@ func lookupCustomer(i int, now time.Time) *crm.Customer {
 	return c
 }
 
+// lookupFigure is one lookup's figure on one store, with its target p99.
+type lookupFigure struct {
+	Name   string
+	Result benchResult
+	Target time.Duration
+}
+
+// print writes f's line: the figure and whether it met its target.
+func (f lookupFigure) print(o benchOptions) {
+	verdict := "ok"
+	if f.Result.P99 > f.Target {
+		verdict = "MISSED"
+	}
+	fmt.Fprintf(o.Out, "%s   target p99 ≤ %v: %s\n", f.Result, f.Target, verdict)
+}
+
+// printLookupsSideBySide writes the p99 of each lookup on bbolt and on
+// PostgreSQL, one line each, against its target.
+func printLookupsSideBySide(o benchOptions, bolt, pg []lookupFigure) {
+	fmt.Fprintf(o.Out, "lookups p99, %-42s %10s %10s %8s\n", "", "bbolt", "postgres", "target")
+	for i, f := range pg {
+		b := "-"
+		if i < len(bolt) && bolt[i].Name == f.Name {
+			b = fmt.Sprintf("%.2fms", ms(bolt[i].Result.P99))
+		}
+		verdict := "ok"
+		if f.Result.P99 > f.Target {
+			verdict = "MISSED"
+		}
+		fmt.Fprintf(o.Out, "  %-52s %10s %8.2fms %8v %s\n", f.Name, b, ms(f.Result.P99), f.Target, verdict)
+	}
+}
+
 // measureLookups times the reps' lookups on a store of n customers
-// (lookupCustomer 0…n-1); prefix names the store in the figures.
-func measureLookups(ctx context.Context, o benchOptions, n int, reps *bot.Reps, prefix string) error {
+// (lookupCustomer 0…n-1), printing a line for each; prefix names the
+// store in the figures.
+func measureLookups(ctx context.Context, o benchOptions, n int, reps *bot.Reps, prefix string) ([]lookupFigure, error) {
 	rng := rand.New(rand.NewPCG(3, 4))
+	var figures []lookupFigure
 	measure := func(name string, runs int, target time.Duration, query func(i int) string, check func([]*crm.Customer) bool) error {
 		lat := make([]time.Duration, 0, runs)
 		start := time.Now()
@@ -88,12 +124,10 @@ func measureLookups(ctx context.Context, o benchOptions, n int, reps *bot.Reps, 
 				return fmt.Errorf("%s %q: wrong answer (%d customers)", name, q, len(got))
 			}
 		}
-		res := benchResult{Name: prefix + "lookup: " + name, Ops: runs, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
-		verdict := "ok"
-		if res.P99 > target {
-			verdict = "MISSED"
-		}
-		fmt.Fprintf(o.Out, "%s   target p99 ≤ %v: %s\n", res, target, verdict)
+		f := lookupFigure{Name: name, Target: target,
+			Result: benchResult{Name: prefix + "lookup: " + name, Ops: runs, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}}
+		f.print(o)
+		figures = append(figures, f)
 		return nil
 	}
 	one := func(got []*crm.Customer) bool { return len(got) == 1 }
@@ -103,20 +137,20 @@ func measureLookups(ctx context.Context, o benchOptions, n int, reps *bot.Reps, 
 		func(i int) string { return fmt.Sprintf("849%08d", i) },
 	}
 	if err := measure("find by phone (0912 345 678 / +84… / 84…)", 3000, 5*time.Millisecond, func(i int) string { return forms[i%3](i) }, one); err != nil {
-		return err
+		return nil, err
 	}
 	if err := measure("find by customer id", 3000, 5*time.Millisecond, func(i int) string { return strconv.Itoa(i + 1) }, one); err != nil {
-		return err
+		return nil, err
 	}
 	if err := measure("find by name, no diacritics", 1000, 50*time.Millisecond, func(i int) string {
 		return strings.ToLower(crm.Fold(benchName(i)))
 	}, func(got []*crm.Customer) bool { return len(got) >= 1 }); err != nil {
-		return err
+		return nil, err
 	}
 	if err := measure("find by partial name (many matches)", 300, 50*time.Millisecond, func(i int) string {
 		return crm.Fold(benchSurnames[i%len(benchSurnames)] + " " + benchGiven[i%len(benchGiven)])
 	}, func([]*crm.Customer) bool { return true }); err != nil {
-		return err
+		return nil, err
 	}
 	// /crm segment: every customer is in "new"; pages 1 to 100 of 10, the
 	// most valuable first (no target in the issue; the name search's).
@@ -128,33 +162,28 @@ func measureLookups(ctx context.Context, o benchOptions, n int, reps *bot.Reps, 
 		p, err := reps.SegmentPage(ctx, crm.SegmentNew, page, 10)
 		segLat = append(segLat, time.Since(t))
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if len(p.Customers) != 10 || p.Count != int64(n) || p.Customers[0].Stats.TotalSpent < p.Customers[9].Stats.TotalSpent {
-			return fmt.Errorf("segment page %d: %d customers of %d, not most valuable first", page, len(p.Customers), p.Count)
+			return nil, fmt.Errorf("segment page %d: %d customers of %d, not most valuable first", page, len(p.Customers), p.Count)
 		}
 	}
-	seg := benchResult{Name: prefix + "segment new, pages 1–100", Ops: 300, Elapsed: time.Since(segStart), P50: percentile(segLat, 0.5), P99: percentile(segLat, 0.99)}
-	segVerdict := "ok"
-	if seg.P99 > 50*time.Millisecond {
-		segVerdict = "MISSED"
-	}
-	fmt.Fprintf(o.Out, "%s   p99 ≤ 50ms: %s\n", seg, segVerdict)
+	seg := lookupFigure{Name: "segment new, pages 1–100", Target: 50 * time.Millisecond,
+		Result: benchResult{Name: prefix + "segment new, pages 1–100", Ops: 300, Elapsed: time.Since(segStart), P50: percentile(segLat, 0.5), P99: percentile(segLat, 0.99)}}
+	seg.print(o)
+	figures = append(figures, seg)
 
 	lat := make([]time.Duration, 0, 100)
 	start := time.Now()
 	for r := 0; r < 100; r++ {
 		t := time.Now()
 		if _, err := reps.Stats(ctx, []int{1, 7, 30}[r%3]); err != nil {
-			return err
+			return nil, err
 		}
 		lat = append(lat, time.Since(t))
 	}
-	res := benchResult{Name: prefix + "stats (today / 7d / 30d)", Ops: 100, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}
-	verdict := "ok"
-	if res.P99 > 50*time.Millisecond {
-		verdict = "MISSED"
-	}
-	fmt.Fprintf(o.Out, "%s   target p99 ≤ 50ms: %s\n", res, verdict)
-	return nil
+	st := lookupFigure{Name: "stats (today / 7d / 30d)", Target: 50 * time.Millisecond,
+		Result: benchResult{Name: prefix + "stats (today / 7d / 30d)", Ops: 100, Elapsed: time.Since(start), P50: percentile(lat, 0.5), P99: percentile(lat, 0.99)}}
+	st.print(o)
+	return append(figures, st), nil
 }

@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/idicbot/idicbot/crm/pgstore/pgtest"
 )
 
 // TestBenchSmall runs idicbot-bench end to end on a tiny workload: every
@@ -85,4 +87,29 @@ func runBench(t *testing.T, args ...string) string {
 		t.Fatalf("bench: %v\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
 	}
 	return stdout.String()
+}
+
+// TestBenchLookupsPostgres runs the reps' lookups alone on both stores:
+// every figure of PostgreSQL's is printed, and again beside bbolt's.
+func TestBenchLookupsPostgres(t *testing.T) {
+	server := pgtest.ServerURL(t)
+	out := runBench(t, "-only-lookups", "-lookup-customers", "2000", "-postgres", server, "-dir", t.TempDir())
+	for _, w := range []string{
+		`(?m)^lookup: find by phone `,
+		`(?m)^postgres lookups: a store of 2000 customers loaded in `,
+		`(?m)^postgres lookup: find by phone .* target p99 ≤ 5ms: `,
+		`(?m)^postgres lookup: find by partial name \(many matches\) .* target p99 ≤ 50ms: `,
+		`(?m)^postgres segment new, pages 1–100 `,
+		`(?m)^postgres stats \(today / 7d / 30d\) `,
+		`(?m)^lookups p99, +bbolt +postgres +target$`,
+		`(?m)^  find by customer id +\d+\.\d\dms +\d+\.\d\dms +5ms (ok|MISSED)$`,
+		`(?m)^  stats \(today / 7d / 30d\) +\d+\.\d\dms +\d+\.\d\dms +50ms (ok|MISSED)$`,
+	} {
+		if !regexp.MustCompile(w).MatchString(out) {
+			t.Errorf("bench output lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "pipeline") {
+		t.Errorf("-only-lookups ran the pipeline:\n%s", out)
+	}
 }

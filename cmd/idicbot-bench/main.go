@@ -19,6 +19,9 @@ import (
 type bench struct {
 	Stdout, Stderr io.Writer
 	Args           []string
+	// bboltLookups are the lookup figures on bbolt, printed again beside
+	// PostgreSQL's.
+	bboltLookups []lookupFigure
 }
 
 func main() {

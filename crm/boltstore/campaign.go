@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"encoding/binary"
 	"slices"
 	"time"
 
@@ -134,6 +135,18 @@ func (t *Tx) CampaignOfOutbox(id crm.ID) (string, crm.ID, error) {
 func (t *Tx) AddPromotion(customer crm.ID, at time.Time, campaign string) error {
 	k := append(idKey(customer), u64(uint64(at.UnixNano()))...)
 	return t.ops.put(bktPromotions, k, []byte(campaign))
+}
+
+var _ crm.PromotionLog = (*Tx)(nil)
+
+// ForEachPromotion implements crm.PromotionLog.
+func (t *Tx) ForEachPromotion(fn func(customer crm.ID, at time.Time, campaign string) error) error {
+	return t.scan(bktPromotions, nil, nil, func(k, v []byte) error {
+		if len(k) != 16 {
+			return nil
+		}
+		return fn(readID(k[:8]), time.Unix(0, int64(binary.BigEndian.Uint64(k[8:]))).UTC(), string(v))
+	})
 }
 
 // Promotions implements crm.Campaigns.

@@ -232,6 +232,8 @@ func (c *checker) redirects() {
 
 func printable(k []byte) string { return strings.ReplaceAll(string(k), "\x00", "·") }
 
+// sortedKeys is slices.Sorted(maps.Keys(m)) in one allocation (Collect
+// grows its slice step by step; a customer record has a month of days).
 func sortedKeys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -306,6 +308,21 @@ func (c *checker) events(ctx context.Context) error {
 	err := c.tx.Bucket(bktEvents).ForEach(func(k, v []byte) error {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if len(v) > 0 && v[0] == batchFormat {
+			at := keyTime(k)
+			if err := decodeEvents(k, v, func(e *crm.Event) error {
+				if !isMessageEvent(e.Kind) {
+					c.addf("%s/%x: a batch holds a %s event (only message events are batched)", bktEvents, k, e.Kind)
+				}
+				if d := e.Time.Sub(at); d < 0 || d > maxBatchSpan {
+					c.addf("%s/%x: a batch member's time %s is not within %s after the batch's", bktEvents, k, e.Time.Format(time.RFC3339Nano), maxBatchSpan)
+				}
+				return nil
+			}); err != nil {
+				c.addf("%v", err)
+			}
+			return nil
 		}
 		e, err := decodeEvent(k, v)
 		if err != nil {

@@ -57,6 +57,19 @@ func TestCheckFindsBrokenIndexes(t *testing.T) {
 		{"event unreadable", func(tx *bbolt.Tx) error {
 			return tx.Bucket(bktEvents).Put(timeKey(testNow, 2), []byte{eventFormat, 99})
 		}, `bad event (kind)`},
+		{"batch holding an indexed kind", func(tx *bbolt.Tx) error {
+			e := &crm.Event{CustomerID: 1, Time: testNow, Seq: 9, Kind: crm.EventOrder}
+			return tx.Bucket(bktEvents).Put(timeKey(testNow, 9), appendBatchMember([]byte{batchFormat}, testNow, 9, e))
+		}, `a batch holds a order event`},
+		{"batch member too late", func(tx *bbolt.Tx) error {
+			e := &crm.Event{CustomerID: 1, Time: testNow.Add(time.Hour), Seq: 9, Kind: crm.EventMessageOut}
+			return tx.Bucket(bktEvents).Put(timeKey(testNow, 9), appendBatchMember([]byte{batchFormat}, testNow, 9, e))
+		}, `is not within 5s after the batch's`},
+		{"batch cut short", func(tx *bbolt.Tx) error {
+			e := &crm.Event{CustomerID: 1, Time: testNow, Seq: 9, Kind: crm.EventMessageOut, Channel: crm.ChannelWeb}
+			b := appendBatchMember([]byte{batchFormat}, testNow, 9, e)
+			return tx.Bucket(bktEvents).Put(timeKey(testNow, 9), b[:len(b)-2])
+		}, `bad event (string)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,8 +3,6 @@ package boltstore
 import (
 	"encoding/binary"
 	"fmt"
-	"maps"
-	"slices"
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
@@ -104,12 +102,12 @@ func encodeCustomer(c *crm.Customer) []byte {
 	e.int(int64(s.OffersShown))
 	e.int(int64(s.OffersTaken))
 	e.uint(uint64(len(s.Daily)))
-	for _, day := range slices.Sorted(maps.Keys(s.Daily)) {
+	for _, day := range sortedKeys(s.Daily) {
 		e.str(day)
 		e.int(int64(s.Daily[day]))
 	}
 	e.uint(uint64(len(c.Offers)))
-	for _, id := range slices.Sorted(maps.Keys(c.Offers)) {
+	for _, id := range sortedKeys(c.Offers) {
 		e.str(id)
 		st := c.Offers[id]
 		e.bool(st != nil)

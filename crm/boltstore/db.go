@@ -672,6 +672,10 @@ var migrations = []func(*bbolt.Tx) error{
 		}
 		return nil
 	},
+	// 11: a transaction's message events share one events record
+	// (batchFormat, events.go). Nothing is rewritten; the version makes an
+	// older binary refuse the file instead of failing on the first batch.
+	func(*bbolt.Tx) error { return nil },
 }
 
 func migrateOutboxClaim(tx *bbolt.Tx) error {

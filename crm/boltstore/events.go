@@ -2,6 +2,7 @@ package boltstore
 
 import (
 	"bytes"
+	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -12,7 +13,8 @@ import (
 
 // The typed event log.
 //
-//	events              time (timeKey) + seq → event (eventFormat)
+//	events              time (timeKey) + seq → event (eventFormat), or the
+//	                    message events of one transaction (batchFormat)
 //	idx_event_customer  customer id + time + seq → empty
 //
 // Every event is appended to events in time order, so a report for a
@@ -21,10 +23,26 @@ import (
 // keyed by customer in the conversation log (the history keys), and a
 // second random leaf written per message would cost the hot path about a
 // fifth of its speed.
+//
+// A turn logs a message in and one out per reply. Their events share one
+// record (batchFormat) keyed by the first one's time and seq: one put a
+// turn instead of one an event. A member keeps its own time (at most
+// maxBatchSpan after the key's) and seq, and EventsBetween hands members
+// out in (time, seq) order among the other records. Only message events,
+// which no index entry points at, are batched.
 // A merge re-keys the merged customer's index entries and records.
 
-// eventFormat marks the binary form of an event value.
-const eventFormat = 0x01
+// eventFormat marks the binary form of an event value; batchFormat a
+// record of several message events (schema 11).
+const (
+	eventFormat = 0x01
+	batchFormat = 0x02
+)
+
+// maxBatchSpan bounds how much later than a batch's key a member's time
+// may be: EventsBetween starts reading that much before from. A message
+// whose time is further from the batch's starts a record of its own.
+const maxBatchSpan = 5 * time.Second
 
 // kindCodes numbers the event kinds in the stored form: append only.
 var kindCodes = func() map[crm.EventKind]byte {
@@ -42,6 +60,11 @@ func isMessageEvent(k crm.EventKind) bool {
 func encodeEvent(e *crm.Event) []byte {
 	b := make([]byte, 0, 32+len(e.Channel)+len(e.OfferID)+len(e.From)+len(e.To)+len(e.Rule)+len(e.Cause)+len(e.Campaign))
 	b = append(b, eventFormat, kindCodes[e.Kind])
+	return appendEventBody(b, e)
+}
+
+// appendEventBody appends e's ids, amount and strings.
+func appendEventBody(b []byte, e *crm.Event) []byte {
 	b = binary.AppendUvarint(b, uint64(e.CustomerID))
 	b = binary.AppendUvarint(b, uint64(e.InteractionID))
 	b = binary.AppendUvarint(b, uint64(e.OrderID))
@@ -53,48 +76,102 @@ func encodeEvent(e *crm.Event) []byte {
 	return b
 }
 
-// decodeEvent reads an events value; k is its key (time + seq).
+// appendBatchMember appends e to a batch record keyed by (at, seq): its
+// kind, time and seq after the key's, and its body.
+func appendBatchMember(b []byte, at time.Time, seq uint64, e *crm.Event) []byte {
+	b = append(b, kindCodes[e.Kind])
+	b = binary.AppendUvarint(b, uint64(e.Time.Sub(at)))
+	b = binary.AppendUvarint(b, uint64(e.Seq)-seq)
+	return appendEventBody(b, e)
+}
+
+// decodeEvent reads an events value holding one event; k is its key (time
+// + seq).
 func decodeEvent(k, v []byte) (*crm.Event, error) {
+	if len(v) > 0 && v[0] == batchFormat {
+		return nil, fmt.Errorf("%s/%x: a batch of message events where one event was expected", bktEvents, k)
+	}
+	var e *crm.Event
+	err := decodeEvents(k, v, func(x *crm.Event) error { e = x; return nil })
+	return e, err
+}
+
+// decodeEvents calls fn for each event of an events value: one, or the
+// members of a batch in the order they were appended.
+func decodeEvents(k, v []byte, fn func(*crm.Event) error) error {
 	bad := func(what string) error { return fmt.Errorf("%s/%x: bad event (%s)", bktEvents, k, what) }
 	if len(k) != 16 {
-		return nil, bad("key")
+		return bad("key")
 	}
-	if len(v) < 2 || v[0] != eventFormat {
-		if len(v) > 0 && v[0] > eventFormat {
-			return nil, fmt.Errorf("%s/%x: stored by a newer idicbot (format %d); upgrade: %w", bktEvents, k, v[0], ErrNewerFormat)
+	if len(v) < 2 || (v[0] != eventFormat && v[0] != batchFormat) {
+		if len(v) > 0 && v[0] > batchFormat {
+			return fmt.Errorf("%s/%x: stored by a newer idicbot (format %d); upgrade: %w", bktEvents, k, v[0], ErrNewerFormat)
 		}
-		return nil, bad("format")
+		return bad("format")
 	}
-	code := int(v[1])
-	if code < 1 || code > len(crm.EventKinds) {
-		return nil, bad("kind")
+	at, seq := keyTime(k), binary.BigEndian.Uint64(k[8:])
+	if v[0] == eventFormat {
+		e := &crm.Event{Time: at, Seq: crm.ID(seq)}
+		if _, err := readEventBody(v[1], v[2:], e); err != nil {
+			return bad(err.Error())
+		}
+		return fn(e)
 	}
-	e := &crm.Event{Kind: crm.EventKinds[code-1], Time: keyTime(k), Seq: crm.ID(binary.BigEndian.Uint64(k[8:]))}
-	d := v[2:]
+	for d := v[1:]; len(d) > 0; {
+		e := new(crm.Event)
+		code := d[0]
+		dt, w := binary.Uvarint(d[1:])
+		if w <= 0 {
+			return bad("member time")
+		}
+		ds, w2 := binary.Uvarint(d[1+w:])
+		if w2 <= 0 {
+			return bad("member seq")
+		}
+		e.Time, e.Seq = at.Add(time.Duration(dt)), crm.ID(seq+ds)
+		rest, err := readEventBody(code, d[1+w+w2:], e)
+		if err != nil {
+			return bad(err.Error())
+		}
+		d = rest
+		if err := fn(e); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readEventBody reads a kind code and a body (appendEventBody) into e and
+// returns what follows the body.
+func readEventBody(code byte, d []byte, e *crm.Event) ([]byte, error) {
+	if code < 1 || int(code) > len(crm.EventKinds) {
+		return nil, errors.New("kind")
+	}
+	e.Kind = crm.EventKinds[code-1]
 	var nums [3]uint64
 	for i := range nums {
 		n, w := binary.Uvarint(d)
 		if w <= 0 {
-			return nil, bad("ids")
+			return nil, errors.New("ids")
 		}
 		nums[i], d = n, d[w:]
 	}
 	e.CustomerID, e.InteractionID, e.OrderID = crm.ID(nums[0]), crm.ID(nums[1]), crm.ID(nums[2])
 	amount, w := binary.Varint(d)
 	if w <= 0 {
-		return nil, bad("amount")
+		return nil, errors.New("amount")
 	}
 	e.Amount, d = amount, d[w:]
 	var strs [7]string
 	for i := range strs {
 		n, w := binary.Uvarint(d)
 		if w <= 0 || n > uint64(len(d)-w) {
-			return nil, bad("string")
+			return nil, errors.New("string")
 		}
 		strs[i], d = string(d[w:w+int(n)]), d[w+int(n):]
 	}
 	e.Channel, e.OfferID, e.From, e.To, e.Rule, e.Cause, e.Campaign = crm.Channel(strs[0]), strs[1], strs[2], strs[3], strs[4], strs[5], strs[6]
-	return e, nil
+	return d, nil
 }
 
 // keyTime reads the time of a timeKey.
@@ -106,7 +183,8 @@ func eventCustomerKey(customer crm.ID, tk []byte) []byte {
 	return append(idKey(customer), tk...)
 }
 
-// AppendEvent implements crm.Tx.
+// AppendEvent implements crm.Tx. A message event joins the transaction's
+// batch record when its time is within maxBatchSpan after the batch's key.
 func (t *Tx) AppendEvent(e *crm.Event) error {
 	if err := crm.CheckEvent(e); err != nil {
 		return err
@@ -119,31 +197,81 @@ func (t *Tx) AppendEvent(e *crm.Event) error {
 		return err
 	}
 	e.Seq = crm.ID(seq)
-	tk := timeKey(e.Time, seq)
-	if err := t.ops.put(bktEvents, tk, encodeEvent(e)); err != nil {
-		return err
-	}
 	if err := t.markLate(e.Time); err != nil {
 		return err
 	}
 	if isMessageEvent(e.Kind) {
-		return nil
+		return t.batchMessageEvent(e)
+	}
+	tk := timeKey(e.Time, seq)
+	if err := t.ops.put(bktEvents, tk, encodeEvent(e)); err != nil {
+		return err
 	}
 	return t.ops.put(bktIdxEventCustomer, eventCustomerKey(e.CustomerID, tk), []byte{})
 }
 
-// EventsBetween implements crm.Tx.
+// msgBatch is the record of a transaction's message events being built.
+type msgBatch struct {
+	key []byte
+	at  time.Time
+	seq uint64
+	val []byte
+}
+
+// batchMessageEvent stores e in the transaction's batch record, rewriting
+// it under the same key (the overlay keeps the last value: one put), or
+// starts a new batch with e.
+func (t *Tx) batchMessageEvent(e *crm.Event) error {
+	b := &t.batch
+	if d := e.Time.Sub(b.at); b.key == nil || d < 0 || d > maxBatchSpan {
+		*b = msgBatch{key: timeKey(e.Time, uint64(e.Seq)), at: e.Time, seq: uint64(e.Seq), val: append(make([]byte, 0, 64), batchFormat)}
+	}
+	// The value put before keeps its length: appending writes only past
+	// it, so what the overlay (or bbolt's node) holds is never changed.
+	b.val = appendBatchMember(b.val, b.at, b.seq, e)
+	return t.ops.put(bktEvents, b.key, b.val)
+}
+
+// EventsBetween implements crm.Tx. It starts maxBatchSpan before from (a
+// batch keyed earlier may hold later members) and holds a batch's members
+// back until every record before them was handed out.
 func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error {
-	var end []byte
+	var start, end []byte
+	if !from.IsZero() {
+		start = timeKey(from.Add(-maxBatchSpan), 0)
+	}
 	if !to.IsZero() {
 		end = timeKey(to, 0)
 	}
-	err := t.scanUser(bktEvents, nil, timeKey(from, 0), func(k, v []byte) error {
+	in := func(e *crm.Event) bool {
+		return !e.Time.Before(from) && (to.IsZero() || e.Time.Before(to))
+	}
+	var held eventQueue
+	release := func(before []byte) error {
+		for len(held) > 0 && (before == nil || bytes.Compare(timeKey(held[0].Time, uint64(held[0].Seq)), before) < 0) {
+			if e := heap.Pop(&held).(*crm.Event); in(e) {
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	err := t.scanUser(bktEvents, nil, start, func(k, v []byte) error {
 		if end != nil && bytes.Compare(k, end) >= 0 {
 			return errStopScan
 		}
+		if err := release(k); err != nil {
+			return err
+		}
+		if len(v) > 0 && v[0] == batchFormat {
+			return decodeEvents(k, v, func(e *crm.Event) error {
+				heap.Push(&held, e)
+				return nil
+			})
+		}
 		e, err := decodeEvent(k, v)
-		if err != nil {
+		if err != nil || !in(e) {
 			return err
 		}
 		return fn(e)
@@ -151,7 +279,29 @@ func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error 
 	if err == errStopScan {
 		err = nil
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	return release(nil)
+}
+
+// eventQueue orders batch members by (time, seq): container/heap.
+type eventQueue []*crm.Event
+
+func (q eventQueue) Len() int { return len(q) }
+func (q eventQueue) Less(i, j int) bool {
+	if !q[i].Time.Equal(q[j].Time) {
+		return q[i].Time.Before(q[j].Time)
+	}
+	return q[i].Seq < q[j].Seq
+}
+func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*crm.Event)) }
+func (q *eventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
 }
 
 // errStopScan ends a scan early; the scanning function returns nil for it.

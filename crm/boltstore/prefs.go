@@ -14,7 +14,10 @@ import (
 // buckets: a setting, not CRM data, read once per command.
 var bktLangPrefs = []byte("lang_prefs")
 
-var _ crm.LangPrefs = (*DB)(nil)
+var (
+	_ crm.LangPrefs   = (*DB)(nil)
+	_ crm.LangChoices = (*DB)(nil)
+)
 
 // Lang implements crm.LangPrefs.
 func (db *DB) Lang(ctx context.Context, who string) (string, error) {
@@ -56,4 +59,26 @@ func (db *DB) SetLang(ctx context.Context, who, lang string) error {
 		return fmt.Errorf("save the language of %s: %w", who, err)
 	}
 	return nil
+}
+
+// LangChoices implements crm.LangChoices.
+func (db *DB) LangChoices(ctx context.Context) (map[string]string, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	err := db.view(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bktLangPrefs)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			out[string(k)] = string(v)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read the language choices: %w", err)
+	}
+	return out, nil
 }

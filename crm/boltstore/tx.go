@@ -30,6 +30,8 @@ type Tx struct {
 	// stored remembers, in write transactions, what the indexes hold for each
 	// customer read, so PutCustomer need not decode the old record again.
 	stored storedSet
+	// batch is the record holding this transaction's message events.
+	batch msgBatch
 }
 
 // storedSet maps customer ids to what the indexes hold for them: a turn
@@ -159,6 +161,19 @@ func (t *Tx) SeenMessage(ch crm.Channel, msgID string) (crm.ID, bool, error) {
 // MarkMessage implements crm.Tx.
 func (t *Tx) MarkMessage(ch crm.Channel, msgID string, interaction crm.ID) error {
 	return t.ops.put(bktSeen, seenKey(ch, msgID), idKey(interaction))
+}
+
+var _ crm.SeenMarkers = (*Tx)(nil)
+
+// ForEachSeen implements crm.SeenMarkers.
+func (t *Tx) ForEachSeen(fn func(ch crm.Channel, msgID string, interaction crm.ID) error) error {
+	return t.scan(bktSeen, nil, nil, func(k, v []byte) error {
+		ch, msgID, ok := bytes.Cut(k, []byte{0})
+		if !ok {
+			return nil
+		}
+		return fn(crm.Channel(ch), string(msgID), readID(v))
+	})
 }
 
 func seenKey(ch crm.Channel, msgID string) []byte {
@@ -1525,7 +1540,7 @@ func (t *Tx) OutboxDepth() (int64, error) {
 // AddCounter implements crm.Tx. The names "customers" and "segment:*" are
 // kept by the store itself.
 func (t *Tx) AddCounter(name string, delta int64) error {
-	return t.ops.addCounter([]byte(name), delta)
+	return t.ops.addCounter(name, delta)
 }
 
 // Counter implements crm.Tx; a missing counter is 0.

@@ -41,7 +41,8 @@ type Classifier struct {
 	example  []int32 // example → intent
 	postings [][]posting
 	seen     map[string]string // normalised example → intent
-	// sims are the per-example similarity buffers of classify calls.
+	// sims are the per-example similarity buffers of classify calls, all
+	// zero between calls.
 	sims sync.Pool
 }
 
@@ -107,7 +108,7 @@ func New(intents []*Intent, cat *crm.Catalog) (*Classifier, error) {
 		return nil, crm.Errorf(crm.EINVALID, "no intent examples")
 	}
 	n := len(docs)
-	c.sims.New = func() any { b := make([]float64, n); return &b }
+	c.sims.New = func() any { return &simBuf{sims: make([]float64, n)} }
 	names := make([]uint64, 0, len(df))
 	for n := range df {
 		names = append(names, n)
@@ -466,6 +467,13 @@ func (c *Classifier) vector(fs []feature) []weighted {
 	return merged
 }
 
+// simBuf is classify's scratch: a similarity per example, and the
+// examples given one.
+type simBuf struct {
+	sims    []float64
+	touched []int32
+}
+
 // classify scores each intent by its three nearest examples (cosine,
 // weighted 1, ½, ¼), so that one lucky example does not outvote an intent
 // many examples agree on.
@@ -477,17 +485,22 @@ func (c *Classifier) classify(words []string) Prediction {
 	if len(q) == 0 {
 		return Prediction{Intent: Unknown}
 	}
-	simsp := c.sims.Get().(*[]float64)
-	defer c.sims.Put(simsp)
-	sims := *simsp
-	clear(sims)
+	buf := c.sims.Get().(*simBuf)
+	sims, touched := buf.sims, buf.touched[:0]
 	for _, w := range q {
 		for _, p := range c.postings[w.idx] {
+			if sims[p.example] == 0 {
+				touched = append(touched, p.example)
+			}
 			sims[p.example] += w.w * float64(p.weight)
 		}
 	}
 	top := make([][3]float64, len(c.intents))
-	for e, s := range sims {
+	// Only the examples a feature reached: the top three of an intent are
+	// the same whatever the order they are met in.
+	for _, e := range touched {
+		s := sims[e]
+		sims[e] = 0
 		if s <= 0 {
 			continue
 		}
@@ -501,6 +514,8 @@ func (c *Classifier) classify(words []string) Prediction {
 			t[2] = s
 		}
 	}
+	buf.touched = touched
+	c.sims.Put(buf)
 	best, second := -1, -1
 	scores := make([]float64, len(c.intents))
 	for i, t := range top {

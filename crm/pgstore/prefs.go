@@ -95,3 +95,22 @@ ON CONFLICT (who) DO UPDATE SET lang = EXCLUDED.lang`, who, lang)
 	}
 	return nil
 }
+
+var _ crm.LangChoices = (*DB)(nil)
+
+// LangChoices implements crm.LangChoices.
+func (db *DB) LangChoices(ctx context.Context) (map[string]string, error) {
+	rows, err := db.pool.Query(ctx, `SELECT who, lang FROM lang_prefs`)
+	if err != nil {
+		return nil, fmt.Errorf("read the language choices: %w", err)
+	}
+	out := map[string]string{}
+	var who, lang string
+	if _, err := pgx.ForEachRow(rows, []any{&who, &lang}, func() error {
+		out[who] = lang
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read the language choices: %w", err)
+	}
+	return out, nil
+}

@@ -106,6 +106,14 @@ func (c *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row 
 	return &oneRow{rows: rows, err: err}
 }
 
+// CopyFrom sends what is queued, then runs a COPY (which no batch holds).
+func (c *txConn) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, rows pgx.CopyFromSource) (int64, error) {
+	if err := c.send(ctx); err != nil {
+		return 0, err
+	}
+	return c.conn.CopyFrom(ctx, table, columns, rows)
+}
+
 // commit sends what is queued and the COMMIT in one round trip. A
 // transaction that sent nothing and queued nothing has nothing to commit.
 func (c *txConn) commit(ctx context.Context) error {

@@ -1,28 +1,32 @@
 // Package storecopy copies a shop from one crm.Store to another (idicbot
 // migrate-store: bbolt to PostgreSQL and back), through crm.Tx (and
-// crm.MessagesVersions and crm.KnowledgeVersions when both stores keep
-// them), so it works between any two stores, and verifies the copy.
+// crm.MessagesVersions, crm.KnowledgeVersions, crm.JourneyVersions and
+// crm.LangPrefs when both stores keep them), so it works between any two
+// stores, and verifies the copy.
 //
 // Everything crm.Tx can enumerate is copied with its ids: customers (with
 // identities, consent, handoffs…), merge redirects, every interaction,
 // order, event, outbox item (leases dropped: the senders holding them are
 // gone), offer and offer version, counter and setting, channel tokens
-// under the names given, handoff threads and erasure records. Dedupe
-// markers are rebuilt from the inbound interactions that name their
-// channel message; markers of events that logged nothing (an unfollow)
-// are not copied, so such an event delivered again after the move is
-// handled again (it changes nothing twice). Campaigns and their sends are
-// copied; the promotions log behind the per-customer cap cannot be listed
-// and starts empty, and the owners' language choices are not copied.
+// under the names given, handoff threads and erasure records, campaigns
+// and their sends. What crm.Tx cannot enumerate is listed through
+// capabilities both stores have: every dedupe marker as it is, those of
+// events that logged nothing (an unfollow) included (crm.SeenMarkers),
+// the promotions log behind the per-customer cap (crm.PromotionLog), and
+// the language each owner and rep chose (crm.LangChoices). A marker's
+// time is not carried: on PostgreSQL a copied marker is dated by the
+// copy, so retention prunes it that much later.
 package storecopy
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -51,13 +55,17 @@ type Options struct {
 type Counts struct {
 	Customers, Redirects, Interactions, Orders, Events int64
 	Outbox, Offers, OfferVersions, Erasures            int64
-	Campaigns, CampaignSends                           int64
-	Counters                                           map[string]int64
+	Campaigns, CampaignSends, Promotions               int64
+	// Seen counts the dedupe markers; LangChoices the owners' and reps'
+	// language choices.
+	Seen, LangChoices int64
+	Counters          map[string]int64
 }
 
 func (c Counts) String() string {
-	return fmt.Sprintf("%d customers, %d merged ids, %d messages, %d orders, %d events, %d outbox items, %d offers (%d versions), %d erasures, %d campaigns (%d sends), %d counters",
-		c.Customers, c.Redirects, c.Interactions, c.Orders, c.Events, c.Outbox, c.Offers, c.OfferVersions, c.Erasures, c.Campaigns, c.CampaignSends, len(c.Counters))
+	return fmt.Sprintf("%d customers, %d merged ids, %d messages, %d orders, %d events, %d outbox items, %d offers (%d versions), %d erasures, %d campaigns (%d sends, %d promotions), %d dedupe markers, %d language choices, %d counters",
+		c.Customers, c.Redirects, c.Interactions, c.Orders, c.Events, c.Outbox, c.Offers, c.OfferVersions, c.Erasures,
+		c.Campaigns, c.CampaignSends, c.Promotions, c.Seen, c.LangChoices, len(c.Counters))
 }
 
 // storeCounters are the counters each store keeps itself.
@@ -94,13 +102,24 @@ func Empty(ctx context.Context, s crm.Store) (bool, error) {
 			return err
 		}
 		errStop := fmt.Errorf("stop")
-		err = tx.EventsBetween(time.Time{}, time.Time{}, func(*crm.Event) error { empty = false; return errStop })
+		stop := func() error { empty = false; return errStop }
+		err = tx.EventsBetween(time.Time{}, time.Time{}, func(*crm.Event) error { return stop() })
+		if err == nil {
+			err = listSeen(tx, func(marker) error { return stop() })
+		}
+		if err == nil {
+			err = listPromotions(tx, func(promotion) error { return stop() })
+		}
 		if err == errStop {
 			err = nil
 		}
 		return err
 	})
-	return empty, err
+	if err != nil || !empty {
+		return empty, err
+	}
+	langs, err := langChoices(ctx, s)
+	return len(langs) == 0, err
 }
 
 // Copy copies everything from src to dst, then verifies the copy (Verify)
@@ -137,7 +156,148 @@ func Copy(ctx context.Context, src, dst crm.Store, opts Options) (Counts, error)
 	if err := copyShop(ctx, src, dst, opts); err != nil {
 		return Counts{}, err
 	}
+	if err := copySeen(ctx, src, dst, opts.Force); err != nil {
+		return Counts{}, err
+	}
+	if err := copyPromotions(ctx, src, dst); err != nil {
+		return Counts{}, err
+	}
+	if err := copyLangChoices(ctx, src, dst); err != nil {
+		return Counts{}, err
+	}
 	return Verify(ctx, src, dst, opts)
+}
+
+// streamBatch is how many markers or promotions one transaction of the
+// target takes.
+const streamBatch = 5000
+
+// copyStream reads records from src in one snapshot through list and
+// writes them to dst through put, streamBatch to a transaction, so a log
+// of millions is never held whole.
+func copyStream[T any](ctx context.Context, src, dst crm.Store, list func(crm.Tx, func(T) error) error, put func(crm.Tx, T) error) error {
+	var batch []T
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := dst.Update(ctx, func(tx crm.Tx) error {
+			for _, r := range batch {
+				if err := put(tx, r); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		batch = batch[:0]
+		return err
+	}
+	return src.View(ctx, func(tx crm.Tx) error {
+		batch = batch[:0]
+		if err := list(tx, func(r T) error {
+			if batch = append(batch, r); len(batch) >= streamBatch {
+				return flush()
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		return flush()
+	})
+}
+
+// marker is one dedupe marker.
+type marker struct {
+	ch          crm.Channel
+	msgID       string
+	interaction crm.ID
+}
+
+func listSeen(tx crm.Tx, fn func(marker) error) error {
+	l, ok := tx.(crm.SeenMarkers)
+	if !ok {
+		return fmt.Errorf("the store cannot list its dedupe markers (%T)", tx)
+	}
+	return l.ForEachSeen(func(ch crm.Channel, msgID string, interaction crm.ID) error {
+		return fn(marker{ch, msgID, interaction})
+	})
+}
+
+// copySeen copies every dedupe marker, after the customers (whose
+// erasures remove markers in the target as they did in the source). With
+// force, a marker the target holds already is kept.
+func copySeen(ctx context.Context, src, dst crm.Store, force bool) error {
+	err := copyStream(ctx, src, dst, listSeen, func(tx crm.Tx, m marker) error {
+		if force {
+			if _, seen, err := tx.SeenMessage(m.ch, m.msgID); err != nil || seen {
+				return err
+			}
+		}
+		return tx.MarkMessage(m.ch, m.msgID, m.interaction)
+	})
+	if err != nil {
+		return fmt.Errorf("copy the dedupe markers: %w", err)
+	}
+	return nil
+}
+
+// promotion is one entry of the promotions log.
+type promotion struct {
+	customer crm.ID
+	at       time.Time
+	campaign string
+}
+
+func listPromotions(tx crm.Tx, fn func(promotion) error) error {
+	l, ok := tx.(crm.PromotionLog)
+	if !ok {
+		return fmt.Errorf("the store cannot list its promotions (%T)", tx)
+	}
+	return l.ForEachPromotion(func(customer crm.ID, at time.Time, campaign string) error {
+		return fn(promotion{customer, at, campaign})
+	})
+}
+
+// copyPromotions copies the promotions log behind the per-customer cap.
+func copyPromotions(ctx context.Context, src, dst crm.Store) error {
+	err := copyStream(ctx, src, dst, listPromotions, func(tx crm.Tx, p promotion) error {
+		return tx.AddPromotion(p.customer, p.at, p.campaign)
+	})
+	if err != nil {
+		return fmt.Errorf("copy the promotions log: %w", err)
+	}
+	return nil
+}
+
+// langChoices returns what s's crm.LangPrefs holds; nil when s keeps no
+// language choices.
+func langChoices(ctx context.Context, s crm.Store) (map[string]string, error) {
+	if _, ok := s.(crm.LangPrefs); !ok {
+		return nil, nil
+	}
+	l, ok := s.(crm.LangChoices)
+	if !ok {
+		return nil, fmt.Errorf("the store cannot list its language choices (%T)", s)
+	}
+	return l.LangChoices(ctx)
+}
+
+// copyLangChoices copies the language each owner and rep chose.
+func copyLangChoices(ctx context.Context, src, dst crm.Store) error {
+	choices, err := langChoices(ctx, src)
+	if err != nil || len(choices) == 0 {
+		return err
+	}
+	to, ok := dst.(crm.LangPrefs)
+	if !ok {
+		return fmt.Errorf("the target store keeps no language choices (%T), and the source holds %d", dst, len(choices))
+	}
+	for _, who := range slices.Sorted(maps.Keys(choices)) {
+		if err := to.SetLang(ctx, who, choices[who]); err != nil {
+			return fmt.Errorf("copy the language choices: %w", err)
+		}
+	}
+	return nil
 }
 
 // copyCustomers copies customers ids with everything kept under them.
@@ -184,11 +344,6 @@ func putCustomer(tx crm.Tx, x *crm.CustomerExport) error {
 		cp := *i
 		if err := tx.AppendInteraction(&cp); err != nil {
 			return err
-		}
-		if cp.Direction == crm.Inbound && cp.MessageID != "" && x.Erasure == nil {
-			if err := tx.MarkMessage(cp.Channel, cp.MessageID, cp.ID); err != nil {
-				return err
-			}
 		}
 	}
 	for _, o := range x.Orders {
@@ -462,9 +617,30 @@ func copyHistory[T any](ctx context.Context, from, to func(context.Context) ([]*
 
 // Measure counts what s holds.
 func Measure(ctx context.Context, s crm.Store) (Counts, error) {
+	n, _, err := measure(ctx, s)
+	return n, err
+}
+
+// digests are sums of a hash of every dedupe marker and of every
+// promotion: two stores whose digests agree hold the same ones, in
+// whatever order they list them.
+type digests struct{ seen, promotions uint64 }
+
+// digest is the hash of one record's fields.
+func digest(fields ...string) uint64 {
+	h := fnv.New64a()
+	for _, f := range fields {
+		h.Write([]byte(f))
+		h.Write([]byte{0})
+	}
+	return h.Sum64()
+}
+
+func measure(ctx context.Context, s crm.Store) (Counts, digests, error) {
 	var n Counts
+	var d digests
 	err := s.View(ctx, func(tx crm.Tx) error {
-		n = Counts{}
+		n, d = Counts{}, digests{}
 		if err := tx.ForEachCustomer(func(c *crm.Customer) error {
 			n.Customers++
 			x, err := tx.CustomerRecords(c.ID)
@@ -507,6 +683,24 @@ func Measure(ctx context.Context, s crm.Store) (Counts, error) {
 				return err
 			}
 		}
+		if l, ok := tx.(crm.SeenMarkers); ok {
+			if err := l.ForEachSeen(func(ch crm.Channel, msgID string, interaction crm.ID) error {
+				n.Seen++
+				d.seen += digest(string(ch), msgID, strconv.FormatInt(int64(interaction), 10))
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		if l, ok := tx.(crm.PromotionLog); ok {
+			if err := l.ForEachPromotion(func(customer crm.ID, at time.Time, campaign string) error {
+				n.Promotions++
+				d.promotions += digest(strconv.FormatInt(int64(customer), 10), strconv.FormatInt(at.UnixNano(), 10), campaign)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
 		counters, err := tx.Counters("")
 		// A counter at 0 and no counter read the same (stores keep
 		// segment counts of segments emptied; a copy never writes them).
@@ -514,7 +708,12 @@ func Measure(ctx context.Context, s crm.Store) (Counts, error) {
 		n.Counters = counters
 		return err
 	})
-	return n, err
+	if err != nil {
+		return n, d, err
+	}
+	langs, err := langChoices(ctx, s)
+	n.LangChoices = int64(len(langs))
+	return n, d, err
 }
 
 // Verify compares src and dst: their counts, every counter, the settings,
@@ -525,16 +724,33 @@ func Verify(ctx context.Context, src, dst crm.Store, opts Options) (Counts, erro
 	if opts.Sample <= 0 {
 		opts.Sample = 200
 	}
-	want, err := Measure(ctx, src)
+	want, wantSums, err := measure(ctx, src)
 	if err != nil {
 		return Counts{}, fmt.Errorf("count the source: %w", err)
 	}
-	got, err := Measure(ctx, dst)
+	got, gotSums, err := measure(ctx, dst)
 	if err != nil {
 		return want, fmt.Errorf("count the target: %w", err)
 	}
 	if !reflect.DeepEqual(want, got) {
 		return want, fmt.Errorf("the copy differs: source has %s; target has %s", want, got)
+	}
+	if wantSums.seen != gotSums.seen {
+		return want, fmt.Errorf("the copy's dedupe markers differ from the source's (as many, not the same)")
+	}
+	if wantSums.promotions != gotSums.promotions {
+		return want, fmt.Errorf("the copy's promotions log differs from the source's (as many entries, not the same)")
+	}
+	wantLangs, err := langChoices(ctx, src)
+	if err != nil {
+		return want, err
+	}
+	gotLangs, err := langChoices(ctx, dst)
+	if err != nil {
+		return want, err
+	}
+	if !maps.Equal(wantLangs, gotLangs) {
+		return want, fmt.Errorf("language choices differ after the copy: source %v, target %v", wantLangs, gotLangs)
 	}
 	var ids []crm.ID
 	if err := src.View(ctx, func(tx crm.Tx) error {

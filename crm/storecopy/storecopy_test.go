@@ -1,8 +1,10 @@
 package storecopy_test
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -119,10 +121,32 @@ func fillShop(t *testing.T, s crm.Store) {
 		if err := tx.PutHandoffThread("C1:5.5", ids[5]); err != nil {
 			return err
 		}
+		// Events that logged nothing (an unfollow, a read receipt), and
+		// the promotions log behind the campaign cap: two promotions of
+		// one customer, one each of two others.
+		for _, id := range []string{"unfollow:120", "read:121:9"} {
+			if err := tx.MarkMessage(crm.ChannelTelegram, id, 0); err != nil {
+				return err
+			}
+		}
+		for i, p := range []struct {
+			customer crm.ID
+			at       time.Time
+		}{{ids[2], base}, {ids[2], base.Add(30 * time.Hour)}, {ids[3], base.Add(time.Nanosecond)}, {ids[4], base.Add(-80 * time.Hour)}} {
+			if err := tx.AddPromotion(p.customer, p.at, fmt.Sprint("tet-", i%2)); err != nil {
+				return err
+			}
+		}
 		return tx.AddCounter("msg:in:2025-06-01", 60)
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	langs := s.(crm.LangPrefs)
+	for who, lang := range map[string]string{"slack:U1": "en", "slack:U2": "vi", "slack-team:T1": "en"} {
+		if err := langs.SetLang(t.Context(), who, lang); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -144,8 +168,11 @@ func TestRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatalf("bbolt to PostgreSQL: %v", err)
 	}
+	// 60 markers of messages less the erased customer's 2, and 2 of
+	// events that logged nothing.
 	if first.Customers != 29 || first.Redirects != 1 || first.Interactions != 60 || first.Orders != 30 || first.Erasures != 1 ||
-		first.Events != 90 || first.Outbox != 30 || first.OfferVersions != 3 {
+		first.Events != 90 || first.Outbox != 30 || first.OfferVersions != 3 ||
+		first.Seen != 60 || first.Promotions != 4 || first.LangChoices != 3 {
 		t.Errorf("copied %s", first)
 	}
 	back := openBolt(t)
@@ -195,8 +222,106 @@ func TestRoundTrip(t *testing.T) {
 		if err != nil || tok == nil || tok.RefreshToken != "r" {
 			t.Errorf("token after the copy = %+v, %v", tok, err)
 		}
+		// An unfollow delivered again after the move is a duplicate.
+		if id, seen, err := tx.SeenMessage(crm.ChannelTelegram, "unfollow:120"); err != nil || !seen || id != 0 {
+			t.Errorf("the unfollow's marker after the copy: %d, %v, %v; want seen, logging nothing", id, seen, err)
+		}
+		// The 72 h cap counts the promotions queued before the move.
+		if n, err := tx.Promotions(kept.ID+2, base.Add(30*time.Hour-72*time.Hour)); err != nil || n != 2 {
+			t.Errorf("promotions within 72 h after the copy = %d, %v; want 2", n, err)
+		}
+		if n, err := tx.Promotions(kept.ID+2, base.Add(time.Nanosecond)); err != nil || n != 1 {
+			t.Errorf("promotions after the first = %d, %v; want 1", n, err)
+		}
 		return nil
 	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []crm.LangPrefs{pg, back} {
+		if lang, err := db.Lang(t.Context(), "slack:U1"); err != nil || lang != "en" {
+			t.Errorf("%T: the rep's language after the copy = %q, %v; want en", db, lang, err)
+		}
+	}
+}
+
+// TestVerifyComparesMarkersPromotionsAndLanguages changes, after a copy,
+// one dedupe marker, one promotion and one language choice of the target
+// without changing how many there are: Verify finds each.
+func TestVerifyComparesMarkersPromotionsAndLanguages(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, dst *boltstore.DB)
+		want   string
+	}{
+		{"marker", func(t *testing.T, dst *boltstore.DB) {
+			update(t, dst, func(tx crm.Tx) error { return tx.MarkMessage(crm.ChannelTelegram, "unfollow:120", 7) })
+		}, "dedupe markers differ"},
+		{"promotion", func(t *testing.T, dst *boltstore.DB) {
+			update(t, dst, func(tx crm.Tx) error {
+				// The first promotion, under another campaign.
+				errFirst := errors.New("first")
+				var customer crm.ID
+				var at time.Time
+				err := tx.(crm.PromotionLog).ForEachPromotion(func(c crm.ID, t time.Time, _ string) error {
+					customer, at = c, t
+					return errFirst
+				})
+				if !errors.Is(err, errFirst) {
+					return fmt.Errorf("no promotion: %v", err)
+				}
+				return tx.AddPromotion(customer, at, "other")
+			})
+		}, "promotions log differs"},
+		{"language", func(t *testing.T, dst *boltstore.DB) {
+			if err := dst.SetLang(t.Context(), "slack:U2", "en"); err != nil {
+				t.Fatal(err)
+			}
+		}, "language choices differ"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, dst := openBolt(t), openBolt(t)
+			fillShop(t, src)
+			if _, err := storecopy.Copy(t.Context(), src, dst, storecopy.Options{}); err != nil {
+				t.Fatal(err)
+			}
+			tc.change(t, dst)
+			if _, err := storecopy.Verify(t.Context(), src, dst, storecopy.Options{}); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Verify after a changed %s = %v, want %q", tc.name, err, tc.want)
+			}
+		})
+	}
+}
+
+// TestEmptySeesMarkersPromotionsAndLanguages: a target holding only one
+// of what Copy now writes is not empty.
+func TestEmptySeesMarkersPromotionsAndLanguages(t *testing.T) {
+	for name, fill := range map[string]func(*boltstore.DB) error{
+		"marker": func(db *boltstore.DB) error {
+			return db.Update(t.Context(), func(tx crm.Tx) error { return tx.MarkMessage(crm.ChannelZalo, "follow:1", 0) })
+		},
+		"promotion": func(db *boltstore.DB) error {
+			return db.Update(t.Context(), func(tx crm.Tx) error { return tx.AddPromotion(1, base, "tet") })
+		},
+		"language": func(db *boltstore.DB) error { return db.SetLang(t.Context(), "slack:U1", "en") },
+	} {
+		t.Run(name, func(t *testing.T) {
+			db := openBolt(t)
+			if empty, err := storecopy.Empty(t.Context(), db); err != nil || !empty {
+				t.Fatalf("a new store: empty = %v, %v", empty, err)
+			}
+			if err := fill(db); err != nil {
+				t.Fatal(err)
+			}
+			if empty, err := storecopy.Empty(t.Context(), db); err != nil || empty {
+				t.Errorf("a store holding a %s: empty = %v, %v; want false", name, empty, err)
+			}
+		})
+	}
+}
+
+func update(t *testing.T, s crm.Store, fn func(crm.Tx) error) {
+	t.Helper()
+	if err := s.Update(t.Context(), fn); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -224,6 +224,9 @@ func testFindByName(t *testing.T, o Opener) {
 		{"anh ngoc", []string{"Đặng Ngọc Anh"}}, // any order
 		{"van", []string{"Nguyễn Văn Ánh", "Trần Văn An"}},
 		{"nguy", []string{"Nguyễn Văn Ánh", "Nguyễn Thị Lan", "John Nguyen"}}, // a word's beginning
+		{"ng an", []string{"Nguyễn Văn Ánh", "Đặng Ngọc Anh"}},                // every word a beginning
+		{"v a", []string{"Nguyễn Văn Ánh", "Trần Văn An"}},
+		{"john ng", []string{"John Nguyen"}},
 		{"minh, phạm!", []string{"Phạm Minh"}},
 		{"lan tran", nil}, // every word must match
 		{"xyz", nil},
@@ -258,6 +261,27 @@ func testFindByName(t *testing.T, o Opener) {
 		for _, c := range found {
 			if !slices.Contains([]string{"Nguyễn Văn Ánh", "Nguyễn Thị Lan", "John Nguyen"}, c.Name) {
 				t.Errorf("limited search returned %q", c.Name)
+			}
+		}
+	})
+	// A customer two of whose words begin with the query word is one
+	// match: the limit counts customers, not index entries.
+	t.Run("limit counts customers", func(t *testing.T) {
+		s := o.Open(t)
+		create(t, s, &crm.Customer{Name: "An Anh"}, &crm.Customer{Name: "Anh Thư"}, &crm.Customer{Name: "Bảo An"}, &crm.Customer{Name: "Anna Lê"})
+		for _, tt := range []struct {
+			query string
+			limit int
+			want  int
+		}{{"an", 3, 3}, {"an", 10, 4}, {"an thu", 10, 1}, {"an le", 10, 1}, {"anh", 10, 2}} {
+			var found []*crm.Customer
+			view(t, s, func(tx crm.Tx) (err error) {
+				found, err = tx.FindCustomersByName(tt.query, tt.limit)
+				return err
+			})
+			ids := idsOf(found)
+			if got := len(slices.Compact(ids)); got != tt.want || len(ids) != tt.want {
+				t.Errorf("FindCustomersByName(%q, %d) = %v, want %d different customers", tt.query, tt.limit, ids, tt.want)
 			}
 		}
 	})

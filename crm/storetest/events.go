@@ -94,6 +94,68 @@ func testEventsBetween(t *testing.T, o Opener) {
 	}
 }
 
+// testEventsOfOneTurn: a transaction's message events (a turn logs the
+// message in and one out per reply) may be stored together, yet each is
+// read back at its own time, in (time, seq) order among the events of
+// other transactions, and a period's bounds cut between them.
+func testEventsOfOneTurn(t *testing.T, o Opener) {
+	s := o.Open(t)
+	cust := create(t, s, &crm.Customer{Name: "A"}, &crm.Customer{Name: "B"})
+	ms := time.Millisecond
+	update(t, s, func(tx crm.Tx) error {
+		for _, e := range []*crm.Event{
+			{CustomerID: cust[0], Time: at(0), Kind: crm.EventMessageIn, Channel: crm.ChannelWeb, InteractionID: 1},
+			{CustomerID: cust[0], Time: at(1000 * ms), Kind: crm.EventOfferShown, Channel: crm.ChannelWeb, OfferID: "o1"},
+			{CustomerID: cust[0], Time: at(2000 * ms), Kind: crm.EventMessageOut, Channel: crm.ChannelWeb, InteractionID: 2, Campaign: "tet"},
+			{CustomerID: cust[0], Time: at(2000 * ms), Kind: crm.EventMessageOut, Channel: crm.ChannelWeb, InteractionID: 3},
+			{CustomerID: cust[0], Time: at(time.Hour), Kind: crm.EventMessageOut, Channel: crm.ChannelWeb, InteractionID: 4},
+			{CustomerID: cust[0], Time: at(-time.Minute), Kind: crm.EventMessageOut, Channel: crm.ChannelWeb, InteractionID: 5},
+		} {
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	update(t, s, func(tx crm.Tx) error {
+		for _, e := range []*crm.Event{
+			{CustomerID: cust[1], Time: at(1500 * ms), Kind: crm.EventMessageIn, Channel: crm.ChannelTelegram, InteractionID: 6},
+			{CustomerID: cust[1], Time: at(1500 * ms), Kind: crm.EventSegmentChange, From: "new", To: "vip", Cause: "order"},
+			{CustomerID: cust[1], Time: at(2500 * ms), Kind: crm.EventMessageOut, Channel: crm.ChannelTelegram, InteractionID: 7},
+		} {
+			if err := tx.AppendEvent(e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	read := func(from, to time.Time) []string {
+		var got []string
+		view(t, s, func(tx crm.Tx) error {
+			got = got[:0]
+			return tx.EventsBetween(from, to, func(e *crm.Event) error {
+				got = append(got, fmt.Sprintf("%dms %s %d%s", e.Time.Sub(base).Milliseconds(), e.Kind, e.InteractionID, e.Campaign))
+				return nil
+			})
+		})
+		return got
+	}
+	all := []string{"-60000ms message_out 5", "0ms message_in 1", "1000ms offer_shown 0", "1500ms message_in 6",
+		"1500ms segment_change 0", "2000ms message_out 2tet", "2000ms message_out 3", "2500ms message_out 7", "3600000ms message_out 4"}
+	if got := read(time.Time{}, time.Time{}); !slices.Equal(got, all) {
+		t.Errorf("EventsBetween(all) = %v\nwant %v (each event at its own time, oldest first)", got, all)
+	}
+	if got, want := read(at(1500*ms), at(2500*ms)), all[3:7]; !slices.Equal(got, want) {
+		t.Errorf("EventsBetween(1.5s, 2.5s) = %v\nwant %v", got, want)
+	}
+	if got, want := read(at(2000*ms), time.Time{}), all[5:]; !slices.Equal(got, want) {
+		t.Errorf("EventsBetween(2s, no end) = %v\nwant %v", got, want)
+	}
+	if got, want := read(at(-time.Hour), at(1)), all[:2]; !slices.Equal(got, want) {
+		t.Errorf("EventsBetween(-1h, 1ns) = %v\nwant %v", got, want)
+	}
+}
+
 // testEventRoundTrip: an event keeps every field, read by time and by
 // customer, and in the customer's export.
 func testEventRoundTrip(t *testing.T, o Opener) {

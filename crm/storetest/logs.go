@@ -24,6 +24,7 @@ var logTests = []test{
 	{name: "OfferRoundTrip", run: testOfferRoundTrip},
 	{name: "OrderLineItems", run: testOrderLineItems},
 	{name: "EventsBetween", run: testEventsBetween},
+	{name: "EventsOfOneTurn", run: testEventsOfOneTurn},
 	{name: "EventRoundTrip", run: testEventRoundTrip},
 	{name: "CustomerEvents", run: testCustomerEvents},
 	{name: "EventsFollowMerge", run: testEventsFollowMerge},

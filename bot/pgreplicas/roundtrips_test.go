@@ -126,6 +126,19 @@ func TestRoundTripsPerTurn(t *testing.T) {
 			time.Sleep(100 * time.Millisecond) // the claimer's first wait begins
 		}
 	}
+	// The marker ReadTurn reads with the identity's lock: a message
+	// delivered again is a duplicate, in one round trip and the COMMIT.
+	rt.take()
+	res, err := core.Handle(ctx, bot.Inbound{Channel: crm.ChannelWeb, UserID: "u1", MessageID: "m1", Kind: crm.KindText, Text: texts[1]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Duplicate {
+		t.Errorf("message m1 handled again, not seen as a duplicate: %+v", res)
+	}
+	if n, sqls := rt.take(); n > 2 {
+		t.Errorf("a duplicate took %d round trips, want at most 2:\n%s", n, sqls)
+	}
 	if got := sender.n(); got < len(texts) {
 		t.Fatalf("%d replies sent for %d messages", got, len(texts))
 	}

@@ -157,7 +157,7 @@ func (t *Tx) FindCustomerByIdentity(ch crm.Channel, userID string) (*crm.Custome
 		return t.findByKey(keyIdentity, key)
 	}
 	b := &pgx.Batch{}
-	found := t.queueIdentity(b, key)
+	found := t.queueIdentity(b, key, nil)
 	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
 		return nil, t.note("find customer by identity", err)
 	}
@@ -170,9 +170,24 @@ func (t *Tx) FindCustomerByIdentity(ch crm.Channel, userID string) (*crm.Custome
 // queueIdentity queues on b the lock on an identity and the read of its
 // customer (FOR UPDATE), as two statements: the read's snapshot must be
 // taken after the lock is granted. The customer is in *found after the
-// batch, nil when none.
-func (t *Tx) queueIdentity(b *pgx.Batch, key string) **crm.Customer {
-	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(lockIdentity), key)
+// batch, nil when none. With a, the lock's statement also reads a's dedupe
+// marker (a statement less a turn).
+func (t *Tx) queueIdentity(b *pgx.Batch, key string, a *readAhead) **crm.Customer {
+	if a == nil {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(lockIdentity), key)
+	} else {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2)), (SELECT interaction_id FROM seen WHERE channel = $3 AND message_id = $4)`,
+			int32(lockIdentity), key, string(a.ch), a.msgID).QueryRow(func(row pgx.Row) error {
+			var id *int64
+			if err := row.Scan(nil, &id); err != nil {
+				return err
+			}
+			if id != nil {
+				a.seenID, a.seenFound = crm.ID(*id), true
+			}
+			return nil
+		})
+	}
 	found := new(*crm.Customer)
 	b.Queue(`SELECT c.id, c.data FROM customer_keys k JOIN customers c ON c.id = k.customer_id
 WHERE k.kind = $1 AND k.key = $2 FOR UPDATE`, keyIdentity, key).Query(func(rows pgx.Rows) error {

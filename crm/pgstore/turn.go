@@ -34,8 +34,10 @@ type readAhead struct {
 func (t *Tx) ReadTurn(ch crm.Channel, msgID, userID string) error {
 	a := &readAhead{ch: ch, msgID: msgID}
 	b := &pgx.Batch{}
-	if validKey(msgID) && strings.IndexByte(string(ch), 0) < 0 {
-		a.seen = true
+	key := crm.IdentityKey(ch, userID)
+	identity := t.writable && userID != "" && validKey(key)
+	a.seen = validKey(msgID) && strings.IndexByte(string(ch), 0) < 0
+	if a.seen && !identity {
 		b.Queue(`SELECT interaction_id FROM seen WHERE channel = $1 AND message_id = $2`, string(ch), msgID).
 			Query(func(rows pgx.Rows) error {
 				for rows.Next() {
@@ -48,14 +50,17 @@ func (t *Tx) ReadTurn(ch crm.Channel, msgID, userID string) error {
 				return rows.Err()
 			})
 	}
-	key := crm.IdentityKey(ch, userID)
 	var found **crm.Customer
 	var owner int64
 	var newID int64
 	var historyIDs, outboxIDs []int64
-	if t.writable && userID != "" && validKey(key) {
+	if identity {
 		a.identity, a.key = true, key
-		found = t.queueIdentity(b, key)
+		withSeen := a
+		if !a.seen {
+			withSeen = nil
+		}
+		found = t.queueIdentity(b, key, withSeen)
 		// The history lock of the identity's customer, then ids drawn
 		// under it (none when the identity is new: its customer's id is
 		// not known yet).

@@ -44,6 +44,11 @@ const (
 // whose time is further from the batch's starts a record of its own.
 const maxBatchSpan = 5 * time.Second
 
+// maxBatchMembers bounds a batch record: a transaction that logs many
+// messages (a copy between stores, a campaign page) writes records of at
+// most this many, so no read holds an unbounded record's members.
+const maxBatchMembers = 64
+
 // kindCodes numbers the event kinds in the stored form: append only.
 var kindCodes = func() map[crm.EventKind]byte {
 	m := make(map[crm.EventKind]byte, len(crm.EventKinds))
@@ -216,6 +221,7 @@ type msgBatch struct {
 	at  time.Time
 	seq uint64
 	val []byte
+	n   int // members in val
 }
 
 // batchMessageEvent stores e in the transaction's batch record, rewriting
@@ -223,12 +229,13 @@ type msgBatch struct {
 // starts a new batch with e.
 func (t *Tx) batchMessageEvent(e *crm.Event) error {
 	b := &t.batch
-	if d := e.Time.Sub(b.at); b.key == nil || d < 0 || d > maxBatchSpan {
+	if d := e.Time.Sub(b.at); b.key == nil || d < 0 || d > maxBatchSpan || b.n == maxBatchMembers {
 		*b = msgBatch{key: timeKey(e.Time, uint64(e.Seq)), at: e.Time, seq: uint64(e.Seq), val: append(make([]byte, 0, 64), batchFormat)}
 	}
 	// The value put before keeps its length: appending writes only past
 	// it, so what the overlay (or bbolt's node) holds is never changed.
 	b.val = appendBatchMember(b.val, b.at, b.seq, e)
+	b.n++
 	return t.ops.put(bktEvents, b.key, b.val)
 }
 

@@ -66,6 +66,22 @@ func TestMessageEventsOfATransactionShareARecord(t *testing.T) {
 			if n, e := records(); n != 5 || e != 8 {
 				t.Errorf("after a turn with a reply past the batch's span: %d records holding %d events, want 5 holding 8", n, e)
 			}
+			// Many messages in one transaction (a copy between stores):
+			// records of at most maxBatchMembers.
+			err := run(db, func(tx crm.Tx) error {
+				for i := range 2*maxBatchMembers + 22 {
+					if err := tx.AppendEvent(&crm.Event{CustomerID: c.ID, Time: testNow.Add(time.Hour), Kind: crm.EventMessageIn, InteractionID: crm.ID(100 + i)}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, e := records(); n != 8 || e != 8+2*maxBatchMembers+22 {
+				t.Errorf("after %d messages in one transaction: %d records holding %d events, want 8 holding %d", 2*maxBatchMembers+22, n, e, 8+2*maxBatchMembers+22)
+			}
 		})
 	}
 }

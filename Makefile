@@ -17,9 +17,15 @@ test: vet
 eval:
 	$(GO) test -count=1 -run '^TestEval$$' -v ./crm/nlu | grep -v '^=== RUN\|^--- \|^PASS\|^ok'
 
-## bench: throughput and latency of the core and the channels, side by side with raw bbolt
+## bench: throughput and latency of the core and the channels, side by side with raw bbolt;
+## PostgreSQL too: on IDICBOT_BENCH_DATABASE_URL, else on a throwaway cluster when the
+## postgresql package is installed (scripts/with-postgres)
 bench:
-	$(GO) run ./cmd/idicbot-bench
+	@if [ -z "$$IDICBOT_BENCH_DATABASE_URL" ] && scripts/with-postgres --available; then \
+		scripts/with-postgres $(GO) run ./cmd/idicbot-bench $(BENCHFLAGS); \
+	else \
+		$(GO) run ./cmd/idicbot-bench $(BENCHFLAGS); \
+	fi
 
 ## fuzz: run every fuzz target for FUZZTIME each (default 20s), one at a time (FUZZPKGS=./crm/ for one package)
 # Minimizing a new input may take up to 60s by default, longer than a run: 10s.

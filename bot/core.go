@@ -319,10 +319,17 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 		code = newCode()
 	}
 	var t *turn
-	err := c.store.Update(ctx, func(tx crm.Tx) error {
+	fn := func(tx crm.Tx) error {
 		t = &turn{core: c, tx: tx, in: in, u: u, now: c.now(), assist: ar, assisted: assisted, code: code}
 		return t.run()
-	})
+	}
+	var err error
+	if tu, ok := c.store.(crm.TurnUpdater); ok {
+		// A server's store commits concurrent turns together.
+		err = tu.UpdateTurn(ctx, crm.TurnKey{Channel: in.Channel, MsgID: in.MessageID, UserID: in.UserID}, fn)
+	} else {
+		err = c.store.Update(ctx, fn)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("handle %s message %s: %w", in.Channel, in.MessageID, err)
 	}

@@ -250,3 +250,23 @@ type OutboxReader interface {
 	// read, each once. It changes nothing a caller can see.
 	ReadOutbox(ids []ID) error
 }
+
+// TurnKey is what a message's turn reads first: its dedupe marker and the
+// customer holding its sender's identity (TurnReader.ReadTurn's
+// arguments).
+type TurnKey struct {
+	Channel Channel
+	MsgID   string
+	UserID  string
+}
+
+// TurnUpdater is what a server's store (PostgreSQL) implements beside
+// Store to commit many turns together: UpdateTurn runs fn as Update does,
+// in a transaction it may share with other turns whose keys it was given,
+// so their reads go to the server in one round trip and their writes in a
+// few statements with one commit. fn must call ReadTurn with key first, as
+// the core's turn does, and, as with Update, may run more than once. The
+// core reaches it with a type assertion on the Store.
+type TurnUpdater interface {
+	UpdateTurn(ctx context.Context, key TurnKey, fn func(Tx) error) error
+}

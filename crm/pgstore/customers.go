@@ -489,9 +489,13 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 	}
 	cur := indexedOf(c)
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO customers (id, segment, spent, data) VALUES ($1, $2, $3, $4)
+	if g := t.q.group; g != nil {
+		g.customers = append(g.customers, customerRow{id: int64(id), segment: cur.segment, spent: cur.spent, data: data})
+	} else {
+		b.Queue(`INSERT INTO customers (id, segment, spent, data) VALUES ($1, $2, $3, $4)
 ON CONFLICT (id) DO UPDATE SET segment = EXCLUDED.segment, spent = EXCLUDED.spent, data = EXCLUDED.data`,
-		int64(id), cur.segment, cur.spent, data)
+			int64(id), cur.segment, cur.spent, data)
+	}
 	t.reindex(b, id, old, cur)
 	t.q.laterBatch(b) // with the commit, or the next read
 	if t.stored == nil {

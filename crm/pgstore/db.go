@@ -71,6 +71,12 @@ type Options struct {
 	// MaxAttempts bounds how many times Update runs fn when the database
 	// asks for a retry (default 50).
 	MaxAttempts int
+	// GroupMax is how many concurrent turns (UpdateTurn) may commit in
+	// one transaction (default 32, at most 256; 1: each on its own).
+	GroupMax int
+	// GroupRunners is how many groups may run at once (default 4), each
+	// on a connection of the pool.
+	GroupRunners int
 	// Tracer, when set, observes every statement and batch of every
 	// connection (tests count a turn's round trips with it).
 	Tracer pgx.QueryTracer
@@ -82,6 +88,7 @@ type DB struct {
 	events      *idBlock
 	now         func() time.Time
 	maxAttempts int
+	groups      *groups
 }
 
 var _ crm.Store = (*DB)(nil)
@@ -108,7 +115,8 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	db := &DB{pool: pool, now: opts.Now, maxAttempts: opts.MaxAttempts, events: &idBlock{seq: "events_seq", size: 100}}
+	db := &DB{pool: pool, now: opts.Now, maxAttempts: opts.MaxAttempts, events: &idBlock{seq: "events_seq", size: 1000},
+		groups: newGroups(opts.GroupMax, opts.GroupRunners)}
 	if db.now == nil {
 		db.now = time.Now
 	}
@@ -124,6 +132,7 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 
 // Close closes every connection of the pool.
 func (db *DB) Close() error {
+	db.groups.close()
 	db.pool.Close()
 	return nil
 }

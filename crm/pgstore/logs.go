@@ -1,7 +1,6 @@
 package pgstore
 
 import (
-	"maps"
 	"math"
 	"slices"
 	"sync"
@@ -48,7 +47,11 @@ ON CONFLICT (id) DO UPDATE SET data = EXCLUDED.data`, int64(i.ID), int64(i.Custo
 	if err != nil {
 		return err
 	}
-	t.q.later(`INSERT INTO interactions (id, customer_id, data) VALUES ($1, $2, $3)`, id, int64(i.CustomerID), data)
+	if g := t.q.group; g != nil {
+		g.interactions = append(g.interactions, interactionRow{id: id, customer: int64(i.CustomerID), data: data})
+	} else {
+		t.q.later(`INSERT INTO interactions (id, customer_id, data) VALUES ($1, $2, $3)`, id, int64(i.CustomerID), data)
+	}
 	if !t.writable {
 		return t.note("append interaction", t.q.send(t.ctx))
 	}
@@ -388,31 +391,41 @@ type pendingEvent struct {
 // and counter deltas): they go with the commit, or with the next read.
 // Reads of events flush first, so they see the transaction's own.
 func (t *Tx) flush() {
-	b := &pgx.Batch{}
+	if g := t.q.group; g != nil {
+		// A group's turn: its rows go with the group's.
+		g.events = append(g.events, t.events...)
+		g.addCounters(t.counters)
+		t.events, t.counters = t.events[:0], nil
+		return
+	}
 	if len(t.events) > 0 {
-		n := len(t.events)
-		seqs, customers, ats := make([]int64, n), make([]int64, n), make([]int64, n)
-		kinds, datas := make([]string, n), make([][]byte, n)
-		for i, e := range t.events {
-			seqs[i], customers[i], ats[i], kinds[i], datas[i] = e.seq, e.customer, e.at, e.kind, e.data
-		}
-		b.Queue(`INSERT INTO events (seq, customer_id, at, kind, data)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[])`, seqs, customers, ats, kinds, datas)
+		t.q.queued = append(t.q.queued, eventsInsert(t.events))
 		t.events = t.events[:0]
 	}
 	if len(t.counters) > 0 {
-		// In name order, so two transactions on one shard lock its rows
-		// in the same order.
-		names := slices.Sorted(maps.Keys(t.counters))
-		deltas := make([]int64, len(names))
-		for i, name := range names {
-			deltas[i] = t.counters[name]
-		}
-		b.Queue(`INSERT INTO counters (name, shard, value) SELECT n, $3, d FROM unnest($1::text[], $2::bigint[]) AS u(n, d)
-ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value`, names, deltas, int16(t.shard))
+		t.q.queued = append(t.q.queued, countersUpsert(t.counters, t.shard))
 		t.counters = nil
 	}
-	t.q.laterBatch(b)
+}
+
+// eventsInsert is one INSERT of events.
+func eventsInsert(events []pendingEvent) *pgx.QueuedQuery {
+	n := len(events)
+	seqs, customers, ats := make([]int64, n), make([]int64, n), make([]int64, n)
+	kinds, datas := make([]string, n), make([][]byte, n)
+	for i, e := range events {
+		seqs[i], customers[i], ats[i], kinds[i], datas[i] = e.seq, e.customer, e.at, e.kind, e.data
+	}
+	return &pgx.QueuedQuery{SQL: `INSERT INTO events (seq, customer_id, at, kind, data)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::bytea[])`, Arguments: []any{seqs, customers, ats, kinds, datas}}
+}
+
+// countersUpsert adds deltas to counters on shard, in name order, so two
+// transactions on one shard lock its rows in the same order.
+func countersUpsert(deltas map[string]int64, shard int) *pgx.QueuedQuery {
+	names, values := sortedCounters(deltas)
+	return &pgx.QueuedQuery{SQL: `INSERT INTO counters (name, shard, value) SELECT n, $3, d FROM unnest($1::text[], $2::bigint[]) AS u(n, d)
+ON CONFLICT (name, shard) DO UPDATE SET value = counters.value + EXCLUDED.value`, Arguments: []any{names, values, int16(shard)}}
 }
 
 // idBlock hands out values of a sequence a block at a time, so appending
@@ -428,20 +441,30 @@ func (b *idBlock) next(t *Tx) (int64, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if len(b.ids) == 0 {
-		rows, err := t.q.Query(t.ctx, `SELECT nextval('`+b.seq+`') FROM generate_series(1, $1)`, b.size)
+		// A sequence is outside transactions: the block is taken on a
+		// connection of its own, so a transaction (or a group of turns)
+		// never waits for another's round trip here while holding locks.
+		b.mu.Unlock()
+		ids, err := b.take(t)
+		b.mu.Lock()
 		if err != nil {
-			return 0, t.note("take ids", err)
+			return 0, err
 		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return 0, t.note("take ids", err)
-		}
-		slices.Sort(ids)
-		b.ids = ids
+		b.ids = append(b.ids, ids...)
+		slices.Sort(b.ids)
 	}
 	id := b.ids[0]
 	b.ids = b.ids[1:]
 	return id, nil
+}
+
+func (b *idBlock) take(t *Tx) ([]int64, error) {
+	rows, err := t.db.pool.Query(t.ctx, `SELECT nextval('`+b.seq+`') FROM generate_series(1, $1)`, b.size)
+	if err != nil {
+		return nil, t.note("take ids", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	return ids, t.note("take ids", err)
 }
 
 // eventPage reads up to scanPage events of a query selecting (seq,

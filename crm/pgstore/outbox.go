@@ -15,6 +15,13 @@ import (
 // rewrites without touching data.
 const outboxColumns = `id, customer_id, status, priority, due, lease_owner, lease_until, attempts, next_attempt, last_error, sent_at, data`
 
+// outboxUpsert ends an INSERT of outbox rows (outboxColumns, created_at):
+// an item saved again is replaced.
+const outboxUpsert = `ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, priority = EXCLUDED.priority,
+	due = EXCLUDED.due, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until, attempts = EXCLUDED.attempts,
+	next_attempt = EXCLUDED.next_attempt, last_error = EXCLUDED.last_error, sent_at = EXCLUDED.sent_at, data = EXCLUDED.data,
+	created_at = EXCLUDED.created_at`
+
 func scanOutbox(row pgx.Row) (*crm.OutboxItem, error) {
 	var id, customer, due, until, next, sent int64
 	var status, owner, lastErr string
@@ -113,13 +120,15 @@ func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
 	if err != nil {
 		return err
 	}
-	t.q.later(`INSERT INTO outbox (`+outboxColumns+`, created_at)
+	args := []any{int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
+		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt)}
+	if g := t.q.group; g != nil {
+		g.outbox = append(g.outbox, outboxRow(args))
+	} else {
+		t.q.later(`INSERT INTO outbox (`+outboxColumns+`, created_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, priority = EXCLUDED.priority,
-	due = EXCLUDED.due, lease_owner = EXCLUDED.lease_owner, lease_until = EXCLUDED.lease_until, attempts = EXCLUDED.attempts,
-	next_attempt = EXCLUDED.next_attempt, last_error = EXCLUDED.last_error, sent_at = EXCLUDED.sent_at, data = EXCLUDED.data,
-	created_at = EXCLUDED.created_at`, int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
-		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt))
+`+outboxUpsert, args...)
+	}
 	if !t.writable {
 		return t.note("queue outbox item", t.q.send(t.ctx))
 	}
@@ -332,6 +341,14 @@ func (t *Tx) AddCounter(name string, delta int64) error {
 	return nil
 }
 
+// groupCounters are the deltas of the group's turns before this one.
+func (t *Tx) groupCounters() map[string]int64 {
+	if g := t.q.group; g != nil {
+		return g.counters
+	}
+	return nil
+}
+
 func (t *Tx) addPending(name string, delta int64) {
 	if t.counters == nil {
 		t.counters = make(map[string]int64)
@@ -343,6 +360,11 @@ func (t *Tx) addPending(name string, delta int64) {
 func (t *Tx) Counter(name string) (int64, error) {
 	var n int64
 	_, err := t.queryRow("read counter", `SELECT coalesce(sum(value), 0)::bigint FROM counters WHERE name = $1`, []any{name}, &n)
+	if g := t.q.group; g != nil {
+		// The group's turns before this one: their deltas go with the
+		// commit, so a group takes no counter row's lock before it.
+		n += g.counters[name]
+	}
 	return n + t.counters[name], err
 }
 
@@ -365,9 +387,11 @@ WHERE name >= $1 AND name < $1 || chr(1114111) AND left(name, length($1)) = $1 G
 		}
 		out[name] = n
 	}
-	for name, d := range t.counters {
-		if strings.HasPrefix(name, prefix) {
-			out[name] += d
+	for _, pending := range []map[string]int64{t.counters, t.groupCounters()} {
+		for name, d := range pending {
+			if strings.HasPrefix(name, prefix) {
+				out[name] += d
+			}
 		}
 	}
 	return out, t.note("read counters", rows.Err())

@@ -13,8 +13,9 @@ var _ crm.TurnReader = (*Tx)(nil)
 
 // readAhead is what ReadTurn fetched; each part answers one later call.
 type readAhead struct {
-	ch    crm.Channel
-	msgID string
+	ch     crm.Channel
+	msgID  string
+	userID string
 	// seen: the marker was read (seenID, seenFound).
 	seen      bool
 	seenID    crm.ID
@@ -23,6 +24,9 @@ type readAhead struct {
 	identity bool
 	key      string
 	customer *crm.Customer
+	// group: read with a group's BEGIN, for the one ReadTurn call that
+	// follows.
+	group bool
 }
 
 // ReadTurn implements crm.TurnReader: with the transaction's BEGIN, in one
@@ -32,8 +36,26 @@ type readAhead struct {
 // outbox items (historyID, outboxID), so a returning customer's turn sends
 // its writes with the commit and waits on nothing else.
 func (t *Tx) ReadTurn(ch crm.Channel, msgID, userID string) error {
-	a := &readAhead{ch: ch, msgID: msgID}
+	if a := t.ahead; a != nil && a.group && a.ch == ch && a.msgID == msgID && a.userID == userID {
+		// Read with the group's BEGIN (group.go).
+		return nil
+	}
 	b := &pgx.Batch{}
+	finish := t.queueTurn(b, ch, msgID, userID)
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
+		return t.note("read the turn", err)
+	}
+	finish()
+	return nil
+}
+
+// queueTurn queues ReadTurn's statements on b; finish, called once b's
+// results were read, keeps what they read for the calls that follow.
+func (t *Tx) queueTurn(b *pgx.Batch, ch crm.Channel, msgID, userID string) (finish func()) {
+	a := &readAhead{ch: ch, msgID: msgID, userID: userID, group: t.q.group != nil}
 	key := crm.IdentityKey(ch, userID)
 	identity := t.writable && userID != "" && validKey(key)
 	a.seen = validKey(msgID) && strings.IndexByte(string(ch), 0) < 0
@@ -83,25 +105,20 @@ FROM customer_keys WHERE kind = $2 AND key = $3`, int32(lockHistory), keyIdentit
 	array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))`, idsAhead, keyIdentity, key).
 			QueryRow(func(row pgx.Row) error { return row.Scan(&newID, &historyIDs, &outboxIDs) })
 	}
-	if b.Len() == 0 {
-		return nil
+	return func() {
+		if found != nil {
+			a.customer = *found
+		}
+		slices.Sort(historyIDs)
+		switch c := a.customer; {
+		case c != nil && crm.ID(owner) == c.ID:
+			t.historyFor, t.historyIDs = c.ID, historyIDs
+		case c == nil && newID != 0:
+			t.newCustomerID = crm.ID(newID)
+			t.historyFor, t.historyIDs = t.newCustomerID, historyIDs
+		}
+		slices.Sort(outboxIDs)
+		t.outboxIDs = append(t.outboxIDs, outboxIDs...)
+		t.ahead = a
 	}
-	if err := t.q.SendBatch(t.ctx, b).Close(); err != nil {
-		return t.note("read the turn", err)
-	}
-	if found != nil {
-		a.customer = *found
-	}
-	slices.Sort(historyIDs)
-	switch c := a.customer; {
-	case c != nil && crm.ID(owner) == c.ID:
-		t.historyFor, t.historyIDs = c.ID, historyIDs
-	case c == nil && newID != 0:
-		t.newCustomerID = crm.ID(newID)
-		t.historyFor, t.historyIDs = t.newCustomerID, historyIDs
-	}
-	slices.Sort(outboxIDs)
-	t.outboxIDs = append(t.outboxIDs, outboxIDs...)
-	t.ahead = a
-	return nil
 }

@@ -220,6 +220,10 @@ func (t *Tx) MarkMessage(ch crm.Channel, msgID string, interaction crm.ID) error
 		t.marked = map[seenKey]bool{}
 	}
 	t.marked[key] = true
+	if g := t.q.group; g != nil {
+		g.seen = append(g.seen, seenRow{ch: string(ch), msgID: msgID, interaction: int64(interaction), at: t.now().UnixNano()})
+		return nil
+	}
 	t.q.later(`INSERT INTO seen (channel, message_id, interaction_id, marked_at) VALUES ($1, $2, $3, $4)`,
 		string(ch), msgID, int64(interaction), t.now().UnixNano())
 	if !t.writable {

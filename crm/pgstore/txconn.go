@@ -24,6 +24,10 @@ type txConn struct {
 	queued []*pgx.QueuedQuery
 	// begun: the BEGIN was sent, so the transaction must end on the server.
 	begun bool
+	// group gathers the rows of the turns of a group (group.go); nil
+	// outside one. sent counts the round trips.
+	group *groupRows
+	sent  int
 }
 
 func newTxConn(conn *pgxpool.Conn, begin string) *txConn {
@@ -32,17 +36,30 @@ func newTxConn(conn *pgxpool.Conn, begin string) *txConn {
 
 // later queues a write whose result nobody needs before the commit.
 func (c *txConn) later(sql string, args ...any) {
+	if c.group != nil {
+		c.group.emitFor(c, sql)
+	}
 	c.queued = append(c.queued, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 }
 
 // laterBatch queues every statement of b (without callbacks).
 func (c *txConn) laterBatch(b *pgx.Batch) {
+	if c.group != nil {
+		for _, qq := range b.QueuedQueries {
+			c.group.emitFor(c, qq.SQL)
+		}
+	}
 	c.queued = append(c.queued, b.QueuedQueries...)
 }
 
 // SendBatch sends what is queued, then b, in one round trip. The results
 // returned are b's: the queued statements' are read first.
 func (c *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
+	if c.group != nil {
+		// A read sees every turn's rows before it.
+		c.group.emit(c)
+	}
+	c.sent++
 	n := len(c.queued)
 	if n == 0 {
 		return c.conn.SendBatch(ctx, b)
@@ -60,6 +77,9 @@ func (c *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 
 // send sends what is queued.
 func (c *txConn) send(ctx context.Context) error {
+	if c.group != nil {
+		c.group.emit(c)
+	}
 	if len(c.queued) == 0 {
 		return nil
 	}
@@ -68,7 +88,11 @@ func (c *txConn) send(ctx context.Context) error {
 
 // Exec runs sql after what is queued.
 func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+	if c.group != nil {
+		c.group.emit(c)
+	}
 	if len(c.queued) == 0 {
+		c.sent++
 		return c.conn.Exec(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
@@ -83,7 +107,11 @@ func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 
 // Query runs sql after what is queued.
 func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+	if c.group != nil {
+		c.group.emit(c)
+	}
 	if len(c.queued) == 0 {
+		c.sent++
 		return c.conn.Query(ctx, sql, args...)
 	}
 	b := &pgx.Batch{}
@@ -99,7 +127,11 @@ func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 // QueryRow runs sql after what is queued.
 func (c *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+	if c.group != nil {
+		c.group.emit(c)
+	}
 	if len(c.queued) == 0 {
+		c.sent++
 		return c.conn.QueryRow(ctx, sql, args...)
 	}
 	rows, err := c.Query(ctx, sql, args...)
@@ -117,6 +149,10 @@ func (c *txConn) CopyFrom(ctx context.Context, table pgx.Identifier, columns []s
 // commit sends what is queued and the COMMIT in one round trip. A
 // transaction that sent nothing and queued nothing has nothing to commit.
 func (c *txConn) commit(ctx context.Context) error {
+	if c.group != nil {
+		c.group.emit(c)
+		c.group.emitCounters(c)
+	}
 	if !c.begun && len(c.queued) <= 1 {
 		c.queued = nil
 		return nil

@@ -325,14 +325,14 @@ func (g *groupRows) addCounters(m map[string]int64) {
 
 // groupMark is how much was gathered and sent before a turn ran.
 type groupMark struct {
-	queued, customers, interactions, outbox, seen, events int
-	sent, emitted                                         int
+	queued, updates, customers, interactions, outbox, seen, events int
+	sent, emitted                                                  int
 }
 
-// emitFor queues the rows gathered for the table sql writes, before sql
+// emitTable queues the rows gathered for table, before a statement on it
 // is queued after them.
-func (g *groupRows) emitFor(c *txConn, sql string) {
-	switch tableOf(sql) {
+func (g *groupRows) emitTable(c *txConn, table string) {
+	switch table {
 	case "customers":
 		g.emitCustomers(c)
 	case "interactions":
@@ -481,7 +481,7 @@ func lastByID[R any](rows []R, id func(R) int64) []R {
 // mark is where the group stands before a turn runs.
 func (c *txConn) mark() groupMark {
 	g := c.group
-	return groupMark{queued: len(c.queued), customers: len(g.customers), interactions: len(g.interactions),
+	return groupMark{queued: len(c.queued), updates: len(c.updates), customers: len(g.customers), interactions: len(g.interactions),
 		outbox: len(g.outbox), seen: len(g.seen), events: len(g.events), sent: c.sent, emitted: g.emitted}
 }
 
@@ -492,7 +492,7 @@ func (c *txConn) undo(m groupMark) bool {
 	if c.sent != m.sent || g.emitted != m.emitted {
 		return false
 	}
-	c.queued = c.queued[:m.queued]
+	c.queued, c.updates = c.queued[:m.queued], c.updates[:m.updates]
 	g.customers, g.interactions, g.outbox = g.customers[:m.customers], g.interactions[:m.interactions], g.outbox[:m.outbox]
 	g.seen, g.events = g.seen[:m.seen], g.events[:m.events]
 	return true

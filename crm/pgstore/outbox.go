@@ -15,6 +15,10 @@ import (
 // rewrites without touching data.
 const outboxColumns = `id, customer_id, status, priority, due, lease_owner, lease_until, attempts, next_attempt, last_error, sent_at, data`
 
+// outboxUpdateOne saves one item's delivery state (outboxUpdate).
+const outboxUpdateOne = `UPDATE outbox SET status = $2, priority = $3, due = $4, lease_owner = $5, lease_until = $6,
+	attempts = $7, next_attempt = $8, last_error = $9, sent_at = $10 WHERE id = $1`
+
 // outboxUpsert ends an INSERT of outbox rows (outboxColumns, created_at):
 // an item saved again is replaced.
 const outboxUpsert = `ON CONFLICT (id) DO UPDATE SET customer_id = EXCLUDED.customer_id, status = EXCLUDED.status, priority = EXCLUDED.priority,
@@ -154,17 +158,15 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if it.Status != crm.OutboxPending {
 		owner, until = "", 0
 	}
-	const update = `UPDATE outbox SET status = $2, priority = $3, due = $4, lease_owner = $5, lease_until = $6,
-	attempts = $7, next_attempt = $8, last_error = $9, sent_at = $10 WHERE id = $1`
-	args := []any{int64(it.ID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
+	args := outboxUpdate{int64(it.ID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
 		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt)}
 	if t.outboxHeld[it.ID] {
 		// Its row is locked (or written) in this transaction: the update
 		// cannot miss it, and goes with the commit.
-		t.q.later(update, args...)
+		t.q.updates = append(t.q.updates, args)
 		return nil
 	}
-	tag, err := t.exec("save outbox item", update, args...)
+	tag, err := t.exec("save outbox item", outboxUpdateOne, args...)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,64 @@ type txConn struct {
 	// outside one. sent counts the round trips.
 	group *groupRows
 	sent  int
+	// updates are outbox items' new delivery states (PutOutbox on an
+	// item this transaction holds), sent as one UPDATE (emit).
+	updates []outboxUpdate
+}
+
+// outboxUpdate is PutOutbox's arguments: id, status, priority, due,
+// lease owner, lease until, attempts, next attempt, last error, sent at.
+type outboxUpdate []any
+
+// emit queues what is gathered: the group's rows (but counters) and the
+// outbox updates.
+func (c *txConn) emit() {
+	if c.group != nil {
+		c.group.emit(c)
+	}
+	c.emitUpdates()
+}
+
+// emitFor queues what is gathered for the table sql writes, before sql.
+func (c *txConn) emitFor(sql string) {
+	if c.group == nil && len(c.updates) == 0 {
+		return
+	}
+	table := tableOf(sql)
+	if c.group != nil {
+		c.group.emitTable(c, table)
+	}
+	if table == "outbox" {
+		c.emitUpdates()
+	}
+}
+
+func (c *txConn) emitUpdates() {
+	switch len(c.updates) {
+	case 0:
+		return
+	case 1:
+		c.queued = append(c.queued, &pgx.QueuedQuery{SQL: outboxUpdateOne, Arguments: c.updates[0]})
+	default:
+		rows := lastByID(c.updates, func(u outboxUpdate) int64 { return u[0].(int64) })
+		n := len(rows)
+		ids, dues, untils, nexts, sents := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
+		statuses, owners, errs := make([]string, n), make([]string, n), make([]string, n)
+		prios, attempts := make([]int16, n), make([]int32, n)
+		for i, u := range rows {
+			ids[i], statuses[i], prios[i], dues[i], owners[i] = u[0].(int64), u[1].(string), u[2].(int16), u[3].(int64), u[4].(string)
+			untils[i], attempts[i], nexts[i], errs[i], sents[i] = u[5].(int64), u[6].(int32), u[7].(int64), u[8].(string), u[9].(int64)
+		}
+		c.queued = append(c.queued, &pgx.QueuedQuery{SQL: `UPDATE outbox o SET status = u.status, priority = u.priority, due = u.due,
+	lease_owner = u.owner, lease_until = u.until, attempts = u.attempts, next_attempt = u.next, last_error = u.err, sent_at = u.sent
+FROM unnest($1::bigint[], $2::text[], $3::smallint[], $4::bigint[], $5::text[], $6::bigint[], $7::integer[], $8::bigint[], $9::text[], $10::bigint[])
+	AS u(id, status, priority, due, owner, until, attempts, next, err, sent)
+WHERE o.id = u.id`, Arguments: []any{ids, statuses, prios, dues, owners, untils, attempts, nexts, errs, sents}})
+	}
+	if c.group != nil {
+		c.group.emitted++
+	}
+	c.updates = c.updates[:0]
 }
 
 func newTxConn(conn *pgxpool.Conn, begin string) *txConn {
@@ -36,18 +94,14 @@ func newTxConn(conn *pgxpool.Conn, begin string) *txConn {
 
 // later queues a write whose result nobody needs before the commit.
 func (c *txConn) later(sql string, args ...any) {
-	if c.group != nil {
-		c.group.emitFor(c, sql)
-	}
+	c.emitFor(sql)
 	c.queued = append(c.queued, &pgx.QueuedQuery{SQL: sql, Arguments: args})
 }
 
 // laterBatch queues every statement of b (without callbacks).
 func (c *txConn) laterBatch(b *pgx.Batch) {
-	if c.group != nil {
-		for _, qq := range b.QueuedQueries {
-			c.group.emitFor(c, qq.SQL)
-		}
+	for _, qq := range b.QueuedQueries {
+		c.emitFor(qq.SQL)
 	}
 	c.queued = append(c.queued, b.QueuedQueries...)
 }
@@ -55,10 +109,8 @@ func (c *txConn) laterBatch(b *pgx.Batch) {
 // SendBatch sends what is queued, then b, in one round trip. The results
 // returned are b's: the queued statements' are read first.
 func (c *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if c.group != nil {
-		// A read sees every turn's rows before it.
-		c.group.emit(c)
-	}
+	// A read sees every write before it.
+	c.emit()
 	c.sent++
 	n := len(c.queued)
 	if n == 0 {
@@ -77,9 +129,7 @@ func (c *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 
 // send sends what is queued.
 func (c *txConn) send(ctx context.Context) error {
-	if c.group != nil {
-		c.group.emit(c)
-	}
+	c.emit()
 	if len(c.queued) == 0 {
 		return nil
 	}
@@ -88,9 +138,7 @@ func (c *txConn) send(ctx context.Context) error {
 
 // Exec runs sql after what is queued.
 func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if c.group != nil {
-		c.group.emit(c)
-	}
+	c.emit()
 	if len(c.queued) == 0 {
 		c.sent++
 		return c.conn.Exec(ctx, sql, args...)
@@ -107,9 +155,7 @@ func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 
 // Query runs sql after what is queued.
 func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if c.group != nil {
-		c.group.emit(c)
-	}
+	c.emit()
 	if len(c.queued) == 0 {
 		c.sent++
 		return c.conn.Query(ctx, sql, args...)
@@ -127,9 +173,7 @@ func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 
 // QueryRow runs sql after what is queued.
 func (c *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if c.group != nil {
-		c.group.emit(c)
-	}
+	c.emit()
 	if len(c.queued) == 0 {
 		c.sent++
 		return c.conn.QueryRow(ctx, sql, args...)
@@ -149,8 +193,8 @@ func (c *txConn) CopyFrom(ctx context.Context, table pgx.Identifier, columns []s
 // commit sends what is queued and the COMMIT in one round trip. A
 // transaction that sent nothing and queued nothing has nothing to commit.
 func (c *txConn) commit(ctx context.Context) error {
+	c.emit()
 	if c.group != nil {
-		c.group.emit(c)
 		c.group.emitCounters(c)
 	}
 	if !c.begun && len(c.queued) <= 1 {

@@ -38,6 +38,15 @@ func (m *bench) benchPostgres(ctx context.Context, o benchOptions, _ benchResult
 		return fmt.Errorf("postgres baseline: %w", err)
 	}
 	fmt.Fprintln(o.Out, base)
+	// The turn's rows alone, without the core: one message a transaction,
+	// and as many as a group of turns holds.
+	for _, perTx := range []int{1, pgFloorGroup(o)} {
+		res, err := pgFloor(ctx, o, perTx)
+		if err != nil {
+			return fmt.Errorf("postgres floor: %w", err)
+		}
+		fmt.Fprintf(o.Out, "%s   (%.2f of the baseline)\n", res, res.PerSecond()/base.PerSecond())
+	}
 	for _, replicas := range []int{1, 2} {
 		res, err := pgPipeline(ctx, o, replicas)
 		if err != nil {
@@ -275,4 +284,13 @@ func pgPreload(ctx context.Context, db *pgstore.DB, segs *crm.Segments, n int) e
 		}
 	}
 	return nil
+}
+
+// pgFloorGroup is how many messages the floor commits together: as many
+// as the pipeline's groups hold.
+func pgFloorGroup(o benchOptions) int {
+	if o.PGGroupMax > 0 {
+		return o.PGGroupMax
+	}
+	return 32
 }

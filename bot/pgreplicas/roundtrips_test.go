@@ -206,3 +206,101 @@ func (s *countingSender) n() int {
 	defer s.mu.Unlock()
 	return s.sent
 }
+
+// TestConcurrentTurnsCommitTogether hands the core many users' messages at
+// once, each delivered twice: on PostgreSQL the turns commit in groups
+// (crm.TurnUpdater), in fewer transactions than turns, and every message is
+// still logged once and answered once.
+func TestConcurrentTurnsCommitTogether(t *testing.T) {
+	url := pgtest.URL(t)
+	def, err := configs.Load(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	rt := &roundTrips{sqls: map[string]int{}}
+	db, err := pgstore.Open(ctx, url, pgstore.Options{Tracer: rt, GroupRunners: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	sender := &countingSender{}
+	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Owner: "groups"})
+	disp.Register(crm.ChannelWeb, sender)
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
+	if err := core.LoadOffers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := disp.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = disp.Close() })
+	gate := sender.hold() // deliveries wait, so only turns are counted
+	rt.take()
+	const users = 48
+	texts := []string{"xin chào", "giá iphone 15 bao nhiêu", "any deals?", "redmi note 13 còn hàng không"}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	handled := 0
+	for u := range users {
+		for range 2 { // each message delivered twice at once
+			wg.Go(func() {
+				res, err := core.Handle(ctx, bot.Inbound{Channel: crm.ChannelWeb, UserID: "g" + strconv.Itoa(u),
+					MessageID: "gm" + strconv.Itoa(u), Kind: crm.KindText, Text: texts[u%len(texts)]})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !res.Duplicate {
+					mu.Lock()
+					handled++
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	n, txs, sqls := rt.takeTx()
+	close(gate)
+	if handled != users {
+		t.Errorf("%d messages handled, want %d (each once)", handled, users)
+	}
+	gs := db.GroupStats()
+	t.Logf("%d turns: %d round trips, %d transactions; %d turns committed in %d groups\n%s", 2*users, n, txs, gs.Turns, gs.Groups, sqls)
+	if gs.Turns == 0 || txs >= 2*users {
+		t.Errorf("%d turns took %d transactions, %d committed in groups: turns did not commit together", 2*users, txs, gs.Turns)
+	}
+	if err := disp.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.View(ctx, func(tx crm.Tx) error {
+		for u := range users {
+			c, err := tx.FindCustomerByIdentity(crm.ChannelWeb, "g"+strconv.Itoa(u))
+			if err != nil || c == nil {
+				t.Fatalf("user %d: %v, %v", u, c, err)
+			}
+			is, err := tx.Interactions(c.ID, 0, 0)
+			if err != nil {
+				return err
+			}
+			in := 0
+			for _, i := range is {
+				if i.Direction == crm.Inbound {
+					in++
+				}
+			}
+			if in != 1 || c.Stats.MessagesIn != 1 {
+				t.Errorf("user %d: %d messages logged, %d counted; want 1", u, in, c.Stats.MessagesIn)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sender.n(); got < users {
+		t.Errorf("%d replies sent for %d messages", got, users)
+	}
+}

@@ -51,6 +51,9 @@ type benchOptions struct {
 	OnlyLookups bool
 	// PostgresURL, when set, adds the PostgreSQL figures (bench_postgres.go).
 	PostgresURL string
+	// PGGroupMax and PGGroupRunners are pgstore.Options' GroupMax and
+	// GroupRunners for the pipeline on PostgreSQL (0: the defaults).
+	PGGroupMax, PGGroupRunners int
 }
 
 // benchResult is one measured figure.
@@ -110,6 +113,8 @@ func (m *bench) runBench(ctx context.Context) error {
 	fs.IntVar(&o.DashboardEvents, "dashboard-events", 10000000, "events in the store of the dashboard benchmark")
 	fs.BoolVar(&o.OnlyDashboard, "only-dashboard", false, "run the dashboard benchmark alone")
 	fs.BoolVar(&o.OnlyLookups, "only-lookups", false, "run the reps' lookups alone, on bbolt and (with -postgres) on PostgreSQL")
+	fs.IntVar(&o.PGGroupMax, "pg-group-max", 0, "turns committed together at most on PostgreSQL (0: the store's default; 1: each on its own)")
+	fs.IntVar(&o.PGGroupRunners, "pg-group-runners", 0, "groups of turns running at once on PostgreSQL, per replica (0: the store's default)")
 	fs.StringVar(&o.PostgresURL, "postgres", os.Getenv("IDICBOT_BENCH_DATABASE_URL"), "PostgreSQL to measure the second store on (postgres://…; env IDICBOT_BENCH_DATABASE_URL; empty skips it)")
 	if err := fs.Parse(m.Args); err != nil {
 		return err

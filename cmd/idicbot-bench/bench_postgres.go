@@ -44,6 +44,9 @@ func (m *bench) benchPostgres(ctx context.Context, o benchOptions, _ benchResult
 			return fmt.Errorf("postgres pipeline, %d replicas: %w", replicas, err)
 		}
 		fmt.Fprintln(o.Out, res)
+		if res.Writer != "" {
+			fmt.Fprintf(o.Out, "  (%s)\n", res.Writer)
+		}
 		fmt.Fprintf(o.Out, "ratio = pipeline msgs/s ÷ postgres inserts/s = %.0f ÷ %.0f = %.2f (target ≥ 0.5)\n",
 			res.PerSecond(), base.PerSecond(), res.PerSecond()/base.PerSecond())
 	}
@@ -196,7 +199,7 @@ func pgPipeline(ctx context.Context, o benchOptions, replicas int) (benchResult,
 	rs := make([]replica, replicas)
 	sender := &nopSender{}
 	for i := range rs {
-		db, err := pgstore.Open(ctx, u, pgstore.Options{MaxConns: pgConns})
+		db, err := pgstore.Open(ctx, u, pgstore.Options{MaxConns: pgConns, GroupMax: o.PGGroupMax, GroupRunners: o.PGGroupRunners})
 		if err != nil {
 			return benchResult{}, err
 		}
@@ -234,6 +237,16 @@ func pgPipeline(ctx context.Context, o benchOptions, replicas int) (benchResult,
 		return nil
 	})
 	res.Name = fmt.Sprintf("postgres pipeline, %d replica(s)", replicas)
+	var gs pgstore.GroupStats
+	for _, r := range rs {
+		s := r.db.GroupStats()
+		gs.Groups += s.Groups
+		gs.Turns += s.Turns
+	}
+	if gs.Groups > 0 {
+		res.Writer = fmt.Sprintf("groups: %d of %d turns committed in %d groups, %.1f a group; the rest each on its own",
+			gs.Turns, o.Messages, gs.Groups, float64(gs.Turns)/float64(gs.Groups))
+	}
 	return res, err
 }
 

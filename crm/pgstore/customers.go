@@ -174,21 +174,7 @@ func (t *Tx) FindCustomerByIdentity(ch crm.Channel, userID string) (*crm.Custome
 // batch, nil when none. With a, the lock's statement also reads a's dedupe
 // marker (a statement less a turn).
 func (t *Tx) queueIdentity(b *pgx.Batch, key string, a *readAhead) **crm.Customer {
-	if a == nil {
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(lockIdentity), key)
-	} else {
-		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2)), (SELECT interaction_id FROM seen WHERE channel = $3 AND message_id = $4)`,
-			int32(lockIdentity), key, string(a.ch), a.msgID).QueryRow(func(row pgx.Row) error {
-			var id *int64
-			if err := row.Scan(nil, &id); err != nil {
-				return err
-			}
-			if id != nil {
-				a.seenID, a.seenFound = crm.ID(*id), true
-			}
-			return nil
-		})
-	}
+	t.queueIdentityLock(b, key, a)
 	found := new(*crm.Customer)
 	b.Queue(`SELECT c.id, c.data FROM customer_keys k JOIN customers c ON c.id = k.customer_id
 WHERE k.kind = $1 AND k.key = $2 FOR UPDATE`, keyIdentity, key).Query(func(rows pgx.Rows) error {
@@ -207,6 +193,26 @@ WHERE k.kind = $1 AND k.key = $2 FOR UPDATE`, keyIdentity, key).Query(func(rows 
 		return rows.Err()
 	})
 	return found
+}
+
+// queueIdentityLock queues on b the lock on an identity, with a's dedupe
+// marker's read when a is not nil.
+func (t *Tx) queueIdentityLock(b *pgx.Batch, key string, a *readAhead) {
+	if a == nil {
+		b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2))`, int32(lockIdentity), key)
+		return
+	}
+	b.Queue(`SELECT pg_advisory_xact_lock($1, hashtext($2)), (SELECT interaction_id FROM seen WHERE channel = $3 AND message_id = $4)`,
+		int32(lockIdentity), key, string(a.ch), a.msgID).QueryRow(func(row pgx.Row) error {
+		var id *int64
+		if err := row.Scan(nil, &id); err != nil {
+			return err
+		}
+		if id != nil {
+			a.seenID, a.seenFound = crm.ID(*id), true
+		}
+		return nil
+	})
 }
 
 // FindCustomerByPhone implements crm.Tx. The phone must be E.164 already.

@@ -215,3 +215,77 @@ func TestTurnsCommitTogether(t *testing.T) {
 		t.Error(p)
 	}
 }
+
+// TestReadTurnLocksInOrder holds a customer's row in another transaction
+// while a turn reads it ahead: the turn waits for the row before it takes
+// the lock on the customer's history or draws ids, the order every other
+// writer of a history takes them in (a reversed order would deadlock with
+// them).
+func TestReadTurnLocksInOrder(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := t.Context()
+	db, err := pgstore.Open(ctx, url, pgstore.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	c := &crm.Customer{Identities: []crm.Identity{{Channel: crm.ChannelWeb, UserID: "held"}}}
+	if err := db.Update(ctx, func(tx crm.Tx) error { return tx.PutCustomer(c) }); err != nil {
+		t.Fatal(err)
+	}
+	holder, err := db.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = holder.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := holder.Exec(ctx, `SELECT 1 FROM customers WHERE id = $1 FOR UPDATE`, int64(c.ID)); err != nil {
+		t.Fatal(err)
+	}
+	seq := func() int64 {
+		var n int64
+		if err := db.Pool().QueryRow(ctx, `SELECT last_value FROM interactions_id_seq`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := seq()
+	done := make(chan error, 1)
+	go func() {
+		done <- db.Update(ctx, func(tx crm.Tx) error {
+			return tx.(crm.TurnReader).ReadTurn(crm.ChannelWeb, "m1", "held")
+		})
+	}()
+	// The turn waits on the row.
+	var pid int32
+	for i := 0; ; i++ {
+		err := db.Pool().QueryRow(ctx, `SELECT pid FROM pg_stat_activity
+WHERE wait_event_type = 'Lock' AND query LIKE '%LEFT JOIN LATERAL%'`).Scan(&pid)
+		if err == nil {
+			break
+		}
+		if i == 500 {
+			t.Fatalf("the turn never waited on the customer's row: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var history int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE pid = $1 AND locktype = 'advisory' AND objid = $2`,
+		pid, int64(c.ID)).Scan(&history); err != nil {
+		t.Fatal(err)
+	}
+	if history != 0 {
+		t.Error("the turn took the history's lock before the customer's row")
+	}
+	if after := seq(); after != before {
+		t.Errorf("the turn drew interaction ids (%d → %d) before it held the customer", before, after)
+	}
+	if err := holder.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if after := seq(); after == before {
+		t.Error("the turn drew no ids once it held the customer")
+	}
+}

@@ -72,7 +72,6 @@ func (t *Tx) queueTurn(b *pgx.Batch, ch crm.Channel, msgID, userID string) (fini
 				return rows.Err()
 			})
 	}
-	var found **crm.Customer
 	var owner int64
 	var newID int64
 	var historyIDs, outboxIDs []int64
@@ -82,33 +81,44 @@ func (t *Tx) queueTurn(b *pgx.Batch, ch crm.Channel, msgID, userID string) (fini
 		if !a.seen {
 			withSeen = nil
 		}
-		found = t.queueIdentity(b, key, withSeen)
-		// The history lock of the identity's customer, then ids drawn
-		// under it (none when the identity is new: its customer's id is
-		// not known yet).
-		b.Queue(`SELECT customer_id, pg_advisory_xact_lock($1, ((customer_id << 32) >> 32)::int4)
-FROM customer_keys WHERE kind = $2 AND key = $3`, int32(lockHistory), keyIdentity, key).
-			Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					if err := rows.Scan(&owner, nil); err != nil {
-						return err
-					}
-				}
-				return rows.Err()
-			})
-		// A new identity's customer gets its id here too: nobody else can
-		// append to the history of an id no committed row holds, so its
-		// interaction ids need no lock.
-		b.Queue(`SELECT CASE WHEN NOT EXISTS (SELECT 1 FROM customer_keys WHERE kind = $2 AND key = $3)
+		t.queueIdentityLock(b, key, withSeen)
+		// In one statement, in this order: the customer's row locked,
+		// then the lock on its history, then the ids drawn under it. The
+		// history's lateral join reads c, so it runs for c's row once
+		// LockRows has locked it; the id arrays are init plans of the
+		// select list, which PostgreSQL runs when the joined row is
+		// projected (ExecSetParamPlan, on first use), after both locks.
+		// A new identity's customer gets its id here too:
+		// nobody else can append to the history of an id no committed row
+		// holds, so its interaction ids need no lock.
+		b.Queue(`SELECT c.id, c.data,
+	CASE WHEN c.id IS NULL AND NOT EXISTS (SELECT 1 FROM customer_keys WHERE kind = $2 AND key = $3)
 		THEN nextval('customers_id_seq') ELSE 0 END,
 	array(SELECT nextval('interactions_id_seq') FROM generate_series(1, $1)),
-	array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))`, idsAhead, keyIdentity, key).
-			QueryRow(func(row pgx.Row) error { return row.Scan(&newID, &historyIDs, &outboxIDs) })
+	array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))
+FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (SELECT r.id, r.data FROM customer_keys k JOIN customers r ON r.id = k.customer_id
+	WHERE k.kind = $2 AND k.key = $3 FOR UPDATE OF r) AS c ON true
+LEFT JOIN LATERAL (SELECT pg_advisory_xact_lock($4, ((c.id << 32) >> 32)::int4)) AS history ON c.id IS NOT NULL`,
+			idsAhead, keyIdentity, key, int32(lockHistory)).
+			QueryRow(func(row pgx.Row) error {
+				var id *int64
+				var data []byte
+				if err := row.Scan(&id, &data, &newID, &historyIDs, &outboxIDs); err != nil {
+					return err
+				}
+				if id == nil {
+					return nil
+				}
+				c, err := decodeCustomer(*id, data)
+				if err != nil {
+					return err
+				}
+				a.customer, owner = c, *id
+				return nil
+			})
 	}
 	return func() {
-		if found != nil {
-			a.customer = *found
-		}
 		slices.Sort(historyIDs)
 		switch c := a.customer; {
 		case c != nil && crm.ID(owner) == c.ID:

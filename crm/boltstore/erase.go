@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // Personal data, bucket by bucket, and what EraseCustomer does with it:
@@ -208,7 +209,7 @@ func (t *Tx) EraseCustomer(id crm.ID, by string, at time.Time) (*crm.Erasure, er
 	iids := make(map[crm.ID]bool, len(history))
 	for _, i := range history {
 		iids[i.ID] = true
-		if err := t.ops.put(bktInteractions, idKey(i.ID), encodeInteraction(erasedInteraction(i))); err != nil {
+		if err := t.ops.put(bktInteractions, idKey(i.ID), reccodec.EncodeInteraction(erasedInteraction(i))); err != nil {
 			return nil, err
 		}
 	}
@@ -350,7 +351,7 @@ func (t *Tx) eraseOutbox(ids idSet) error {
 		if it.Status == crm.OutboxPending {
 			it.Status = crm.OutboxCancelled
 		}
-		if err := t.ops.put(bktOutbox, k, encodeOutboxItem(it)); err != nil {
+		if err := t.ops.put(bktOutbox, k, reccodec.EncodeOutboxItem(it)); err != nil {
 			return err
 		}
 		if t.get(bktOutboxState, k) != nil {

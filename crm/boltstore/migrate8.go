@@ -11,6 +11,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // The meta keys schema 7 and before kept settings under (frozen: migration
@@ -175,7 +176,7 @@ func dropOutboxPending(tx *bbolt.Tx) error {
 		return err
 	}
 	for _, f := range fixes {
-		if err := items.Put(f.k, encodeOutboxItem(&f.it)); err != nil {
+		if err := items.Put(f.k, reccodec.EncodeOutboxItem(&f.it)); err != nil {
 			return err
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // writeV1File builds a schema-1 file the way a version-1 binary left it:
@@ -377,9 +378,9 @@ func openFromSchema(t *testing.T, v int, fill func(tx *bbolt.Tx) error) *DB {
 func encodeOutboxItemV1(it *crm.OutboxItem) []byte {
 	v := *it
 	v.Priority, v.Due, v.LeaseOwner, v.LeaseUntil = 0, time.Time{}, "", time.Time{}
-	b := encodeOutboxItem(&v)
+	b := reccodec.EncodeOutboxItem(&v)
 	b = b[:len(b)-4] // the four zero fields 0x87 added, a byte each
-	b[0] = outboxFormatV1
+	b[0] = reccodec.OutboxFormatV1
 	return b
 }
 
@@ -437,7 +438,7 @@ func TestMigrate8DropsOutboxPending(t *testing.T) {
 			{ID: 2, CustomerID: 1, Text: "moved", Status: crm.OutboxPending, CreatedAt: testNow, Priority: crm.PriorityProactive},
 		}
 		for _, it := range items {
-			if err := tx.Bucket(bktOutbox).Put(idKey(it.ID), encodeOutboxItem(it)); err != nil {
+			if err := tx.Bucket(bktOutbox).Put(idKey(it.ID), reccodec.EncodeOutboxItem(it)); err != nil {
 				return err
 			}
 		}

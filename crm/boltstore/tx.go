@@ -12,6 +12,7 @@ import (
 	"go.etcd.io/bbolt"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // Tx is one store transaction. A Tx is built afresh for every run of an
@@ -449,7 +450,7 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 	if err != nil {
 		return err
 	}
-	if err := t.ops.put(bktCustomers, idKey(id), encodeCustomer(c)); err != nil {
+	if err := t.ops.put(bktCustomers, idKey(id), reccodec.EncodeCustomer(c)); err != nil {
 		return err
 	}
 	cur := indexedOf(c)
@@ -797,7 +798,7 @@ func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 	if fresh {
 		t.ops.mustBeLast(bktCustomers, k)
 	}
-	if err := t.ops.put(bktInteractions, idKey(i.ID), encodeInteraction(i)); err != nil {
+	if err := t.ops.put(bktInteractions, idKey(i.ID), reccodec.EncodeInteraction(i)); err != nil {
 		return err
 	}
 	return t.ops.put(bktCustomers, k, nil)
@@ -826,7 +827,7 @@ func (t *Tx) PutInteraction(i *crm.Interaction) error {
 		return crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", i.ID)
 	}
 	i.CustomerID = to
-	return t.ops.put(bktInteractions, idKey(i.ID), encodeInteraction(i))
+	return t.ops.put(bktInteractions, idKey(i.ID), reccodec.EncodeInteraction(i))
 }
 
 // Interaction implements crm.Tx, following merge redirects.
@@ -963,7 +964,7 @@ func (t *Tx) MoveInteractions(from, to crm.ID) error {
 			return err
 		}
 		i.CustomerID = to
-		if err := t.ops.put(bktInteractions, idKey(i.ID), encodeInteraction(i)); err != nil {
+		if err := t.ops.put(bktInteractions, idKey(i.ID), reccodec.EncodeInteraction(i)); err != nil {
 			return err
 		}
 	}
@@ -1201,7 +1202,7 @@ func (t *Tx) putOutbox(it *crm.OutboxItem) error {
 	k := idKey(it.ID)
 	owner, until := it.LeaseOwner, it.LeaseUntil
 	it.LeaseOwner, it.LeaseUntil = "", time.Time{}
-	v := encodeOutboxItem(it)
+	v := reccodec.EncodeOutboxItem(it)
 	it.LeaseOwner, it.LeaseUntil = owner, until
 	if err := t.ops.put(bktOutbox, k, v); err != nil {
 		return err
@@ -1292,7 +1293,7 @@ func (t *Tx) replace(k []byte, priority int, due time.Time) error {
 		return nil
 	}
 	rec.Priority, rec.Due = priority, due
-	return t.ops.put(bktOutbox, bytes.Clone(k), encodeOutboxItem(&rec))
+	return t.ops.put(bktOutbox, bytes.Clone(k), reccodec.EncodeOutboxItem(&rec))
 }
 
 // claimKey is an outbox_claim key: priority (one byte), due time (8 bytes,

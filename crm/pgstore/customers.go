@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // Kinds of customer_keys and customer_values rows.
@@ -22,7 +23,7 @@ const (
 // decodeCustomer reads a customers row; the id column is the truth.
 func decodeCustomer(id int64, data []byte) (*crm.Customer, error) {
 	c := new(crm.Customer)
-	if err := decode("customer", data, c); err != nil {
+	if err := decodeEither("customer", id, data, c, reccodec.IsCustomer, reccodec.DecodeCustomer); err != nil {
 		return nil, err
 	}
 	c.ID = crm.ID(id)
@@ -489,10 +490,7 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 		}
 	}
 	c.ID = id
-	data, err := encode(c)
-	if err != nil {
-		return err
-	}
+	data := reccodec.EncodeCustomer(c)
 	cur := indexedOf(c)
 	b := &pgx.Batch{}
 	if g := t.q.group; g != nil {

@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // Personal data, table by table, and what EraseCustomer does with it (as
@@ -150,11 +151,7 @@ func (t *Tx) EraseCustomer(id crm.ID, by string, at time.Time) (*crm.Erasure, er
 	iids := make([]int64, 0, len(history))
 	for _, i := range history {
 		iids = append(iids, int64(i.ID))
-		data, err := encode(erasedInteraction(i))
-		if err != nil {
-			return nil, err
-		}
-		b.Queue(`UPDATE interactions SET data = $2 WHERE id = $1`, int64(i.ID), data)
+		b.Queue(`UPDATE interactions SET data = $2 WHERE id = $1`, int64(i.ID), reccodec.EncodeInteraction(erasedInteraction(i)))
 	}
 	b.Queue(`DELETE FROM seen WHERE interaction_id = ANY($1)`, iids)
 	for _, idn := range old.Identities {
@@ -189,10 +186,7 @@ func (t *Tx) EraseCustomer(id crm.ID, by string, at time.Time) (*crm.Erasure, er
 		if it.Status == crm.OutboxPending {
 			it.Status = crm.OutboxCancelled
 		}
-		data, err := encode(it)
-		if err != nil {
-			return nil, err
-		}
+		data := reccodec.EncodeOutboxItem(it)
 		b.Queue(`UPDATE outbox SET data = $2, status = $3, last_error = '', lease_owner = CASE WHEN $3 = 'pending' THEN lease_owner ELSE '' END,
 	lease_until = CASE WHEN $3 = 'pending' THEN lease_until ELSE 0 END WHERE id = $1`, int64(it.ID), data, it.Status)
 	}

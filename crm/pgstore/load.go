@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // LoadCustomers stores new customers with COPY, in one transaction: the
@@ -65,10 +66,7 @@ func (t *Tx) loadCustomers(cs []*crm.Customer) error {
 	}
 	var customers, keys, values, words [][]any
 	for _, c := range cs {
-		data, err := encode(c)
-		if err != nil {
-			return err
-		}
+		data := reccodec.EncodeCustomer(c)
 		x := indexedOf(c)
 		id := int64(c.ID)
 		customers = append(customers, []any{id, x.segment, x.spent, data})

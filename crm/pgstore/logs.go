@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // AppendInteraction implements crm.Tx. A new interaction's id is taken
@@ -22,10 +23,7 @@ func (t *Tx) AppendInteraction(i *crm.Interaction) error {
 	if i.Time.IsZero() {
 		i.Time = t.now()
 	}
-	data, err := encode(i)
-	if err != nil {
-		return err
-	}
+	data := reccodec.EncodeInteraction(i)
 	if i.ID != 0 {
 		// An explicit id replaces that customer's interaction; it must not
 		// take over another customer's.
@@ -112,7 +110,7 @@ func (t *Tx) interaction(customer, id crm.ID) (*crm.Interaction, error) {
 
 func decodeInteraction(id, customer int64, data []byte) (*crm.Interaction, error) {
 	i := new(crm.Interaction)
-	if err := decode("interaction", data, i); err != nil {
+	if err := decodeEither("interaction", id, data, i, reccodec.IsInteraction, reccodec.DecodeInteraction); err != nil {
 		return nil, err
 	}
 	i.ID, i.CustomerID = crm.ID(id), crm.ID(customer)
@@ -132,11 +130,7 @@ func (t *Tx) PutInteraction(i *crm.Interaction) error {
 		return crm.Errorf(crm.ENOTFOUND, "Interaction %d not found.", i.ID)
 	}
 	i.CustomerID = old.CustomerID
-	data, err := encode(i)
-	if err != nil {
-		return err
-	}
-	_, err = t.exec("save interaction", `UPDATE interactions SET data = $2 WHERE id = $1`, int64(i.ID), data)
+	_, err = t.exec("save interaction", `UPDATE interactions SET data = $2 WHERE id = $1`, int64(i.ID), reccodec.EncodeInteraction(i))
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // An outbox row keeps what to send (data: the item as queued) and, in
@@ -36,7 +37,7 @@ func scanOutbox(row pgx.Row) (*crm.OutboxItem, error) {
 		return nil, err
 	}
 	it := new(crm.OutboxItem)
-	if err := decode("outbox item", data, it); err != nil {
+	if err := decodeEither("outbox item", id, data, it, reccodec.IsOutboxItem, reccodec.DecodeOutboxItem); err != nil {
 		return nil, err
 	}
 	it.ID, it.CustomerID, it.Status, it.Priority, it.Due = crm.ID(id), crm.ID(customer), status, int(priority), fromNanos(due)
@@ -120,10 +121,7 @@ func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
 	if it.Status != crm.OutboxPending {
 		owner, until = "", 0
 	}
-	data, err := encode(it)
-	if err != nil {
-		return err
-	}
+	data := reccodec.EncodeOutboxItem(it)
 	args := []any{int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
 		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt)}
 	if g := t.q.group; g != nil {

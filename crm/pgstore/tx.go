@@ -151,6 +151,19 @@ func decode(what string, data []byte, v any) error {
 	return nil
 }
 
+// decodeEither reads a record of a kind kept in a binary form of package
+// reccodec (isBinary tells it by its format byte), or in the JSON an older
+// binary wrote (it starts with '{', which no format byte is).
+func decodeEither[T any](what string, id int64, data []byte, v *T, isBinary func([]byte) bool, decodeBinary func([]byte, *T) error) error {
+	if !isBinary(data) {
+		return decode(what, data, v)
+	}
+	if err := decodeBinary(data, v); err != nil {
+		return fmt.Errorf("decode %s %d: %w", what, id, err)
+	}
+	return nil
+}
+
 // nanos is t as Unix nanoseconds, 0 for the zero time.
 func nanos(t time.Time) int64 {
 	if t.IsZero() {

@@ -182,9 +182,11 @@ func (db *DB) runGroup(jobs []*turnJob) {
 			j.done <- err
 			continue
 		}
-		who := "i" + crm.IdentityKey(j.key.Channel, j.key.UserID)
+		key := crm.IdentityKey(j.key.Channel, j.key.UserID)
+		who := "i" + key
 		msg := "m" + string(j.key.Channel) + "\x00" + j.key.MsgID
-		if taken[who] || taken[msg] {
+		if j.key.UserID == "" || !validKey(key) || taken[who] || taken[msg] {
+			// No identity to read ahead, or one the group has already.
 			alone = append(alone, j)
 			continue
 		}
@@ -231,21 +233,21 @@ func (db *DB) commitGroup(jobs []*turnJob) (committed, alone []*turnJob) {
 		return nil, jobs
 	}
 	txs := make([]*Tx, len(jobs))
-	finish := make([]func(), len(jobs))
-	b := &pgx.Batch{}
+	keys := make([]crm.TurnKey, len(jobs))
 	for i, j := range jobs {
-		t := &Tx{db: db, ctx: ctx, q: q, writable: true, now: db.now}
-		finish[i] = t.queueTurn(b, j.key.Channel, j.key.MsgID, j.key.UserID)
-		txs[i] = t
+		txs[i] = &Tx{db: db, ctx: ctx, q: q, writable: true, now: db.now}
+		keys[i] = j.key
 	}
+	b := &pgx.Batch{}
+	finish := queueGroupReads(b, txs, keys)
 	if err := q.SendBatch(ctx, b).Close(); err != nil {
 		return fail()
 	}
+	finish()
 	customers := map[crm.ID]bool{}
 	var ran []*turnJob
 	for i, j := range jobs {
 		t := txs[i]
-		finish[i]()
 		if c := t.ahead.customer; c != nil {
 			// Two identities of one customer: the second turn must see
 			// the first's writes.

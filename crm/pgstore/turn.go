@@ -132,3 +132,94 @@ LEFT JOIN LATERAL (SELECT pg_advisory_xact_lock($4, ((c.id << 32) >> 32)::int4))
 		t.ahead = a
 	}
 }
+
+// queueGroupReads queues on b what ReadTurn reads, for every turn of a
+// group at once, in three statements rather than two a turn: the
+// identities' locks with the markers, in the order of txs (the identity
+// keys' order); then, in that order again, each identity's customer row
+// locked and the lock on its history, and a new identity's customer id;
+// then every turn's interaction and outbox ids, drawn once every history
+// is locked. Every key must be a valid identity key. finish, called once
+// b's results were read, gives each Tx what it read.
+func queueGroupReads(b *pgx.Batch, txs []*Tx, keys []crm.TurnKey) (finish func()) {
+	n := len(txs)
+	ahead := make([]*readAhead, n)
+	idKeys, chs, msgs := make([]string, n), make([]string, n), make([]string, n)
+	for i, k := range keys {
+		ahead[i] = &readAhead{ch: k.Channel, msgID: k.MsgID, userID: k.UserID, group: true,
+			seen:     validKey(k.MsgID) && strings.IndexByte(string(k.Channel), 0) < 0,
+			identity: true, key: crm.IdentityKey(k.Channel, k.UserID)}
+		idKeys[i], chs[i], msgs[i] = ahead[i].key, string(k.Channel), k.MsgID
+	}
+	// The function scan hands the keys in their order, and each row's
+	// select list (its lock, then its marker) is computed as it passes.
+	b.Queue(`SELECT k.n, pg_advisory_xact_lock($1, hashtext(k.key)),
+	(SELECT interaction_id FROM seen WHERE channel = k.ch AND message_id = k.msg)
+FROM unnest($2::text[], $3::text[], $4::text[]) WITH ORDINALITY AS k(key, ch, msg, n)`,
+		int32(lockIdentity), idKeys, chs, msgs).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var i int64
+			var id *int64
+			if err := rows.Scan(&i, nil, &id); err != nil {
+				return err
+			}
+			if a := ahead[i-1]; a.seen && id != nil {
+				a.seenID, a.seenFound = crm.ID(*id), true
+			}
+		}
+		return rows.Err()
+	})
+	owners, newIDs := make([]int64, n), make([]int64, n)
+	// As ReadTurn's statement, a key after another: the nested loop takes
+	// a key's customer row (LockRows), then its history's lock, before
+	// the next key; a new identity's id is drawn as its row is projected.
+	b.Queue(`SELECT k.n, c.id, c.data,
+	CASE WHEN c.id IS NULL AND NOT EXISTS (SELECT 1 FROM customer_keys WHERE kind = $1 AND key = k.key)
+		THEN nextval('customers_id_seq') ELSE 0 END
+FROM unnest($2::text[]) WITH ORDINALITY AS k(key, n)
+LEFT JOIN LATERAL (SELECT r.id, r.data FROM customer_keys ck JOIN customers r ON r.id = ck.customer_id
+	WHERE ck.kind = $1 AND ck.key = k.key FOR UPDATE OF r) AS c ON true
+LEFT JOIN LATERAL (SELECT pg_advisory_xact_lock($3, ((c.id << 32) >> 32)::int4)) AS history ON c.id IS NOT NULL`,
+		keyIdentity, idKeys, int32(lockHistory)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var i int64
+			var id *int64
+			var data []byte
+			var newID int64
+			if err := rows.Scan(&i, &id, &data, &newID); err != nil {
+				return err
+			}
+			newIDs[i-1] = newID
+			if id == nil {
+				continue
+			}
+			c, err := decodeCustomer(*id, data)
+			if err != nil {
+				return err
+			}
+			ahead[i-1].customer, owners[i-1] = c, *id
+		}
+		return rows.Err()
+	})
+	var historyIDs, outboxIDs []int64
+	b.Queue(`SELECT array(SELECT nextval('interactions_id_seq') FROM generate_series(1, $1)),
+	array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))`, n*idsAhead).
+		QueryRow(func(row pgx.Row) error { return row.Scan(&historyIDs, &outboxIDs) })
+	return func() {
+		slices.Sort(historyIDs)
+		slices.Sort(outboxIDs)
+		for i, t := range txs {
+			a := ahead[i]
+			ids := historyIDs[i*idsAhead : (i+1)*idsAhead]
+			switch c := a.customer; {
+			case c != nil && crm.ID(owners[i]) == c.ID:
+				t.historyFor, t.historyIDs = c.ID, ids
+			case c == nil && newIDs[i] != 0:
+				t.newCustomerID = crm.ID(newIDs[i])
+				t.historyFor, t.historyIDs = t.newCustomerID, ids
+			}
+			t.outboxIDs = append(t.outboxIDs, outboxIDs[i*idsAhead:(i+1)*idsAhead]...)
+			t.ahead = a
+		}
+	}
+}

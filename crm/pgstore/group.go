@@ -3,8 +3,10 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"math/rand/v2"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -141,6 +143,12 @@ func (db *DB) UpdateTurn(ctx context.Context, key crm.TurnKey, fn func(crm.Tx) e
 	// caller died after sending it would).
 	select {
 	case err := <-j.done:
+		var p *turnPanic
+		if errors.As(err, &p) {
+			// fn panicked in a runner: the panic is the caller's, as it
+			// would be with Update (an HTTP handler recovers it).
+			panic(p.value)
+		}
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -210,7 +218,9 @@ func (db *DB) runGroup(jobs []*turnJob) {
 	}
 	var wg sync.WaitGroup
 	for _, j := range alone {
-		wg.Go(func() { j.done <- db.Update(j.ctx, j.fn) })
+		wg.Go(func() {
+			j.done <- db.Update(j.ctx, func(tx crm.Tx) error { return call(j.fn, tx) })
+		})
 	}
 	wg.Wait()
 }
@@ -258,7 +268,7 @@ func (db *DB) commitGroup(jobs []*turnJob) (committed, alone []*turnJob) {
 			customers[c.ID] = true
 		}
 		mark := q.mark()
-		if err := j.fn(t); err != nil || t.retry != nil {
+		if err := call(j.fn, t); err != nil || t.retry != nil {
 			if !q.undo(mark) {
 				// What it sent cannot be taken back.
 				return fail()
@@ -508,4 +518,23 @@ func sortedCounters(m map[string]int64) ([]string, []int64) {
 		deltas[i] = m[name]
 	}
 	return names, deltas
+}
+
+// turnPanic is a panic of a turn's fn in a runner, handed to the caller.
+type turnPanic struct {
+	value any
+	stack []byte
+}
+
+func (p *turnPanic) Error() string { return fmt.Sprintf("turn panicked: %v\n%s", p.value, p.stack) }
+
+// call runs fn, turning a panic into a *turnPanic error, so a runner
+// survives it and the caller panics instead.
+func call(fn func(crm.Tx) error, tx crm.Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = &turnPanic{value: v, stack: debug.Stack()}
+		}
+	}()
+	return fn(tx)
 }

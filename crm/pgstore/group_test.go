@@ -289,3 +289,27 @@ WHERE wait_event_type = 'Lock' AND query LIKE '%LEFT JOIN LATERAL%'`).Scan(&pid)
 		t.Error("the turn drew no ids once it held the customer")
 	}
 }
+
+// TestTurnPanicIsTheCallers panics in a turn's fn: the runner survives,
+// the caller of UpdateTurn panics with the value (as with Update, where an
+// HTTP handler's recovery catches it), and the next turns are handled.
+func TestTurnPanicIsTheCallers(t *testing.T) {
+	db, err := pgstore.Open(t.Context(), pgtest.URL(t), pgstore.Options{GroupRunners: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	key := crm.TurnKey{Channel: crm.ChannelWeb, MsgID: "p1", UserID: "p"}
+	got := func() (v any) {
+		defer func() { v = recover() }()
+		_ = db.UpdateTurn(t.Context(), key, func(crm.Tx) error { panic("boom") })
+		return nil
+	}()
+	if got != "boom" {
+		t.Fatalf("UpdateTurn's caller recovered %v, want the turn's panic", got)
+	}
+	var runs sync.Map
+	if ok, err := turn(t.Context(), db, "p", "p2", &runs); err != nil || !ok {
+		t.Fatalf("the turn after a panic: %v, %v", ok, err)
+	}
+}

@@ -509,6 +509,15 @@ ON CONFLICT (id) DO UPDATE SET segment = EXCLUDED.segment, spent = EXCLUDED.spen
 	return nil
 }
 
+// keysTakeOver ends an INSERT of customer_keys: a key another customer
+// held becomes the new one's (last write wins).
+const keysTakeOver = `ON CONFLICT (kind, key) DO UPDATE SET customer_id = EXCLUDED.customer_id
+WHERE customer_keys.customer_id <> EXCLUDED.customer_id`
+
+// wordsReplace ends an INSERT of customer_words: the names are the
+// latest.
+const wordsReplace = `ON CONFLICT (word, customer_id) DO UPDATE SET names = EXCLUDED.names`
+
 // reindex queues on b what moves every index entry and count of customer
 // id from its old version to its new one (either may not exist).
 func (t *Tx) reindex(b *pgx.Batch, id crm.ID, old, cur indexed) {
@@ -543,10 +552,17 @@ func (t *Tx) reindex(b *pgx.Batch, id crm.ID, old, cur indexed) {
 			}
 		}
 	}
-	if len(upKeys) > 0 {
+	switch g := t.q.group; {
+	case len(upKeys) == 0:
+	case g != nil:
+		// A group's turn: with the group's keys, after the deletes above
+		// (a statement on customer_keys sends the gathered keys first).
+		for i, k := range upKeys {
+			g.keys = append(g.keys, keyRow{kind: upKinds[i], key: k, customer: cid})
+		}
+	default:
 		b.Queue(`INSERT INTO customer_keys (kind, key, customer_id) SELECT k::"char", v, $3 FROM unnest($1::text[], $2::text[]) AS u(k, v)
-ON CONFLICT (kind, key) DO UPDATE SET customer_id = EXCLUDED.customer_id WHERE customer_keys.customer_id <> EXCLUDED.customer_id`,
-			upKinds, upKeys, cid)
+`+keysTakeOver, upKinds, upKeys, cid)
 	}
 
 	for _, k := range []keyed{{valUsername, old.usernames, cur.usernames}, {valClaim, old.claims, cur.claims}} {
@@ -570,9 +586,16 @@ ON CONFLICT (kind, key) DO UPDATE SET customer_id = EXCLUDED.customer_id WHERE c
 		if len(oldWords) > 0 {
 			b.Queue(`DELETE FROM customer_words WHERE customer_id = $1`, cid)
 		}
-		if len(curWords) > 0 {
+		names := strings.Join(curWords, " ")
+		switch g := t.q.group; {
+		case len(curWords) == 0:
+		case g != nil:
+			for _, w := range curWords {
+				g.words = append(g.words, wordRow{word: w, names: names, customer: cid})
+			}
+		default:
 			b.Queue(`INSERT INTO customer_words (word, customer_id, names) SELECT w, $2, $3 FROM unnest($1::text[]) AS u(w)
-ON CONFLICT (word, customer_id) DO UPDATE SET names = EXCLUDED.names`, curWords, cid, strings.Join(curWords, " "))
+`+wordsReplace, curWords, cid, names)
 		}
 	}
 

@@ -294,6 +294,8 @@ func (db *DB) commitGroup(jobs []*turnJob) (committed, alone []*turnJob) {
 // customer or outbox item saved twice keeps its last row.
 type groupRows struct {
 	customers    []customerRow
+	keys         []keyRow
+	words        []wordRow
 	interactions []interactionRow
 	outbox       []outboxRow
 	seen         []seenRow
@@ -307,6 +309,19 @@ type customerRow struct {
 	id, spent int64
 	segment   string
 	data      []byte
+}
+
+// keyRow is a customer's key (customer_keys), taken over from another
+// customer if that one held it; wordRow a folded word of its name with
+// all of them (customer_words).
+type keyRow struct {
+	kind, key string
+	customer  int64
+}
+
+type wordRow struct {
+	word, names string
+	customer    int64
 }
 
 type interactionRow struct {
@@ -337,8 +352,8 @@ func (g *groupRows) addCounters(m map[string]int64) {
 
 // groupMark is how much was gathered and sent before a turn ran.
 type groupMark struct {
-	queued, updates, customers, interactions, outbox, seen, events int
-	sent, emitted                                                  int
+	queued, updates, customers, keys, words, interactions, outbox, seen, events int
+	sent, emitted                                                               int
 }
 
 // emitTable queues the rows gathered for table, before a statement on it
@@ -347,6 +362,10 @@ func (g *groupRows) emitTable(c *txConn, table string) {
 	switch table {
 	case "customers":
 		g.emitCustomers(c)
+	case "customer_keys":
+		g.emitKeys(c)
+	case "customer_words":
+		g.emitWords(c)
 	case "interactions":
 		g.emitInteractions(c)
 	case "outbox":
@@ -380,6 +399,8 @@ func tableOf(sql string) string {
 // for the rest of a group.
 func (g *groupRows) emit(c *txConn) {
 	g.emitCustomers(c)
+	g.emitKeys(c)
+	g.emitWords(c)
 	g.emitInteractions(c)
 	g.emitOutbox(c)
 	g.emitSeen(c)
@@ -395,7 +416,7 @@ func (g *groupRows) emitCustomers(c *txConn) {
 	if len(g.customers) == 0 {
 		return
 	}
-	rows := lastByID(g.customers, func(r customerRow) int64 { return r.id })
+	rows := lastBy(g.customers, func(r customerRow) int64 { return r.id })
 	n := len(rows)
 	ids, spent, segs, datas := make([]int64, n), make([]int64, n), make([]string, n), make([][]byte, n)
 	for i, r := range rows {
@@ -405,6 +426,43 @@ func (g *groupRows) emitCustomers(c *txConn) {
 SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[])
 ON CONFLICT (id) DO UPDATE SET segment = EXCLUDED.segment, spent = EXCLUDED.spent, data = EXCLUDED.data`, ids, segs, spent, datas)
 	g.customers = g.customers[:0]
+}
+
+func (g *groupRows) emitKeys(c *txConn) {
+	if len(g.keys) == 0 {
+		return
+	}
+	rows := lastBy(g.keys, func(r keyRow) [2]string { return [2]string{r.kind, r.key} })
+	n := len(rows)
+	kinds, keys, customers := make([]string, n), make([]string, n), make([]int64, n)
+	for i, r := range rows {
+		kinds[i], keys[i], customers[i] = r.kind, r.key, r.customer
+	}
+	g.queue(c, `INSERT INTO customer_keys (kind, key, customer_id)
+SELECT k::"char", v, c FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(k, v, c)
+`+keysTakeOver, kinds, keys, customers)
+	g.keys = g.keys[:0]
+}
+
+func (g *groupRows) emitWords(c *txConn) {
+	if len(g.words) == 0 {
+		return
+	}
+	rows := lastBy(g.words, func(r wordRow) wordKey { return wordKey{r.word, r.customer} })
+	n := len(rows)
+	words, names, customers := make([]string, n), make([]string, n), make([]int64, n)
+	for i, r := range rows {
+		words[i], names[i], customers[i] = r.word, r.names, r.customer
+	}
+	g.queue(c, `INSERT INTO customer_words (word, customer_id, names)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+`+wordsReplace, words, customers, names)
+	g.words = g.words[:0]
+}
+
+type wordKey struct {
+	word     string
+	customer int64
 }
 
 func (g *groupRows) emitInteractions(c *txConn) {
@@ -425,7 +483,7 @@ func (g *groupRows) emitOutbox(c *txConn) {
 	if len(g.outbox) == 0 {
 		return
 	}
-	rows := lastByID(g.outbox, func(r outboxRow) int64 { return r[0].(int64) })
+	rows := lastBy(g.outbox, func(r outboxRow) int64 { return r[0].(int64) })
 	n := len(rows)
 	ids, customers, dues, untils, nexts, sents, created := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	statuses, owners, lastErrs := make([]string, n), make([]string, n), make([]string, n)
@@ -475,9 +533,10 @@ func (g *groupRows) emitCounters(c *txConn) {
 	g.counters = nil
 }
 
-// lastByID keeps the last row of each id, in the order of their first.
-func lastByID[R any](rows []R, id func(R) int64) []R {
-	at := make(map[int64]int, len(rows))
+// lastBy keeps the last row of each id, in the order of their first: an
+// upsert may not touch one row twice.
+func lastBy[R any, K comparable](rows []R, id func(R) K) []R {
+	at := make(map[K]int, len(rows))
 	out := make([]R, 0, len(rows))
 	for _, r := range rows {
 		if i, ok := at[id(r)]; ok {
@@ -493,7 +552,8 @@ func lastByID[R any](rows []R, id func(R) int64) []R {
 // mark is where the group stands before a turn runs.
 func (c *txConn) mark() groupMark {
 	g := c.group
-	return groupMark{queued: len(c.queued), updates: len(c.updates), customers: len(g.customers), interactions: len(g.interactions),
+	return groupMark{queued: len(c.queued), updates: len(c.updates), customers: len(g.customers), keys: len(g.keys),
+		words: len(g.words), interactions: len(g.interactions),
 		outbox: len(g.outbox), seen: len(g.seen), events: len(g.events), sent: c.sent, emitted: g.emitted}
 }
 
@@ -506,6 +566,7 @@ func (c *txConn) undo(m groupMark) bool {
 	}
 	c.queued, c.updates = c.queued[:m.queued], c.updates[:m.updates]
 	g.customers, g.interactions, g.outbox = g.customers[:m.customers], g.interactions[:m.interactions], g.outbox[:m.outbox]
+	g.keys, g.words = g.keys[:m.keys], g.words[:m.words]
 	g.seen, g.events = g.seen[:m.seen], g.events[:m.events]
 	return true
 }

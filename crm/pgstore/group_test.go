@@ -39,7 +39,7 @@ func turn(ctx context.Context, db *pgstore.DB, user, msgID string, runs *sync.Ma
 			return err
 		}
 		if c == nil {
-			c = &crm.Customer{Identities: []crm.Identity{{Channel: crm.ChannelWeb, UserID: user}}}
+			c = &crm.Customer{Name: "Khách " + user, Identities: []crm.Identity{{Channel: crm.ChannelWeb, UserID: user}}}
 		}
 		c.Stats.MessagesIn++
 		if err := tx.PutCustomer(c); err != nil {
@@ -178,6 +178,9 @@ func TestTurnsCommitTogether(t *testing.T) {
 		}
 		if events != want {
 			t.Errorf("%d events, want %d", events, want)
+		}
+		if found, err := tx.FindCustomersByName("khach", 100); err != nil || len(found) != users {
+			t.Errorf("%d customers found by name, %v; want %d", len(found), err, users)
 		}
 		for u := range users {
 			c, err := tx.FindCustomerByIdentity(crm.ChannelWeb, fmt.Sprint("u", u))

@@ -67,7 +67,7 @@ func (c *txConn) emitUpdates() {
 	case 1:
 		c.queued = append(c.queued, &pgx.QueuedQuery{SQL: outboxUpdateOne, Arguments: c.updates[0]})
 	default:
-		rows := lastByID(c.updates, func(u outboxUpdate) int64 { return u[0].(int64) })
+		rows := lastBy(c.updates, func(u outboxUpdate) int64 { return u[0].(int64) })
 		n := len(rows)
 		ids, dues, untils, nexts, sents := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 		statuses, owners, errs := make([]string, n), make([]string, n), make([]string, n)

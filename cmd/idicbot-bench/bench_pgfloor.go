@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/idicbot/idicbot/crm/pgstore"
 )
 
 // pgFloor measures what the rows of a turn cost PostgreSQL without the
@@ -21,16 +19,11 @@ import (
 // pipeline on PostgreSQL could reach on this machine with no Go work at
 // all, and shows what committing turns together is worth.
 func pgFloor(ctx context.Context, o benchOptions, perTx int) (benchResult, error) {
-	u, drop, err := withSchema(ctx, o.PostgresURL)
+	db, done, err := schemaStore(ctx, o)
 	if err != nil {
 		return benchResult{}, err
 	}
-	defer drop()
-	db, err := pgstore.Open(ctx, u, pgstore.Options{MaxConns: pgConns})
-	if err != nil {
-		return benchResult{}, err
-	}
-	defer db.Close()
+	defer done()
 	pool := db.Pool()
 	customers := max(o.Customers, 1)
 	record, interaction, item, event := make([]byte, 700), make([]byte, 300), make([]byte, 400), make([]byte, 40)

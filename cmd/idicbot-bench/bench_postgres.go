@@ -69,16 +69,11 @@ func (m *bench) pgLookups(ctx context.Context, o benchOptions) error {
 	if n <= 0 {
 		return nil
 	}
-	u, drop, err := withSchema(ctx, o.PostgresURL)
+	db, done, err := schemaStore(ctx, o)
 	if err != nil {
 		return err
 	}
-	defer drop()
-	db, err := pgstore.Open(ctx, u, pgstore.Options{MaxConns: pgConns})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
+	defer done()
 	def, err := configs.Load(time.Now())
 	if err != nil {
 		return err
@@ -164,17 +159,27 @@ func withSchema(ctx context.Context, server string) (string, func(), error) {
 	return u.String(), drop, nil
 }
 
-func pgBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
+// schemaStore opens a store in a schema of its own on the bench's server;
+// done closes it and drops the schema.
+func schemaStore(ctx context.Context, o benchOptions) (*pgstore.DB, func(), error) {
 	u, drop, err := withSchema(ctx, o.PostgresURL)
 	if err != nil {
-		return benchResult{}, err
+		return nil, nil, err
 	}
-	defer drop()
 	db, err := pgstore.Open(ctx, u, pgstore.Options{MaxConns: pgConns})
+	if err != nil {
+		drop()
+		return nil, nil, err
+	}
+	return db, func() { _ = db.Close(); drop() }, nil
+}
+
+func pgBaseline(ctx context.Context, o benchOptions) (benchResult, error) {
+	db, done, err := schemaStore(ctx, o)
 	if err != nil {
 		return benchResult{}, err
 	}
-	defer db.Close()
+	defer done()
 	if _, err := db.Pool().Exec(ctx, `CREATE TABLE raw (k text PRIMARY KEY, v bytea NOT NULL)`); err != nil {
 		return benchResult{}, err
 	}

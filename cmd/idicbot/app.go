@@ -309,6 +309,7 @@ func (m *Main) open(ctx context.Context) error {
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	registerBuildInfo(m.Registry, currentBuild())
 	metrics := bot.NewMetrics(m.Registry)
+	registerStoreMetrics(m.Registry, db)
 	assistant, err := m.newAssistant()
 	if err != nil {
 		return err

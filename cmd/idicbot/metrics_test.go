@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/idicbot/idicbot/crm/pgstore/pgtest"
 )
 
 // getMetrics GETs url with auth (an Authorization header, or none) and
@@ -68,5 +70,19 @@ func TestMetricsAddr(t *testing.T) {
 				t.Fatalf("metrics_addr serves more than /metrics: healthz %d", st)
 			}
 		})
+	}
+}
+
+// On PostgreSQL, /metrics says how turns commit together.
+func TestGroupMetricsOnPostgres(t *testing.T) {
+	_, base := startServe(t, t.TempDir(), map[string]string{"IDICBOT_DATABASE_URL": pgtest.URL(t), "IDICBOT_ADMIN_TOKEN": metricsToken})
+	st, body := getMetrics(t, base+"/metrics", "Bearer "+metricsToken)
+	if st != http.StatusOK {
+		t.Fatalf("metrics: %d %.200s", st, body)
+	}
+	for _, name := range []string{"idicbot_pg_turn_groups_total", "idicbot_pg_grouped_turns_total"} {
+		if !strings.Contains(body, name) {
+			t.Errorf("/metrics lacks %s", name)
+		}
 	}
 }

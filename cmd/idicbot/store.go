@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/idicbot/idicbot/adapters/admin"
 	"github.com/idicbot/idicbot/bot/inproc"
 	"github.com/idicbot/idicbot/bot/pgreplicas"
@@ -181,4 +183,25 @@ func redactURL(s string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// registerStoreMetrics exports, on PostgreSQL, how turns commit together
+// (pgstore.GroupStats): turns per group is the rate of the second counter
+// over the rate of the first; the turns handled alone are the rest of
+// idicbot_messages_in_total.
+func registerStoreMetrics(reg prometheus.Registerer, s Store) {
+	db, ok := s.(*pgstore.DB)
+	if !ok {
+		return
+	}
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "idicbot_pg_turn_groups_total",
+			Help: "Groups of turns committed together in one PostgreSQL transaction.",
+		}, func() float64 { return float64(db.GroupStats().Groups) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "idicbot_pg_grouped_turns_total",
+			Help: "Turns committed in those groups.",
+		}, func() float64 { return float64(db.GroupStats().Turns) }),
+	)
 }

@@ -20,6 +20,9 @@
 // violations with a short jittered backoff, so fn may run more than once
 // (crm.Store's contract). View runs in a REPEATABLE READ, READ ONLY
 // transaction: one snapshot, never half of another transaction.
+// UpdateTurn (crm.TurnUpdater) runs a message's turn as Update does, in a
+// transaction it may share with the other turns waiting, under the same
+// locks (group.go).
 //
 // # Records
 //

@@ -326,7 +326,11 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	var err error
 	if tu, ok := c.store.(crm.TurnUpdater); ok {
 		// A server's store commits concurrent turns together.
-		err = tu.UpdateTurn(ctx, crm.TurnKey{Channel: in.Channel, MsgID: in.MessageID, UserID: in.UserID}, fn)
+		key := crm.TurnKey{Channel: in.Channel, MsgID: in.MessageID, UserID: in.UserID}
+		if in.Contact == nil {
+			key.Phone, key.Email = u.Phone, u.Email // claimed: turn.claim looks their owners up
+		}
+		err = tu.UpdateTurn(ctx, key, fn)
 	} else {
 		err = c.store.Update(ctx, fn)
 	}

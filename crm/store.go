@@ -258,6 +258,10 @@ type TurnKey struct {
 	Channel Channel
 	MsgID   string
 	UserID  string
+	// Phone (E.164) and Email are what the message claims, if anything:
+	// the turn looks up their owners (FindCustomerByPhone,
+	// FindCustomerByEmail), and a store may read them ahead.
+	Phone, Email string
 }
 
 // TurnUpdater is what a server's store (PostgreSQL) implements beside

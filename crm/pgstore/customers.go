@@ -129,12 +129,40 @@ func (t *Tx) findByKey(kind, key string) (*crm.Customer, error) {
 	if !validKey(key) {
 		return nil, nil
 	}
+	if c, ok := t.claimAhead(kind, key); ok {
+		return c, nil
+	}
 	cs, err := t.customersWhere("find customer", `SELECT c.id, c.data FROM customer_keys k JOIN customers c ON c.id = k.customer_id
 WHERE k.kind = $1 AND k.key = $2`, kind, key)
 	if err != nil || len(cs) == 0 {
 		return nil, err
 	}
 	return cs[0], nil
+}
+
+// claimAhead answers a lookup of a claimed phone or email from what the
+// group read ahead (queueClaims), once, unless the group may have changed
+// the answer since: a turn before this one wrote a key of that kind, or
+// the owner is a customer of the group's turns (read or written by them).
+// Then the lookup reads, and sees what those turns wrote.
+func (t *Tx) claimAhead(kind, key string) (*crm.Customer, bool) {
+	a, g := t.ahead, t.q.group
+	if a == nil || g == nil || a.claims == nil {
+		return nil, false
+	}
+	ck := claimKey(kind, key)
+	c, ok := a.claims[ck]
+	if !ok {
+		return nil, false
+	}
+	delete(a.claims, ck)
+	if g.claimsChanged || c != nil && g.customerIDs[c.ID] {
+		return nil, false
+	}
+	if c != nil {
+		t.remember(c)
+	}
+	return c, true
 }
 
 // FindCustomerByIdentity implements crm.Tx. In an Update it first takes a
@@ -495,6 +523,7 @@ func (t *Tx) PutCustomer(c *crm.Customer) error {
 	b := &pgx.Batch{}
 	if g := t.q.group; g != nil {
 		g.customers = append(g.customers, customerRow{id: int64(id), segment: cur.segment, spent: cur.spent, data: data})
+		g.holds(id)
 	} else {
 		b.Queue(`INSERT INTO customers (id, segment, spent, data) VALUES ($1, $2, $3, $4)
 ON CONFLICT (id) DO UPDATE SET segment = EXCLUDED.segment, spent = EXCLUDED.spent, data = EXCLUDED.data`,
@@ -507,6 +536,17 @@ ON CONFLICT (id) DO UPDATE SET segment = EXCLUDED.segment, spent = EXCLUDED.spen
 	}
 	t.stored[id] = cur
 	return nil
+}
+
+// keyDelete removes a key a customer no longer holds.
+const keyDelete = `DELETE FROM customer_keys WHERE kind = $1 AND key = $2 AND customer_id = $3`
+
+// keyChanged notes, in a group, that a turn wrote a key of kind: a phone
+// or email key read ahead for a later turn's claim may be stale.
+func (t *Tx) keyChanged(kind string) {
+	if g := t.q.group; g != nil && (kind == keyPhone || kind == keyEmail) {
+		g.claimsChanged = true
+	}
 }
 
 // keysTakeOver ends an INSERT of customer_keys: a key another customer
@@ -541,7 +581,8 @@ func (t *Tx) reindex(b *pgx.Batch, id crm.ID, old, cur indexed) {
 	} {
 		for _, v := range k.old {
 			if !slices.Contains(k.cur, v) {
-				b.Queue(`DELETE FROM customer_keys WHERE kind = $1 AND key = $2 AND customer_id = $3`, k.kind, v, cid)
+				b.Queue(keyDelete, k.kind, v, cid)
+				t.keyChanged(k.kind)
 			}
 		}
 		for _, v := range k.cur {
@@ -549,6 +590,7 @@ func (t *Tx) reindex(b *pgx.Batch, id crm.ID, old, cur indexed) {
 			// saves a customer (every message) writes no key row.
 			if !slices.Contains(k.old, v) {
 				upKinds, upKeys = append(upKinds, k.kind), append(upKeys, v)
+				t.keyChanged(k.kind)
 			}
 		}
 	}

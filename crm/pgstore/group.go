@@ -254,6 +254,14 @@ func (db *DB) commitGroup(jobs []*turnJob) (committed, alone []*turnJob) {
 		return fail()
 	}
 	finish()
+	for _, t := range txs {
+		if c := t.ahead.customer; c != nil {
+			rows.holds(c.ID)
+		}
+		if t.newCustomerID != 0 {
+			rows.holds(t.newCustomerID)
+		}
+	}
 	customers := map[crm.ID]bool{}
 	var ran []*turnJob
 	for i, j := range jobs {
@@ -303,6 +311,32 @@ type groupRows struct {
 	counters     map[string]int64
 	// emitted counts the statements emit made.
 	emitted int
+	// customerIDs are the customers the group's turns read ahead or
+	// wrote; claimsChanged: a turn wrote a phone or email key, or a
+	// statement the group cannot follow changed customers or their keys.
+	// Either keeps a claim read ahead from answering (Tx.claimAhead).
+	customerIDs   map[crm.ID]bool
+	claimsChanged bool
+}
+
+// holds notes that the group's turns read or wrote customer id.
+func (g *groupRows) holds(id crm.ID) {
+	if g.customerIDs == nil {
+		g.customerIDs = map[crm.ID]bool{}
+	}
+	g.customerIDs[id] = true
+}
+
+// watch notes a statement the group sends or queues: one that changes
+// customers or their keys other than as PutCustomer does (a merge, an
+// erasure) may change who owns a claimed phone or email.
+func (g *groupRows) watch(sql string) {
+	switch tableOf(sql) {
+	case "customers", "customer_keys", "customer_redirects":
+		if sql != keyDelete {
+			g.claimsChanged = true
+		}
+	}
 }
 
 type customerRow struct {

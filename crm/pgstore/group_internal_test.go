@@ -169,3 +169,86 @@ func TestGroupReadsLockInOrder(t *testing.T) {
 		t.Error("the group drew no ids once it held its customers")
 	}
 }
+
+// TestClaimsReadAhead has a group's turns look up the owners of phones
+// they claim: an owner outside the group is answered from the group's
+// reads, with no round trip of its own; an owner a turn before wrote, and
+// a phone a turn before took, are read again and seen as written.
+func TestClaimsReadAhead(t *testing.T) {
+	p := openProbe(t)
+	ctx := t.Context()
+	const outside, renamed, taken = "+84900000001", "+84900000002", "+84900000003"
+	for user, phone := range map[string]string{"x": outside, "a": renamed} {
+		c := &crm.Customer{Name: user, Phone: phone, Identities: []crm.Identity{{Channel: crm.ChannelWeb, UserID: user}}}
+		if err := p.db.Update(ctx, func(tx crm.Tx) error { return tx.PutCustomer(c) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type found struct {
+		name   string
+		trips  int
+		exists bool
+	}
+	got := map[string]found{}
+	job := func(user, claim string, write func(c *crm.Customer)) *turnJob {
+		key := crm.TurnKey{Channel: crm.ChannelWeb, MsgID: "m" + user, UserID: user, Phone: claim}
+		return &turnJob{ctx: ctx, key: key, done: make(chan error, 1), fn: func(tx crm.Tx) error {
+			if err := tx.(crm.TurnReader).ReadTurn(key.Channel, key.MsgID, key.UserID); err != nil {
+				return err
+			}
+			c, err := tx.FindCustomerByIdentity(key.Channel, key.UserID)
+			if err != nil {
+				return err
+			}
+			if c == nil {
+				c = &crm.Customer{Identities: []crm.Identity{{Channel: crm.ChannelWeb, UserID: user}}}
+			}
+			if write != nil {
+				write(c)
+			}
+			if err := tx.PutCustomer(c); err != nil {
+				return err
+			}
+			if claim == "" {
+				return nil
+			}
+			q := tx.(*Tx).q
+			before := q.sent
+			owner, err := tx.FindCustomerByPhone(claim)
+			if err != nil {
+				return err
+			}
+			f := found{trips: q.sent - before, exists: owner != nil}
+			if owner != nil {
+				f.name = owner.Name
+			}
+			got[user] = f
+			return nil
+		}}
+	}
+	// In the identity keys' order: a renames itself, b claims a phone
+	// whose owner is outside the group, c claims a's phone, d takes a
+	// phone and e claims it.
+	jobs := []*turnJob{
+		job("a", "", func(c *crm.Customer) { c.Name = "a, renamed" }),
+		job("b", outside, nil),
+		job("c", renamed, nil),
+		job("d", "", func(c *crm.Customer) { c.Phone = taken }),
+		job("e", taken, nil),
+	}
+	committed, alone := p.db.commitGroup(jobs)
+	if len(committed) != len(jobs) || len(alone) != 0 {
+		t.Fatalf("%d turns committed together, %d alone; want %d and 0", len(committed), len(alone), len(jobs))
+	}
+	want := map[string]found{
+		"b": {name: "x", exists: true, trips: 0},
+		"c": {name: "a, renamed", exists: true, trips: 1},
+		"e": {exists: true, trips: 1},
+	}
+	for user, w := range want {
+		g := got[user]
+		if g.exists != w.exists || g.trips != w.trips || w.name != "" && g.name != w.name {
+			t.Errorf("turn %s's lookup: %+v, want %+v", user, g, w)
+		}
+	}
+}

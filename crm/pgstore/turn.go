@@ -27,7 +27,13 @@ type readAhead struct {
 	// group: read with a group's BEGIN, for the one ReadTurn call that
 	// follows.
 	group bool
+	// claims are the owners of the phone and email the turn claims, read
+	// with the group (claimKey; nil: no owner), each for one lookup.
+	claims map[string]*crm.Customer
 }
+
+// claimKey names a claimed phone or email among a turn's claims.
+func claimKey(kind, key string) string { return kind + "\x00" + key }
 
 // ReadTurn implements crm.TurnReader: with the transaction's BEGIN, in one
 // round trip, it reads the dedupe marker and, in an Update, takes the
@@ -133,6 +139,54 @@ LEFT JOIN LATERAL (SELECT pg_advisory_xact_lock($4, ((c.id << 32) >> 32)::int4))
 	}
 }
 
+// queueClaims queues on b the read of the owners of the phones and emails
+// the turns claim, locked as findByKey locks them, after the turns' own
+// customers; each turn's claims answer its lookups (Tx.claimAhead).
+func queueClaims(b *pgx.Batch, ahead []*readAhead, keys []crm.TurnKey) {
+	var kinds, values []string
+	var turns []int64
+	for i, k := range keys {
+		for _, c := range [...]struct{ kind, key string }{{keyPhone, strings.TrimSpace(k.Phone)}, {keyEmail, normEmail(k.Email)}} {
+			if c.key == "" || !validKey(c.key) {
+				continue
+			}
+			if ahead[i].claims == nil {
+				ahead[i].claims = map[string]*crm.Customer{}
+			}
+			ahead[i].claims[claimKey(c.kind, c.key)] = nil
+			kinds, values, turns = append(kinds, c.kind), append(values, c.key), append(turns, int64(i))
+		}
+	}
+	if len(turns) == 0 {
+		return
+	}
+	b.Queue(`SELECT k.n, k.kind, c.id, c.data
+FROM unnest($1::text[], $2::text[], $3::bigint[]) AS k(kind, key, n)
+JOIN customer_keys ck ON ck.kind = k.kind::"char" AND ck.key = k.key
+JOIN customers c ON c.id = ck.customer_id
+ORDER BY c.id FOR UPDATE OF c`, kinds, values, turns).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var n, id int64
+			var kind string
+			var data []byte
+			if err := rows.Scan(&n, &kind, &id, &data); err != nil {
+				return err
+			}
+			c, err := decodeCustomer(id, data)
+			if err != nil {
+				return err
+			}
+			for k := range ahead[n].claims {
+				if strings.HasPrefix(k, kind+"\x00") {
+					// The one claim of this kind a turn has.
+					ahead[n].claims[k] = c
+				}
+			}
+		}
+		return rows.Err()
+	})
+}
+
 // queueGroupReads queues on b what ReadTurn reads, for every turn of a
 // group at once, in three statements rather than two a turn: the
 // identities' locks with the markers, in the order of txs (the identity
@@ -201,6 +255,7 @@ LEFT JOIN LATERAL (SELECT pg_advisory_xact_lock($3, ((c.id << 32) >> 32)::int4))
 		}
 		return rows.Err()
 	})
+	queueClaims(b, ahead, keys)
 	var historyIDs, outboxIDs []int64
 	b.Queue(`SELECT array(SELECT nextval('interactions_id_seq') FROM generate_series(1, $1)),
 	array(SELECT nextval('outbox_id_seq') FROM generate_series(1, $1))`, n*idsAhead).

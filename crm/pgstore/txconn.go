@@ -46,8 +46,16 @@ func (c *txConn) emit() {
 	c.emitUpdates()
 }
 
+// watch lets a group note what sql may change (groupRows.watch).
+func (c *txConn) watch(sql string) {
+	if c.group != nil {
+		c.group.watch(sql)
+	}
+}
+
 // emitFor queues what is gathered for the table sql writes, before sql.
 func (c *txConn) emitFor(sql string) {
+	c.watch(sql)
 	if c.group == nil && len(c.updates) == 0 {
 		return
 	}
@@ -111,6 +119,9 @@ func (c *txConn) laterBatch(b *pgx.Batch) {
 func (c *txConn) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	// A read sees every write before it.
 	c.emit()
+	for _, qq := range b.QueuedQueries {
+		c.watch(qq.SQL)
+	}
 	c.sent++
 	n := len(c.queued)
 	if n == 0 {
@@ -139,6 +150,7 @@ func (c *txConn) send(ctx context.Context) error {
 // Exec runs sql after what is queued.
 func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	c.emit()
+	c.watch(sql)
 	if len(c.queued) == 0 {
 		c.sent++
 		return c.conn.Exec(ctx, sql, args...)
@@ -156,6 +168,7 @@ func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comm
 // Query runs sql after what is queued.
 func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	c.emit()
+	c.watch(sql)
 	if len(c.queued) == 0 {
 		c.sent++
 		return c.conn.Query(ctx, sql, args...)
@@ -174,6 +187,7 @@ func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 // QueryRow runs sql after what is queued.
 func (c *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	c.emit()
+	c.watch(sql)
 	if len(c.queued) == 0 {
 		c.sent++
 		return c.conn.QueryRow(ctx, sql, args...)

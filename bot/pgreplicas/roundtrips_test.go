@@ -99,22 +99,10 @@ func TestRoundTripsPerTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	sender := &countingSender{}
 	// Poll: an hour, so the claimer's reads (once after Open) are not
 	// counted with a turn's.
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Owner: "rt", Poll: time.Hour})
-	disp.Register(crm.ChannelWeb, sender)
-	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
-	if err := core.LoadOffers(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := disp.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = disp.Close() })
+	core, disp := startCore(t, db, &def, sender, bot.DispatcherOptions{Lanes: 2, Owner: "rt", Poll: time.Hour})
 
 	texts := []string{"xin chào", "giá iphone 15 bao nhiêu", "any deals?", "cam on shop", "redmi note 13 còn hàng không"}
 	var turn, delivery []int
@@ -168,6 +156,27 @@ func TestRoundTripsPerTurn(t *testing.T) {
 			t.Errorf("turn %d: %d round trips, delivery %d; want at most %d and %d (see the log)", i+1, turn[i], delivery[i], maxTurn, maxDelivery)
 		}
 	}
+}
+
+// startCore seeds the default offers into db and starts a core whose
+// dispatcher (opts) sends web replies to sender; both stop with t.
+func startCore(t *testing.T, db *pgstore.DB, def *configs.Defaults, sender bot.Sender, opts bot.DispatcherOptions) (*bot.Core, *bot.Dispatcher) {
+	t.Helper()
+	ctx := t.Context()
+	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	disp := bot.NewDispatcher(db, opts)
+	disp.Register(crm.ChannelWeb, sender)
+	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
+	if err := core.LoadOffers(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := disp.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = disp.Close() })
+	return core, disp
 }
 
 type countingSender struct {
@@ -224,20 +233,8 @@ func TestConcurrentTurnsCommitTogether(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if _, err := bot.SeedOffers(ctx, db, def.Offers, time.Now()); err != nil {
-		t.Fatal(err)
-	}
 	sender := &countingSender{}
-	disp := bot.NewDispatcher(db, bot.DispatcherOptions{Lanes: 2, Owner: "groups"})
-	disp.Register(crm.ChannelWeb, sender)
-	core := bot.New(bot.Options{Store: db, Catalog: def.Catalog, Segments: def.Segments, Dispatcher: disp})
-	if err := core.LoadOffers(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := disp.Open(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = disp.Close() })
+	core, disp := startCore(t, db, &def, sender, bot.DispatcherOptions{Lanes: 2, Owner: "groups"})
 	gate := sender.hold() // deliveries wait, so only turns are counted
 	rt.take()
 	const users = 48

@@ -56,22 +56,8 @@ func TestRecordsAreBinary(t *testing.T) {
 		}
 	}
 	if err := db.View(t.Context(), func(tx crm.Tx) error {
-		gotC, err := tx.Customer(c.ID)
-		if err != nil {
-			return err
-		}
-		gotI, err := tx.Interaction(c.ID, in.ID)
-		if err != nil {
-			return err
-		}
-		gotO, err := tx.OutboxItem(it.ID)
-		if err != nil {
-			return err
-		}
-		sameJSON(t, "customer", gotC, c)
-		sameJSON(t, "interaction", gotI, in)
-		sameJSON(t, "outbox item", gotO, it)
-		return nil
+		_, _, _, err := readBack(t, tx, c, in, it)
+		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -110,21 +96,10 @@ func TestJSONRecordsOfOlderBinariesRead(t *testing.T) {
 		}
 	}
 	if err := db.Update(t.Context(), func(tx crm.Tx) error {
-		gotC, err := tx.Customer(c.ID)
+		gotC, gotI, gotO, err := readBack(t, tx, c, in, it)
 		if err != nil {
 			return err
 		}
-		gotI, err := tx.Interaction(c.ID, in.ID)
-		if err != nil {
-			return err
-		}
-		gotO, err := tx.OutboxItem(it.ID)
-		if err != nil {
-			return err
-		}
-		sameJSON(t, "customer", gotC, c)
-		sameJSON(t, "interaction", gotI, in)
-		sameJSON(t, "outbox item", gotO, it)
 		// Saved again, each takes the binary form.
 		if err := tx.PutCustomer(gotC); err != nil {
 			return err
@@ -141,6 +116,28 @@ func TestJSONRecordsOfOlderBinariesRead(t *testing.T) {
 			t.Errorf("%s %d is still JSON after a save", table, id)
 		}
 	}
+}
+
+// readBack reads the three records back and checks they are c, in and
+// it.
+func readBack(t *testing.T, tx crm.Tx, c *crm.Customer, in *crm.Interaction, it *crm.OutboxItem) (*crm.Customer, *crm.Interaction, *crm.OutboxItem, error) {
+	t.Helper()
+	gotC, err := tx.Customer(c.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gotI, err := tx.Interaction(c.ID, in.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	gotO, err := tx.OutboxItem(it.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sameJSON(t, "customer", gotC, c)
+	sameJSON(t, "interaction", gotI, in)
+	sameJSON(t, "outbox item", gotO, it)
+	return gotC, gotI, gotO, nil
 }
 
 // oldJSON is a record as older binaries stored it (encoding/json).

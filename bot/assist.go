@@ -78,9 +78,10 @@ func (c *Core) assist(ctx context.Context, in Inbound, u Understanding) (AssistR
 	}
 	req := AssistRequest{Text: in.Text, Language: u.Language, Rules: u, Catalog: c.catalog, Knowledge: c.Knowledge()}
 	var cust *crm.Customer
+	ch, user := in.Channel, in.UserID // not in: the closure would move it to the heap on every message
 	_ = c.store.View(ctx, func(tx crm.Tx) error {
 		var err error
-		cust, err = tx.FindCustomerByIdentity(in.Channel, in.UserID)
+		cust, err = tx.FindCustomerByIdentity(ch, user)
 		return err
 	})
 	if cust != nil {

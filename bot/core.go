@@ -318,10 +318,14 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	if in.Contact == nil && (u.Phone != "" || u.Email != "") {
 		code = newCode()
 	}
-	var t *turn
+	// Each attempt starts over from the same state; both live in one
+	// allocation (the inbound event, its understanding and the turn each
+	// escaped on their own).
+	h := &struct{ start, cur turn }{start: turn{core: c, in: in, u: u, assist: ar, assisted: assisted, code: code}}
 	fn := func(tx crm.Tx) error {
-		t = &turn{core: c, tx: tx, in: in, u: u, now: c.now(), assist: ar, assisted: assisted, code: code}
-		return t.run()
+		h.cur = h.start
+		h.cur.tx, h.cur.now = tx, c.now()
+		return h.cur.run()
 	}
 	var err error
 	if tu, ok := c.store.(crm.TurnUpdater); ok {
@@ -336,6 +340,10 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("handle %s message %s: %w", in.Channel, in.MessageID, err)
+	}
+	t := &h.cur
+	if len(t.items) > 0 {
+		t.res.Outbox = make([]crm.ID, 0, len(t.items))
 	}
 	for _, it := range t.items {
 		t.res.Outbox = append(t.res.Outbox, it.ID)
@@ -366,7 +374,9 @@ func (c *Core) committed(ctx context.Context, t *turn, start time.Time) {
 			m.SegmentChanges.WithLabelValues(mv.From, mv.To).Inc()
 		}
 	}
-	if !t.res.Duplicate {
+	if !t.res.Duplicate && c.log.Enabled(ctx, slog.LevelDebug) {
+		// The check first: the arguments cost allocations even when the
+		// handler drops the record.
 		c.log.DebugContext(ctx, "handled", "channel", t.in.Channel, "customer", t.res.CustomerID, "intent", t.res.Intent, "replies", len(t.items))
 	}
 	if c.after != nil {

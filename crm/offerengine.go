@@ -107,11 +107,15 @@ func SampleCustomer(segment string, now time.Time) *Customer {
 
 // Eligible reports whether the offer may be shown to c at now, cap aside.
 func (co *CompiledOffer) Eligible(c *Customer, f Facts, now time.Time) bool {
+	return co.eligible(c, &ruleRun{facts: f}, now)
+}
+
+func (co *CompiledOffer) eligible(c *Customer, run *ruleRun, now time.Time) bool {
 	if co.Status != OfferActive || !co.Targets(c.Segment.Name) || !co.Validity.ValidAt(now, c) {
 		return false
 	}
 	if co.eligibility != nil {
-		ok, err := EvalRule(co.eligibility, f)
+		ok, err := run.eval(co.eligibility)
 		if err != nil || !ok {
 			return false
 		}
@@ -272,10 +276,10 @@ func (s *OfferSet) Eligible(c *Customer, now time.Time, ignoreCap bool) []*Compi
 	if c.Consent.OptedOut {
 		return nil
 	}
-	f := FactsOf(c, now)
+	run := ruleRun{facts: FactsOf(c, now)}
 	var out []*CompiledOffer
 	for _, o := range s.Offers {
-		if !o.Eligible(c, f, now) {
+		if !o.eligible(c, &run, now) {
 			continue
 		}
 		if !ignoreCap && o.Capped(c, now) {

@@ -2,6 +2,7 @@ package crm
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -156,7 +157,28 @@ func CompileRule(src string) (*vm.Program, error) {
 
 // EvalRule runs a compiled rule on facts.
 func EvalRule(p *vm.Program, f Facts) (bool, error) {
-	v, err := expr.Run(p, f)
+	r := ruleRun{facts: f}
+	return r.eval(p)
+}
+
+// ruleRun runs rules on one customer's facts with one machine, the facts
+// boxed once for all of them: a turn runs the segment rules and the offers'
+// eligibility, and a fresh machine and a boxed copy of the facts for each
+// rule were most of their allocations.
+type ruleRun struct {
+	facts Facts
+	boxed any
+	m     vm.VM
+}
+
+func (r *ruleRun) eval(p *vm.Program) (bool, error) {
+	if p == nil {
+		return false, errors.New("program is nil") // as expr.Run says it
+	}
+	if r.boxed == nil {
+		r.boxed = r.facts
+	}
+	v, err := r.m.Run(p, r.boxed)
 	if err != nil {
 		return false, err
 	}
@@ -187,10 +209,10 @@ func (s *Segments) Rule(name string) *SegmentRule {
 // at run time is skipped (and reported in err) so one bad rule cannot stop
 // the conversation; with no match the last segment is used.
 func (s *Segments) Classify(c *Customer, now time.Time) (SegmentAssignment, error) {
-	f := FactsOf(c, now)
+	run := ruleRun{facts: FactsOf(c, now)}
 	var firstErr error
 	for _, r := range s.Rules {
-		ok, err := EvalRule(r.program, f)
+		ok, err := run.eval(r.program)
 		if err != nil {
 			if firstErr == nil {
 				firstErr = fmt.Errorf("segment %q: %w", r.Name, err)

@@ -32,7 +32,7 @@ func recordMove(tx crm.Tx, now time.Time, id crm.ID, mv *crm.SegmentChange) (*cr
 	if err := tx.AppendEvent(crm.SegmentChangeEvent(mv)); err != nil {
 		return nil, err
 	}
-	if err := addCounter(tx, now, "segment_moves:"+mv.To, 1); err != nil {
+	if err := addCounterOf(tx, now, 1, "segment_moves:", mv.To); err != nil {
 		return nil, err
 	}
 	return mv, nil

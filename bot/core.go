@@ -462,6 +462,9 @@ func (t *turn) record(it *crm.Interaction) error {
 // count bumps a total counter and its per-day twin.
 func (t *turn) count(name string, n int64) error { return addCounter(t.tx, t.now, name, n) }
 
+// countOf bumps by one the counter its parts name (addCounterOf).
+func (t *turn) countOf(parts ...string) error { return addCounterOf(t.tx, t.now, 1, parts...) }
+
 // identify finds or creates the customer behind the event and makes their
 // identity reachable again (they wrote to us: the channel lets us answer).
 // A phone or email the channel proves is the sender's own (a Telegram
@@ -697,11 +700,11 @@ func (t *turn) interact() error {
 	}
 	if u.Sentiment != "" {
 		c.Sentiment = u.Sentiment
-		if err := t.count("sentiment:"+u.Sentiment, 1); err != nil {
+		if err := t.countOf("sentiment:", u.Sentiment); err != nil {
 			return err
 		}
 	}
-	if err := t.count("msg_in:"+string(in.Channel), 1); err != nil {
+	if err := t.countOf("msg_in:", string(in.Channel)); err != nil {
 		return err
 	}
 	if c.Handoff.Active {

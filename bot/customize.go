@@ -241,7 +241,7 @@ func (t *turn) customize() error {
 	if t.assist.Answer != "" && (u.Intent == IntentUnknown || u.Intent == IntentClarify || len(u.Products) == 0 && (u.Intent == IntentProduct || u.Intent == IntentPrice)) {
 		source = "llm"
 	}
-	if err := t.count("answers:"+source, 1); err != nil {
+	if err := t.countOf("answers:", source); err != nil {
 		return err
 	}
 	if t.claimedNew && !slices.Contains(proofChannels, t.in.Channel) {
@@ -321,7 +321,7 @@ func (t *turn) offerEvent(id, kind string) error {
 	if err := t.tx.AppendEvent(&crm.Event{CustomerID: t.cust.ID, OfferID: id, Time: t.now, Kind: crm.OfferEventKind(kind), Channel: t.in.Channel}); err != nil {
 		return err
 	}
-	return t.count("offer:"+id+":"+kind, 1)
+	return t.countOf("offer:", id, ":", kind)
 }
 
 // button handles a pressed offer button: accept, tell me more, not now. A

@@ -842,7 +842,7 @@ func (d *Dispatcher) finish(tx crm.Tx, r result) error {
 		cur.SentAt = now
 	}
 	if r.status == crm.OutboxSent && it.Channel != ChannelReps { // a notice to reps is no message out
-		if err := addCounter(tx, now, "msg_out:"+string(it.Channel), 1); err != nil {
+		if err := addCounterOf(tx, now, 1, "msg_out:", string(it.Channel)); err != nil {
 			return err
 		}
 	}

@@ -120,14 +120,27 @@ func (c *Core) RunSweeps(ctx context.Context, every time.Duration) {
 }
 
 func addCounter(tx crm.Tx, now time.Time, name string, n int64) error {
-	if err := tx.AddCounter(name, n); err != nil {
-		return err
-	}
-	var buf [64]byte // the per-day name, built with one allocation
+	return addCounterOf(tx, now, n, name)
+}
+
+// addCounterOf is addCounter of the name its parts make ("msg_in:", "web"):
+// the per-day name ("d:20260102:msg_in:web") is built in one allocation
+// and the total's name is its tail, where a concatenated name took one more
+// on every message.
+func addCounterOf(tx crm.Tx, now time.Time, n int64, parts ...string) error {
+	var buf [96]byte
 	day := append(buf[:0], "d:"...)
 	day = now.UTC().AppendFormat(day, "20060102")
-	day = append(append(day, ':'), name...)
-	return tx.AddCounter(string(day), n)
+	day = append(day, ':')
+	at := len(day)
+	for _, p := range parts {
+		day = append(day, p...)
+	}
+	s := string(day)
+	if err := tx.AddCounter(s[at:], n); err != nil {
+		return err
+	}
+	return tx.AddCounter(s, n)
 }
 
 // SendAsAgent sends a message a human wrote to a customer on the channel they

@@ -186,7 +186,7 @@ func (t *turn) availability(lang string) []string {
 	if p == nil {
 		return []string{t.say(lang, "avail_ask"), t.catalogOverview(lang)}
 	}
-	padded := " " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "
+	padded := t.read().padded
 	name := p.DisplayName(lang)
 	asked := p.MatchVariants(padded)
 	var reply []string

@@ -258,10 +258,12 @@ func validate(in *Inbound) error {
 // turn is the state of one Handle call inside its transaction. It is rebuilt
 // on every attempt, because DB.Batch may run the transaction more than once.
 type turn struct {
-	core   *Core
-	tx     crm.Tx
-	in     Inbound
-	u      Understanding
+	core *Core
+	tx   crm.Tx
+	in   Inbound
+	u    Understanding
+	// rd is the text of in as the rules read it, when they did.
+	rd     readText
 	now    time.Time
 	cust   *crm.Customer
 	lang   string
@@ -309,7 +311,7 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	}
 	// Outside the transaction: the rules, then (only when they are unsure)
 	// the assistant, which may call the network.
-	u := c.understand(in)
+	u, read := c.understand(in)
 	ar, assisted := c.assist(ctx, in, u)
 	if assisted && ar.Understanding.Intent != "" {
 		u = mergeUnderstanding(u, ar.Understanding)
@@ -321,7 +323,7 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	// Each attempt starts over from the same state; both live in one
 	// allocation (the inbound event, its understanding and the turn each
 	// escaped on their own).
-	h := &struct{ start, cur turn }{start: turn{core: c, in: in, u: u, assist: ar, assisted: assisted, code: code}}
+	h := &struct{ start, cur turn }{start: turn{core: c, in: in, u: u, rd: read, assist: ar, assisted: assisted, code: code}}
 	fn := func(tx crm.Tx) error {
 		h.cur = h.start
 		h.cur.tx, h.cur.now = tx, c.now()
@@ -457,6 +459,12 @@ func (t *turn) record(it *crm.Interaction) error {
 	}
 	t.res.InteractionID = it.ID
 	return nil
+}
+
+// read is the event's text as the rules read it (folded, its words).
+func (t *turn) read() readText {
+	t.rd = t.rd.read(t.in.Text)
+	return t.rd
 }
 
 // count bumps a total counter and its per-day twin.
@@ -677,7 +685,7 @@ func (t *turn) interact() error {
 	c, in, u := t.cust, t.in, t.u
 	// A one-word message ("STOP", "ok") does not switch a language the
 	// customer already writes in.
-	if u.Language != "" && in.Kind == crm.KindText && (c.Language == "" || len(crm.Words(crm.Fold(in.Text))) > 1) {
+	if u.Language != "" && in.Kind == crm.KindText && (c.Language == "" || len(t.read().words) > 1) {
 		c.Language = u.Language
 	}
 	t.lang = c.Language

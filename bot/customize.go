@@ -72,7 +72,7 @@ func (t *turn) customize() error {
 			offer, ignoreCap = true, true
 		}
 	case IntentBuy:
-		padded := " " + strings.Join(crm.Words(crm.Fold(t.in.Text)), " ") + " "
+		padded := t.read().padded
 		if cat := categoryOf(t.core.catalog, padded); len(u.Products) == 0 && cat != "" {
 			// "cần mua 10 cái laptop": which one, from the category.
 			var ps []*crm.Product
@@ -119,13 +119,13 @@ func (t *turn) customize() error {
 		case len(saved) == 0:
 			reply = append(reply, t.say(lang, "contact_bad"))
 		case c.Dialog == "order_phone" && u.Phone != "":
-			reply = append(reply, t.say(lang, "contact_order", crm.DisplayPhone(u.Phone)))
+			reply = append(reply, t.say(lang, "contact_order", saved[0])) // DisplayPhone(u.Phone), made above
 			c.Dialog = ""
 		default:
 			reply = append(reply, t.say(lang, "contact_saved", strings.Join(saved, ", ")))
 		}
 	case IntentOptOut:
-		if c.Dialog == "order_phone" && cancelsOrderInProgress(t.in.Text) {
+		if c.Dialog == "order_phone" && cancelsOrderInProgress(t.read().words) {
 			// "hủy" while the bot waits for the phone of an order: the
 			// order is called off, offers stay as they are.
 			c.Dialog = ""
@@ -275,10 +275,11 @@ func (t *turn) customize() error {
 	return nil
 }
 
-// cancelsOrderInProgress reports a bare "hủy" / "cancel": while an order
-// waits for a phone number it calls the order off, not the offers.
-func cancelsOrderInProgress(text string) bool {
-	for _, w := range crm.Words(crm.Fold(text)) {
+// cancelsOrderInProgress reports a bare "hủy" / "cancel" (the words of the
+// text, folded): while an order waits for a phone number it calls the order
+// off, not the offers.
+func cancelsOrderInProgress(words []string) bool {
+	for _, w := range words {
 		switch w {
 		case "huy", "cancel", "thoi", "di", "nha", "nhe", "a", "it", "order", "don", "do", "please":
 		default:

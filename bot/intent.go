@@ -64,6 +64,25 @@ type Understanding struct {
 	Upgrade bool
 }
 
+// readText is a message's text folded (crm.Fold), its words (crm.Words)
+// and the words padded with a space each side, as the keyword rules match
+// them. The rules read the text once and the turn keeps their reading.
+type readText struct {
+	folded, padded string
+	words          []string
+	ok             bool // read: the fields are the text's
+}
+
+// read returns r, reading text first unless r is already its reading.
+func (r readText) read(text string) readText {
+	if r.ok {
+		return r
+	}
+	folded := crm.Fold(text)
+	words := crm.Words(folded)
+	return readText{folded: folded, words: words, padded: " " + strings.Join(words, " ") + " ", ok: true}
+}
+
 // phrase lists are folded (no diacritics, lower case); matching is on whole
 // words, so "chao" does not match inside "chaos".
 // paddedIntentPhrases are intentPhrases with a space each side, as they
@@ -148,14 +167,21 @@ func hasVietnameseLetter(s string) bool {
 
 // Understand applies the keyword rules to an inbound event.
 func Understand(in Inbound, cat *crm.Catalog) Understanding {
+	u, _ := understandRules(in, cat)
+	return u
+}
+
+// understandRules is Understand, with the text as the rules read it (not
+// read: an event without a text to read).
+func understandRules(in Inbound, cat *crm.Catalog) (Understanding, readText) {
 	u := Understanding{Intent: IntentUnknown}
 	switch in.Kind {
 	case crm.KindButton:
 		u.Intent, u.Sure = IntentButton, true
-		return u
+		return u, readText{}
 	case crm.KindPhoto, crm.KindSticker, crm.KindVoice, crm.KindFile, crm.KindOther:
 		u.Intent, u.Sure = IntentMedia, true
-		return u
+		return u, readText{}
 	}
 	if in.Contact != nil {
 		if p, err := crm.NormalizePhone(in.Contact.Phone); err == nil && in.Contact.Self {
@@ -165,16 +191,15 @@ func Understand(in Inbound, cat *crm.Catalog) Understanding {
 			u.Email = e
 		}
 		u.Intent, u.Sure = IntentContact, true
-		return u
+		return u, readText{}
 	}
 	if in.Command == "start" {
 		u.Intent, u.Sure = IntentStart, true
-		return u
+		return u, readText{}
 	}
-	folded := crm.Fold(in.Text)
-	words := crm.Words(folded)
+	read := readText{}.read(in.Text)
+	folded, words, padded := read.folded, read.words, read.padded
 	u.Language = detectLanguage(in.Text, folded, words)
-	padded := " " + strings.Join(words, " ") + " "
 	if cat != nil {
 		u.Products = cat.MatchPadded(padded)
 	}
@@ -211,5 +236,5 @@ func Understand(in Inbound, cat *crm.Catalog) Understanding {
 	if (u.Phone != "" || u.Email != "") && (u.Intent == IntentUnknown || u.Intent == IntentGreeting || u.Intent == IntentThanks) {
 		u.Intent, u.Sure = IntentContact, true
 	}
-	return u
+	return u, read
 }

@@ -412,7 +412,7 @@ func (a *KnowledgeAdmin) Preview(entries []*crm.KnowledgeEntry, question string)
 		}
 		return nil, err
 	}
-	u := a.o.Core.understandWith(&understander{classifier: cl, knowledge: k}, Inbound{Kind: crm.KindText, Text: question})
+	u, _ := a.o.Core.understandWith(&understander{classifier: cl, knowledge: k}, Inbound{Kind: crm.KindText, Text: question})
 	p := &KnowledgePreview{Intent: u.Intent, Confidence: u.Confidence, Language: u.Language}
 	entry := u.Topic
 	if u.Intent == IntentClarify {

@@ -68,17 +68,18 @@ const clarifyMin = 0.2
 // understand reads an inbound event: the rules for events without text and
 // for entities, the example classifier (when the core has one) for the
 // intent of a text, the rules' intent as its tie-breaker.
-func (c *Core) understand(in Inbound) Understanding {
+func (c *Core) understand(in Inbound) (Understanding, readText) {
 	return c.understandWith(c.und.Load(), in)
 }
 
 // understandWith is understand with a given classifier and knowledge: the
 // live ones, or those an edit in the admin would make live (a preview).
-func (c *Core) understandWith(und *understander, in Inbound) Understanding {
-	u := Understand(in, c.catalog)
+func (c *Core) understandWith(und *understander, in Inbound) (Understanding, readText) {
+	u, read := understandRules(in, c.catalog)
 	if und.classifier == nil || in.Kind != crm.KindText || in.Contact != nil || in.Command != "" || strings.TrimSpace(in.Text) == "" {
-		return u
+		return u, read
 	}
+	read = read.read(in.Text)
 	r := und.classifier.Analyze(in.Text)
 	u.Confidence, u.Guess = r.Confidence, r.Intent
 	if r.RunnerScore >= clarifyMin {
@@ -106,11 +107,9 @@ func (c *Core) understandWith(und *understander, in Inbound) Understanding {
 	budget := intent == IntentProduct || intent == IntentUnknown || intent == IntentClarify || intent == IntentPrice ||
 		intent == IntentAvailability || intent == IntentPriceObjection || intent == IntentGreeting
 	if u.Range == nil && u.Phone == "" && budget {
-		folded := crm.Fold(in.Text)
-		if r := findPriceRange(folded); r != nil {
-			padded := " " + strings.Join(crm.Words(folded), " ") + " "
+		if r := findPriceRange(read.folded); r != nil {
 			u.Range = r
-			u.Suggest, u.InRange = ProductsInRange(c.catalog, r, categoryOf(c.catalog, padded), u.Products)
+			u.Suggest, u.InRange = ProductsInRange(c.catalog, r, categoryOf(c.catalog, read.padded), u.Products)
 		}
 	}
 	if u.Range != nil && budget {
@@ -125,7 +124,7 @@ func (c *Core) understandWith(und *understander, in Inbound) Understanding {
 	if intent == IntentComplaint && u.Sentiment == "" {
 		u.Sentiment = "negative"
 	}
-	u.Owned, u.Upgrade = ownedProducts(c.catalog, in.Text)
+	u.Owned, u.Upgrade = ownedProducts(c.catalog, read.words)
 	if len(u.Owned) > 0 {
 		var rest []*crm.Product
 		for _, p := range u.Products {
@@ -145,7 +144,7 @@ func (c *Core) understandWith(und *understander, in Inbound) Understanding {
 	}
 	u.Intent = intent
 	u.Sure = intent != IntentUnknown && intent != IntentClarify
-	return u
+	return u, read
 }
 
 // ownedCues say the customer has a product: just bought ("mới mua") or
@@ -160,11 +159,10 @@ var ownedCues = []struct {
 	{[]string{"using"}, true}, {[]string{"i", "own"}, true},
 }
 
-// ownedProducts returns the catalog products the text says the customer has
-// (named within a few words after a cue), and whether they use it rather
-// than just bought it.
-func ownedProducts(cat *crm.Catalog, text string) ([]*crm.Product, bool) {
-	words := crm.Words(crm.Fold(text))
+// ownedProducts returns the catalog products the words of a text (folded)
+// say the customer has (named within a few words after a cue), and whether
+// they use it rather than just bought it.
+func ownedProducts(cat *crm.Catalog, words []string) ([]*crm.Product, bool) {
 	var out []*crm.Product
 	upgrade := false
 	for i := range words {

@@ -110,6 +110,9 @@ func NormalizeEmail(s string) (string, error) {
 
 // FindEmail returns the first valid email address in free text.
 func FindEmail(text string) string {
+	if !strings.Contains(text, "@") {
+		return "" // most messages: no word to try, and no slice of words
+	}
 	for _, w := range strings.Fields(text) {
 		if !strings.Contains(w, "@") {
 			continue

@@ -213,11 +213,8 @@ func (t *turn) say(lang, key string, args ...any) string {
 
 // offerButtons are an offer's buttons, labelled as the shop words them.
 func (t *turn) offerButtons(lang string, o *crm.CompiledOffer) []crm.Button {
-	out := offerButtons(lang, o)
-	for i, k := range o.ButtonKinds() {
-		out[i].Label = t.say(lang, "btn_"+k)
-	}
-	return out
+	book := phrasebook(t.core.catalog.Phrases.Get())
+	return buttonsOf(o, func(key string) string { return book.say(lang, key) })
 }
 
 // MessagesEdit is the messages file as the admin page edits it: the form

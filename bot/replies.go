@@ -238,11 +238,35 @@ func productLines(lang string, ps []*crm.Product, max int) string {
 }
 
 func offerButtons(lang string, o *crm.CompiledOffer) []crm.Button {
+	return buttonsOf(o, func(key string) string { return say(lang, key) })
+}
+
+// buttonsOf are an offer's buttons, each labelled with the phrase label
+// gives for "btn_" and its kind.
+func buttonsOf(o *crm.CompiledOffer, label func(key string) string) []crm.Button {
+	kinds := o.ButtonKinds()
 	var out []crm.Button
-	for _, k := range o.ButtonKinds() {
-		out = append(out, crm.Button{Label: say(lang, "btn_"+k), Payload: "offer:" + o.ID + ":" + k})
+	if len(kinds) > 0 {
+		out = make([]crm.Button, 0, len(kinds))
+	}
+	for _, k := range kinds {
+		out = append(out, crm.Button{Label: label(buttonPhrase(k)), Payload: "offer:" + o.ID + ":" + k})
 	}
 	return out
+}
+
+// buttonPhrase is the id of the phrase that labels a button kind, a
+// constant for the built-in kinds.
+func buttonPhrase(kind string) string {
+	switch kind {
+	case crm.ButtonAccept:
+		return "btn_" + crm.ButtonAccept
+	case crm.ButtonMore:
+		return "btn_" + crm.ButtonMore
+	case crm.ButtonDecline:
+		return "btn_" + crm.ButtonDecline
+	}
+	return "btn_" + kind
 }
 
 // parseOfferPayload splits "offer:<id>:<action>".

@@ -128,19 +128,22 @@ func VND(v any) string {
 	if neg {
 		n = -n
 	}
-	s := strconv.FormatInt(n, 10)
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte('.')
-		}
-		b.WriteRune(r)
-	}
-	out := b.String() + " ₫"
+	// Built in buffers on the stack, one allocation for the result: offers
+	// and product lists format several prices a message.
+	var digits [20]byte
+	s := strconv.AppendInt(digits[:0], n, 10)
+	var buf [48]byte
+	out := buf[:0]
 	if neg {
-		out = "-" + out
+		out = append(out, '-')
 	}
-	return out
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, '.')
+		}
+		out = append(out, c)
+	}
+	return string(append(out, " ₫"...))
 }
 
 func titleCase(s string) string {

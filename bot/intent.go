@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"slices"
 	"strings"
 	"unicode"
 
@@ -85,18 +86,47 @@ func (r readText) read(text string) readText {
 
 // phrase lists are folded (no diacritics, lower case); matching is on whole
 // words, so "chao" does not match inside "chaos".
-// paddedIntentPhrases are intentPhrases with a space each side, as they
-// are looked for in the padded message (built once, not every turn).
-var paddedIntentPhrases = func() []intentPhraseList {
-	out := make([]intentPhraseList, len(intentPhrases))
-	for i, ip := range intentPhrases {
-		out[i].intent = ip.intent
+// phraseIndex finds them by a message's words: for each word, the phrases
+// that start with it and the rank of their list in intentPhrases (built
+// once, not every turn). A phrase is in the padded message (" phrase ")
+// exactly when its words follow each other among the message's words, so
+// the first list with a phrase in the message is the least rank found; a
+// phrase with anything but words and single spaces is in no message.
+var phraseIndex = func() map[string][]rankedPhrase {
+	out := map[string][]rankedPhrase{}
+	for rank, ip := range intentPhrases {
 		for _, p := range ip.phrases {
-			out[i].phrases = append(out[i].phrases, " "+p+" ")
+			words := strings.Split(p, " ")
+			if slices.ContainsFunc(words, func(w string) bool { return len(crm.Words(w)) != 1 || crm.Words(w)[0] != w }) {
+				continue
+			}
+			out[words[0]] = append(out[words[0]], rankedPhrase{rank: rank, words: words})
 		}
 	}
 	return out
 }()
+
+type rankedPhrase struct {
+	rank  int
+	words []string
+}
+
+// phraseIntent is the intent of the first list of intentPhrases with a
+// phrase among words (a message's, folded), as whole words.
+func phraseIntent(words []string) (string, bool) {
+	best := -1
+	for i, w := range words {
+		for _, p := range phraseIndex[w] {
+			if (best < 0 || p.rank < best) && len(words)-i >= len(p.words) && slices.Equal(words[i:i+len(p.words)], p.words) {
+				best = p.rank
+			}
+		}
+	}
+	if best < 0 {
+		return "", false
+	}
+	return intentPhrases[best].intent, true
+}
 
 type intentPhraseList struct {
 	intent  string
@@ -205,16 +235,8 @@ func understandRules(in Inbound, cat *crm.Catalog) (Understanding, readText) {
 	}
 	u.Phone = crm.FindPhone(in.Text)
 	u.Email = crm.FindEmail(in.Text)
-	for _, ip := range paddedIntentPhrases {
-		for _, p := range ip.phrases {
-			if strings.Contains(padded, p) {
-				u.Intent, u.Sure = ip.intent, true
-				break
-			}
-		}
-		if u.Sure {
-			break
-		}
+	if intent, ok := phraseIntent(words); ok {
+		u.Intent, u.Sure = intent, true
 	}
 	// "huy" and "stop" opt out only when they are (nearly) the whole message:
 	// "hủy đơn hàng" is about an order, not about offers.

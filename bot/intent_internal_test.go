@@ -1,0 +1,56 @@
+package bot
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idicbot/idicbot/crm"
+)
+
+// phraseIntent finds the intent the padded message's substrings name, as
+// the loop over intentPhrases did: every customer line of the golden
+// conversations, every phrase alone, inside other words and next to the
+// others.
+func TestPhraseIntentIsTheSubstringRule(t *testing.T) {
+	byContains := func(padded string) (string, bool) {
+		for _, ip := range intentPhrases {
+			for _, p := range ip.phrases {
+				if strings.Contains(padded, " "+p+" ") {
+					return ip.intent, true
+				}
+			}
+		}
+		return "", false
+	}
+	texts := []string{"", " ", "ok", "chaos", "hello, how much is the macbook?", "cho mình xem tai nghe"}
+	files, err := filepath.Glob(filepath.Join("testdata", "conversations", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no conversations: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if text, ok := strings.CutPrefix(line, "> "); ok {
+				texts = append(texts, text)
+			}
+		}
+	}
+	for _, ip := range intentPhrases {
+		for _, p := range ip.phrases {
+			texts = append(texts, p, "x"+p, p+"x", "a "+p+" b", p+" "+intentPhrases[0].phrases[0], intentPhrases[len(intentPhrases)-1].phrases[0]+" "+p)
+		}
+	}
+	for _, text := range texts {
+		words := crm.Words(crm.Fold(text))
+		gotIntent, gotOK := phraseIntent(words)
+		wantIntent, wantOK := byContains(" " + strings.Join(words, " ") + " ")
+		if gotIntent != wantIntent || gotOK != wantOK {
+			t.Errorf("%q: phraseIntent = %q, %v; the substring rule: %q, %v", text, gotIntent, gotOK, wantIntent, wantOK)
+		}
+	}
+}

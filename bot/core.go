@@ -263,16 +263,18 @@ type turn struct {
 	in   Inbound
 	u    Understanding
 	// rd is the text of in as the rules read it, when they did.
-	rd     readText
-	now    time.Time
-	cust   *crm.Customer
-	lang   string
-	res    Result
-	items  []*crm.OutboxItem
-	events []Event
-	shown  []string
-	taken  []string
-	moves  []*crm.SegmentChange
+	rd    readText
+	now   time.Time
+	cust  *crm.Customer
+	lang  string
+	res   Result
+	items []*crm.OutboxItem
+	// itemBuf holds the items of most turns (a reply and an offer).
+	itemBuf [2]*crm.OutboxItem
+	events  []Event
+	shown   []string
+	taken   []string
+	moves   []*crm.SegmentChange
 	// outbound marks a turn for a message to the customer (a human's,
 	// typed in the channel's own console) rather than from them.
 	outbound bool
@@ -327,6 +329,7 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	fn := func(tx crm.Tx) error {
 		h.cur = h.start
 		h.cur.tx, h.cur.now = tx, c.now()
+		h.cur.items = h.cur.itemBuf[:0]
 		return h.cur.run()
 	}
 	var err error

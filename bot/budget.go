@@ -32,10 +32,33 @@ const (
 var (
 	rangeFromRe = regexp.MustCompile(`(?:^|\s)(?:tu|from|between)?` + priceWord + `\s*$`)
 	rangeToRe   = regexp.MustCompile(`^\s*(?:den|toi|-|to|and)\s*$`)
-	maxRe       = regexp.MustCompile(`(?:^|\s)(?:duoi|khong qua|toi da|re hon|under|below|less than|cheaper than|max|up to|at most|within)` + priceWord + aboutWord + `\s*$`)
-	minRe       = regexp.MustCompile(`(?:^|\s)(?:tren|hon|over|above|more than|at least)` + priceWord + aboutWord + `\s*$`)
-	aroundRe    = regexp.MustCompile(`(?:^|\s)(?:tam|khoang|chung|co|around|about|roughly|approximately)` + priceWord + `\s*$`)
+	maxRe       = cueRe([]string{"duoi", "khong qua", "toi da", "re hon", "under", "below", "less than", "cheaper than", "max", "up to", "at most", "within"}, priceWord+aboutWord)
+	minRe       = cueRe([]string{"tren", "hon", "over", "above", "more than", "at least"}, priceWord+aboutWord)
+	aroundRe    = cueRe([]string{"tam", "khoang", "chung", "co", "around", "about", "roughly", "approximately"}, priceWord)
 )
+
+// priceCue is a pattern that ends at an amount and holds one of its cue
+// words ("dưới", "tầm"): `(?:^|\s)(?:cue|cue…)` + after + `\s*$`.
+type priceCue struct {
+	re   *regexp.Regexp
+	cues []string
+}
+
+func cueRe(cues []string, after string) priceCue {
+	return priceCue{re: regexp.MustCompile(`(?:^|\s)(?:` + strings.Join(cues, "|") + `)` + after + `\s*$`), cues: cues}
+}
+
+// MatchString reports whether s ends as the pattern says. A text without
+// any of the cue words cannot (each is a literal of the pattern): most
+// texts before an amount ("giá iphone ") are not run through the pattern.
+func (c priceCue) MatchString(s string) bool {
+	for _, w := range c.cues {
+		if strings.Contains(s, w) {
+			return c.re.MatchString(s)
+		}
+	}
+	return false
+}
 
 // AroundPrice is the range "around v": 30% either side.
 func AroundPrice(v int64) *PriceRange {
@@ -77,7 +100,7 @@ func findPriceRange(folded string) *PriceRange {
 	ms := crm.FindAmounts(folded)
 	// first returns the first amount that the text before it ends as re
 	// says, or -1.
-	first := func(re *regexp.Regexp) int {
+	first := func(re interface{ MatchString(string) bool }) int {
 		for i, m := range ms {
 			if re.MatchString(folded[:m.Start]) {
 				return i
@@ -115,7 +138,7 @@ func findPriceRange(folded string) *PriceRange {
 			return AroundPrice(v)
 		}
 	}
-	if i := first(spaceBeforeRe); i >= 0 && !length(ms[i]) && (ms[i].Unit != "" || strings.ContainsAny(ms[i].Number, ".,")) {
+	if i := first(spaceBefore{}); i >= 0 && !length(ms[i]) && (ms[i].Unit != "" || strings.ContainsAny(ms[i].Number, ".,")) {
 		if v := amountOf(ms[i], nil); v > 0 {
 			return AroundPrice(v)
 		}
@@ -123,8 +146,21 @@ func findPriceRange(folded string) *PriceRange {
 	return nil
 }
 
-// spaceBeforeRe matches the text before an amount that stands alone.
-var spaceBeforeRe = regexp.MustCompile(`(?:^|\s)$`)
+// spaceBefore matches the text before an amount that stands alone, as
+// `(?:^|\s)$` would: it is empty or ends in a space, a tab or a line break
+// (\s: [\t\n\f\r ]).
+type spaceBefore struct{}
+
+func (spaceBefore) MatchString(s string) bool {
+	if s == "" {
+		return true
+	}
+	switch s[len(s)-1] {
+	case ' ', '\t', '\n', '\f', '\r':
+		return true
+	}
+	return false
+}
 
 func (r *PriceRange) contains(price int64) bool {
 	return price >= r.Min && (r.Max == 0 || price <= r.Max)

@@ -3,6 +3,7 @@ package bot
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -52,5 +53,52 @@ func TestPhraseIntentIsTheSubstringRule(t *testing.T) {
 		if gotIntent != wantIntent || gotOK != wantOK {
 			t.Errorf("%q: phraseIntent = %q, %v; the substring rule: %q, %v", text, gotIntent, gotOK, wantIntent, wantOK)
 		}
+	}
+}
+
+// The price cues' word check and spaceBefore only skip what their
+// patterns would refuse: every prefix of every customer line of the golden
+// conversations, folded, and texts made to end at a cue.
+func TestPriceCuesAreTheirPatterns(t *testing.T) {
+	var texts []string
+	files, err := filepath.Glob(filepath.Join("testdata", "conversations", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no conversations: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if text, ok := strings.CutPrefix(line, "> "); ok {
+				texts = append(texts, crm.Fold(text))
+			}
+		}
+	}
+	for _, c := range []priceCue{maxRe, minRe, aroundRe} {
+		for _, w := range c.cues {
+			texts = append(texts, w, w+" ", "x"+w+" ", "a "+w+"  ", "a "+w+" gia ", "a "+w+" muc gia tam ", w+"\t", "a\n"+w+" about ")
+		}
+	}
+	texts = append(texts, "", " ", "\t", "a\f", "a\r", "a\v", "a\u00a0", "duoi 5 trieu va tren ")
+	spaceBeforeRe := regexp.MustCompile(`(?:^|\s)$`)
+	n := 0
+	for _, text := range texts {
+		for i := 0; i <= len(text); i++ {
+			s := text[:i]
+			for name, c := range map[string]priceCue{"max": maxRe, "min": minRe, "around": aroundRe} {
+				if got, want := c.MatchString(s), c.re.MatchString(s); got != want {
+					t.Errorf("%s cue on %q: %v, its pattern: %v", name, s, got, want)
+				}
+			}
+			if got, want := (spaceBefore{}).MatchString(s), spaceBeforeRe.MatchString(s); got != want {
+				t.Errorf("spaceBefore on %q: %v, `(?:^|\\s)$`: %v", s, got, want)
+			}
+			n++
+		}
+	}
+	if n < 1000 {
+		t.Fatalf("only %d prefixes", n)
 	}
 }

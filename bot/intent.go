@@ -231,7 +231,7 @@ func understandRules(in Inbound, cat *crm.Catalog) (Understanding, readText) {
 	folded, words, padded := read.folded, read.words, read.padded
 	u.Language = detectLanguage(in.Text, folded, words)
 	if cat != nil {
-		u.Products = cat.MatchPadded(padded)
+		u.Products = cat.MatchWords(words)
 	}
 	u.Phone = crm.FindPhone(in.Text)
 	u.Email = crm.FindEmail(in.Text)

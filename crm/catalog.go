@@ -108,6 +108,17 @@ type Catalog struct {
 	// masks are every product's folded names and keywords, longest first
 	// (MaskPadded).
 	masks []string
+	// byWord are the products' folded names and keywords by their first
+	// word (MatchWords).
+	byWord map[string][]keywordAt
+}
+
+// keywordAt is a product's folded name or keyword: the product's index in
+// Products, its words, and its length padded (" word word ").
+type keywordAt struct {
+	product int
+	words   []string
+	padded  int
 }
 
 // ParseCatalog reads a catalog file.
@@ -171,6 +182,13 @@ func ParseCatalog(file string, data []byte) (*Catalog, error) {
 		}
 	}
 	slices.SortStableFunc(c.masks, func(a, b string) int { return len(b) - len(a) })
+	c.byWord = map[string][]keywordAt{}
+	for i, p := range c.Products {
+		for _, kw := range p.folded {
+			w := strings.Fields(kw)
+			c.byWord[w[0]] = append(c.byWord[w[0]], keywordAt{product: i, words: w, padded: len(kw)})
+		}
+	}
 	used := map[string]bool{}
 	for _, p := range c.Products {
 		used[p.Category] = true
@@ -230,6 +248,54 @@ func (c *Catalog) MatchPadded(padded string) []*Product {
 		}
 		if best > 0 {
 			hits = append(hits, hit{p, best})
+		}
+	}
+	for i := 1; i < len(hits); i++ {
+		for j := i; j > 0 && hits[j].len > hits[j-1].len; j-- {
+			hits[j], hits[j-1] = hits[j-1], hits[j]
+		}
+	}
+	out := make([]*Product, len(hits))
+	for i, h := range hits {
+		out[i] = h.p
+	}
+	return out
+}
+
+// MatchWords is MatchPadded of the words of a text (folded, Words) padded,
+// by the keywords' first words: a padded keyword is in the padded text
+// exactly when its words follow each other among the text's, and a text's
+// words are few where the catalog's keywords are many.
+func (c *Catalog) MatchWords(words []string) []*Product {
+	if c.byWord == nil { // a catalog not read by ParseCatalog
+		return c.MatchPadded(" " + strings.Join(words, " ") + " ")
+	}
+	var buf [64]int // the longest keyword found, by product
+	var best []int
+	if len(c.Products) <= len(buf) {
+		best = buf[:len(c.Products)]
+	} else {
+		best = make([]int, len(c.Products))
+	}
+	found := false
+	for i, w := range words {
+		for _, kw := range c.byWord[w] {
+			if kw.padded > best[kw.product] && len(words)-i >= len(kw.words) && slices.Equal(words[i:i+len(kw.words)], kw.words) {
+				best[kw.product], found = kw.padded, true
+			}
+		}
+	}
+	if !found {
+		return []*Product{}
+	}
+	type hit struct {
+		p   *Product
+		len int
+	}
+	var hits []hit
+	for i, n := range best {
+		if n > 0 {
+			hits = append(hits, hit{c.Products[i], n})
 		}
 	}
 	for i := 1; i < len(hits); i++ {

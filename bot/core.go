@@ -300,6 +300,16 @@ type turn struct {
 	notices []*crm.OutboxItem
 }
 
+// turnStart is what every attempt of a turn starts from.
+type turnStart struct {
+	in       Inbound
+	u        Understanding
+	rd       readText
+	assist   AssistResult
+	assisted bool
+	code     string
+}
+
 // Handle runs one inbound event through Identify, Interact, Differentiate and
 // Customize in a single store transaction, then hands the replies to the
 // outbox dispatcher. It returns after the commit.
@@ -325,10 +335,13 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	// Each attempt starts over from the same state; both live in one
 	// allocation (the inbound event, its understanding and the turn each
 	// escaped on their own).
-	h := &struct{ start, cur turn }{start: turn{core: c, in: in, u: u, rd: read, assist: ar, assisted: assisted, code: code}}
+	h := &struct {
+		start turnStart
+		cur   turn
+	}{start: turnStart{in: in, u: u, rd: read, assist: ar, assisted: assisted, code: code}}
 	fn := func(tx crm.Tx) error {
-		h.cur = h.start
-		h.cur.tx, h.cur.now = tx, c.now()
+		s := &h.start
+		h.cur = turn{core: c, tx: tx, in: s.in, u: s.u, rd: s.rd, now: c.now(), assist: s.assist, assisted: s.assisted, code: s.code}
 		h.cur.items = h.cur.itemBuf[:0]
 		return h.cur.run()
 	}

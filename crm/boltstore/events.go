@@ -156,7 +156,7 @@ func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error 
 	in := func(e *crm.Event) bool {
 		return !e.Time.Before(from) && (to.IsZero() || e.Time.Before(to))
 	}
-	var held eventQueue
+	var held reccodec.EventQueue
 	release := func(before []byte) error {
 		for len(held) > 0 && (before == nil || bytes.Compare(timeKey(held[0].Time, uint64(held[0].Seq)), before) < 0) {
 			if e := heap.Pop(&held).(*crm.Event); in(e) {
@@ -193,25 +193,6 @@ func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error 
 		return err
 	}
 	return release(nil)
-}
-
-// eventQueue orders batch members by (time, seq): container/heap.
-type eventQueue []*crm.Event
-
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if !q[i].Time.Equal(q[j].Time) {
-		return q[i].Time.Before(q[j].Time)
-	}
-	return q[i].Seq < q[j].Seq
-}
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*crm.Event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
 }
 
 // errStopScan ends a scan early; the scanning function returns nil for it.

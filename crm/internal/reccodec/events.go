@@ -192,3 +192,28 @@ func readEventBody(code byte, d []byte, e *crm.Event) ([]byte, error) {
 	e.Channel, e.OfferID, e.From, e.To, e.Rule, e.Cause, e.Campaign = crm.Channel(strs[0]), strs[1], strs[2], strs[3], strs[4], strs[5], strs[6]
 	return d, nil
 }
+
+// EventQueue orders events by (time, seq), for container/heap: a reader
+// holds batch members in it until every record keyed before them was
+// handed out.
+type EventQueue []*crm.Event
+
+func (q EventQueue) Len() int { return len(q) }
+func (q EventQueue) Less(i, j int) bool {
+	if !q[i].Time.Equal(q[j].Time) {
+		return q[i].Time.Before(q[j].Time)
+	}
+	return q[i].Seq < q[j].Seq
+}
+func (q EventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+
+// Push implements heap.Interface.
+func (q *EventQueue) Push(x any) { *q = append(*q, x.(*crm.Event)) }
+
+// Pop implements heap.Interface.
+func (q *EventQueue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}

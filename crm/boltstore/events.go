@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/idicbot/idicbot/crm"
+	"github.com/idicbot/idicbot/crm/internal/reccodec"
 )
 
 // The typed event log.
@@ -32,62 +33,21 @@ import (
 // which no index entry points at, are batched.
 // A merge re-keys the merged customer's index entries and records.
 
-// eventFormat marks the binary form of an event value; batchFormat a
-// record of several message events (schema 11).
+// The event forms, the batches' bounds and the codec are package
+// reccodec's, shared with the PostgreSQL store (schema 11 here).
 const (
-	eventFormat = 0x01
-	batchFormat = 0x02
+	eventFormat     = reccodec.EventFormat
+	batchFormat     = reccodec.EventBatchFormat
+	maxBatchSpan    = reccodec.MaxBatchSpan
+	maxBatchMembers = reccodec.MaxBatchMembers
 )
 
-// maxBatchSpan bounds how much later than a batch's key a member's time
-// may be: EventsBetween starts reading that much before from. A message
-// whose time is further from the batch's starts a record of its own.
-const maxBatchSpan = 5 * time.Second
+func isMessageEvent(k crm.EventKind) bool { return reccodec.IsMessageEvent(k) }
 
-// maxBatchMembers bounds a batch record: a transaction that logs many
-// messages (a copy between stores, a campaign page) writes records of at
-// most this many, so no read holds an unbounded record's members.
-const maxBatchMembers = 64
+func encodeEvent(e *crm.Event) []byte { return reccodec.EncodeEvent(e) }
 
-// kindCodes numbers the event kinds in the stored form: append only.
-var kindCodes = func() map[crm.EventKind]byte {
-	m := make(map[crm.EventKind]byte, len(crm.EventKinds))
-	for i, k := range crm.EventKinds {
-		m[k] = byte(i + 1)
-	}
-	return m
-}()
-
-func isMessageEvent(k crm.EventKind) bool {
-	return k == crm.EventMessageIn || k == crm.EventMessageOut
-}
-
-func encodeEvent(e *crm.Event) []byte {
-	b := make([]byte, 0, 32+len(e.Channel)+len(e.OfferID)+len(e.From)+len(e.To)+len(e.Rule)+len(e.Cause)+len(e.Campaign))
-	b = append(b, eventFormat, kindCodes[e.Kind])
-	return appendEventBody(b, e)
-}
-
-// appendEventBody appends e's ids, amount and strings.
-func appendEventBody(b []byte, e *crm.Event) []byte {
-	b = binary.AppendUvarint(b, uint64(e.CustomerID))
-	b = binary.AppendUvarint(b, uint64(e.InteractionID))
-	b = binary.AppendUvarint(b, uint64(e.OrderID))
-	b = binary.AppendVarint(b, e.Amount)
-	for _, s := range []string{string(e.Channel), e.OfferID, e.From, e.To, e.Rule, e.Cause, e.Campaign} {
-		b = binary.AppendUvarint(b, uint64(len(s)))
-		b = append(b, s...)
-	}
-	return b
-}
-
-// appendBatchMember appends e to a batch record keyed by (at, seq): its
-// kind, time and seq after the key's, and its body.
 func appendBatchMember(b []byte, at time.Time, seq uint64, e *crm.Event) []byte {
-	b = append(b, kindCodes[e.Kind])
-	b = binary.AppendUvarint(b, uint64(e.Time.Sub(at)))
-	b = binary.AppendUvarint(b, uint64(e.Seq)-seq)
-	return appendEventBody(b, e)
+	return reccodec.AppendBatchMember(b, at, seq, e)
 }
 
 // decodeEvent reads an events value holding one event; k is its key (time
@@ -104,79 +64,22 @@ func decodeEvent(k, v []byte) (*crm.Event, error) {
 // decodeEvents calls fn for each event of an events value: one, or the
 // members of a batch in the order they were appended.
 func decodeEvents(k, v []byte, fn func(*crm.Event) error) error {
-	bad := func(what string) error { return fmt.Errorf("%s/%x: bad event (%s)", bktEvents, k, what) }
 	if len(k) != 16 {
-		return bad("key")
+		return fmt.Errorf("%s/%x: bad event (key)", bktEvents, k)
 	}
-	if len(v) < 2 || (v[0] != eventFormat && v[0] != batchFormat) {
-		if len(v) > 0 && v[0] > batchFormat {
-			return fmt.Errorf("%s/%x: stored by a newer idicbot (format %d); upgrade: %w", bktEvents, k, v[0], ErrNewerFormat)
-		}
-		return bad("format")
+	if len(v) > 0 && v[0] > batchFormat {
+		return fmt.Errorf("%s/%x: stored by a newer idicbot (format %d); upgrade: %w", bktEvents, k, v[0], ErrNewerFormat)
 	}
-	at, seq := keyTime(k), binary.BigEndian.Uint64(k[8:])
-	if v[0] == eventFormat {
-		e := &crm.Event{Time: at, Seq: crm.ID(seq)}
-		if _, err := readEventBody(v[1], v[2:], e); err != nil {
-			return bad(err.Error())
-		}
-		return fn(e)
+	fnFailed := false
+	err := reccodec.DecodeEvents(keyTime(k), binary.BigEndian.Uint64(k[8:]), v, func(e *crm.Event) error {
+		err := fn(e) // fn's own error is returned as it is
+		fnFailed = err != nil
+		return err
+	})
+	if err != nil && !fnFailed {
+		return fmt.Errorf("%s/%x: %w", bktEvents, k, err)
 	}
-	for d := v[1:]; len(d) > 0; {
-		e := new(crm.Event)
-		code := d[0]
-		dt, w := binary.Uvarint(d[1:])
-		if w <= 0 {
-			return bad("member time")
-		}
-		ds, w2 := binary.Uvarint(d[1+w:])
-		if w2 <= 0 {
-			return bad("member seq")
-		}
-		e.Time, e.Seq = at.Add(time.Duration(dt)), crm.ID(seq+ds)
-		rest, err := readEventBody(code, d[1+w+w2:], e)
-		if err != nil {
-			return bad(err.Error())
-		}
-		d = rest
-		if err := fn(e); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// readEventBody reads a kind code and a body (appendEventBody) into e and
-// returns what follows the body.
-func readEventBody(code byte, d []byte, e *crm.Event) ([]byte, error) {
-	if code < 1 || int(code) > len(crm.EventKinds) {
-		return nil, errors.New("kind")
-	}
-	e.Kind = crm.EventKinds[code-1]
-	var nums [3]uint64
-	for i := range nums {
-		n, w := binary.Uvarint(d)
-		if w <= 0 {
-			return nil, errors.New("ids")
-		}
-		nums[i], d = n, d[w:]
-	}
-	e.CustomerID, e.InteractionID, e.OrderID = crm.ID(nums[0]), crm.ID(nums[1]), crm.ID(nums[2])
-	amount, w := binary.Varint(d)
-	if w <= 0 {
-		return nil, errors.New("amount")
-	}
-	e.Amount, d = amount, d[w:]
-	var strs [7]string
-	for i := range strs {
-		n, w := binary.Uvarint(d)
-		if w <= 0 || n > uint64(len(d)-w) {
-			return nil, errors.New("string")
-		}
-		strs[i], d = string(d[w:w+int(n)]), d[w+int(n):]
-	}
-	e.Channel, e.OfferID, e.From, e.To, e.Rule, e.Cause, e.Campaign = crm.Channel(strs[0]), strs[1], strs[2], strs[3], strs[4], strs[5], strs[6]
-	return d, nil
+	return err
 }
 
 // keyTime reads the time of a timeKey.
@@ -253,7 +156,7 @@ func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error 
 	in := func(e *crm.Event) bool {
 		return !e.Time.Before(from) && (to.IsZero() || e.Time.Before(to))
 	}
-	var held eventQueue
+	var held reccodec.EventQueue
 	release := func(before []byte) error {
 		for len(held) > 0 && (before == nil || bytes.Compare(timeKey(held[0].Time, uint64(held[0].Seq)), before) < 0) {
 			if e := heap.Pop(&held).(*crm.Event); in(e) {
@@ -290,25 +193,6 @@ func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error 
 		return err
 	}
 	return release(nil)
-}
-
-// eventQueue orders batch members by (time, seq): container/heap.
-type eventQueue []*crm.Event
-
-func (q eventQueue) Len() int { return len(q) }
-func (q eventQueue) Less(i, j int) bool {
-	if !q[i].Time.Equal(q[j].Time) {
-		return q[i].Time.Before(q[j].Time)
-	}
-	return q[i].Seq < q[j].Seq
-}
-func (q eventQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *eventQueue) Push(x any)   { *q = append(*q, x.(*crm.Event)) }
-func (q *eventQueue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
 }
 
 // errStopScan ends a scan early; the scanning function returns nil for it.

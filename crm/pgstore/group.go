@@ -370,7 +370,12 @@ type seenRow struct {
 
 // outboxRow is an outbox insert's arguments, in outboxColumns order and
 // created_at last.
-type outboxRow []any
+type outboxRow struct {
+	args []any
+	// fresh: its id was drawn in the group, so no row has it (a plain
+	// insert); any other may replace a stored item (an upsert).
+	fresh bool
+}
 
 func (g *groupRows) addCounters(m map[string]int64) {
 	if len(m) == 0 {
@@ -517,22 +522,42 @@ func (g *groupRows) emitOutbox(c *txConn) {
 	if len(g.outbox) == 0 {
 		return
 	}
-	rows := lastBy(g.outbox, func(r outboxRow) int64 { return r[0].(int64) })
+	var fresh, given []outboxRow
+	for _, r := range g.outbox {
+		if r.fresh {
+			fresh = append(fresh, r)
+		} else {
+			given = append(given, r)
+		}
+	}
+	if len(fresh) > 0 {
+		g.queue(c, outboxInsertMany, outboxArrays(fresh)...)
+	}
+	if len(given) > 0 {
+		g.queue(c, outboxInsertMany+"\n"+outboxUpsert, outboxArrays(lastBy(given, func(r outboxRow) int64 { return r.args[0].(int64) }))...)
+	}
+	g.outbox = g.outbox[:0]
+}
+
+// outboxInsertMany inserts outboxArrays' rows.
+const outboxInsertMany = `INSERT INTO outbox (` + outboxColumns + `, created_at)
+SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::smallint[], $5::bigint[], $6::text[], $7::bigint[],
+	$8::integer[], $9::bigint[], $10::text[], $11::bigint[], $12::bytea[], $13::bigint[])`
+
+// outboxArrays are rows' columns as arrays, for outboxInsertMany.
+func outboxArrays(rows []outboxRow) []any {
 	n := len(rows)
 	ids, customers, dues, untils, nexts, sents, created := make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n), make([]int64, n)
 	statuses, owners, lastErrs := make([]string, n), make([]string, n), make([]string, n)
 	prios, attempts := make([]int16, n), make([]int32, n)
 	datas := make([][]byte, n)
-	for i, r := range rows {
+	for i, row := range rows {
+		r := row.args
 		ids[i], customers[i], statuses[i], prios[i], dues[i] = r[0].(int64), r[1].(int64), r[2].(string), r[3].(int16), r[4].(int64)
 		owners[i], untils[i], attempts[i], nexts[i], lastErrs[i] = r[5].(string), r[6].(int64), r[7].(int32), r[8].(int64), r[9].(string)
 		sents[i], datas[i], created[i] = r[10].(int64), r[11].([]byte), r[12].(int64)
 	}
-	g.queue(c, `INSERT INTO outbox (`+outboxColumns+`, created_at)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::smallint[], $5::bigint[], $6::text[], $7::bigint[],
-	$8::integer[], $9::bigint[], $10::text[], $11::bigint[], $12::bytea[], $13::bigint[])
-`+outboxUpsert, ids, customers, statuses, prios, dues, owners, untils, attempts, nexts, lastErrs, sents, datas, created)
-	g.outbox = g.outbox[:0]
+	return []any{ids, customers, statuses, prios, dues, owners, untils, attempts, nexts, lastErrs, sents, datas, created}
 }
 
 func (g *groupRows) emitSeen(c *txConn) {

@@ -1,6 +1,8 @@
 package pgstore
 
 import (
+	"container/heap"
+	"fmt"
 	"math"
 	"slices"
 	"sync"
@@ -349,6 +351,14 @@ func (t *Tx) OfferVersions(id string) ([]*crm.Offer, error) {
 // sequence this process took (so Seq orders the events of one time, not
 // the processes' events among themselves), and the row is written at the
 // commit with the transaction's other events, in one statement.
+//
+// Events are stored in package reccodec's binary form. A message event
+// (in or out) joins the transaction's batch row for its customer when it
+// fits (reccodec.BatchFits): a turn's message in and replies are one row,
+// as in bbolt, where they were one each. The row's kind is its first
+// member's, a message kind, so the partial indexes by kind hold it where
+// they held its members: in events_customer_messages (a merge re-keys
+// it), not in events_customer.
 func (t *Tx) AppendEvent(e *crm.Event) error {
 	if err := crm.CheckEvent(e); err != nil {
 		return err
@@ -361,17 +371,33 @@ func (t *Tx) AppendEvent(e *crm.Event) error {
 		return err
 	}
 	e.Seq = crm.ID(seq)
-	data, err := encode(e)
-	if err != nil {
-		return err
+	if !reccodec.IsMessageEvent(e.Kind) {
+		t.events = append(t.events, pendingEvent{seq: seq, customer: int64(e.CustomerID), at: e.Time.UnixNano(), kind: string(e.Kind), data: reccodec.EncodeEvent(e)})
+	} else if b := t.msgBatch; b != nil && b.customer == e.CustomerID && reccodec.BatchFits(b.at, b.seq, b.n, e) {
+		p := &t.events[b.row]
+		p.data = reccodec.AppendBatchMember(p.data, b.at, b.seq, e)
+		b.n++
+	} else {
+		t.msgBatch = &eventBatch{row: len(t.events), customer: e.CustomerID, at: e.Time, seq: uint64(seq), n: 1}
+		t.events = append(t.events, pendingEvent{seq: seq, customer: int64(e.CustomerID), at: e.Time.UnixNano(), kind: string(e.Kind),
+			data: reccodec.AppendBatchMember(reccodec.NewEventBatch(), e.Time, uint64(seq), e)})
 	}
-	t.events = append(t.events, pendingEvent{seq: seq, customer: int64(e.CustomerID), at: e.Time.UnixNano(), kind: string(e.Kind), data: data})
 	if !t.writable {
 		// Refused by the server now, not at the end of the View.
 		t.flush()
 		return t.note("write events", t.q.send(t.ctx))
 	}
 	return nil
+}
+
+// eventBatch is a batch row of message events being built: events[row]
+// of the transaction, keyed by (at, seq), holding n members of customer.
+type eventBatch struct {
+	row      int
+	customer crm.ID
+	at       time.Time
+	seq      uint64
+	n        int
 }
 
 // pendingEvent is an event appended in this transaction, not written yet.
@@ -385,6 +411,7 @@ type pendingEvent struct {
 // and counter deltas): they go with the commit, or with the next read.
 // Reads of events flush first, so they see the transaction's own.
 func (t *Tx) flush() {
+	t.msgBatch = nil // a message event after this starts a row of its own
 	if g := t.q.group; g != nil {
 		// A group's turn: its rows go with the group's.
 		g.events = append(g.events, t.events...)
@@ -461,43 +488,89 @@ func (b *idBlock) take(t *Tx) ([]int64, error) {
 	return ids, t.note("take ids", err)
 }
 
-// eventPage reads up to scanPage events of a query selecting (seq,
+// eventRow is a row of events: one event, or a batch of message events
+// keyed by its first one's (at, seq).
+type eventRow struct {
+	seq, customer, at int64
+	data              []byte
+}
+
+// eventPage reads up to scanPage rows of a query selecting (seq,
 // customer_id, at, data).
-func (t *Tx) eventPage(sql string, args ...any) ([]*crm.Event, error) {
+func (t *Tx) eventPage(sql string, args ...any) ([]eventRow, error) {
 	rows, err := t.q.Query(t.ctx, sql, args...)
 	if err != nil {
 		return nil, t.note("read events", err)
 	}
 	defer rows.Close()
-	var out []*crm.Event
+	var out []eventRow
 	for rows.Next() {
-		var seq, customer, at int64
-		var data []byte
-		if err := rows.Scan(&seq, &customer, &at, &data); err != nil {
+		var r eventRow
+		if err := rows.Scan(&r.seq, &r.customer, &r.at, &r.data); err != nil {
 			return nil, t.note("read events", err)
 		}
-		e := new(crm.Event)
-		if err := decode("event", data, e); err != nil {
-			return nil, err
-		}
-		e.Seq, e.CustomerID, e.Time = crm.ID(seq), crm.ID(customer), time.Unix(0, at).UTC()
-		out = append(out, e)
+		out = append(out, r)
 	}
 	return out, t.note("read events", rows.Err())
 }
 
-// eventsWhere calls fn for the events cond selects with from <= at < to (0:
-// no end), in (at, seq) order, a page at a time. cond's own arguments
-// start at $5.
+// events calls fn for the events of r: its customer, time and seq are the
+// row's (a merge re-keys the row's customer, not its data).
+func (r eventRow) events(fn func(*crm.Event) error) error {
+	at := time.Unix(0, r.at).UTC()
+	if !reccodec.IsEvent(r.data) {
+		// JSON, as binaries before schema 8 wrote events.
+		e := new(crm.Event)
+		if err := decode("event", r.data, e); err != nil {
+			return err
+		}
+		e.Seq, e.CustomerID, e.Time = crm.ID(r.seq), crm.ID(r.customer), at
+		return fn(e)
+	}
+	fnFailed := false
+	err := reccodec.DecodeEvents(at, uint64(r.seq), r.data, func(e *crm.Event) error {
+		e.CustomerID = crm.ID(r.customer)
+		err := fn(e) // fn's own error is returned as it is
+		fnFailed = err != nil
+		return err
+	})
+	if err != nil && !fnFailed {
+		return fmt.Errorf("event %d: %w", r.seq, err)
+	}
+	return err
+}
+
+// eventsWhere calls fn for the events cond selects with from <= time < to
+// (0: no end), in (time, seq) order, a page of rows at a time. cond's own
+// arguments start at $5. A batch row's members may be up to
+// reccodec.MaxBatchSpan later than the row's key: rows are read from that
+// much before from, and members are held back until every row keyed
+// before them was handed out.
 func (t *Tx) eventsWhere(cond string, from, to time.Time, fn func(*crm.Event) error, args ...any) error {
 	end := int64(math.MaxInt64)
 	if !to.IsZero() {
 		end = to.UnixNano()
 	}
 	t.flush() // sent with the first page's query
-	at, seq := from.UnixNano(), int64(-1)
+	at, seq := from.Add(-reccodec.MaxBatchSpan).UnixNano(), int64(-1)
 	if from.IsZero() {
 		at = math.MinInt64
+	}
+	in := func(e *crm.Event) bool {
+		return !e.Time.Before(from) && (to.IsZero() || e.Time.Before(to))
+	}
+	var held reccodec.EventQueue
+	// release hands out the held members keyed before (at, seq); all of
+	// them with all set.
+	release := func(at, seq int64, all bool) error {
+		for len(held) > 0 && (all || eventBefore(held[0], at, seq)) {
+			if e := heap.Pop(&held).(*crm.Event); in(e) {
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	}
 	for {
 		page, err := t.eventPage(`SELECT seq, customer_id, at, data FROM events
@@ -506,17 +579,38 @@ WHERE `+cond+` AND (at, seq) > ($1, $2) AND at < $3 ORDER BY at, seq LIMIT $4`,
 		if err != nil {
 			return err
 		}
-		for _, e := range page {
-			if err := fn(e); err != nil {
+		for _, r := range page {
+			if err := release(r.at, r.seq, false); err != nil {
+				return err
+			}
+			batch := reccodec.IsEventBatch(r.data)
+			if err := r.events(func(e *crm.Event) error {
+				if batch {
+					heap.Push(&held, e)
+					return nil
+				}
+				if !in(e) {
+					return nil
+				}
+				return fn(e)
+			}); err != nil {
 				return err
 			}
 		}
 		if len(page) < scanPage {
-			return nil
+			return release(0, 0, true)
 		}
 		last := page[len(page)-1]
-		at, seq = last.Time.UnixNano(), int64(last.Seq)
+		at, seq = last.at, last.seq
 	}
+}
+
+// eventBefore reports whether e comes before the row keyed (at, seq).
+func eventBefore(e *crm.Event, at, seq int64) bool {
+	if t := e.Time.UnixNano(); t != at {
+		return t < at
+	}
+	return int64(e.Seq) < seq
 }
 
 // EventsBetween implements crm.Tx from the time index.

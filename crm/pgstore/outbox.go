@@ -79,6 +79,7 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 	if err := checkPriority(it.Priority); err != nil {
 		return err
 	}
+	fresh := false
 	if it.ID != 0 {
 		if _, err := t.nextID("outbox_id_seq", it.ID); err != nil {
 			return err
@@ -89,6 +90,7 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 			return err
 		}
 		it.ID = crm.ID(id)
+		fresh = true
 	}
 	if it.Status == "" {
 		it.Status = crm.OutboxPending
@@ -96,7 +98,7 @@ func (t *Tx) EnqueueOutbox(it *crm.OutboxItem) error {
 	if it.CreatedAt.IsZero() {
 		it.CreatedAt = t.now()
 	}
-	return t.insertOutbox(it)
+	return t.insertOutbox(it, fresh)
 }
 
 // outboxID returns a new outbox id, drawn in this transaction.
@@ -115,8 +117,13 @@ func (t *Tx) outboxID() (int64, error) {
 	return id, nil
 }
 
-// insertOutbox stores it under its id, with the commit.
-func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
+// insertOutbox stores it under its id, with the commit. An item given
+// its id by the caller may be stored already (a copy between stores run
+// again) and replaces it; a fresh one, whose id this transaction drew from
+// the sequence, cannot be, and is a plain insert: an upsert would cost the
+// server a speculative insertion (a check, then a confirmation record) a
+// reply.
+func (t *Tx) insertOutbox(it *crm.OutboxItem, fresh bool) error {
 	owner, until := it.LeaseOwner, nanos(it.LeaseUntil)
 	if it.Status != crm.OutboxPending {
 		owner, until = "", 0
@@ -125,11 +132,14 @@ func (t *Tx) insertOutbox(it *crm.OutboxItem) error {
 	args := []any{int64(it.ID), int64(it.CustomerID), it.Status, int16(it.Priority), nanos(it.Due), owner, until,
 		int32(it.Attempts), nanos(it.NextAttempt), it.LastError, nanos(it.SentAt), data, nanos(it.CreatedAt)}
 	if g := t.q.group; g != nil {
-		g.outbox = append(g.outbox, outboxRow(args))
+		g.outbox = append(g.outbox, outboxRow{args: args, fresh: fresh})
 	} else {
-		t.q.later(`INSERT INTO outbox (`+outboxColumns+`, created_at)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-`+outboxUpsert, args...)
+		sql := `INSERT INTO outbox (` + outboxColumns + `, created_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+		if !fresh {
+			sql += "\n" + outboxUpsert
+		}
+		t.q.later(sql, args...)
 	}
 	if !t.writable {
 		return t.note("queue outbox item", t.q.send(t.ctx))
@@ -174,7 +184,7 @@ func (t *Tx) PutOutbox(it *crm.OutboxItem) error {
 	if _, err := t.nextID("outbox_id_seq", it.ID); err != nil {
 		return err
 	}
-	return t.insertOutbox(it)
+	return t.insertOutbox(it, false)
 }
 
 // OutboxItem implements crm.Tx.

@@ -31,6 +31,8 @@ type Tx struct {
 	// counters and events are written at the commit (flush).
 	counters map[string]int64
 	events   []pendingEvent
+	// msgBatch is the message events' batch being built in events, if any.
+	msgBatch *eventBatch
 	// marked are the messages this transaction marked.
 	marked map[seenKey]bool
 	// readAhead is what ReadAhead fetched, for the reads that follow.

@@ -283,7 +283,7 @@ type turn struct {
 	// of filling them only when empty.
 	formReplaces bool
 
-	assist   AssistResult
+	assist   assistDraft
 	assisted bool
 
 	// code is a fresh one-time code, drawn outside the transaction (which
@@ -300,12 +300,20 @@ type turn struct {
 	notices []*crm.OutboxItem
 }
 
+// assistDraft is what the assistant drafted for a turn: AssistResult less
+// the understanding, which Handle has merged already (a turn is copied on
+// every attempt; the understanding is most of its size).
+type assistDraft struct {
+	Answer  string
+	OfferID string
+}
+
 // turnStart is what every attempt of a turn starts from.
 type turnStart struct {
 	in       Inbound
 	u        Understanding
 	rd       readText
-	assist   AssistResult
+	assist   assistDraft
 	assisted bool
 	code     string
 }
@@ -338,7 +346,7 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	h := &struct {
 		start turnStart
 		cur   turn
-	}{start: turnStart{in: in, u: u, rd: read, assist: ar, assisted: assisted, code: code}}
+	}{start: turnStart{in: in, u: u, rd: read, assist: assistDraft{Answer: ar.Answer, OfferID: ar.OfferID}, assisted: assisted, code: code}}
 	fn := func(tx crm.Tx) error {
 		s := &h.start
 		h.cur = turn{core: c, tx: tx, in: s.in, u: s.u, rd: s.rd, now: c.now(), assist: s.assist, assisted: s.assisted, code: s.code}

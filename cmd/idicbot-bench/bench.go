@@ -144,8 +144,12 @@ func (m *bench) runBench(ctx context.Context) error {
 		}
 		return m.pgLookups(ctx, o)
 	}
-	fmt.Fprintf(o.Out, "idicbot-bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on\n",
-		o.Messages, o.Customers, o.Returning*100, o.Concurrency)
+	gc := ""
+	if m.GC != "" {
+		gc = ", " + m.GC
+	}
+	fmt.Fprintf(o.Out, "idicbot-bench: %d messages from %d customers (%.0f%% returning), %d concurrent conversations, fsync on%s\n",
+		o.Messages, o.Customers, o.Returning*100, o.Concurrency, gc)
 	base, err := benchBaseline(ctx, o)
 	if err != nil {
 		return err

@@ -9,20 +9,17 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	// The shop's time zone (Asia/Ho_Chi_Minh) must load on hosts and images
 	// without a zoneinfo database (scratch); ~450 kB.
 	_ "time/tzdata"
+
+	"github.com/idicbot/idicbot/cmd/internal/gctune"
 )
 
 func main() {
-	// The store's hot path allocates a lot of short-lived memory; a lazier
-	// collector is worth ~25% throughput (docs/performance.md) for a heap of
-	// a few hundred MB. GOGC in the environment still wins.
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
+	// GOGC 400 unless the environment sets it (package gctune).
+	gctune.Apply()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	m := NewMain()

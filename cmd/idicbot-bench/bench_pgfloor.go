@@ -42,6 +42,7 @@ func pgFloor(ctx context.Context, o benchOptions, perTx int) (benchResult, error
 	}
 	var ids atomic.Int64
 	txs := (o.Messages + perTx - 1) / perTx
+	checkpoint(ctx, pool)
 	res, err := runOps(ctx, txs, o.Concurrency, func(_, n int) error {
 		first := (n - 1) * perTx
 		last := min(first+perTx, o.Messages)

@@ -690,7 +690,9 @@ func (t *Tx) DeleteCustomer(id crm.ID, mergedInto crm.ID) error {
 	if mergedInto != 0 {
 		from, to := int64(id), int64(mergedInto)
 		b.Queue(`INSERT INTO customer_redirects (id, merged_into) VALUES ($1, $2)`, from, to)
-		b.Queue(`UPDATE events SET customer_id = $2 WHERE customer_id = $1`, from, to)
+		// Message events keep the customer they were logged for, as in
+		// bbolt: the conversation log itself moves (interactions, below).
+		b.Queue(`UPDATE events SET customer_id = $2 WHERE customer_id = $1 AND kind NOT IN ('message_in', 'message_out')`, from, to)
 		b.Queue(`UPDATE orders SET customer_id = $2 WHERE customer_id = $1`, from, to)
 		b.Queue(`UPDATE interactions SET customer_id = $2 WHERE customer_id = $1`, from, to)
 	}

@@ -356,9 +356,9 @@ func (t *Tx) OfferVersions(id string) ([]*crm.Offer, error) {
 // (in or out) joins the transaction's batch row for its customer when it
 // fits (reccodec.BatchFits): a turn's message in and replies are one row,
 // as in bbolt, where they were one each. The row's kind is its first
-// member's, a message kind, so the partial indexes by kind hold it where
-// they held its members: in events_customer_messages (a merge re-keys
-// it), not in events_customer.
+// member's, a message kind, so events_customer (by customer, for exports
+// and erasures, without message events) leaves it out as it left its
+// members out; a merge leaves it with the customer it was logged for.
 func (t *Tx) AppendEvent(e *crm.Event) error {
 	if err := crm.CheckEvent(e); err != nil {
 		return err

@@ -87,7 +87,7 @@ type Options struct {
 	// GroupMax is how many concurrent turns (UpdateTurn) may commit in
 	// one transaction (default 32, at most 256; 1: each on its own).
 	GroupMax int
-	// GroupRunners is how many groups may run at once (default 4), each
+	// GroupRunners is how many groups may run at once (default 3), each
 	// on a connection of the pool.
 	GroupRunners int
 	// Tracer, when set, observes every statement and batch of every

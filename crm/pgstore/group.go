@@ -48,7 +48,7 @@ import (
 // Group defaults (Options.GroupMax, Options.GroupRunners).
 const (
 	defaultGroupMax     = 32
-	defaultGroupRunners = 4
+	defaultGroupRunners = 3
 	// maxGroupMax bounds Options.GroupMax: a group holds its turns' row
 	// locks until its commit.
 	maxGroupMax = 256

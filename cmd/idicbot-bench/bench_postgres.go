@@ -309,5 +309,5 @@ func pgFloorGroup(o benchOptions) int {
 	if o.PGGroupMax > 0 {
 		return o.PGGroupMax
 	}
-	return 32
+	return pgstore.DefaultGroupMax
 }

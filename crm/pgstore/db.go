@@ -85,7 +85,7 @@ type Options struct {
 	// asks for a retry (default 50).
 	MaxAttempts int
 	// GroupMax is how many concurrent turns (UpdateTurn) may commit in
-	// one transaction (default 32, at most 256; 1: each on its own).
+	// one transaction (default DefaultGroupMax, at most 256; 1: each on its own).
 	GroupMax int
 	// GroupRunners is how many groups may run at once (default 3), each
 	// on a connection of the pool.

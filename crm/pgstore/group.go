@@ -45,9 +45,12 @@ import (
 // may run more than once (crm.Store's contract), and what a turn returns is
 // what its own transaction returned.
 
-// Group defaults (Options.GroupMax, Options.GroupRunners).
+// DefaultGroupMax is how many turns a group holds at most unless
+// Options.GroupMax says otherwise.
+const DefaultGroupMax = 48
+
+// Group defaults (Options.GroupRunners), and GroupMax's bound.
 const (
-	defaultGroupMax     = 32
 	defaultGroupRunners = 3
 	// maxGroupMax bounds Options.GroupMax: a group holds its turns' row
 	// locks until its commit.
@@ -94,7 +97,7 @@ func (db *DB) GroupStats() GroupStats {
 func newGroups(max, runners int) *groups {
 	switch {
 	case max == 0:
-		max = defaultGroupMax
+		max = DefaultGroupMax
 	case max > maxGroupMax:
 		max = maxGroupMax
 	}

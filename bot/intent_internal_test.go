@@ -10,6 +10,29 @@ import (
 	"github.com/idicbot/idicbot/crm"
 )
 
+// goldenCustomerLines are the customers' lines ("> …") of the golden
+// conversations.
+func goldenCustomerLines(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "conversations", "*.txt"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no conversations: %v", err)
+	}
+	var lines []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if text, ok := strings.CutPrefix(line, "> "); ok {
+				lines = append(lines, text)
+			}
+		}
+	}
+	return lines
+}
+
 // phraseIntent finds the intent the padded message's substrings name, as
 // the loop over intentPhrases did: every customer line of the golden
 // conversations, every phrase alone, inside other words and next to the
@@ -25,22 +48,7 @@ func TestPhraseIntentIsTheSubstringRule(t *testing.T) {
 		}
 		return "", false
 	}
-	texts := []string{"", " ", "ok", "chaos", "hello, how much is the macbook?", "cho mình xem tai nghe"}
-	files, err := filepath.Glob(filepath.Join("testdata", "conversations", "*.txt"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no conversations: %v", err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if text, ok := strings.CutPrefix(line, "> "); ok {
-				texts = append(texts, text)
-			}
-		}
-	}
+	texts := append([]string{"", " ", "ok", "chaos", "hello, how much is the macbook?", "cho mình xem tai nghe"}, goldenCustomerLines(t)...)
 	for _, ip := range intentPhrases {
 		for _, p := range ip.phrases {
 			texts = append(texts, p, "x"+p, p+"x", "a "+p+" b", p+" "+intentPhrases[0].phrases[0], intentPhrases[len(intentPhrases)-1].phrases[0]+" "+p)
@@ -61,20 +69,8 @@ func TestPhraseIntentIsTheSubstringRule(t *testing.T) {
 // conversations, folded, and texts made to end at a cue.
 func TestPriceCuesAreTheirPatterns(t *testing.T) {
 	var texts []string
-	files, err := filepath.Glob(filepath.Join("testdata", "conversations", "*.txt"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no conversations: %v", err)
-	}
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			if text, ok := strings.CutPrefix(line, "> "); ok {
-				texts = append(texts, crm.Fold(text))
-			}
-		}
+	for _, text := range goldenCustomerLines(t) {
+		texts = append(texts, crm.Fold(text))
 	}
 	for _, c := range []priceCue{maxRe, minRe, aroundRe} {
 		for _, w := range c.cues {

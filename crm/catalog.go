@@ -234,11 +234,7 @@ func (c *Catalog) Match(folded string) []*Product {
 // MatchPadded is Match on text already reduced to " word word … " (folded
 // words joined by single spaces, with a space at each end).
 func (c *Catalog) MatchPadded(padded string) []*Product {
-	type hit struct {
-		p   *Product
-		len int
-	}
-	var hits []hit
+	var hits []productHit
 	for _, p := range c.Products {
 		best := 0
 		for _, kw := range p.folded {
@@ -247,9 +243,21 @@ func (c *Catalog) MatchPadded(padded string) []*Product {
 			}
 		}
 		if best > 0 {
-			hits = append(hits, hit{p, best})
+			hits = append(hits, productHit{p, best})
 		}
 	}
+	return rankHits(hits)
+}
+
+// productHit is a product matched by a name or keyword len bytes long.
+type productHit struct {
+	p   *Product
+	len int
+}
+
+// rankHits returns the products of hits, longest match first, in
+// catalog order among equals (a stable insertion sort: hits are few).
+func rankHits(hits []productHit) []*Product {
 	for i := 1; i < len(hits); i++ {
 		for j := i; j > 0 && hits[j].len > hits[j-1].len; j-- {
 			hits[j], hits[j-1] = hits[j-1], hits[j]
@@ -288,26 +296,13 @@ func (c *Catalog) MatchWords(words []string) []*Product {
 	if !found {
 		return []*Product{}
 	}
-	type hit struct {
-		p   *Product
-		len int
-	}
-	var hits []hit
+	var hits []productHit
 	for i, n := range best {
 		if n > 0 {
-			hits = append(hits, hit{c.Products[i], n})
+			hits = append(hits, productHit{c.Products[i], n})
 		}
 	}
-	for i := 1; i < len(hits); i++ {
-		for j := i; j > 0 && hits[j].len > hits[j-1].len; j-- {
-			hits[j], hits[j-1] = hits[j-1], hits[j]
-		}
-	}
-	out := make([]*Product, len(hits))
-	for i, h := range hits {
-		out[i] = h.p
-	}
-	return out
+	return rankHits(hits)
 }
 
 // MaskPadded replaces every product name or keyword in padded (as

@@ -283,8 +283,7 @@ type turn struct {
 	// of filling them only when empty.
 	formReplaces bool
 
-	assist   assistDraft
-	assisted bool
+	assist assistDraft
 
 	// code is a fresh one-time code, drawn outside the transaction (which
 	// may run more than once), used if a typed phone or email is proven on
@@ -310,12 +309,11 @@ type assistDraft struct {
 
 // turnStart is what every attempt of a turn starts from.
 type turnStart struct {
-	in       Inbound
-	u        Understanding
-	rd       readText
-	assist   assistDraft
-	assisted bool
-	code     string
+	in     Inbound
+	u      Understanding
+	rd     readText
+	assist assistDraft
+	code   string
 }
 
 // Handle runs one inbound event through Identify, Interact, Differentiate and
@@ -346,10 +344,10 @@ func (c *Core) Handle(ctx context.Context, in Inbound) (Result, error) {
 	h := &struct {
 		start turnStart
 		cur   turn
-	}{start: turnStart{in: in, u: u, rd: read, assist: assistDraft{Answer: ar.Answer, OfferID: ar.OfferID}, assisted: assisted, code: code}}
+	}{start: turnStart{in: in, u: u, rd: read, assist: assistDraft{Answer: ar.Answer, OfferID: ar.OfferID}, code: code}}
 	fn := func(tx crm.Tx) error {
 		s := &h.start
-		h.cur = turn{core: c, tx: tx, in: s.in, u: s.u, rd: s.rd, now: c.now(), assist: s.assist, assisted: s.assisted, code: s.code}
+		h.cur = turn{core: c, tx: tx, in: s.in, u: s.u, rd: s.rd, now: c.now(), assist: s.assist, code: s.code}
 		h.cur.items = h.cur.itemBuf[:0]
 		return h.cur.run()
 	}

@@ -543,16 +543,19 @@ func (r eventRow) events(fn func(*crm.Event) error) error {
 // eventsWhere calls fn for the events cond selects with from <= time < to
 // (0: no end), in (time, seq) order, a page of rows at a time. cond's own
 // arguments start at $5. A batch row's members may be up to
-// reccodec.MaxBatchSpan later than the row's key: rows are read from that
-// much before from, and members are held back until every row keyed
-// before them was handed out.
-func (t *Tx) eventsWhere(cond string, from, to time.Time, fn func(*crm.Event) error, args ...any) error {
+// reccodec.MaxBatchSpan later than the row's key: when cond may select
+// batches (batches), rows are read from that much before from, and members
+// are held back until every row keyed before them was handed out.
+func (t *Tx) eventsWhere(cond string, batches bool, from, to time.Time, fn func(*crm.Event) error, args ...any) error {
 	end := int64(math.MaxInt64)
 	if !to.IsZero() {
 		end = to.UnixNano()
 	}
 	t.flush() // sent with the first page's query
-	at, seq := from.Add(-reccodec.MaxBatchSpan).UnixNano(), int64(-1)
+	at, seq := from.UnixNano(), int64(-1)
+	if batches {
+		at = from.Add(-reccodec.MaxBatchSpan).UnixNano()
+	}
 	if from.IsZero() {
 		at = math.MinInt64
 	}
@@ -615,7 +618,7 @@ func eventBefore(e *crm.Event, at, seq int64) bool {
 
 // EventsBetween implements crm.Tx from the time index.
 func (t *Tx) EventsBetween(from, to time.Time, fn func(*crm.Event) error) error {
-	return t.eventsWhere("true", from, to, fn)
+	return t.eventsWhere("true", true, from, to, fn)
 }
 
 // CustomerEvents implements crm.Tx from the (customer, time) index.
@@ -624,5 +627,6 @@ func (t *Tx) CustomerEvents(customer crm.ID, from, to time.Time, fn func(*crm.Ev
 	if err != nil {
 		return err
 	}
-	return t.eventsWhere(`customer_id = $5 AND kind NOT IN ('message_in', 'message_out')`, from, to, fn, int64(customer))
+	// Message events, the only batched ones, are left out.
+	return t.eventsWhere(`customer_id = $5 AND kind NOT IN ('message_in', 'message_out')`, false, from, to, fn, int64(customer))
 }
